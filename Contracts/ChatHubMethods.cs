@@ -1,0 +1,18 @@
+namespace ChatStreaming.Contracts;
+
+/// <summary>Hub method and event names, for clients that invoke by string (JavaScript, raw SignalR clients).</summary>
+public static class ChatHubMethods
+{
+    public const string CreateConversation = nameof(IChatHub.CreateConversation);
+    public const string ListConversations = nameof(IChatHub.ListConversations);
+    public const string JoinConversation = nameof(IChatHub.JoinConversation);
+    public const string LeaveConversation = nameof(IChatHub.LeaveConversation);
+    public const string SendMessage = nameof(IChatHub.SendMessage);
+    public const string GetChunks = nameof(IChatHub.GetChunks);
+    public const string CancelGeneration = nameof(IChatHub.CancelGeneration);
+
+    public const string MessageAdded = nameof(IChatHubClient.MessageAdded);
+    public const string GenerationStarted = nameof(IChatHubClient.GenerationStarted);
+    public const string ReceiveChunk = nameof(IChatHubClient.ReceiveChunk);
+    public const string GenerationFinished = nameof(IChatHubClient.GenerationFinished);
+}

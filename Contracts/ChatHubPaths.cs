@@ -1,0 +1,11 @@
+namespace ChatStreaming.Contracts;
+
+/// <summary>Routes of the public wire contract.</summary>
+public static class ChatHubPaths
+{
+    public const string Hub = "/hubs/chat";
+    public const string DevToken = "/api/auth/dev-token";
+    public const string Conversations = "/api/conversations";
+    public const string HealthLive = "/health/live";
+    public const string HealthReady = "/health/ready";
+}

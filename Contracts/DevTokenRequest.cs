@@ -1,0 +1,3 @@
+namespace ChatStreaming.Contracts;
+
+public sealed record DevTokenRequest(string UserName);

@@ -1,0 +1,3 @@
+namespace ChatStreaming.Contracts;
+
+public sealed record DevTokenResponse(string AccessToken, DateTimeOffset ExpiresAt);

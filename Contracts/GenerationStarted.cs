@@ -1,0 +1,3 @@
+namespace ChatStreaming.Contracts;
+
+public sealed record GenerationStarted(Guid ConversationId, Guid MessageId, Guid UserMessageId);

@@ -1,0 +1,23 @@
+namespace ChatStreaming.Server.Auth;
+
+/// <summary>The <c>Auth</c> section: HMAC-signed JWTs and the development token endpoint.</summary>
+public sealed class AuthOptions
+{
+    public const string SectionName = "Auth";
+    public const string Issuer = "chatstreaming";
+    public const string Audience = "chatstreaming";
+
+    /// <summary>
+    /// Used in Development when <see cref="SigningKey"/> is not set, so two local instances accept each other's tokens.
+    /// Never valid outside Development.
+    /// </summary>
+    public const string DevelopmentSigningKey = "chatstreaming-development-signing-key-not-for-production";
+
+    /// <summary>HMAC-SHA256 key, at least 32 characters; required outside Development.</summary>
+    public string? SigningKey { get; set; }
+
+    /// <summary>Enables <c>POST /api/auth/dev-token</c>: anyone may get a token for any user name.</summary>
+    public bool EnableDevTokens { get; set; }
+
+    public TimeSpan DevTokenLifetime { get; set; } = TimeSpan.FromHours(8);
+}

@@ -1,0 +1,103 @@
+using ChatStreaming.Contracts;
+using ChatStreaming.Persistence;
+using ChatStreaming.Worker;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+
+namespace ChatStreaming.Server.Chat;
+
+/// <summary>
+/// The chat hub at <see cref="ChatHubPaths.Hub"/>. Every method that takes an id refuses ids the caller does not own
+/// exactly as it refuses unknown ids, so ids cannot be probed.
+/// </summary>
+[Authorize]
+public sealed partial class ChatHub(
+    ChatStore store,
+    ConversationReader reader,
+    ReplayStore replay,
+    GenerationQueue queue,
+    IOptions<ChatStreamingOptions> options) : Hub<IChatHubClient>, IChatHub
+{
+    private const int MaxTitleCharacters = 200;
+    private const int MaxClientMessageIdCharacters = 200;
+    private const int MaxListedConversations = 200;
+
+    private string UserId => Context.UserIdentifier ?? throw new HubException("unauthenticated");
+
+    private CancellationToken Aborted => Context.ConnectionAborted;
+
+    public async Task<Conversation> CreateConversation(string? title)
+    {
+        title = string.IsNullOrWhiteSpace(title) ? "New conversation" : title.Trim();
+        if (title.Length > MaxTitleCharacters)
+        {
+            throw new HubException($"title must be at most {MaxTitleCharacters} characters");
+        }
+
+        var conversation = await store.CreateConversationAsync(UserId, title, Aborted);
+        await Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Conversation(conversation.Id), Aborted);
+        return conversation;
+    }
+
+    public Task<IReadOnlyList<Conversation>> ListConversations() =>
+        store.ListConversationsAsync(UserId, MaxListedConversations, Aborted);
+
+    public async Task<ConversationSnapshot> JoinConversation(Guid conversationId)
+    {
+        var conversation = await store.GetConversationAsync(UserId, conversationId, Aborted)
+            ?? throw new HubException(ChatErrors.ConversationNotFound);
+
+        // Invariant: join the group before reading the messages. A chunk published meanwhile is then either in the
+        // snapshot, or delivered live, or both (the client drops sequences it has), never neither.
+        await Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Conversation(conversationId), Aborted);
+        return new ConversationSnapshot(conversation, await reader.GetMessagesAsync(conversationId, Aborted));
+    }
+
+    public async Task LeaveConversation(Guid conversationId)
+    {
+        _ = await store.GetConversationAsync(UserId, conversationId, Aborted) ?? throw new HubException(ChatErrors.ConversationNotFound);
+        await Groups.RemoveFromGroupAsync(Context.ConnectionId, ChatGroups.Conversation(conversationId), Aborted);
+    }
+
+    public async Task<IReadOnlyList<Chunk>> GetChunks(Guid messageId, long afterSequence)
+    {
+        if (afterSequence < 0)
+        {
+            throw new HubException("afterSequence must be 0 or more");
+        }
+
+        var replayed = await replay.GetChunksAsync(messageId, afterSequence);
+        if (replayed is { } found)
+        {
+            return found.Generation.OwnerId == UserId ? found.Chunks : throw new HubException(ChatErrors.MessageNotFound);
+        }
+
+        // No replay buffer: tell "gone" from "never yours" only to the owner.
+        await RequireOwnedMessageAsync(messageId);
+        throw new HubException(ChatErrors.ReplayUnavailable);
+    }
+
+    public async Task<bool> CancelGeneration(Guid messageId)
+    {
+        var generation = await replay.GetGenerationAsync(messageId);
+        if (generation is null)
+        {
+            await RequireOwnedMessageAsync(messageId);
+            return false; // its state expired long after it ended
+        }
+
+        return generation.OwnerId == UserId
+            ? await replay.RequestCancelAsync(messageId)
+            : throw new HubException(ChatErrors.MessageNotFound);
+    }
+
+    private async Task RequireOwnedMessageAsync(Guid messageId)
+    {
+        var owner = await store.FindMessageOwnerAsync(messageId, Aborted);
+        if (owner is null || owner.OwnerId != UserId)
+        {
+            throw new HubException(ChatErrors.MessageNotFound);
+        }
+    }
+}

@@ -1,0 +1,108 @@
+using ChatStreaming.Contracts;
+using Dapper;
+
+namespace ChatStreaming.Persistence;
+
+public sealed partial class ChatStore
+{
+    // One statement, atomic: touches the conversation only if the caller owns it, inserts the user message unless its
+    // client key was seen (ON CONFLICT), and inserts the answer's placeholder only when the user message was inserted.
+    private const string AddExchangeSql = """
+        WITH conv AS (
+            UPDATE conversations SET updated_at = @Now
+            WHERE id = @ConversationId AND owner_id = @OwnerId
+            RETURNING id
+        ), u AS (
+            INSERT INTO messages (id, conversation_id, role, content, status, client_message_id, created_at, completed_at)
+            SELECT @UserMessageId, conv.id, 'user', @Content, 'completed', @ClientMessageId, @Now, @Now FROM conv
+            ON CONFLICT (conversation_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
+            RETURNING id
+        ), a AS (
+            INSERT INTO messages (id, conversation_id, role, content, status, reply_to_id, created_at)
+            SELECT @AssistantMessageId, @ConversationId, 'assistant', '', 'streaming', u.id, @Now FROM u
+            RETURNING id
+        )
+        SELECT EXISTS (SELECT 1 FROM conv) AS ConversationFound, EXISTS (SELECT 1 FROM a) AS Inserted
+        """;
+
+    private const string FindExchangeSql = $"""
+        SELECT {MessageColumns} FROM messages
+        WHERE id = (SELECT id FROM messages WHERE conversation_id = @ConversationId AND client_message_id = @ClientMessageId)
+           OR reply_to_id = (SELECT id FROM messages WHERE conversation_id = @ConversationId AND client_message_id = @ClientMessageId)
+        ORDER BY position
+        """;
+
+    /// <summary>
+    /// Saves a user message and the placeholder of its answer (status streaming), or returns the first call's pair when
+    /// <paramref name="clientMessageId"/> was already used in the conversation. Null when the conversation is not the owner's.
+    /// </summary>
+    public async Task<Exchange?> AddExchangeAsync(
+        string ownerId, Guid conversationId, string content, string? clientMessageId, CancellationToken cancellationToken)
+    {
+        var now = Now();
+        var userMessageId = Guid.CreateVersion7(now);
+        var assistantMessageId = Guid.CreateVersion7(now);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var (found, inserted) = await connection.QuerySingleAsync<(bool ConversationFound, bool Inserted)>(new CommandDefinition(
+            AddExchangeSql,
+            new
+            {
+                ConversationId = conversationId,
+                OwnerId = ownerId,
+                UserMessageId = userMessageId,
+                AssistantMessageId = assistantMessageId,
+                Content = content,
+                ClientMessageId = clientMessageId,
+                Now = now.UtcDateTime,
+            },
+            cancellationToken: cancellationToken));
+        if (!found)
+        {
+            return null;
+        }
+
+        if (inserted)
+        {
+            return new Exchange(
+                new Message(userMessageId, conversationId, MessageRole.User, content, MessageStatus.Completed, now, now, null),
+                new Message(assistantMessageId, conversationId, MessageRole.Assistant, "", MessageStatus.Streaming, now, null, 0),
+                IsNew: true);
+        }
+
+        var pair = (await connection.QueryAsync<MessageRow>(new CommandDefinition(
+            FindExchangeSql, new { ConversationId = conversationId, ClientMessageId = clientMessageId }, cancellationToken: cancellationToken)))
+            .Select(r => r.ToMessage())
+            .ToList();
+        return new Exchange(pair.Single(m => m.Role == MessageRole.User), pair.Single(m => m.Role == MessageRole.Assistant), IsNew: false);
+    }
+
+    // Idempotent: only a message still streaming is written, so a retried or concurrent save is a no-op.
+    private const string SaveFinalSql = """
+        WITH m AS (
+            UPDATE messages
+            SET content = @Content, status = @Status, last_sequence = @LastSequence, error = @Error, completed_at = @Now
+            WHERE id = @MessageId AND status = 'streaming'
+            RETURNING conversation_id
+        )
+        UPDATE conversations SET updated_at = @Now WHERE id IN (SELECT conversation_id FROM m)
+        """;
+
+    /// <summary>Saves the final answer once. False when it was already final (saved before): nothing was changed.</summary>
+    public async Task<bool> SaveFinalAsync(FinalMessage message, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var changed = await connection.ExecuteAsync(new CommandDefinition(
+            SaveFinalSql,
+            new
+            {
+                message.MessageId,
+                message.Content,
+                Status = message.Status.ToWireName(),
+                message.LastSequence,
+                message.Error,
+                Now = Now().UtcDateTime,
+            },
+            cancellationToken: cancellationToken));
+        return changed > 0;
+    }
+}

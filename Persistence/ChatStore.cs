@@ -1,0 +1,102 @@
+using ChatStreaming.Contracts;
+using Dapper;
+using Npgsql;
+
+namespace ChatStreaming.Persistence;
+
+/// <summary>
+/// Conversations and messages in Postgres. Per answer the store runs a constant number of statements:
+/// one to save the user message with its placeholder answer, one to save the final answer. Never one per chunk.
+/// </summary>
+public sealed partial class ChatStore(NpgsqlDataSource dataSource, TimeProvider timeProvider)
+{
+    private const string ConversationColumns =
+        "id AS Id, title AS Title, created_at AS CreatedAt, updated_at AS UpdatedAt";
+
+    private const string MessageColumns = """
+        id AS Id, conversation_id AS ConversationId, role AS Role, content AS Content, status AS Status,
+        created_at AS CreatedAt, completed_at AS CompletedAt, last_sequence AS LastSequence, error AS Error
+        """;
+
+    private const string InsertConversationSql = """
+        INSERT INTO conversations (id, owner_id, title, created_at, updated_at)
+        VALUES (@Id, @OwnerId, @Title, @Now, @Now)
+        """;
+
+    public async Task<Conversation> CreateConversationAsync(string ownerId, string title, CancellationToken cancellationToken)
+    {
+        var now = Now();
+        var id = Guid.CreateVersion7(now);
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await connection.ExecuteAsync(new CommandDefinition(
+            InsertConversationSql, new { Id = id, OwnerId = ownerId, Title = title, Now = now.UtcDateTime }, cancellationToken: cancellationToken));
+        return new Conversation(id, title, now, now);
+    }
+
+    private const string ListConversationsSql = $"""
+        SELECT {ConversationColumns} FROM conversations
+        WHERE owner_id = @OwnerId
+        ORDER BY updated_at DESC, id DESC
+        LIMIT @Limit
+        """;
+
+    /// <summary>The owner's conversations, newest activity first.</summary>
+    public async Task<IReadOnlyList<Conversation>> ListConversationsAsync(string ownerId, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<ConversationRow>(new CommandDefinition(
+            ListConversationsSql, new { OwnerId = ownerId, Limit = limit }, cancellationToken: cancellationToken));
+        return [.. rows.Select(r => r.ToConversation())];
+    }
+
+    private const string GetConversationSql = $"""
+        SELECT {ConversationColumns} FROM conversations WHERE id = @Id AND owner_id = @OwnerId
+        """;
+
+    private const string GetMessagesSql = $"""
+        SELECT {MessageColumns} FROM messages WHERE conversation_id = @ConversationId ORDER BY position
+        """;
+
+    /// <summary>The conversation, or null when it does not exist or is not the owner's (the two are not told apart).</summary>
+    public async Task<Conversation?> GetConversationAsync(string ownerId, Guid conversationId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<ConversationRow>(new CommandDefinition(
+            GetConversationSql, new { Id = conversationId, OwnerId = ownerId }, cancellationToken: cancellationToken));
+        return row?.ToConversation();
+    }
+
+    /// <summary>The conversation's messages, oldest first. The caller has checked ownership.</summary>
+    public async Task<IReadOnlyList<Message>> GetMessagesAsync(Guid conversationId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<MessageRow>(new CommandDefinition(
+            GetMessagesSql, new { ConversationId = conversationId }, cancellationToken: cancellationToken));
+        return [.. rows.Select(m => m.ToMessage())];
+    }
+
+    private const string FindMessageOwnerSql = """
+        SELECT m.id AS MessageId, m.conversation_id AS ConversationId, c.owner_id AS OwnerId
+        FROM messages m JOIN conversations c ON c.id = m.conversation_id
+        WHERE m.id = @Id
+        """;
+
+    public async Task<MessageOwner?> FindMessageOwnerAsync(Guid messageId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.QuerySingleOrDefaultAsync<MessageOwner>(new CommandDefinition(
+            FindMessageOwnerSql, new { Id = messageId }, cancellationToken: cancellationToken));
+    }
+
+    private const string GetMessageSql = $"SELECT {MessageColumns} FROM messages WHERE id = @Id";
+
+    public async Task<Message?> GetMessageAsync(Guid messageId, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var row = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
+            GetMessageSql, new { Id = messageId }, cancellationToken: cancellationToken));
+        return row?.ToMessage();
+    }
+
+    private DateTimeOffset Now() => timeProvider.GetUtcNow();
+}

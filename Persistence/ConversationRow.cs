@@ -1,0 +1,12 @@
+using ChatStreaming.Contracts;
+
+namespace ChatStreaming.Persistence;
+
+internal sealed record ConversationRow(Guid Id, string Title, DateTime CreatedAt, DateTime UpdatedAt)
+{
+    public Conversation ToConversation() => new(
+        Id,
+        Title,
+        new DateTimeOffset(DateTime.SpecifyKind(CreatedAt, DateTimeKind.Utc)),
+        new DateTimeOffset(DateTime.SpecifyKind(UpdatedAt, DateTimeKind.Utc)));
+}

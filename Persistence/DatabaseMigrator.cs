@@ -1,0 +1,68 @@
+using DbUp;
+using DbUp.Engine.Output;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Npgsql;
+
+namespace ChatStreaming.Persistence;
+
+/// <summary>
+/// Applies the embedded SQL migrations (Migrations/*.sql, in name order, each once) before the host starts serving.
+/// Several instances may start together: a Postgres advisory lock lets one migrate while the others wait.
+/// </summary>
+public sealed partial class DatabaseMigrator(NpgsqlDataSource dataSource, ILogger<DatabaseMigrator> logger) : IHostedService
+{
+    private const long MigrationLockKey = 0x43_68_61_74_53_74_72; // "ChatStr"
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        EnsureDatabase.For.PostgresqlDatabase(dataSource.ConnectionString, new DbUpLogger(logger));
+
+        await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
+        await using (var take = new NpgsqlCommand("SELECT pg_advisory_lock(@key)", lockConnection))
+        {
+            take.Parameters.AddWithValue("key", MigrationLockKey);
+            await take.ExecuteNonQueryAsync(cancellationToken);
+        }
+
+        var result = DeployChanges.To
+            .PostgresqlDatabase(dataSource.ConnectionString)
+            .WithScriptsEmbeddedInAssembly(typeof(DatabaseMigrator).Assembly)
+            .WithTransactionPerScript()
+            .LogTo(new DbUpLogger(logger))
+            .Build()
+            .PerformUpgrade();
+        if (!result.Successful)
+        {
+            throw new InvalidOperationException($"Database migration failed on script '{result.ErrorScript?.Name}': {result.Error.Message}", result.Error);
+        }
+
+        // Closing the connection releases the advisory lock.
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private sealed partial class DbUpLogger(ILogger logger) : IUpgradeLog
+    {
+        public void LogTrace(string format, params object[] args) { }
+
+        public void LogDebug(string format, params object[] args) { }
+
+        public void LogInformation(string format, params object[] args) => Migration(logger, string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
+
+        public void LogWarning(string format, params object[] args) => MigrationWarning(logger, string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
+
+        public void LogError(string format, params object[] args) => MigrationError(logger, string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
+
+        public void LogError(Exception ex, string format, params object[] args) => MigrationError(logger, string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
+
+        [LoggerMessage(EventId = 100, Level = LogLevel.Debug, Message = "Migration: {Text}")]
+        private static partial void Migration(ILogger logger, string text);
+
+        [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Migration: {Text}")]
+        private static partial void MigrationWarning(ILogger logger, string text);
+
+        [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Migration: {Text}")]
+        private static partial void MigrationError(ILogger logger, string text);
+    }
+}

@@ -1,0 +1,27 @@
+using ChatStreaming.Contracts;
+
+namespace ChatStreaming.Persistence;
+
+/// <summary>A row of <c>messages</c> as Dapper reads it (text enums, UTC DateTime).</summary>
+internal sealed record MessageRow(
+    Guid Id,
+    Guid ConversationId,
+    string Role,
+    string Content,
+    string Status,
+    DateTime CreatedAt,
+    DateTime? CompletedAt,
+    long? LastSequence,
+    string? Error)
+{
+    public Message ToMessage() => new(
+        Id,
+        ConversationId,
+        MessageStatusNames.ParseRole(Role),
+        Content,
+        MessageStatusNames.ParseStatus(Status),
+        new DateTimeOffset(DateTime.SpecifyKind(CreatedAt, DateTimeKind.Utc)),
+        CompletedAt is { } completed ? new DateTimeOffset(DateTime.SpecifyKind(completed, DateTimeKind.Utc)) : null,
+        LastSequence,
+        Error);
+}

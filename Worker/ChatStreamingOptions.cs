@@ -1,0 +1,24 @@
+using System.ComponentModel.DataAnnotations;
+
+namespace ChatStreaming.Worker;
+
+/// <summary>The <c>Chat</c> section: streaming, replay and generator limits.</summary>
+public sealed class ChatStreamingOptions
+{
+    public const string SectionName = "Chat";
+
+    /// <summary>How long every Redis key the app writes lives (replay buffers, generation state).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "7.00:00:00", ErrorMessage = "Chat:ReplayTtl must be a time span between 00:00:01 and 7.00:00:00 (e.g. 01:00:00).")]
+    public TimeSpan ReplayTtl { get; set; } = TimeSpan.FromHours(1);
+
+    /// <summary>Generations running at once on this instance; more wait in the generator queue.</summary>
+    [Range(1, 10_000, ErrorMessage = "Chat:MaxConcurrentGenerations must be between 1 and 10000.")]
+    public int MaxConcurrentGenerations { get; set; } = 64;
+
+    /// <summary>Jobs waiting for a generator slot before SendMessage answers "busy".</summary>
+    [Range(1, 1_000_000, ErrorMessage = "Chat:GeneratorQueueCapacity must be between 1 and 1000000.")]
+    public int GeneratorQueueCapacity { get; set; } = 1_000;
+
+    [Range(1, 1_000_000, ErrorMessage = "Chat:MaxMessageCharacters must be between 1 and 1000000.")]
+    public int MaxMessageCharacters { get; set; } = 16_000;
+}

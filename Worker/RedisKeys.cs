@@ -1,0 +1,23 @@
+using StackExchange.Redis;
+
+namespace ChatStreaming.Worker;
+
+/// <summary>
+/// Every Redis key and channel the app uses (the SignalR backplane's channels use <see cref="BackplanePrefix"/>).
+/// Per-message keys share the hash tag {messageId} so a cluster keeps them on one slot (scripts touch both).
+/// Invariant: every key written here is given the replay TTL.
+/// </summary>
+public static class RedisKeys
+{
+    public const string Prefix = "chatstreaming";
+    public const string BackplanePrefix = Prefix + ":backplane";
+
+    /// <summary>Hash: conversation, owner, user message, status, cancel flag, instance.</summary>
+    public static RedisKey Generation(Guid messageId) => $"{Prefix}:msg:{{{messageId:N}}}:gen";
+
+    /// <summary>List: the JSON chunks of the answer; chunk n is at index n - 1.</summary>
+    public static RedisKey Chunks(Guid messageId) => $"{Prefix}:msg:{{{messageId:N}}}:chunks";
+
+    /// <summary>Pub/sub: message ids whose generation must stop, whichever instance runs it.</summary>
+    public static readonly RedisChannel Cancellations = RedisChannel.Literal($"{Prefix}:cancel");
+}

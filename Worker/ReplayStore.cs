@@ -1,0 +1,161 @@
+using System.Globalization;
+using ChatStreaming.Contracts;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace ChatStreaming.Worker;
+
+/// <summary>
+/// The Redis side of an answer: its generation state (a hash) and its replay buffer (a stream whose entry ids are
+/// <c>0-sequence</c>, so a chunk can be written once only and read back from any sequence).
+/// Invariant: a chunk is in the replay buffer before it is broadcast, so a client that sees a gap can always fetch it.
+/// </summary>
+public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStreamingOptions> options)
+{
+    private const string RegisterScript = """
+        redis.call('HSET', KEYS[1], 'conversation', ARGV[1], 'userMessage', ARGV[2], 'owner', ARGV[3], 'status', 'streaming')
+        redis.call('PEXPIRE', KEYS[1], ARGV[4])
+        return 1
+        """;
+
+    // The TTL slides with every chunk, so a buffer lives ReplayTtl after its last chunk (and a key recreated after a
+    // Redis restart gets one too).
+    private const string AppendScript = """
+        redis.call('XADD', KEYS[1], '0-' .. ARGV[1], 'd', ARGV[2], 't', ARGV[3])
+        redis.call('PEXPIRE', KEYS[1], ARGV[4])
+        return 1
+        """;
+
+    private const string RequestCancelScript = """
+        if redis.call('HGET', KEYS[1], 'status') == 'streaming' then
+            redis.call('HSET', KEYS[1], 'cancel', '1')
+            return 1
+        end
+        return 0
+        """;
+
+    // Decides the final status once: a cancel request that came first wins over the model's own end.
+    private const string FinishScript = """
+        local current = redis.call('HGET', KEYS[1], 'status')
+        if current and current ~= 'streaming' then
+            return current
+        end
+        local final = ARGV[1]
+        if redis.call('HGET', KEYS[1], 'cancel') == '1' then
+            final = 'cancelled'
+        end
+        redis.call('HSET', KEYS[1], 'status', final)
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        if redis.call('EXISTS', KEYS[2]) == 1 then
+            redis.call('PEXPIRE', KEYS[2], ARGV[2])
+        end
+        return final
+        """;
+
+    private IDatabase Db => redis.GetDatabase();
+
+    private long TtlMilliseconds => (long)options.Value.ReplayTtl.TotalMilliseconds;
+
+    public Task RegisterAsync(Guid messageId, Guid conversationId, Guid userMessageId, string ownerId) =>
+        Db.ScriptEvaluateAsync(
+            RegisterScript,
+            [RedisKeys.Generation(messageId)],
+            [conversationId.ToString(), userMessageId.ToString(), ownerId, TtlMilliseconds]);
+
+    public Task AppendAsync(Chunk chunk) =>
+        Db.ScriptEvaluateAsync(
+            AppendScript,
+            [RedisKeys.Chunks(chunk.MessageId)],
+            [chunk.Sequence, chunk.Delta, chunk.EmittedAt.ToString("R", CultureInfo.InvariantCulture), TtlMilliseconds]);
+
+    public async Task<GenerationInfo?> GetGenerationAsync(Guid messageId)
+    {
+        var fields = await Db.HashGetAllAsync(RedisKeys.Generation(messageId));
+        return ToGeneration(messageId, fields);
+    }
+
+    /// <summary>The chunks after <paramref name="afterSequence"/>, in order, or null when the buffer is gone.</summary>
+    public async Task<(GenerationInfo Generation, IReadOnlyList<Chunk> Chunks)?> GetChunksAsync(Guid messageId, long afterSequence)
+    {
+        var batch = Db.CreateBatch();
+        var state = batch.HashGetAllAsync(RedisKeys.Generation(messageId));
+        var entries = batch.StreamRangeAsync(RedisKeys.Chunks(messageId), minId: $"({StreamId(afterSequence)}", maxId: "+");
+        batch.Execute();
+        var generation = ToGeneration(messageId, await state);
+        if (generation is null)
+        {
+            return null;
+        }
+
+        return (generation, [.. (await entries).Select(e => ToChunk(generation.ConversationId, messageId, e))]);
+    }
+
+    /// <summary>The text streamed so far (the whole buffer, deltas joined).</summary>
+    public async Task<StreamedText> GetStreamedTextAsync(Guid messageId)
+    {
+        var entries = await Db.StreamRangeAsync(RedisKeys.Chunks(messageId), "-", "+");
+        var text = string.Concat(entries.Select(e => (string?)e["d"]));
+        return new StreamedText(text, entries.Length == 0 ? 0 : SequenceOf(entries[^1].Id));
+    }
+
+    /// <summary>Flags a streaming answer for cancellation. False when it has already ended (or is unknown).</summary>
+    public async Task<bool> RequestCancelAsync(Guid messageId)
+    {
+        var requested = (int)await Db.ScriptEvaluateAsync(RequestCancelScript, [RedisKeys.Generation(messageId)]) == 1;
+        if (requested)
+        {
+            await redis.GetSubscriber().PublishAsync(RedisKeys.Cancellations, messageId.ToString());
+        }
+
+        return requested;
+    }
+
+    public async Task<bool> IsCancelRequestedAsync(Guid messageId) =>
+        await Db.HashGetAsync(RedisKeys.Generation(messageId), "cancel") == "1";
+
+    /// <summary>Sets the final status once and returns it: <paramref name="proposed"/>, or cancelled when a cancel came first.</summary>
+    public async Task<MessageStatus> FinishAsync(Guid messageId, MessageStatus proposed)
+    {
+        var final = await Db.ScriptEvaluateAsync(
+            FinishScript,
+            [RedisKeys.Generation(messageId), RedisKeys.Chunks(messageId)],
+            [proposed.ToWireName(), TtlMilliseconds]);
+        return MessageStatusNames.ParseStatus((string)final!);
+    }
+
+    private static GenerationInfo? ToGeneration(Guid messageId, HashEntry[] fields)
+    {
+        if (fields.Length == 0)
+        {
+            return null;
+        }
+
+        var map = fields.ToDictionary(f => (string)f.Name!, f => (string)f.Value!);
+        if (!map.TryGetValue("conversation", out var conversation) || !map.TryGetValue("owner", out var owner))
+        {
+            return null; // a partial hash (recreated after a Redis restart) proves nothing about ownership
+        }
+
+        return new GenerationInfo(
+            messageId,
+            Guid.Parse(conversation),
+            Guid.Parse(map["userMessage"]),
+            owner,
+            MessageStatusNames.ParseStatus(map["status"]));
+    }
+
+    private static Chunk ToChunk(Guid conversationId, Guid messageId, StreamEntry entry) => new(
+        conversationId,
+        messageId,
+        SequenceOf(entry.Id),
+        (string?)entry["d"] ?? "",
+        double.Parse((string)entry["t"]!, CultureInfo.InvariantCulture));
+
+    private static string StreamId(long sequence) => $"0-{sequence.ToString(CultureInfo.InvariantCulture)}";
+
+    private static long SequenceOf(RedisValue streamId)
+    {
+        var id = (string)streamId!;
+        return long.Parse(id.AsSpan(id.IndexOf('-') + 1), CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,59 @@
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace ChatStreaming.Worker;
+
+public static class WorkerExtensions
+{
+    /// <summary>Redis, the replay store, the model and the in-process generator. The host supplies <see cref="IChatBroadcaster"/>.</summary>
+    public static IHostApplicationBuilder AddChatWorker(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<RedisConnectionOptions>()
+            .Configure<IConfiguration>((o, c) => o.ConnectionString = c[RedisConnectionOptions.ConnectionStringKey])
+            .ValidateDataAnnotations()
+            .Validate(o => IsValidRedisConfiguration(o.ConnectionString), $"{RedisConnectionOptions.ConnectionStringKey} is not a valid StackExchange.Redis configuration string.")
+            .ValidateOnStart();
+        services.AddOptions<ChatStreamingOptions>().BindConfiguration(ChatStreamingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<ModelOptions>().BindConfiguration(ModelOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<SimulatedModelOptions>().BindConfiguration(SimulatedModelOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+
+        services.AddSingleton<IConnectionMultiplexer>(sp => ConnectionMultiplexer.Connect(RedisConfiguration(sp.GetRequiredService<IOptions<RedisConnectionOptions>>().Value)));
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<ReplayStore>();
+        services.AddSingleton<GenerationQueue>();
+        services.AddSingleton<IChatClient, SimulatedChatClient>();
+        services.AddHostedService<GeneratorService>();
+        return builder;
+    }
+
+    /// <summary>The StackExchange.Redis options every connection of the app uses: keep retrying, never fail start-up.</summary>
+    public static ConfigurationOptions RedisConfiguration(RedisConnectionOptions options)
+    {
+        var configuration = ConfigurationOptions.Parse(options.ConnectionString!);
+        configuration.AbortOnConnectFail = false;
+        return configuration;
+    }
+
+    private static bool IsValidRedisConfiguration(string? value)
+    {
+        if (string.IsNullOrWhiteSpace(value))
+        {
+            return true; // reported by [Required]
+        }
+
+        try
+        {
+            return ConfigurationOptions.Parse(value).EndPoints.Count > 0;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+}
