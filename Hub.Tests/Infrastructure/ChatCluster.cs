@@ -1,0 +1,89 @@
+using System.Net.Http.Json;
+using ChatStreaming.Contracts;
+using Npgsql;
+using StackExchange.Redis;
+using Xunit;
+
+namespace ChatStreaming.Hub.Tests.Infrastructure;
+
+/// <summary>
+/// The product as users run it: one real Redis, one real Postgres, two Hub processes (A and B) sharing them.
+/// The simulated model streams <see cref="ResponseTokens"/> tokens at <see cref="TokensPerSecond"/>, so an answer
+/// lasts long enough to join, replay and cancel mid-stream.
+/// </summary>
+public sealed class ChatCluster : IAsyncLifetime
+{
+    public const int ResponseTokens = 40;
+    public const int TokensPerSecond = 40;
+
+    private readonly List<HubInstance> instances = [];
+    private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(10) };
+
+    internal RedisServer Redis { get; private set; } = null!;
+
+    internal PostgresServer Postgres { get; private set; } = null!;
+
+    public string Database { get; } = "chat";
+
+    public string A => instances[0].Url;
+
+    public string B => instances[1].Url;
+
+    public IConnectionMultiplexer RedisClient { get; private set; } = null!;
+
+    public NpgsqlDataSource Db { get; private set; } = null!;
+
+    public IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
+    {
+        ["ConnectionStrings:Redis"] = Redis.ConnectionString,
+        ["ConnectionStrings:Postgres"] = Postgres.ConnectionString(Database),
+        ["Chat:Model:Simulated:TokensPerSecond"] = TokensPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Chat:Model:Simulated:ResponseTokens"] = ResponseTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    };
+
+    public async Task InitializeAsync()
+    {
+        var redis = RedisServer.StartAsync();
+        var postgres = PostgresServer.StartAsync();
+        Redis = await redis;
+        Postgres = await postgres;
+        await Postgres.CreateDatabaseAsync(Database);
+        RedisClient = await ConnectionMultiplexer.ConnectAsync($"{Redis.ConnectionString},allowAdmin=true");
+        Db = NpgsqlDataSource.Create(Postgres.ConnectionString(Database));
+
+        // Started one after the other: the second also proves migrations are idempotent.
+        instances.Add(await HubInstance.StartAsync(Settings));
+        instances.Add(await HubInstance.StartAsync(Settings));
+    }
+
+    public async Task<string> TokenAsync(string userName)
+    {
+        var response = await http.PostAsJsonAsync($"{A}{ChatHubPaths.DevToken}", new DevTokenRequest(userName));
+        response.EnsureSuccessStatusCode();
+        return (await response.Content.ReadFromJsonAsync<DevTokenResponse>())!.AccessToken;
+    }
+
+    /// <summary>A connected client of <paramref name="userName"/> on the instance at <paramref name="url"/>.</summary>
+    public async Task<ChatTestClient> ConnectAsync(string url, string userName) =>
+        await ChatTestClient.ConnectAsync(url, await TokenAsync(userName));
+
+    public async Task DisposeAsync()
+    {
+        foreach (var instance in instances)
+        {
+            await instance.DisposeAsync();
+        }
+
+        http.Dispose();
+        await Db.DisposeAsync();
+        await RedisClient.DisposeAsync();
+        await Redis.DisposeAsync();
+        await Postgres.DisposeAsync();
+    }
+}
+
+[CollectionDefinition(Name)]
+public sealed class ClusterCollection : ICollectionFixture<ChatCluster>
+{
+    public const string Name = "cluster";
+}

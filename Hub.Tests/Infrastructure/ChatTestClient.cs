@@ -1,0 +1,65 @@
+using System.Collections.Concurrent;
+using ChatStreaming.Contracts;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace ChatStreaming.Hub.Tests.Infrastructure;
+
+/// <summary>A real SignalR client (JSON protocol, WebSockets) that records every event it receives.</summary>
+public sealed class ChatTestClient : IAsyncDisposable
+{
+    private readonly ConcurrentQueue<Chunk> chunks = new();
+    private readonly ConcurrentQueue<GenerationFinished> finished = new();
+    private readonly ConcurrentQueue<GenerationStarted> started = new();
+    private readonly ConcurrentQueue<Message> added = new();
+
+    private ChatTestClient(HubConnection connection)
+    {
+        Connection = connection;
+        connection.On<Chunk>(ChatHubMethods.ReceiveChunk, chunks.Enqueue);
+        connection.On<GenerationFinished>(ChatHubMethods.GenerationFinished, finished.Enqueue);
+        connection.On<GenerationStarted>(ChatHubMethods.GenerationStarted, started.Enqueue);
+        connection.On<Message>(ChatHubMethods.MessageAdded, added.Enqueue);
+    }
+
+    public HubConnection Connection { get; }
+
+    public IReadOnlyCollection<Message> MessagesAdded => added;
+
+    public IReadOnlyCollection<GenerationStarted> Started => started;
+
+    public static async Task<ChatTestClient> ConnectAsync(string baseUrl, string accessToken)
+    {
+        var connection = new HubConnectionBuilder()
+            .WithUrl($"{baseUrl}{ChatHubPaths.Hub}", o => o.AccessTokenProvider = () => Task.FromResult<string?>(accessToken))
+            .Build();
+        var client = new ChatTestClient(connection);
+        await connection.StartAsync().WithTimeout();
+        return client;
+    }
+
+    public Task<T> InvokeAsync<T>(string method, params object?[] args) =>
+        Connection.InvokeCoreAsync<T>(method, args).WithTimeout();
+
+    public Task<Conversation> CreateConversationAsync(string? title = "test") =>
+        InvokeAsync<Conversation>(ChatHubMethods.CreateConversation, title);
+
+    public Task<SendMessageResult> SendAsync(Guid conversationId, string content, string? clientMessageId = null) =>
+        InvokeAsync<SendMessageResult>(ChatHubMethods.SendMessage, new SendMessageRequest(conversationId, content, clientMessageId));
+
+    public IReadOnlyList<Chunk> ChunksOf(Guid messageId) => [.. chunks.Where(c => c.MessageId == messageId)];
+
+    public GenerationFinished? FinishedOf(Guid messageId) => finished.FirstOrDefault(f => f.MessageId == messageId);
+
+    public IReadOnlyList<GenerationFinished> AllFinishedOf(Guid messageId) => [.. finished.Where(f => f.MessageId == messageId)];
+
+    public async Task<GenerationFinished> WaitForFinishedAsync(Guid messageId, TimeSpan? timeout = null)
+    {
+        await Wait.UntilAsync(() => FinishedOf(messageId) is not null, timeout ?? Wait.Default, $"GenerationFinished for {messageId} did not arrive");
+        return FinishedOf(messageId)!;
+    }
+
+    public Task WaitForChunksAsync(Guid messageId, int count, TimeSpan? timeout = null) =>
+        Wait.UntilAsync(() => ChunksOf(messageId).Count >= count, timeout ?? Wait.Default, $"{count} chunks of {messageId} did not arrive");
+
+    public async ValueTask DisposeAsync() => await Connection.DisposeAsync();
+}

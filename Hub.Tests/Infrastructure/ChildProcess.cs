@@ -1,0 +1,90 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace ChatStreaming.Hub.Tests.Infrastructure;
+
+/// <summary>A process the tests start and own: output captured, killed on dispose.</summary>
+internal sealed class ChildProcess : IAsyncDisposable
+{
+    private readonly Process process;
+    private readonly ConcurrentQueue<string> output = new();
+
+    private ChildProcess(Process process)
+    {
+        this.process = process;
+    }
+
+    public int Id => process.Id;
+
+    public bool HasExited => process.HasExited;
+
+    public int ExitCode => process.ExitCode;
+
+    public IReadOnlyCollection<string> Output => output;
+
+    public static ChildProcess Start(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string? user = null)
+    {
+        var info = new ProcessStartInfo
+        {
+            FileName = user is null ? fileName : "runuser",
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        if (user is not null)
+        {
+            info.ArgumentList.Add("-u");
+            info.ArgumentList.Add(user);
+            info.ArgumentList.Add("--");
+            info.ArgumentList.Add(fileName);
+        }
+
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            info.Environment[key] = value;
+        }
+
+        var process = Process.Start(info) ?? throw new InvalidOperationException($"could not start {fileName}");
+        var child = new ChildProcess(process);
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) child.output.Enqueue(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) child.output.Enqueue(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return child;
+    }
+
+    /// <summary>Runs a command to its end; throws with its output when it fails.</summary>
+    public static async Task<string> RunAsync(string fileName, IEnumerable<string> arguments, string? user = null, TimeSpan? timeout = null)
+    {
+        await using var child = Start(fileName, arguments, user: user);
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
+        await child.process.WaitForExitAsync(cts.Token);
+        child.process.WaitForExit(); // flush the output events
+        var text = string.Join('\n', child.output);
+        return child.ExitCode == 0 ? text : throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} exited {child.ExitCode}:\n{text}");
+    }
+
+    public Task WaitForExitAsync(CancellationToken cancellationToken) => process.WaitForExitAsync(cancellationToken);
+
+    public void Signal(int signal) => _ = Kill(process.Id, signal);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+
+        process.Dispose();
+    }
+
+    [DllImport("libc", EntryPoint = "kill", SetLastError = true)]
+    private static extern int Kill(int pid, int signal);
+}

@@ -1,0 +1,82 @@
+using System.Globalization;
+
+namespace ChatStreaming.Hub.Tests.Infrastructure;
+
+/// <summary>One Hub instance as a real process (dotnet ChatStreaming.Hub.dll) on a free loopback port.</summary>
+internal sealed class HubInstance : IAsyncDisposable
+{
+    private readonly ChildProcess process;
+
+    private HubInstance(ChildProcess process, string url)
+    {
+        this.process = process;
+        Url = url;
+    }
+
+    public string Url { get; }
+
+    public ChildProcess Process => process;
+
+    /// <summary>The Hub build next to this test build (same configuration).</summary>
+    public static string HubAssembly
+    {
+        get
+        {
+            var testDirectory = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
+            var framework = testDirectory.Name;
+            var configuration = testDirectory.Parent!.Name;
+            var root = testDirectory.Parent.Parent!.Parent!.Parent!.FullName;
+            var path = Path.Combine(root, "Hub", "bin", configuration, framework, "ChatStreaming.Hub.dll");
+            return File.Exists(path) ? path : throw new FileNotFoundException("build the solution first (dotnet build): Hub not found", path);
+        }
+    }
+
+    /// <summary>Starts the process with <paramref name="settings"/> (configuration keys such as Chat:ReplayTtl) and waits until it is ready.</summary>
+    public static async Task<HubInstance> StartAsync(IReadOnlyDictionary<string, string> settings)
+    {
+        var url = $"http://127.0.0.1:{Ports.Free().ToString(CultureInfo.InvariantCulture)}";
+        var process = Launch(settings, url);
+        var instance = new HubInstance(process, url);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        await Wait.UntilAsync(async () =>
+        {
+            if (process.HasExited)
+            {
+                throw new InvalidOperationException($"hub exited {process.ExitCode} at start:\n{string.Join('\n', process.Output)}");
+            }
+
+            try
+            {
+                return (await http.GetAsync($"{url}/health/ready")).IsSuccessStatusCode;
+            }
+            catch (HttpRequestException)
+            {
+                return false;
+            }
+            catch (TaskCanceledException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(60), $"hub at {url} did not become ready");
+        return instance;
+    }
+
+    /// <summary>Starts the process without waiting for it (for start-up failures).</summary>
+    public static ChildProcess Launch(IReadOnlyDictionary<string, string> settings, string url)
+    {
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["DOTNET_NOLOGO"] = "1",
+            ["Logging__LogLevel__Default"] = "Information",
+        };
+        foreach (var (key, value) in settings)
+        {
+            environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
+        }
+
+        return ChildProcess.Start("dotnet", [HubAssembly, "--urls", url], environment);
+    }
+
+    public async ValueTask DisposeAsync() => await process.DisposeAsync();
+}
