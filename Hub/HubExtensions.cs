@@ -52,23 +52,24 @@ public static class HubExtensions
         return app;
     }
 
-    /// <summary>Runs the host. A configuration error stops start-up with one line naming the key, and exit code 2.</summary>
-    public static async Task<int> RunChatAsync(this WebApplication app)
+    /// <summary>
+    /// Validates every option (ValidateOnStart ones) before anything resolves them, so a bad value is reported as one
+    /// line naming the key rather than a stack trace. Null when the configuration is valid.
+    /// </summary>
+    public static string? ConfigurationError(this WebApplication app)
     {
         try
         {
-            await app.RunAsync();
-            return 0;
+            app.Services.GetService<IStartupValidator>()?.Validate();
+            return null;
         }
         catch (OptionsValidationException ex)
         {
-            await Console.Error.WriteLineAsync($"Configuration error: {string.Join(" ", ex.Failures)}");
-            return 2;
+            return $"Configuration error: {string.Join(" ", ex.Failures)}";
         }
         catch (InvalidOperationException ex) when (ex.Message.StartsWith("Failed to convert configuration value", StringComparison.Ordinal))
         {
-            await Console.Error.WriteLineAsync($"Configuration error: {ex.Message}");
-            return 2;
+            return $"Configuration error: {ex.Message}";
         }
     }
 }

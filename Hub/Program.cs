@@ -8,9 +8,15 @@ builder.AddChatWorker();
 builder.AddChatHub();
 
 var app = builder.Build();
-app.MapChatHub();
+if (app.ConfigurationError() is { } error)
+{
+    await Console.Error.WriteLineAsync(error);
+    return 2;
+}
 
-return await app.RunChatAsync();
+app.MapChatHub();
+await app.RunAsync();
+return 0;
 
 /// <summary>The Hub host. Public so tests can start real instances of it.</summary>
 public partial class Program;

@@ -1,0 +1,62 @@
+using ChatStreaming.Hub.Tests.Infrastructure;
+using Xunit;
+
+namespace ChatStreaming.Hub.Tests;
+
+[Collection(ClusterCollection.Name)]
+public sealed class ConfigurationTests(ChatCluster cluster)
+{
+    public static TheoryData<string, string?, string> BadSettings => new()
+    {
+        { "ConnectionStrings:Redis", null, "ConnectionStrings:Redis is required" },
+        { "ConnectionStrings:Postgres", null, "ConnectionStrings:Postgres is required" },
+        { "ConnectionStrings:Postgres", "Host=127.0.0.1;Nonsense Key=1", "ConnectionStrings:Postgres is not a valid" },
+        { "Chat:ReplayTtl", "forever", "Chat:ReplayTtl" },
+        { "Chat:ReplayTtl", "00:00:00", "Chat:ReplayTtl must be a time span" },
+        { "Chat:MaxConcurrentGenerations", "0", "Chat:MaxConcurrentGenerations must be between" },
+        { "Chat:Model:Provider", "Nonexistent", "Chat:Model:Provider must be one of" },
+        { "Chat:Model:Simulated:TokensPerSecond", "-1", "Chat:Model:Simulated:TokensPerSecond must be between" },
+        { "Auth:SigningKey", "too-short", "Auth:SigningKey must be at least 32 characters" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSettings))]
+    public async Task AMissingOrBadSettingStopsStartUpWithOneLineNamingTheKey(string key, string? value, string expected)
+    {
+        var settings = cluster.Settings.ToDictionary();
+        settings.Remove(key);
+        if (value is not null)
+        {
+            settings[key] = value;
+        }
+        else
+        {
+            // an empty environment value overrides appsettings and counts as missing
+            settings[key] = "";
+        }
+
+        await using var process = HubInstance.Launch(settings, $"http://127.0.0.1:{Ports.Free()}");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(cts.Token);
+        await Task.Delay(100); // let the output readers drain
+
+        Assert.Equal(2, process.ExitCode);
+        var line = Assert.Single(process.Output, l => l.StartsWith("Configuration error:", StringComparison.Ordinal));
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.DoesNotContain(process.Output, l => l.Contains("   at ", StringComparison.Ordinal)); // no stack trace
+    }
+
+    [Fact]
+    public async Task OutsideDevelopmentASigningKeyIsRequired()
+    {
+        var settings = cluster.Settings.ToDictionary();
+        settings["ASPNETCORE_ENVIRONMENT"] = "Production";
+        await using var process = HubInstance.Launch(settings, $"http://127.0.0.1:{Ports.Free()}");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(cts.Token);
+        await Task.Delay(100);
+
+        Assert.Equal(2, process.ExitCode);
+        Assert.Contains(process.Output, l => l.Contains("Auth:SigningKey is required outside Development", StringComparison.Ordinal));
+    }
+}
