@@ -2,7 +2,8 @@ using ChatStreaming.Persistence;
 using ChatStreaming.Server;
 using ChatStreaming.Worker;
 
-var builder = WebApplication.CreateBuilder(args);
+// Content root = the app folder, so appsettings*.json are found whatever the working directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddChatPersistence();
 builder.AddChatWorker();
 builder.AddChatHub();

@@ -10,16 +10,31 @@ namespace ChatStreaming.Persistence;
 /// Applies the embedded SQL migrations (Migrations/*.sql, in name order, each once) before the host starts serving.
 /// Several instances may start together: a Postgres advisory lock lets one migrate while the others wait.
 /// </summary>
-public sealed partial class DatabaseMigrator(NpgsqlDataSource dataSource, ILogger<DatabaseMigrator> logger) : IHostedService
+public sealed partial class DatabaseMigrator(NpgsqlDataSource dataSource, PostgresRetry retry, ILogger<DatabaseMigrator> logger) : IHostedService
 {
     private const long MigrationLockKey = 0x43_68_61_74_53_74_72; // "ChatStr"
 
     public async Task StartAsync(CancellationToken cancellationToken)
     {
-        EnsureDatabase.For.PostgresqlDatabase(dataSource.ConnectionString, new DbUpLogger(logger));
+        await retry.ExecuteAsync(MigrateAsync, cancellationToken);
+    }
 
+    private async ValueTask MigrateAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            EnsureDatabase.For.PostgresqlDatabase(dataSource.ConnectionString, new DbUpLogger(logger));
+        }
+        catch (PostgresException ex) when (ex.SqlState is PostgresErrorCodes.UniqueViolation or PostgresErrorCodes.DuplicateDatabase)
+        {
+            // another instance created it at the same moment
+        }
+
+        // A transaction-scoped lock: released when the transaction ends, however this attempt ends (a session lock
+        // would survive on a pooled connection after a failed attempt).
         await using var lockConnection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await using (var take = new NpgsqlCommand("SELECT pg_advisory_lock(@key)", lockConnection))
+        await using var lockTransaction = await lockConnection.BeginTransactionAsync(cancellationToken);
+        await using (var take = new NpgsqlCommand("SELECT pg_advisory_xact_lock(@key)", lockConnection, lockTransaction))
         {
             take.Parameters.AddWithValue("key", MigrationLockKey);
             await take.ExecuteNonQueryAsync(cancellationToken);
@@ -37,7 +52,7 @@ public sealed partial class DatabaseMigrator(NpgsqlDataSource dataSource, ILogge
             throw new InvalidOperationException($"Database migration failed on script '{result.ErrorScript?.Name}': {result.Error.Message}", result.Error);
         }
 
-        // Closing the connection releases the advisory lock.
+        await lockTransaction.CommitAsync(cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

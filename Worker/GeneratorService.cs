@@ -19,6 +19,7 @@ public sealed class GeneratorService(
     GenerationQueue queue,
     ReplayStore replay,
     ChatStore store,
+    PostgresRetry retry,
     IChatClient chatClient,
     IChatBroadcaster broadcaster,
     IConnectionMultiplexer redis,
@@ -156,7 +157,9 @@ public sealed class GeneratorService(
             error = null; // a cancel request won
         }
 
-        var saved = await store.SaveFinalAsync(new FinalMessage(messageId, relayed.Content, status, relayed.LastSequence, error), CancellationToken.None);
+        var final = new FinalMessage(messageId, relayed.Content, status, relayed.LastSequence, error);
+        // Idempotent (only a message still streaming is written), so retrying through a Postgres outage cannot duplicate.
+        var saved = await retry.ExecuteAsync(ct => new ValueTask<bool>(store.SaveFinalAsync(final, ct)), CancellationToken.None);
         if (!saved)
         {
             WorkerLog.AlreadySaved(logger, messageId);

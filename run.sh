@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Starts everything: Redis and Postgres (data under .data/), then two Hub instances sharing them.
+# Usage: ./run.sh            Ctrl-C stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/services.sh
+
+REDIS_PORT=${REDIS_PORT:-6380}
+PG_PORT=${PG_PORT:-5433}
+PORTS=(${HUB_PORTS:-5080 5081})
+
+ensure_servers
+start_redis .data/redis "$REDIS_PORT"
+start_postgres .data/postgres "$PG_PORT"
+echo "Redis    127.0.0.1:$REDIS_PORT    Postgres 127.0.0.1:$PG_PORT (data in .data/)"
+
+echo "Building (Release)..."
+dotnet build ChatStreaming.sln -c Release -nologo -v quiet -clp:ErrorsOnly
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo; echo "Stopping..."
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  stop_services .data/redis .data/postgres
+}
+trap cleanup INT TERM EXIT
+
+mkdir -p .data/logs
+for port in "${PORTS[@]}"; do
+  ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-Development} \
+  ConnectionStrings__Redis="127.0.0.1:$REDIS_PORT" \
+  ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=chatstreaming" \
+    dotnet Hub/bin/Release/net10.0/ChatStreaming.Hub.dll --urls "http://127.0.0.1:$port" >".data/logs/hub-$port.log" 2>&1 &
+  pids+=($!)
+done
+
+for port in "${PORTS[@]}"; do
+  for _ in $(seq 1 120); do
+    curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+  curl -fs "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 || { echo "Hub on port $port did not start; see .data/logs/hub-$port.log:"; tail -5 ".data/logs/hub-$port.log"; exit 1; }
+done
+
+echo
+for port in "${PORTS[@]}"; do echo "Hub      http://127.0.0.1:$port   (hub /hubs/chat, logs .data/logs/hub-$port.log)"; done
+echo
+echo "Try:  ../shared/contract-smoke/run http://127.0.0.1:${PORTS[0]} http://127.0.0.1:${PORTS[1]}   (if you have it)"
+echo "      curl -s -X POST http://127.0.0.1:${PORTS[0]}/api/auth/dev-token -H 'content-type: application/json' -d '{\"userName\":\"alice\"}'"
+echo "Ctrl-C stops everything."
+wait -n "${pids[@]}" || true
+echo "A hub exited; see .data/logs/."

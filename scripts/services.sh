@@ -1,0 +1,72 @@
+# Shared by run.sh and bench.sh: install (when possible) and start Redis and Postgres with data under .data/.
+# Source it; it defines functions only.
+
+# Where Debian/Ubuntu put the Postgres server programs (not on PATH by default).
+pg_bin() {
+  local name=$1 dir
+  if command -v "$name" >/dev/null 2>&1; then command -v "$name"; return; fi
+  for dir in /usr/lib/postgresql/*/bin; do
+    [ -x "$dir/$name" ] && { echo "$dir/$name"; return; }
+  done
+  return 1
+}
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null 2>&1; then sudo "$@"; else return 1; fi
+}
+
+# Installs redis-server and the Postgres server when missing (apt, as root or with sudo), else says what to install.
+ensure_servers() {
+  local missing=()
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+  pg_bin initdb >/dev/null || missing+=(postgresql)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "Installing ${missing[*]} (apt)..."
+  if ! { as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }; then
+    echo "Could not install ${missing[*]}: run 'sudo apt-get install ${missing[*]}' and try again." >&2
+    exit 1
+  fi
+  # Debian's package starts its own cluster and Redis on the default ports; ours use their own ports and data.
+}
+
+# The user Postgres runs as: initdb refuses root.
+pg_user() { if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi; }
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# start_redis DIR PORT: a redis-server in the background, data in DIR, stopped by stop_services.
+start_redis() {
+  local dir=$1 port=$2
+  mkdir -p "$dir"
+  if [ -f "$dir/redis.pid" ] && kill -0 "$(cat "$dir/redis.pid")" 2>/dev/null; then
+    kill "$(cat "$dir/redis.pid")" 2>/dev/null || true
+    sleep 0.5
+  fi
+  redis-server --port "$port" --bind 127.0.0.1 --dir "$(cd "$dir" && pwd)" --save "" --appendonly no \
+    --daemonize yes --pidfile "$(cd "$dir" && pwd)/redis.pid" --logfile "$(cd "$dir" && pwd)/redis.log" >/dev/null
+  for _ in $(seq 1 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && return 0; sleep 0.1; done
+  echo "redis-server did not start on port $port (see $dir/redis.log)" >&2; exit 1
+}
+
+# start_postgres DIR PORT: a Postgres cluster in DIR (created on first use), listening on 127.0.0.1:PORT.
+start_postgres() {
+  local dir=$1 port=$2 abs
+  mkdir -p "$dir"
+  abs=$(cd "$dir" && pwd)
+  [ "$(id -u)" = 0 ] && chown -R postgres "$abs"
+  if [ ! -f "$abs/data/PG_VERSION" ]; then
+    as_pg "$(pg_bin initdb)" -D "$abs/data" -U postgres --auth=trust -E UTF8 >/dev/null
+  fi
+  as_pg "$(pg_bin pg_ctl)" -D "$abs/data" stop -m fast >/dev/null 2>&1 || true
+  as_pg "$(pg_bin pg_ctl)" -D "$abs/data" -l "$abs/postgres.log" -w -t 60 \
+    -o "-p $port -k $abs -c listen_addresses=127.0.0.1 -c max_connections=300 ${PG_EXTRA_OPTIONS:-}" start >/dev/null
+}
+
+# stop_services REDIS_DIR PG_DIR
+stop_services() {
+  local redis_dir=$1 pg_dir=$2
+  [ -f "$redis_dir/redis.pid" ] && kill "$(cat "$redis_dir/redis.pid")" 2>/dev/null || true
+  [ -f "$pg_dir/data/PG_VERSION" ] && as_pg "$(pg_bin pg_ctl)" -D "$(cd "$pg_dir" && pwd)/data" stop -m fast >/dev/null 2>&1 || true
+}

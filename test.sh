@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test against real Redis and Postgres, which the test fixture starts itself (own ports, own temp data).
+# Exit status = result. Last line: "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")"
+source scripts/services.sh
+
+for tool in redis-server initdb; do
+  if ! { command -v "$tool" >/dev/null 2>&1 || pg_bin "$tool" >/dev/null; }; then
+    echo "$tool is missing: run .ci/run (installs it with apt) or 'sudo apt-get install redis-server postgresql'." >&2
+    exit 1
+  fi
+done
+# The fixture finds initdb/pg_ctl on PATH.
+PATH="$PATH:$(dirname "$(pg_bin initdb)")"
+export PATH
+
+dotnet build ChatStreaming.sln -c Release -nologo -v quiet -clp:ErrorsOnly || { echo "0 passed, 1 failed (build)"; exit 1; }
+
+rm -rf TestResults
+dotnet test ChatStreaming.sln -c Release --no-build --results-directory TestResults \
+  --logger "trx" --logger "console;verbosity=normal" "$@"
+status=$?
+
+passed=0 failed=0 skipped=0
+for trx in TestResults/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx")
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  t=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters")
+  e=$(sed -n 's/.* executed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + t - e))
+done
+[ $status -ne 0 ] && [ $failed -eq 0 ] && failed=1 # the run failed without a failed test (crash, timeout)
+echo "$passed passed, $failed failed, $skipped skipped"
+exit $status
