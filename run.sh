@@ -24,6 +24,7 @@ cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
   stop_services .data/redis .data/postgres
+  exit 0
 }
 trap cleanup INT TERM EXIT
 
