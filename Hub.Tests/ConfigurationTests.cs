@@ -1,3 +1,6 @@
+using System.Net;
+using System.Net.Http.Json;
+using ChatStreaming.Contracts;
 using ChatStreaming.Hub.Tests.Infrastructure;
 using Xunit;
 
@@ -58,5 +61,18 @@ public sealed class ConfigurationTests(ChatCluster cluster)
 
         Assert.Equal(2, process.ExitCode);
         Assert.Contains(process.Output, l => l.Contains("Auth:SigningKey is required outside Development", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task DevelopmentTokensAreRefusedUnlessEnabled()
+    {
+        var settings = cluster.Settings.ToDictionary();
+        settings["Auth:EnableDevTokens"] = "false";
+        await using var hub = await HubInstance.StartAsync(settings);
+        using var http = new HttpClient();
+
+        var response = await http.PostAsJsonAsync($"{hub.Url}{ChatHubPaths.DevToken}", new DevTokenRequest("alice"));
+
+        Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
     }
 }
