@@ -2,7 +2,8 @@ namespace ChatStreaming.Contracts;
 
 /// <summary>
 /// A message of a conversation. For an assistant message still streaming, <see cref="Content"/> is the text so far
-/// and <see cref="LastSequence"/> the sequence of the last chunk it includes.
+/// and <see cref="LastSequence"/> the sequence of the last chunk it includes. A finished answer may carry the model's
+/// <see cref="FinishReason"/> (stop, length, content_filter…) and <see cref="Usage"/>.
 /// </summary>
 public sealed record Message(
     Guid Id,
@@ -13,4 +14,6 @@ public sealed record Message(
     DateTimeOffset CreatedAt,
     DateTimeOffset? CompletedAt,
     long? LastSequence,
-    string? Error = null);
+    string? Error = null,
+    string? FinishReason = null,
+    TokenUsage? Usage = null);

@@ -37,7 +37,8 @@ public sealed class InvariantTests(ChatCluster cluster)
         var after = await StatementsAsync();
 
         Assert.Equal(ChatCluster.ResponseTokens, finished.LastSequence);
-        Assert.Equal(2, after - before); // the user message with its placeholder answer; the final answer
+        // the user message with its placeholder answer; the earlier messages for the model's context; the final answer
+        Assert.Equal(3, after - before);
     }
 
     private async Task<List<(string Key, TimeSpan? Ttl)>> KeysAndTtlsAsync(StackExchange.Redis.IServer server)

@@ -80,7 +80,8 @@ public sealed partial class ChatStore
     private const string SaveFinalSql = """
         WITH m AS (
             UPDATE messages
-            SET content = @Content, status = @Status, last_sequence = @LastSequence, error = @Error, completed_at = @Now
+            SET content = @Content, status = @Status, last_sequence = @LastSequence, error = @Error, completed_at = @Now,
+                finish_reason = @FinishReason, prompt_tokens = @PromptTokens, completion_tokens = @CompletionTokens
             WHERE id = @MessageId AND status = 'streaming'
             RETURNING conversation_id
         )
@@ -100,9 +101,39 @@ public sealed partial class ChatStore
                 Status = message.Status.ToWireName(),
                 message.LastSequence,
                 message.Error,
+                message.FinishReason,
+                PromptTokens = message.Usage?.PromptTokens,
+                CompletionTokens = message.Usage?.CompletionTokens,
                 Now = Now().UtcDateTime,
             },
             cancellationToken: cancellationToken));
         return changed > 0;
+    }
+
+    // The conversation before the given user message, newest first; answers that failed or are still streaming are
+    // left out (the model should not build on them).
+    private const string HistorySql = """
+        SELECT role AS Role, content AS Content FROM messages
+        WHERE conversation_id = @ConversationId
+          AND position < (SELECT position FROM messages WHERE id = @BeforeMessageId)
+          AND status NOT IN ('streaming', 'failed')
+          AND content <> ''
+        ORDER BY position DESC
+        LIMIT @Limit
+        """;
+
+    /// <summary>Up to <paramref name="limit"/> messages before <paramref name="beforeMessageId"/>, newest first.</summary>
+    public async Task<IReadOnlyList<(MessageRole Role, string Content)>> GetHistoryAsync(
+        Guid conversationId, Guid beforeMessageId, int limit, CancellationToken cancellationToken)
+    {
+        if (limit <= 0)
+        {
+            return [];
+        }
+
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(string Role, string Content)>(new CommandDefinition(
+            HistorySql, new { ConversationId = conversationId, BeforeMessageId = beforeMessageId, Limit = limit }, cancellationToken: cancellationToken));
+        return [.. rows.Select(r => (MessageStatusNames.ParseRole(r.Role), r.Content))];
     }
 }

@@ -15,7 +15,8 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, TimeProvider 
 
     private const string MessageColumns = """
         id AS Id, conversation_id AS ConversationId, role AS Role, content AS Content, status AS Status,
-        created_at AS CreatedAt, completed_at AS CompletedAt, last_sequence AS LastSequence, error AS Error
+        created_at AS CreatedAt, completed_at AS CompletedAt, last_sequence AS LastSequence, error AS Error,
+        finish_reason AS FinishReason, prompt_tokens AS PromptTokens, completion_tokens AS CompletionTokens
         """;
 
     private const string InsertConversationSql = """

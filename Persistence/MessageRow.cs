@@ -12,7 +12,10 @@ internal sealed record MessageRow(
     DateTime CreatedAt,
     DateTime? CompletedAt,
     long? LastSequence,
-    string? Error)
+    string? Error,
+    string? FinishReason,
+    long? PromptTokens,
+    long? CompletionTokens)
 {
     public Message ToMessage() => new(
         Id,
@@ -23,5 +26,7 @@ internal sealed record MessageRow(
         new DateTimeOffset(DateTime.SpecifyKind(CreatedAt, DateTimeKind.Utc)),
         CompletedAt is { } completed ? new DateTimeOffset(DateTime.SpecifyKind(completed, DateTimeKind.Utc)) : null,
         LastSequence,
-        Error);
+        Error,
+        FinishReason,
+        PromptTokens is { } prompt && CompletionTokens is { } completion ? new TokenUsage(prompt, completion) : null);
 }

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Threading.Channels;
 using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
-using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -20,11 +19,11 @@ public sealed class GeneratorService(
     ReplayStore replay,
     ChatStore store,
     PostgresRetry retry,
-    IChatClient chatClient,
+    ModelStreamReader model,
     IChatBroadcaster broadcaster,
     IConnectionMultiplexer redis,
-    TimeProvider timeProvider,
     IOptions<ChatStreamingOptions> options,
+    IOptions<ModelOptions> modelOptions,
     ILogger<GeneratorService> logger) : BackgroundService
 {
     // Invariant: holds exactly the generations running on this instance; a cancel for one of them cancels its source.
@@ -50,7 +49,7 @@ public sealed class GeneratorService(
         queue.Complete();
         while (queue.Reader.TryRead(out var job))
         {
-            await FinishAsync(job, MessageStatus.Interrupted, new RelayResult("", 0, 0, null), "the server shut down before the answer started");
+            await FinishAsync(job, new ModelOutcome(MessageStatus.Interrupted, "the server shut down before the answer started"), Empty);
         }
 
         await cancellations.UnsubscribeAsync();
@@ -80,7 +79,7 @@ public sealed class GeneratorService(
         {
             if (await replay.IsCancelRequestedAsync(messageId))
             {
-                await FinishAsync(job, MessageStatus.Cancelled, new RelayResult("", 0, 0, null), null);
+                await FinishAsync(job, new ModelOutcome(MessageStatus.Cancelled), Empty);
                 return;
             }
 
@@ -88,14 +87,16 @@ public sealed class GeneratorService(
             await broadcaster.GenerationStartedAsync(new GenerationStarted(job.ConversationId, messageId, job.UserMessageId));
             var deltas = Channel.CreateUnbounded<ModelDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
             var relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, RelayChunkAsync, CancellationToken.None);
-            var (status, error) = await ReadModelAsync(job, deltas.Writer, generation.Token, stoppingToken);
+            var history = await store.GetHistoryAsync(job.ConversationId, job.UserMessageId, modelOptions.Value.MaxContextMessages, generation.Token);
+            var messages = ConversationContext.Build(modelOptions.Value, history, job.Prompt);
+            var outcome = await model.ReadAsync(messages, deltas.Writer, generation.Token, stoppingToken);
             var relayed = await relay;
             if (relayed.SinkError is not null)
             {
                 WorkerLog.RelayFailed(logger, relayed.SinkError, messageId);
             }
 
-            await FinishAsync(job, status, relayed, error);
+            await FinishAsync(job, outcome, relayed);
         }
         catch (Exception ex)
         {
@@ -113,51 +114,13 @@ public sealed class GeneratorService(
         await broadcaster.ChunkAsync(chunk);
     }
 
-    private async Task<(MessageStatus Status, string? Error)> ReadModelAsync(
-        GenerationJob job, ChannelWriter<ModelDelta> deltas, CancellationToken generationToken, CancellationToken stoppingToken)
-    {
-        try
-        {
-            List<ChatMessage> messages = [new(ChatRole.User, job.Prompt)];
-            await foreach (var update in chatClient.GetStreamingResponseAsync(messages, null, generationToken))
-            {
-                var text = update.Text;
-                if (text.Length > 0)
-                {
-                    deltas.TryWrite(new ModelDelta(text, NowMilliseconds()));
-                }
-            }
-
-            return (MessageStatus.Completed, null);
-        }
-        catch (OperationCanceledException) when (generationToken.IsCancellationRequested)
-        {
-            return stoppingToken.IsCancellationRequested
-                ? (MessageStatus.Interrupted, "the server shut down during the answer")
-                : (MessageStatus.Cancelled, null);
-        }
-        catch (Exception ex)
-        {
-            WorkerLog.ModelFailed(logger, ex, job.AssistantMessageId);
-            return (MessageStatus.Failed, "the model failed to answer");
-        }
-        finally
-        {
-            deltas.TryComplete();
-        }
-    }
-
     /// <summary>Final status (Redis, once), then the save (Postgres, once), then the announcement.</summary>
-    private async Task FinishAsync(GenerationJob job, MessageStatus proposed, RelayResult relayed, string? error)
+    private async Task FinishAsync(GenerationJob job, ModelOutcome outcome, RelayResult relayed)
     {
         var messageId = job.AssistantMessageId;
-        var status = await replay.FinishAsync(messageId, proposed);
-        if (status != proposed)
-        {
-            error = null; // a cancel request won
-        }
-
-        var final = new FinalMessage(messageId, relayed.Content, status, relayed.LastSequence, error);
+        var status = await replay.FinishAsync(messageId, outcome.Status);
+        var error = status == outcome.Status ? outcome.Error : null; // else a cancel request won
+        var final = new FinalMessage(messageId, relayed.Content, status, relayed.LastSequence, error, outcome.FinishReason, outcome.Usage);
         // Idempotent (only a message still streaming is written), so retrying through a Postgres outage cannot duplicate.
         var saved = await retry.ExecuteAsync(ct => new ValueTask<bool>(store.SaveFinalAsync(final, ct)), CancellationToken.None);
         if (!saved)
@@ -167,8 +130,8 @@ public sealed class GeneratorService(
 
         WorkerLog.GenerationFinished(logger, messageId, job.ConversationId, status, relayed.LastSequence, relayed.Deltas);
         await broadcaster.GenerationFinishedAsync(
-            new GenerationFinished(job.ConversationId, messageId, status, relayed.LastSequence, relayed.Content, error));
+            new GenerationFinished(job.ConversationId, messageId, status, relayed.LastSequence, relayed.Content, error, outcome.FinishReason, outcome.Usage));
     }
 
-    private double NowMilliseconds() => (timeProvider.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalMilliseconds;
+    private static readonly RelayResult Empty = new("", 0, 0, null);
 }

@@ -27,7 +27,9 @@ public static class WorkerExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ReplayStore>();
         services.AddSingleton<GenerationQueue>();
-        services.AddSingleton<IChatClient, SimulatedChatClient>();
+        services.AddSingleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>();
+        services.AddSingleton(ModelClients.Create);
+        services.AddSingleton<ModelStreamReader>();
         services.AddHostedService<GeneratorService>();
         return builder;
     }

@@ -1,0 +1,175 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace ChatStreaming.FakeOpenAI;
+
+/// <summary>
+/// A local HTTP server that speaks OpenAI's and Azure OpenAI's chat completion streaming format (SSE) byte for byte,
+/// so the real SDKs can be exercised offline. Each request takes the next queued <see cref="FakeReply"/>, or the
+/// default one; every request is recorded.
+/// </summary>
+public sealed class FakeOpenAIServer : IAsyncDisposable
+{
+    private readonly WebApplication app;
+    private readonly ConcurrentQueue<FakeReply> replies = new();
+    private readonly ConcurrentQueue<RecordedRequest> requests = new();
+    private readonly FakeReply defaultReply;
+    private int completionIds;
+
+    private FakeOpenAIServer(WebApplication app, FakeReply defaultReply)
+    {
+        this.app = app;
+        this.defaultReply = defaultReply;
+        app.MapPost("/v1/chat/completions", HandleAsync);
+        app.MapPost("/chat/completions", HandleAsync);
+        app.MapPost("/openai/deployments/{deployment}/chat/completions", HandleAsync);
+        app.MapPost("/openai/v1/chat/completions", HandleAsync);
+    }
+
+    public string Url => app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+
+    public IReadOnlyList<RecordedRequest> Requests => [.. requests];
+
+    public static async Task<FakeOpenAIServer> StartAsync(FakeReply? defaultReply = null, string url = "http://127.0.0.1:0", string[]? args = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(args ?? []);
+        builder.WebHost.UseUrls(url);
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var server = new FakeOpenAIServer(builder.Build(), defaultReply ?? new FakeReply());
+        await server.app.StartAsync();
+        return server;
+    }
+
+    /// <summary>The replies for the next requests, in order; after them the default reply again.</summary>
+    public void Enqueue(params FakeReply[] next)
+    {
+        foreach (var reply in next)
+        {
+            replies.Enqueue(reply);
+        }
+    }
+
+    public void Reset()
+    {
+        replies.Clear();
+        requests.Clear();
+    }
+
+    private async Task HandleAsync(HttpContext context)
+    {
+        var body = await JsonNode.ParseAsync(context.Request.Body);
+        var recorded = new RecordedRequest(
+            context.Request.Path, context.Request.Headers["api-key"].FirstOrDefault(), context.Request.Headers.Authorization.FirstOrDefault(), body);
+        requests.Enqueue(recorded);
+        var reply = replies.TryDequeue(out var next) ? next : defaultReply;
+        try
+        {
+            await AnswerAsync(context, reply, (string?)body?["model"] ?? "fake-model");
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+        }
+        catch (IOException)
+        {
+        }
+        finally
+        {
+            recorded.Aborted = context.RequestAborted.IsCancellationRequested;
+            recorded.Ended = true;
+        }
+    }
+
+    private async Task AnswerAsync(HttpContext context, FakeReply reply, string model)
+    {
+        var response = context.Response;
+        var aborted = context.RequestAborted;
+        if (reply.Status != 200)
+        {
+            response.StatusCode = reply.Status;
+            if (reply.RetryAfter is { } retryAfter)
+            {
+                response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            }
+
+            await response.WriteAsJsonAsync(new { error = new { message = $"fake error {reply.Status}", type = "fake_error", code = reply.Status } }, aborted);
+            return;
+        }
+
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        var id = $"chatcmpl-fake{Interlocked.Increment(ref completionIds)}";
+        var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        await WriteEventAsync(response, Chunk(id, created, model, new JsonObject { ["role"] = "assistant", ["content"] = "" }, null), aborted);
+        for (var i = 0; i < reply.Deltas.Count; i++)
+        {
+            if (i == reply.DropAfter)
+            {
+                context.Abort(); // the connection drops mid-stream
+                return;
+            }
+
+            if (i == reply.StallAfter)
+            {
+                await Task.Delay(Timeout.Infinite, aborted); // alive but silent
+            }
+
+            if (i == reply.MalformedAfter)
+            {
+                await WriteRawAsync(response, "data: {\"id\":\"broken\",\"choices\":[{\"delta\":{\"content\":\n\n", aborted);
+                return;
+            }
+
+            if (i > 0 && reply.Delay > TimeSpan.Zero)
+            {
+                await Task.Delay(reply.Delay, aborted);
+            }
+
+            await WriteEventAsync(response, Chunk(id, created, model, new JsonObject { ["content"] = reply.Deltas[i] }, null), aborted);
+        }
+
+        await WriteEventAsync(response, Chunk(id, created, model, new JsonObject(), reply.FinishReason), aborted);
+        if (reply.IncludeUsage)
+        {
+            var usage = new JsonObject
+            {
+                ["id"] = id, ["object"] = "chat.completion.chunk", ["created"] = created, ["model"] = model, ["choices"] = new JsonArray(),
+                ["usage"] = new JsonObject { ["prompt_tokens"] = 11, ["completion_tokens"] = reply.Deltas.Count, ["total_tokens"] = 11 + reply.Deltas.Count },
+            };
+            await WriteEventAsync(response, usage, aborted);
+        }
+
+        await WriteRawAsync(response, "data: [DONE]\n\n", aborted);
+    }
+
+    private static JsonObject Chunk(string id, long created, string model, JsonObject delta, string? finishReason) => new()
+    {
+        ["id"] = id,
+        ["object"] = "chat.completion.chunk",
+        ["created"] = created,
+        ["model"] = model,
+        ["system_fingerprint"] = "fp_fake",
+        ["choices"] = new JsonArray(new JsonObject { ["index"] = 0, ["delta"] = delta, ["logprobs"] = null, ["finish_reason"] = finishReason }),
+    };
+
+    private static Task WriteEventAsync(HttpResponse response, JsonObject data, CancellationToken cancellationToken) =>
+        WriteRawAsync(response, $"data: {data.ToJsonString(JsonOptions)}\n\n", cancellationToken);
+
+    private static async Task WriteRawAsync(HttpResponse response, string text, CancellationToken cancellationToken)
+    {
+        await response.Body.WriteAsync(Encoding.UTF8.GetBytes(text), cancellationToken);
+        await response.Body.FlushAsync(cancellationToken);
+    }
+
+    private static readonly JsonSerializerOptions JsonOptions = new() { WriteIndented = false };
+
+    public async ValueTask DisposeAsync()
+    {
+        await app.StopAsync();
+        await app.DisposeAsync();
+    }
+}

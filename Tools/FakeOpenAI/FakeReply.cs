@@ -1,0 +1,40 @@
+namespace ChatStreaming.FakeOpenAI;
+
+/// <summary>
+/// What the fake server does with one chat completion request. By default: stream <see cref="Deltas"/> with
+/// <see cref="Delay"/> between them, a finish reason, a usage chunk, then <c>[DONE]</c>.
+/// </summary>
+public sealed record FakeReply
+{
+    public IReadOnlyList<string> Deltas { get; init; } = ["Hello", " from", " the", " fake", " model."];
+
+    public TimeSpan Delay { get; init; } = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>A status other than 200 answers with an OpenAI-style error body instead of a stream.</summary>
+    public int Status { get; init; } = 200;
+
+    /// <summary>Sent as the Retry-After header (whole seconds) with an error status.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
+    /// <summary>Abort the TCP connection after this many deltas.</summary>
+    public int? DropAfter { get; init; }
+
+    /// <summary>Stop sending (but keep the connection open) after this many deltas.</summary>
+    public int? StallAfter { get; init; }
+
+    /// <summary>Send a chunk that is not JSON after this many deltas.</summary>
+    public int? MalformedAfter { get; init; }
+
+    public string FinishReason { get; init; } = "stop";
+
+    public bool IncludeUsage { get; init; } = true;
+
+    /// <summary>An answer of <paramref name="count"/> word tokens paced at <paramref name="tokensPerSecond"/> (0 = no pause).</summary>
+    public static FakeReply Tokens(int count, double tokensPerSecond) => new()
+    {
+        Deltas = [.. Enumerable.Range(0, count).Select(i => Words[i % Words.Length] + (i == count - 1 ? "." : " "))],
+        Delay = tokensPerSecond > 0 ? TimeSpan.FromSeconds(1 / tokensPerSecond) : TimeSpan.Zero,
+    };
+
+    private static readonly string[] Words = ["Streaming", "through", "Redis", "keeps", "every", "word", "in", "order", "and", "once"];
+}
