@@ -49,6 +49,34 @@ public sealed class ConfigurationTests(ChatCluster cluster)
         Assert.DoesNotContain(process.Output, l => l.Contains("   at ", StringComparison.Ordinal)); // no stack trace
     }
 
+    public static TheoryData<string, string, string> BadProviderSettings => new()
+    {
+        { "OpenAI", "Chat:Model:ApiKey", "Chat:Model:ApiKey is required when Chat:Model:Provider is OpenAI" },
+        { "AzureOpenAI", "Chat:Model:Deployment", "Chat:Model:Deployment is required when Chat:Model:Provider is AzureOpenAI" },
+        { "AzureOpenAI", "Chat:Model:ApiVersion", "Chat:Model:ApiVersion '1999-01-01' is not an API version" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadProviderSettings))]
+    public async Task AProviderWithoutItsKeysStopsStartUpWithOneLineNamingTheKey(string provider, string key, string expected)
+    {
+        var settings = cluster.Settings.ToDictionary();
+        settings["Chat:Model:Provider"] = provider;
+        settings["Chat:Model:Endpoint"] = "http://127.0.0.1:9";
+        settings["Chat:Model:ApiKey"] = "k";
+        settings["Chat:Model:Deployment"] = "d";
+        settings[key] = key == "Chat:Model:ApiVersion" ? "1999-01-01" : "";
+        await using var process = HubInstance.Launch(settings, $"http://127.0.0.1:{Ports.Free()}");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(cts.Token);
+        await Task.Delay(100);
+
+        Assert.Equal(2, process.ExitCode);
+        var line = Assert.Single(process.Output, l => l.StartsWith("Configuration error:", StringComparison.Ordinal));
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.DoesNotContain("=k", line, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task OutsideDevelopmentASigningKeyIsRequired()
     {

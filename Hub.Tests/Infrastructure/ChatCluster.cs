@@ -1,5 +1,6 @@
 using System.Net.Http.Json;
 using ChatStreaming.Contracts;
+using ChatStreaming.FakeOpenAI;
 using Npgsql;
 using StackExchange.Redis;
 using Xunit;
@@ -17,6 +18,8 @@ public sealed class ChatCluster : IAsyncLifetime
     public const int TokensPerSecond = 40;
 
     private readonly List<HubInstance> instances = [];
+    private readonly Dictionary<string, HubInstance> providerHubs = [];
+    private FakeOpenAIServer? fakeModel;
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     internal RedisServer Redis { get; private set; } = null!;
@@ -56,6 +59,53 @@ public sealed class ChatCluster : IAsyncLifetime
         instances.Add(await HubInstance.StartAsync(Settings));
     }
 
+    /// <summary>The fake OpenAI-compatible server the provider hubs talk to (started on first use).</summary>
+    public FakeOpenAIServer FakeModel => fakeModel ?? throw new InvalidOperationException("call ProviderHubAsync first");
+
+    /// <summary>
+    /// A Hub instance whose model is <paramref name="provider"/> (OpenAI or AzureOpenAI) reached through the real SDK at
+    /// the fake server; started on first use, sharing the cluster's Redis and Postgres.
+    /// </summary>
+    internal async Task<HubInstance> ProviderHubAsync(string provider)
+    {
+        fakeModel ??= await FakeOpenAIServer.StartAsync();
+        if (!providerHubs.TryGetValue(provider, out var hub))
+        {
+            var settings = Settings.ToDictionary();
+            settings["Chat:Model:Provider"] = provider;
+            settings["Chat:Model:ApiKey"] = ModelApiKey(provider);
+            settings["Chat:Model:StallTimeout"] = ProviderStallTimeout.ToString();
+            settings["Chat:Model:MaxRetries"] = "2";
+            settings["Chat:Model:SystemPrompt"] = ProviderSystemPrompt;
+            settings["Chat:Model:MaxContextMessages"] = "3";
+            if (provider == "OpenAI")
+            {
+                settings["Chat:Model:Endpoint"] = $"{fakeModel.Url}/v1";
+                settings["Chat:Model:Name"] = "fake-gpt";
+            }
+            else
+            {
+                settings["Chat:Model:Endpoint"] = fakeModel.Url;
+                settings["Chat:Model:Deployment"] = "fake-deployment";
+            }
+
+            hub = await HubInstance.StartAsync(settings);
+            providerHubs[provider] = hub;
+        }
+
+        return hub;
+    }
+
+    public const string ProviderSystemPrompt = "You are the test assistant.";
+
+    public static readonly TimeSpan ProviderStallTimeout = TimeSpan.FromSeconds(2);
+
+    /// <summary>The (fake) key of a provider: it must never appear in logs, Redis or Postgres.</summary>
+    public static string ModelApiKey(string provider) => $"sk-{provider}-SECRET-7f3c9a1e";
+
+    /// <summary>Everything every hub process has written so far.</summary>
+    internal IEnumerable<string> HubOutput => instances.Concat(providerHubs.Values).SelectMany(i => i.Process.Output);
+
     public async Task<string> TokenAsync(string userName)
     {
         var response = await http.PostAsJsonAsync($"{A}{ChatHubPaths.DevToken}", new DevTokenRequest(userName));
@@ -69,9 +119,14 @@ public sealed class ChatCluster : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var instance in instances)
+        foreach (var instance in instances.Concat(providerHubs.Values))
         {
             await instance.DisposeAsync();
+        }
+
+        if (fakeModel is not null)
+        {
+            await fakeModel.DisposeAsync();
         }
 
         http.Dispose();

@@ -109,7 +109,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         {
             if (i == reply.DropAfter)
             {
-                context.Abort(); // the connection drops mid-stream
+                // Let the client read what was sent (an abort can discard unread bytes), then drop the connection.
+                await Task.Delay(TimeSpan.FromMilliseconds(200), aborted);
+                context.Abort();
                 return;
             }
 
