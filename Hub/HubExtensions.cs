@@ -39,6 +39,8 @@ public static class HubExtensions
 
     public static WebApplication MapChatHub(this WebApplication app)
     {
+        app.UseDefaultFiles(); // "/" serves the browser chat page (wwwroot/index.html)
+        app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapHub<ChatHub>(ChatHubPaths.Hub, o =>

@@ -1,0 +1,54 @@
+using Microsoft.Playwright;
+using Xunit;
+
+namespace ChatStreaming.Hub.Tests.Infrastructure;
+
+/// <summary>
+/// Headless Debian Chromium driven by Playwright (no browser download). Missing Chromium fails the tests loudly:
+/// .ci/run installs it.
+/// </summary>
+public sealed class BrowserSession : IAsyncLifetime
+{
+    private IPlaywright? playwright;
+
+    public IBrowser Browser { get; private set; } = null!;
+
+    /// <summary>Where screenshots go: TestResults/screenshots at the repository root (not committed).</summary>
+    public static string ScreenshotDirectory
+    {
+        get
+        {
+            var root = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Parent!.Parent!.Parent!.FullName;
+            return Directory.CreateDirectory(Path.Combine(root, "TestResults", "screenshots")).FullName;
+        }
+    }
+
+    public async Task InitializeAsync()
+    {
+        var chromium = Executable.Find("chromium");
+        playwright = await Playwright.CreateAsync();
+        Browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        {
+            ExecutablePath = chromium,
+            Headless = true,
+            Args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        });
+    }
+
+    public async Task<IPage> NewPageAsync(string baseUrl, int width = 1100, int height = 760)
+    {
+        var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUrl, ViewportSize = new ViewportSize { Width = width, Height = height } });
+        context.SetDefaultTimeout(15_000);
+        return await context.NewPageAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (Browser is not null)
+        {
+            await Browser.DisposeAsync();
+        }
+
+        playwright?.Dispose();
+    }
+}

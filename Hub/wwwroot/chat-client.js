@@ -1,0 +1,155 @@
+// ChatStreaming browser client logic, reusable by any JavaScript app: connect, join, resume, dedupe.
+// Needs the official client as the global `signalR` (@microsoft/signalr's dist/browser/signalr.min.js).
+// Guarantee it gives its user: each answer's text is every chunk once, in order, and ends equal to the saved answer.
+
+/** Reconnects for ever, backing off to 10 s between attempts. */
+const retryForever = { nextRetryDelayInMilliseconds: (ctx) => Math.min(10000, 500 * 2 ** Math.min(ctx.previousRetryCount, 5)) };
+
+export class ChatClient {
+  /**
+   * @param {object} options
+   * @param {string} [options.baseUrl] the hub's origin ("" = this page's)
+   * @param {() => string | Promise<string>} options.accessTokenFactory
+   * @param {(answer: Answer) => void} [options.onAnswer] an answer's text or status changed
+   * @param {(message: object) => void} [options.onMessageAdded] a user message was accepted (any tab, any instance)
+   * @param {(state: string) => void} [options.onConnectionState] "connecting" | "connected" | "reconnecting" | "disconnected"
+   * @param {(error: Error) => void} [options.onError]
+   */
+  constructor({ baseUrl = "", accessTokenFactory, onAnswer = () => {}, onMessageAdded = () => {}, onConnectionState = () => {}, onError = () => {} }) {
+    this.onAnswer = onAnswer;
+    this.onMessageAdded = onMessageAdded;
+    this.onConnectionState = onConnectionState;
+    this.onError = onError;
+    /** @type {Map<string, Answer>} messageId -> answer */
+    this.answers = new Map();
+    this.conversationId = null;
+    // Invariant: chunk, finish and snapshot handling run one at a time, in arrival order.
+    this.queue = Promise.resolve();
+    this.connection = new signalR.HubConnectionBuilder()
+      .withUrl(`${baseUrl}/hubs/chat`, { accessTokenFactory })
+      .withAutomaticReconnect(retryForever)
+      .withStatefulReconnect()
+      .configureLogging(signalR.LogLevel.Warning)
+      .build();
+    this.connection.on("ReceiveChunk", (chunk) => this.#enqueue(() => this.#applyChunk(chunk)));
+    this.connection.on("GenerationFinished", (finished) => this.#enqueue(() => this.#applyFinished(finished)));
+    this.connection.on("GenerationStarted", (started) => this.#enqueue(() => this.#answer(started.messageId, started.conversationId)));
+    this.connection.on("MessageAdded", (message) => this.onMessageAdded(message));
+    this.connection.onreconnecting(() => this.onConnectionState("reconnecting"));
+    this.connection.onreconnected(async () => {
+      this.onConnectionState("connected");
+      // A new connection is in no group: join again; the snapshot brings what was missed.
+      if (this.conversationId) await this.open(this.conversationId).catch((e) => this.onError(e));
+    });
+    this.connection.onclose((error) => { this.onConnectionState("disconnected"); if (error) this.onError(error); });
+  }
+
+  async start() {
+    this.onConnectionState("connecting");
+    await this.connection.start();
+    this.onConnectionState("connected");
+  }
+
+  stop() { return this.connection.stop(); }
+
+  listConversations() { return this.connection.invoke("ListConversations"); }
+
+  createConversation(title) { return this.connection.invoke("CreateConversation", title ?? null); }
+
+  /** Joins the conversation and applies its snapshot; returns the snapshot ({ conversation, messages }). */
+  async open(conversationId) {
+    if (this.conversationId && this.conversationId !== conversationId) {
+      await this.connection.invoke("LeaveConversation", this.conversationId).catch(() => {});
+    }
+    this.conversationId = conversationId;
+    const snapshot = await this.connection.invoke("JoinConversation", conversationId);
+    await this.#enqueue(() => {
+      for (const m of snapshot.messages.filter((m) => m.role === "assistant")) this.#applySnapshot(m);
+    });
+    return snapshot;
+  }
+
+  /** Sends a message to the open conversation; a retry after a lost reply reuses the key, so nothing is sent twice. */
+  send(content, clientMessageId = crypto.randomUUID()) {
+    return this.connection.invoke("SendMessage", { conversationId: this.conversationId, content, clientMessageId });
+  }
+
+  cancel(messageId) { return this.connection.invoke("CancelGeneration", messageId); }
+
+  #enqueue(work) {
+    const next = this.queue.then(work).catch((e) => this.onError(e));
+    this.queue = next;
+    return next;
+  }
+
+  #answer(messageId, conversationId) {
+    let answer = this.answers.get(messageId);
+    if (!answer) {
+      answer = { messageId, conversationId, text: "", lastSequence: 0, status: "streaming", error: null, finishReason: null };
+      this.answers.set(messageId, answer);
+      this.onAnswer(answer);
+    }
+    return answer;
+  }
+
+  #applySnapshot(message) {
+    const answer = this.#answer(message.id, message.conversationId);
+    if (message.status !== "streaming") {
+      Object.assign(answer, { text: message.content, lastSequence: message.lastSequence ?? 0, status: message.status, error: message.error ?? null, finishReason: message.finishReason ?? null });
+    } else if (answer.status === "streaming" && (message.lastSequence ?? 0) >= answer.lastSequence) {
+      Object.assign(answer, { text: message.content, lastSequence: message.lastSequence ?? 0 });
+    }
+    this.onAnswer(answer);
+  }
+
+  async #applyChunk(chunk) {
+    const answer = this.#answer(chunk.messageId, chunk.conversationId);
+    if (answer.status !== "streaming" || chunk.sequence <= answer.lastSequence) return; // finished, or a duplicate
+    if (chunk.sequence > answer.lastSequence + 1) await this.#fillGap(answer); // chunks were lost on the way
+    if (chunk.sequence !== answer.lastSequence + 1) return; // the gap fill already had it
+    answer.text += chunk.delta;
+    answer.lastSequence = chunk.sequence;
+    this.onAnswer(answer);
+  }
+
+  async #fillGap(answer) {
+    try {
+      const missed = await this.connection.invoke("GetChunks", answer.messageId, answer.lastSequence);
+      for (const chunk of missed) {
+        if (chunk.sequence !== answer.lastSequence + 1) break;
+        answer.text += chunk.delta;
+        answer.lastSequence = chunk.sequence;
+      }
+    } catch (error) {
+      // "replay unavailable": the buffer expired. GenerationFinished (or a reopen) will bring the saved text.
+      this.onError(error);
+    }
+  }
+
+  #applyFinished(finished) {
+    const answer = this.#answer(finished.messageId, finished.conversationId);
+    // The saved answer is the truth, whatever was missed on the way.
+    Object.assign(answer, { text: finished.content, lastSequence: finished.lastSequence, status: finished.status, error: finished.error ?? null, finishReason: finished.finishReason ?? null });
+    this.onAnswer(answer);
+  }
+}
+
+/**
+ * @typedef {object} Answer
+ * @property {string} messageId
+ * @property {string} conversationId
+ * @property {string} text
+ * @property {number} lastSequence
+ * @property {"streaming"|"completed"|"cancelled"|"failed"|"interrupted"} status
+ * @property {string|null} error
+ * @property {string|null} finishReason
+ */
+
+/** Gets a development token (only where Auth:EnableDevTokens is on). */
+export async function getDevToken(baseUrl, userName) {
+  const response = await fetch(`${baseUrl}/api/auth/dev-token`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ userName }),
+  });
+  if (!response.ok) throw new Error(response.status === 404 ? "development tokens are disabled on this server" : `sign-in refused (${response.status})`);
+  return response.json();
+}
