@@ -18,8 +18,7 @@ public sealed class BrowserSession : IAsyncLifetime
     {
         get
         {
-            var root = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Parent!.Parent!.Parent!.FullName;
-            return Directory.CreateDirectory(Path.Combine(root, "TestResults", "screenshots")).FullName;
+            return Directory.CreateDirectory(Path.Combine(BuildOutput.Root, "TestResults", "screenshots")).FullName;
         }
     }
 

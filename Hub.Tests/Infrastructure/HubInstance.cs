@@ -18,18 +18,7 @@ internal sealed class HubInstance : IAsyncDisposable
     public ChildProcess Process => process;
 
     /// <summary>The Hub build next to this test build (same configuration).</summary>
-    public static string HubAssembly
-    {
-        get
-        {
-            var testDirectory = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-            var framework = testDirectory.Name;
-            var configuration = testDirectory.Parent!.Name;
-            var root = testDirectory.Parent.Parent!.Parent!.Parent!.FullName;
-            var path = Path.Combine(root, "Hub", "bin", configuration, framework, "ChatStreaming.Hub.dll");
-            return File.Exists(path) ? path : throw new FileNotFoundException("build the solution first (dotnet build): Hub not found", path);
-        }
-    }
+    public static string HubAssembly => BuildOutput.Assembly("Hub", "ChatStreaming.Hub.dll");
 
     /// <summary>Starts the process with <paramref name="settings"/> (configuration keys such as Chat:ReplayTtl) and waits until it is ready.</summary>
     public static async Task<HubInstance> StartAsync(IReadOnlyDictionary<string, string> settings)

@@ -1,0 +1,206 @@
+using ChatStreaming.Contracts;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace ChatStreaming.Client;
+
+/// <summary>
+/// A connection to the hub that keeps every answer exact: reconnects with backoff for ever, rejoins the open
+/// conversation after a reconnect, drops duplicate chunks, fetches missed ones, and ends with the saved text.
+/// </summary>
+internal sealed class ChatConsoleSession : IAsyncDisposable
+{
+    private readonly Dictionary<Guid, AnswerState> answers = [];
+    private readonly SemaphoreSlim gate = new(1, 1); // Invariant: answer state changes one event at a time.
+
+    public ChatConsoleSession(Uri baseUrl, string accessToken)
+    {
+        Connection = new HubConnectionBuilder()
+            .WithUrl(new Uri(baseUrl, ChatHubPaths.Hub), o => o.AccessTokenProvider = () => Task.FromResult<string?>(accessToken))
+            .WithAutomaticReconnect(new ForeverRetryPolicy())
+            .WithStatefulReconnect()
+            .Build();
+        Connection.On<Chunk>(ChatHubMethods.ReceiveChunk, chunk => UnderGateAsync(() => ApplyChunkAsync(chunk)));
+        Connection.On<GenerationFinished>(ChatHubMethods.GenerationFinished, finished => UnderGateAsync(() => ApplyFinished(finished)));
+        Connection.On<GenerationStarted>(ChatHubMethods.GenerationStarted, started => UnderGateAsync(() =>
+        {
+            Answer(started.MessageId, started.ConversationId);
+            Started?.Invoke(started);
+            return Task.CompletedTask;
+        }));
+        Connection.Reconnecting += _ => { StateChanged?.Invoke("reconnecting"); return Task.CompletedTask; };
+        Connection.Reconnected += async _ =>
+        {
+            StateChanged?.Invoke("reconnected");
+            if (ConversationId is { } id)
+            {
+                await OpenAsync(id, CancellationToken.None); // a new connection is in no group; the snapshot brings what was missed
+            }
+        };
+    }
+
+    public HubConnection Connection { get; }
+
+    public Guid? ConversationId { get; private set; }
+
+    /// <summary>New text of an answer, in order, each piece once.</summary>
+    public event Action<AnswerState, string>? TextAppended;
+
+    public event Action<AnswerState>? Finished;
+
+    public event Action<GenerationStarted>? Started;
+
+    public event Action<Chunk>? ChunkReceived;
+
+    public event Action<string>? StateChanged;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Connection.StartAsync(cancellationToken);
+
+    public async Task<ConversationSnapshot> OpenAsync(Guid conversationId, CancellationToken cancellationToken)
+    {
+        ConversationId = conversationId;
+        var snapshot = await Connection.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversationId, cancellationToken);
+        await UnderGateAsync(() =>
+        {
+            foreach (var message in snapshot.Messages.Where(m => m.Role == MessageRole.Assistant && m.Status == MessageStatus.Streaming))
+            {
+                var answer = Answer(message.Id, message.ConversationId);
+                if ((message.LastSequence ?? 0) > answer.LastSequence && message.Content.StartsWith(answer.Text.ToString(), StringComparison.Ordinal))
+                {
+                    Append(answer, message.Content[answer.Text.Length..], message.LastSequence ?? 0);
+                }
+            }
+
+            return Task.CompletedTask;
+        });
+        return snapshot;
+    }
+
+    public async Task<Conversation> CreateConversationAsync(string? title, CancellationToken cancellationToken)
+    {
+        var conversation = await Connection.InvokeAsync<Conversation>(ChatHubMethods.CreateConversation, title, cancellationToken);
+        ConversationId = conversation.Id;
+        return conversation;
+    }
+
+    public Task<IReadOnlyList<Conversation>> ListConversationsAsync(CancellationToken cancellationToken) =>
+        Connection.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations, cancellationToken);
+
+    public Task<SendMessageResult> SendAsync(string content, CancellationToken cancellationToken) =>
+        Connection.InvokeAsync<SendMessageResult>(
+            ChatHubMethods.SendMessage,
+            new SendMessageRequest(ConversationId ?? throw new InvalidOperationException("no conversation is open"), content, Guid.NewGuid().ToString()),
+            cancellationToken);
+
+    public Task<bool> CancelAsync(Guid messageId) => Connection.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, messageId);
+
+    /// <summary>The answers of the open conversation still streaming.</summary>
+    public IReadOnlyList<Guid> Streaming()
+    {
+        lock (answers)
+        {
+            return [.. answers.Values.Where(a => a.Finished is null && a.ConversationId == ConversationId).Select(a => a.MessageId)];
+        }
+    }
+
+    private AnswerState Answer(Guid messageId, Guid conversationId)
+    {
+        lock (answers)
+        {
+            if (!answers.TryGetValue(messageId, out var answer))
+            {
+                answers[messageId] = answer = new AnswerState(messageId, conversationId);
+            }
+
+            return answer;
+        }
+    }
+
+    private async Task ApplyChunkAsync(Chunk chunk)
+    {
+        ChunkReceived?.Invoke(chunk);
+        var answer = Answer(chunk.MessageId, chunk.ConversationId);
+        if (answer.Finished is not null || chunk.Sequence <= answer.LastSequence)
+        {
+            return; // finished, or a duplicate
+        }
+
+        if (chunk.Sequence > answer.LastSequence + 1)
+        {
+            await FillGapAsync(answer);
+        }
+
+        if (chunk.Sequence == answer.LastSequence + 1)
+        {
+            Append(answer, chunk.Delta, chunk.Sequence);
+        }
+    }
+
+    private async Task FillGapAsync(AnswerState answer)
+    {
+        try
+        {
+            var missed = await Connection.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, answer.MessageId, answer.LastSequence);
+            foreach (var chunk in missed.TakeWhile((c, i) => c.Sequence == answer.LastSequence + 1))
+            {
+                Append(answer, chunk.Delta, chunk.Sequence);
+            }
+        }
+        catch (Microsoft.AspNetCore.SignalR.HubException)
+        {
+            // Replay unavailable: GenerationFinished brings the saved text.
+        }
+    }
+
+    private Task ApplyFinished(GenerationFinished finished)
+    {
+        var answer = Answer(finished.MessageId, finished.ConversationId);
+        if (answer.Finished is not null)
+        {
+            return Task.CompletedTask;
+        }
+
+        // The saved text is the truth: print what this client had not shown yet.
+        var shown = answer.Text.ToString();
+        if (finished.Content.StartsWith(shown, StringComparison.Ordinal) && finished.Content.Length > shown.Length)
+        {
+            Append(answer, finished.Content[shown.Length..], finished.LastSequence);
+        }
+
+        answer.Finished = finished;
+        Finished?.Invoke(answer);
+        return Task.CompletedTask;
+    }
+
+    private void Append(AnswerState answer, string text, long sequence)
+    {
+        answer.Text.Append(text);
+        answer.LastSequence = sequence;
+        TextAppended?.Invoke(answer, text);
+    }
+
+    private async Task UnderGateAsync(Func<Task> action)
+    {
+        await gate.WaitAsync();
+        try
+        {
+            await action();
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Connection.DisposeAsync();
+        gate.Dispose();
+    }
+
+    /// <summary>Retries for ever: 0.5 s, 1 s, 2 s… up to 10 s between attempts.</summary>
+    private sealed class ForeverRetryPolicy : IRetryPolicy
+    {
+        public TimeSpan? NextRetryDelay(RetryContext retryContext) =>
+            TimeSpan.FromMilliseconds(Math.Min(10_000, 500 * Math.Pow(2, Math.Min(retryContext.PreviousRetryCount, 5))));
+    }
+}

@@ -1,0 +1,217 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using ChatStreaming.Contracts;
+using Microsoft.AspNetCore.SignalR;
+
+namespace ChatStreaming.Client;
+
+/// <summary>The two ways to use the client: one prompt (scriptable) or a REPL. Errors are one line on stderr.</summary>
+internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool json)
+{
+    private static readonly JsonSerializerOptions JsonLines = new(JsonSerializerDefaults.Web);
+    private readonly CancellationTokenSource quit = new();
+    private readonly object interruptLock = new();
+    private TaskCompletionSource interrupt = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool waitingForAnswer;
+
+    public async Task<int> RunAsync(string? prompt, Guid? conversationId)
+    {
+        Console.CancelKeyPress += OnCancelKeyPress;
+        try
+        {
+            var accessToken = token ?? await DevTokenAsync(user!);
+            await using var session = new ChatConsoleSession(baseUrl, accessToken);
+            Wire(session);
+            await session.StartAsync(quit.Token);
+            return prompt is null
+                ? await new ConsoleRepl(session, this).RunAsync(quit.Token)
+                : await PromptAsync(session, prompt, conversationId);
+        }
+        catch (HttpRequestException ex) when (ex.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
+        {
+            return Fail($"the hub at {baseUrl} refused the token ({(int)ex.StatusCode})");
+        }
+        catch (HttpRequestException ex)
+        {
+            return Fail($"cannot reach the hub at {baseUrl}: {ex.InnerException?.Message ?? ex.Message}");
+        }
+        catch (HubException ex)
+        {
+            return Fail(HubError(ex));
+        }
+        catch (OperationCanceledException) when (quit.IsCancellationRequested)
+        {
+            return 130;
+        }
+        catch (InvalidOperationException ex) when (ex.Message.StartsWith("sign-in", StringComparison.Ordinal))
+        {
+            return Fail(ex.Message);
+        }
+        finally
+        {
+            Console.CancelKeyPress -= OnCancelKeyPress;
+        }
+    }
+
+    /// <summary>Sends one message and waits for its answer; Ctrl+C (the first) cancels the answer.</summary>
+    internal async Task<AnswerState> AskAsync(ChatConsoleSession session, string content)
+    {
+        var finished = new TaskCompletionSource<AnswerState>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Guid? target = null;
+        var done = new List<AnswerState>();
+        void OnFinished(AnswerState answer)
+        {
+            lock (done)
+            {
+                done.Add(answer);
+                if (answer.MessageId == target)
+                {
+                    finished.TrySetResult(answer);
+                }
+            }
+        }
+
+        session.Finished += OnFinished;
+        try
+        {
+            var sent = await session.SendAsync(content, quit.Token);
+            lock (done)
+            {
+                target = sent.AssistantMessageId;
+                if (done.Find(a => a.MessageId == target) is { } early)
+                {
+                    finished.TrySetResult(early);
+                }
+            }
+
+            SetWaiting(true);
+            while (true)
+            {
+                var interrupted = CurrentInterrupt();
+                var first = await Task.WhenAny(finished.Task, interrupted).WaitAsync(quit.Token);
+                if (first == finished.Task)
+                {
+                    return await finished.Task;
+                }
+
+                await session.CancelAsync(target.Value); // the answer then ends "cancelled" and arrives above
+            }
+        }
+        finally
+        {
+            SetWaiting(false);
+            session.Finished -= OnFinished;
+        }
+    }
+
+    private async Task<int> PromptAsync(ChatConsoleSession session, string prompt, Guid? conversationId)
+    {
+        if (conversationId is { } id)
+        {
+            await session.OpenAsync(id, quit.Token);
+        }
+        else
+        {
+            await session.CreateConversationAsync("console", quit.Token);
+        }
+
+        var answer = await AskAsync(session, prompt);
+        var finished = answer.Finished!;
+        if (!json)
+        {
+            Console.WriteLine();
+        }
+
+        if (finished.Status != MessageStatus.Completed)
+        {
+            await Console.Error.WriteLineAsync($"answer {finished.Status.ToWireName()}{(finished.Error is null ? "" : $": {finished.Error}")}");
+        }
+
+        return ExitCodes.For(finished.Status);
+    }
+
+    private void Wire(ChatConsoleSession session)
+    {
+        if (json)
+        {
+            session.Started += started => WriteJson(new { @event = "started", started.ConversationId, started.MessageId, started.UserMessageId });
+            session.ChunkReceived += chunk => WriteJson(new { @event = "chunk", chunk.ConversationId, chunk.MessageId, chunk.Sequence, chunk.Delta, chunk.EmittedAt });
+            session.Finished += answer => WriteJson(new { @event = "finished", answer.Finished });
+            session.StateChanged += state => WriteJson(new { @event = state });
+        }
+        else
+        {
+            session.TextAppended += (answer, text) =>
+            {
+                if (answer.ConversationId == session.ConversationId)
+                {
+                    Console.Write(text);
+                }
+            };
+            session.StateChanged += state => Console.Error.WriteLine($"[{state}]");
+        }
+    }
+
+    private static void WriteJson(object value) => Console.WriteLine(JsonSerializer.Serialize(value, JsonLines));
+
+    private void OnCancelKeyPress(object? sender, ConsoleCancelEventArgs e)
+    {
+        e.Cancel = true;
+        lock (interruptLock)
+        {
+            if (waitingForAnswer && !interrupt.Task.IsCompleted)
+            {
+                interrupt.TrySetResult(); // first Ctrl+C: cancel the answer
+                return;
+            }
+        }
+
+        quit.Cancel(); // idle, or a second Ctrl+C: quit
+    }
+
+    private Task CurrentInterrupt()
+    {
+        lock (interruptLock)
+        {
+            return interrupt.Task;
+        }
+    }
+
+    private void SetWaiting(bool waiting)
+    {
+        lock (interruptLock)
+        {
+            waitingForAnswer = waiting;
+            if (!waiting)
+            {
+                interrupt = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+    }
+
+    private async Task<string> DevTokenAsync(string userName)
+    {
+        using var http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(15) };
+        using var response = await http.PostAsJsonAsync(ChatHubPaths.DevToken, new DevTokenRequest(userName), quit.Token);
+        return response.StatusCode switch
+        {
+            HttpStatusCode.OK => (await response.Content.ReadFromJsonAsync<DevTokenResponse>(quit.Token))!.AccessToken,
+            HttpStatusCode.NotFound => throw new InvalidOperationException("sign-in refused: development tokens are disabled on this server (use --token)"),
+            HttpStatusCode.BadRequest => throw new InvalidOperationException("sign-in refused: the user name must be 1-64 letters, digits, '.', '_', '-' or '@'"),
+            _ => throw new InvalidOperationException($"sign-in refused ({(int)response.StatusCode})"),
+        };
+    }
+
+    internal static string HubError(HubException ex)
+    {
+        var at = ex.Message.IndexOf("HubException: ", StringComparison.Ordinal);
+        return at < 0 ? ex.Message : ex.Message[(at + "HubException: ".Length)..];
+    }
+
+    private static int Fail(string message)
+    {
+        Console.Error.WriteLine($"error: {message}");
+        return ExitCodes.Error;
+    }
+}

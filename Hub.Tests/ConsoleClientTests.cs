@@ -1,0 +1,92 @@
+using ChatStreaming.Contracts;
+using ChatStreaming.FakeOpenAI;
+using ChatStreaming.Hub.Tests.Infrastructure;
+using Dapper;
+using Xunit;
+
+namespace ChatStreaming.Hub.Tests;
+
+/// <summary>The .NET console client (Client/), run as a process the way a script would run it.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ConsoleClientTests(ChatCluster cluster)
+{
+    private static readonly string ClientAssembly = BuildOutput.Assembly("Client", "ChatStreaming.Client.dll");
+
+    [Fact]
+    public async Task PromptPrintsExactlyTheSavedAnswerAndExitsZero()
+    {
+        await using var client = ChildProcess.Start("dotnet", [ClientAssembly, "--url", cluster.B, "--user", "console-prompt", "--prompt", "hello console"]);
+        var exitCode = await ExitCodeAsync(client);
+
+        Assert.Equal(0, exitCode);
+        await using var connection = await cluster.Db.OpenConnectionAsync();
+        var saved = await connection.QuerySingleAsync<string>("""
+            SELECT m.content FROM messages m JOIN conversations c ON c.id = m.conversation_id
+            WHERE c.owner_id = 'console-prompt' AND m.role = 'assistant'
+            """);
+        Assert.StartsWith("Simulated hello console", saved, StringComparison.Ordinal);
+        Assert.Equal(saved, string.Join('\n', client.Output)); // stdout is the answer (stderr is empty on success)
+    }
+
+    [Fact]
+    public async Task JsonPrintsOneLinePerEventEndingWithTheFinishedAnswer()
+    {
+        await using var client = ChildProcess.Start("dotnet", [ClientAssembly, "--url", cluster.A, "--user", "console-json", "--prompt", "json please", "--json"]);
+
+        Assert.Equal(0, await ExitCodeAsync(client));
+        var lines = client.Output.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal("started", lines[0].GetProperty("event").GetString());
+        Assert.Equal(ChatCluster.ResponseTokens, lines.Count(l => l.GetProperty("event").GetString() == "chunk"));
+        Assert.Equal("completed", lines[^1].GetProperty("finished").GetProperty("status").GetString());
+    }
+
+    [Fact]
+    public async Task AgainstAStoppedHubItExitsNonZeroWithAOneLineError()
+    {
+        await using var client = ChildProcess.Start("dotnet", [ClientAssembly, "--url", $"http://127.0.0.1:{Ports.Free()}", "--user", "nobody", "--prompt", "hi"]);
+
+        Assert.Equal(1, await ExitCodeAsync(client));
+        var line = Assert.Single(client.Output);
+        Assert.StartsWith("error: cannot reach the hub at http://127.0.0.1:", line, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ABadUrlIsAUsageErrorNotAStackTrace()
+    {
+        await using var client = ChildProcess.Start("dotnet", [ClientAssembly, "--url", "not a url", "--user", "x", "--prompt", "hi"]);
+
+        Assert.NotEqual(0, await ExitCodeAsync(client));
+        Assert.DoesNotContain(client.Output, l => l.Contains("   at ", StringComparison.Ordinal));
+        Assert.Contains(client.Output, l => l.Contains("--url", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task CtrlCDuringAnAnswerCancelsItAndTheSavedMessageIsCancelled()
+    {
+        var hub = await cluster.ProviderHubAsync("OpenAI");
+        cluster.FakeModel.Reset();
+        cluster.FakeModel.Enqueue(FakeReply.Tokens(200, 25));
+        // --json: a line per chunk, so the test sees the answer streaming (plain text has no newline until the end)
+        await using var client = ChildProcess.Start("dotnet", [ClientAssembly, "--url", hub.Url, "--user", "console-sigint", "--prompt", "long one", "--json"]);
+        await Wait.UntilAsync(() => client.Output.Count(l => l.Contains("\"chunk\"", StringComparison.Ordinal)) >= 3, TimeSpan.FromSeconds(20), "the answer did not start");
+
+        client.Signal(2); // SIGINT, as Ctrl+C in a terminal
+
+        Assert.Equal(3, await ExitCodeAsync(client)); // 3 = cancelled
+        await using var connection = await cluster.Db.OpenConnectionAsync();
+        var status = await connection.QuerySingleAsync<string>("""
+            SELECT m.status FROM messages m JOIN conversations c ON c.id = m.conversation_id
+            WHERE c.owner_id = 'console-sigint' AND m.role = 'assistant'
+            """);
+        Assert.Equal(MessageStatus.Cancelled.ToWireName(), status);
+        Assert.Contains(client.Output, l => l == "answer cancelled");
+    }
+
+    private static async Task<int> ExitCodeAsync(ChildProcess process)
+    {
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(timeout.Token);
+        await Task.Delay(100); // let the output readers drain
+        return process.ExitCode;
+    }
+}

@@ -1,0 +1,16 @@
+namespace ChatStreaming.Hub.Tests.Infrastructure;
+
+internal static class BuildOutput
+{
+    /// <summary>The repository root (this test assembly runs from Hub.Tests/bin/CONFIG/TFM).</summary>
+    public static string Root => TestDirectory.Parent!.Parent!.Parent!.Parent!.FullName;
+
+    /// <summary>An assembly built by another project of the solution, same configuration and framework as the tests.</summary>
+    public static string Assembly(string project, string fileName)
+    {
+        var path = Path.Combine(Root, project, "bin", TestDirectory.Parent!.Name, TestDirectory.Name, fileName);
+        return File.Exists(path) ? path : throw new FileNotFoundException($"build the solution first (dotnet build): {project} not found", path);
+    }
+
+    private static DirectoryInfo TestDirectory => new(AppContext.BaseDirectory.TrimEnd('/'));
+}
