@@ -48,6 +48,10 @@ done
 echo
 for port in "${PORTS[@]}"; do echo "Hub      http://127.0.0.1:$port   (hub /hubs/chat, logs .data/logs/hub-$port.log)"; done
 echo
+echo "Browser  http://127.0.0.1:${PORTS[0]}/        (JavaScript page; open http://127.0.0.1:${PORTS[1]}/ in a second tab)"
+echo "Blazor   http://127.0.0.1:${PORTS[0]}/web/    (Blazor WebAssembly app)"
+echo "Console  dotnet run --project Client -- --url http://127.0.0.1:${PORTS[0]} --user alice"
+echo
 echo "Try:  ../shared/contract-smoke/run http://127.0.0.1:${PORTS[0]} http://127.0.0.1:${PORTS[1]}   (if you have it)"
 echo "      curl -s -X POST http://127.0.0.1:${PORTS[0]}/api/auth/dev-token -H 'content-type: application/json' -d '{\"userName\":\"alice\"}'"
 echo "Ctrl-C stops everything."

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using ChatStreaming.Client.Core;
 using ChatStreaming.Contracts;
 using Microsoft.AspNetCore.SignalR;
 
@@ -21,7 +22,7 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
         try
         {
             var accessToken = token ?? await DevTokenAsync(user!);
-            await using var session = new ChatConsoleSession(baseUrl, accessToken);
+            await using var session = new ChatSession(baseUrl, () => Task.FromResult<string?>(accessToken));
             Wire(session);
             await session.StartAsync(quit.Token);
             return prompt is null
@@ -55,7 +56,7 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
     }
 
     /// <summary>Sends one message and waits for its answer; Ctrl+C (the first) cancels the answer.</summary>
-    internal async Task<AnswerState> AskAsync(ChatConsoleSession session, string content)
+    internal async Task<AnswerState> AskAsync(ChatSession session, string content)
     {
         var finished = new TaskCompletionSource<AnswerState>(TaskCreationOptions.RunContinuationsAsynchronously);
         Guid? target = null;
@@ -105,7 +106,7 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
         }
     }
 
-    private async Task<int> PromptAsync(ChatConsoleSession session, string prompt, Guid? conversationId)
+    private async Task<int> PromptAsync(ChatSession session, string prompt, Guid? conversationId)
     {
         if (conversationId is { } id)
         {
@@ -131,7 +132,7 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
         return ExitCodes.For(finished.Status);
     }
 
-    private void Wire(ChatConsoleSession session)
+    private void Wire(ChatSession session)
     {
         if (json)
         {

@@ -1,10 +1,11 @@
+using ChatStreaming.Client.Core;
 using ChatStreaming.Contracts;
 using Microsoft.AspNetCore.SignalR;
 
 namespace ChatStreaming.Client;
 
 /// <summary>The interactive mode: plain lines are messages; /new, /list, /open, /cancel, /quit.</summary>
-internal sealed class ConsoleRepl(ChatConsoleSession session, ConsoleApp app)
+internal sealed class ConsoleRepl(ChatSession session, ConsoleApp app)
 {
     private const string Help = "Commands: /new [title], /list, /open <id|number>, /cancel, /quit. Other lines are sent. Ctrl+C stops an answer; twice quits.";
     private IReadOnlyList<Conversation> listed = [];

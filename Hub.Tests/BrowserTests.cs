@@ -8,91 +8,105 @@ using Xunit;
 
 namespace ChatStreaming.Hub.Tests;
 
-/// <summary>The browser chat page at "/", used as a person would, in headless Chromium against the running hubs.</summary>
+/// <summary>
+/// The two browser frontends, used as a person would, in headless Chromium against the running hubs: the JavaScript
+/// page at "/" and the Blazor WebAssembly app at "/web/" (same markup ids, so the same flows run on both).
+/// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : IClassFixture<BrowserSession>
 {
     private const string Answer = "#messages li.assistant";
 
-    [Fact]
-    public async Task AUserSignsInSendsAndWatchesTheAnswerStreamToTheSavedText()
+    public static TheoryData<string> Apps => new() { "/", "/web/" };
+
+    private static string Name(string app) => app == "/" ? "browser" : "blazor";
+
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public async Task AUserSignsInSendsAndWatchesTheAnswerStreamToTheSavedText(string app)
     {
         var page = await browser.NewPageAsync(cluster.A);
-        await SignInAsync(page, "browser-basic");
+        await page.GotoAsync(app);
+        await SignInAsync(page, $"{Name(app)}-basic");
         await page.ClickAsync("#new-conversation");
         await page.FillAsync("#composer-input", "hello from the browser");
         await page.PressAsync("#composer-input", "Enter");
 
         await page.WaitForSelectorAsync($"{Answer}[data-status='streaming'] .text:not(:empty)");
-        await Screenshot(page, "browser-streaming");
+        await Screenshot(page, $"{Name(app)}-streaming");
         await page.WaitForSelectorAsync($"{Answer}[data-status='completed']");
-        await Screenshot(page, "browser-completed");
+        await Screenshot(page, $"{Name(app)}-completed");
 
         var shown = await page.InnerTextAsync($"{Answer} .text");
-        var saved = await SavedAnswerAsync(page, "browser-basic");
+        var saved = await SavedAnswerAsync(page);
         Assert.Equal(saved.Content, shown);
         Assert.Equal(MessageStatus.Completed, saved.Status);
         Assert.Equal("Completed", await page.InnerTextAsync($"{Answer} .badge"));
         Assert.Equal("hello from the browser", await page.InnerTextAsync("#messages li.user .text"));
     }
 
-    [Fact]
-    public async Task StopCancelsTheAnswerAndThePageShowsWhatWasSaved()
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public async Task StopCancelsTheAnswerAndThePageShowsWhatWasSaved(string app)
     {
-        var page = await SlowAnswerPageAsync("browser-stop");
+        var page = await SlowAnswerPageAsync(app, $"{Name(app)}-stop");
 
         await page.ClickAsync("#stop");
         await page.WaitForSelectorAsync($"{Answer}[data-status='cancelled']");
-        await Screenshot(page, "browser-cancelled");
+        await Screenshot(page, $"{Name(app)}-cancelled");
 
-        var saved = await SavedAnswerAsync(page, "browser-stop");
+        var saved = await SavedAnswerAsync(page);
         Assert.Equal(MessageStatus.Cancelled, saved.Status);
         Assert.Equal(saved.Content, await page.InnerTextAsync($"{Answer} .text"));
         Assert.StartsWith("Cancelled", await page.InnerTextAsync($"{Answer} .badge"), StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task ReloadingThePageMidAnswerStillEndsWithExactlyTheSavedAnswer()
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public async Task ReloadingThePageMidAnswerStillEndsWithExactlyTheSavedAnswer(string app)
     {
-        var page = await SlowAnswerPageAsync("browser-reload");
+        var page = await SlowAnswerPageAsync(app, $"{Name(app)}-reload");
 
         await page.ReloadAsync();
         await page.WaitForSelectorAsync($"{Answer}[data-status='streaming']"); // rebuilt from the snapshot, still streaming
         await page.WaitForSelectorAsync($"{Answer}[data-status='completed']", new() { Timeout = 20_000 });
 
-        var saved = await SavedAnswerAsync(page, "browser-reload");
+        var saved = await SavedAnswerAsync(page);
         Assert.Equal(saved.Content, await page.InnerTextAsync($"{Answer} .text"));
     }
 
-    [Fact]
-    public async Task ASecondTabOnTheOtherInstanceShowsTheSameAnswerLive()
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public async Task ASecondTabOnTheOtherInstanceShowsTheSameAnswerLive(string app)
     {
-        var first = await SlowAnswerPageAsync("browser-tabs", send: false);
+        var user = $"{Name(app)}-tabs";
+        var first = await SlowAnswerPageAsync(app, user, send: false);
         var conversationUrl = new Uri(first.Url).Fragment;
         var second = await browser.NewPageAsync(cluster.A, width: 390, height: 844); // a phone-width screen, another instance
-        await second.GotoAsync($"/{conversationUrl}");
-        await SignInAsync(second, "browser-tabs");
+        await second.GotoAsync($"{app}{conversationUrl}");
+        await SignInAsync(second, user);
         await second.WaitForSelectorAsync("#composer-input:not([disabled])");
 
         await first.FillAsync("#composer-input", "seen everywhere");
         await first.PressAsync("#composer-input", "Enter");
         await second.WaitForSelectorAsync($"{Answer}[data-status='streaming'] .text:not(:empty)");
-        await Screenshot(second, "browser-second-tab-phone");
+        await Screenshot(second, $"{Name(app)}-second-tab-phone");
         await second.WaitForSelectorAsync($"{Answer}[data-status='completed']", new() { Timeout = 20_000 });
         await first.WaitForSelectorAsync($"{Answer}[data-status='completed']");
 
         Assert.Equal(await first.InnerTextAsync($"{Answer} .text"), await second.InnerTextAsync($"{Answer} .text"));
         Assert.Equal("seen everywhere", await second.InnerTextAsync("#messages li.user .text"));
-        Assert.Equal((await SavedAnswerAsync(first, "browser-tabs")).Content, await second.InnerTextAsync($"{Answer} .text"));
+        Assert.Equal((await SavedAnswerAsync(first)).Content, await second.InnerTextAsync($"{Answer} .text"));
     }
 
     /// <summary>A page on an instance whose model answers slowly (100 tokens at 25/s), with an answer streaming.</summary>
-    private async Task<IPage> SlowAnswerPageAsync(string user, bool send = true)
+    private async Task<IPage> SlowAnswerPageAsync(string app, string user, bool send = true)
     {
         var hub = await cluster.ProviderHubAsync("OpenAI");
         cluster.FakeModel.Reset();
         cluster.FakeModel.Enqueue(FakeReply.Tokens(100, 25));
         var page = await browser.NewPageAsync(hub.Url);
+        await page.GotoAsync(app);
         await SignInAsync(page, user);
         await page.ClickAsync("#new-conversation");
         await page.WaitForSelectorAsync("#composer-input:not([disabled])");
@@ -108,25 +122,19 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
 
     private static async Task SignInAsync(IPage page, string user)
     {
-        if (page.Url == "about:blank")
-        {
-            await page.GotoAsync("/");
-        }
-
         await page.FillAsync("#user-name", user);
         await page.ClickAsync("#sign-in");
         await page.WaitForSelectorAsync("#connection:text('Connected')");
     }
 
     /// <summary>The assistant message of the page's open conversation, as saved (REST, the page's own token).</summary>
-    private static async Task<Message> SavedAnswerAsync(IPage page, string user)
+    private static async Task<Message> SavedAnswerAsync(IPage page)
     {
         var conversationId = new Uri(page.Url).Fragment.Replace("#c=", "", StringComparison.Ordinal);
         var token = await page.EvaluateAsync<string>("() => JSON.parse(localStorage.getItem('chatstreaming.session')).accessToken");
         using var http = new HttpClient { BaseAddress = new Uri(new Uri(page.Url).GetLeftPart(UriPartial.Authority)) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         var messages = await http.GetFromJsonAsync<List<Message>>($"{ChatHubPaths.Conversations}/{conversationId}/messages");
-        Assert.NotNull(user);
         return Assert.Single(messages!, m => m.Role == MessageRole.Assistant);
     }
 

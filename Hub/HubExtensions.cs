@@ -40,6 +40,7 @@ public static class HubExtensions
     public static WebApplication MapChatHub(this WebApplication app)
     {
         app.UseDefaultFiles(); // "/" serves the browser chat page (wwwroot/index.html)
+        app.UseBlazorFrameworkFiles("/web"); // "/web/" serves the Blazor WebAssembly app (Web/)
         app.UseStaticFiles();
         app.UseAuthentication();
         app.UseAuthorization();
@@ -51,6 +52,7 @@ public static class HubExtensions
         app.MapDevTokens();
         app.MapConversations();
         app.MapChatHealthChecks();
+        app.MapFallbackToFile("/web/{*path:nonfile}", "web/index.html");
         return app;
     }
 

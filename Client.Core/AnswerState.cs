@@ -1,10 +1,10 @@
 using System.Text;
 using ChatStreaming.Contracts;
 
-namespace ChatStreaming.Client;
+namespace ChatStreaming.Client.Core;
 
 /// <summary>One answer as this client has it: text from chunks 1..LastSequence, then the saved text once finished.</summary>
-internal sealed class AnswerState(Guid messageId, Guid conversationId)
+public sealed class AnswerState(Guid messageId, Guid conversationId)
 {
     public Guid MessageId { get; } = messageId;
 

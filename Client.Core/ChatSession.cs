@@ -1,21 +1,21 @@
 using ChatStreaming.Contracts;
 using Microsoft.AspNetCore.SignalR.Client;
 
-namespace ChatStreaming.Client;
+namespace ChatStreaming.Client.Core;
 
 /// <summary>
 /// A connection to the hub that keeps every answer exact: reconnects with backoff for ever, rejoins the open
 /// conversation after a reconnect, drops duplicate chunks, fetches missed ones, and ends with the saved text.
 /// </summary>
-internal sealed class ChatConsoleSession : IAsyncDisposable
+public sealed class ChatSession : IAsyncDisposable
 {
     private readonly Dictionary<Guid, AnswerState> answers = [];
     private readonly SemaphoreSlim gate = new(1, 1); // Invariant: answer state changes one event at a time.
 
-    public ChatConsoleSession(Uri baseUrl, string accessToken)
+    public ChatSession(Uri baseUrl, Func<Task<string?>> accessTokenProvider)
     {
         Connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(baseUrl, ChatHubPaths.Hub), o => o.AccessTokenProvider = () => Task.FromResult<string?>(accessToken))
+            .WithUrl(new Uri(baseUrl, ChatHubPaths.Hub), o => o.AccessTokenProvider = accessTokenProvider)
             .WithAutomaticReconnect(new ForeverRetryPolicy())
             .WithStatefulReconnect()
             .Build();
@@ -27,7 +27,9 @@ internal sealed class ChatConsoleSession : IAsyncDisposable
             Started?.Invoke(started);
             return Task.CompletedTask;
         }));
+        Connection.On<Message>(ChatHubMethods.MessageAdded, message => MessageAdded?.Invoke(message));
         Connection.Reconnecting += _ => { StateChanged?.Invoke("reconnecting"); return Task.CompletedTask; };
+        Connection.Closed += _ => { StateChanged?.Invoke("disconnected"); return Task.CompletedTask; };
         Connection.Reconnected += async _ =>
         {
             StateChanged?.Invoke("reconnected");
@@ -51,7 +53,11 @@ internal sealed class ChatConsoleSession : IAsyncDisposable
 
     public event Action<Chunk>? ChunkReceived;
 
+    /// <summary>"reconnecting", "reconnected" or "disconnected".</summary>
     public event Action<string>? StateChanged;
+
+    /// <summary>A user message was accepted in a conversation this connection is in (any tab, any instance).</summary>
+    public event Action<Message>? MessageAdded;
 
     public Task StartAsync(CancellationToken cancellationToken) => Connection.StartAsync(cancellationToken);
 
@@ -61,10 +67,26 @@ internal sealed class ChatConsoleSession : IAsyncDisposable
         var snapshot = await Connection.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversationId, cancellationToken);
         await UnderGateAsync(() =>
         {
-            foreach (var message in snapshot.Messages.Where(m => m.Role == MessageRole.Assistant && m.Status == MessageStatus.Streaming))
+            foreach (var message in snapshot.Messages.Where(m => m.Role == MessageRole.Assistant))
             {
+                var known = Find(message.Id) is not null;
                 var answer = Answer(message.Id, message.ConversationId);
-                if ((message.LastSequence ?? 0) > answer.LastSequence && message.Content.StartsWith(answer.Text.ToString(), StringComparison.Ordinal))
+                if (message.Status != MessageStatus.Streaming)
+                {
+                    var finished = new GenerationFinished(
+                        message.ConversationId, message.Id, message.Status, message.LastSequence ?? 0, message.Content, message.Error, message.FinishReason, message.Usage);
+                    if (known)
+                    {
+                        ApplyFinishedCore(answer, finished); // it ended while this client was away: show the rest
+                    }
+                    else if (answer.Finished is null)
+                    {
+                        answer.Text.Append(message.Content); // history: known silently
+                        answer.LastSequence = finished.LastSequence;
+                        answer.Finished = finished;
+                    }
+                }
+                else if ((message.LastSequence ?? 0) > answer.LastSequence && message.Content.StartsWith(answer.Text.ToString(), StringComparison.Ordinal))
                 {
                     Append(answer, message.Content[answer.Text.Length..], message.LastSequence ?? 0);
                 }
@@ -92,6 +114,15 @@ internal sealed class ChatConsoleSession : IAsyncDisposable
             cancellationToken);
 
     public Task<bool> CancelAsync(Guid messageId) => Connection.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, messageId);
+
+    /// <summary>What this client has of an answer, or null.</summary>
+    public AnswerState? Find(Guid messageId)
+    {
+        lock (answers)
+        {
+            return answers.GetValueOrDefault(messageId);
+        }
+    }
 
     /// <summary>The answers of the open conversation still streaming.</summary>
     public IReadOnlyList<Guid> Streaming()
@@ -153,10 +184,15 @@ internal sealed class ChatConsoleSession : IAsyncDisposable
 
     private Task ApplyFinished(GenerationFinished finished)
     {
-        var answer = Answer(finished.MessageId, finished.ConversationId);
+        ApplyFinishedCore(Answer(finished.MessageId, finished.ConversationId), finished);
+        return Task.CompletedTask;
+    }
+
+    private void ApplyFinishedCore(AnswerState answer, GenerationFinished finished)
+    {
         if (answer.Finished is not null)
         {
-            return Task.CompletedTask;
+            return;
         }
 
         // The saved text is the truth: print what this client had not shown yet.
@@ -166,9 +202,13 @@ internal sealed class ChatConsoleSession : IAsyncDisposable
             Append(answer, finished.Content[shown.Length..], finished.LastSequence);
         }
 
+        else if (!finished.Content.StartsWith(shown, StringComparison.Ordinal))
+        {
+            answer.Text.Clear().Append(finished.Content); // what was shown was wrong: the saved text replaces it
+        }
+
         answer.Finished = finished;
         Finished?.Invoke(answer);
-        return Task.CompletedTask;
     }
 
     private void Append(AnswerState answer, string text, long sequence)

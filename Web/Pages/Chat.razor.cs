@@ -1,0 +1,243 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using ChatStreaming.Client.Core;
+using ChatStreaming.Contracts;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.JSInterop;
+
+namespace ChatStreaming.Web.Pages;
+
+/// <summary>
+/// The Blazor chat page: the same features as the browser page at "/", on the shared .NET client logic
+/// (<see cref="ChatSession"/>: join, resume, dedupe).
+/// </summary>
+public sealed partial class Chat
+{
+    private const string SessionKey = "chatstreaming.session"; // shared with the JavaScript page on the same origin
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private ChatSession? chat;
+    private StoredSession? signedIn;
+    private IReadOnlyList<Conversation> conversations = [];
+    private List<Message> messages = [];
+    private string? title;
+    private string userName = "";
+    private string draft = "";
+    private string connectionText = "";
+    private string? error;
+
+    [Inject]
+    private HttpClient Http { get; set; } = null!;
+
+    [Inject]
+    private IJSRuntime JS { get; set; } = null!;
+
+    [Inject]
+    private NavigationManager Navigation { get; set; } = null!;
+
+    private IEnumerable<Guid> Streaming => chat?.Streaming() ?? [];
+
+    protected override async Task OnInitializedAsync()
+    {
+        var stored = await JS.InvokeAsync<string?>("localStorage.getItem", SessionKey);
+        if (stored is not null && JsonSerializer.Deserialize<StoredSession>(stored, Json) is { UserName.Length: > 0 } session)
+        {
+            userName = session.UserName;
+            signedIn = session;
+            await RunAsync(StartAsync);
+        }
+    }
+
+    private Task SignInAsync() => RunAsync(async () =>
+    {
+        signedIn = new StoredSession(userName.Trim(), "", DateTimeOffset.MinValue);
+        await TokenAsync();
+        await StartAsync();
+    });
+
+    private async Task StartAsync()
+    {
+        chat = new ChatSession(Http.BaseAddress!, TokenAsync);
+        chat.TextAppended += (_, _) => Refresh();
+        chat.Finished += _ => Refresh();
+        chat.Started += started => Refresh(() =>
+        {
+            if (started.ConversationId == chat.ConversationId && messages.All(m => m.Id != started.MessageId))
+            {
+                messages.Add(new Message(started.MessageId, started.ConversationId, MessageRole.Assistant, "", MessageStatus.Streaming, DateTimeOffset.UtcNow, null, 0));
+            }
+        });
+        chat.MessageAdded += message => Refresh(() =>
+        {
+            if (message.ConversationId == chat.ConversationId && messages.All(m => m.Id != message.Id))
+            {
+                messages.Add(message);
+            }
+        });
+        chat.StateChanged += state => Refresh(() => connectionText = state switch
+        {
+            "reconnecting" => "Connection lost, reconnecting…",
+            "reconnected" => "Connected",
+            _ => "Disconnected",
+        });
+        connectionText = "Connecting…";
+        await chat.StartAsync(CancellationToken.None);
+        connectionText = "Connected";
+        conversations = await chat.ListConversationsAsync(CancellationToken.None);
+        var fragment = new Uri(Navigation.Uri).Fragment;
+        if (fragment.StartsWith("#c=", StringComparison.Ordinal) && Guid.TryParse(fragment[3..], out var id))
+        {
+            await OpenAsync(id);
+        }
+    }
+
+    private Task OpenAsync(Guid conversationId) => RunAsync(async () =>
+    {
+        var snapshot = await chat!.OpenAsync(conversationId, CancellationToken.None);
+        title = snapshot.Conversation.Title;
+        messages = [.. snapshot.Messages];
+        await JS.InvokeVoidAsync("history.replaceState", null, "", $"#c={conversationId}");
+        conversations = await chat.ListConversationsAsync(CancellationToken.None);
+    });
+
+    private Task NewConversationAsync() => RunAsync(async () =>
+    {
+        var conversation = await chat!.CreateConversationAsync($"Conversation {DateTime.Now:T}", CancellationToken.None);
+        await OpenAsync(conversation.Id);
+    });
+
+    private Task SendAsync() => RunAsync(async () =>
+    {
+        var content = draft.Trim();
+        if (content.Length == 0 || chat?.ConversationId is null)
+        {
+            return;
+        }
+
+        draft = "";
+        try
+        {
+            await chat.SendAsync(content, CancellationToken.None);
+        }
+        catch
+        {
+            draft = content; // nothing was sent: keep what the user typed
+            throw;
+        }
+    });
+
+    private Task StopAsync() => RunAsync(async () =>
+    {
+        foreach (var messageId in Streaming.ToList())
+        {
+            await chat!.CancelAsync(messageId);
+        }
+    });
+
+    private async Task SignOutAsync()
+    {
+        await JS.InvokeVoidAsync("localStorage.removeItem", SessionKey);
+        if (chat is not null)
+        {
+            await chat.DisposeAsync();
+        }
+
+        chat = null;
+        signedIn = null;
+        messages = [];
+        title = null;
+        connectionText = "";
+    }
+
+    /// <summary>A development token, renewed a minute before it expires and kept in localStorage.</summary>
+    private async Task<string?> TokenAsync()
+    {
+        if (signedIn is null)
+        {
+            return null;
+        }
+
+        if (signedIn.ExpiresAt - DateTimeOffset.UtcNow < TimeSpan.FromMinutes(1))
+        {
+            using var response = await Http.PostAsJsonAsync(ChatHubPaths.DevToken, new DevTokenRequest(signedIn.UserName));
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new InvalidOperationException(response.StatusCode == HttpStatusCode.NotFound
+                    ? "development tokens are disabled on this server"
+                    : $"sign-in refused ({(int)response.StatusCode})");
+            }
+
+            var issued = (await response.Content.ReadFromJsonAsync<DevTokenResponse>())!;
+            signedIn = new StoredSession(signedIn.UserName, issued.AccessToken, issued.ExpiresAt);
+            await JS.InvokeVoidAsync("localStorage.setItem", SessionKey, JsonSerializer.Serialize(signedIn, Json));
+        }
+
+        return signedIn.AccessToken;
+    }
+
+    private static string Badge(AnswerState? answer)
+    {
+        if (answer?.Finished is not { } finished)
+        {
+            return "Streaming…";
+        }
+
+        var words = finished.Status switch
+        {
+            MessageStatus.Completed => "Completed",
+            MessageStatus.Cancelled => "Cancelled",
+            MessageStatus.Failed => "Failed",
+            _ => "Interrupted",
+        };
+        var reason = finished.FinishReason is { } r && r != "stop" ? $" ({r})" : "";
+        return $"{words}{reason}{(finished.Error is null ? "" : $": {finished.Error}")}";
+    }
+
+    private string StatusLine()
+    {
+        if (Streaming.Any())
+        {
+            return "Streaming…";
+        }
+
+        var last = messages.LastOrDefault(m => m.Role == MessageRole.Assistant);
+        return last is null ? "" : Badge(chat?.Find(last.Id)).Split(':')[0];
+    }
+
+    private void Refresh(Action? change = null) => _ = InvokeAsync(() =>
+    {
+        change?.Invoke();
+        StateHasChanged();
+    });
+
+    private async Task RunAsync(Func<Task> action)
+    {
+        error = null;
+        try
+        {
+            await action();
+        }
+        catch (HubException ex)
+        {
+            var at = ex.Message.IndexOf("HubException: ", StringComparison.Ordinal);
+            error = at < 0 ? ex.Message : ex.Message[(at + 14)..];
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException)
+        {
+            error = ex.Message;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (chat is not null)
+        {
+            await chat.DisposeAsync();
+        }
+    }
+
+    private sealed record StoredSession(string UserName, string AccessToken, DateTimeOffset ExpiresAt);
+}
