@@ -15,6 +15,7 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
     private readonly object interruptLock = new();
     private TaskCompletionSource interrupt = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool waitingForAnswer;
+    private volatile bool closing;
 
     public async Task<int> RunAsync(string? prompt, Guid? conversationId)
     {
@@ -25,9 +26,16 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
             await using var session = new ChatSession(baseUrl, () => Task.FromResult<string?>(accessToken));
             Wire(session);
             await session.StartAsync(quit.Token);
-            return prompt is null
-                ? await new ConsoleRepl(session, this).RunAsync(quit.Token)
-                : await PromptAsync(session, prompt, conversationId);
+            try
+            {
+                return prompt is null
+                    ? await new ConsoleRepl(session, this).RunAsync(quit.Token)
+                    : await PromptAsync(session, prompt, conversationId);
+            }
+            finally
+            {
+                closing = true; // the disconnect that follows is ours: not an event worth printing
+            }
         }
         catch (HttpRequestException ex) when (ex.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.Forbidden)
         {
@@ -139,7 +147,13 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
             session.Started += started => WriteJson(new { @event = "started", started.ConversationId, started.MessageId, started.UserMessageId });
             session.ChunkReceived += chunk => WriteJson(new { @event = "chunk", chunk.ConversationId, chunk.MessageId, chunk.Sequence, chunk.Delta, chunk.EmittedAt });
             session.Finished += answer => WriteJson(new { @event = "finished", answer.Finished });
-            session.StateChanged += state => WriteJson(new { @event = state });
+            session.StateChanged += state =>
+            {
+                if (!closing)
+                {
+                    WriteJson(new { @event = state });
+                }
+            };
         }
         else
         {
@@ -150,7 +164,13 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
                     Console.Write(text);
                 }
             };
-            session.StateChanged += state => Console.Error.WriteLine($"[{state}]");
+            session.StateChanged += state =>
+            {
+                if (!closing && !quit.IsCancellationRequested)
+                {
+                    Console.Error.WriteLine($"[{state}]");
+                }
+            };
         }
     }
 

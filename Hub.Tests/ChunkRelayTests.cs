@@ -56,21 +56,23 @@ public sealed class ChunkRelayTests
     }
 
     [Fact]
-    public async Task AFastSinkGetsOneChunkPerDelta()
+    public async Task ASinkThatKeepsUpGetsOneChunkPerDelta()
     {
         var deltas = Channel.CreateUnbounded<ModelDelta>();
-        var written = new List<Chunk>();
-        var relay = ChunkRelay.RunAsync(Conversation, MessageId, deltas.Reader, c => { written.Add(c); return Task.CompletedTask; }, CancellationToken.None);
+        var written = Channel.CreateUnbounded<Chunk>();
+        var relay = ChunkRelay.RunAsync(Conversation, MessageId, deltas.Reader, c => written.Writer.WriteAsync(c).AsTask(), CancellationToken.None);
+        var seen = new List<Chunk>();
         for (var i = 0; i < 20; i++)
         {
             await deltas.Writer.WriteAsync(new ModelDelta($"{i}", i));
-            await Task.Delay(2);
+            seen.Add(await written.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5))); // nothing queues up
         }
 
         deltas.Writer.Complete();
         await relay.WaitAsync(TimeSpan.FromSeconds(10));
 
-        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"{i}"), written.Select(c => c.Delta));
+        Assert.Equal(Enumerable.Range(0, 20).Select(i => $"{i}"), seen.Select(c => c.Delta));
+        Assert.Equal(Enumerable.Range(1, 20).Select(i => (long)i), seen.Select(c => c.Sequence));
     }
 
     [Fact]
