@@ -2,6 +2,7 @@ using ChatStreaming.Contracts;
 using ChatStreaming.Server.Auth;
 using ChatStreaming.Server.Chat;
 using ChatStreaming.Server.Health;
+using ChatStreaming.Server.Telemetry;
 using ChatStreaming.Worker;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.Options;
@@ -34,6 +35,7 @@ public static class HubExtensions
         services.AddSingleton<IChatBroadcaster, HubChatBroadcaster>();
         services.AddSingleton<ConversationReader>();
         builder.AddChatHealthChecks();
+        builder.AddChatTelemetry();
         return builder;
     }
 
@@ -52,6 +54,7 @@ public static class HubExtensions
         app.MapDevTokens();
         app.MapConversations();
         app.MapChatHealthChecks();
+        app.MapChatTelemetry();
         app.MapFallbackToFile("/web/{*path:nonfile}", "web/index.html");
         return app;
     }

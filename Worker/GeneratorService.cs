@@ -24,6 +24,8 @@ public sealed class GeneratorService(
     IConnectionMultiplexer redis,
     IOptions<ChatStreamingOptions> options,
     IOptions<ModelOptions> modelOptions,
+    WorkerMetrics metrics,
+    TimeProvider timeProvider,
     ILogger<GeneratorService> logger) : BackgroundService
 {
     // Invariant: holds exactly the generations running on this instance; a cancel for one of them cancels its source.
@@ -84,9 +86,11 @@ public sealed class GeneratorService(
             }
 
             WorkerLog.GenerationStarted(logger, messageId, job.ConversationId);
+            metrics.GenerationStarted();
+            var started = timeProvider.GetTimestamp();
             await broadcaster.GenerationStartedAsync(new GenerationStarted(job.ConversationId, messageId, job.UserMessageId));
             var deltas = Channel.CreateUnbounded<ModelDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-            var relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, RelayChunkAsync, CancellationToken.None);
+            var relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => RelayChunkAsync(chunk, started), CancellationToken.None);
             var history = await store.GetHistoryAsync(job.ConversationId, job.UserMessageId, modelOptions.Value.MaxContextMessages, generation.Token);
             var messages = ConversationContext.Build(modelOptions.Value, history, job.Prompt);
             var outcome = await model.ReadAsync(messages, deltas.Writer, generation.Token, stoppingToken);
@@ -96,7 +100,15 @@ public sealed class GeneratorService(
                 WorkerLog.RelayFailed(logger, relayed.SinkError, messageId);
             }
 
-            await FinishAsync(job, outcome, relayed);
+            metrics.Coalesced(relayed.Deltas - relayed.LastSequence);
+            try
+            {
+                await FinishAsync(job, outcome, relayed);
+            }
+            finally
+            {
+                metrics.GenerationEnded(outcome.Status.ToWireName());
+            }
         }
         catch (Exception ex)
         {
@@ -108,10 +120,16 @@ public sealed class GeneratorService(
         }
     }
 
-    private async Task RelayChunkAsync(Chunk chunk)
+    private async Task RelayChunkAsync(Chunk chunk, long generationStarted)
     {
+        var writing = timeProvider.GetTimestamp();
         await replay.AppendAsync(chunk); // before the broadcast: a client that sees a gap can fetch it
         await broadcaster.ChunkAsync(chunk);
+        metrics.ChunkWritten(timeProvider.GetElapsedTime(writing).TotalMilliseconds, chunk.Delta.Length);
+        if (chunk.Sequence == 1)
+        {
+            metrics.FirstChunk(timeProvider.GetElapsedTime(generationStarted).TotalMilliseconds);
+        }
     }
 
     /// <summary>Final status (Redis, once), then the save (Postgres, once), then the announcement.</summary>

@@ -27,6 +27,7 @@ public static class WorkerExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ReplayStore>();
         services.AddSingleton<GenerationQueue>();
+        services.AddSingleton<WorkerMetrics>();
         services.AddSingleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>();
         services.AddSingleton(ModelClients.Create);
         services.AddSingleton<ModelStreamReader>();
