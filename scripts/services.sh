@@ -61,7 +61,7 @@ start_postgres() {
   fi
   as_pg "$(pg_bin pg_ctl)" -D "$abs/data" stop -m fast >/dev/null 2>&1 || true
   as_pg "$(pg_bin pg_ctl)" -D "$abs/data" -l "$abs/postgres.log" -w -t 60 \
-    -o "-p $port -k $abs -c listen_addresses=127.0.0.1 -c max_connections=300 ${PG_EXTRA_OPTIONS:-}" start >/dev/null
+    -o "-p $port -k $abs -c listen_addresses=127.0.0.1 ${PG_EXTRA_OPTIONS:--c max_connections=300}" start >/dev/null
 }
 
 # stop_services REDIS_DIR PG_DIR

@@ -1,0 +1,3 @@
+namespace ChatStreaming.Bench.Baseline;
+
+internal sealed record BaselineOptions(bool Notify, TimeSpan PollInterval);

@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Text.Json;
+using ChatStreaming.Bench.Load;
+using Npgsql;
+
+namespace ChatStreaming.Bench.Baseline;
+
+/// <summary>
+/// The baselines' worker: the same simulated model pace, but every chunk is a Postgres row (polling) or a row plus a
+/// NOTIFY in one transaction (notify). Streams run as tracked tasks and are awaited when the server stops.
+/// </summary>
+internal sealed class BaselineProducer(NpgsqlDataSource dataSource, BaselineStats stats, BaselineOptions options, IHostApplicationLifetime lifetime)
+{
+    private readonly ConcurrentDictionary<Guid, Task> running = new();
+
+    public void Start(Guid streamId, int tokens, double tokensPerSecond) =>
+        running.TryAdd(streamId, RunAsync(streamId, tokens, tokensPerSecond, lifetime.ApplicationStopping));
+
+    public Task DrainAsync() => Task.WhenAll(running.Values);
+
+    private async Task RunAsync(Guid streamId, int tokens, double tokensPerSecond, CancellationToken stopping)
+    {
+        await Task.Yield();
+        var start = Stopwatch.GetTimestamp();
+        for (var i = 1; i <= tokens && !stopping.IsCancellationRequested; i++)
+        {
+            var due = TimeSpan.FromSeconds((i - 1) / tokensPerSecond) - Stopwatch.GetElapsedTime(start);
+            if (due > TimeSpan.Zero)
+            {
+                await Task.Delay(due, stopping);
+            }
+
+            var delta = SimulatedText.Token(streamId, i, tokens);
+            var emittedAt = Clock.UnixMilliseconds();
+            var writing = Stopwatch.GetTimestamp();
+            await using (var command = dataSource.CreateCommand(options.Notify ? BaselineSql.InsertAndNotify : BaselineSql.Insert))
+            {
+                command.Parameters.AddWithValue("s", streamId);
+                command.Parameters.AddWithValue("q", (long)i);
+                command.Parameters.AddWithValue("d", delta);
+                command.Parameters.AddWithValue("t", emittedAt);
+                if (options.Notify)
+                {
+                    command.Parameters.AddWithValue("payload", JsonSerializer.Serialize(new NotifiedChunk(streamId, i, delta, emittedAt)));
+                }
+
+                await command.ExecuteNonQueryAsync(stopping); // one statement: autocommit is the transaction
+            }
+
+            stats.Write(Stopwatch.GetElapsedTime(writing).TotalMilliseconds);
+        }
+
+        running.TryRemove(streamId, out _);
+    }
+}
+
+internal sealed record NotifiedChunk(Guid S, long Q, string D, double T);

@@ -1,0 +1,26 @@
+namespace ChatStreaming.Bench.Baseline;
+
+/// <summary>The baselines' SQL: one row per chunk (what ChatStreaming avoids), read by polling or pushed by NOTIFY.</summary>
+internal static class BaselineSql
+{
+    public const string Channel = "bench_chunks";
+
+    public const string CreateTable = """
+        CREATE TABLE IF NOT EXISTS bench_chunks (
+            stream_id  uuid             NOT NULL,
+            seq        bigint           NOT NULL,
+            delta      text             NOT NULL,
+            emitted_at double precision NOT NULL,
+            PRIMARY KEY (stream_id, seq)
+        )
+        """;
+
+    public const string Insert = "INSERT INTO bench_chunks (stream_id, seq, delta, emitted_at) VALUES (@s, @q, @d, @t)";
+
+    public const string InsertAndNotify = """
+        WITH row AS (INSERT INTO bench_chunks (stream_id, seq, delta, emitted_at) VALUES (@s, @q, @d, @t) RETURNING 1)
+        SELECT pg_notify('bench_chunks', @payload) FROM row
+        """;
+
+    public const string Poll = "SELECT seq, delta, emitted_at FROM bench_chunks WHERE stream_id = @s AND seq > @q ORDER BY seq";
+}

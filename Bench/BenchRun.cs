@@ -1,0 +1,106 @@
+using System.Globalization;
+using ChatStreaming.Bench.Load;
+using ChatStreaming.Bench.Report;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace ChatStreaming.Bench;
+
+/// <summary>Runs the pipelines one after another on the same machine, then the ramps, then writes the reports.</summary>
+internal sealed class BenchRun(BenchSettings settings)
+{
+    public async Task<int> RunAsync(string command, string? jsonPath, string? markdownPath, string? chartPath, CancellationToken cancellationToken)
+    {
+        await using var redis = await ConnectionMultiplexer.ConnectAsync($"{settings.Redis},allowAdmin=true");
+        await using var postgres = NpgsqlDataSource.Create(settings.Postgres);
+        await PrepareDatabaseAsync(cancellationToken);
+        var probe = new SystemProbe(redis, postgres, settings.PostgresDataDirectory);
+        var runner = new LoadRunner(probe);
+        var results = new List<PipelineResult>();
+        var ramps = new Dictionary<string, IReadOnlyList<PipelineResult>>();
+        foreach (var name in settings.Pipelines)
+        {
+            Console.Error.WriteLine($"{name}: {settings.Streams} streams × {settings.TokensPerSecond} tokens/s × {settings.Tokens} tokens");
+            await using (var pipeline = await StartAsync(name, settings.Tokens, cancellationToken))
+            {
+                results.Add(await runner.RunAsync(pipeline, settings.Streams, settings.Tokens, settings.TokensPerSecond, name == "redis" ? settings.ReplayTtl : null, cancellationToken));
+            }
+
+            Summarize(results[^1]);
+            if (settings.Ramp.Count > 0)
+            {
+                var steps = new List<PipelineResult>();
+                await using var pipeline = await StartAsync(name, settings.RampTokens, cancellationToken);
+                foreach (var n in settings.Ramp)
+                {
+                    Console.Error.WriteLine($"{name} ramp: {n} streams");
+                    var step = await runner.RunAsync(pipeline, n, settings.RampTokens, settings.TokensPerSecond, null, cancellationToken);
+                    steps.Add(step);
+                    Summarize(step);
+                    if (!step.WithinSlo(RunReport.SloP99Milliseconds) && steps.Count(s => !s.WithinSlo(RunReport.SloP99Milliseconds)) >= 2)
+                    {
+                        break; // two steps over the SLO: larger ones will not meet it
+                    }
+                }
+
+                ramps[name] = steps;
+            }
+        }
+
+        var report = new RunReport(DateTimeOffset.UtcNow, command, await MachineAsync(redis, postgres), settings, results, ramps);
+        await WriteAsync(jsonPath, JsonReport.Write(report), cancellationToken);
+        await WriteAsync(chartPath, ChartReport.Write(report), cancellationToken);
+        await WriteAsync(markdownPath, MarkdownReport.Write(report, chartPath is null ? "benchmarks.svg" : Path.GetFileName(chartPath)), cancellationToken);
+        if (markdownPath is not null)
+        {
+            Console.Error.WriteLine($"Report: {markdownPath}");
+        }
+
+        var redisResult = report.Result("redis");
+        return redisResult is null || (redisResult.Lost == 0 && redisResult.Duplicated == 0 && redisResult.UnfinishedStreams == 0) ? 0 : 3;
+    }
+
+    private async Task<IPipeline> StartAsync(string name, int tokens, CancellationToken cancellationToken) => name switch
+    {
+        "redis" => await RedisPipeline.StartAsync(settings, tokens, cancellationToken),
+        "polling" or "notify" => await BaselinePipeline.StartAsync(name, settings, tokens, cancellationToken),
+        _ => throw new ArgumentException($"unknown pipeline '{name}' (redis, polling, notify)"),
+    };
+
+    private async Task PrepareDatabaseAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = new NpgsqlConnection(settings.Postgres);
+        await connection.OpenAsync(cancellationToken);
+        await using var extension = new NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", connection);
+        await extension.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static void Summarize(PipelineResult r) => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"  {r.Pipeline}: {r.Streams} streams, {r.Chunks} chunks; delivery p50 {r.P(50):0.00} ms, p99 {r.P(99):0.00} ms, max {r.Max:0.0} ms; write p50 {r.Server.WriteP50:0.00} ms; lost {r.Lost}, dup {r.Duplicated}, unfinished {r.UnfinishedStreams}; db {r.DbStatementsPerSecond:0.#}/s"));
+
+    private static async Task<Dictionary<string, string>> MachineAsync(IConnectionMultiplexer redis, NpgsqlDataSource postgres)
+    {
+        var cpu = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "?";
+        var memory = File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal", StringComparison.Ordinal)).Split(':')[1].Trim();
+        var os = File.Exists("/etc/os-release") ? File.ReadLines("/etc/os-release").FirstOrDefault(l => l.StartsWith("PRETTY_NAME=", StringComparison.Ordinal))?[12..].Trim('"') ?? "?" : "?";
+        await using var version = postgres.CreateCommand("SHOW server_version");
+        return new Dictionary<string, string>
+        {
+            ["cpu"] = $"{cpu} × {Environment.ProcessorCount}",
+            ["memory"] = memory,
+            ["os"] = os,
+            [".NET"] = Environment.Version.ToString(),
+            ["Redis"] = redis.GetServers()[0].Version.ToString(),
+            ["Postgres"] = (string)(await version.ExecuteScalarAsync())!,
+        };
+    }
+
+    private static async Task WriteAsync(string? path, string content, CancellationToken cancellationToken)
+    {
+        if (path is not null)
+        {
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            await File.WriteAllTextAsync(path, content, cancellationToken);
+        }
+    }
+}

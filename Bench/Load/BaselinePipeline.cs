@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using ChatStreaming.Contracts;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace ChatStreaming.Bench.Load;
+
+/// <summary>A baseline (polling or notify): two baseline server processes of this program, the same SignalR clients.</summary>
+internal sealed class BaselinePipeline : IPipeline
+{
+    private readonly List<ChildProcess> servers = [];
+    private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private int tokens;
+    private double tokensPerSecond;
+
+    private BaselinePipeline(string name) => Name = name;
+
+    public string Name { get; }
+
+    public IReadOnlyList<string> Urls { get; private set; } = [];
+
+    public IReadOnlyList<int> ServerProcessIds => [.. servers.Select(s => s.Id)];
+
+    public static async Task<BaselinePipeline> StartAsync(string mode, BenchSettings settings, int tokens, CancellationToken cancellationToken)
+    {
+        var pipeline = new BaselinePipeline(mode) { tokens = tokens, tokensPerSecond = settings.TokensPerSecond };
+        var urls = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            var url = $"http://127.0.0.1:{RedisPipeline.Port()}";
+            pipeline.servers.Add(await ChildProcess.StartAsync(
+                [BenchSettings.Assembly("Bench", "ChatStreaming.Bench.dll"), "baseline", "--mode", mode, "--urls", url, "--postgres", settings.Postgres,
+                 "--poll-interval", ((int)settings.PollInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)],
+                new Dictionary<string, string>(), $"{url}/health/ready", cancellationToken));
+            urls.Add(url);
+        }
+
+        pipeline.Urls = urls;
+        return pipeline;
+    }
+
+    public async Task<HubConnection> ConnectAsync(string url, int index, CancellationToken cancellationToken)
+    {
+        var connection = new HubConnectionBuilder()
+            .WithUrl($"{url}{ChatHubPaths.Hub}", o =>
+            {
+                o.SkipNegotiation = true;
+                o.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
+            })
+            .Build();
+        await connection.StartAsync(cancellationToken);
+        return connection;
+    }
+
+    public async Task<Guid> StartStreamAsync(HubConnection connection, StreamResult result, CancellationToken cancellationToken)
+    {
+        var streamId = Guid.NewGuid();
+        result.Expected = tokens;
+        connection.On<Chunk>(ChatHubMethods.ReceiveChunk, chunk =>
+        {
+            var now = Clock.UnixMilliseconds();
+            lock (result)
+            {
+                result.Received++;
+                result.Latencies.Add(now - chunk.EmittedAt);
+                result.Sequences.Add(chunk.Sequence);
+                result.Finished = result.Sequences.Count >= tokens;
+            }
+        });
+        await connection.InvokeAsync("Watch", streamId, tokens, cancellationToken);
+        await connection.InvokeAsync("Start", streamId, tokens, tokensPerSecond, cancellationToken);
+        return streamId;
+    }
+
+    public async Task<ServerStats> TakeServerStatsAsync(CancellationToken cancellationToken)
+    {
+        var writes = new List<double>();
+        long polls = 0, empty = 0;
+        foreach (var url in Urls)
+        {
+            var stats = (await http.GetFromJsonAsync<Snapshot>($"{url}/stats", cancellationToken))!;
+            writes.AddRange(stats.WriteMilliseconds);
+            polls += stats.Polls;
+            empty += stats.EmptyPolls;
+        }
+
+        writes.Sort();
+        return new ServerStats(Percentiles.Of(writes, 50), Percentiles.Of(writes, 99), writes.Count, polls, empty);
+    }
+
+    private sealed record Snapshot(List<double> WriteMilliseconds, long Polls, long EmptyPolls);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var server in servers)
+        {
+            await server.DisposeAsync();
+        }
+
+        http.Dispose();
+    }
+}

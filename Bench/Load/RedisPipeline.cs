@@ -1,0 +1,142 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.RegularExpressions;
+using ChatStreaming.Contracts;
+using Microsoft.AspNetCore.SignalR.Client;
+
+namespace ChatStreaming.Bench.Load;
+
+/// <summary>The product: two ChatStreaming Hub processes; each client sends a message and watches its answer.</summary>
+internal sealed partial class RedisPipeline : IPipeline
+{
+    private readonly List<ChildProcess> hubs = [];
+    private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly string runId = Guid.NewGuid().ToString("N")[..8];
+    private Dictionary<double, double> lastBuckets = [];
+
+    public string Name => "redis";
+
+    public IReadOnlyList<string> Urls { get; private set; } = [];
+
+    public IReadOnlyList<int> ServerProcessIds => [.. hubs.Select(h => h.Id)];
+
+    public static async Task<RedisPipeline> StartAsync(BenchSettings settings, int tokens, CancellationToken cancellationToken)
+    {
+        var pipeline = new RedisPipeline();
+        var environment = new Dictionary<string, string>
+        {
+            ["ASPNETCORE_ENVIRONMENT"] = "Development",
+            ["ConnectionStrings__Redis"] = settings.Redis,
+            ["ConnectionStrings__Postgres"] = settings.Postgres,
+            ["Chat__Model__Provider"] = "Simulated",
+            ["Chat__Model__Simulated__TokensPerSecond"] = settings.TokensPerSecond.ToString(CultureInfo.InvariantCulture),
+            ["Chat__Model__Simulated__ResponseTokens"] = tokens.ToString(CultureInfo.InvariantCulture),
+            ["Chat__MaxConcurrentGenerations"] = "5000",
+            ["Chat__GeneratorQueueCapacity"] = "20000",
+            ["Chat__ReplayTtl"] = settings.ReplayTtl.ToString(),
+            ["Logging__LogLevel__Default"] = "Warning",
+        };
+        var urls = new List<string>();
+        for (var i = 0; i < 2; i++)
+        {
+            var url = $"http://127.0.0.1:{FreePort()}";
+            pipeline.hubs.Add(await ChildProcess.StartAsync(
+                [BenchSettings.Assembly("Hub", "ChatStreaming.Hub.dll"), "--urls", url], environment, $"{url}/health/ready", cancellationToken));
+            urls.Add(url);
+        }
+
+        pipeline.Urls = urls;
+        await pipeline.TakeServerStatsAsync(cancellationToken); // baseline of the cumulative histograms
+        return pipeline;
+    }
+
+    public async Task<HubConnection> ConnectAsync(string url, int index, CancellationToken cancellationToken)
+    {
+        var response = await http.PostAsJsonAsync($"{url}{ChatHubPaths.DevToken}", new DevTokenRequest($"bench-{runId}-{index}"), cancellationToken);
+        var token = (await response.Content.ReadFromJsonAsync<DevTokenResponse>(cancellationToken))!.AccessToken;
+        var connection = new HubConnectionBuilder()
+            .WithUrl($"{url}{ChatHubPaths.Hub}", o =>
+            {
+                o.AccessTokenProvider = () => Task.FromResult<string?>(token);
+                o.SkipNegotiation = true;
+                o.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
+            })
+            .Build();
+        await connection.StartAsync(cancellationToken);
+        return connection;
+    }
+
+    public async Task<Guid> StartStreamAsync(HubConnection connection, StreamResult result, CancellationToken cancellationToken)
+    {
+        var text = new StringBuilder();
+        connection.On<Chunk>(ChatHubMethods.ReceiveChunk, chunk =>
+        {
+            var now = Clock.UnixMilliseconds();
+            lock (result)
+            {
+                result.Received++;
+                result.Latencies.Add(now - chunk.EmittedAt);
+                if (result.Sequences.Add(chunk.Sequence))
+                {
+                    text.Append(chunk.Delta);
+                }
+            }
+        });
+        connection.On<GenerationFinished>(ChatHubMethods.GenerationFinished, finished =>
+        {
+            lock (result)
+            {
+                result.Expected = finished.LastSequence;
+                result.ContentMatches = finished.Status == MessageStatus.Completed && text.ToString() == finished.Content;
+                result.Finished = true;
+            }
+        });
+        var conversation = await connection.InvokeAsync<Conversation>(ChatHubMethods.CreateConversation, "bench", cancellationToken);
+        var sent = await connection.InvokeAsync<SendMessageResult>(
+            ChatHubMethods.SendMessage, new SendMessageRequest(conversation.Id, "benchmark prompt"), cancellationToken);
+        return sent.AssistantMessageId;
+    }
+
+    /// <summary>The hubs' chunk write histograms (Prometheus /metrics) since the last scrape.</summary>
+    public async Task<ServerStats> TakeServerStatsAsync(CancellationToken cancellationToken)
+    {
+        var totals = new Dictionary<double, double>();
+        foreach (var url in Urls)
+        {
+            var text = await http.GetStringAsync($"{url}/metrics", cancellationToken);
+            foreach (Match match in BucketLine().Matches(text))
+            {
+                var bound = match.Groups[1].Value == "+Inf" ? double.PositiveInfinity : double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+                totals[bound] = totals.GetValueOrDefault(bound) + double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
+            }
+        }
+
+        var buckets = totals.OrderBy(b => b.Key).Select(b => (b.Key, b.Value - lastBuckets.GetValueOrDefault(b.Key))).ToList();
+        lastBuckets = totals;
+        return new ServerStats(
+            Percentiles.FromBuckets(buckets, 50), Percentiles.FromBuckets(buckets, 99), (long)(buckets.Count == 0 ? 0 : buckets[^1].Item2), 0, 0);
+    }
+
+    [GeneratedRegex("""chatstreaming_chunk_write_duration_milliseconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)""")]
+    private static partial Regex BucketLine();
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    internal static int Port() => FreePort();
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var hub in hubs)
+        {
+            await hub.DisposeAsync();
+        }
+
+        http.Dispose();
+    }
+}

@@ -1,0 +1,40 @@
+using System.CommandLine;
+using System.Globalization;
+using ChatStreaming.Bench;
+using ChatStreaming.Bench.Baseline;
+
+// ./bench.sh [options]  — starts Redis and Postgres, then: ChatStreaming.Bench run --redis … --postgres … [options]
+var streams = new Option<int>("--streams") { Description = "Concurrent streams", DefaultValueFactory = _ => 100 };
+var tokensPerSecond = new Option<double>("--tokens-per-second") { Description = "Pace of each simulated answer", DefaultValueFactory = _ => 50 };
+var tokens = new Option<int>("--tokens") { Description = "Tokens per answer", DefaultValueFactory = _ => 250 };
+var ramp = new Option<string?>("--ramp") { Description = "Stream counts to try per pipeline, e.g. 50,100,200,500,1000" };
+var rampTokens = new Option<int>("--ramp-tokens") { Description = "Tokens per answer in each ramp step", DefaultValueFactory = _ => 100 };
+var pollInterval = new Option<int>("--poll-interval") { Description = "Polling baseline: milliseconds between polls", DefaultValueFactory = _ => 100 };
+var pipelines = new Option<string>("--pipelines") { Description = "Which pipelines, in order", DefaultValueFactory = _ => "redis,polling,notify" };
+var quick = new Option<bool>("--quick") { Description = "A few seconds per pipeline (smoke test): 20 streams × 50 tokens, no ramp, no report files unless asked" };
+var json = new Option<string?>("--json") { Description = "Write every figure as JSON to this file" };
+var markdown = new Option<string?>("--markdown") { Description = "Markdown report (default docs/benchmarks.md; none with --quick)" };
+var chart = new Option<string?>("--chart") { Description = "SVG chart (default docs/benchmarks.svg; none with --quick)" };
+var redis = new Option<string>("--redis") { Description = "Redis of the run", Required = true };
+var postgres = new Option<string>("--postgres") { Description = "Postgres of the run (pg_stat_statements loaded)", Required = true };
+var postgresData = new Option<string?>("--postgres-data") { Description = "Its data directory, to find its processes for CPU" };
+var replayTtl = new Option<TimeSpan?>("--replay-ttl") { Description = "Chat:ReplayTtl of the hubs; the run waits it out to measure Redis memory after it", CustomParser = r => TimeSpan.Parse(r.Tokens.Single().Value, CultureInfo.InvariantCulture) };
+var command = new Option<string>("--command") { Description = "The command line to record in the report", DefaultValueFactory = _ => "ChatStreaming.Bench run" };
+
+var run = new Command("run", "Run the pipelines and write the report") { streams, tokensPerSecond, tokens, ramp, rampTokens, pollInterval, pipelines, quick, json, markdown, chart, redis, postgres, postgresData, replayTtl, command };
+run.SetAction((p, ct) => new BenchRun(p.GetValue(quick)
+        ? new(20, p.GetValue(tokensPerSecond), 50, TimeSpan.FromMilliseconds(p.GetValue(pollInterval)), p.GetValue(redis)!, p.GetValue(postgres)!, p.GetValue(postgresData),
+            p.GetValue(replayTtl) ?? TimeSpan.FromSeconds(3), [], 0, true, p.GetValue(pipelines)!.Split(','))
+        : new(p.GetValue(streams), p.GetValue(tokensPerSecond), p.GetValue(tokens), TimeSpan.FromMilliseconds(p.GetValue(pollInterval)), p.GetValue(redis)!, p.GetValue(postgres)!,
+            p.GetValue(postgresData), p.GetValue(replayTtl) ?? TimeSpan.FromSeconds(20),
+            p.GetValue(ramp) is { } steps ? [.. steps.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture))] : [], p.GetValue(rampTokens), false, p.GetValue(pipelines)!.Split(',')))
+    .RunAsync(p.GetValue(command)!, p.GetValue(json), p.GetValue(markdown) ?? (p.GetValue(quick) ? null : "docs/benchmarks.md"), p.GetValue(chart) ?? (p.GetValue(quick) ? null : "docs/benchmarks.svg"), ct));
+
+var mode = new Option<string>("--mode") { Description = "polling or notify", Required = true };
+mode.AcceptOnlyFromAmong("polling", "notify");
+var urls = new Option<string>("--urls") { Required = true };
+var baseline = new Command("baseline", "A baseline hub instance (started by run)") { mode, urls, postgres, pollInterval };
+baseline.SetAction((p, ct) => BaselineServer.RunAsync(p.GetValue(mode)!, p.GetValue(urls)!, p.GetValue(postgres)!, TimeSpan.FromMilliseconds(p.GetValue(pollInterval)), ct));
+
+var root = new RootCommand("ChatStreaming benchmark: Redis push vs Postgres polling vs LISTEN/NOTIFY") { run, baseline };
+return await root.Parse(args).InvokeAsync();

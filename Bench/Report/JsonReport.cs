@@ -1,0 +1,57 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using ChatStreaming.Bench.Load;
+
+namespace ChatStreaming.Bench.Report;
+
+/// <summary>Every figure, for machines: pipelines.&lt;name&gt;.latencyMs.{p50,p95,p99,max}, .lost, .duplicated, …</summary>
+internal static class JsonReport
+{
+    public static string Write(RunReport report)
+    {
+        var pipelines = new JsonObject();
+        foreach (var result in report.Results)
+        {
+            pipelines[result.Pipeline] = new JsonObject
+            {
+                ["streams"] = result.Streams,
+                ["durationSeconds"] = Round(result.DurationSeconds),
+                ["chunks"] = result.Chunks,
+                ["latencyMs"] = new JsonObject { ["p50"] = Round(result.P(50)), ["p95"] = Round(result.P(95)), ["p99"] = Round(result.P(99)), ["max"] = Round(result.Max) },
+                ["chunkWriteMs"] = new JsonObject { ["p50"] = Round(result.Server.WriteP50), ["p99"] = Round(result.Server.WriteP99), ["count"] = result.Server.Writes },
+                ["lost"] = result.Lost,
+                ["duplicated"] = result.Duplicated,
+                ["unfinishedStreams"] = result.UnfinishedStreams,
+                ["dbStatements"] = result.DbStatements,
+                ["dbStatementsPerSecond"] = Round(result.DbStatementsPerSecond),
+                ["polls"] = result.Server.Polls,
+                ["emptyPollShare"] = Round(result.EmptyPollShare),
+                ["cpuPercent"] = new JsonObject(result.CpuPercent.Select(c => KeyValuePair.Create(c.Key, (JsonNode?)Round(c.Value)))),
+                ["redisMemoryBytes"] = new JsonObject { ["baseline"] = result.RedisBaselineBytes, ["peak"] = result.RedisPeakBytes, ["afterTtl"] = result.RedisAfterTtlBytes },
+                ["redisMemoryBytesPerStream"] = Round(result.RedisBytesPerStream),
+                ["maxStreamsWithinSlo"] = report.MaxStreamsWithinSlo(result.Pipeline),
+                ["ramp"] = new JsonArray([.. (report.Ramps.GetValueOrDefault(result.Pipeline) ?? []).Select(s => (JsonNode)new JsonObject
+                {
+                    ["streams"] = s.Streams, ["p50"] = Round(s.P(50)), ["p99"] = Round(s.P(99)), ["lost"] = s.Lost, ["duplicated"] = s.Duplicated,
+                    ["unfinishedStreams"] = s.UnfinishedStreams, ["withinSlo"] = s.WithinSlo(RunReport.SloP99Milliseconds),
+                })]),
+            };
+        }
+
+        var root = new JsonObject
+        {
+            ["date"] = report.Date.ToString("O"),
+            ["command"] = report.Command,
+            ["machine"] = new JsonObject(report.Machine.Select(m => KeyValuePair.Create(m.Key, (JsonNode?)m.Value))),
+            ["load"] = new JsonObject
+            {
+                ["streams"] = report.Settings.Streams, ["tokensPerSecond"] = report.Settings.TokensPerSecond, ["tokens"] = report.Settings.Tokens,
+                ["pollIntervalMs"] = report.Settings.PollInterval.TotalMilliseconds, ["sloP99Ms"] = RunReport.SloP99Milliseconds,
+            },
+            ["pipelines"] = pipelines,
+        };
+        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    private static double? Round(double value) => double.IsNaN(value) ? null : Math.Round(value, 3);
+}

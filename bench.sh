@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The benchmark: Redis push vs Postgres polling vs LISTEN/NOTIFY, one after another on this machine.
+# Usage: ./bench.sh [--streams 100] [--tokens-per-second 50] [--tokens 250] [--ramp 50,100,200,500,1000] [--quick] [--json FILE]
+# Writes docs/benchmarks.md and docs/benchmarks.svg (not with --quick). Starts its own Redis and Postgres (data in .data/bench-*).
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/services.sh
+
+REDIS_PORT=${BENCH_REDIS_PORT:-6382}
+PG_PORT=${BENCH_PG_PORT:-5435}
+ensure_servers
+start_redis .data/bench-redis "$REDIS_PORT"
+PG_EXTRA_OPTIONS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_utility=off -c max_connections=1000" \
+  start_postgres .data/bench-postgres "$PG_PORT"
+trap 'stop_services .data/bench-redis .data/bench-postgres' EXIT
+redis-cli -p "$REDIS_PORT" flushall >/dev/null
+
+dotnet build ChatStreaming.sln -c Release -nologo -v quiet -clp:ErrorsOnly
+dotnet Bench/bin/Release/net10.0/ChatStreaming.Bench.dll run \
+  --redis "127.0.0.1:$REDIS_PORT" \
+  --postgres "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=chatstreaming_bench;Maximum Pool Size=200" \
+  --postgres-data .data/bench-postgres/data \
+  --command "./bench.sh $*" "$@"
