@@ -23,6 +23,8 @@ internal sealed class BenchRun(BenchSettings settings)
             Console.Error.WriteLine($"{name}: {settings.Streams} streams × {settings.TokensPerSecond} tokens/s × {settings.Tokens} tokens");
             await using (var pipeline = await StartAsync(name, settings.Tokens, cancellationToken))
             {
+                // Warm-up (JIT, connection pools, Redis and Postgres caches), not measured.
+                await runner.RunAsync(pipeline, Math.Min(settings.Streams, 20), Math.Min(settings.Tokens, 20), settings.TokensPerSecond, null, cancellationToken);
                 results.Add(await runner.RunAsync(pipeline, settings.Streams, settings.Tokens, settings.TokensPerSecond, name == "redis" ? settings.ReplayTtl : null, cancellationToken));
             }
 
@@ -69,6 +71,19 @@ internal sealed class BenchRun(BenchSettings settings)
 
     private async Task PrepareDatabaseAsync(CancellationToken cancellationToken)
     {
+        var target = new NpgsqlConnectionStringBuilder(settings.Postgres);
+        await using (var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(settings.Postgres) { Database = "postgres" }.ConnectionString))
+        {
+            await admin.OpenAsync(cancellationToken);
+            await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", admin);
+            exists.Parameters.AddWithValue("name", target.Database!);
+            if (await exists.ExecuteScalarAsync(cancellationToken) is null)
+            {
+                await using var create = new NpgsqlCommand($"CREATE DATABASE \"{target.Database}\"", admin);
+                await create.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+
         await using var connection = new NpgsqlConnection(settings.Postgres);
         await connection.OpenAsync(cancellationToken);
         await using var extension = new NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", connection);

@@ -1,0 +1,37 @@
+using System.Text.Json;
+using ChatStreaming.Hub.Tests.Infrastructure;
+using Xunit;
+
+namespace ChatStreaming.Hub.Tests;
+
+/// <summary>The benchmark's --quick mode, so it never rots: every pipeline runs, the product loses nothing.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class BenchmarkSmokeTests(ChatCluster cluster)
+{
+    [Fact]
+    public async Task QuickBenchmarkRunsAllThreePipelinesAndTheProductLosesNothing()
+    {
+        var json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
+        await using var bench = ChildProcess.Start("dotnet", [
+            BuildOutput.Assembly("Bench", "ChatStreaming.Bench.dll"), "run", "--quick", "--json", json,
+            "--redis", cluster.Redis.ConnectionString,
+            "--postgres", cluster.Postgres.ConnectionString("bench"),
+            "--postgres-data", cluster.Postgres.DataDirectory]);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await bench.WaitForExitAsync(timeout.Token);
+
+        Assert.True(bench.ExitCode == 0, string.Join('\n', bench.Output.TakeLast(30)));
+        var pipelines = JsonDocument.Parse(await File.ReadAllTextAsync(json)).RootElement.GetProperty("pipelines");
+        foreach (var name in new[] { "redis", "polling", "notify" })
+        {
+            var p = pipelines.GetProperty(name);
+            Assert.True(p.GetProperty("latencyMs").GetProperty("p50").GetDouble() > 0, name);
+            Assert.Equal(0, p.GetProperty("lost").GetInt64());
+            Assert.Equal(0, p.GetProperty("duplicated").GetInt64());
+        }
+
+        Assert.True(pipelines.GetProperty("polling").GetProperty("emptyPollShare").GetDouble() >= 0);
+        Assert.True(pipelines.GetProperty("polling").GetProperty("dbStatementsPerSecond").GetDouble() > pipelines.GetProperty("redis").GetProperty("dbStatementsPerSecond").GetDouble());
+        File.Delete(json);
+    }
+}
