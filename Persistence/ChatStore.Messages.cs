@@ -136,4 +136,20 @@ public sealed partial class ChatStore
             HistorySql, new { ConversationId = conversationId, BeforeMessageId = beforeMessageId, Limit = limit }, cancellationToken: cancellationToken));
         return [.. rows.Select(r => (MessageStatusNames.ParseRole(r.Role), r.Content))];
     }
+
+    private const string StaleStreamingSql = """
+        SELECT id AS Id, conversation_id AS ConversationId FROM messages
+        WHERE status = 'streaming' AND created_at < @Before
+        ORDER BY created_at
+        LIMIT 100
+        """;
+
+    /// <summary>Answers still "streaming" that started before <paramref name="before"/>: candidates for orphan recovery.</summary>
+    public async Task<IReadOnlyList<(Guid Id, Guid ConversationId)>> FindStaleStreamingAsync(DateTimeOffset before, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        var rows = await connection.QueryAsync<(Guid Id, Guid ConversationId)>(new CommandDefinition(
+            StaleStreamingSql, new { Before = before.UtcDateTime }, cancellationToken: cancellationToken));
+        return [.. rows];
+    }
 }

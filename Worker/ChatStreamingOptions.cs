@@ -19,6 +19,14 @@ public sealed class ChatStreamingOptions
     [Range(1, 1_000_000, ErrorMessage = "Chat:GeneratorQueueCapacity must be between 1 and 1000000.")]
     public int GeneratorQueueCapacity { get; set; } = 1_000;
 
+    /// <summary>How long an answer's owner may go silent before another instance ends it as interrupted (renewed every third).</summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Chat:GenerationLease must be a time span between 00:00:01 and 00:10:00.")]
+    public TimeSpan GenerationLease { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>On SIGTERM: how long running answers may go on before they are ended as interrupted (and saved).</summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Chat:ShutdownGrace must be a time span between 00:00:00 and 00:10:00.")]
+    public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(20);
+
     [Range(1, 1_000_000, ErrorMessage = "Chat:MaxMessageCharacters must be between 1 and 1000000.")]
     public int MaxMessageCharacters { get; set; } = 16_000;
 }

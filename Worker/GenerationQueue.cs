@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Microsoft.Extensions.Options;
 
@@ -17,16 +18,43 @@ public sealed class GenerationQueue(IOptions<ChatStreamingOptions> options)
             SingleWriter = false,
         });
 
+    // Invariant: every answer this instance must end (queued or running) until it has ended; its lease is renewed.
+    private readonly ConcurrentDictionary<Guid, byte> owned = new();
+
     public int Count => channel.Reader.Count;
+
+    /// <summary>False once the instance is shutting down: no new answers are taken.</summary>
+    public bool IsAcceptingWork { get; private set; } = true;
+
+    public IReadOnlyCollection<Guid> Owned => [.. owned.Keys];
+
+    public bool Owns(Guid messageId) => owned.ContainsKey(messageId);
+
+    /// <summary>The answer has ended (saved): its lease is no longer renewed here.</summary>
+    public void Release(Guid messageId) => owned.TryRemove(messageId, out _);
 
     public int Capacity => options.Value.GeneratorQueueCapacity;
 
     public bool IsFull => Count >= Capacity;
 
-    public bool TryEnqueue(GenerationJob job) => channel.Writer.TryWrite(job);
+    public bool TryEnqueue(GenerationJob job)
+    {
+        owned[job.AssistantMessageId] = 0;
+        if (channel.Writer.TryWrite(job))
+        {
+            return true;
+        }
+
+        owned.TryRemove(job.AssistantMessageId, out _);
+        return false;
+    }
 
     public ChannelReader<GenerationJob> Reader => channel.Reader;
 
     /// <summary>No more jobs: the readers finish what is queued and stop.</summary>
-    public void Complete() => channel.Writer.TryComplete();
+    public void Complete()
+    {
+        IsAcceptingWork = false;
+        channel.Writer.TryComplete();
+    }
 }

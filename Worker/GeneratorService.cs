@@ -57,6 +57,21 @@ public sealed class GeneratorService(
         await cancellations.UnsubscribeAsync();
     }
 
+    /// <summary>
+    /// Graceful stop: take no new answers, let queued and running ones finish within Chat:ShutdownGrace, then cancel
+    /// what is left (it ends interrupted, saved and announced) and wait for that to be done.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        queue.Complete();
+        if (ExecuteTask is { } work)
+        {
+            await Task.WhenAny(work, Task.Delay(options.Value.ShutdownGrace, timeProvider, cancellationToken));
+        }
+
+        await base.StopAsync(cancellationToken);
+    }
+
     private async Task RunSlotAsync(CancellationToken stoppingToken)
     {
         try
@@ -146,6 +161,7 @@ public sealed class GeneratorService(
             WorkerLog.AlreadySaved(logger, messageId);
         }
 
+        queue.Release(messageId);
         WorkerLog.GenerationFinished(logger, messageId, job.ConversationId, status, relayed.LastSequence, relayed.Deltas);
         await broadcaster.GenerationFinishedAsync(
             new GenerationFinished(job.ConversationId, messageId, status, relayed.LastSequence, relayed.Content, error, outcome.FinishReason, outcome.Usage));

@@ -18,6 +18,12 @@ public static class RedisKeys
     /// <summary>List: the JSON chunks of the answer; chunk n is at index n - 1.</summary>
     public static RedisKey Chunks(Guid messageId) => $"{Prefix}:msg:{{{messageId:N}}}:chunks";
 
+    /// <summary>
+    /// Sorted set: every answer not yet ended (queued or running), scored by when its lease expires (Unix ms). The
+    /// owning instance renews the score; any instance ends an answer whose lease ran out (its instance died).
+    /// </summary>
+    public static readonly RedisKey Leases = $"{Prefix}:leases";
+
     /// <summary>Pub/sub: message ids whose generation must stop, whichever instance runs it.</summary>
     public static readonly RedisChannel Cancellations = RedisChannel.Literal($"{Prefix}:cancel");
 }

@@ -15,6 +15,8 @@ public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStrea
     private const string RegisterScript = """
         redis.call('HSET', KEYS[1], 'conversation', ARGV[1], 'userMessage', ARGV[2], 'owner', ARGV[3], 'status', 'streaming')
         redis.call('PEXPIRE', KEYS[1], ARGV[4])
+        redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
+        redis.call('PEXPIRE', KEYS[2], ARGV[4])
         return 1
         """;
 
@@ -49,18 +51,64 @@ public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStrea
         if redis.call('EXISTS', KEYS[2]) == 1 then
             redis.call('PEXPIRE', KEYS[2], ARGV[2])
         end
+        redis.call('ZREM', KEYS[3], ARGV[3])
         return final
+        """;
+
+    // Ends an answer whose owner is gone, once: its lease ran out (ARGV[4] = 'expired'), or it has no lease at all
+    // (ARGV[4] = 'lost': Redis lost it, Postgres still says streaming). A finished answer is never touched.
+    private const string ClaimOrphanScript = """
+        local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+        if ARGV[4] == 'expired' then
+            if not score or tonumber(score) > tonumber(ARGV[2]) then return 0 end
+        elseif score then
+            return 0
+        end
+        redis.call('ZREM', KEYS[1], ARGV[1])
+        local status = redis.call('HGET', KEYS[2], 'status')
+        if status and status ~= 'streaming' then return 0 end
+        redis.call('HSET', KEYS[2], 'status', 'interrupted')
+        redis.call('PEXPIRE', KEYS[2], ARGV[3])
+        return 1
         """;
 
     private IDatabase Db => redis.GetDatabase();
 
     private long TtlMilliseconds => (long)options.Value.ReplayTtl.TotalMilliseconds;
 
+    /// <summary>Records a new answer as streaming, owned by <paramref name="ownerId"/>, with a first lease.</summary>
     public Task RegisterAsync(Guid messageId, Guid conversationId, Guid userMessageId, string ownerId) =>
         Db.ScriptEvaluateAsync(
             RegisterScript,
-            [RedisKeys.Generation(messageId)],
-            [conversationId.ToString(), userMessageId.ToString(), ownerId, TtlMilliseconds]);
+            [RedisKeys.Generation(messageId), RedisKeys.Leases],
+            [conversationId.ToString(), userMessageId.ToString(), ownerId, TtlMilliseconds, LeaseExpiry(), messageId.ToString("N")]);
+
+    /// <summary>Extends the leases of answers this instance owns (only those still listed: an ended one is not revived).</summary>
+    public async Task RenewLeasesAsync(IReadOnlyCollection<Guid> messageIds)
+    {
+        if (messageIds.Count == 0)
+        {
+            return;
+        }
+
+        var expiry = LeaseExpiry();
+        await Db.SortedSetAddAsync(RedisKeys.Leases, [.. messageIds.Select(id => new SortedSetEntry(id.ToString("N"), expiry))], SortedSetWhen.Exists);
+        await Db.KeyExpireAsync(RedisKeys.Leases, options.Value.ReplayTtl);
+    }
+
+    /// <summary>Answers whose lease ran out: their instance stopped renewing them.</summary>
+    public async Task<IReadOnlyList<Guid>> ExpiredLeasesAsync()
+    {
+        var expired = await Db.SortedSetRangeByScoreAsync(RedisKeys.Leases, double.NegativeInfinity, NowMilliseconds(), take: 100);
+        return [.. expired.Select(id => Guid.ParseExact((string)id!, "N"))];
+    }
+
+    /// <summary>True when this caller won the right to end the answer as interrupted (see <c>ClaimOrphanScript</c>).</summary>
+    public async Task<bool> ClaimOrphanAsync(Guid messageId, bool leaseExpired) =>
+        (int)await Db.ScriptEvaluateAsync(
+            ClaimOrphanScript,
+            [RedisKeys.Leases, RedisKeys.Generation(messageId)],
+            [messageId.ToString("N"), NowMilliseconds(), TtlMilliseconds, leaseExpired ? "expired" : "lost"]) == 1;
 
     public Task AppendAsync(Chunk chunk) =>
         Db.ScriptEvaluateAsync(
@@ -118,10 +166,14 @@ public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStrea
     {
         var final = await Db.ScriptEvaluateAsync(
             FinishScript,
-            [RedisKeys.Generation(messageId), RedisKeys.Chunks(messageId)],
-            [proposed.ToWireName(), TtlMilliseconds]);
+            [RedisKeys.Generation(messageId), RedisKeys.Chunks(messageId), RedisKeys.Leases],
+            [proposed.ToWireName(), TtlMilliseconds, messageId.ToString("N")]);
         return MessageStatusNames.ParseStatus((string)final!);
     }
+
+    private long LeaseExpiry() => NowMilliseconds() + (long)options.Value.GenerationLease.TotalMilliseconds;
+
+    private static long NowMilliseconds() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
 
     private static GenerationInfo? ToGeneration(Guid messageId, HashEntry[] fields)
     {

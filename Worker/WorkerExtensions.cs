@@ -32,6 +32,10 @@ public static class WorkerExtensions
         services.AddSingleton(ModelClients.Create);
         services.AddSingleton<ModelStreamReader>();
         services.AddHostedService<GeneratorService>();
+        services.AddHostedService<OrphanSweeper>();
+        // The host waits for the graceful stop: the grace, then the saves of what had to be interrupted.
+        services.AddOptions<HostOptions>().Configure<IOptions<ChatStreamingOptions>>((host, chat) =>
+            host.ShutdownTimeout = chat.Value.ShutdownGrace + TimeSpan.FromSeconds(15));
         return builder;
     }
 

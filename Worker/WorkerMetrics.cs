@@ -14,6 +14,7 @@ public sealed class WorkerMetrics
     private readonly Counter<long> coalesced;
     private readonly UpDownCounter<long> active;
     private readonly Counter<long> finished;
+    private readonly Counter<long> orphans;
 
     public WorkerMetrics(IMeterFactory meterFactory, GenerationQueue queue)
     {
@@ -25,6 +26,7 @@ public sealed class WorkerMetrics
         coalesced = meter.CreateCounter<long>("chatstreaming.deltas.coalesced", "{delta}", "Model deltas merged into an earlier chunk because Redis was slower than the model");
         active = meter.CreateUpDownCounter<long>("chatstreaming.generations.active", "{generation}", "Generations running on this instance");
         finished = meter.CreateCounter<long>("chatstreaming.generations.finished", "{generation}", "Generations ended, by status");
+        orphans = meter.CreateCounter<long>("chatstreaming.generations.orphans_recovered", "{generation}", "Answers of a stopped instance ended as interrupted by this one");
         meter.CreateObservableGauge("chatstreaming.generator.queue.depth", () => queue.Count, "{job}", "Jobs waiting for a generator slot");
     }
 
@@ -46,6 +48,8 @@ public sealed class WorkerMetrics
     public void FirstChunk(double milliseconds) => timeToFirstChunk.Record(milliseconds);
 
     public void GenerationStarted() => active.Add(1);
+
+    public void OrphanRecovered() => orphans.Add(1);
 
     public void GenerationEnded(string status)
     {

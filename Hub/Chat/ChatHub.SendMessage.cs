@@ -10,9 +10,9 @@ public sealed partial class ChatHub
     public async Task<SendMessageResult> SendMessage(SendMessageRequest request)
     {
         Validate(request);
-        if (queue.IsFull)
+        if (queue.IsFull || !queue.IsAcceptingWork)
         {
-            throw new HubException(ChatErrors.Busy); // refused before anything is saved
+            throw new HubException(ChatErrors.Busy); // refused before anything is saved (full, or shutting down)
         }
 
         var exchange = await store.AddExchangeAsync(UserId, request.ConversationId, request.Content, request.ClientMessageId, Aborted)

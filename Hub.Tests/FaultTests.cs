@@ -1,0 +1,104 @@
+using ChatStreaming.Contracts;
+using ChatStreaming.Hub.Tests.Infrastructure;
+using Dapper;
+using Xunit;
+
+namespace ChatStreaming.Hub.Tests;
+
+/// <summary>Hub instances as real processes, killed or stopped mid-answer: every answer still ends saved and truthful.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class FaultTests(ChatCluster cluster)
+{
+    private const int Signal_Kill = 9;
+    private const int Signal_Term = 15;
+
+    [Fact]
+    public async Task AnAnswerOfAKilledInstanceEndsInterruptedWithItsStreamedTextWithin30Seconds()
+    {
+        await using var doomed = await HubInstance.StartAsync(SlowModel(tokens: 400));
+        var (watcher, sender, conversation) = await ConnectAsync("orphan", doomed);
+        await using var _ = watcher;
+        await using var __ = sender;
+        var sent = await sender.SendAsync(conversation.Id, "die midway");
+        await watcher.WaitForChunksAsync(sent.AssistantMessageId, 5);
+
+        doomed.Process.Signal(Signal_Kill);
+        var killedAt = DateTimeOffset.UtcNow;
+        var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(30));
+
+        Assert.Equal(MessageStatus.Interrupted, finished.Status);
+        Assert.InRange(DateTimeOffset.UtcNow - killedAt, TimeSpan.Zero, TimeSpan.FromSeconds(30));
+        var seen = string.Concat(watcher.ChunksOf(sent.AssistantMessageId).Select(c => c.Delta));
+        Assert.StartsWith(seen, finished.Content, StringComparison.Ordinal); // everything streamed, nothing invented
+        Assert.True(finished.LastSequence >= 5 && finished.LastSequence < 400);
+        Assert.Equal((finished.Content, "interrupted"), await SavedAsync(sent.AssistantMessageId));
+    }
+
+    [Fact]
+    public async Task SigtermLetsTheRunningAnswerFinishThenTheInstanceExitsZero()
+    {
+        await using var stopping = await HubInstance.StartAsync(SlowModel(tokens: 40));
+        var (watcher, sender, conversation) = await ConnectAsync("graceful", stopping);
+        await using var _ = watcher;
+        await using var __ = sender;
+        var sent = await sender.SendAsync(conversation.Id, "finish me");
+        await watcher.WaitForChunksAsync(sent.AssistantMessageId, 3);
+
+        stopping.Process.Signal(Signal_Term);
+        var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(15));
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await stopping.Process.WaitForExitAsync(exit.Token);
+
+        Assert.Equal((MessageStatus.Completed, 40L), (finished.Status, finished.LastSequence));
+        StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(sent.AssistantMessageId), finished);
+        Assert.Equal(0, stopping.Process.ExitCode);
+        Assert.Equal((finished.Content, "completed"), await SavedAsync(sent.AssistantMessageId));
+    }
+
+    [Fact]
+    public async Task SigtermEndsAnAnswerLongerThanTheGraceInterruptedAndSaved()
+    {
+        var settings = SlowModel(tokens: 400);
+        settings["Chat:ShutdownGrace"] = "00:00:01";
+        await using var stopping = await HubInstance.StartAsync(settings);
+        var (watcher, sender, conversation) = await ConnectAsync("impatient", stopping);
+        await using var _ = watcher;
+        await using var __ = sender;
+        var sent = await sender.SendAsync(conversation.Id, "too long to wait for");
+        await watcher.WaitForChunksAsync(sent.AssistantMessageId, 3);
+
+        stopping.Process.Signal(Signal_Term);
+        var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(15));
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await stopping.Process.WaitForExitAsync(exit.Token);
+
+        Assert.Equal(MessageStatus.Interrupted, finished.Status);
+        Assert.Equal("the server shut down during the answer", finished.Error);
+        StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(sent.AssistantMessageId), finished);
+        Assert.Equal(0, stopping.Process.ExitCode);
+        Assert.Equal((finished.Content, "interrupted"), await SavedAsync(sent.AssistantMessageId));
+    }
+
+    /// <summary>A watcher on instance A, a sender (same user) on <paramref name="hub"/>, which generates the answer.</summary>
+    private async Task<(ChatTestClient Watcher, ChatTestClient Sender, Conversation Conversation)> ConnectAsync(string user, HubInstance hub)
+    {
+        var watcher = await cluster.ConnectAsync(cluster.A, user);
+        var sender = await cluster.ConnectAsync(hub.Url, user);
+        var conversation = await watcher.CreateConversationAsync();
+        return (watcher, sender, conversation);
+    }
+
+    private Dictionary<string, string> SlowModel(int tokens)
+    {
+        var settings = cluster.Settings.ToDictionary();
+        settings["Chat:Model:Simulated:TokensPerSecond"] = "20";
+        settings["Chat:Model:Simulated:ResponseTokens"] = tokens.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return settings;
+    }
+
+    private async Task<(string Content, string Status)> SavedAsync(Guid messageId)
+    {
+        await using var connection = await cluster.Db.OpenConnectionAsync();
+        return await connection.QuerySingleAsync<(string, string)>("SELECT content, status FROM messages WHERE id = @Id", new { Id = messageId });
+    }
+}

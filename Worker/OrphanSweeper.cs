@@ -1,0 +1,90 @@
+using ChatStreaming.Contracts;
+using ChatStreaming.Persistence;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ChatStreaming.Worker;
+
+/// <summary>
+/// Keeps this instance's leases alive and ends other instances' orphans: an answer whose lease ran out (its instance
+/// was killed) is claimed by exactly one instance, saved as interrupted with the text streamed so far, and announced.
+/// Every few sweeps it also asks Postgres for answers still "streaming" that Redis no longer knows (Redis lost its data).
+/// </summary>
+public sealed partial class OrphanSweeper(
+    GenerationQueue queue,
+    ReplayStore replay,
+    ChatStore store,
+    PostgresRetry retry,
+    IChatBroadcaster broadcaster,
+    WorkerMetrics metrics,
+    TimeProvider timeProvider,
+    IOptions<ChatStreamingOptions> options,
+    ILogger<OrphanSweeper> logger) : BackgroundService
+{
+    public const string OrphanError = "the instance generating this answer stopped";
+    private const int DatabaseSweepEvery = 10;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.GenerationLease / 3, timeProvider);
+        var tick = 0;
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await replay.RenewLeasesAsync(queue.Owned);
+                foreach (var messageId in await replay.ExpiredLeasesAsync())
+                {
+                    if (!queue.Owns(messageId) && await replay.ClaimOrphanAsync(messageId, leaseExpired: true))
+                    {
+                        await RecoverAsync(messageId, null, stoppingToken);
+                    }
+                }
+
+                if (++tick % DatabaseSweepEvery == 0)
+                {
+                    var before = timeProvider.GetUtcNow() - (3 * options.Value.GenerationLease);
+                    foreach (var (messageId, conversationId) in await store.FindStaleStreamingAsync(before, stoppingToken))
+                    {
+                        if (!queue.Owns(messageId) && await replay.ClaimOrphanAsync(messageId, leaseExpired: false))
+                        {
+                            await RecoverAsync(messageId, conversationId, stoppingToken);
+                        }
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                SweepFailed(logger, ex); // Redis or Postgres away: try again next tick
+            }
+        }
+    }
+
+    private async Task RecoverAsync(Guid messageId, Guid? conversationId, CancellationToken cancellationToken)
+    {
+        conversationId ??= (await replay.GetGenerationAsync(messageId))?.ConversationId
+            ?? (await store.FindMessageOwnerAsync(messageId, cancellationToken))?.ConversationId;
+        if (conversationId is not { } conversation)
+        {
+            return; // not a message of ours
+        }
+
+        var streamed = await replay.GetStreamedTextAsync(messageId);
+        var final = new FinalMessage(messageId, streamed.Content, MessageStatus.Interrupted, streamed.LastSequence, OrphanError);
+        var saved = await retry.ExecuteAsync(ct => new ValueTask<bool>(store.SaveFinalAsync(final, ct)), cancellationToken);
+        if (saved)
+        {
+            metrics.OrphanRecovered();
+            OrphanRecovered(logger, messageId, conversation, streamed.LastSequence);
+            await broadcaster.GenerationFinishedAsync(new GenerationFinished(
+                conversation, messageId, MessageStatus.Interrupted, streamed.LastSequence, streamed.Content, OrphanError));
+        }
+    }
+
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "Answer {MessageId} in {ConversationId} was orphaned by a stopped instance; saved as interrupted after {Chunks} chunks")]
+    private static partial void OrphanRecovered(ILogger logger, Guid messageId, Guid conversationId, long chunks);
+
+    [LoggerMessage(EventId = 1021, Level = LogLevel.Warning, Message = "Lease renewal or orphan sweep failed; retrying next tick")]
+    private static partial void SweepFailed(ILogger logger, Exception exception);
+}
