@@ -34,8 +34,11 @@ public static class WorkerExtensions
         services.AddHostedService<GeneratorService>();
         services.AddHostedService<OrphanSweeper>();
         // The host waits for the graceful stop: the grace, then the saves of what had to be interrupted.
-        services.AddOptions<HostOptions>().Configure<IOptions<ChatStreamingOptions>>((host, chat) =>
-            host.ShutdownTimeout = chat.Value.ShutdownGrace + TimeSpan.FromSeconds(15));
+        // (Read from configuration, not validated options: the host reads this before start-up validation reports errors.)
+        services.AddOptions<HostOptions>().Configure<IConfiguration>((host, configuration) =>
+            host.ShutdownTimeout = (TimeSpan.TryParse(configuration["Chat:ShutdownGrace"], System.Globalization.CultureInfo.InvariantCulture, out var grace)
+                ? grace
+                : new ChatStreamingOptions().ShutdownGrace) + TimeSpan.FromSeconds(15));
         return builder;
     }
 
