@@ -5,6 +5,8 @@ using ChatStreaming.Persistence;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
 using StackExchange.Redis;
 
 namespace ChatStreaming.Worker;
@@ -52,6 +54,7 @@ public sealed class GeneratorService(
         while (queue.Reader.TryRead(out var job))
         {
             await FinishAsync(job, new ModelOutcome(MessageStatus.Interrupted, "the server shut down before the answer started"), Empty);
+            queue.Release(job.AssistantMessageId);
         }
 
         await cancellations.UnsubscribeAsync();
@@ -92,46 +95,57 @@ public sealed class GeneratorService(
         using var generation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         // Registered before the cancel flag is read: a cancel is either seen by the read or delivered to this source.
         running[messageId] = generation;
+        metrics.GenerationStarted();
+        var outcome = new ModelOutcome(MessageStatus.Failed, "the answer could not be generated");
+        var relayed = Empty;
         try
         {
             if (await replay.IsCancelRequestedAsync(messageId))
             {
-                await FinishAsync(job, new ModelOutcome(MessageStatus.Cancelled), Empty);
+                outcome = new ModelOutcome(MessageStatus.Cancelled);
                 return;
             }
 
             WorkerLog.GenerationStarted(logger, messageId, job.ConversationId);
-            metrics.GenerationStarted();
             var started = timeProvider.GetTimestamp();
             await broadcaster.GenerationStartedAsync(new GenerationStarted(job.ConversationId, messageId, job.UserMessageId));
+            var history = await store.GetHistoryAsync(job.ConversationId, job.UserMessageId, modelOptions.Value.MaxContextMessages, generation.Token);
             var deltas = Channel.CreateUnbounded<ModelDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
             var relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => RelayChunkAsync(chunk, started), CancellationToken.None);
-            var history = await store.GetHistoryAsync(job.ConversationId, job.UserMessageId, modelOptions.Value.MaxContextMessages, generation.Token);
-            var messages = ConversationContext.Build(modelOptions.Value, history, job.Prompt);
-            var outcome = await model.ReadAsync(messages, deltas.Writer, generation.Token, stoppingToken);
-            var relayed = await relay;
+            outcome = await model.ReadAsync(ConversationContext.Build(modelOptions.Value, history, job.Prompt), deltas.Writer, generation.Token, stoppingToken);
+            relayed = await relay;
             if (relayed.SinkError is not null)
             {
                 WorkerLog.RelayFailed(logger, relayed.SinkError, messageId);
             }
 
             metrics.Coalesced(relayed.Deltas - relayed.LastSequence);
+        }
+        catch (Exception ex)
+        {
+            // Redis or Postgres failed around the model call: the answer still ends, saved with what it has.
+            WorkerLog.GenerationFailed(logger, ex, messageId);
+            outcome = generation.IsCancellationRequested && stoppingToken.IsCancellationRequested
+                ? new ModelOutcome(MessageStatus.Interrupted, "the server shut down during the answer")
+                : outcome with { Status = relayed.LastSequence > 0 ? MessageStatus.Interrupted : MessageStatus.Failed };
+        }
+        finally
+        {
             try
             {
                 await FinishAsync(job, outcome, relayed);
             }
+            catch (Exception ex)
+            {
+                // Postgres stayed away through every retry: another instance's sweep ends the answer later.
+                WorkerLog.FinishFailed(logger, ex, messageId);
+            }
             finally
             {
+                running.TryRemove(messageId, out _);
+                queue.Release(messageId);
                 metrics.GenerationEnded(outcome.Status.ToWireName());
             }
-        }
-        catch (Exception ex)
-        {
-            WorkerLog.FinishFailed(logger, ex, messageId);
-        }
-        finally
-        {
-            running.TryRemove(messageId, out _);
         }
     }
 
@@ -147,25 +161,51 @@ public sealed class GeneratorService(
         }
     }
 
-    /// <summary>Final status (Redis, once), then the save (Postgres, once), then the announcement.</summary>
+    /// <summary>
+    /// Final status (Redis, once), then the save (Postgres, once), then the announcement. Redis and Postgres outages are
+    /// retried; if Redis stays away, Postgres (the durable truth) still gets the answer with the status the model gave.
+    /// </summary>
     private async Task FinishAsync(GenerationJob job, ModelOutcome outcome, RelayResult relayed)
     {
         var messageId = job.AssistantMessageId;
-        var status = await replay.FinishAsync(messageId, outcome.Status);
+        MessageStatus status;
+        try
+        {
+            status = await redisRetry.ExecuteAsync(async _ => await replay.FinishAsync(messageId, outcome.Status), CancellationToken.None);
+        }
+        catch (RedisException)
+        {
+            status = outcome.Status;
+        }
+
         var error = status == outcome.Status ? outcome.Error : null; // else a cancel request won
         var final = new FinalMessage(messageId, relayed.Content, status, relayed.LastSequence, error, outcome.FinishReason, outcome.Usage);
         // Idempotent (only a message still streaming is written), so retrying through a Postgres outage cannot duplicate.
         var saved = await retry.ExecuteAsync(ct => new ValueTask<bool>(store.SaveFinalAsync(final, ct)), CancellationToken.None);
-        if (!saved)
+        var announced = new GenerationFinished(job.ConversationId, messageId, status, relayed.LastSequence, relayed.Content, error, outcome.FinishReason, outcome.Usage);
+        if (!saved && await store.GetMessageAsync(messageId, CancellationToken.None) is { } already)
         {
+            // Someone else ended it first (an orphan sweep after a missed lease): announce what is saved, not ours.
             WorkerLog.AlreadySaved(logger, messageId);
+            announced = new GenerationFinished(job.ConversationId, messageId, already.Status, already.LastSequence ?? 0, already.Content, already.Error, already.FinishReason, already.Usage);
         }
 
-        queue.Release(messageId);
-        WorkerLog.GenerationFinished(logger, messageId, job.ConversationId, status, relayed.LastSequence, relayed.Deltas);
-        await broadcaster.GenerationFinishedAsync(
-            new GenerationFinished(job.ConversationId, messageId, status, relayed.LastSequence, relayed.Content, error, outcome.FinishReason, outcome.Usage));
+        WorkerLog.GenerationFinished(logger, messageId, job.ConversationId, announced.Status, announced.LastSequence, relayed.Deltas);
+        await redisRetry.ExecuteAsync(async _ => await broadcaster.GenerationFinishedAsync(announced), CancellationToken.None);
     }
+
+    // Redis restarting or paused: a few seconds of retries before giving up on the Redis side of the end.
+    private readonly ResiliencePipeline redisRetry = new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<RedisException>(),
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(200),
+            MaxDelay = TimeSpan.FromSeconds(3),
+            MaxRetryAttempts = 8,
+        })
+        .Build();
 
     private static readonly RelayResult Empty = new("", 0, 0, null);
 }

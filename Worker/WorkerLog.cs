@@ -21,6 +21,9 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "Generation of {MessageId} could not be finished")]
     public static partial void FinishFailed(ILogger logger, Exception exception, Guid messageId);
 
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "Generation of {MessageId} failed around the model call; ending it")]
+    public static partial void GenerationFailed(ILogger logger, Exception exception, Guid messageId);
+
     [LoggerMessage(EventId = 1006, Level = LogLevel.Debug, Message = "Cancel requested for {MessageId}, running here")]
     public static partial void CancelReceived(ILogger logger, Guid messageId);
 
