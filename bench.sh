@@ -16,6 +16,7 @@ trap 'stop_services .data/bench-redis .data/bench-postgres' EXIT
 redis-cli -p "$REDIS_PORT" flushall >/dev/null
 
 dotnet build ChatStreaming.sln -c Release -nologo -v quiet -clp:ErrorsOnly
+dotnet build-server shutdown >/dev/null 2>&1 || true # idle compilers must not share the CPU with the measurement
 dotnet Bench/bin/Release/net10.0/ChatStreaming.Bench.dll run \
   --redis "127.0.0.1:$REDIS_PORT" \
   --postgres "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=chatstreaming_bench;Maximum Pool Size=200" \

@@ -36,7 +36,7 @@ internal static class ChartReport
             var points = Enumerable.Range(0, 201).Select(i => i / 2.0).Select(p => (ms: result.P(Math.Max(p, 0.01)), share: p / 100))
                 .Where(p => !double.IsNaN(p.ms)).Select(p => $"{X(p.ms):0.#},{Y(p.share):0.#}");
             svg.Append(CultureInfo.InvariantCulture, $"""<polyline fill="none" stroke="{color}" stroke-width="2" points="{string.Join(' ', points)}"/>""");
-            svg.Append(CultureInfo.InvariantCulture, $"""<rect x="{Width - 230}" y="{Top + 10 + (index * 18)}" width="12" height="12" fill="{color}"/><text x="{Width - 212}" y="{Top + 20 + (index * 18)}">{result.Pipeline}: p50 {result.P(50):0.##} ms, p99 {result.P(99):0.##} ms</text>""");
+            svg.Append(CultureInfo.InvariantCulture, $"""<rect x="{Width - 300}" y="{Top + 10 + (index * 18)}" width="12" height="12" fill="{color}"/><text x="{Width - 282}" y="{Top + 20 + (index * 18)}">{result.Pipeline}: p50 {result.P(50):0.##} ms, p99 {result.P(99):0.##} ms</text>""");
             index++;
         }
 
