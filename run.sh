@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts everything: Redis and Postgres (data under .data/), then two Hub instances sharing them.
-# Usage: ./run.sh            Ctrl-C stops everything it started.
+# Usage: ./run.sh [--lb]     Ctrl-C stops everything it started.
+#   --lb  also starts nginx on http://127.0.0.1:5000 in front of both hubs (deploy/nginx.conf).
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/services.sh
@@ -9,7 +10,14 @@ REDIS_PORT=${REDIS_PORT:-6380}
 PG_PORT=${PG_PORT:-5433}
 PORTS=(${HUB_PORTS:-5080 5081})
 
+LB=false
+[ "${1:-}" = "--lb" ] && LB=true
+
 ensure_servers
+if $LB && ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+  echo "Installing nginx (apt)..."
+  as_root apt-get install -y -qq nginx >/dev/null || { echo "Could not install nginx: run 'sudo apt-get install nginx'." >&2; exit 1; }
+fi
 start_redis .data/redis "$REDIS_PORT"
 start_postgres .data/postgres "$PG_PORT"
 echo "Redis    127.0.0.1:$REDIS_PORT    Postgres 127.0.0.1:$PG_PORT (data in .data/)"
@@ -22,6 +30,7 @@ cleanup() {
   trap - INT TERM EXIT
   echo; echo "Stopping..."
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  [ -f /tmp/chatstreaming-nginx.pid ] && kill "$(cat /tmp/chatstreaming-nginx.pid)" 2>/dev/null || true
   wait 2>/dev/null || true
   stop_services .data/redis .data/postgres
   exit 0
@@ -47,6 +56,12 @@ done
 
 echo
 for port in "${PORTS[@]}"; do echo "Hub      http://127.0.0.1:$port   (hub /hubs/chat, logs .data/logs/hub-$port.log)"; done
+if $LB; then
+  mkdir -p .data/nginx
+  "$(command -v nginx || echo /usr/sbin/nginx)" -p "$PWD/.data/nginx/" -c "$PWD/deploy/nginx.conf" -g "daemon off;" >.data/logs/nginx.log 2>&1 &
+  pids+=($!)
+  echo "nginx    http://127.0.0.1:5000   (both hubs behind one URL; WebSocket clients use skipNegotiation; logs .data/logs/nginx.log)"
+fi
 echo
 echo "Browser  http://127.0.0.1:${PORTS[0]}/        (JavaScript page; open http://127.0.0.1:${PORTS[1]}/ in a second tab)"
 echo "Blazor   http://127.0.0.1:${PORTS[0]}/web/    (Blazor WebAssembly app)"

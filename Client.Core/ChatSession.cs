@@ -12,10 +12,15 @@ public sealed class ChatSession : IAsyncDisposable
     private readonly Dictionary<Guid, AnswerState> answers = [];
     private readonly SemaphoreSlim gate = new(1, 1); // Invariant: answer state changes one event at a time.
 
-    public ChatSession(Uri baseUrl, Func<Task<string?>> accessTokenProvider)
+    /// <param name="configure">Transport options, e.g. WebSockets with SkipNegotiation behind a load balancer without sticky sessions.</param>
+    public ChatSession(Uri baseUrl, Func<Task<string?>> accessTokenProvider, Action<Microsoft.AspNetCore.Http.Connections.Client.HttpConnectionOptions>? configure = null)
     {
         Connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(baseUrl, ChatHubPaths.Hub), o => o.AccessTokenProvider = accessTokenProvider)
+            .WithUrl(new Uri(baseUrl, ChatHubPaths.Hub), o =>
+            {
+                o.AccessTokenProvider = accessTokenProvider;
+                configure?.Invoke(o);
+            })
             .WithAutomaticReconnect(new ForeverRetryPolicy())
             .WithStatefulReconnect()
             .Build();
