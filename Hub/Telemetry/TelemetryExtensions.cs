@@ -15,7 +15,7 @@ internal static class TelemetryExtensions
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(WorkerMetrics.MeterName)
             .AddView(instrument => instrument.Unit == "ms" ? new ExplicitBucketHistogramConfiguration { Boundaries = MillisecondBuckets } : null)
-            .AddPrometheusExporter());
+            .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0)); // every scrape is fresh
         return builder;
     }
 

@@ -1,0 +1,48 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using ChatStreaming.Hub.Tests.Infrastructure;
+using Xunit;
+
+namespace ChatStreaming.Hub.Tests;
+
+[Collection(ClusterCollection.Name)]
+public sealed partial class MetricsTests(ChatCluster cluster)
+{
+    [Fact]
+    public async Task MetricsMoveWhileAnAnswerStreamsWithTheirLabels()
+    {
+        using var http = new HttpClient();
+        await using var client = await cluster.ConnectAsync(cluster.A, "metrics");
+        var conversation = await client.CreateConversationAsync();
+        var before = await http.GetStringAsync($"{cluster.A}/metrics");
+
+        var sent = await client.SendAsync(conversation.Id, "measure me");
+        await client.WaitForChunksAsync(sent.AssistantMessageId, 5);
+        var during = await http.GetStringAsync($"{cluster.A}/metrics");
+        await client.WaitForFinishedAsync(sent.AssistantMessageId);
+        var after = await http.GetStringAsync($"{cluster.A}/metrics");
+
+        Assert.True(Value(during, "chatstreaming_generations_active") >= 1, "an active generation is visible while it streams");
+        Assert.True(Value(after, "chatstreaming_chunks_sent_total") - Value(before, "chatstreaming_chunks_sent_total") >= ChatCluster.ResponseTokens);
+        Assert.True(Value(after, "chatstreaming_chunk_write_duration_milliseconds_count") > Value(before, "chatstreaming_chunk_write_duration_milliseconds_count"));
+        Assert.True(Value(after, """chatstreaming_generations_finished_total{status="completed"}""") >= 1 + Value(before, """chatstreaming_generations_finished_total{status="completed"}"""));
+        Assert.Contains("chatstreaming_generator_queue_depth", after, StringComparison.Ordinal);
+    }
+
+    /// <summary>The sum of a series' samples (0 when absent), matching its name and, if given, its labels.</summary>
+    private static double Value(string scrape, string series)
+    {
+        var brace = series.IndexOf('{', StringComparison.Ordinal);
+        var name = brace < 0 ? series : series[..brace];
+        var labels = brace < 0 ? "" : series[(brace + 1)..^1];
+        return scrape.Split('\n')
+            .Where(l => l.StartsWith(name, StringComparison.Ordinal) && (l.Length == name.Length || l[name.Length] is ' ' or '{'))
+            .Where(l => labels.Length == 0 || l.Contains(labels, StringComparison.Ordinal))
+            .Select(l => Sample().Match(l))
+            .Where(m => m.Success)
+            .Sum(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
+    }
+
+    [GeneratedRegex(@"\s(-?[0-9.eE+-]+)(\s+\d+)?$")]
+    private static partial Regex Sample();
+}
