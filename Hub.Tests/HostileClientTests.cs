@@ -96,6 +96,26 @@ public sealed class HostileClientTests(ChatCluster cluster)
         Assert.Equal(1, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM information_schema.tables WHERE table_name = 'messages'"));
     }
 
+    [Fact]
+    public async Task TheRequestLogNeverContainsAnAccessToken()
+    {
+        var settings = cluster.Settings.ToDictionary();
+        settings["Logging:LogLevel:Default"] = "Trace";
+        settings["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace"; // an operator turning every log on
+        await using var hub = await HubInstance.StartAsync(settings);
+        var token = await cluster.TokenAsync("logged");
+        using var http = new HttpClient();
+
+        var negotiate = await http.PostAsync($"{hub.Url}{ChatHubPaths.Hub}/negotiate?negotiateVersion=1&access_token={token}", null);
+        await using var client = await ChatTestClient.ConnectAsync(hub.Url, token);
+        await client.CreateConversationAsync();
+
+        Assert.True(negotiate.IsSuccessStatusCode);
+        Assert.Contains(hub.Process.Output, l => l.Contains("Microsoft.AspNetCore", StringComparison.Ordinal)); // the log is on
+        Assert.DoesNotContain(hub.Process.Output, l => l.Contains(token, StringComparison.Ordinal));
+        Assert.DoesNotContain(hub.Process.Output, l => l.Contains("access_token=", StringComparison.Ordinal));
+    }
+
     /// <summary>An HS256 JWT signed with <paramref name="key"/>, or unsigned ("alg": "none") when it is null.</summary>
     private static string Jwt(string? key, DateTimeOffset expires, string subject = "forged")
     {

@@ -19,6 +19,9 @@ public static class HubExtensions
     public static IHostApplicationBuilder AddChatHub(this IHostApplicationBuilder builder)
     {
         builder.AddChatAuth();
+        // The hosting request log prints the query string, where browsers put the bearer token (access_token):
+        // never at a level that logs it, whatever the configuration says.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         var services = builder.Services;
         services.AddSignalR(o =>
             {
