@@ -21,7 +21,8 @@ public sealed partial class ChatHub(
 {
     private const int MaxTitleCharacters = 200;
     private const int MaxClientMessageIdCharacters = 200;
-    private const int MaxListedConversations = 200;
+    /// <summary>Most conversations one list returns (hub and REST).</summary>
+    internal const int MaxListedConversations = 200;
 
     private string UserId => Context.UserIdentifier ?? throw new HubException("unauthenticated");
 

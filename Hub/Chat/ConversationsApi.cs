@@ -19,7 +19,7 @@ internal static class ConversationsApi
 
     private static async Task<Ok<IReadOnlyList<Conversation>>> ListConversations(
         ClaimsPrincipal user, ChatStore store, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await store.ListConversationsAsync(UserId(user), 200, cancellationToken));
+        TypedResults.Ok(await store.ListConversationsAsync(UserId(user), ChatHub.MaxListedConversations, cancellationToken));
 
     private static async Task<Results<Ok<IReadOnlyList<Message>>, NotFound>> GetMessages(
         Guid id, ClaimsPrincipal user, ChatStore store, ConversationReader reader, CancellationToken cancellationToken)
