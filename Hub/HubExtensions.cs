@@ -2,6 +2,7 @@ using ChatStreaming.Contracts;
 using ChatStreaming.Server.Auth;
 using ChatStreaming.Server.Chat;
 using ChatStreaming.Server.Health;
+using ChatStreaming.Server.Security;
 using ChatStreaming.Server.Telemetry;
 using ChatStreaming.Worker;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
@@ -39,6 +40,7 @@ public static class HubExtensions
         services.AddSingleton<ConversationReader>();
         builder.AddChatHealthChecks();
         builder.AddChatTelemetry();
+        builder.AddChatOrigins();
         return builder;
     }
 
@@ -47,6 +49,7 @@ public static class HubExtensions
         app.UseDefaultFiles(); // "/" serves the browser chat page (wwwroot/index.html)
         app.UseBlazorFrameworkFiles("/web"); // "/web/" serves the Blazor WebAssembly app (Web/)
         app.UseStaticFiles();
+        app.UseChatOrigins();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapHub<ChatHub>(ChatHubPaths.Hub, o =>
