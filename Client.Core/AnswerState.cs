@@ -15,4 +15,7 @@ public sealed class AnswerState(Guid messageId, Guid conversationId)
     public long LastSequence { get; set; }
 
     public GenerationFinished? Finished { get; set; }
+
+    /// <summary>When this client last heard of the answer (a chunk, a snapshot, its start).</summary>
+    public DateTimeOffset LastHeard { get; set; } = DateTimeOffset.UtcNow;
 }

@@ -11,6 +11,8 @@ public sealed class ChatSession : IAsyncDisposable
 {
     private readonly Dictionary<Guid, AnswerState> answers = [];
     private readonly SemaphoreSlim gate = new(1, 1); // Invariant: answer state changes one event at a time.
+    private readonly CancellationTokenSource closing = new();
+    private Task watchdog = Task.CompletedTask;
 
     /// <param name="configure">Transport options, e.g. WebSockets with SkipNegotiation behind a load balancer without sticky sessions.</param>
     public ChatSession(Uri baseUrl, Func<Task<string?>> accessTokenProvider, Action<Microsoft.AspNetCore.Http.Connections.Client.HttpConnectionOptions>? configure = null)
@@ -64,7 +66,54 @@ public sealed class ChatSession : IAsyncDisposable
     /// <summary>A user message was accepted in a conversation this connection is in (any tab, any instance).</summary>
     public event Action<Message>? MessageAdded;
 
-    public Task StartAsync(CancellationToken cancellationToken) => Connection.StartAsync(cancellationToken);
+    /// <summary>
+    /// An answer this client believes is streaming but has not heard of for this long makes it reopen the conversation:
+    /// delivery is at most once, so a lost chunk run or a lost end (a Redis restart) is recovered from the snapshot.
+    /// </summary>
+    public TimeSpan QuietLimit { get; init; } = TimeSpan.FromSeconds(10);
+
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await Connection.StartAsync(cancellationToken);
+        watchdog = WatchAsync(closing.Token);
+    }
+
+    private async Task WatchAsync(CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(QuietLimit / 2);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken))
+            {
+                var quiet = DateTimeOffset.UtcNow - QuietLimit;
+                AnswerState[] silent;
+                lock (answers)
+                {
+                    silent = [.. answers.Values.Where(a => a.Finished is null && a.ConversationId == ConversationId && a.LastHeard < quiet)];
+                }
+
+                if (silent.Length > 0 && ConversationId is { } id && Connection.State == HubConnectionState.Connected)
+                {
+                    foreach (var answer in silent)
+                    {
+                        answer.LastHeard = DateTimeOffset.UtcNow;
+                    }
+
+                    try
+                    {
+                        await OpenAsync(id, cancellationToken);
+                    }
+                    catch (Exception ex) when (ex is Microsoft.AspNetCore.SignalR.HubException or InvalidOperationException or IOException)
+                    {
+                        // try again at the next tick
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+        }
+    }
 
     public async Task<ConversationSnapshot> OpenAsync(Guid conversationId, CancellationToken cancellationToken)
     {
@@ -218,6 +267,7 @@ public sealed class ChatSession : IAsyncDisposable
 
     private void Append(AnswerState answer, string text, long sequence)
     {
+        answer.LastHeard = DateTimeOffset.UtcNow;
         answer.Text.Append(text);
         answer.LastSequence = sequence;
         TextAppended?.Invoke(answer, text);
@@ -238,6 +288,9 @@ public sealed class ChatSession : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await closing.CancelAsync();
+        await watchdog;
+        closing.Dispose();
         await Connection.DisposeAsync();
         gate.Dispose();
     }

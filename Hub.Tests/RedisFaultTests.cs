@@ -13,34 +13,42 @@ public sealed class RedisFaultTests(ChatCluster cluster)
     [Fact]
     public async Task ARedisRestartMidAnswerEndsWithTheSavedAnswerAndTheHubsRecover()
     {
-        await using var client = await cluster.ConnectAsync(cluster.A, "redis-restart");
-        var conversation = await client.CreateConversationAsync();
+        var token = await cluster.TokenAsync("redis-restart");
+        // The client a user runs (Client.Core): it reopens the conversation when a streaming answer goes quiet, because
+        // an end published while a hub was re-subscribing is lost (the backplane delivers at most once).
+        await using var watcher = new ChatSession(new Uri(cluster.A), () => Task.FromResult<string?>(token)) { QuietLimit = TimeSpan.FromSeconds(4) };
+        await watcher.StartAsync(CancellationToken.None);
+        var conversation = await watcher.CreateConversationAsync("restart", CancellationToken.None);
+        var done = new TaskCompletionSource<AnswerState>(TaskCreationOptions.RunContinuationsAsynchronously);
+        watcher.Finished += answer => done.TrySetResult(answer);
+        var chunks = 0;
+        watcher.ChunkReceived += _ => Interlocked.Increment(ref chunks);
         var settings = cluster.Settings.ToDictionary();
         settings["Chat:Model:Simulated:TokensPerSecond"] = "20";
         settings["Chat:Model:Simulated:ResponseTokens"] = "120";
         await using var generator = await HubInstance.StartAsync(settings);
-        await using var sender = await cluster.ConnectAsync(generator.Url, "redis-restart");
+        await using var sender = await ChatTestClient.ConnectAsync(generator.Url, token);
         var sent = await sender.SendAsync(conversation.Id, "survive a restart");
-        await client.WaitForChunksAsync(sent.AssistantMessageId, 5);
+        await Wait.UntilAsync(() => Volatile.Read(ref chunks) >= 5, Wait.Default, "the answer did not start");
 
         await cluster.Redis.StopProcessAsync();
         await Task.Delay(TimeSpan.FromSeconds(3)); // Redis is down for a while (this is the fault, not a wait for an event)
         await cluster.Redis.StartProcessAsync(); // same port, all data lost
-        var finished = await client.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(40));
+        var answer = await done.Task.WaitAsync(TimeSpan.FromSeconds(40));
 
-        // Explicit end with the saved text: whatever chunks were lost while Redis was away, the content is whole.
+        // An explicit end with the saved text, whatever chunks were lost while Redis was away.
+        Assert.Equal(sent.AssistantMessageId, answer.MessageId);
+        Assert.Equal(MessageStatus.Completed, answer.Finished!.Status);
+        Assert.Equal(answer.Finished.Content, answer.Text.ToString());
         await using (var connection = await cluster.Db.OpenConnectionAsync())
         {
             var saved = await connection.QuerySingleAsync<(string Content, string Status)>("SELECT content, status FROM messages WHERE id = @Id", new { Id = sent.AssistantMessageId });
-            Assert.Equal((finished.Content, finished.Status.ToWireName()), saved);
+            Assert.Equal((answer.Finished.Content, "completed"), saved);
         }
 
-        Assert.Equal(MessageStatus.Completed, finished.Status);
-        var seen = string.Concat(client.ChunksOf(sent.AssistantMessageId).OrderBy(c => c.Sequence).TakeWhile((c, i) => c.Sequence == i + 1).Select(c => c.Delta));
-        Assert.StartsWith(seen, finished.Content, StringComparison.Ordinal);
-
-        // The hubs recovered by themselves: a new answer streams whole through both instances.
-        await using var other = await cluster.ConnectAsync(cluster.B, "redis-restart");
+        // The hubs recovered by themselves: a new answer streams whole from instance A to a client on B.
+        await using var client = await ChatTestClient.ConnectAsync(cluster.A, token);
+        await using var other = await ChatTestClient.ConnectAsync(cluster.B, token);
         await other.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
         var again = await client.SendAsync(conversation.Id, "and after it?");
         var next = await other.WaitForFinishedAsync(again.AssistantMessageId, TimeSpan.FromSeconds(30));
