@@ -14,8 +14,11 @@ export class ChatClient {
    * @param {(message: object) => void} [options.onMessageAdded] a user message was accepted (any tab, any instance)
    * @param {(state: string) => void} [options.onConnectionState] "connecting" | "connected" | "reconnecting" | "disconnected"
    * @param {(error: Error) => void} [options.onError]
+   * @param {number} [options.quietLimitMs] a streaming answer not heard of for this long makes the client reopen the
+   *   conversation: delivery is at most once, and an end lost on the way is then recovered from the snapshot
    */
-  constructor({ baseUrl = "", accessTokenFactory, onAnswer = () => {}, onMessageAdded = () => {}, onConnectionState = () => {}, onError = () => {} }) {
+  constructor({ baseUrl = "", accessTokenFactory, onAnswer = () => {}, onMessageAdded = () => {}, onConnectionState = () => {}, onError = () => {}, quietLimitMs = 10000 }) {
+    this.quietLimitMs = quietLimitMs;
     this.onAnswer = onAnswer;
     this.onMessageAdded = onMessageAdded;
     this.onConnectionState = onConnectionState;
@@ -48,9 +51,21 @@ export class ChatClient {
     this.onConnectionState("connecting");
     await this.connection.start();
     this.onConnectionState("connected");
+    this.watchdog = setInterval(() => this.#checkQuiet(), this.quietLimitMs / 2);
   }
 
-  stop() { return this.connection.stop(); }
+  stop() {
+    clearInterval(this.watchdog);
+    return this.connection.stop();
+  }
+
+  #checkQuiet() {
+    const quiet = Date.now() - this.quietLimitMs;
+    const silent = [...this.answers.values()].filter((a) => a.status === "streaming" && a.conversationId === this.conversationId && a.lastHeard < quiet);
+    if (silent.length === 0 || this.connection.state !== signalR.HubConnectionState.Connected) return;
+    for (const answer of silent) answer.lastHeard = Date.now();
+    this.open(this.conversationId).catch((e) => this.onError(e));
+  }
 
   listConversations() { return this.connection.invoke("ListConversations"); }
 
@@ -85,7 +100,7 @@ export class ChatClient {
   #answer(messageId, conversationId) {
     let answer = this.answers.get(messageId);
     if (!answer) {
-      answer = { messageId, conversationId, text: "", lastSequence: 0, status: "streaming", error: null, finishReason: null };
+      answer = { messageId, conversationId, text: "", lastSequence: 0, status: "streaming", error: null, finishReason: null, lastHeard: Date.now() };
       this.answers.set(messageId, answer);
       this.onAnswer(answer);
     }
@@ -97,7 +112,7 @@ export class ChatClient {
     if (message.status !== "streaming") {
       Object.assign(answer, { text: message.content, lastSequence: message.lastSequence ?? 0, status: message.status, error: message.error ?? null, finishReason: message.finishReason ?? null });
     } else if (answer.status === "streaming" && (message.lastSequence ?? 0) >= answer.lastSequence) {
-      Object.assign(answer, { text: message.content, lastSequence: message.lastSequence ?? 0 });
+      Object.assign(answer, { text: message.content, lastSequence: message.lastSequence ?? 0, lastHeard: Date.now() });
     }
     this.onAnswer(answer);
   }
@@ -109,6 +124,7 @@ export class ChatClient {
     if (chunk.sequence !== answer.lastSequence + 1) return; // the gap fill already had it
     answer.text += chunk.delta;
     answer.lastSequence = chunk.sequence;
+    answer.lastHeard = Date.now();
     this.onAnswer(answer);
   }
 
