@@ -85,5 +85,39 @@ public sealed class RedisFaultTests(ChatCluster cluster)
             && ((RedisResultArray(await server.ExecuteAsync("PUBSUB", "CHANNELS")).Length) > 0), TimeSpan.FromSeconds(5), "pub/sub was not re-subscribed within 5 s");
     }
 
+    [Fact]
+    public async Task AHubStartedWhileRedisIsDownServesOnceRedisArrives()
+    {
+        await using var lateRedis = await RedisServer.StartAsync();
+        await lateRedis.StopProcessAsync(); // a port where Redis will appear later
+        var settings = cluster.Settings.ToDictionary();
+        settings["ConnectionStrings:Redis"] = lateRedis.ConnectionString;
+        var url = $"http://127.0.0.1:{Ports.Free()}";
+        await using var hub = HubInstance.Launch(settings, url);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        await Wait.UntilAsync(async () =>
+        {
+            try
+            {
+                return (await http.GetAsync($"{url}/health/live")).IsSuccessStatusCode;
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TaskCanceledException)
+            {
+                return false;
+            }
+        }, TimeSpan.FromSeconds(30), "the hub did not start while Redis was down");
+        Assert.False((await http.GetAsync($"{url}/health/ready")).IsSuccessStatusCode); // not ready without Redis
+
+        await lateRedis.StartProcessAsync();
+        await Wait.UntilAsync(async () => (await http.GetAsync($"{url}/health/ready")).IsSuccessStatusCode, TimeSpan.FromSeconds(30), "the hub did not become ready");
+        await using var client = await cluster.ConnectAsync(url, "late-redis");
+        var conversation = await client.CreateConversationAsync();
+        var sent = await client.SendAsync(conversation.Id, "now it works");
+        var finished = await client.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(20));
+
+        Assert.False(hub.HasExited);
+        StreamAssert.ExactlyOnceInOrder(client.ChunksOf(sent.AssistantMessageId), finished);
+    }
+
     private static StackExchange.Redis.RedisResult[] RedisResultArray(StackExchange.Redis.RedisResult result) => (StackExchange.Redis.RedisResult[])result!;
 }

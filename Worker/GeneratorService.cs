@@ -35,19 +35,29 @@ public sealed class GeneratorService(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var cancellations = await redis.GetSubscriber().SubscribeAsync(RedisKeys.Cancellations);
-        cancellations.OnMessage(message =>
-        {
-            if (Guid.TryParse((string?)message.Message, out var messageId) && running.TryGetValue(messageId, out var generation))
-            {
-                WorkerLog.CancelReceived(logger, messageId);
-                generation.Cancel();
-            }
-        });
-
         var slots = options.Value.MaxConcurrentGenerations;
         WorkerLog.GeneratorStarted(logger, slots, queue.Capacity);
-        await Task.WhenAll(Enumerable.Range(0, slots).Select(_ => RunSlotAsync(stoppingToken)));
+        var generating = Task.WhenAll(Enumerable.Range(0, slots).Select(_ => RunSlotAsync(stoppingToken)));
+
+        // Cancel requests from every instance. Redis may be down at start: keep trying, generation does not wait for it.
+        ChannelMessageQueue? cancellations = null;
+        try
+        {
+            cancellations = await untilRedisAnswers.ExecuteAsync(async _ => await redis.GetSubscriber().SubscribeAsync(RedisKeys.Cancellations), stoppingToken);
+            cancellations.OnMessage(message =>
+            {
+                if (Guid.TryParse((string?)message.Message, out var messageId) && running.TryGetValue(messageId, out var generation))
+                {
+                    WorkerLog.CancelReceived(logger, messageId);
+                    generation.Cancel();
+                }
+            });
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        await generating;
 
         // Stopping: what is still queued never started; end each one truthfully instead of leaving it "streaming".
         queue.Complete();
@@ -57,7 +67,10 @@ public sealed class GeneratorService(
             queue.Release(job.AssistantMessageId);
         }
 
-        await cancellations.UnsubscribeAsync();
+        if (cancellations is not null)
+        {
+            await cancellations.UnsubscribeAsync();
+        }
     }
 
     /// <summary>
@@ -193,6 +206,18 @@ public sealed class GeneratorService(
         WorkerLog.GenerationFinished(logger, messageId, job.ConversationId, announced.Status, announced.LastSequence, relayed.Deltas);
         await redisRetry.ExecuteAsync(async _ => await broadcaster.GenerationFinishedAsync(announced), CancellationToken.None);
     }
+
+    // Redis away at start-up: retried until it answers (or the host stops).
+    private readonly ResiliencePipeline untilRedisAnswers = new ResiliencePipelineBuilder()
+        .AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<RedisException>(),
+            BackoffType = DelayBackoffType.Exponential,
+            Delay = TimeSpan.FromMilliseconds(500),
+            MaxDelay = TimeSpan.FromSeconds(5),
+            MaxRetryAttempts = int.MaxValue,
+        })
+        .Build();
 
     // Redis restarting or paused: a few seconds of retries before giving up on the Redis side of the end.
     private readonly ResiliencePipeline redisRetry = new ResiliencePipelineBuilder()
