@@ -6,7 +6,6 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
-using Polly.Retry;
 using StackExchange.Redis;
 
 namespace ChatStreaming.Worker;
@@ -20,7 +19,7 @@ public sealed class GeneratorService(
     GenerationQueue queue,
     ReplayStore replay,
     ChatStore store,
-    PostgresRetry retry,
+    GenerationFinisher finisher,
     ModelStreamReader model,
     IChatBroadcaster broadcaster,
     IConnectionMultiplexer redis,
@@ -174,63 +173,11 @@ public sealed class GeneratorService(
         }
     }
 
-    /// <summary>
-    /// Final status (Redis, once), then the save (Postgres, once), then the announcement. Redis and Postgres outages are
-    /// retried; if Redis stays away, Postgres (the durable truth) still gets the answer with the status the model gave.
-    /// </summary>
-    private async Task FinishAsync(GenerationJob job, ModelOutcome outcome, RelayResult relayed)
-    {
-        var messageId = job.AssistantMessageId;
-        MessageStatus status;
-        try
-        {
-            status = await redisRetry.ExecuteAsync(async _ => await replay.FinishAsync(messageId, outcome.Status), CancellationToken.None);
-        }
-        catch (RedisException)
-        {
-            status = outcome.Status;
-        }
-
-        var error = status == outcome.Status ? outcome.Error : null; // else a cancel request won
-        var final = new FinalMessage(messageId, relayed.Content, status, relayed.LastSequence, error, outcome.FinishReason, outcome.Usage);
-        // Idempotent (only a message still streaming is written), so retrying through a Postgres outage cannot duplicate.
-        var saved = await retry.ExecuteAsync(ct => new ValueTask<bool>(store.SaveFinalAsync(final, ct)), CancellationToken.None);
-        var announced = new GenerationFinished(job.ConversationId, messageId, status, relayed.LastSequence, relayed.Content, error, outcome.FinishReason, outcome.Usage);
-        if (!saved && await store.GetMessageAsync(messageId, CancellationToken.None) is { } already)
-        {
-            // Someone else ended it first (an orphan sweep after a missed lease): announce what is saved, not ours.
-            WorkerLog.AlreadySaved(logger, messageId);
-            announced = new GenerationFinished(job.ConversationId, messageId, already.Status, already.LastSequence ?? 0, already.Content, already.Error, already.FinishReason, already.Usage);
-        }
-
-        WorkerLog.GenerationFinished(logger, messageId, job.ConversationId, announced.Status, announced.LastSequence, relayed.Deltas);
-        await redisRetry.ExecuteAsync(async _ => await broadcaster.GenerationFinishedAsync(announced), CancellationToken.None);
-    }
+    private Task FinishAsync(GenerationJob job, ModelOutcome outcome, RelayResult relayed) =>
+        finisher.EndAsync(job.ConversationId, job.AssistantMessageId, outcome, relayed.Content, relayed.LastSequence, relayed.Deltas);
 
     // Redis away at start-up: retried until it answers (or the host stops).
-    private readonly ResiliencePipeline untilRedisAnswers = new ResiliencePipelineBuilder()
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<RedisException>(),
-            BackoffType = DelayBackoffType.Exponential,
-            Delay = TimeSpan.FromMilliseconds(500),
-            MaxDelay = TimeSpan.FromSeconds(5),
-            MaxRetryAttempts = int.MaxValue,
-        })
-        .Build();
-
-    // Redis restarting or paused: a few seconds of retries before giving up on the Redis side of the end.
-    private readonly ResiliencePipeline redisRetry = new ResiliencePipelineBuilder()
-        .AddRetry(new RetryStrategyOptions
-        {
-            ShouldHandle = new PredicateBuilder().Handle<RedisException>(),
-            BackoffType = DelayBackoffType.Exponential,
-            UseJitter = true,
-            Delay = TimeSpan.FromMilliseconds(200),
-            MaxDelay = TimeSpan.FromSeconds(3),
-            MaxRetryAttempts = 8,
-        })
-        .Build();
+    private readonly ResiliencePipeline untilRedisAnswers = RedisRetries.Create(int.MaxValue, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5));
 
     private static readonly RelayResult Empty = new("", 0, 0, null);
 }

@@ -15,8 +15,7 @@ public sealed partial class OrphanSweeper(
     GenerationQueue queue,
     ReplayStore replay,
     ChatStore store,
-    PostgresRetry retry,
-    IChatBroadcaster broadcaster,
+    GenerationFinisher finisher,
     WorkerMetrics metrics,
     TimeProvider timeProvider,
     IOptions<ChatStreamingOptions> options,
@@ -72,13 +71,11 @@ public sealed partial class OrphanSweeper(
 
         var streamed = await replay.GetStreamedTextAsync(messageId);
         var final = new FinalMessage(messageId, streamed.Content, MessageStatus.Interrupted, streamed.LastSequence, OrphanError);
-        var saved = await retry.ExecuteAsync(ct => new ValueTask<bool>(store.SaveFinalAsync(final, ct)), cancellationToken);
+        var (_, saved) = await finisher.SaveAndAnnounceAsync(conversation, final);
         if (saved)
         {
             metrics.OrphanRecovered();
             OrphanRecovered(logger, messageId, conversation, streamed.LastSequence);
-            await broadcaster.GenerationFinishedAsync(new GenerationFinished(
-                conversation, messageId, MessageStatus.Interrupted, streamed.LastSequence, streamed.Content, OrphanError));
         }
     }
 

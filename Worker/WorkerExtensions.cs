@@ -28,6 +28,7 @@ public static class WorkerExtensions
         services.AddSingleton<ReplayStore>();
         services.AddSingleton<GenerationQueue>();
         services.AddSingleton<WorkerMetrics>();
+        services.AddSingleton<GenerationFinisher>();
         services.AddSingleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>();
         services.AddSingleton(ModelClients.Create);
         services.AddSingleton<ModelStreamReader>();

@@ -32,10 +32,7 @@ public sealed partial class ChatHub
         if (!queue.TryEnqueue(job))
         {
             // Lost the race for the last queue slot: end the answer truthfully, then say so.
-            await replay.FinishAsync(result.AssistantMessageId, MessageStatus.Failed);
-            await store.SaveFinalAsync(new FinalMessage(result.AssistantMessageId, "", MessageStatus.Failed, 0, ChatErrors.Busy), CancellationToken.None);
-            await Clients.Group(group).GenerationFinished(
-                new GenerationFinished(request.ConversationId, result.AssistantMessageId, MessageStatus.Failed, 0, "", ChatErrors.Busy));
+            await finisher.EndAsync(request.ConversationId, result.AssistantMessageId, new ModelOutcome(MessageStatus.Failed, ChatErrors.Busy), "", 0);
             throw new HubException(ChatErrors.Busy);
         }
 

@@ -17,6 +17,7 @@ public sealed partial class ChatHub(
     ConversationReader reader,
     ReplayStore replay,
     GenerationQueue queue,
+    GenerationFinisher finisher,
     IOptions<ChatStreamingOptions> options) : Hub<IChatHubClient>, IChatHub
 {
     private const int MaxTitleCharacters = 200;
