@@ -7,4 +7,12 @@ public static class ChatErrors
     public const string MessageNotFound = "message not found";
     public const string ReplayUnavailable = "replay unavailable: the replay buffer of this message has expired; read the saved message instead";
     public const string Busy = "busy: the generator queue is full, retry shortly";
+    public const string Unavailable = "unavailable: the streaming store (Redis) cannot be reached, retry shortly";
+
+    /// <summary>Every per-user limit refusal starts with this; the number of seconds to wait follows.</summary>
+    public const string RateLimitedPrefix = "rate limited, retry after ";
+
+    /// <summary>"rate limited, retry after N s: why" (N ≥ 1, whole seconds).</summary>
+    public static string RateLimited(int retryAfterSeconds, string reason) =>
+        $"{RateLimitedPrefix}{retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} s: {reason}";
 }

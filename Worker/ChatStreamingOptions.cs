@@ -29,4 +29,12 @@ public sealed class ChatStreamingOptions
 
     [Range(1, 1_000_000, ErrorMessage = "Chat:MaxMessageCharacters must be between 1 and 1000000.")]
     public int MaxMessageCharacters { get; set; } = 16_000;
+
+    /// <summary>Answers one user may have running (or queued) at once, across all instances; 0 = no limit.</summary>
+    [Range(0, 10_000, ErrorMessage = "Chat:MaxConcurrentGenerationsPerUser must be between 0 (no limit) and 10000.")]
+    public int MaxConcurrentGenerationsPerUser { get; set; } = 3;
+
+    /// <summary>Messages one user may send in any 60 s window, across all instances; 0 = no limit.</summary>
+    [Range(0, 100_000, ErrorMessage = "Chat:MessagesPerMinutePerUser must be between 0 (no limit) and 100000.")]
+    public int MessagesPerMinutePerUser { get; set; } = 30;
 }

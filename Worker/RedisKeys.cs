@@ -24,6 +24,15 @@ public static class RedisKeys
     /// </summary>
     public static readonly RedisKey Leases = $"{Prefix}:leases";
 
+    /// <summary>Sorted set: the user's sends in the last minute (member = client message id or a random id, score = Unix ms).</summary>
+    public static RedisKey UserSends(string userId) => $"{Prefix}:user:{{{userId}}}:sends";
+
+    /// <summary>
+    /// Sorted set: the user's answers not yet ended (member = message id, counted while it is in <see cref="Leases"/>)
+    /// and admissions not yet registered (member = <c>r:</c> + send id, counted until their score, Unix ms).
+    /// </summary>
+    public static RedisKey UserActive(string userId) => $"{Prefix}:user:{{{userId}}}:active";
+
     /// <summary>Pub/sub: message ids whose generation must stop, whichever instance runs it.</summary>
     public static readonly RedisChannel Cancellations = RedisChannel.Literal($"{Prefix}:cancel");
 }

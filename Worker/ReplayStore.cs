@@ -17,6 +17,9 @@ public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStrea
         redis.call('PEXPIRE', KEYS[1], ARGV[4])
         redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
         redis.call('PEXPIRE', KEYS[2], ARGV[4])
+        redis.call('ZADD', KEYS[3], 0, ARGV[6])
+        redis.call('ZREM', KEYS[3], ARGV[7])
+        redis.call('PEXPIRE', KEYS[3], ARGV[4])
         return 1
         """;
 
@@ -76,12 +79,15 @@ public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStrea
 
     private long TtlMilliseconds => (long)options.Value.ReplayTtl.TotalMilliseconds;
 
-    /// <summary>Records a new answer as streaming, owned by <paramref name="ownerId"/>, with a first lease.</summary>
-    public Task RegisterAsync(Guid messageId, Guid conversationId, Guid userMessageId, string ownerId) =>
+    /// <summary>
+    /// Records a new answer as streaming, owned by <paramref name="ownerId"/>, with a first lease; it takes the place
+    /// <paramref name="admission"/> reserved among the user's running answers (it counts there while its lease is listed).
+    /// </summary>
+    public Task RegisterAsync(Guid messageId, Guid conversationId, Guid userMessageId, string ownerId, Admission admission) =>
         Db.ScriptEvaluateAsync(
             RegisterScript,
-            [RedisKeys.Generation(messageId), RedisKeys.Leases],
-            [conversationId.ToString(), userMessageId.ToString(), ownerId, TtlMilliseconds, LeaseExpiry(), messageId.ToString("N")]);
+            [RedisKeys.Generation(messageId), RedisKeys.Leases, RedisKeys.UserActive(ownerId)],
+            [conversationId.ToString(), userMessageId.ToString(), ownerId, TtlMilliseconds, LeaseExpiry(), messageId.ToString("N"), admission.Reservation]);
 
     /// <summary>Extends the leases of answers this instance owns (only those still listed: an ended one is not revived).</summary>
     public async Task RenewLeasesAsync(IReadOnlyCollection<Guid> messageIds)

@@ -26,6 +26,7 @@ public static class WorkerExtensions
         services.AddSingleton<IConnectionMultiplexer>(sp => ConnectionMultiplexer.Connect(RedisConfiguration(sp.GetRequiredService<IOptions<RedisConnectionOptions>>().Value)));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ReplayStore>();
+        services.AddSingleton<UserLimiter>();
         services.AddSingleton<GenerationQueue>();
         services.AddSingleton<WorkerMetrics>();
         services.AddSingleton<GenerationFinisher>();

@@ -2,6 +2,7 @@ using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
 using ChatStreaming.Worker;
 using Microsoft.AspNetCore.SignalR;
+using StackExchange.Redis;
 
 namespace ChatStreaming.Server.Chat;
 
@@ -15,16 +16,33 @@ public sealed partial class ChatHub
             throw new HubException(ChatErrors.Busy); // refused before anything is saved (full, or shutting down)
         }
 
-        var exchange = await store.AddExchangeAsync(UserId, request.ConversationId, request.Content, request.ClientMessageId, Aborted)
-            ?? throw new HubException(ChatErrors.ConversationNotFound);
+        var admission = await AdmitAsync(request.ClientMessageId);
+        Exchange? exchange;
+        try
+        {
+            exchange = await store.AddExchangeAsync(UserId, request.ConversationId, request.Content, request.ClientMessageId, Aborted);
+        }
+        catch
+        {
+            await limiter.RefundAsync(UserId, admission);
+            throw;
+        }
+
+        if (exchange is null)
+        {
+            await limiter.RefundAsync(UserId, admission);
+            throw new HubException(ChatErrors.ConversationNotFound);
+        }
+
         var result = new SendMessageResult(exchange.UserMessage.Id, exchange.AssistantMessage.Id);
         if (!exchange.IsNew)
         {
+            await limiter.RefundAsync(UserId, admission);
             return result; // a retry of a send that was accepted: same ids, nothing new started
         }
 
         var group = ChatGroups.Conversation(request.ConversationId);
-        await replay.RegisterAsync(result.AssistantMessageId, request.ConversationId, result.UserMessageId, UserId);
+        await replay.RegisterAsync(result.AssistantMessageId, request.ConversationId, result.UserMessageId, UserId, admission);
         await Groups.AddToGroupAsync(Context.ConnectionId, group, CancellationToken.None);
         await Clients.Group(group).MessageAdded(exchange.UserMessage);
 
@@ -38,6 +56,32 @@ public sealed partial class ChatHub
 
         return result;
     }
+
+    /// <summary>Counts the send against the user's limits (shared by all instances through Redis), or refuses it.</summary>
+    private async Task<Admission> AdmitAsync(string? clientMessageId)
+    {
+        Admission admission;
+        try
+        {
+            admission = await limiter.AdmitAsync(UserId, clientMessageId);
+        }
+        catch (RedisException)
+        {
+            throw new HubException(ChatErrors.Unavailable); // refused before anything is saved
+        }
+
+        var o = options.Value;
+        return admission.Result switch
+        {
+            AdmissionResult.Admitted => admission,
+            AdmissionResult.TooManyMessages => throw new HubException(ChatErrors.RateLimited(
+                WholeSeconds(admission.RetryAfter), $"at most {o.MessagesPerMinutePerUser} messages per minute")),
+            _ => throw new HubException(ChatErrors.RateLimited(
+                WholeSeconds(admission.RetryAfter), $"at most {o.MaxConcurrentGenerationsPerUser} answers may run at once")),
+        };
+    }
+
+    private static int WholeSeconds(TimeSpan wait) => Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
 
     private void Validate(SendMessageRequest? request)
     {

@@ -18,6 +18,7 @@ public sealed partial class ChatHub(
     ReplayStore replay,
     GenerationQueue queue,
     GenerationFinisher finisher,
+    UserLimiter limiter,
     IOptions<ChatStreamingOptions> options) : Hub<IChatHubClient>, IChatHub
 {
     private const int MaxTitleCharacters = 200;
