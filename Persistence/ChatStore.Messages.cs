@@ -131,9 +131,8 @@ public sealed partial class ChatStore
             return [];
         }
 
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(string Role, string Content)>(new CommandDefinition(
-            HistorySql, new { ConversationId = conversationId, BeforeMessageId = beforeMessageId, Limit = limit }, cancellationToken: cancellationToken));
+        var rows = await ReadAsync((connection, ct) => connection.QueryAsync<(string Role, string Content)>(new CommandDefinition(
+            HistorySql, new { ConversationId = conversationId, BeforeMessageId = beforeMessageId, Limit = limit }, cancellationToken: ct)), cancellationToken);
         return [.. rows.Select(r => (MessageStatusNames.ParseRole(r.Role), r.Content))];
     }
 
@@ -147,9 +146,8 @@ public sealed partial class ChatStore
     /// <summary>Answers still "streaming" that started before <paramref name="before"/>: candidates for orphan recovery.</summary>
     public async Task<IReadOnlyList<(Guid Id, Guid ConversationId)>> FindStaleStreamingAsync(DateTimeOffset before, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<(Guid Id, Guid ConversationId)>(new CommandDefinition(
-            StaleStreamingSql, new { Before = before.UtcDateTime }, cancellationToken: cancellationToken));
+        var rows = await ReadAsync((connection, ct) => connection.QueryAsync<(Guid Id, Guid ConversationId)>(new CommandDefinition(
+            StaleStreamingSql, new { Before = before.UtcDateTime }, cancellationToken: ct)), cancellationToken);
         return [.. rows];
     }
 }

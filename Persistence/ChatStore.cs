@@ -8,8 +8,18 @@ namespace ChatStreaming.Persistence;
 /// Conversations and messages in Postgres. Per answer the store runs a constant number of statements:
 /// one to save the user message with its placeholder answer, one to save the final answer. Never one per chunk.
 /// </summary>
-public sealed partial class ChatStore(NpgsqlDataSource dataSource, TimeProvider timeProvider)
+public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry retry, TimeProvider timeProvider)
 {
+    /// <summary>An idempotent read on a pooled connection, retried briefly on a fresh one when it fails transiently.</summary>
+    private ValueTask<T> ReadAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken) =>
+        retry.ExecuteReadAsync(
+            async ct =>
+            {
+                await using var connection = await dataSource.OpenConnectionAsync(ct);
+                return await read(connection, ct);
+            },
+            cancellationToken);
+
     private const string ConversationColumns =
         "id AS Id, title AS Title, created_at AS CreatedAt, updated_at AS UpdatedAt";
 
@@ -44,9 +54,8 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, TimeProvider 
     /// <summary>The owner's conversations, newest activity first.</summary>
     public async Task<IReadOnlyList<Conversation>> ListConversationsAsync(string ownerId, int limit, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<ConversationRow>(new CommandDefinition(
-            ListConversationsSql, new { OwnerId = ownerId, Limit = limit }, cancellationToken: cancellationToken));
+        var rows = await ReadAsync((connection, ct) => connection.QueryAsync<ConversationRow>(new CommandDefinition(
+            ListConversationsSql, new { OwnerId = ownerId, Limit = limit }, cancellationToken: ct)), cancellationToken);
         return [.. rows.Select(r => r.ToConversation())];
     }
 
@@ -61,18 +70,16 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, TimeProvider 
     /// <summary>The conversation, or null when it does not exist or is not the owner's (the two are not told apart).</summary>
     public async Task<Conversation?> GetConversationAsync(string ownerId, Guid conversationId, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<ConversationRow>(new CommandDefinition(
-            GetConversationSql, new { Id = conversationId, OwnerId = ownerId }, cancellationToken: cancellationToken));
+        var row = await ReadAsync((connection, ct) => connection.QuerySingleOrDefaultAsync<ConversationRow>(new CommandDefinition(
+            GetConversationSql, new { Id = conversationId, OwnerId = ownerId }, cancellationToken: ct)), cancellationToken);
         return row?.ToConversation();
     }
 
     /// <summary>The conversation's messages, oldest first. The caller has checked ownership.</summary>
     public async Task<IReadOnlyList<Message>> GetMessagesAsync(Guid conversationId, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var rows = await connection.QueryAsync<MessageRow>(new CommandDefinition(
-            GetMessagesSql, new { ConversationId = conversationId }, cancellationToken: cancellationToken));
+        var rows = await ReadAsync((connection, ct) => connection.QueryAsync<MessageRow>(new CommandDefinition(
+            GetMessagesSql, new { ConversationId = conversationId }, cancellationToken: ct)), cancellationToken);
         return [.. rows.Select(m => m.ToMessage())];
     }
 
@@ -82,20 +89,16 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, TimeProvider 
         WHERE m.id = @Id
         """;
 
-    public async Task<MessageOwner?> FindMessageOwnerAsync(Guid messageId, CancellationToken cancellationToken)
-    {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        return await connection.QuerySingleOrDefaultAsync<MessageOwner>(new CommandDefinition(
-            FindMessageOwnerSql, new { Id = messageId }, cancellationToken: cancellationToken));
-    }
+    public async Task<MessageOwner?> FindMessageOwnerAsync(Guid messageId, CancellationToken cancellationToken) =>
+        await ReadAsync((connection, ct) => connection.QuerySingleOrDefaultAsync<MessageOwner>(new CommandDefinition(
+            FindMessageOwnerSql, new { Id = messageId }, cancellationToken: ct)), cancellationToken);
 
     private const string GetMessageSql = $"SELECT {MessageColumns} FROM messages WHERE id = @Id";
 
     public async Task<Message?> GetMessageAsync(Guid messageId, CancellationToken cancellationToken)
     {
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var row = await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
-            GetMessageSql, new { Id = messageId }, cancellationToken: cancellationToken));
+        var row = await ReadAsync((connection, ct) => connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(
+            GetMessageSql, new { Id = messageId }, cancellationToken: ct)), cancellationToken);
         return row?.ToMessage();
     }
 

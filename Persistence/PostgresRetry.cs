@@ -12,13 +12,14 @@ namespace ChatStreaming.Persistence;
 public sealed partial class PostgresRetry
 {
     private readonly ResiliencePipeline pipeline;
+    private readonly ResiliencePipeline readPipeline;
 
     public PostgresRetry(ILogger<PostgresRetry> logger)
     {
         pipeline = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<NpgsqlException>(e => e.IsTransient).Handle<TimeoutException>(),
+                ShouldHandle = new PredicateBuilder().Handle<NpgsqlException>(IsTransient).Handle<TimeoutException>(),
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = TimeSpan.FromMilliseconds(200),
@@ -31,7 +32,31 @@ public sealed partial class PostgresRetry
                 },
             })
             .Build();
+
+        // Reads a user waits for: a pooled connection that a Postgres restart broke fails once; retry on a fresh one.
+        readPipeline = new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<NpgsqlException>(IsTransient),
+                BackoffType = DelayBackoffType.Exponential,
+                Delay = TimeSpan.FromMilliseconds(50),
+                MaxRetryAttempts = 3,
+            })
+            .Build();
     }
+
+    /// <summary>
+    /// Transient: the server is unreachable, restarting or shutting down (including "terminating connection due to
+    /// administrator command" on a pooled connection after a restart), or out of resources.
+    /// </summary>
+    public static bool IsTransient(NpgsqlException exception) =>
+        exception.IsTransient
+        || exception is PostgresException { SqlState: "57P01" or "57P02" or "57P03" }
+        || exception.SqlState?.StartsWith("08", StringComparison.Ordinal) == true;
+
+    /// <summary>A read: a few quick retries (a broken pooled connection, a blip), then the error surfaces.</summary>
+    public ValueTask<T> ExecuteReadAsync<T>(Func<CancellationToken, ValueTask<T>> read, CancellationToken cancellationToken) =>
+        readPipeline.ExecuteAsync(read, cancellationToken);
 
     public ValueTask ExecuteAsync(Func<CancellationToken, ValueTask> action, CancellationToken cancellationToken) =>
         pipeline.ExecuteAsync(action, cancellationToken);

@@ -23,7 +23,7 @@ public sealed class GenerationFinisher(
         MessageStatus status;
         try
         {
-            status = await redisRetry.ExecuteAsync(async _ => await replay.FinishAsync(messageId, outcome.Status), CancellationToken.None);
+            status = await redisRetry.ExecuteAsync(async _ => await replay.FinishAsync(messageId, outcome.Status, outcome.Error), CancellationToken.None);
         }
         catch (RedisException)
         {
@@ -42,7 +42,18 @@ public sealed class GenerationFinisher(
     /// </summary>
     public async Task<(GenerationFinished Announced, bool Saved)> SaveAndAnnounceAsync(Guid conversationId, FinalMessage final, int deltas = 0)
     {
-        var saved = await postgresRetry.ExecuteAsync(ct => new ValueTask<bool>(store.SaveFinalAsync(final, ct)), CancellationToken.None);
+        var attempt = 0;
+        var saved = await postgresRetry.ExecuteAsync(
+            async ct =>
+            {
+                if (attempt++ > 0)
+                {
+                    await KeepReplayAsync(final.MessageId); // Postgres is away: the replay buffer must outlive the retries
+                }
+
+                return await store.SaveFinalAsync(final, ct);
+            },
+            CancellationToken.None);
         var announced = new GenerationFinished(
             conversationId, final.MessageId, final.Status, final.LastSequence, final.Content, final.Error, final.FinishReason, final.Usage);
         if (!saved && await store.GetMessageAsync(final.MessageId, CancellationToken.None) is { } already)
@@ -55,5 +66,17 @@ public sealed class GenerationFinisher(
         WorkerLog.GenerationFinished(logger, final.MessageId, conversationId, announced.Status, announced.LastSequence, deltas);
         await redisRetry.ExecuteAsync(async _ => await broadcaster.GenerationFinishedAsync(announced), CancellationToken.None);
         return (announced, saved);
+    }
+
+    private async Task KeepReplayAsync(Guid messageId)
+    {
+        try
+        {
+            await replay.KeepAsync(messageId);
+        }
+        catch (RedisException)
+        {
+            // Redis away too: nothing to keep alive; the save goes on.
+        }
     }
 }

@@ -35,9 +35,9 @@ public sealed partial class OrphanSweeper(
                 await replay.RenewLeasesAsync(queue.Owned);
                 foreach (var messageId in await replay.ExpiredLeasesAsync())
                 {
-                    if (!queue.Owns(messageId) && await replay.ClaimOrphanAsync(messageId, leaseExpired: true))
+                    if (!queue.Owns(messageId) && await replay.ClaimOrphanAsync(messageId, leaseExpired: true) is { } claim)
                     {
-                        await RecoverAsync(messageId, null, stoppingToken);
+                        await RecoverAsync(messageId, null, claim, stoppingToken);
                     }
                 }
 
@@ -46,9 +46,9 @@ public sealed partial class OrphanSweeper(
                     var before = timeProvider.GetUtcNow() - (3 * options.Value.GenerationLease);
                     foreach (var (messageId, conversationId) in await store.FindStaleStreamingAsync(before, stoppingToken))
                     {
-                        if (!queue.Owns(messageId) && await replay.ClaimOrphanAsync(messageId, leaseExpired: false))
+                        if (!queue.Owns(messageId) && await replay.ClaimOrphanAsync(messageId, leaseExpired: false) is { } claim)
                         {
-                            await RecoverAsync(messageId, conversationId, stoppingToken);
+                            await RecoverAsync(messageId, conversationId, claim, stoppingToken);
                         }
                     }
                 }
@@ -60,7 +60,7 @@ public sealed partial class OrphanSweeper(
         }
     }
 
-    private async Task RecoverAsync(Guid messageId, Guid? conversationId, CancellationToken cancellationToken)
+    private async Task RecoverAsync(Guid messageId, Guid? conversationId, (MessageStatus Status, string? Error) claim, CancellationToken cancellationToken)
     {
         conversationId ??= (await replay.GetGenerationAsync(messageId))?.ConversationId
             ?? (await store.FindMessageOwnerAsync(messageId, cancellationToken))?.ConversationId;
@@ -70,17 +70,18 @@ public sealed partial class OrphanSweeper(
         }
 
         var streamed = await replay.GetStreamedTextAsync(messageId);
-        var final = new FinalMessage(messageId, streamed.Content, MessageStatus.Interrupted, streamed.LastSequence, OrphanError);
+        var error = claim.Error ?? (claim.Status == MessageStatus.Interrupted ? OrphanError : null);
+        var final = new FinalMessage(messageId, streamed.Content, claim.Status, streamed.LastSequence, error);
         var (_, saved) = await finisher.SaveAndAnnounceAsync(conversation, final);
         if (saved)
         {
             metrics.OrphanRecovered();
-            OrphanRecovered(logger, messageId, conversation, streamed.LastSequence);
+            OrphanRecovered(logger, messageId, conversation, claim.Status, streamed.LastSequence);
         }
     }
 
-    [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "Answer {MessageId} in {ConversationId} was orphaned by a stopped instance; saved as interrupted after {Chunks} chunks")]
-    private static partial void OrphanRecovered(ILogger logger, Guid messageId, Guid conversationId, long chunks);
+    [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "Answer {MessageId} in {ConversationId} was orphaned by a stopped instance (or never saved by it); saved as {Status} after {Chunks} chunks")]
+    private static partial void OrphanRecovered(ILogger logger, Guid messageId, Guid conversationId, MessageStatus status, long chunks);
 
     [LoggerMessage(EventId = 1021, Level = LogLevel.Warning, Message = "Lease renewal or orphan sweep failed; retrying next tick")]
     private static partial void SweepFailed(ILogger logger, Exception exception);

@@ -39,7 +39,8 @@ public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStrea
         return 0
         """;
 
-    // Decides the final status once: a cancel request that came first wins over the model's own end.
+    // Decides the final status once: a cancel request that came first wins over the model's own end. Records when
+    // (and why) it ended, so a sweep can still save it if its instance never manages to (ClaimOrphanScript).
     private const string FinishScript = """
         local current = redis.call('HGET', KEYS[1], 'status')
         if current and current ~= 'streaming' then
@@ -49,7 +50,10 @@ public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStrea
         if redis.call('HGET', KEYS[1], 'cancel') == '1' then
             final = 'cancelled'
         end
-        redis.call('HSET', KEYS[1], 'status', final)
+        redis.call('HSET', KEYS[1], 'status', final, 'ended', ARGV[4])
+        if final == ARGV[1] and ARGV[5] ~= '' then
+            redis.call('HSET', KEYS[1], 'error', ARGV[5])
+        end
         redis.call('PEXPIRE', KEYS[1], ARGV[2])
         if redis.call('EXISTS', KEYS[2]) == 1 then
             redis.call('PEXPIRE', KEYS[2], ARGV[2])
@@ -58,8 +62,20 @@ public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStrea
         return final
         """;
 
+    // Keeps an ended answer's state and buffer for another ReplayTtl while its save is still being retried.
+    private const string KeepScript = """
+        for i = 1, #KEYS do
+            if redis.call('EXISTS', KEYS[i]) == 1 then
+                redis.call('PEXPIRE', KEYS[i], ARGV[1])
+            end
+        end
+        return 1
+        """;
+
     // Ends an answer whose owner is gone, once: its lease ran out (ARGV[4] = 'expired'), or it has no lease at all
-    // (ARGV[4] = 'lost': Redis lost it, Postgres still says streaming). A finished answer is never touched.
+    // (ARGV[4] = 'lost': Postgres still says streaming). Returns 'interrupted' when this caller claimed it, or, in
+    // 'lost' mode, the status already decided for an answer that ended more than ARGV[5] ms ago but was never saved
+    // (its instance died or gave up between deciding and saving); 0 otherwise.
     private const string ClaimOrphanScript = """
         local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
         if ARGV[4] == 'expired' then
@@ -67,13 +83,20 @@ public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStrea
         elseif score then
             return 0
         end
-        redis.call('ZREM', KEYS[1], ARGV[1])
         local status = redis.call('HGET', KEYS[2], 'status')
-        if status and status ~= 'streaming' then return 0 end
-        redis.call('HSET', KEYS[2], 'status', 'interrupted')
+        if status and status ~= 'streaming' then
+            local ended = tonumber(redis.call('HGET', KEYS[2], 'ended') or '0')
+            if ARGV[4] == 'lost' and ended < tonumber(ARGV[2]) - tonumber(ARGV[5]) then return status end
+            return 0
+        end
+        redis.call('ZREM', KEYS[1], ARGV[1])
+        redis.call('HSET', KEYS[2], 'status', 'interrupted', 'ended', ARGV[2])
         redis.call('PEXPIRE', KEYS[2], ARGV[3])
-        return 1
+        return 'interrupted'
         """;
+
+    /// <summary>How long an instance may take to save an answer it ended before a sweep saves it instead.</summary>
+    public static readonly TimeSpan UnsavedGrace = TimeSpan.FromSeconds(60);
 
     private IDatabase Db => redis.GetDatabase();
 
@@ -109,12 +132,28 @@ public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStrea
         return [.. expired.Select(id => Guid.ParseExact((string)id!, "N"))];
     }
 
-    /// <summary>True when this caller won the right to end the answer as interrupted (see <c>ClaimOrphanScript</c>).</summary>
-    public async Task<bool> ClaimOrphanAsync(Guid messageId, bool leaseExpired) =>
-        (int)await Db.ScriptEvaluateAsync(
+    /// <summary>
+    /// The status (and error, if one was recorded) to save an orphan with: interrupted when this caller won the right to
+    /// end it, or (no lease) the status decided for it long ago and never saved; null when it is not an orphan.
+    /// </summary>
+    public async Task<(MessageStatus Status, string? Error)?> ClaimOrphanAsync(Guid messageId, bool leaseExpired)
+    {
+        var db = Db;
+        var claimed = await db.ScriptEvaluateAsync(
             ClaimOrphanScript,
             [RedisKeys.Leases, RedisKeys.Generation(messageId)],
-            [messageId.ToString("N"), NowMilliseconds(), TtlMilliseconds, leaseExpired ? "expired" : "lost"]) == 1;
+            [messageId.ToString("N"), NowMilliseconds(), TtlMilliseconds, leaseExpired ? "expired" : "lost", (long)UnsavedGrace.TotalMilliseconds]);
+        if (claimed.Resp2Type != ResultType.BulkString)
+        {
+            return null;
+        }
+
+        return (MessageStatusNames.ParseStatus((string)claimed!), (string?)await db.HashGetAsync(RedisKeys.Generation(messageId), "error"));
+    }
+
+    /// <summary>Gives an ended answer's state and buffer another <c>Chat:ReplayTtl</c> (its save is being retried).</summary>
+    public Task KeepAsync(Guid messageId) =>
+        Db.ScriptEvaluateAsync(KeepScript, [RedisKeys.Generation(messageId), RedisKeys.Chunks(messageId)], [TtlMilliseconds]);
 
     public Task AppendAsync(Chunk chunk) =>
         Db.ScriptEvaluateAsync(
@@ -168,12 +207,12 @@ public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStrea
         await Db.HashGetAsync(RedisKeys.Generation(messageId), "cancel") == "1";
 
     /// <summary>Sets the final status once and returns it: <paramref name="proposed"/>, or cancelled when a cancel came first.</summary>
-    public async Task<MessageStatus> FinishAsync(Guid messageId, MessageStatus proposed)
+    public async Task<MessageStatus> FinishAsync(Guid messageId, MessageStatus proposed, string? error)
     {
         var final = await Db.ScriptEvaluateAsync(
             FinishScript,
             [RedisKeys.Generation(messageId), RedisKeys.Chunks(messageId), RedisKeys.Leases],
-            [proposed.ToWireName(), TtlMilliseconds, messageId.ToString("N")]);
+            [proposed.ToWireName(), TtlMilliseconds, messageId.ToString("N"), NowMilliseconds(), error ?? ""]);
         return MessageStatusNames.ParseStatus((string)final!);
     }
 

@@ -1,0 +1,121 @@
+using System.Globalization;
+using ChatStreaming.Contracts;
+using ChatStreaming.Hub.Tests.Infrastructure;
+using ChatStreaming.Worker;
+using Dapper;
+using Microsoft.AspNetCore.SignalR.Client;
+using StackExchange.Redis;
+using Xunit;
+
+namespace ChatStreaming.Hub.Tests;
+
+/// <summary>Postgres, the only durable store, away when answers end; answers whose instance never saved them.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class PostgresFaultTests(ChatCluster cluster)
+{
+    [Fact]
+    public async Task AnAnswerThatEndsWhilePostgresIsDownIsSavedOnceWhenItReturnsAndItsReplayOutlivesTheTtl()
+    {
+        var settings = cluster.Settings.ToDictionary();
+        settings["Chat:ReplayTtl"] = "00:00:03"; // shorter than the outage: only the save's keep-alive holds the buffer
+        settings["Chat:Model:Simulated:TokensPerSecond"] = "20";
+        settings["Chat:Model:Simulated:ResponseTokens"] = "40";
+        await using var generator = await HubInstance.StartAsync(settings);
+        var token = await cluster.TokenAsync("postgres-outage");
+        await using var watcher = await ChatTestClient.ConnectAsync(cluster.A, token);
+        await using var sender = await ChatTestClient.ConnectAsync(generator.Url, token);
+        var conversation = await watcher.CreateConversationAsync();
+        var sent = await sender.SendAsync(conversation.Id, "end while the database is away");
+        await watcher.WaitForChunksAsync(sent.AssistantMessageId, 5);
+
+        await cluster.Postgres.StopProcessAsync();
+        IReadOnlyList<Chunk> replayedDuringOutage;
+        try
+        {
+            await watcher.WaitForChunksAsync(sent.AssistantMessageId, 40); // the answer ends while Postgres is down
+            await Task.Delay(TimeSpan.FromSeconds(6)); // twice the replay TTL (the fault lasts, not a wait for an event)
+            replayedDuringOutage = await watcher.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, sent.AssistantMessageId, 0L);
+            Assert.Null(watcher.FinishedOf(sent.AssistantMessageId)); // not announced before it is saved
+        }
+        finally
+        {
+            await cluster.Postgres.StartProcessAsync();
+        }
+
+        var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(30));
+        Assert.Equal((MessageStatus.Completed, 40L), (finished.Status, finished.LastSequence));
+        StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(sent.AssistantMessageId), finished);
+        Assert.Equal(finished.Content, string.Concat(replayedDuringOutage.Select(c => c.Delta)));
+        Assert.Single(watcher.AllFinishedOf(sent.AssistantMessageId));
+        await using var connection = await cluster.Db.OpenConnectionAsync();
+        var saved = await connection.QuerySingleAsync<(string Content, string Status, long LastSequence)>(
+            "SELECT content, status, last_sequence FROM messages WHERE id = @Id", new { Id = sent.AssistantMessageId });
+        Assert.Equal((finished.Content, "completed", 40L), saved);
+    }
+
+    [Fact]
+    public async Task AnswersStillStreamingInPostgresThatNoInstanceOwnsAreEndedByTheSweep()
+    {
+        // Three answers Postgres says are streaming, none with a lease: one Redis lost entirely, one an instance
+        // decided long ago but never saved (it died between deciding and saving), one decided a moment ago (its
+        // instance may still be saving it: left alone).
+        const string User = "swept";
+        var conversationId = Guid.NewGuid();
+        var (lost, unsaved, recent) = (Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid());
+        await using (var connection = await cluster.Db.OpenConnectionAsync())
+        {
+            await connection.ExecuteAsync(
+                "INSERT INTO conversations (id, owner_id, title, created_at, updated_at) VALUES (@conversationId, @User, 'swept', now(), now())",
+                new { conversationId, User });
+            var age = 300;
+            foreach (var id in new[] { recent, lost, unsaved })
+            {
+                var question = Guid.NewGuid();
+                await connection.ExecuteAsync(
+                    """
+                    INSERT INTO messages (id, conversation_id, role, content, status, created_at, completed_at)
+                    VALUES (@question, @conversationId, 'user', 'q', 'completed', now() - make_interval(secs => @age), now());
+                    INSERT INTO messages (id, conversation_id, role, content, status, reply_to_id, created_at)
+                    VALUES (@id, @conversationId, 'assistant', '', 'streaming', @question, now() - make_interval(secs => @age));
+                    """,
+                    new { question, id, conversationId, age });
+                age -= 10;
+            }
+        }
+
+        var db = cluster.RedisClient.GetDatabase();
+        var longAgo = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeMilliseconds();
+        foreach (var (id, ended) in new[] { (unsaved, longAgo), (recent, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) })
+        {
+            await db.HashSetAsync(RedisKeys.Generation(id), [
+                new("conversation", conversationId.ToString()), new("userMessage", Guid.NewGuid().ToString()), new("owner", User),
+                new("status", "completed"), new("ended", ended.ToString(CultureInfo.InvariantCulture))]);
+            await db.StreamAddAsync(RedisKeys.Chunks(id), [new("d", "Hello "), new("t", "0")], messageId: "0-1");
+            await db.StreamAddAsync(RedisKeys.Chunks(id), [new("d", "world"), new("t", "0")], messageId: "0-2");
+            await db.KeyExpireAsync(RedisKeys.Generation(id), TimeSpan.FromMinutes(5));
+            await db.KeyExpireAsync(RedisKeys.Chunks(id), TimeSpan.FromMinutes(5));
+        }
+
+        var settings = cluster.Settings.ToDictionary();
+        settings["Chat:GenerationLease"] = "00:00:01"; // sweeps Postgres every 10 lease/3 ≈ 3.3 s
+        await using var sweeper = await HubInstance.StartAsync(settings);
+        await using var owner = await cluster.ConnectAsync(cluster.B, User);
+        await owner.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversationId);
+
+        var lostEnd = await owner.WaitForFinishedAsync(lost, TimeSpan.FromSeconds(30));
+        var unsavedEnd = await owner.WaitForFinishedAsync(unsaved, TimeSpan.FromSeconds(30));
+
+        Assert.Equal((MessageStatus.Interrupted, "", OrphanSweeper.OrphanError), (lostEnd.Status, lostEnd.Content, lostEnd.Error));
+        Assert.Equal((MessageStatus.Completed, "Hello world", 2L), (unsavedEnd.Status, unsavedEnd.Content, unsavedEnd.LastSequence));
+        await using var check = await cluster.Db.OpenConnectionAsync();
+        var statuses = (await check.QueryAsync<(Guid Id, string Status, string Content)>(
+            "SELECT id, status, content FROM messages WHERE conversation_id = @conversationId AND role = 'assistant'", new { conversationId }))
+            .ToDictionary(r => r.Id);
+        Assert.Equal(("interrupted", ""), (statuses[lost].Status, statuses[lost].Content));
+        Assert.Equal(("completed", "Hello world"), (statuses[unsaved].Status, statuses[unsaved].Content));
+        Assert.Equal("streaming", statuses[recent].Status); // examined first in the same sweep, left to its instance
+        Assert.Null(owner.FinishedOf(recent));
+        await db.KeyDeleteAsync([RedisKeys.Generation(recent), RedisKeys.Chunks(recent)]); // leave nothing for later sweeps to find
+        await check.ExecuteAsync("UPDATE messages SET status = 'interrupted' WHERE id = @recent", new { recent });
+    }
+}
