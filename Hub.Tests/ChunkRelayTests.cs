@@ -76,12 +76,44 @@ public sealed class ChunkRelayTests
     }
 
     [Fact]
-    public async Task AFailingSinkStopsChunksButTheTextStaysWhole()
+    public async Task AChunkTheSinkRefusedGoesOutWithTheNextOneUnderTheSameSequence()
+    {
+        var deltas = Channel.CreateUnbounded<ModelDelta>();
+        var calls = 0;
+        var seen = new List<Chunk>();
+        var relay = ChunkRelay.RunAsync(Conversation, MessageId, deltas.Reader, chunk =>
+        {
+            if (++calls is 3 or 4)
+            {
+                throw new InvalidOperationException("redis down");
+            }
+
+            seen.Add(chunk);
+            return Task.CompletedTask;
+        }, CancellationToken.None);
+        for (var i = 0; i < 10; i++)
+        {
+            await deltas.Writer.WriteAsync(new ModelDelta($"{i} ", i));
+            await Task.Delay(2);
+        }
+
+        deltas.Writer.Complete();
+        var result = await relay.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal("0 1 2 3 4 5 6 7 8 9 ", result.Content);
+        Assert.Equal(result.Content, string.Concat(seen.Select(c => c.Delta))); // nothing dropped
+        Assert.Equal(Enumerable.Range(1, seen.Count).Select(i => (long)i), seen.Select(c => c.Sequence)); // no gap
+        Assert.Equal(seen.Count, result.LastSequence);
+        Assert.IsType<InvalidOperationException>(result.SinkError);
+    }
+
+    [Fact]
+    public async Task ASinkThatFailsToTheEndLeavesTheTextWholeInTheResult()
     {
         var deltas = Channel.CreateUnbounded<ModelDelta>();
         var calls = 0;
         var relay = ChunkRelay.RunAsync(Conversation, MessageId, deltas.Reader, _ =>
-            ++calls == 3 ? throw new InvalidOperationException("redis down") : Task.CompletedTask, CancellationToken.None);
+            ++calls >= 3 ? throw new InvalidOperationException("redis gone") : Task.CompletedTask, CancellationToken.None);
         for (var i = 0; i < 10; i++)
         {
             await deltas.Writer.WriteAsync(new ModelDelta($"{i} ", i));

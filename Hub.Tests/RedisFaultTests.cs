@@ -56,6 +56,55 @@ public sealed class RedisFaultTests(ChatCluster cluster)
     }
 
     [Fact]
+    public async Task ARedisPausedMidAnswerLeavesRedisFreeCallsAnsweringAndTheAnswerThenCompletesExactly()
+    {
+        const int SignalStop = 19, SignalContinue = 18;
+        var token = await cluster.TokenAsync("redis-pause");
+        await using var watcher = new ChatSession(new Uri(cluster.A), () => Task.FromResult<string?>(token));
+        await watcher.StartAsync(CancellationToken.None);
+        var conversation = await watcher.CreateConversationAsync("pause", CancellationToken.None);
+        var done = new TaskCompletionSource<AnswerState>(TaskCreationOptions.RunContinuationsAsynchronously);
+        watcher.Finished += answer => done.TrySetResult(answer);
+        var chunks = 0;
+        watcher.ChunkReceived += _ => Interlocked.Increment(ref chunks);
+        var settings = cluster.Settings.ToDictionary();
+        settings["Chat:Model:Simulated:TokensPerSecond"] = "20";
+        settings["Chat:Model:Simulated:ResponseTokens"] = "120";
+        await using var generator = await HubInstance.StartAsync(settings);
+        await using var sender = await ChatTestClient.ConnectAsync(generator.Url, token);
+        await using var bystander = await ChatTestClient.ConnectAsync(cluster.B, token);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
+        http.DefaultRequestHeaders.Authorization = new("Bearer", token);
+        var sent = await sender.SendAsync(conversation.Id, "wait for me");
+        await Wait.UntilAsync(() => Volatile.Read(ref chunks) >= 5, Wait.Default, "the answer did not start");
+
+        cluster.Redis.Signal(SignalStop);
+        try
+        {
+            // Calls that need only Postgres (or nothing) keep answering while Redis is frozen.
+            var listed = await bystander.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations).WaitAsync(TimeSpan.FromSeconds(2));
+            Assert.Contains(listed, c => c.Id == conversation.Id);
+            Assert.True((await http.GetAsync($"{cluster.B}{ChatHubPaths.Conversations}/{conversation.Id}/messages")).IsSuccessStatusCode);
+            Assert.True((await http.GetAsync($"{cluster.A}/health/live")).IsSuccessStatusCode);
+            await Task.Delay(TimeSpan.FromSeconds(5)); // the pause lasts 5 s (the fault, not a wait for an event)
+        }
+        finally
+        {
+            cluster.Redis.Signal(SignalContinue);
+        }
+
+        var answer = await done.Task.WaitAsync(TimeSpan.FromSeconds(40));
+        Assert.Equal((sent.AssistantMessageId, MessageStatus.Completed), (answer.MessageId, answer.Finished!.Status));
+        Assert.Equal(answer.Finished.Content, answer.Text.ToString());
+        Assert.Contains("wait", answer.Finished.Content, StringComparison.Ordinal); // the simulated model echoes the prompt
+        var replayed = await bystander.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, sent.AssistantMessageId, 0L);
+        StreamAssert.ExactlyOnceInOrder(replayed, answer.Finished); // each chunk written once, none lost, despite retries
+        await using var connection = await cluster.Db.OpenConnectionAsync();
+        Assert.Equal((answer.Finished.Content, "completed"), await connection.QuerySingleAsync<(string, string)>(
+            "SELECT content, status FROM messages WHERE id = @Id", new { Id = sent.AssistantMessageId }));
+    }
+
+    [Fact]
     public async Task ChunksPublishedWhilePubSubIsDownAreRecoveredByTheClientsGapDetection()
     {
         var settings = cluster.Settings.ToDictionary();

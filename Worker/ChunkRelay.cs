@@ -8,7 +8,11 @@ namespace ChatStreaming.Worker;
 /// Moves one answer's deltas from the model reader to the sink as numbered chunks.
 /// The model reader writes to an unbounded channel and never waits; while the sink is busy, deltas queue up and the
 /// next chunk takes all of them at once (coalescing), so a slow Redis slows chunk rate, never the model read.
-/// Invariant: chunks carry sequences 1..N in order; the concatenation of their deltas is every delta read, in order.
+/// A chunk the sink fails to take is not dropped: it is offered again, unchanged, before anything newer (the sink
+/// must take a repeat idempotently: Redis skips a sequence it holds, clients drop one they have).
+/// Invariants: chunks carry sequences 1..N in order, and a sequence always carries the same text; the concatenation of
+/// their deltas is every delta read, in order, except a tail the sink still refused at the very end (that tail is in
+/// <see cref="RelayResult.Content"/>, which is saved and announced).
 /// </summary>
 public static class ChunkRelay
 {
@@ -20,14 +24,46 @@ public static class ChunkRelay
         CancellationToken cancellationToken)
     {
         var content = new StringBuilder();
-        var pending = new StringBuilder();
+        var pending = new StringBuilder(); // read, not yet in a chunk
+        double takenAt = 0;
+        Chunk? unsent = null; // numbered, refused by the sink: offered again first
         long sequence = 0;
         var count = 0;
         Exception? sinkError = null;
+
+        async Task<bool> OfferAsync(Chunk chunk)
+        {
+            try
+            {
+                await sink(chunk);
+                unsent = null;
+                return true;
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                sinkError = ex;
+                unsent = chunk;
+                return false;
+            }
+        }
+
+        async Task FlushAsync()
+        {
+            if (unsent is { } again && !await OfferAsync(again))
+            {
+                return;
+            }
+
+            if (pending.Length > 0)
+            {
+                var chunk = new Chunk(conversationId, messageId, ++sequence, pending.ToString(), takenAt);
+                pending.Clear();
+                await OfferAsync(chunk);
+            }
+        }
+
         while (await deltas.WaitToReadAsync(cancellationToken))
         {
-            pending.Clear();
-            double takenAt = 0;
             while (deltas.TryRead(out var delta))
             {
                 if (pending.Length == 0)
@@ -36,31 +72,20 @@ public static class ChunkRelay
                 }
 
                 pending.Append(delta.Text);
+                content.Append(delta.Text);
                 count++;
             }
 
-            if (pending.Length == 0)
-            {
-                continue;
-            }
-
-            content.Append(pending);
-            if (sinkError is not null)
-            {
-                continue; // keep reading so the text is complete for the final save
-            }
-
-            try
-            {
-                await sink(new Chunk(conversationId, messageId, sequence + 1, pending.ToString(), takenAt));
-                sequence++;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException)
-            {
-                sinkError = ex;
-            }
+            await FlushAsync();
         }
 
-        return new RelayResult(content.ToString(), sequence, count, sinkError);
+        if (unsent is not null || pending.Length > 0)
+        {
+            await FlushAsync(); // a last try for what the sink refused
+            await FlushAsync();
+        }
+
+        var streamed = unsent is null ? sequence : sequence - 1;
+        return new RelayResult(content.ToString(), streamed, count, sinkError);
     }
 }

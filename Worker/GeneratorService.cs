@@ -164,8 +164,15 @@ public sealed class GeneratorService(
     private async Task RelayChunkAsync(Chunk chunk, long generationStarted)
     {
         var writing = timeProvider.GetTimestamp();
-        await replay.AppendAsync(chunk); // before the broadcast: a client that sees a gap can fetch it
-        await broadcaster.ChunkAsync(chunk);
+        // Redis paused or failing over: a few seconds of retries (both steps take a repeat: the append is idempotent,
+        // clients drop a sequence they have); past them the relay offers the chunk again with the next one.
+        await chunkRetry.ExecuteAsync(
+            async _ =>
+            {
+                await replay.AppendAsync(chunk); // before the broadcast: a client that sees a gap can fetch it
+                await broadcaster.ChunkAsync(chunk);
+            },
+            CancellationToken.None);
         metrics.ChunkWritten(timeProvider.GetElapsedTime(writing).TotalMilliseconds, chunk.Delta.Length);
         if (chunk.Sequence == 1)
         {
@@ -175,6 +182,8 @@ public sealed class GeneratorService(
 
     private Task FinishAsync(GenerationJob job, ModelOutcome outcome, RelayResult relayed) =>
         finisher.EndAsync(job.ConversationId, job.AssistantMessageId, outcome, relayed.Content, relayed.LastSequence, relayed.Deltas);
+
+    private readonly ResiliencePipeline chunkRetry = RedisRetries.Create(maxAttempts: 6, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2));
 
     // Redis away at start-up: retried until it answers (or the host stops).
     private readonly ResiliencePipeline untilRedisAnswers = RedisRetries.Create(int.MaxValue, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5));

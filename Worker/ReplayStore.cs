@@ -24,8 +24,12 @@ public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStrea
         """;
 
     // The TTL slides with every chunk, so a buffer lives ReplayTtl after its last chunk (and a key recreated after a
-    // Redis restart gets one too).
+    // Redis restart gets one too). Idempotent: a chunk offered again (its first write timed out) is not written twice.
     private const string AppendScript = """
+        local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+        if last and tonumber(string.sub(last[1], 3)) >= tonumber(ARGV[1]) then
+            return 0
+        end
         redis.call('XADD', KEYS[1], '0-' .. ARGV[1], 'd', ARGV[2], 't', ARGV[3])
         redis.call('PEXPIRE', KEYS[1], ARGV[4])
         return 1

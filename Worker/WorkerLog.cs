@@ -15,7 +15,7 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1002, Level = LogLevel.Information, Message = "Generation of {MessageId} in {ConversationId} ended {Status} after {Chunks} chunks from {Deltas} deltas")]
     public static partial void GenerationFinished(ILogger logger, Guid messageId, Guid conversationId, MessageStatus status, long chunks, int deltas);
 
-    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Relaying chunks of {MessageId} to Redis failed; the answer is still saved whole")]
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Relaying chunks of {MessageId} to Redis failed at least once (the chunk was offered again; the answer is saved whole)")]
     public static partial void RelayFailed(ILogger logger, Exception exception, Guid messageId);
 
     [LoggerMessage(EventId = 1005, Level = LogLevel.Error, Message = "Generation of {MessageId} could not be finished")]

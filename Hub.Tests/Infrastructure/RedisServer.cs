@@ -38,6 +38,9 @@ internal sealed class RedisServer : IAsyncDisposable
         }, TimeSpan.FromSeconds(20), "redis-server did not start");
     }
 
+    /// <summary>Sends <paramref name="signal"/> to redis-server (SIGSTOP pauses it, SIGCONT resumes it).</summary>
+    public void Signal(int signal) => (process ?? throw new InvalidOperationException("redis-server is not running")).Signal(signal);
+
     public async Task StopProcessAsync()
     {
         if (process is not null)

@@ -1,15 +1,20 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
 using ChatStreaming.Worker;
+using StackExchange.Redis;
 
 namespace ChatStreaming.Server.Chat;
 
 /// <summary>
 /// Reads a conversation as a client should see it: saved messages from Postgres, and for an answer still streaming,
-/// its text so far and last sequence from the Redis replay buffer.
+/// its text so far and last sequence from the Redis replay buffer. When Redis does not answer within a second (paused,
+/// failing over), such an answer comes with no text and sequence 0: still true, and a client fetches the rest with
+/// GetChunks once chunks flow again. Reading a conversation never waits on Redis longer than that.
 /// </summary>
 public sealed class ConversationReader(ChatStore store, ReplayStore replay)
 {
+    private static readonly TimeSpan RedisWait = TimeSpan.FromSeconds(1);
+
     public async Task<IReadOnlyList<Message>> GetMessagesAsync(Guid conversationId, CancellationToken cancellationToken)
     {
         var messages = await store.GetMessagesAsync(conversationId, cancellationToken);
@@ -22,8 +27,15 @@ public sealed class ConversationReader(ChatStore store, ReplayStore replay)
                 continue;
             }
 
-            var streamed = await replay.GetStreamedTextAsync(message.Id);
-            result.Add(message with { Content = streamed.Content, LastSequence = streamed.LastSequence });
+            try
+            {
+                var streamed = await replay.GetStreamedTextAsync(message.Id).WaitAsync(RedisWait, cancellationToken);
+                result.Add(message with { Content = streamed.Content, LastSequence = streamed.LastSequence });
+            }
+            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            {
+                result.Add(message with { Content = "", LastSequence = 0 });
+            }
         }
 
         return result;
