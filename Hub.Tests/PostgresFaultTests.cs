@@ -40,6 +40,7 @@ public sealed class PostgresFaultTests(ChatCluster cluster)
         finally
         {
             await cluster.Postgres.StartProcessAsync();
+            cluster.Db.Clear(); // the test's own pooled connections died with the server
         }
 
         var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(30));

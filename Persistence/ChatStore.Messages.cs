@@ -1,5 +1,6 @@
 using ChatStreaming.Contracts;
 using Dapper;
+using Npgsql;
 
 namespace ChatStreaming.Persistence;
 
@@ -42,38 +43,52 @@ public sealed partial class ChatStore
         var now = Now();
         var userMessageId = Guid.CreateVersion7(now);
         var assistantMessageId = Guid.CreateVersion7(now);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        var (found, inserted) = await connection.QuerySingleAsync<(bool ConversationFound, bool Inserted)>(new CommandDefinition(
-            AddExchangeSql,
-            new
+        var parameters = new
+        {
+            ConversationId = conversationId,
+            OwnerId = ownerId,
+            UserMessageId = userMessageId,
+            AssistantMessageId = assistantMessageId,
+            Content = content,
+            ClientMessageId = clientMessageId,
+            Now = now.UtcDateTime,
+        };
+        return await RunAsync(
+            async (connection, attempt, ct) =>
             {
-                ConversationId = conversationId,
-                OwnerId = ownerId,
-                UserMessageId = userMessageId,
-                AssistantMessageId = assistantMessageId,
-                Content = content,
-                ClientMessageId = clientMessageId,
-                Now = now.UtcDateTime,
+                bool found, inserted;
+                try
+                {
+                    (found, inserted) = await connection.QuerySingleAsync<(bool ConversationFound, bool Inserted)>(
+                        new CommandDefinition(AddExchangeSql, parameters, cancellationToken: ct));
+                }
+                catch (PostgresException e) when (attempt > 0 && e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "messages_pkey")
+                {
+                    (found, inserted) = (true, true); // the attempt whose reply was lost did insert these very ids
+                }
+
+                if (!found)
+                {
+                    return null;
+                }
+
+                if (inserted)
+                {
+                    return new Exchange(
+                        new Message(userMessageId, conversationId, MessageRole.User, content, MessageStatus.Completed, now, now, null),
+                        new Message(assistantMessageId, conversationId, MessageRole.Assistant, "", MessageStatus.Streaming, now, null, 0),
+                        IsNew: true);
+                }
+
+                var pair = (await connection.QueryAsync<MessageRow>(new CommandDefinition(
+                    FindExchangeSql, new { ConversationId = conversationId, ClientMessageId = clientMessageId }, cancellationToken: ct)))
+                    .Select(r => r.ToMessage())
+                    .ToList();
+                var user = pair.Single(m => m.Role == MessageRole.User);
+                // Ours when an attempt whose reply was lost inserted it; else the first call with this client key.
+                return new Exchange(user, pair.Single(m => m.Role == MessageRole.Assistant), IsNew: user.Id == userMessageId);
             },
-            cancellationToken: cancellationToken));
-        if (!found)
-        {
-            return null;
-        }
-
-        if (inserted)
-        {
-            return new Exchange(
-                new Message(userMessageId, conversationId, MessageRole.User, content, MessageStatus.Completed, now, now, null),
-                new Message(assistantMessageId, conversationId, MessageRole.Assistant, "", MessageStatus.Streaming, now, null, 0),
-                IsNew: true);
-        }
-
-        var pair = (await connection.QueryAsync<MessageRow>(new CommandDefinition(
-            FindExchangeSql, new { ConversationId = conversationId, ClientMessageId = clientMessageId }, cancellationToken: cancellationToken)))
-            .Select(r => r.ToMessage())
-            .ToList();
-        return new Exchange(pair.Single(m => m.Role == MessageRole.User), pair.Single(m => m.Role == MessageRole.Assistant), IsNew: false);
+            cancellationToken);
     }
 
     // Idempotent: only a message still streaming is written, so a retried or concurrent save is a no-op.

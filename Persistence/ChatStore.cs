@@ -10,15 +10,24 @@ namespace ChatStreaming.Persistence;
 /// </summary>
 public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry retry, TimeProvider timeProvider)
 {
-    /// <summary>An idempotent read on a pooled connection, retried briefly on a fresh one when it fails transiently.</summary>
-    private ValueTask<T> ReadAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken) =>
-        retry.ExecuteReadAsync(
+    /// <summary>
+    /// Idempotent work on a pooled connection (a read, or a write whose ids make a repeat harmless), retried briefly on a
+    /// fresh connection when it fails transiently. <c>attempt</c> counts from 0.
+    /// </summary>
+    private ValueTask<T> RunAsync<T>(Func<NpgsqlConnection, int, CancellationToken, Task<T>> work, CancellationToken cancellationToken)
+    {
+        var attempt = 0;
+        return retry.ExecuteInteractiveAsync(
             async ct =>
             {
                 await using var connection = await dataSource.OpenConnectionAsync(ct);
-                return await read(connection, ct);
+                return await work(connection, attempt++, ct);
             },
             cancellationToken);
+    }
+
+    private ValueTask<T> ReadAsync<T>(Func<NpgsqlConnection, CancellationToken, Task<T>> read, CancellationToken cancellationToken) =>
+        RunAsync((connection, _, ct) => read(connection, ct), cancellationToken);
 
     private const string ConversationColumns =
         "id AS Id, title AS Title, created_at AS CreatedAt, updated_at AS UpdatedAt";
@@ -32,16 +41,16 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
     private const string InsertConversationSql = """
         INSERT INTO conversations (id, owner_id, title, created_at, updated_at)
         VALUES (@Id, @OwnerId, @Title, @Now, @Now)
+        ON CONFLICT (id) DO NOTHING
         """;
 
     public async Task<Conversation> CreateConversationAsync(string ownerId, string title, CancellationToken cancellationToken)
     {
         var now = Now();
         var id = Guid.CreateVersion7(now);
-        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
-        await connection.ExecuteAsync(new CommandDefinition(
-            InsertConversationSql, new { Id = id, OwnerId = ownerId, Title = title, Now = now.UtcDateTime }, cancellationToken: cancellationToken));
-        return new Conversation(id, title, now, now);
+        await RunAsync((connection, _, ct) => connection.ExecuteAsync(new CommandDefinition(
+            InsertConversationSql, new { Id = id, OwnerId = ownerId, Title = title, Now = now.UtcDateTime }, cancellationToken: ct)), cancellationToken);
+        return new Conversation(id, title, now, now); // a repeat after a lost reply inserts nothing (same id)
     }
 
     private const string ListConversationsSql = $"""

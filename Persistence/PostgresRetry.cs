@@ -33,7 +33,7 @@ public sealed partial class PostgresRetry
             })
             .Build();
 
-        // Reads a user waits for: a pooled connection that a Postgres restart broke fails once; retry on a fresh one.
+        // Calls a user waits for: a pooled connection that a Postgres restart broke fails once; retry on a fresh one.
         readPipeline = new ResiliencePipelineBuilder()
             .AddRetry(new RetryStrategyOptions
             {
@@ -54,8 +54,11 @@ public sealed partial class PostgresRetry
         || exception is PostgresException { SqlState: "57P01" or "57P02" or "57P03" }
         || exception.SqlState?.StartsWith("08", StringComparison.Ordinal) == true;
 
-    /// <summary>A read: a few quick retries (a broken pooled connection, a blip), then the error surfaces.</summary>
-    public ValueTask<T> ExecuteReadAsync<T>(Func<CancellationToken, ValueTask<T>> read, CancellationToken cancellationToken) =>
+    /// <summary>
+    /// A call a user waits for (reads, and writes made idempotent by their ids): a few quick retries (a broken pooled
+    /// connection, a blip), then the error surfaces.
+    /// </summary>
+    public ValueTask<T> ExecuteInteractiveAsync<T>(Func<CancellationToken, ValueTask<T>> read, CancellationToken cancellationToken) =>
         readPipeline.ExecuteAsync(read, cancellationToken);
 
     public ValueTask ExecuteAsync(Func<CancellationToken, ValueTask> action, CancellationToken cancellationToken) =>

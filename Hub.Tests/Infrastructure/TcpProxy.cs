@@ -1,0 +1,116 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+
+namespace ChatStreaming.Hub.Tests.Infrastructure;
+
+/// <summary>
+/// A loopback TCP proxy in front of a hub, so a test can cut a client's link (no root, no iptables): <see cref="Cut"/>
+/// drops every open connection and refuses new ones until the cut ends.
+/// </summary>
+internal sealed class TcpProxy : IAsyncDisposable
+{
+    private readonly TcpListener listener = new(IPAddress.Loopback, 0);
+    private readonly IPEndPoint upstream;
+    private readonly ConcurrentDictionary<TcpClient, TcpClient> links = new();
+    private readonly CancellationTokenSource stopping = new();
+    private readonly Task accepting;
+    private long cutUntil; // Environment.TickCount64 before which new connections are refused
+
+    public TcpProxy(Uri upstreamUrl)
+    {
+        upstream = new IPEndPoint(IPAddress.Loopback, upstreamUrl.Port);
+        listener.Start();
+        Url = $"http://127.0.0.1:{((IPEndPoint)listener.LocalEndpoint).Port}";
+        accepting = AcceptAsync();
+    }
+
+    public string Url { get; }
+
+    /// <summary>Drops every connection now and refuses new ones for <paramref name="duration"/>.</summary>
+    public void Cut(TimeSpan duration)
+    {
+        Interlocked.Exchange(ref cutUntil, Environment.TickCount64 + (long)duration.TotalMilliseconds);
+        foreach (var (client, server) in links)
+        {
+            Drop(client, server);
+        }
+    }
+
+    private bool IsCut => Environment.TickCount64 < Interlocked.Read(ref cutUntil);
+
+    private async Task AcceptAsync()
+    {
+        while (!stopping.IsCancellationRequested)
+        {
+            TcpClient client;
+            try
+            {
+                client = await listener.AcceptTcpClientAsync(stopping.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (IsCut)
+            {
+                client.Client.LingerState = new LingerOption(true, 0); // reset, like an unreachable network
+                client.Dispose();
+                continue;
+            }
+
+            _ = LinkAsync(client);
+        }
+    }
+
+    private async Task LinkAsync(TcpClient client)
+    {
+        var server = new TcpClient();
+        try
+        {
+            await server.ConnectAsync(upstream, stopping.Token);
+            links[client] = server;
+            var a = client.GetStream().CopyToAsync(server.GetStream(), stopping.Token);
+            var b = server.GetStream().CopyToAsync(client.GetStream(), stopping.Token);
+            await Task.WhenAny(a, b);
+        }
+        catch (Exception ex) when (ex is IOException or SocketException or OperationCanceledException or ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            Drop(client, server);
+        }
+    }
+
+    private void Drop(TcpClient client, TcpClient server)
+    {
+        links.TryRemove(client, out _);
+        foreach (var socket in new[] { client, server })
+        {
+            try
+            {
+                socket.Client.LingerState = new LingerOption(true, 0);
+            }
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            {
+            }
+
+            socket.Dispose();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await stopping.CancelAsync();
+        listener.Stop();
+        await accepting;
+        foreach (var (client, server) in links)
+        {
+            Drop(client, server);
+        }
+
+        stopping.Dispose();
+    }
+}
