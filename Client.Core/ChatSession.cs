@@ -103,9 +103,9 @@ public sealed class ChatSession : IAsyncDisposable
                     {
                         await OpenAsync(id, cancellationToken);
                     }
-                    catch (Exception ex) when (ex is Microsoft.AspNetCore.SignalR.HubException or InvalidOperationException or IOException)
+                    catch (Exception ex) when (ex is Microsoft.AspNetCore.SignalR.HubException or InvalidOperationException or IOException or TimeoutException)
                     {
-                        // try again at the next tick
+                        // the connection is failing or reconnecting: try again at the next tick
                     }
                 }
             }

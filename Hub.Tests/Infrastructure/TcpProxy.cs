@@ -6,7 +6,8 @@ namespace ChatStreaming.Hub.Tests.Infrastructure;
 
 /// <summary>
 /// A loopback TCP proxy in front of a hub, so a test can cut a client's link (no root, no iptables): <see cref="Cut"/>
-/// drops every open connection and refuses new ones until the cut ends.
+/// resets every open connection, and a connection opened during the cut gets no answer until the cut ends (as packets
+/// to an unreachable network are lost and retransmitted), then goes through.
 /// </summary>
 internal sealed class TcpProxy : IAsyncDisposable
 {
@@ -27,7 +28,7 @@ internal sealed class TcpProxy : IAsyncDisposable
 
     public string Url { get; }
 
-    /// <summary>Drops every connection now and refuses new ones for <paramref name="duration"/>.</summary>
+    /// <summary>Resets every connection now; new ones hang until <paramref name="duration"/> has passed.</summary>
     public void Cut(TimeSpan duration)
     {
         Interlocked.Exchange(ref cutUntil, Environment.TickCount64 + (long)duration.TotalMilliseconds);
@@ -53,13 +54,6 @@ internal sealed class TcpProxy : IAsyncDisposable
                 return;
             }
 
-            if (IsCut)
-            {
-                client.Client.LingerState = new LingerOption(true, 0); // reset, like an unreachable network
-                client.Dispose();
-                continue;
-            }
-
             _ = LinkAsync(client);
         }
     }
@@ -69,6 +63,11 @@ internal sealed class TcpProxy : IAsyncDisposable
         var server = new TcpClient();
         try
         {
+            while (IsCut)
+            {
+                await Task.Delay(100, stopping.Token); // unanswered while the link is down
+            }
+
             await server.ConnectAsync(upstream, stopping.Token);
             links[client] = server;
             var a = client.GetStream().CopyToAsync(server.GetStream(), stopping.Token);
