@@ -75,6 +75,7 @@ public sealed class HostileClientTests(ChatCluster cluster)
         "שלום עולם مرحبا",
         "emoji 👩‍👩‍👧‍👦 🚀 e\u0301\u0302 combining",
         "<script>alert(1)</script> \\\" {{ }}",
+        "nul \0 inside, and the store's escape \uE000 and \uE0000 too",
     };
 
     [Theory]

@@ -49,7 +49,7 @@ public sealed partial class ChatStore
             OwnerId = ownerId,
             UserMessageId = userMessageId,
             AssistantMessageId = assistantMessageId,
-            Content = content,
+            Content = StoredText.Encode(content),
             ClientMessageId = clientMessageId,
             Now = now.UtcDateTime,
         };
@@ -112,7 +112,7 @@ public sealed partial class ChatStore
             new
             {
                 message.MessageId,
-                message.Content,
+                Content = StoredText.Encode(message.Content),
                 Status = message.Status.ToWireName(),
                 message.LastSequence,
                 message.Error,
@@ -148,7 +148,7 @@ public sealed partial class ChatStore
 
         var rows = await ReadAsync((connection, ct) => connection.QueryAsync<(string Role, string Content)>(new CommandDefinition(
             HistorySql, new { ConversationId = conversationId, BeforeMessageId = beforeMessageId, Limit = limit }, cancellationToken: ct)), cancellationToken);
-        return [.. rows.Select(r => (MessageStatusNames.ParseRole(r.Role), r.Content))];
+        return [.. rows.Select(r => (MessageStatusNames.ParseRole(r.Role), StoredText.Decode(r.Content)))];
     }
 
     private const string StaleStreamingSql = """

@@ -49,7 +49,7 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
         var now = Now();
         var id = Guid.CreateVersion7(now);
         await RunAsync((connection, _, ct) => connection.ExecuteAsync(new CommandDefinition(
-            InsertConversationSql, new { Id = id, OwnerId = ownerId, Title = title, Now = now.UtcDateTime }, cancellationToken: ct)), cancellationToken);
+            InsertConversationSql, new { Id = id, OwnerId = ownerId, Title = StoredText.Encode(title), Now = now.UtcDateTime }, cancellationToken: ct)), cancellationToken);
         return new Conversation(id, title, now, now); // a repeat after a lost reply inserts nothing (same id)
     }
 

@@ -6,7 +6,7 @@ internal sealed record ConversationRow(Guid Id, string Title, DateTime CreatedAt
 {
     public Conversation ToConversation() => new(
         Id,
-        Title,
+        StoredText.Decode(Title),
         new DateTimeOffset(DateTime.SpecifyKind(CreatedAt, DateTimeKind.Utc)),
         new DateTimeOffset(DateTime.SpecifyKind(UpdatedAt, DateTimeKind.Utc)));
 }

@@ -21,7 +21,7 @@ internal sealed record MessageRow(
         Id,
         ConversationId,
         MessageStatusNames.ParseRole(Role),
-        Content,
+        StoredText.Decode(Content),
         MessageStatusNames.ParseStatus(Status),
         new DateTimeOffset(DateTime.SpecifyKind(CreatedAt, DateTimeKind.Utc)),
         CompletedAt is { } completed ? new DateTimeOffset(DateTime.SpecifyKind(completed, DateTimeKind.Utc)) : null,

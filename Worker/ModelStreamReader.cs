@@ -47,8 +47,7 @@ public sealed partial class ModelStreamReader(
                         usage = new TokenUsage(reported.Details.InputTokenCount ?? 0, reported.Details.OutputTokenCount ?? 0);
                     }
 
-                    // Postgres text cannot hold U+0000: replaced before streaming, so what is streamed is what is saved.
-                    var text = update.Text.Replace('\0', '\uFFFD');
+                    var text = update.Text;
                     if (text.Length > 0)
                     {
                         taken++;

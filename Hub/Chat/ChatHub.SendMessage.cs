@@ -95,11 +95,6 @@ public sealed partial class ChatHub
             throw new HubException("content must not be empty");
         }
 
-        if (request.Content.Contains('\0', StringComparison.Ordinal))
-        {
-            throw new HubException("content must not contain NUL (U+0000) characters"); // Postgres text cannot store them
-        }
-
         var limit = options.Value.MaxMessageCharacters;
         if (request.Content.Length > limit)
         {

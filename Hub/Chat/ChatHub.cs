@@ -32,7 +32,7 @@ public sealed partial class ChatHub(
 
     public async Task<Conversation> CreateConversation(string? title)
     {
-        title = string.IsNullOrWhiteSpace(title) ? "New conversation" : title.Trim().Replace('\0', '\uFFFD');
+        title = string.IsNullOrWhiteSpace(title) ? "New conversation" : title.Trim();
         if (title.Length > MaxTitleCharacters)
         {
             throw new HubException($"title must be at most {MaxTitleCharacters} characters");
