@@ -36,5 +36,18 @@ var urls = new Option<string>("--urls") { Required = true };
 var baseline = new Command("baseline", "A baseline hub instance (started by run)") { mode, urls, postgres, pollInterval };
 baseline.SetAction((p, ct) => BaselineServer.RunAsync(p.GetValue(mode)!, p.GetValue(urls)!, p.GetValue(postgres)!, TimeSpan.FromMilliseconds(p.GetValue(pollInterval)), ct));
 
-var root = new RootCommand("ChatStreaming benchmark: Redis push vs Postgres polling vs LISTEN/NOTIFY") { run, baseline };
+var clients = new Option<int>("--clients") { Description = "Soak: concurrent clients", DefaultValueFactory = _ => 200 };
+var minutes = new Option<double>("--minutes") { Description = "Soak: how long", DefaultValueFactory = _ => 10 };
+var killEvery = new Option<double>("--kill-every") { Description = "Soak: minutes between CLIENT KILL TYPE pubsub", DefaultValueFactory = _ => 2 };
+var soakTokensPerSecond = new Option<double>("--tokens-per-second") { Description = "Pace of each simulated answer", DefaultValueFactory = _ => 10 };
+var soakTokens = new Option<int>("--tokens") { Description = "Tokens per answer", DefaultValueFactory = _ => 60 };
+var soakMarkdown = new Option<string?>("--markdown") { Description = "Markdown report", DefaultValueFactory = _ => "docs/soak.md" };
+var soak = new Command("soak", "Many clients, continuous answers, pub/sub killed on a schedule: gaps and memory slope")
+    { clients, minutes, killEvery, soakTokensPerSecond, soakTokens, redis, postgres, soakMarkdown, json, command };
+soak.SetAction((p, ct) => new ChatStreaming.Bench.Soak.SoakRun(new(
+        p.GetValue(clients), TimeSpan.FromMinutes(p.GetValue(minutes)), TimeSpan.FromMinutes(p.GetValue(killEvery)), p.GetValue(soakTokensPerSecond),
+        p.GetValue(soakTokens), p.GetValue(redis)!, p.GetValue(postgres)!, TimeSpan.FromMinutes(2)))
+    .RunAsync(p.GetValue(soakMarkdown), p.GetValue(json), p.GetValue(command)!, ct));
+
+var root = new RootCommand("ChatStreaming benchmark: Redis push vs Postgres polling vs LISTEN/NOTIFY; soak") { run, baseline, soak };
 return await root.Parse(args).InvokeAsync();
