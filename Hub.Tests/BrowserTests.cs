@@ -45,6 +45,28 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         Assert.Equal("hello from the browser", await page.InnerTextAsync("#messages li.user .text"));
     }
 
+    [Fact]
+    public async Task ThePageWorksThroughNginxInFrontOfBothInstances()
+    {
+        // The page negotiates (for stateful reconnect): nginx must keep its negotiate and its connection together.
+        await using var nginx = await NginxServer.StartAsync([cluster.A, cluster.B]);
+        var page = await browser.NewPageAsync(nginx.Url);
+        await page.GotoAsync("/");
+        await SignInAsync(page, "browser-nginx");
+        for (var i = 0; i < 3; i++)
+        {
+            await page.ClickAsync("#new-conversation");
+            await page.FillAsync("#composer-input", $"through nginx {i}");
+            await page.PressAsync("#composer-input", "Enter");
+            await page.WaitForSelectorAsync($"#messages li.user .text:text-is('through nginx {i}')"); // this round's conversation
+            await page.WaitForSelectorAsync($"{Answer}[data-status='completed']");
+            var saved = await SavedAnswerAsync(page);
+            Assert.Equal(saved.Content, await page.InnerTextAsync($"{Answer} .text"));
+            await page.ReloadAsync(); // a new negotiate and connection each round
+            await page.WaitForSelectorAsync("#new-conversation");
+        }
+    }
+
     [Theory]
     [MemberData(nameof(Apps))]
     public async Task StopCancelsTheAnswerAndThePageShowsWhatWasSaved(string app)

@@ -2,6 +2,7 @@ using ChatStreaming.Client.Core;
 using ChatStreaming.Contracts;
 using ChatStreaming.Hub.Tests.Infrastructure;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace ChatStreaming.Hub.Tests;
 
@@ -11,7 +12,7 @@ namespace ChatStreaming.Hub.Tests;
 /// ones by a new connection and the client's resume; either way the text ends exact.
 /// </summary>
 [Collection(ClusterCollection.Name)]
-public sealed class LinkCutTests(ChatCluster cluster)
+public sealed class LinkCutTests(ChatCluster cluster, ITestOutputHelper output)
 {
     [Fact]
     public async Task ALinkCutFor10SecondsIsBridgedByStatefulReconnectOnTheSameConnection()
@@ -21,10 +22,14 @@ public sealed class LinkCutTests(ChatCluster cluster)
         await using var __ = proxy;
         await using var ___ = generator;
         var connectionId = session.Connection.ConnectionId;
-        var states = new List<string>();
-        session.StateChanged += states.Add;
+        var states = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        session.StateChanged += states.Enqueue;
 
+        var chunksAtCut = session.Find(sent.AssistantMessageId)!.LastSequence;
         proxy.Cut(TimeSpan.FromSeconds(10));
+        var cutEnds = DateTimeOffset.UtcNow.AddSeconds(10);
+        await Wait.UntilAsync(() => session.Find(sent.AssistantMessageId)!.LastSequence > chunksAtCut + 5 && DateTimeOffset.UtcNow > cutEnds, TimeSpan.FromSeconds(40), "chunks did not flow again after the cut");
+        output.WriteLine($"measured: chunks flowing again {(DateTimeOffset.UtcNow - cutEnds).TotalSeconds:0.0} s after a 10 s cut ended (same connection)");
         var answer = await done.WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.Equal((sent.AssistantMessageId, MessageStatus.Completed), (answer.MessageId, answer.Finished!.Status));
@@ -41,10 +46,13 @@ public sealed class LinkCutTests(ChatCluster cluster)
         await using var __ = proxy;
         await using var ___ = generator;
         var connectionId = session.Connection.ConnectionId;
-        var states = new List<string>();
-        session.StateChanged += states.Add;
+        var states = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        session.StateChanged += states.Enqueue;
 
         proxy.Cut(TimeSpan.FromSeconds(40));
+        var cutEnds = DateTimeOffset.UtcNow.AddSeconds(40);
+        await Wait.UntilAsync(() => states.Contains("reconnected"), TimeSpan.FromSeconds(70), "no new connection after the cut");
+        output.WriteLine($"measured: reconnected on a new connection {(DateTimeOffset.UtcNow - cutEnds).TotalSeconds:0.0} s after a 40 s cut ended");
         var answer = await done.WaitAsync(TimeSpan.FromSeconds(90));
 
         Assert.Equal((sent.AssistantMessageId, MessageStatus.Completed), (answer.MessageId, answer.Finished!.Status));

@@ -18,6 +18,8 @@ public sealed partial class MetricsTests(ChatCluster cluster)
 
         var sent = await client.SendAsync(conversation.Id, "measure me");
         await client.WaitForChunksAsync(sent.AssistantMessageId, 5);
+        await client.InvokeAsync<ChatStreaming.Contracts.ConversationSnapshot>(ChatStreaming.Contracts.ChatHubMethods.JoinConversation, conversation.Id); // a resume mid-answer
+        await client.InvokeAsync<IReadOnlyList<ChatStreaming.Contracts.Chunk>>(ChatStreaming.Contracts.ChatHubMethods.GetChunks, sent.AssistantMessageId, 0L); // a replay hit
         var during = await http.GetStringAsync($"{cluster.A}/metrics");
         await client.WaitForFinishedAsync(sent.AssistantMessageId);
         var after = await http.GetStringAsync($"{cluster.A}/metrics");
@@ -27,6 +29,11 @@ public sealed partial class MetricsTests(ChatCluster cluster)
         Assert.True(Value(after, "chatstreaming_chunk_write_duration_milliseconds_count") > Value(before, "chatstreaming_chunk_write_duration_milliseconds_count"));
         Assert.True(Value(after, """chatstreaming_generations_finished_total{status="completed"}""") >= 1 + Value(before, """chatstreaming_generations_finished_total{status="completed"}"""));
         Assert.Contains("chatstreaming_generator_queue_depth", after, StringComparison.Ordinal);
+        Assert.True(Value(during, "chatstreaming_resumes_total") >= 1 + Value(before, "chatstreaming_resumes_total"));
+        Assert.True(Value(during, """chatstreaming_replay_requests_total{result="hit"}""") >= 1 + Value(before, """chatstreaming_replay_requests_total{result="hit"}"""));
+        Assert.True(Value(after, "chatstreaming_chunk_delay_milliseconds_count") - Value(before, "chatstreaming_chunk_delay_milliseconds_count") >= ChatCluster.ResponseTokens);
+        Assert.True(Value(after, "chatstreaming_generator_queue_wait_milliseconds_count") > Value(before, "chatstreaming_generator_queue_wait_milliseconds_count"));
+        Assert.True(Value(after, "chatstreaming_postgres_save_duration_milliseconds_count") > Value(before, "chatstreaming_postgres_save_duration_milliseconds_count"));
     }
 
     /// <summary>The sum of a series' samples (0 when absent), matching its name and, if given, its labels.</summary>

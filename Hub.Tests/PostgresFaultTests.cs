@@ -6,12 +6,13 @@ using Dapper;
 using Microsoft.AspNetCore.SignalR.Client;
 using StackExchange.Redis;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace ChatStreaming.Hub.Tests;
 
 /// <summary>Postgres, the only durable store, away when answers end; answers whose instance never saved them.</summary>
 [Collection(ClusterCollection.Name)]
-public sealed class PostgresFaultTests(ChatCluster cluster)
+public sealed class PostgresFaultTests(ChatCluster cluster, ITestOutputHelper output)
 {
     [Fact]
     public async Task AnAnswerThatEndsWhilePostgresIsDownIsSavedOnceWhenItReturnsAndItsReplayOutlivesTheTtl()
@@ -43,7 +44,9 @@ public sealed class PostgresFaultTests(ChatCluster cluster)
             cluster.Db.Clear(); // the test's own pooled connections died with the server
         }
 
+        var back = DateTimeOffset.UtcNow;
         var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(30));
+        output.WriteLine($"measured: saved and announced {(DateTimeOffset.UtcNow - back).TotalSeconds:0.0} s after Postgres returned");
         Assert.Equal((MessageStatus.Completed, 40L), (finished.Status, finished.LastSequence));
         StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(sent.AssistantMessageId), finished);
         Assert.Equal(finished.Content, string.Concat(replayedDuringOutage.Select(c => c.Delta)));

@@ -3,12 +3,13 @@ using ChatStreaming.Contracts;
 using ChatStreaming.Hub.Tests.Infrastructure;
 using Dapper;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace ChatStreaming.Hub.Tests;
 
 /// <summary>The real redis-server of the cluster restarted or its pub/sub connections killed, mid-answer.</summary>
 [Collection(ClusterCollection.Name)]
-public sealed class RedisFaultTests(ChatCluster cluster)
+public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper output)
 {
     [Fact]
     public async Task ARedisRestartMidAnswerEndsWithTheSavedAnswerAndTheHubsRecover()
@@ -34,7 +35,9 @@ public sealed class RedisFaultTests(ChatCluster cluster)
         await cluster.Redis.StopProcessAsync();
         await Task.Delay(TimeSpan.FromSeconds(3)); // Redis is down for a while (this is the fault, not a wait for an event)
         await cluster.Redis.StartProcessAsync(); // same port, all data lost
+        var back = DateTimeOffset.UtcNow;
         var answer = await done.Task.WaitAsync(TimeSpan.FromSeconds(40));
+        output.WriteLine($"measured: the client had the answer's saved end {(DateTimeOffset.UtcNow - back).TotalSeconds:0.0} s after Redis returned");
 
         // An explicit end with the saved text, whatever chunks were lost while Redis was away.
         Assert.Equal(sent.AssistantMessageId, answer.MessageId);
@@ -93,7 +96,9 @@ public sealed class RedisFaultTests(ChatCluster cluster)
             cluster.Redis.Signal(SignalContinue);
         }
 
+        var resumed = DateTimeOffset.UtcNow;
         var answer = await done.Task.WaitAsync(TimeSpan.FromSeconds(40));
+        output.WriteLine($"measured: answer complete {(DateTimeOffset.UtcNow - resumed).TotalSeconds:0.0} s after SIGCONT");
         Assert.Equal((sent.AssistantMessageId, MessageStatus.Completed), (answer.MessageId, answer.Finished!.Status));
         Assert.Equal(answer.Finished.Content, answer.Text.ToString());
         Assert.Contains("wait", answer.Finished.Content, StringComparison.Ordinal); // the simulated model echoes the prompt

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
 using Microsoft.Extensions.Logging;
@@ -12,7 +13,7 @@ namespace ChatStreaming.Worker;
 /// Redis and Postgres outages are retried; if Redis stays away, Postgres (the durable truth) still gets the answer.
 /// </summary>
 public sealed class GenerationFinisher(
-    ReplayStore replay, ChatStore store, PostgresRetry postgresRetry, IChatBroadcaster broadcaster, ILogger<GenerationFinisher> logger)
+    ReplayStore replay, ChatStore store, PostgresRetry postgresRetry, IChatBroadcaster broadcaster, WorkerMetrics metrics, ILogger<GenerationFinisher> logger)
 {
     // Redis restarting or paused: a few seconds of retries before giving up on the Redis side of the end.
     private readonly ResiliencePipeline redisRetry = RedisRetries.Create(maxAttempts: 8, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(3));
@@ -42,6 +43,9 @@ public sealed class GenerationFinisher(
     /// </summary>
     public async Task<(GenerationFinished Announced, bool Saved)> SaveAndAnnounceAsync(Guid conversationId, FinalMessage final, int deltas = 0)
     {
+        using var activity = WorkerTracing.StartAnswerSpan("chat.save", conversationId, final.MessageId);
+        activity?.SetTag("chat.status", final.Status.ToWireName());
+        var started = Stopwatch.GetTimestamp();
         var attempt = 0;
         var saved = await postgresRetry.ExecuteAsync(
             async ct =>
@@ -54,6 +58,9 @@ public sealed class GenerationFinisher(
                 return await store.SaveFinalAsync(final, ct);
             },
             CancellationToken.None);
+        metrics.Saved(Stopwatch.GetElapsedTime(started).TotalMilliseconds, attempt - 1);
+        activity?.SetTag("chat.save.attempts", attempt);
+        activity?.SetTag("chat.saved", saved);
         var announced = new GenerationFinished(
             conversationId, final.MessageId, final.Status, final.LastSequence, final.Content, final.Error, final.FinishReason, final.Usage);
         if (!saved && await store.GetMessageAsync(final.MessageId, CancellationToken.None) is { } already)

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using ChatStreaming.Contracts;
@@ -104,6 +105,10 @@ public sealed class GeneratorService(
     private async Task RunAsync(GenerationJob job, CancellationToken stoppingToken)
     {
         var messageId = job.AssistantMessageId;
+        using var activity = WorkerTracing.StartAnswerSpan("chat.generation", job.ConversationId, messageId, job.Parent);
+        // Every log line of this answer, whichever class writes it (model reader, relay, finisher), carries its ids.
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["ConversationId"] = job.ConversationId, ["MessageId"] = messageId });
+        metrics.QueueWait(Stopwatch.GetElapsedTime(job.QueuedAt).TotalMilliseconds);
         using var generation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
         // Registered before the cancel flag is read: a cancel is either seen by the read or delivered to this source.
         running[messageId] = generation;
@@ -157,6 +162,8 @@ public sealed class GeneratorService(
                 running.TryRemove(messageId, out _);
                 queue.Release(messageId);
                 metrics.GenerationEnded(outcome.Status.ToWireName());
+                activity?.SetTag("chat.status", outcome.Status.ToWireName());
+                activity?.SetTag("chat.chunks", relayed.LastSequence);
             }
         }
     }
@@ -174,6 +181,7 @@ public sealed class GeneratorService(
             },
             CancellationToken.None);
         metrics.ChunkWritten(timeProvider.GetElapsedTime(writing).TotalMilliseconds, chunk.Delta.Length);
+        metrics.ChunkDelivered(timeProvider.GetUtcNow().ToUnixTimeMilliseconds() - chunk.EmittedAt);
         if (chunk.Sequence == 1)
         {
             metrics.FirstChunk(timeProvider.GetElapsedTime(generationStarted).TotalMilliseconds);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.ClientModel;
 using System.Text.Json;
 using System.Threading.Channels;
@@ -17,7 +18,7 @@ namespace ChatStreaming.Worker;
 /// then failed; a drop or a stall after some text → interrupted; unreadable data → failed.
 /// </summary>
 public sealed partial class ModelStreamReader(
-    IChatClient chatClient, IOptions<ModelOptions> options, TimeProvider timeProvider, ILogger<ModelStreamReader> logger)
+    IChatClient chatClient, IOptions<ModelOptions> options, WorkerMetrics metrics, TimeProvider timeProvider, ILogger<ModelStreamReader> logger)
 {
     public const string AuthenticationFailed = "model authentication failed";
 
@@ -33,6 +34,8 @@ public sealed partial class ModelStreamReader(
         using var stall = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(generationToken, stall.Token);
         var pipeline = RetryPipeline(model, () => taken, stall, () => retries++);
+        using var activity = WorkerTracing.Source.StartActivity("chat.model", ActivityKind.Client);
+        activity?.SetTag("gen_ai.request.max_tokens", model.MaxOutputTokens);
         try
         {
             await pipeline.ExecuteAsync(async token =>
@@ -65,7 +68,7 @@ public sealed partial class ModelStreamReader(
         }
         catch (OperationCanceledException) when (stall.IsCancellationRequested)
         {
-            ModelError(logger, "stalled", null);
+            Failed("stalled", null);
             var seconds = model.StallTimeout.TotalSeconds;
             return taken > 0
                 ? new ModelOutcome(MessageStatus.Interrupted, $"the model stopped sending for {seconds:0.#} s", finishReason, usage)
@@ -73,33 +76,40 @@ public sealed partial class ModelStreamReader(
         }
         catch (ClientResultException ex) when (ex.Status is 401 or 403)
         {
-            ModelError(logger, "authentication", ex.Status);
+            Failed("authentication", ex.Status);
             return new ModelOutcome(MessageStatus.Failed, AuthenticationFailed);
         }
         catch (ClientResultException ex) when (taken == 0)
         {
-            ModelError(logger, "http", ex.Status);
+            Failed(ex.Status == 429 ? "rate_limited" : "http_error", ex.Status);
             var after = retries > 0 ? $" after {retries} {(retries == 1 ? "retry" : "retries")}" : "";
             return new ModelOutcome(MessageStatus.Failed, $"model unavailable: HTTP {ex.Status}{after}");
         }
         catch (JsonException)
         {
-            ModelError(logger, "invalid-response", null);
+            Failed("invalid_response", null);
             return new ModelOutcome(MessageStatus.Failed, "the model sent a response that could not be read", finishReason, usage);
         }
-        catch (Exception ex) when (taken > 0)
+        catch (Exception) when (taken > 0)
         {
-            ModelError(logger, ex.GetType().Name, null);
+            Failed("dropped", null);
             return new ModelOutcome(MessageStatus.Interrupted, "the connection to the model was lost during the answer", finishReason, usage);
         }
-        catch (Exception ex)
+        catch (Exception)
         {
-            ModelError(logger, ex.GetType().Name, null);
+            Failed("unreachable", null);
             return new ModelOutcome(MessageStatus.Failed, "the model could not be reached");
         }
         finally
         {
             deltas.TryComplete();
+        }
+
+        void Failed(string kind, int? status)
+        {
+            ModelError(logger, kind, status);
+            metrics.ModelError(kind);
+            activity?.SetStatus(ActivityStatusCode.Error, kind);
         }
     }
 

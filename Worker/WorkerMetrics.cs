@@ -15,6 +15,13 @@ public sealed class WorkerMetrics
     private readonly UpDownCounter<long> active;
     private readonly Counter<long> finished;
     private readonly Counter<long> orphans;
+    private readonly Histogram<double> chunkDelay;
+    private readonly Histogram<double> queueWait;
+    private readonly Counter<long> modelErrors;
+    private readonly Histogram<double> saveDuration;
+    private readonly Counter<long> saveRetries;
+    private readonly Counter<long> replayRequests;
+    private readonly Counter<long> resumes;
 
     public WorkerMetrics(IMeterFactory meterFactory, GenerationQueue queue)
     {
@@ -28,6 +35,13 @@ public sealed class WorkerMetrics
         finished = meter.CreateCounter<long>("chatstreaming.generations.finished", "{generation}", "Generations ended, by status");
         orphans = meter.CreateCounter<long>("chatstreaming.generations.orphans_recovered", "{generation}", "Answers of a stopped instance ended as interrupted by this one");
         meter.CreateObservableGauge("chatstreaming.generator.queue.depth", () => queue.Count, "{job}", "Jobs waiting for a generator slot");
+        chunkDelay = meter.CreateHistogram<double>("chatstreaming.chunk.delay", "ms", "End to end inside the server: from the model emitting a chunk's first delta to the hub having sent the chunk (replay buffer + backplane)");
+        queueWait = meter.CreateHistogram<double>("chatstreaming.generator.queue.wait", "ms", "From SendMessage queueing an answer to a generator slot taking it");
+        modelErrors = meter.CreateCounter<long>("chatstreaming.model.errors", "{error}", "Model calls that failed, by kind (authentication, rate_limited, http_error, stalled, dropped, invalid_response, unreachable)");
+        saveDuration = meter.CreateHistogram<double>("chatstreaming.postgres.save.duration", "ms", "Saving a finished answer in Postgres, retries included");
+        saveRetries = meter.CreateCounter<long>("chatstreaming.postgres.save.retries", "{retry}", "Retried attempts to save a finished answer (Postgres unreachable or restarting)");
+        replayRequests = meter.CreateCounter<long>("chatstreaming.replay.requests", "{request}", "GetChunks calls, by result (hit: served from the replay buffer; miss: the buffer is gone)");
+        resumes = meter.CreateCounter<long>("chatstreaming.resumes", "{snapshot}", "Snapshots (JoinConversation) taken while an answer of the conversation was streaming: a client joining or coming back mid-answer");
     }
 
     public void ChunkWritten(double milliseconds, int deltaCharacters)
@@ -46,6 +60,25 @@ public sealed class WorkerMetrics
     }
 
     public void FirstChunk(double milliseconds) => timeToFirstChunk.Record(milliseconds);
+
+    public void ChunkDelivered(double milliseconds) => chunkDelay.Record(milliseconds);
+
+    public void QueueWait(double milliseconds) => queueWait.Record(milliseconds);
+
+    public void ModelError(string kind) => modelErrors.Add(1, new KeyValuePair<string, object?>("kind", kind));
+
+    public void Saved(double milliseconds, int retries)
+    {
+        saveDuration.Record(milliseconds);
+        if (retries > 0)
+        {
+            saveRetries.Add(retries);
+        }
+    }
+
+    public void Replay(bool hit) => replayRequests.Add(1, new KeyValuePair<string, object?>("result", hit ? "hit" : "miss"));
+
+    public void Resumed() => resumes.Add(1);
 
     public void GenerationStarted() => active.Add(1);
 

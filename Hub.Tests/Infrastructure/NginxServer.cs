@@ -20,8 +20,9 @@ internal sealed class NginxServer : IAsyncDisposable
             .Replace("listen 5000;", $"listen 127.0.0.1:{server.Port.ToString(CultureInfo.InvariantCulture)};", StringComparison.Ordinal)
             .Replace("pid /tmp/chatstreaming-nginx.pid;", $"pid {server.directory}/nginx.pid;", StringComparison.Ordinal);
         await File.WriteAllTextAsync(Path.Combine(server.directory, "nginx.conf"), config);
+        var servers = string.Concat(upstreams.Select(u => $"    server {new Uri(u).Authority} max_fails=1 fail_timeout=5s;\n"));
         await File.WriteAllTextAsync(Path.Combine(server.directory, "upstreams.conf"),
-            $"upstream chatstreaming {{\n{string.Concat(upstreams.Select(u => $"    server {new Uri(u).Authority} max_fails=1 fail_timeout=5s;\n"))}}}\n");
+            $"upstream chatstreaming {{\n{servers}}}\nupstream chatstreaming_sticky {{\n    hash $remote_addr consistent;\n{servers}}}\n");
         server.process = ChildProcess.Start(Executable.Find("nginx"), ["-p", server.directory + "/", "-c", Path.Combine(server.directory, "nginx.conf"), "-g", "daemon off;"]);
         await Wait.UntilAsync(() =>
         {

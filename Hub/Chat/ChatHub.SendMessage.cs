@@ -11,6 +11,8 @@ public sealed partial class ChatHub
     public async Task<SendMessageResult> SendMessage(SendMessageRequest request)
     {
         Validate(request);
+        using var activity = WorkerTracing.Source.StartActivity("chat.send_message");
+        activity?.SetTag(WorkerTracing.ConversationIdTag, request.ConversationId.ToString());
         if (queue.IsFull || !queue.IsAcceptingWork)
         {
             throw new HubException(ChatErrors.Busy); // refused before anything is saved (full, or shutting down)
@@ -35,6 +37,7 @@ public sealed partial class ChatHub
         }
 
         var result = new SendMessageResult(exchange.UserMessage.Id, exchange.AssistantMessage.Id);
+        activity?.SetTag(WorkerTracing.MessageIdTag, result.AssistantMessageId.ToString());
         if (!exchange.IsNew)
         {
             await limiter.RefundAsync(UserId, admission);

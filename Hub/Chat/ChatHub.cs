@@ -19,6 +19,7 @@ public sealed partial class ChatHub(
     GenerationQueue queue,
     GenerationFinisher finisher,
     UserLimiter limiter,
+    WorkerMetrics metrics,
     IOptions<ChatStreamingOptions> options) : Hub<IChatHubClient>, IChatHub
 {
     private const int MaxTitleCharacters = 200;
@@ -54,7 +55,13 @@ public sealed partial class ChatHub(
         // Invariant: join the group before reading the messages. A chunk published meanwhile is then either in the
         // snapshot, or delivered live, or both (the client drops sequences it has), never neither.
         await Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Conversation(conversationId), Aborted);
-        return new ConversationSnapshot(conversation, await reader.GetMessagesAsync(conversationId, Aborted));
+        var messages = await reader.GetMessagesAsync(conversationId, Aborted);
+        if (messages.Any(m => m.Status == MessageStatus.Streaming))
+        {
+            metrics.Resumed();
+        }
+
+        return new ConversationSnapshot(conversation, messages);
     }
 
     public async Task LeaveConversation(Guid conversationId)
@@ -73,11 +80,18 @@ public sealed partial class ChatHub(
         var replayed = await replay.GetChunksAsync(messageId, afterSequence);
         if (replayed is { } found)
         {
-            return found.Generation.OwnerId == UserId ? found.Chunks : throw new HubException(ChatErrors.MessageNotFound);
+            if (found.Generation.OwnerId != UserId)
+            {
+                throw new HubException(ChatErrors.MessageNotFound);
+            }
+
+            metrics.Replay(hit: true);
+            return found.Chunks;
         }
 
         // No replay buffer: tell "gone" from "never yours" only to the owner.
         await RequireOwnedMessageAsync(messageId);
+        metrics.Replay(hit: false);
         throw new HubException(ChatErrors.ReplayUnavailable);
     }
 

@@ -12,11 +12,12 @@ internal static class HealthExtensions
     {
         builder.Services.AddHealthChecks()
             .AddRedis(sp => sp.GetRequiredService<IConnectionMultiplexer>(), name: "redis", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(3))
-            .AddNpgSql(name: "postgres", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(3));
+            .AddNpgSql(name: "postgres", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(3))
+            .AddCheck<GeneratorHealthCheck>("generator", tags: [ReadyTag]);
         return builder;
     }
 
-    /// <summary>Live: the process answers. Ready: Redis and Postgres are reachable.</summary>
+    /// <summary>Live: the process answers. Ready: Redis and Postgres are reachable, and the generator takes new answers.</summary>
     public static WebApplication MapChatHealthChecks(this WebApplication app)
     {
         app.MapHealthChecks(ChatHubPaths.HealthLive, new HealthCheckOptions { Predicate = _ => false });

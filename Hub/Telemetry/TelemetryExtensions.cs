@@ -1,5 +1,8 @@
 using ChatStreaming.Worker;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Trace;
 
 namespace ChatStreaming.Server.Telemetry;
 
@@ -9,13 +12,38 @@ internal static class TelemetryExtensions
     private static readonly double[] MillisecondBuckets =
         [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 
-    /// <summary>OpenTelemetry metrics of the worker (meter ChatStreaming.Worker), scraped by Prometheus at /metrics.</summary>
+    /// <summary>
+    /// OpenTelemetry: the worker's metrics (meter ChatStreaming.Worker) scraped by Prometheus at /metrics; with
+    /// <c>Telemetry:OtlpEndpoint</c> set, metrics and traces (SendMessage → generation → model → save, plus SignalR,
+    /// ASP.NET Core and Npgsql spans) are also pushed over OTLP (HTTP/protobuf).
+    /// </summary>
     public static IHostApplicationBuilder AddChatTelemetry(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(WorkerMetrics.MeterName)
-            .AddView(instrument => instrument.Unit == "ms" ? new ExplicitBucketHistogramConfiguration { Boundaries = MillisecondBuckets } : null)
-            .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0)); // every scrape is fresh
+        builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.SectionName)
+            .Validate(o => o.OtlpEndpoint is null || IsHttpUrl(o.OtlpEndpoint), "Telemetry:OtlpEndpoint must be an absolute http(s) URL, e.g. http://collector:4318.")
+            .ValidateOnStart();
+        var otlp = builder.Configuration[$"{TelemetryOptions.SectionName}:{nameof(TelemetryOptions.OtlpEndpoint)}"] is { } value && IsHttpUrl(value)
+            ? new Uri(value.TrimEnd('/'))
+            : null;
+
+        var telemetry = builder.Services.AddOpenTelemetry().WithMetrics(metrics =>
+        {
+            metrics
+                .AddMeter(WorkerMetrics.MeterName)
+                .AddView(instrument => instrument.Unit == "ms" ? new ExplicitBucketHistogramConfiguration { Boundaries = MillisecondBuckets } : null)
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0); // every scrape is fresh
+            if (otlp is not null)
+            {
+                metrics.AddOtlpExporter(o => Otlp(o, otlp, "v1/metrics"));
+            }
+        });
+        if (otlp is not null)
+        {
+            telemetry.WithTracing(tracing => tracing
+                .AddSource(WorkerTracing.SourceName, "Microsoft.AspNetCore.SignalR.Server", "Microsoft.AspNetCore", "Npgsql")
+                .AddOtlpExporter(o => Otlp(o, otlp, "v1/traces")));
+        }
+
         return builder;
     }
 
@@ -24,4 +52,22 @@ internal static class TelemetryExtensions
         app.MapPrometheusScrapingEndpoint("/metrics");
         return app;
     }
+
+    private static void Otlp(OtlpExporterOptions options, Uri endpoint, string signalPath)
+    {
+        options.Protocol = OtlpExportProtocol.HttpProtobuf;
+        options.Endpoint = new Uri($"{endpoint}/{signalPath}");
+    }
+
+    private static bool IsHttpUrl(string value) =>
+        Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
+}
+
+/// <summary>The <c>Telemetry</c> section.</summary>
+internal sealed class TelemetryOptions
+{
+    public const string SectionName = "Telemetry";
+
+    /// <summary>Base URL of an OTLP/HTTP collector (e.g. http://collector:4318); unset = Prometheus /metrics only, no traces.</summary>
+    public string? OtlpEndpoint { get; set; }
 }

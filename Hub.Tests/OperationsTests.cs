@@ -1,0 +1,149 @@
+using System.Net;
+using System.Text;
+using ChatStreaming.Contracts;
+using ChatStreaming.Hub.Tests.Infrastructure;
+using Xunit;
+
+namespace ChatStreaming.Hub.Tests;
+
+/// <summary>What an operator relies on: traces over OTLP, readiness that follows saturation and draining.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class OperationsTests(ChatCluster cluster)
+{
+    [Fact]
+    public async Task WithAnOtlpEndpointTheTraceOfAnAnswerSpansSendMessageGenerationModelAndSave()
+    {
+        await using var collector = FakeOtlpCollector.Start();
+        var settings = cluster.Settings.ToDictionary();
+        settings["Telemetry:OtlpEndpoint"] = collector.Url;
+        settings["OTEL_BSP_SCHEDULE_DELAY"] = "200"; // export spans every 200 ms instead of 5 s
+        await using var hub = await HubInstance.StartAsync(settings);
+        await using var client = await cluster.ConnectAsync(hub.Url, "traced");
+        var conversation = await client.CreateConversationAsync();
+
+        var sent = await client.SendAsync(conversation.Id, "trace me");
+        await client.WaitForFinishedAsync(sent.AssistantMessageId);
+
+        // OTLP/protobuf carries span names and string attributes as plain UTF-8: enough to see what was exported.
+        string[] expected = ["chat.send_message", "chat.generation", "chat.model", "chat.save", sent.AssistantMessageId.ToString()];
+        await Wait.UntilAsync(() => expected.All(collector.Traces.Contains), TimeSpan.FromSeconds(15), "the answer's spans were not exported");
+        Assert.Contains("ChatStreaming", collector.Traces, StringComparison.Ordinal); // the instrumentation scope
+    }
+
+    [Fact]
+    public async Task ReadinessFailsWhileTheGeneratorQueueIsFullAndWhileTheInstanceDrains()
+    {
+        var settings = cluster.Settings.ToDictionary();
+        settings["Chat:MaxConcurrentGenerations"] = "1";
+        settings["Chat:GeneratorQueueCapacity"] = "1";
+        settings["Chat:Model:Simulated:TokensPerSecond"] = "10";
+        settings["Chat:Model:Simulated:ResponseTokens"] = "600";
+        settings["Chat:ShutdownGrace"] = "00:00:03";
+        await using var hub = await HubInstance.StartAsync(settings);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        await using var client = await cluster.ConnectAsync(hub.Url, "saturating");
+        var conversation = await client.CreateConversationAsync();
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"{hub.Url}{ChatHubPaths.HealthReady}")).StatusCode);
+
+        var running = await client.SendAsync(conversation.Id, "runs");
+        await client.WaitForChunksAsync(running.AssistantMessageId, 1);
+        var queued = await client.SendAsync(conversation.Id, "waits");
+        var saturated = await http.GetAsync($"{hub.Url}{ChatHubPaths.HealthReady}");
+        await client.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, queued.AssistantMessageId);
+        await client.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, running.AssistantMessageId);
+        await client.WaitForFinishedAsync(queued.AssistantMessageId);
+        var free = await http.GetAsync($"{hub.Url}{ChatHubPaths.HealthReady}");
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, saturated.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, free.StatusCode);
+
+        var longOne = await client.SendAsync(conversation.Id, "keeps it draining");
+        await client.WaitForChunksAsync(longOne.AssistantMessageId, 1);
+        hub.Process.Signal(15); // SIGTERM: drains for Chat:ShutdownGrace
+        var whileDraining = new List<HttpStatusCode>();
+        while (!hub.Process.HasExited && whileDraining.Count < 50)
+        {
+            try
+            {
+                whileDraining.Add((await http.GetAsync($"{hub.Url}{ChatHubPaths.HealthReady}")).StatusCode);
+            }
+            catch (HttpRequestException)
+            {
+                break; // no longer listening
+            }
+
+            await Task.Delay(100);
+        }
+
+        Assert.Contains(HttpStatusCode.ServiceUnavailable, whileDraining);
+        Assert.DoesNotContain(HttpStatusCode.OK, whileDraining);
+    }
+}
+
+/// <summary>An OTLP/HTTP collector that keeps what it is sent (protobuf bodies, read as text for plain strings).</summary>
+internal sealed class FakeOtlpCollector : IAsyncDisposable
+{
+    private readonly HttpListener listener = new();
+    private readonly StringBuilder traces = new();
+    private readonly Task serving;
+
+    private FakeOtlpCollector(int port)
+    {
+        Url = $"http://127.0.0.1:{port}";
+        listener.Prefixes.Add($"{Url}/");
+        listener.Start();
+        serving = ServeAsync();
+    }
+
+    public string Url { get; }
+
+    public string Traces
+    {
+        get
+        {
+            lock (traces)
+            {
+                return traces.ToString();
+            }
+        }
+    }
+
+    public static FakeOtlpCollector Start() => new(Ports.Free());
+
+    private async Task ServeAsync()
+    {
+        while (listener.IsListening)
+        {
+            HttpListenerContext context;
+            try
+            {
+                context = await listener.GetContextAsync();
+            }
+            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
+            {
+                return;
+            }
+
+            using var body = new MemoryStream();
+            await context.Request.InputStream.CopyToAsync(body);
+            if (context.Request.Url!.AbsolutePath == "/v1/traces")
+            {
+                lock (traces)
+                {
+                    traces.Append(Encoding.UTF8.GetString(body.ToArray()));
+                }
+            }
+
+            context.Response.StatusCode = 200;
+            context.Response.ContentType = "application/x-protobuf";
+            context.Response.Close();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        listener.Stop();
+        await serving;
+        listener.Close();
+    }
+}
