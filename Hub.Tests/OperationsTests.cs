@@ -1,4 +1,11 @@
 using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using System.Text;
 using ChatStreaming.Contracts;
 using ChatStreaming.Hub.Tests.Infrastructure;
@@ -13,7 +20,7 @@ public sealed class OperationsTests(ChatCluster cluster)
     [Fact]
     public async Task WithAnOtlpEndpointTheTraceOfAnAnswerSpansSendMessageGenerationModelAndSave()
     {
-        await using var collector = FakeOtlpCollector.Start();
+        await using var collector = await FakeOtlpCollector.StartAsync();
         var settings = cluster.Settings.ToDictionary();
         settings["Telemetry:OtlpEndpoint"] = collector.Url;
         settings["OTEL_BSP_SCHEDULE_DELAY"] = "200"; // export spans every 200 ms instead of 5 s
@@ -26,7 +33,14 @@ public sealed class OperationsTests(ChatCluster cluster)
 
         // OTLP/protobuf carries span names and string attributes as plain UTF-8: enough to see what was exported.
         string[] expected = ["chat.send_message", "chat.generation", "chat.model", "chat.save", sent.AssistantMessageId.ToString()];
-        await Wait.UntilAsync(() => expected.All(collector.Traces.Contains), TimeSpan.FromSeconds(15), "the answer's spans were not exported");
+        try
+        {
+            await Wait.UntilAsync(() => expected.All(collector.Traces.Contains), TimeSpan.FromSeconds(15), "the answer's spans were not exported");
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"missing from {collector.Traces.Length} exported characters ({collector.Requests} requests): {string.Join(", ", expected.Where(e => !collector.Traces.Contains(e, StringComparison.Ordinal)))}");
+        }
         Assert.Contains("ChatStreaming", collector.Traces, StringComparison.Ordinal); // the instrumentation scope
     }
 
@@ -39,6 +53,7 @@ public sealed class OperationsTests(ChatCluster cluster)
         settings["Chat:Model:Simulated:TokensPerSecond"] = "10";
         settings["Chat:Model:Simulated:ResponseTokens"] = "600";
         settings["Chat:ShutdownGrace"] = "00:00:03";
+        settings["Chat:DrainDelay"] = "00:00:02";
         await using var hub = await HubInstance.StartAsync(settings);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
         await using var client = await cluster.ConnectAsync(hub.Url, "saturating");
@@ -59,7 +74,7 @@ public sealed class OperationsTests(ChatCluster cluster)
 
         var longOne = await client.SendAsync(conversation.Id, "keeps it draining");
         await client.WaitForChunksAsync(longOne.AssistantMessageId, 1);
-        hub.Process.Signal(15); // SIGTERM: drains for Chat:ShutdownGrace
+        hub.Process.Signal(15); // SIGTERM: not ready but serving for Chat:DrainDelay, then Chat:ShutdownGrace for the answer
         var whileDraining = new List<HttpStatusCode>();
         while (!hub.Process.HasExited && whileDraining.Count < 50)
         {
@@ -75,27 +90,43 @@ public sealed class OperationsTests(ChatCluster cluster)
             await Task.Delay(100);
         }
 
-        Assert.Contains(HttpStatusCode.ServiceUnavailable, whileDraining);
-        Assert.DoesNotContain(HttpStatusCode.OK, whileDraining);
+        var firstUnavailable = whileDraining.IndexOf(HttpStatusCode.ServiceUnavailable);
+        Assert.True(firstUnavailable >= 0, $"never 503 while draining: {string.Join(", ", whileDraining)}");
+        Assert.DoesNotContain(HttpStatusCode.OK, whileDraining.Skip(firstUnavailable)); // once draining, never ready again
+        Assert.True(whileDraining.Count(s => s == HttpStatusCode.ServiceUnavailable) >= 10, "the instance kept serving (not ready) through the drain delay");
     }
 }
 
 /// <summary>An OTLP/HTTP collector that keeps what it is sent (protobuf bodies, read as text for plain strings).</summary>
 internal sealed class FakeOtlpCollector : IAsyncDisposable
 {
-    private readonly HttpListener listener = new();
+    private readonly WebApplication app;
     private readonly StringBuilder traces = new();
-    private readonly Task serving;
+    private int requests;
 
-    private FakeOtlpCollector(int port)
+    public int Requests => Volatile.Read(ref requests);
+
+    private FakeOtlpCollector(WebApplication app)
     {
-        Url = $"http://127.0.0.1:{port}";
-        listener.Prefixes.Add($"{Url}/");
-        listener.Start();
-        serving = ServeAsync();
+        this.app = app;
+        app.Run(async context =>
+        {
+            Interlocked.Increment(ref requests);
+            using var body = new MemoryStream();
+            await context.Request.Body.CopyToAsync(body);
+            if (context.Request.Path == "/v1/traces")
+            {
+                lock (traces)
+                {
+                    traces.Append(Encoding.UTF8.GetString(body.ToArray()));
+                }
+            }
+
+            context.Response.ContentType = "application/x-protobuf";
+        });
     }
 
-    public string Url { get; }
+    public string Url { get; private set; } = "";
 
     public string Traces
     {
@@ -108,42 +139,16 @@ internal sealed class FakeOtlpCollector : IAsyncDisposable
         }
     }
 
-    public static FakeOtlpCollector Start() => new(Ports.Free());
-
-    private async Task ServeAsync()
+    public static async Task<FakeOtlpCollector> StartAsync()
     {
-        while (listener.IsListening)
-        {
-            HttpListenerContext context;
-            try
-            {
-                context = await listener.GetContextAsync();
-            }
-            catch (Exception ex) when (ex is HttpListenerException or ObjectDisposedException)
-            {
-                return;
-            }
-
-            using var body = new MemoryStream();
-            await context.Request.InputStream.CopyToAsync(body);
-            if (context.Request.Url!.AbsolutePath == "/v1/traces")
-            {
-                lock (traces)
-                {
-                    traces.Append(Encoding.UTF8.GetString(body.ToArray()));
-                }
-            }
-
-            context.Response.StatusCode = 200;
-            context.Response.ContentType = "application/x-protobuf";
-            context.Response.Close();
-        }
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var collector = new FakeOtlpCollector(builder.Build());
+        await collector.app.StartAsync();
+        collector.Url = collector.app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return collector;
     }
 
-    public async ValueTask DisposeAsync()
-    {
-        listener.Stop();
-        await serving;
-        listener.Close();
-    }
+    public async ValueTask DisposeAsync() => await app.DisposeAsync();
 }

@@ -23,6 +23,13 @@ public sealed class ChatStreamingOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Chat:GenerationLease must be a time span between 00:00:01 and 00:10:00.")]
     public TimeSpan GenerationLease { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// On SIGTERM, first: how long the instance keeps serving as usual while /health/ready fails, so load balancers
+    /// stop sending it new users before it stops taking answers (then <see cref="ShutdownGrace"/> begins).
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:05:00", ErrorMessage = "Chat:DrainDelay must be a time span between 00:00:00 and 00:05:00.")]
+    public TimeSpan DrainDelay { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>On SIGTERM: how long running answers may go on before they are ended as interrupted (and saved).</summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Chat:ShutdownGrace must be a time span between 00:00:00 and 00:10:00.")]
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(20);

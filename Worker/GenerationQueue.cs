@@ -26,6 +26,11 @@ public sealed class GenerationQueue(IOptions<ChatStreamingOptions> options)
     /// <summary>False once the instance is shutting down: no new answers are taken.</summary>
     public bool IsAcceptingWork { get; private set; } = true;
 
+    /// <summary>True from the moment a shutdown was requested (answers are still taken during Chat:DrainDelay).</summary>
+    public bool IsDraining { get; private set; }
+
+    public void BeginDraining() => IsDraining = true;
+
     public IReadOnlyCollection<Guid> Owned => [.. owned.Keys];
 
     public bool Owns(Guid messageId) => owned.ContainsKey(messageId);
@@ -54,6 +59,7 @@ public sealed class GenerationQueue(IOptions<ChatStreamingOptions> options)
     /// <summary>No more jobs: the readers finish what is queued and stop.</summary>
     public void Complete()
     {
+        IsDraining = true;
         IsAcceptingWork = false;
         channel.Writer.TryComplete();
     }

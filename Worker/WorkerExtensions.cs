@@ -35,14 +35,18 @@ public static class WorkerExtensions
         services.AddSingleton<ModelStreamReader>();
         services.AddHostedService<GeneratorService>();
         services.AddHostedService<OrphanSweeper>();
-        // The host waits for the graceful stop: the grace, then the saves of what had to be interrupted.
+        services.AddHostedService<DrainService>();
+        // The host waits for the graceful stop: the drain delay, the grace, then the saves of what had to be interrupted.
         // (Read from configuration, not validated options: the host reads this before start-up validation reports errors.)
         services.AddOptions<HostOptions>().Configure<IConfiguration>((host, configuration) =>
-            host.ShutdownTimeout = (TimeSpan.TryParse(configuration["Chat:ShutdownGrace"], System.Globalization.CultureInfo.InvariantCulture, out var grace)
-                ? grace
-                : new ChatStreamingOptions().ShutdownGrace) + TimeSpan.FromSeconds(15));
+            host.ShutdownTimeout = Setting(configuration, "Chat:DrainDelay", new ChatStreamingOptions().DrainDelay)
+                + Setting(configuration, "Chat:ShutdownGrace", new ChatStreamingOptions().ShutdownGrace)
+                + TimeSpan.FromSeconds(15));
         return builder;
     }
+
+    private static TimeSpan Setting(IConfiguration configuration, string key, TimeSpan fallback) =>
+        TimeSpan.TryParse(configuration[key], System.Globalization.CultureInfo.InvariantCulture, out var value) && value >= TimeSpan.Zero ? value : fallback;
 
     /// <summary>The StackExchange.Redis options every connection of the app uses: keep retrying, never fail start-up.</summary>
     public static ConfigurationOptions RedisConfiguration(RedisConnectionOptions options)

@@ -11,7 +11,7 @@ internal sealed class GeneratorHealthCheck(GenerationQueue queue, IHostApplicati
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(
-            !queue.IsAcceptingWork || lifetime.ApplicationStopping.IsCancellationRequested ? HealthCheckResult.Unhealthy("draining: shutting down, no new answers")
+            queue.IsDraining || !queue.IsAcceptingWork || lifetime.ApplicationStopping.IsCancellationRequested ? HealthCheckResult.Unhealthy("draining: shutting down, no new answers")
             : queue.IsFull ? HealthCheckResult.Unhealthy($"saturated: the generator queue is full ({queue.Count}/{queue.Capacity})")
             : HealthCheckResult.Healthy($"{queue.Count}/{queue.Capacity} queued"));
 }

@@ -23,7 +23,7 @@ internal static class TelemetryExtensions
             .Validate(o => o.OtlpEndpoint is null || IsHttpUrl(o.OtlpEndpoint), "Telemetry:OtlpEndpoint must be an absolute http(s) URL, e.g. http://collector:4318.")
             .ValidateOnStart();
         var otlp = builder.Configuration[$"{TelemetryOptions.SectionName}:{nameof(TelemetryOptions.OtlpEndpoint)}"] is { } value && IsHttpUrl(value)
-            ? new Uri(value.TrimEnd('/'))
+            ? value.TrimEnd('/') // a base URL: the signal paths are appended (…/v1/traces)
             : null;
 
         var telemetry = builder.Services.AddOpenTelemetry().WithMetrics(metrics =>
@@ -53,7 +53,7 @@ internal static class TelemetryExtensions
         return app;
     }
 
-    private static void Otlp(OtlpExporterOptions options, Uri endpoint, string signalPath)
+    private static void Otlp(OtlpExporterOptions options, string endpoint, string signalPath)
     {
         options.Protocol = OtlpExportProtocol.HttpProtobuf;
         options.Endpoint = new Uri($"{endpoint}/{signalPath}");
