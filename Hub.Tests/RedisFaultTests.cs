@@ -110,6 +110,26 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
     }
 
     [Fact]
+    public async Task ACancelWhosePubSubNoticeIsLostStillStopsTheAnswer()
+    {
+        var settings = cluster.Settings.ToDictionary();
+        settings["Chat:Model:Simulated:TokensPerSecond"] = "20";
+        settings["Chat:Model:Simulated:ResponseTokens"] = "400";
+        await using var generator = await HubInstance.StartAsync(settings);
+        await using var client = await cluster.ConnectAsync(generator.Url, "lost-cancel");
+        var conversation = await client.CreateConversationAsync();
+        var sent = await client.SendAsync(conversation.Id, "stop me quietly");
+        await client.WaitForChunksAsync(sent.AssistantMessageId, 3);
+
+        // What CancelGeneration records, without the pub/sub notice (as if it was published while a subscription was down).
+        await cluster.RedisClient.GetDatabase().HashSetAsync(ChatStreaming.Worker.RedisKeys.Generation(sent.AssistantMessageId), "cancel", "1");
+        var finished = await client.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(10));
+
+        Assert.Equal(MessageStatus.Cancelled, finished.Status);
+        Assert.True(finished.LastSequence < 200, "stopped soon after the flag was set");
+    }
+
+    [Fact]
     public async Task ChunksPublishedWhilePubSubIsDownAreRecoveredByTheClientsGapDetection()
     {
         var settings = cluster.Settings.ToDictionary();

@@ -129,7 +129,18 @@ public sealed class GeneratorService(
             var history = await store.GetHistoryAsync(job.ConversationId, job.UserMessageId, modelOptions.Value.MaxContextMessages, generation.Token);
             var deltas = Channel.CreateUnbounded<ModelDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
             var relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => RelayChunkAsync(chunk, started), CancellationToken.None);
-            outcome = await model.ReadAsync(ConversationContext.Build(modelOptions.Value, history, job.Prompt), deltas.Writer, generation.Token, stoppingToken);
+            using var watching = new CancellationTokenSource();
+            var watch = WatchCancelFlagAsync(messageId, generation, watching.Token);
+            try
+            {
+                outcome = await model.ReadAsync(ConversationContext.Build(modelOptions.Value, history, job.Prompt), deltas.Writer, generation.Token, stoppingToken);
+            }
+            finally
+            {
+                await watching.CancelAsync();
+                await watch;
+            }
+
             relayed = await relay;
             if (relayed.SinkError is not null)
             {
@@ -167,6 +178,39 @@ public sealed class GeneratorService(
             }
         }
     }
+
+    /// <summary>
+    /// The cancel notice comes by pub/sub, which delivers at most once (a subscription being re-established after a Redis
+    /// failover misses it); the flag in Redis is the truth, so it is also read every <see cref="CancelPollInterval"/>.
+    /// </summary>
+    private async Task WatchCancelFlagAsync(Guid messageId, CancellationTokenSource generation, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(CancelPollInterval, timeProvider);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                try
+                {
+                    if (await replay.IsCancelRequestedAsync(messageId))
+                    {
+                        WorkerLog.CancelReceived(logger, messageId);
+                        await generation.CancelAsync();
+                        return;
+                    }
+                }
+                catch (RedisException)
+                {
+                    // Redis away: the next tick tries again
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static readonly TimeSpan CancelPollInterval = TimeSpan.FromSeconds(1);
 
     private async Task RelayChunkAsync(Chunk chunk, long generationStarted)
     {
