@@ -95,17 +95,13 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
             }
 
             SetWaiting(true);
-            while (true)
+            var first = await Task.WhenAny(finished.Task, CurrentInterrupt()).WaitAsync(quit.Token);
+            if (first != finished.Task && !await session.CancelAsync(target.Value))
             {
-                var interrupted = CurrentInterrupt();
-                var first = await Task.WhenAny(finished.Task, interrupted).WaitAsync(quit.Token);
-                if (first == finished.Task)
-                {
-                    return await finished.Task;
-                }
-
-                await session.CancelAsync(target.Value); // the answer then ends "cancelled" and arrives above
+                Console.Error.WriteLine("the answer had already ended; not cancelled");
             }
+
+            return await finished.Task.WaitAsync(quit.Token); // a cancelled answer ends "cancelled" (a second Ctrl+C quits)
         }
         finally
         {

@@ -155,9 +155,16 @@ public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStrea
         return (MessageStatusNames.ParseStatus((string)claimed!), (string?)await db.HashGetAsync(RedisKeys.Generation(messageId), "error"));
     }
 
-    /// <summary>Gives an ended answer's state and buffer another <c>Chat:ReplayTtl</c> (its save is being retried).</summary>
+    /// <summary>
+    /// Keeps an ended answer's state and buffer while its save is retried: another <c>Chat:ReplayTtl</c> plus
+    /// <see cref="SaveRetryMargin"/>, so they outlive the gap to the next attempt and the sweep that may save them.
+    /// </summary>
     public Task KeepAsync(Guid messageId) =>
-        Db.ScriptEvaluateAsync(KeepScript, [RedisKeys.Generation(messageId), RedisKeys.Chunks(messageId)], [TtlMilliseconds]);
+        Db.ScriptEvaluateAsync(KeepScript, [RedisKeys.Generation(messageId), RedisKeys.Chunks(messageId)],
+            [TtlMilliseconds + (long)SaveRetryMargin.TotalMilliseconds]);
+
+    /// <summary>Longer than the save's retries (≈ 45 s) and the unsaved-answer sweep's grace.</summary>
+    public static readonly TimeSpan SaveRetryMargin = TimeSpan.FromMinutes(2);
 
     public Task AppendAsync(Chunk chunk) =>
         Db.ScriptEvaluateAsync(
