@@ -67,7 +67,9 @@ public sealed class ConsoleClientTests(ChatCluster cluster)
         cluster.FakeModel.Reset();
         cluster.FakeModel.Enqueue(FakeReply.Tokens(200, 25));
         // --json: a line per chunk, so the test sees the answer streaming (plain text has no newline until the end)
-        await using var client = ChildProcess.Start("dotnet", [ClientAssembly, "--url", hub.Url, "--user", "console-sigint", "--prompt", "long one", "--json"]);
+        // SIGINT restored to its default first: a test run started in the background by a script (e.g. `./test.sh &`)
+        // inherits SIGINT ignored, and .NET then never raises Ctrl+C (as a shell's background job ignores it too).
+        await using var client = ChildProcess.Start("env", ["--default-signal=INT", "dotnet", ClientAssembly, "--url", hub.Url, "--user", "console-sigint", "--prompt", "long one", "--json"]);
         await Wait.UntilAsync(() => client.Output.Count(l => l.Contains("\"chunk\"", StringComparison.Ordinal)) >= 3, TimeSpan.FromSeconds(20), "the answer did not start");
 
         client.Signal(2); // SIGINT, as Ctrl+C in a terminal
