@@ -83,9 +83,10 @@ public sealed class ChunkRelayTests
         var seen = new List<Chunk>();
         var relay = ChunkRelay.RunAsync(Conversation, MessageId, deltas.Reader, chunk =>
         {
-            if (++calls is 3 or 4)
+            switch (++calls)
             {
-                throw new InvalidOperationException("redis down");
+                case 3: throw new InvalidOperationException("redis down");
+                case 4: throw new TaskCanceledException("publish timed out"); // how a backplane timeout can surface
             }
 
             seen.Add(chunk);
@@ -104,7 +105,7 @@ public sealed class ChunkRelayTests
         Assert.Equal(result.Content, string.Concat(seen.Select(c => c.Delta))); // nothing dropped
         Assert.Equal(Enumerable.Range(1, seen.Count).Select(i => (long)i), seen.Select(c => c.Sequence)); // no gap
         Assert.Equal(seen.Count, result.LastSequence);
-        Assert.IsType<InvalidOperationException>(result.SinkError);
+        Assert.NotNull(result.SinkError);
     }
 
     [Fact]

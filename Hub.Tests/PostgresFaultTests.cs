@@ -106,7 +106,16 @@ public sealed class PostgresFaultTests(ChatCluster cluster, ITestOutputHelper ou
         await using var owner = await cluster.ConnectAsync(cluster.B, User);
         await owner.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversationId);
 
-        var lostEnd = await owner.WaitForFinishedAsync(lost, TimeSpan.FromSeconds(30));
+        try
+        {
+            await owner.WaitForFinishedAsync(lost, TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            Assert.Fail($"not swept; the sweeping hub said:\n{string.Join('\n', sweeper.Process.Output.Where(l => l.Contains("warn", StringComparison.Ordinal) || l.Contains("fail", StringComparison.Ordinal) || l.Contains("Exception", StringComparison.Ordinal)).Take(20))}");
+        }
+
+        var lostEnd = owner.FinishedOf(lost)!;
         var unsavedEnd = await owner.WaitForFinishedAsync(unsaved, TimeSpan.FromSeconds(30));
 
         Assert.Equal((MessageStatus.Interrupted, "", OrphanSweeper.OrphanError), (lostEnd.Status, lostEnd.Content, lostEnd.Error));

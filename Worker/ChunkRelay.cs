@@ -39,8 +39,10 @@ public static class ChunkRelay
                 unsent = null;
                 return true;
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
             {
+                // Includes a timeout surfacing as a cancellation (the backplane's publish while Redis is away): only
+                // the relay's own token stops it; anything else is the sink failing this chunk.
                 sinkError = ex;
                 unsent = chunk;
                 return false;

@@ -35,10 +35,7 @@ public sealed partial class OrphanSweeper(
                 await replay.RenewLeasesAsync(queue.Owned);
                 foreach (var messageId in await replay.ExpiredLeasesAsync())
                 {
-                    if (!queue.Owns(messageId) && await replay.ClaimOrphanAsync(messageId, leaseExpired: true) is { } claim)
-                    {
-                        await RecoverAsync(messageId, null, claim, stoppingToken);
-                    }
+                    await TryRecoverAsync(messageId, null, leaseExpired: true, stoppingToken);
                 }
 
                 if (++tick % DatabaseSweepEvery == 0)
@@ -46,10 +43,7 @@ public sealed partial class OrphanSweeper(
                     var before = timeProvider.GetUtcNow() - (3 * options.Value.GenerationLease);
                     foreach (var (messageId, conversationId) in await store.FindStaleStreamingAsync(before, stoppingToken))
                     {
-                        if (!queue.Owns(messageId) && await replay.ClaimOrphanAsync(messageId, leaseExpired: false) is { } claim)
-                        {
-                            await RecoverAsync(messageId, conversationId, claim, stoppingToken);
-                        }
+                        await TryRecoverAsync(messageId, conversationId, leaseExpired: false, stoppingToken);
                     }
                 }
             }
@@ -57,6 +51,22 @@ public sealed partial class OrphanSweeper(
             {
                 SweepFailed(logger, ex); // Redis or Postgres away: try again next tick
             }
+        }
+    }
+
+    /// <summary>One answer: a failure is logged and does not keep the sweep from the others.</summary>
+    private async Task TryRecoverAsync(Guid messageId, Guid? conversationId, bool leaseExpired, CancellationToken stoppingToken)
+    {
+        try
+        {
+            if (!queue.Owns(messageId) && await replay.ClaimOrphanAsync(messageId, leaseExpired) is { } claim)
+            {
+                await RecoverAsync(messageId, conversationId, claim, stoppingToken);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            RecoveryFailed(logger, ex, messageId);
         }
     }
 
@@ -82,6 +92,9 @@ public sealed partial class OrphanSweeper(
 
     [LoggerMessage(EventId = 1020, Level = LogLevel.Warning, Message = "Answer {MessageId} in {ConversationId} was orphaned by a stopped instance (or never saved by it); saved as {Status} after {Chunks} chunks")]
     private static partial void OrphanRecovered(ILogger logger, Guid messageId, Guid conversationId, MessageStatus status, long chunks);
+
+    [LoggerMessage(EventId = 1022, Level = LogLevel.Warning, Message = "Ending orphaned answer {MessageId} failed; retrying next sweep")]
+    private static partial void RecoveryFailed(ILogger logger, Exception exception, Guid messageId);
 
     [LoggerMessage(EventId = 1021, Level = LogLevel.Warning, Message = "Lease renewal or orphan sweep failed; retrying next tick")]
     private static partial void SweepFailed(ILogger logger, Exception exception);
