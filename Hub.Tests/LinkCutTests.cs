@@ -17,10 +17,9 @@ public sealed class LinkCutTests(ChatCluster cluster, ITestOutputHelper output)
     [Fact]
     public async Task ALinkCutFor10SecondsIsBridgedByStatefulReconnectOnTheSameConnection()
     {
-        var (session, proxy, generator, done, sent) = await StreamThroughAProxyAsync("cut-10s", tokensPerSecond: 20, tokens: 500);
-        await using var _ = session;
-        await using var __ = proxy;
-        await using var ___ = generator;
+        await using var proxy = new TcpProxy(new Uri(cluster.A));
+        await using var watched = await WatchedAnswer.StartAsync(cluster, "cut-10s", proxy.Url, tokensPerSecond: 20, tokens: 500, "keep talking");
+        var (session, done, sent) = (watched.Session, watched.Done, watched.Sent);
         var connectionId = session.Connection.ConnectionId;
         var states = new System.Collections.Concurrent.ConcurrentQueue<string>();
         session.StateChanged += states.Enqueue;
@@ -41,10 +40,9 @@ public sealed class LinkCutTests(ChatCluster cluster, ITestOutputHelper output)
     [Fact]
     public async Task ALinkCutFor40SecondsEndsInANewConnectionThatResumesWithNothingLostOrDoubled()
     {
-        var (session, proxy, generator, done, sent) = await StreamThroughAProxyAsync("cut-40s", tokensPerSecond: 10, tokens: 550);
-        await using var _ = session;
-        await using var __ = proxy;
-        await using var ___ = generator;
+        await using var proxy = new TcpProxy(new Uri(cluster.A));
+        await using var watched = await WatchedAnswer.StartAsync(cluster, "cut-40s", proxy.Url, tokensPerSecond: 10, tokens: 550, "keep talking");
+        var (session, done, sent) = (watched.Session, watched.Done, watched.Sent);
         var connectionId = session.Connection.ConnectionId;
         var states = new System.Collections.Concurrent.ConcurrentQueue<string>();
         session.StateChanged += states.Enqueue;
@@ -60,28 +58,5 @@ public sealed class LinkCutTests(ChatCluster cluster, ITestOutputHelper output)
         Assert.NotEqual(connectionId, session.Connection.ConnectionId); // a new connection...
         Assert.Contains("reconnected", states); // ...after which the session resumed the conversation
         Assert.True(answer.Finished.LastSequence > 400, "the answer should still have been streaming after the cut");
-    }
-
-    /// <summary>A session (the shipped .NET client logic) on instance A through a proxy, watching an answer generated elsewhere.</summary>
-    private async Task<(ChatSession Session, TcpProxy Proxy, HubInstance Generator, Task<AnswerState> Done, SendMessageResult Sent)> StreamThroughAProxyAsync(
-        string user, int tokensPerSecond, int tokens)
-    {
-        var settings = cluster.Settings.ToDictionary();
-        settings["Chat:Model:Simulated:TokensPerSecond"] = tokensPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        settings["Chat:Model:Simulated:ResponseTokens"] = tokens.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        var generator = await HubInstance.StartAsync(settings);
-        var proxy = new TcpProxy(new Uri(cluster.A));
-        var token = await cluster.TokenAsync(user);
-        var session = new ChatSession(new Uri(proxy.Url), () => Task.FromResult<string?>(token));
-        await session.StartAsync(CancellationToken.None);
-        var conversation = await session.CreateConversationAsync("link cut", CancellationToken.None);
-        var done = new TaskCompletionSource<AnswerState>(TaskCreationOptions.RunContinuationsAsynchronously);
-        session.Finished += answer => done.TrySetResult(answer);
-        var chunks = 0;
-        session.ChunkReceived += _ => Interlocked.Increment(ref chunks);
-        await using var sender = await ChatTestClient.ConnectAsync(generator.Url, token);
-        var sent = await sender.SendAsync(conversation.Id, "keep talking");
-        await Wait.UntilAsync(() => Volatile.Read(ref chunks) >= 5, Wait.Default, "the answer did not start");
-        return (session, proxy, generator, done.Task, sent);
     }
 }

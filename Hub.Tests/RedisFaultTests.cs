@@ -14,29 +14,16 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
     [Fact]
     public async Task ARedisRestartMidAnswerEndsWithTheSavedAnswerAndTheHubsRecover()
     {
-        var token = await cluster.TokenAsync("redis-restart");
         // The client a user runs (Client.Core): it reopens the conversation when a streaming answer goes quiet, because
         // an end published while a hub was re-subscribing is lost (the backplane delivers at most once).
-        await using var watcher = new ChatSession(new Uri(cluster.A), () => Task.FromResult<string?>(token)) { QuietLimit = TimeSpan.FromSeconds(4) };
-        await watcher.StartAsync(CancellationToken.None);
-        var conversation = await watcher.CreateConversationAsync("restart", CancellationToken.None);
-        var done = new TaskCompletionSource<AnswerState>(TaskCreationOptions.RunContinuationsAsynchronously);
-        watcher.Finished += answer => done.TrySetResult(answer);
-        var chunks = 0;
-        watcher.ChunkReceived += _ => Interlocked.Increment(ref chunks);
-        var settings = cluster.Settings.ToDictionary();
-        settings["Chat:Model:Simulated:TokensPerSecond"] = "20";
-        settings["Chat:Model:Simulated:ResponseTokens"] = "120";
-        await using var generator = await HubInstance.StartAsync(settings);
-        await using var sender = await ChatTestClient.ConnectAsync(generator.Url, token);
-        var sent = await sender.SendAsync(conversation.Id, "survive a restart");
-        await Wait.UntilAsync(() => Volatile.Read(ref chunks) >= 5, Wait.Default, "the answer did not start");
+        await using var watched = await WatchedAnswer.StartAsync(cluster, "redis-restart", cluster.A, 20, 120, "survive a restart", TimeSpan.FromSeconds(4));
+        var (token, sent, conversationId) = (watched.Token, watched.Sent, watched.Session.ConversationId!.Value);
 
         await cluster.Redis.StopProcessAsync();
         await Task.Delay(TimeSpan.FromSeconds(3)); // Redis is down for a while (this is the fault, not a wait for an event)
         await cluster.Redis.StartProcessAsync(); // same port, all data lost
         var back = DateTimeOffset.UtcNow;
-        var answer = await done.Task.WaitAsync(TimeSpan.FromSeconds(40));
+        var answer = await watched.Done.WaitAsync(TimeSpan.FromSeconds(40));
         output.WriteLine($"measured: the client had the answer's saved end {(DateTimeOffset.UtcNow - back).TotalSeconds:0.0} s after Redis returned");
 
         // An explicit end with the saved text, whatever chunks were lost while Redis was away.
@@ -52,8 +39,8 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         // The hubs recovered by themselves: a new answer streams whole from instance A to a client on B.
         await using var client = await ChatTestClient.ConnectAsync(cluster.A, token);
         await using var other = await ChatTestClient.ConnectAsync(cluster.B, token);
-        await other.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
-        var again = await client.SendAsync(conversation.Id, "and after it?");
+        await other.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversationId);
+        var again = await client.SendAsync(conversationId, "and after it?");
         var next = await other.WaitForFinishedAsync(again.AssistantMessageId, TimeSpan.FromSeconds(30));
         StreamAssert.ExactlyOnceInOrder(other.ChunksOf(again.AssistantMessageId), next);
     }
@@ -62,32 +49,19 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
     public async Task ARedisPausedMidAnswerLeavesRedisFreeCallsAnsweringAndTheAnswerThenCompletesExactly()
     {
         const int SignalStop = 19, SignalContinue = 18;
-        var token = await cluster.TokenAsync("redis-pause");
-        await using var watcher = new ChatSession(new Uri(cluster.A), () => Task.FromResult<string?>(token));
-        await watcher.StartAsync(CancellationToken.None);
-        var conversation = await watcher.CreateConversationAsync("pause", CancellationToken.None);
-        var done = new TaskCompletionSource<AnswerState>(TaskCreationOptions.RunContinuationsAsynchronously);
-        watcher.Finished += answer => done.TrySetResult(answer);
-        var chunks = 0;
-        watcher.ChunkReceived += _ => Interlocked.Increment(ref chunks);
-        var settings = cluster.Settings.ToDictionary();
-        settings["Chat:Model:Simulated:TokensPerSecond"] = "20";
-        settings["Chat:Model:Simulated:ResponseTokens"] = "120";
-        await using var generator = await HubInstance.StartAsync(settings);
-        await using var sender = await ChatTestClient.ConnectAsync(generator.Url, token);
+        await using var watched = await WatchedAnswer.StartAsync(cluster, "redis-pause", cluster.A, 20, 120, "wait for me");
+        var (token, sent, conversationId) = (watched.Token, watched.Sent, watched.Session.ConversationId!.Value);
         await using var bystander = await ChatTestClient.ConnectAsync(cluster.B, token);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
         http.DefaultRequestHeaders.Authorization = new("Bearer", token);
-        var sent = await sender.SendAsync(conversation.Id, "wait for me");
-        await Wait.UntilAsync(() => Volatile.Read(ref chunks) >= 5, Wait.Default, "the answer did not start");
 
         cluster.Redis.Signal(SignalStop);
         try
         {
             // Calls that need only Postgres (or nothing) keep answering while Redis is frozen.
             var listed = await bystander.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations).WaitAsync(TimeSpan.FromSeconds(2));
-            Assert.Contains(listed, c => c.Id == conversation.Id);
-            Assert.True((await http.GetAsync($"{cluster.B}{ChatHubPaths.Conversations}/{conversation.Id}/messages")).IsSuccessStatusCode);
+            Assert.Contains(listed, c => c.Id == conversationId);
+            Assert.True((await http.GetAsync($"{cluster.B}{ChatHubPaths.Conversations}/{conversationId}/messages")).IsSuccessStatusCode);
             Assert.True((await http.GetAsync($"{cluster.A}/health/live")).IsSuccessStatusCode);
             await Task.Delay(TimeSpan.FromSeconds(5)); // the pause lasts 5 s (the fault, not a wait for an event)
         }
@@ -97,7 +71,7 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         }
 
         var resumed = DateTimeOffset.UtcNow;
-        var answer = await done.Task.WaitAsync(TimeSpan.FromSeconds(40));
+        var answer = await watched.Done.WaitAsync(TimeSpan.FromSeconds(40));
         output.WriteLine($"measured: answer complete {(DateTimeOffset.UtcNow - resumed).TotalSeconds:0.0} s after SIGCONT");
         Assert.Equal((sent.AssistantMessageId, MessageStatus.Completed), (answer.MessageId, answer.Finished!.Status));
         Assert.Equal(answer.Finished.Content, answer.Text.ToString());
@@ -132,25 +106,11 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
     [Fact]
     public async Task ChunksPublishedWhilePubSubIsDownAreRecoveredByTheClientsGapDetection()
     {
-        var settings = cluster.Settings.ToDictionary();
-        settings["Chat:Model:Simulated:TokensPerSecond"] = "25";
-        settings["Chat:Model:Simulated:ResponseTokens"] = "150";
-        await using var generator = await HubInstance.StartAsync(settings);
-        var token = await cluster.TokenAsync("pubsub-kill");
-        await using var session = new ChatSession(new Uri(cluster.A), () => Task.FromResult<string?>(token));
-        await session.StartAsync(CancellationToken.None);
-        var conversation = await session.CreateConversationAsync("gaps", CancellationToken.None);
-        await using var sender = await ChatTestClient.ConnectAsync(generator.Url, token);
-        var finished = new TaskCompletionSource<AnswerState>();
-        session.Finished += answer => finished.TrySetResult(answer);
-        var chunks = 0;
-        session.ChunkReceived += _ => Interlocked.Increment(ref chunks);
-
-        var sent = await sender.SendAsync(conversation.Id, "mind the gap");
-        await Wait.UntilAsync(() => Volatile.Read(ref chunks) >= 10, Wait.Default, "the answer did not start");
+        await using var watched = await WatchedAnswer.StartAsync(cluster, "pubsub-kill", cluster.A, 25, 150, "mind the gap");
+        var sent = watched.Sent;
         var server = cluster.RedisClient.GetServers().Single();
         await server.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
-        var answer = await finished.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var answer = await watched.Done.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal(sent.AssistantMessageId, answer.MessageId);
         Assert.Equal(answer.Finished!.Content, answer.Text.ToString()); // exact, whatever the pub/sub gap cost
