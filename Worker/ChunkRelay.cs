@@ -83,7 +83,8 @@ public static class ChunkRelay
 
         if (unsent is not null || pending.Length > 0)
         {
-            await FlushAsync(); // a last try for what the sink refused
+            // The model is done: up to two more tries (each one the refused chunk first, then the rest as a new chunk).
+            await FlushAsync();
             await FlushAsync();
         }
 

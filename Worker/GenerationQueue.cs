@@ -26,7 +26,10 @@ public sealed class GenerationQueue(IOptions<ChatStreamingOptions> options)
     /// <summary>False once the instance is shutting down: no new answers are taken.</summary>
     public bool IsAcceptingWork { get; private set; } = true;
 
-    /// <summary>True from the moment a shutdown was requested (answers are still taken during Chat:DrainDelay).</summary>
+    /// <summary>
+    /// True from the moment a shutdown was requested (<see cref="DrainService"/>: answers are still taken during
+    /// Chat:DrainDelay) and once the queue is completed.
+    /// </summary>
     public bool IsDraining { get; private set; }
 
     public void BeginDraining() => IsDraining = true;

@@ -79,7 +79,7 @@ public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStrea
     // Ends an answer whose owner is gone, once: its lease ran out (ARGV[4] = 'expired'), or it has no lease at all
     // (ARGV[4] = 'lost': Postgres still says streaming). Returns 'interrupted' when this caller claimed it, or, in
     // 'lost' mode, the status already decided for an answer that ended more than ARGV[5] ms ago but was never saved
-    // (its instance died or gave up between deciding and saving); 0 otherwise.
+    // (its instance died or gave up between deciding and saving), each with the error recorded, if any; 0 otherwise.
     private const string ClaimOrphanScript = """
         local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
         if ARGV[4] == 'expired' then
@@ -90,13 +90,15 @@ public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStrea
         local status = redis.call('HGET', KEYS[2], 'status')
         if status and status ~= 'streaming' then
             local ended = tonumber(redis.call('HGET', KEYS[2], 'ended') or '0')
-            if ARGV[4] == 'lost' and ended < tonumber(ARGV[2]) - tonumber(ARGV[5]) then return status end
+            if ARGV[4] == 'lost' and ended < tonumber(ARGV[2]) - tonumber(ARGV[5]) then
+                return {status, redis.call('HGET', KEYS[2], 'error') or ''}
+            end
             return 0
         end
         redis.call('ZREM', KEYS[1], ARGV[1])
         redis.call('HSET', KEYS[2], 'status', 'interrupted', 'ended', ARGV[2])
         redis.call('PEXPIRE', KEYS[2], ARGV[3])
-        return 'interrupted'
+        return {'interrupted', redis.call('HGET', KEYS[2], 'error') or ''}
         """;
 
     /// <summary>How long an instance may take to save an answer it ended before a sweep saves it instead.</summary>
@@ -142,17 +144,17 @@ public sealed class ReplayStore(IConnectionMultiplexer redis, IOptions<ChatStrea
     /// </summary>
     public async Task<(MessageStatus Status, string? Error)?> ClaimOrphanAsync(Guid messageId, bool leaseExpired)
     {
-        var db = Db;
-        var claimed = await db.ScriptEvaluateAsync(
+        var claimed = await Db.ScriptEvaluateAsync(
             ClaimOrphanScript,
             [RedisKeys.Leases, RedisKeys.Generation(messageId)],
             [messageId.ToString("N"), NowMilliseconds(), TtlMilliseconds, leaseExpired ? "expired" : "lost", (long)UnsavedGrace.TotalMilliseconds]);
-        if (claimed.Resp2Type != ResultType.BulkString)
+        if (claimed.Resp2Type != ResultType.Array)
         {
             return null;
         }
 
-        return (MessageStatusNames.ParseStatus((string)claimed!), (string?)await db.HashGetAsync(RedisKeys.Generation(messageId), "error"));
+        var (status, error) = ((string)claimed[0]!, (string)claimed[1]!);
+        return (MessageStatusNames.ParseStatus(status), error.Length == 0 ? null : error);
     }
 
     /// <summary>

@@ -18,20 +18,21 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
     /// <summary>What a refused user is told to wait when too many answers run (an answer's end cannot be predicted).</summary>
     public static readonly TimeSpan ConcurrencyRetryAfter = TimeSpan.FromSeconds(2);
 
-    // KEYS: sends, active, leases. ARGV: now, per minute, concurrent, send id, reservation ms, key ttl ms.
+    // KEYS: sends, active, leases. ARGV: now, per minute, concurrent, send id, reservation ms, key ttl ms, window ms.
     // Returns {0, 1} admitted and counted, {0, 0} a retry of a send admitted within the window (not counted again),
     // {1, ms} too many messages this minute (ms until the oldest leaves the window), {2, 0} too many answers running.
     private const string AdmitScript = """
         local now = tonumber(ARGV[1])
         local perMinute = tonumber(ARGV[2])
         local concurrent = tonumber(ARGV[3])
-        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - 60000)
+        local window = tonumber(ARGV[7])
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
         if redis.call('ZSCORE', KEYS[1], ARGV[4]) then
             return {0, 0}
         end
         if perMinute > 0 and redis.call('ZCARD', KEYS[1]) >= perMinute then
             local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
-            return {1, tonumber(oldest[2]) + 60000 - now}
+            return {1, tonumber(oldest[2]) + window - now}
         end
         if concurrent > 0 then
             local running = 0
@@ -50,7 +51,7 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
             redis.call('PEXPIRE', KEYS[2], ARGV[6])
         end
         redis.call('ZADD', KEYS[1], now, ARGV[4])
-        redis.call('PEXPIRE', KEYS[1], 60000)
+        redis.call('PEXPIRE', KEYS[1], window)
         return {0, 1}
         """;
 
@@ -75,7 +76,7 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
         var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
             AdmitScript,
             [RedisKeys.UserSends(userId), RedisKeys.UserActive(userId), RedisKeys.Leases],
-            [now, Options.MessagesPerMinutePerUser, Options.MaxConcurrentGenerationsPerUser, sendId, ReservationMilliseconds, (long)Options.ReplayTtl.TotalMilliseconds]))!;
+            [now, Options.MessagesPerMinutePerUser, Options.MaxConcurrentGenerationsPerUser, sendId, ReservationMilliseconds, (long)Options.ReplayTtl.TotalMilliseconds, WindowMilliseconds]))!;
         return ((int)reply[0], (long)reply[1]) switch
         {
             (0, var counted) => new Admission(AdmissionResult.Admitted, sendId, counted == 1, TimeSpan.Zero),
