@@ -18,9 +18,10 @@ export PATH
 dotnet build ChatStreaming.sln -c Release -nologo -v quiet -clp:ErrorsOnly || { echo "0 passed, 1 failed (build)"; exit 1; }
 
 rm -rf TestResults
+mkdir -p TestResults
 dotnet test ChatStreaming.sln -c Release --no-build --results-directory TestResults \
-  --logger "trx" --logger "console;verbosity=normal" "$@"
-status=$?
+  --logger "trx" --logger "console;verbosity=normal" "$@" 2>&1 | tee TestResults/console.log
+status=${PIPESTATUS[0]}
 
 passed=0 failed=0 skipped=0
 for trx in TestResults/*.trx; do
@@ -33,5 +34,10 @@ for trx in TestResults/*.trx; do
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + t - e))
 done
 [ $status -ne 0 ] && [ $failed -eq 0 ] && failed=1 # the run failed without a failed test (crash, timeout)
+if [ $failed -gt 0 ]; then
+  # Repeat each failure (name, message, first stack lines) at the end, where a CI log's tail shows it.
+  echo "=== failed tests ==="
+  grep -a -A 14 '^  Failed ' TestResults/console.log | cut -c1-400 | head -n 120
+fi
 echo "$passed passed, $failed failed, $skipped skipped"
 exit $status
