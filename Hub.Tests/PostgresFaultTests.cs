@@ -71,6 +71,27 @@ public sealed class PostgresFaultTests(ChatCluster cluster, ITestOutputHelper ou
             await connection.ExecuteAsync(
                 "INSERT INTO conversations (id, owner_id, title, created_at, updated_at) VALUES (@conversationId, @User, 'swept', now(), now())",
                 new { conversationId, User });
+        }
+
+        // Joined before there is anything to sweep: any instance (the cluster's own too) may sweep from then on.
+        await using var owner = await cluster.ConnectAsync(cluster.B, User);
+        await owner.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversationId);
+        // Redis first: a sweep that saw the rows before the decided end was in Redis would call it lost.
+        var db = cluster.RedisClient.GetDatabase();
+        var longAgo = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeMilliseconds();
+        foreach (var (id, ended) in new[] { (unsaved, longAgo), (recent, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) })
+        {
+            await db.HashSetAsync(RedisKeys.Generation(id), [
+                new("conversation", conversationId.ToString()), new("userMessage", Guid.NewGuid().ToString()), new("owner", User),
+                new("status", "completed"), new("ended", ended.ToString(CultureInfo.InvariantCulture))]);
+            await db.StreamAddAsync(RedisKeys.Chunks(id), [new("d", "Hello "), new("t", "0")], messageId: "0-1");
+            await db.StreamAddAsync(RedisKeys.Chunks(id), [new("d", "world"), new("t", "0")], messageId: "0-2");
+            await db.KeyExpireAsync(RedisKeys.Generation(id), TimeSpan.FromMinutes(5));
+            await db.KeyExpireAsync(RedisKeys.Chunks(id), TimeSpan.FromMinutes(5));
+        }
+
+        await using (var connection = await cluster.Db.OpenConnectionAsync())
+        {
             var age = 300;
             foreach (var id in new[] { recent, lost, unsaved })
             {
@@ -87,24 +108,9 @@ public sealed class PostgresFaultTests(ChatCluster cluster, ITestOutputHelper ou
             }
         }
 
-        var db = cluster.RedisClient.GetDatabase();
-        var longAgo = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeMilliseconds();
-        foreach (var (id, ended) in new[] { (unsaved, longAgo), (recent, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) })
-        {
-            await db.HashSetAsync(RedisKeys.Generation(id), [
-                new("conversation", conversationId.ToString()), new("userMessage", Guid.NewGuid().ToString()), new("owner", User),
-                new("status", "completed"), new("ended", ended.ToString(CultureInfo.InvariantCulture))]);
-            await db.StreamAddAsync(RedisKeys.Chunks(id), [new("d", "Hello "), new("t", "0")], messageId: "0-1");
-            await db.StreamAddAsync(RedisKeys.Chunks(id), [new("d", "world"), new("t", "0")], messageId: "0-2");
-            await db.KeyExpireAsync(RedisKeys.Generation(id), TimeSpan.FromMinutes(5));
-            await db.KeyExpireAsync(RedisKeys.Chunks(id), TimeSpan.FromMinutes(5));
-        }
-
         var settings = cluster.Settings.ToDictionary();
         settings["Chat:GenerationLease"] = "00:00:01"; // sweeps Postgres every 10 lease/3 ≈ 3.3 s
         await using var sweeper = await HubInstance.StartAsync(settings);
-        await using var owner = await cluster.ConnectAsync(cluster.B, User);
-        await owner.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversationId);
 
         try
         {

@@ -49,12 +49,21 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
     public async Task ARedisPausedMidAnswerLeavesRedisFreeCallsAnsweringAndTheAnswerThenCompletesExactly()
     {
         const int SignalStop = 19, SignalContinue = 18;
-        await using var watched = await WatchedAnswer.StartAsync(cluster, "redis-pause", cluster.A, 20, 120, "wait for me");
+        // Commands time out during the pause (with the default 5 s timeout that would be a race with SIGCONT): the
+        // generator must take a timeout like any other Redis failure, retry, and still complete the answer.
+        var shortTimeouts = new Dictionary<string, string>
+        {
+            ["ConnectionStrings:Redis"] = $"{cluster.Redis.ConnectionString},asyncTimeout=1500,syncTimeout=1500",
+        };
+        await using var watched = await WatchedAnswer.StartAsync(cluster, "redis-pause", cluster.A, 20, 120, "wait for me", overrides: shortTimeouts);
         var (token, sent, conversationId) = (watched.Token, watched.Sent, watched.Session.ConversationId!.Value);
         await using var bystander = await ChatTestClient.ConnectAsync(cluster.B, token);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(3) };
         http.DefaultRequestHeaders.Authorization = new("Bearer", token);
 
+        // A call answered: the hub has finished setting this connection up (the backplane subscribes to its channels in
+        // Redis before the connection's first invocation runs; a connection opened during the pause waits for that).
+        await bystander.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations);
         cluster.Redis.Signal(SignalStop);
         try
         {

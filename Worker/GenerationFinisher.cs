@@ -26,7 +26,7 @@ public sealed class GenerationFinisher(
         {
             status = await redisRetry.ExecuteAsync(async _ => await replay.FinishAsync(messageId, outcome.Status, outcome.Error), CancellationToken.None);
         }
-        catch (RedisException)
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {
             status = outcome.Status;
         }
@@ -81,7 +81,7 @@ public sealed class GenerationFinisher(
         {
             await replay.KeepAsync(messageId);
         }
-        catch (RedisException)
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {
             // Redis away too: nothing to keep alive; the save goes on.
         }

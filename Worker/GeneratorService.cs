@@ -115,6 +115,8 @@ public sealed class GeneratorService(
         metrics.GenerationStarted();
         var outcome = new ModelOutcome(MessageStatus.Failed, "the answer could not be generated");
         var relayed = Empty;
+        var deltas = Channel.CreateUnbounded<ModelDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        Task<RelayResult>? relay = null;
         try
         {
             if (await replay.IsCancelRequestedAsync(messageId))
@@ -127,8 +129,7 @@ public sealed class GeneratorService(
             var started = timeProvider.GetTimestamp();
             await broadcaster.GenerationStartedAsync(new GenerationStarted(job.ConversationId, messageId, job.UserMessageId));
             var history = await store.GetHistoryAsync(job.ConversationId, job.UserMessageId, modelOptions.Value.MaxContextMessages, generation.Token);
-            var deltas = Channel.CreateUnbounded<ModelDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-            var relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => RelayChunkAsync(chunk, started), CancellationToken.None);
+            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => RelayChunkAsync(chunk, started), CancellationToken.None);
             using var watching = new CancellationTokenSource();
             var watch = WatchCancelFlagAsync(messageId, generation, watching.Token);
             try
@@ -151,8 +152,14 @@ public sealed class GeneratorService(
         }
         catch (Exception ex)
         {
-            // Redis or Postgres failed around the model call: the answer still ends, saved with what it has.
+            // Redis or Postgres failed around the model call: the answer still ends, saved with the text it streamed.
             WorkerLog.GenerationFailed(logger, ex, messageId);
+            if (relay is not null)
+            {
+                deltas.Writer.TryComplete();
+                relayed = await relay; // never throws: a sink failure is in its result
+            }
+
             outcome = generation.IsCancellationRequested && stoppingToken.IsCancellationRequested
                 ? new ModelOutcome(MessageStatus.Interrupted, "the server shut down during the answer")
                 : outcome with { Status = relayed.LastSequence > 0 ? MessageStatus.Interrupted : MessageStatus.Failed };
@@ -199,7 +206,7 @@ public sealed class GeneratorService(
                         return;
                     }
                 }
-                catch (RedisException)
+                catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
                 {
                     // Redis away: the next tick tries again
                 }

@@ -32,11 +32,20 @@ internal sealed class WatchedAnswer : IAsyncDisposable
 
     public SendMessageResult Sent { get; }
 
-    /// <summary>Starts the generator, the watching session at <paramref name="watcherUrl"/>, sends, and waits for 5 chunks.</summary>
+    /// <summary>
+    /// Starts the generator (the cluster's settings, then <paramref name="overrides"/>), the watching session at
+    /// <paramref name="watcherUrl"/>, sends, and waits for 5 chunks.
+    /// </summary>
     public static async Task<WatchedAnswer> StartAsync(
-        ChatCluster cluster, string user, string watcherUrl, int tokensPerSecond, int tokens, string prompt, TimeSpan? quietLimit = null)
+        ChatCluster cluster, string user, string watcherUrl, int tokensPerSecond, int tokens, string prompt, TimeSpan? quietLimit = null,
+        IReadOnlyDictionary<string, string>? overrides = null)
     {
         var settings = cluster.Settings.ToDictionary();
+        foreach (var (key, value) in overrides ?? new Dictionary<string, string>())
+        {
+            settings[key] = value;
+        }
+
         settings["Chat:Model:Simulated:TokensPerSecond"] = tokensPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture);
         settings["Chat:Model:Simulated:ResponseTokens"] = tokens.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var generator = await HubInstance.StartAsync(settings);

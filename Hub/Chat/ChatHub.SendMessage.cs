@@ -68,7 +68,7 @@ public sealed partial class ChatHub
         {
             admission = await limiter.AdmitAsync(UserId, clientMessageId);
         }
-        catch (RedisException)
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {
             throw new HubException(ChatErrors.Unavailable); // refused before anything is saved
         }
