@@ -1,6 +1,7 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Hub.Tests.Infrastructure;
 using Dapper;
+using Npgsql;
 using Xunit;
 
 namespace ChatStreaming.Hub.Tests;
@@ -28,7 +29,18 @@ public sealed class InvariantTests(ChatCluster cluster)
     [Fact]
     public async Task PostgresSeesAConstantNumberOfStatementsPerAnswerNeverOnePerChunk()
     {
-        await using var client = await cluster.ConnectAsync(cluster.A, "statements");
+        // A hub of its own, connecting as a role of its own: only its statements are counted, not those of the other
+        // instances (which may be saving an orphan an earlier test left). Its sweep (every lease/3) never runs meanwhile.
+        await using (var admin = await cluster.Db.OpenConnectionAsync())
+        {
+            await admin.ExecuteAsync($"DO $$ BEGIN CREATE ROLE {CountedRole} LOGIN SUPERUSER; EXCEPTION WHEN duplicate_object THEN NULL; END $$");
+        }
+
+        var settings = cluster.Settings.ToDictionary();
+        settings["ConnectionStrings:Postgres"] = new NpgsqlConnectionStringBuilder(settings["ConnectionStrings:Postgres"]) { Username = CountedRole }.ConnectionString;
+        settings["Chat:GenerationLease"] = "00:10:00";
+        await using var hub = await HubInstance.StartAsync(settings);
+        await using var client = await cluster.ConnectAsync(hub.Url, "statements");
         var conversation = await client.CreateConversationAsync();
         var before = await StatementsAsync();
 
@@ -38,8 +50,12 @@ public sealed class InvariantTests(ChatCluster cluster)
 
         Assert.Equal(ChatCluster.ResponseTokens, finished.LastSequence);
         // the user message with its placeholder answer; the earlier messages for the model's context; the final answer
-        Assert.Equal(3, after - before);
+        var counted = after.Sum(s => s.Calls) - before.Sum(s => s.Calls);
+        var ran = after.Select(a => (a.Query, Calls: a.Calls - before.Where(b => b.Query == a.Query).Sum(b => b.Calls))).Where(q => q.Calls > 0);
+        Assert.True(counted == 3, $"{counted} statements:\n{string.Join('\n', ran.Select(q => $"{q.Calls} × {q.Query}"))}");
     }
+
+    private const string CountedRole = "counted_hub";
 
     private async Task<List<(string Key, TimeSpan? Ttl)>> KeysAndTtlsAsync(StackExchange.Redis.IServer server)
     {
@@ -53,15 +69,14 @@ public sealed class InvariantTests(ChatCluster cluster)
         return result;
     }
 
-    /// <summary>Statements executed in the app's database (pg_stat_statements; its own query excluded, utility statements not tracked).</summary>
-    private async Task<long> StatementsAsync()
+    /// <summary>Statements the counted hub executed (pg_stat_statements; utility statements not tracked), by query.</summary>
+    private async Task<List<(string Query, long Calls)>> StatementsAsync()
     {
         await using var connection = await cluster.Db.OpenConnectionAsync();
-        return await connection.ExecuteScalarAsync<long>("""
-            SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements
+        return [.. await connection.QueryAsync<(string, long)>($"""
+            SELECT query, calls FROM pg_stat_statements
             WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-              AND query NOT LIKE '%pg_stat_statements%'
-              AND query NOT LIKE '%status = ''streaming'' AND created_at <%' -- the orphan sweep, per instance, not per answer
-            """);
+              AND userid = (SELECT oid FROM pg_roles WHERE rolname = '{CountedRole}')
+            """)];
     }
 }
