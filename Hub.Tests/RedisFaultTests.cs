@@ -2,6 +2,7 @@ using ChatStreaming.Client.Core;
 using ChatStreaming.Contracts;
 using ChatStreaming.Hub.Tests.Infrastructure;
 using Dapper;
+using Microsoft.AspNetCore.SignalR;
 using Xunit;
 using Xunit.Abstractions;
 
@@ -67,12 +68,20 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         cluster.Redis.Signal(SignalStop);
         try
         {
+            var pause = Task.Delay(TimeSpan.FromSeconds(5)); // the pause lasts 5 s (the fault, not a wait for an event)
             // Calls that need only Postgres (or nothing) keep answering while Redis is frozen.
             var listed = await bystander.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations).WaitAsync(TimeSpan.FromSeconds(2));
             Assert.Contains(listed, c => c.Id == conversationId);
             Assert.True((await http.GetAsync($"{cluster.B}{ChatHubPaths.Conversations}/{conversationId}/messages")).IsSuccessStatusCode);
             Assert.True((await http.GetAsync($"{cluster.A}/health/live")).IsSuccessStatusCode);
-            await Task.Delay(TimeSpan.FromSeconds(5)); // the pause lasts 5 s (the fault, not a wait for an event)
+
+            // Calls that need Redis say so clearly once it times out (1.5 s on the generator), and a send saves nothing.
+            var replay = Assert.ThrowsAsync<HubException>(() =>
+                watched.Sender.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, sent.AssistantMessageId, 0L).WaitAsync(TimeSpan.FromSeconds(4)));
+            var send = Assert.ThrowsAsync<HubException>(() => watched.Sender.SendAsync(conversationId, "now?").WaitAsync(TimeSpan.FromSeconds(4)));
+            Assert.EndsWith(ChatErrors.Unavailable, (await replay).Message, StringComparison.Ordinal);
+            Assert.EndsWith(ChatErrors.Unavailable, (await send).Message, StringComparison.Ordinal);
+            await pause;
         }
         finally
         {
@@ -90,6 +99,8 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         await using var connection = await cluster.Db.OpenConnectionAsync();
         Assert.Equal((answer.Finished.Content, "completed"), await connection.QuerySingleAsync<(string, string)>(
             "SELECT content, status FROM messages WHERE id = @Id", new { Id = sent.AssistantMessageId }));
+        Assert.Equal(2, await connection.ExecuteScalarAsync<long>( // the question and its answer: the refused send saved nothing
+            "SELECT count(*) FROM messages WHERE conversation_id = @conversationId", new { conversationId }));
     }
 
     [Fact]

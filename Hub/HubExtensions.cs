@@ -5,6 +5,7 @@ using ChatStreaming.Server.Health;
 using ChatStreaming.Server.Security;
 using ChatStreaming.Server.Telemetry;
 using ChatStreaming.Worker;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -27,6 +28,7 @@ public static class HubExtensions
         services.AddSignalR(o =>
             {
                 o.EnableDetailedErrors = false; // clients get HubException messages, never stack traces
+                o.AddFilter<RedisUnavailableFilter>();
                 o.MaximumReceiveMessageSize = MaxReceiveMessageBytes;
             })
             .AddStackExchangeRedis();

@@ -2,7 +2,6 @@ using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
 using ChatStreaming.Worker;
 using Microsoft.AspNetCore.SignalR;
-using StackExchange.Redis;
 
 namespace ChatStreaming.Server.Chat;
 
@@ -63,16 +62,8 @@ public sealed partial class ChatHub
     /// <summary>Counts the send against the user's limits (shared by all instances through Redis), or refuses it.</summary>
     private async Task<Admission> AdmitAsync(string? clientMessageId)
     {
-        Admission admission;
-        try
-        {
-            admission = await limiter.AdmitAsync(UserId, clientMessageId);
-        }
-        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
-        {
-            throw new HubException(ChatErrors.Unavailable); // refused before anything is saved
-        }
-
+        // Redis unreachable: RedisUnavailableFilter refuses the call as unavailable, before anything is saved.
+        var admission = await limiter.AdmitAsync(UserId, clientMessageId);
         var o = options.Value;
         return admission.Result switch
         {
