@@ -176,5 +176,28 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         StreamAssert.ExactlyOnceInOrder(client.ChunksOf(sent.AssistantMessageId), finished);
     }
 
+    [Fact]
+    public async Task ASendWhoseAnswerRedisRefusesToRegisterIsRefusedAsUnavailableAndItsAnswerEndsFailedAtOnce()
+    {
+        // A Redis user that may touch the per-user limit keys but not an answer's keys: the admission passes, the
+        // message is saved, the answer's registration fails — as when Redis goes away in the moment between the two.
+        await cluster.RedisClient.GetServers().Single().ExecuteAsync(
+            "ACL", "SETUSER", "no-answers", "reset", "on", ">no-answers-secret", "+@all", "allchannels", "~chatstreaming:user:*", "~chatstreaming:leases");
+        var settings = cluster.Settings.ToDictionary();
+        settings["ConnectionStrings:Redis"] = $"{cluster.Redis.ConnectionString},user=no-answers,password=no-answers-secret";
+        await using var hub = await HubInstance.StartAsync(settings);
+        await using var client = await cluster.ConnectAsync(hub.Url, "half-registered");
+        var conversation = await client.CreateConversationAsync();
+
+        var refused = await Assert.ThrowsAsync<HubException>(() => client.SendAsync(conversation.Id, "will my answer end?"));
+
+        Assert.EndsWith(ChatErrors.Unavailable, refused.Message, StringComparison.Ordinal);
+        await using var connection = await cluster.Db.OpenConnectionAsync();
+        var saved = (await connection.QueryAsync<(string Role, string Status, string? Error)>(
+            "SELECT role, status, error FROM messages WHERE conversation_id = @Id ORDER BY role DESC", new { conversation.Id })).ToList();
+        (string, string, string?)[] expected = [("user", "completed", null), ("assistant", "failed", ChatErrors.Unavailable)]; // not left streaming
+        Assert.Equal(expected, saved);
+    }
+
     private static StackExchange.Redis.RedisResult[] RedisResultArray(StackExchange.Redis.RedisResult result) => (StackExchange.Redis.RedisResult[])result!;
 }

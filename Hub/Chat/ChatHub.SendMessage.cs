@@ -44,7 +44,19 @@ public sealed partial class ChatHub
         }
 
         var group = ChatGroups.Conversation(request.ConversationId);
-        await replay.RegisterAsync(result.AssistantMessageId, request.ConversationId, result.UserMessageId, UserId, admission);
+        try
+        {
+            await replay.RegisterAsync(result.AssistantMessageId, request.ConversationId, result.UserMessageId, UserId, admission);
+        }
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+        {
+            // Redis went away after the message was saved: end its answer now, truthfully, rather than leave it
+            // streaming for the stale-answer sweep. The caller is refused as unavailable (RedisUnavailableFilter).
+            await store.SaveFinalAsync(
+                new FinalMessage(result.AssistantMessageId, "", MessageStatus.Failed, 0, ChatErrors.Unavailable), CancellationToken.None);
+            throw;
+        }
+
         await Groups.AddToGroupAsync(Context.ConnectionId, group, CancellationToken.None);
         await Clients.Group(group).MessageAdded(exchange.UserMessage);
 
