@@ -1,7 +1,6 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
 using ChatStreaming.Worker;
-using StackExchange.Redis;
 
 namespace ChatStreaming.Server.Chat;
 
@@ -32,7 +31,7 @@ public sealed class ConversationReader(ChatStore store, ReplayStore replay)
                 var streamed = await replay.GetStreamedTextAsync(message.Id).WaitAsync(RedisWait, cancellationToken);
                 result.Add(message with { Content = streamed.Content, LastSequence = streamed.LastSequence });
             }
-            catch (Exception ex) when (ex is RedisException or TimeoutException)
+            catch (Exception ex) when (RedisRetries.IsRedisFailure(ex) || ex is TimeoutException) // failed, or our wait ran out
             {
                 result.Add(message with { Content = "", LastSequence = 0 });
             }
