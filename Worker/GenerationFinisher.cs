@@ -75,6 +75,17 @@ public sealed class GenerationFinisher(
         return (announced, saved);
     }
 
+    /// <summary>
+    /// Ends an answer Redis never registered (it went away after the message was saved): saved <c>failed</c> with
+    /// <paramref name="error"/> in one attempt (a caller is waiting; the stale-answer sweep is the fallback) and not
+    /// announced, since no client was told it started.
+    /// </summary>
+    public async Task EndUnregisteredAsync(Guid conversationId, Guid messageId, string error)
+    {
+        await store.SaveFinalAsync(new FinalMessage(messageId, "", MessageStatus.Failed, 0, error), CancellationToken.None);
+        WorkerLog.GenerationFinished(logger, messageId, conversationId, MessageStatus.Failed, 0, 0);
+    }
+
     private async Task KeepReplayAsync(Guid messageId)
     {
         try

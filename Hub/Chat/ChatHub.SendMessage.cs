@@ -52,8 +52,7 @@ public sealed partial class ChatHub
         {
             // Redis went away after the message was saved: end its answer now, truthfully, rather than leave it
             // streaming for the stale-answer sweep. The caller is refused as unavailable (RedisUnavailableFilter).
-            await store.SaveFinalAsync(
-                new FinalMessage(result.AssistantMessageId, "", MessageStatus.Failed, 0, ChatErrors.Unavailable), CancellationToken.None);
+            await finisher.EndUnregisteredAsync(request.ConversationId, result.AssistantMessageId, ChatErrors.Unavailable);
             throw;
         }
 
