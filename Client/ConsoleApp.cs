@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 using ChatStreaming.Client.Core;
 using ChatStreaming.Contracts;
@@ -47,15 +46,15 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
         }
         catch (HubException ex)
         {
-            return Fail(HubError(ex));
+            return Fail(HubErrors.Message(ex));
         }
         catch (OperationCanceledException) when (quit.IsCancellationRequested)
         {
             return 130;
         }
-        catch (InvalidOperationException ex) when (ex.Message.StartsWith("sign-in", StringComparison.Ordinal))
+        catch (SignInRefusedException ex)
         {
-            return Fail(ex.Message);
+            return Fail(ex.Status == HttpStatusCode.NotFound ? $"{ex.Message} (use --token)" : ex.Message);
         }
         finally
         {
@@ -210,20 +209,7 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
     private async Task<string> DevTokenAsync(string userName)
     {
         using var http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(15) };
-        using var response = await http.PostAsJsonAsync(ChatHubPaths.DevToken, new DevTokenRequest(userName), quit.Token);
-        return response.StatusCode switch
-        {
-            HttpStatusCode.OK => (await response.Content.ReadFromJsonAsync<DevTokenResponse>(quit.Token))!.AccessToken,
-            HttpStatusCode.NotFound => throw new InvalidOperationException("sign-in refused: development tokens are disabled on this server (use --token)"),
-            HttpStatusCode.BadRequest => throw new InvalidOperationException("sign-in refused: the user name must be 1-64 letters, digits, '.', '_', '-' or '@'"),
-            _ => throw new InvalidOperationException($"sign-in refused ({(int)response.StatusCode})"),
-        };
-    }
-
-    internal static string HubError(HubException ex)
-    {
-        var at = ex.Message.IndexOf("HubException: ", StringComparison.Ordinal);
-        return at < 0 ? ex.Message : ex.Message[(at + "HubException: ".Length)..];
+        return (await DevTokens.RequestAsync(http, userName, quit.Token)).AccessToken;
     }
 
     private static int Fail(string message)

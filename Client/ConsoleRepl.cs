@@ -28,7 +28,7 @@ internal sealed class ConsoleRepl(ChatSession session, ConsoleApp app)
             }
             catch (HubException ex)
             {
-                Console.Error.WriteLine($"error: {ConsoleApp.HubError(ex)}");
+                Console.Error.WriteLine($"error: {HubErrors.Message(ex)}");
             }
         }
 

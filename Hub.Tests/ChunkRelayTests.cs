@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using ChatStreaming.Contracts;
-using ChatStreaming.Worker;
+using ChatStreaming.Worker.Generation;
+using ChatStreaming.Worker.Model;
 using Xunit;
 
 namespace ChatStreaming.Hub.Tests;

@@ -24,7 +24,7 @@ public sealed class ConsoleClientTests(ChatCluster cluster)
             SELECT m.content FROM messages m JOIN conversations c ON c.id = m.conversation_id
             WHERE c.owner_id = 'console-prompt' AND m.role = 'assistant'
             """);
-        Assert.StartsWith("Simulated hello console", saved, StringComparison.Ordinal);
+        Assert.Equal(Simulated.Answer("hello console"), saved);
         Assert.Equal(saved, string.Join('\n', client.Output)); // stdout is the answer (stderr is empty on success)
     }
 
@@ -36,8 +36,13 @@ public sealed class ConsoleClientTests(ChatCluster cluster)
         Assert.Equal(0, await ExitCodeAsync(client));
         var lines = client.Output.Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
         Assert.Equal("started", lines[0].GetProperty("event").GetString());
-        Assert.Equal(ChatCluster.ResponseTokens, lines.Count(l => l.GetProperty("event").GetString() == "chunk"));
-        Assert.Equal("completed", lines[^1].GetProperty("finished").GetProperty("status").GetString());
+        var finished = lines[^1].GetProperty("finished");
+        Assert.Equal("completed", finished.GetProperty("status").GetString());
+        // one line per chunk received, in order: their deltas spell the final answer (however it was chunked)
+        var chunks = lines.Where(l => l.GetProperty("event").GetString() == "chunk").ToList();
+        Assert.Equal(Enumerable.Range(1, chunks.Count).Select(i => (long)i), chunks.Select(c => c.GetProperty("sequence").GetInt64()));
+        Assert.Equal(Simulated.Answer("json please"), string.Concat(chunks.Select(c => c.GetProperty("delta").GetString())));
+        Assert.Equal(Simulated.Answer("json please"), finished.GetProperty("content").GetString());
     }
 
     [Fact]
@@ -72,7 +77,7 @@ public sealed class ConsoleClientTests(ChatCluster cluster)
         await using var client = ChildProcess.Start("env", ["--default-signal=INT", "dotnet", ClientAssembly, "--url", hub.Url, "--user", "console-sigint", "--prompt", "long one", "--json"]);
         await Wait.UntilAsync(() => client.Output.Count(l => l.Contains("\"chunk\"", StringComparison.Ordinal)) >= 3, TimeSpan.FromSeconds(20), "the answer did not start");
 
-        client.Signal(2); // SIGINT, as Ctrl+C in a terminal
+        client.Signal(Signals.Interrupt); // as Ctrl+C in a terminal
 
         var exitCode = await ExitCodeAsync(client);
         Assert.True(exitCode == 3, $"exit {exitCode}, not 3 (cancelled); the client said:\n{string.Join('\n', client.Output.TakeLast(8))}");

@@ -44,19 +44,16 @@ public sealed class LoadBalancerTests(ChatCluster cluster)
             }
 
             await Wait.UntilAsync(() => clients.All(c => c.Session.Streaming().Count == 1), Wait.Default, "the answers did not start");
-            doomed.Process.Signal(9); // SIGKILL one instance behind nginx
+            doomed.Process.Signal(Signals.Kill); // one instance behind nginx
 
             var answers = await Task.WhenAll(clients.Select(c => c.Done.Task)).WaitAsync(TimeSpan.FromSeconds(45));
 
             Assert.True(Volatile.Read(ref reconnected) >= 1, "the clients of the dead instance reconnected through nginx");
-            await using var connection = await cluster.Db.OpenConnectionAsync();
             foreach (var answer in answers)
             {
                 Assert.Equal(answer.Finished!.Content, answer.Text.ToString());
                 Assert.Contains(answer.Finished.Status, new[] { MessageStatus.Completed, MessageStatus.Interrupted });
-                var saved = await connection.QuerySingleAsync<(string Content, string Status)>(
-                    "SELECT content, status FROM messages WHERE id = @Id", new { Id = answer.MessageId });
-                Assert.Equal((answer.Finished.Content, answer.Finished.Status.ToWireName()), saved);
+                Assert.Equal(SavedAnswer.Of(answer.Finished), await cluster.SavedAsync(answer.MessageId));
             }
 
             Assert.Contains(answers, a => a.Finished!.Status == MessageStatus.Interrupted); // the dead instance's answers

@@ -74,7 +74,7 @@ public sealed class OperationsTests(ChatCluster cluster)
 
         var longOne = await client.SendAsync(conversation.Id, "keeps it draining");
         await client.WaitForChunksAsync(longOne.AssistantMessageId, 1);
-        hub.Process.Signal(15); // SIGTERM: not ready but serving for Chat:DrainDelay, then Chat:ShutdownGrace for the answer
+        hub.Process.Signal(Signals.Terminate); // not ready but serving for Chat:DrainDelay, then Chat:ShutdownGrace for the answer
         var whileDraining = new List<HttpStatusCode>();
         while (!hub.Process.HasExited && whileDraining.Count < 50)
         {

@@ -1,7 +1,8 @@
 using System.Globalization;
 using ChatStreaming.Contracts;
 using ChatStreaming.Hub.Tests.Infrastructure;
-using ChatStreaming.Worker;
+using ChatStreaming.Worker.Generation;
+using ChatStreaming.Worker.Redis;
 using Dapper;
 using Microsoft.AspNetCore.SignalR.Client;
 using StackExchange.Redis;
@@ -26,14 +27,14 @@ public sealed class PostgresFaultTests(ChatCluster cluster, ITestOutputHelper ou
         await using var watcher = await ChatTestClient.ConnectAsync(cluster.A, token);
         await using var sender = await ChatTestClient.ConnectAsync(generator.Url, token);
         var conversation = await watcher.CreateConversationAsync();
-        var sent = await sender.SendAsync(conversation.Id, "end while the database is away");
+        var sent = await sender.SendAsync(conversation.Id, Prompt.Text);
         await watcher.WaitForChunksAsync(sent.AssistantMessageId, 5);
 
         await cluster.Postgres.StopProcessAsync();
         IReadOnlyList<Chunk> replayedDuringOutage;
         try
         {
-            await watcher.WaitForChunksAsync(sent.AssistantMessageId, 40); // the answer ends while Postgres is down
+            await watcher.WaitForTextAsync(sent.AssistantMessageId, Prompt.Whole); // the answer ends while Postgres is down
             await Task.Delay(TimeSpan.FromSeconds(6)); // twice the replay TTL (the fault lasts, not a wait for an event)
             replayedDuringOutage = await watcher.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, sent.AssistantMessageId, 0L);
             Assert.Null(watcher.FinishedOf(sent.AssistantMessageId)); // not announced before it is saved
@@ -47,15 +48,14 @@ public sealed class PostgresFaultTests(ChatCluster cluster, ITestOutputHelper ou
         var back = DateTimeOffset.UtcNow;
         var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(30));
         output.WriteLine($"measured: saved and announced {(DateTimeOffset.UtcNow - back).TotalSeconds:0.0} s after Postgres returned");
-        Assert.Equal((MessageStatus.Completed, 40L), (finished.Status, finished.LastSequence));
+        Assert.Equal((MessageStatus.Completed, Prompt.Whole), (finished.Status, finished.Content));
         StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(sent.AssistantMessageId), finished);
         Assert.Equal(finished.Content, string.Concat(replayedDuringOutage.Select(c => c.Delta)));
         Assert.Single(watcher.AllFinishedOf(sent.AssistantMessageId));
-        await using var connection = await cluster.Db.OpenConnectionAsync();
-        var saved = await connection.QuerySingleAsync<(string Content, string Status, long LastSequence)>(
-            "SELECT content, status, last_sequence FROM messages WHERE id = @Id", new { Id = sent.AssistantMessageId });
-        Assert.Equal((finished.Content, "completed", 40L), saved);
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId));
     }
+
+    private static readonly (string Text, string Whole) Prompt = ("end while the database is away", Simulated.Answer("end while the database is away", 40));
 
     [Fact]
     public async Task AnswersStillStreamingInPostgresThatNoInstanceOwnsAreEndedByTheSweep()

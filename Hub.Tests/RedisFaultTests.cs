@@ -31,11 +31,7 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         Assert.Equal(sent.AssistantMessageId, answer.MessageId);
         Assert.Equal(MessageStatus.Completed, answer.Finished!.Status);
         Assert.Equal(answer.Finished.Content, answer.Text.ToString());
-        await using (var connection = await cluster.Db.OpenConnectionAsync())
-        {
-            var saved = await connection.QuerySingleAsync<(string Content, string Status)>("SELECT content, status FROM messages WHERE id = @Id", new { Id = sent.AssistantMessageId });
-            Assert.Equal((answer.Finished.Content, "completed"), saved);
-        }
+        Assert.Equal(SavedAnswer.Of(answer.Finished), await cluster.SavedAsync(sent.AssistantMessageId));
 
         // The hubs recovered by themselves: a new answer streams whole from instance A to a client on B.
         await using var client = await ChatTestClient.ConnectAsync(cluster.A, token);
@@ -49,7 +45,6 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
     [Fact]
     public async Task ARedisPausedMidAnswerLeavesRedisFreeCallsAnsweringAndTheAnswerThenCompletesExactly()
     {
-        const int SignalStop = 19, SignalContinue = 18;
         // Commands time out during the pause (with the default 5 s timeout that would be a race with SIGCONT): the
         // generator must take a timeout like any other Redis failure, retry, and still complete the answer.
         var shortTimeouts = new Dictionary<string, string>
@@ -65,7 +60,7 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         // A call answered: the hub has finished setting this connection up (the backplane subscribes to its channels in
         // Redis before the connection's first invocation runs; a connection opened during the pause waits for that).
         await bystander.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations);
-        cluster.Redis.Signal(SignalStop);
+        cluster.Redis.Signal(Signals.Stop);
         try
         {
             var pause = Task.Delay(TimeSpan.FromSeconds(5)); // the pause lasts at least 5 s (the fault, not a wait for an event)
@@ -88,7 +83,7 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         }
         finally
         {
-            cluster.Redis.Signal(SignalContinue);
+            cluster.Redis.Signal(Signals.Continue);
         }
 
         var resumed = DateTimeOffset.UtcNow;
@@ -99,9 +94,8 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         Assert.Contains("wait", answer.Finished.Content, StringComparison.Ordinal); // the simulated model echoes the prompt
         var replayed = await bystander.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, sent.AssistantMessageId, 0L);
         StreamAssert.ExactlyOnceInOrder(replayed, answer.Finished); // each chunk written once, none lost, despite retries
+        Assert.Equal(SavedAnswer.Of(answer.Finished), await cluster.SavedAsync(sent.AssistantMessageId));
         await using var connection = await cluster.Db.OpenConnectionAsync();
-        Assert.Equal((answer.Finished.Content, "completed"), await connection.QuerySingleAsync<(string, string)>(
-            "SELECT content, status FROM messages WHERE id = @Id", new { Id = sent.AssistantMessageId }));
         Assert.Equal(2, await connection.ExecuteScalarAsync<long>( // the question and its answer: the refused send saved nothing
             "SELECT count(*) FROM messages WHERE conversation_id = @conversationId", new { conversationId }));
     }
@@ -119,7 +113,7 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         await client.WaitForChunksAsync(sent.AssistantMessageId, 3);
 
         // What CancelGeneration records, without the pub/sub notice (as if it was published while a subscription was down).
-        await cluster.RedisClient.GetDatabase().HashSetAsync(ChatStreaming.Worker.RedisKeys.Generation(sent.AssistantMessageId), "cancel", "1");
+        await cluster.RedisClient.GetDatabase().HashSetAsync(ChatStreaming.Worker.Redis.RedisKeys.Generation(sent.AssistantMessageId), "cancel", "1");
         var finished = await client.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(10));
 
         Assert.Equal(MessageStatus.Cancelled, finished.Status);
@@ -138,8 +132,8 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         Assert.Equal(sent.AssistantMessageId, answer.MessageId);
         Assert.Equal(answer.Finished!.Content, answer.Text.ToString()); // exact, whatever the pub/sub gap cost
         Assert.Equal(MessageStatus.Completed, answer.Finished.Status);
-        await Wait.UntilAsync(async () => (long)(await server.ExecuteAsync("PUBSUB", "NUMPAT")) >= 0
-            && ((RedisResultArray(await server.ExecuteAsync("PUBSUB", "CHANNELS")).Length) > 0), TimeSpan.FromSeconds(5), "pub/sub was not re-subscribed within 5 s");
+        await Wait.UntilAsync(async () => RedisResultArray(await server.ExecuteAsync("PUBSUB", "CHANNELS")).Length > 0,
+            TimeSpan.FromSeconds(5), "pub/sub was not re-subscribed within 5 s");
     }
 
     [Fact]

@@ -1,11 +1,21 @@
 using ChatStreaming.Persistence;
 using ChatStreaming.Server;
+using ChatStreaming.Server.Auth;
+using ChatStreaming.Server.Chat;
+using ChatStreaming.Server.Frontend;
+using ChatStreaming.Server.Health;
+using ChatStreaming.Server.Security;
+using ChatStreaming.Server.Telemetry;
 using ChatStreaming.Worker;
 
 // Content root = the app folder, so appsettings*.json are found whatever the working directory.
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
 builder.AddChatPersistence();
 builder.AddChatWorker();
+builder.AddChatAuth();
+builder.AddChatOrigins();
+builder.AddChatHealthChecks();
+builder.AddChatTelemetry();
 builder.AddChatHub();
 
 var app = builder.Build();
@@ -15,7 +25,16 @@ if (app.ConfigurationError() is { } error)
     return 2;
 }
 
+app.UseChatFrontend();
+app.UseChatOrigins();
+app.UseAuthentication();
+app.UseAuthorization();
 app.MapChatHub();
+app.MapDevTokens();
+app.MapConversations();
+app.MapChatHealthChecks();
+app.MapChatTelemetry();
+app.MapChatFrontend();
 await app.RunAsync();
 return 0;
 

@@ -10,7 +10,7 @@ namespace ChatStreaming.Persistence;
 /// Applies the embedded SQL migrations (Migrations/*.sql, in name order, each once) before the host starts serving.
 /// Several instances may start together: a Postgres advisory lock lets one migrate while the others wait.
 /// </summary>
-public sealed partial class DatabaseMigrator(NpgsqlDataSource dataSource, PostgresRetry retry, ILogger<DatabaseMigrator> logger) : IHostedService
+public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, PostgresRetry retry, ILogger<DatabaseMigrator> logger) : IHostedService
 {
     private const long MigrationLockKey = 0x43_68_61_74_53_74_72; // "ChatStr"
 
@@ -57,27 +57,18 @@ public sealed partial class DatabaseMigrator(NpgsqlDataSource dataSource, Postgr
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    private sealed partial class DbUpLogger(ILogger logger) : IUpgradeLog
+    private sealed class DbUpLogger(ILogger logger) : IUpgradeLog
     {
         public void LogTrace(string format, params object[] args) { }
 
         public void LogDebug(string format, params object[] args) { }
 
-        public void LogInformation(string format, params object[] args) => Migration(logger, string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
+        public void LogInformation(string format, params object[] args) => PersistenceLog.Migration(logger, string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
 
-        public void LogWarning(string format, params object[] args) => MigrationWarning(logger, string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
+        public void LogWarning(string format, params object[] args) => PersistenceLog.MigrationWarning(logger, string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
 
-        public void LogError(string format, params object[] args) => MigrationError(logger, string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
+        public void LogError(string format, params object[] args) => PersistenceLog.MigrationError(logger, string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
 
-        public void LogError(Exception ex, string format, params object[] args) => MigrationError(logger, string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
-
-        [LoggerMessage(EventId = 100, Level = LogLevel.Debug, Message = "Migration: {Text}")]
-        private static partial void Migration(ILogger logger, string text);
-
-        [LoggerMessage(EventId = 101, Level = LogLevel.Warning, Message = "Migration: {Text}")]
-        private static partial void MigrationWarning(ILogger logger, string text);
-
-        [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Migration: {Text}")]
-        private static partial void MigrationError(ILogger logger, string text);
+        public void LogError(Exception ex, string format, params object[] args) => PersistenceLog.MigrationError(logger, string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
     }
 }

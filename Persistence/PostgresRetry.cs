@@ -9,7 +9,7 @@ namespace ChatStreaming.Persistence;
 /// Bounded retries with exponential backoff and jitter for transient Postgres failures (server down or restarting,
 /// connection refused or dropped): about 45 s in all, then the error surfaces. Only idempotent work goes through it.
 /// </summary>
-public sealed partial class PostgresRetry
+public sealed class PostgresRetry
 {
     private readonly ResiliencePipeline pipeline;
     private readonly ResiliencePipeline readPipeline;
@@ -27,7 +27,7 @@ public sealed partial class PostgresRetry
                 MaxRetryAttempts = 12,
                 OnRetry = args =>
                 {
-                    Retrying(logger, args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds, args.Outcome.Exception?.GetType().Name);
+                    PersistenceLog.Retrying(logger, args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds, args.Outcome.Exception?.GetType().Name);
                     return ValueTask.CompletedTask;
                 },
             })
@@ -66,7 +66,4 @@ public sealed partial class PostgresRetry
 
     public ValueTask<T> ExecuteAsync<T>(Func<CancellationToken, ValueTask<T>> action, CancellationToken cancellationToken) =>
         pipeline.ExecuteAsync(action, cancellationToken);
-
-    [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Postgres unavailable ({Error}); attempt {Attempt} in {DelayMs:0} ms")]
-    private static partial void Retrying(ILogger logger, int attempt, double delayMs, string? error);
 }

@@ -1,4 +1,8 @@
-using Microsoft.Extensions.AI;
+using ChatStreaming.Worker.Diagnostics;
+using ChatStreaming.Worker.Generation;
+using ChatStreaming.Worker.Intake;
+using ChatStreaming.Worker.Model;
+using ChatStreaming.Worker.Redis;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -10,7 +14,10 @@ namespace ChatStreaming.Worker;
 
 public static class WorkerExtensions
 {
-    /// <summary>Redis, the replay store, the model and the in-process generator. The host supplies <see cref="IChatBroadcaster"/>.</summary>
+    /// <summary>
+    /// Redis (replay buffer, generation state, limits), the model, the send flow (<see cref="ExchangeIntake"/>) and the
+    /// in-process generator. The host supplies <see cref="IChatBroadcaster"/>.
+    /// </summary>
     public static IHostApplicationBuilder AddChatWorker(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -25,11 +32,14 @@ public static class WorkerExtensions
 
         services.AddSingleton<IConnectionMultiplexer>(sp => ConnectionMultiplexer.Connect(RedisConfiguration(sp.GetRequiredService<IOptions<RedisConnectionOptions>>().Value)));
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<ReplayStore>();
+        services.AddSingleton<ReplayBuffer>();
+        services.AddSingleton<GenerationState>();
         services.AddSingleton<UserLimiter>();
         services.AddSingleton<GenerationQueue>();
+        services.AddSingleton<OwnedAnswers>();
         services.AddSingleton<WorkerMetrics>();
         services.AddSingleton<GenerationFinisher>();
+        services.AddSingleton<ExchangeIntake>();
         services.AddSingleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>();
         services.AddSingleton(ModelClients.Create);
         services.AddSingleton<ModelStreamReader>();

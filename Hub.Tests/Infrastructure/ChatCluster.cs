@@ -1,6 +1,7 @@
 using System.Net.Http.Json;
 using ChatStreaming.Contracts;
 using ChatStreaming.FakeOpenAI;
+using Dapper;
 using Npgsql;
 using StackExchange.Redis;
 using Xunit;
@@ -20,6 +21,7 @@ public sealed class ChatCluster : IAsyncLifetime
     private readonly List<HubInstance> instances = [];
     private readonly Dictionary<string, HubInstance> providerHubs = [];
     private FakeOpenAIServer? fakeModel;
+    private HubInstance? longAnswerHub;
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     internal RedisServer Redis { get; private set; } = null!;
@@ -96,6 +98,26 @@ public sealed class ChatCluster : IAsyncLifetime
         return hub;
     }
 
+    /// <summary>
+    /// A Hub instance (sharing the cluster's Redis and Postgres) whose answers last <see cref="LongAnswerTokens"/> tokens at
+    /// 20 a second, so a test acting mid-answer (join, cancel, scrape) never races the answer's end, however busy the
+    /// machine is. Started on first use. A test that does not wait for the end cancels its answer.
+    /// </summary>
+    internal async Task<HubInstance> LongAnswerHubAsync()
+    {
+        if (longAnswerHub is null)
+        {
+            var settings = Settings.ToDictionary();
+            settings["Chat:Model:Simulated:TokensPerSecond"] = "20";
+            settings["Chat:Model:Simulated:ResponseTokens"] = LongAnswerTokens.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            longAnswerHub = await HubInstance.StartAsync(settings);
+        }
+
+        return longAnswerHub;
+    }
+
+    public const int LongAnswerTokens = 2000;
+
     public const string ProviderSystemPrompt = "You are the test assistant.";
 
     public static readonly TimeSpan ProviderStallTimeout = TimeSpan.FromSeconds(2);
@@ -104,7 +126,7 @@ public sealed class ChatCluster : IAsyncLifetime
     public static string ModelApiKey(string provider) => $"sk-{provider}-SECRET-7f3c9a1e";
 
     /// <summary>Everything every hub process has written so far.</summary>
-    internal IEnumerable<string> HubOutput => instances.Concat(providerHubs.Values).SelectMany(i => i.Process.Output);
+    internal IEnumerable<string> HubOutput => instances.Concat(providerHubs.Values).Concat(longAnswerHub is null ? [] : [longAnswerHub]).SelectMany(i => i.Process.Output);
 
     public async Task<string> TokenAsync(string userName)
     {
@@ -113,13 +135,21 @@ public sealed class ChatCluster : IAsyncLifetime
         return (await response.Content.ReadFromJsonAsync<DevTokenResponse>())!.AccessToken;
     }
 
+    /// <summary>An answer's row as Postgres holds it: what every test compares the streamed and announced text with.</summary>
+    public async Task<SavedAnswer> SavedAsync(Guid messageId)
+    {
+        await using var connection = await Db.OpenConnectionAsync();
+        return await connection.QuerySingleAsync<SavedAnswer>(
+            "SELECT content AS Content, status AS Status, last_sequence AS LastSequence FROM messages WHERE id = @messageId", new { messageId });
+    }
+
     /// <summary>A connected client of <paramref name="userName"/> on the instance at <paramref name="url"/>.</summary>
     public async Task<ChatTestClient> ConnectAsync(string url, string userName) =>
         await ChatTestClient.ConnectAsync(url, await TokenAsync(userName));
 
     public async Task DisposeAsync()
     {
-        foreach (var instance in instances.Concat(providerHubs.Values))
+        foreach (var instance in instances.Concat(providerHubs.Values).Concat(longAnswerHub is null ? [] : [longAnswerHub]))
         {
             await instance.DisposeAsync();
         }
@@ -135,6 +165,13 @@ public sealed class ChatCluster : IAsyncLifetime
         await Redis.DisposeAsync();
         await Postgres.DisposeAsync();
     }
+}
+
+/// <summary>A message row: its text, its status (wire name) and its last sequence (null for a user message).</summary>
+public sealed record SavedAnswer(string Content, string Status, long? LastSequence)
+{
+    /// <summary>The row an announced end must match: its text, status and last sequence.</summary>
+    public static SavedAnswer Of(GenerationFinished finished) => new(finished.Content, finished.Status.ToWireName(), finished.LastSequence);
 }
 
 [CollectionDefinition(Name)]

@@ -58,6 +58,13 @@ public sealed class ChatTestClient : IAsyncDisposable
         return FinishedOf(messageId)!;
     }
 
+    /// <summary>The deltas of the answer's chunks, joined in the order received.</summary>
+    public string TextOf(Guid messageId) => string.Concat(ChunksOf(messageId).Select(c => c.Delta));
+
+    /// <summary>Waits until the chunks received spell <paramref name="text"/> (however many chunks that took).</summary>
+    public Task WaitForTextAsync(Guid messageId, string text, TimeSpan? timeout = null) =>
+        Wait.UntilAsync(() => TextOf(messageId).Length >= text.Length, timeout ?? Wait.Default, $"the text of {messageId} did not arrive whole");
+
     public Task WaitForChunksAsync(Guid messageId, int count, TimeSpan? timeout = null) =>
         Wait.UntilAsync(() => ChunksOf(messageId).Count >= count, timeout ?? Wait.Default, $"{count} chunks of {messageId} did not arrive");
 

@@ -9,8 +9,12 @@ namespace ChatStreaming.Server.Auth;
 
 internal static class AuthExtensions
 {
+    /// <summary>JWT bearer sign-in (the token's <c>sub</c> is the user), for the hub and the REST routes.</summary>
     public static IHostApplicationBuilder AddChatAuth(this IHostApplicationBuilder builder)
     {
+        // The hosting request log prints the query string, where browsers put the bearer token (access_token):
+        // never at a level that logs it, whatever the configuration says.
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
         var services = builder.Services;
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();

@@ -1,6 +1,9 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
+using ChatStreaming.Server.Telemetry;
 using ChatStreaming.Worker;
+using ChatStreaming.Worker.Intake;
+using ChatStreaming.Worker.Redis;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
@@ -15,11 +18,10 @@ namespace ChatStreaming.Server.Chat;
 public sealed partial class ChatHub(
     ChatStore store,
     ConversationReader reader,
-    ReplayStore replay,
-    GenerationQueue queue,
-    GenerationFinisher finisher,
-    UserLimiter limiter,
-    WorkerMetrics metrics,
+    ExchangeIntake intake,
+    GenerationState generations,
+    ReplayBuffer replay,
+    HubMetrics metrics,
     IOptions<ChatStreamingOptions> options) : Hub<IChatHubClient>, IChatHub
 {
     private const int MaxTitleCharacters = 200;
@@ -97,7 +99,7 @@ public sealed partial class ChatHub(
 
     public async Task<bool> CancelGeneration(Guid messageId)
     {
-        var generation = await replay.GetGenerationAsync(messageId);
+        var generation = await generations.GetGenerationAsync(messageId);
         if (generation is null)
         {
             await RequireOwnedMessageAsync(messageId);
@@ -105,7 +107,7 @@ public sealed partial class ChatHub(
         }
 
         return generation.OwnerId == UserId
-            ? await replay.RequestCancelAsync(messageId)
+            ? await generations.RequestCancelAsync(messageId)
             : throw new HubException(ChatErrors.MessageNotFound);
     }
 

@@ -1,6 +1,6 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
-using ChatStreaming.Worker;
+using ChatStreaming.Worker.Redis;
 
 namespace ChatStreaming.Server.Chat;
 
@@ -10,7 +10,7 @@ namespace ChatStreaming.Server.Chat;
 /// failing over), such an answer comes with no text and sequence 0: still true, and a client fetches the rest with
 /// GetChunks once chunks flow again. Reading a conversation never waits on Redis longer than that.
 /// </summary>
-public sealed class ConversationReader(ChatStore store, ReplayStore replay)
+public sealed class ConversationReader(ChatStore store, ReplayBuffer replay)
 {
     private static readonly TimeSpan RedisWait = TimeSpan.FromSeconds(1);
 

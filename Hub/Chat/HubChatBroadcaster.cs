@@ -1,5 +1,5 @@
 using ChatStreaming.Contracts;
-using ChatStreaming.Worker;
+using ChatStreaming.Worker.Generation;
 using Microsoft.AspNetCore.SignalR;
 
 namespace ChatStreaming.Server.Chat;

@@ -1,5 +1,6 @@
 using ChatStreaming.Contracts;
-using ChatStreaming.Worker;
+using ChatStreaming.Server.Telemetry;
+using ChatStreaming.Worker.Redis;
 using Microsoft.AspNetCore.SignalR;
 
 namespace ChatStreaming.Server.Chat;
@@ -9,7 +10,7 @@ namespace ChatStreaming.Server.Chat;
 /// CancelGeneration, …): the caller gets <see cref="ChatErrors.Unavailable"/>, a clear and retryable error, instead of
 /// SignalR's generic one. Logged once per call as a warning, for operators.
 /// </summary>
-public sealed partial class RedisUnavailableFilter(ILogger<RedisUnavailableFilter> logger) : IHubFilter
+public sealed class RedisUnavailableFilter(ILogger<RedisUnavailableFilter> logger) : IHubFilter
 {
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
@@ -19,11 +20,8 @@ public sealed partial class RedisUnavailableFilter(ILogger<RedisUnavailableFilte
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {
-            RedisUnavailable(logger, ex, invocationContext.HubMethodName);
+            ServerLog.RedisUnavailable(logger, ex, invocationContext.HubMethodName);
             throw new HubException(ChatErrors.Unavailable);
         }
     }
-
-    [LoggerMessage(EventId = 2010, Level = LogLevel.Warning, Message = "Hub method {Method} failed: Redis unavailable")]
-    private static partial void RedisUnavailable(ILogger logger, Exception exception, string method);
 }

@@ -1,4 +1,4 @@
-using ChatStreaming.Worker;
+using ChatStreaming.Worker.Generation;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace ChatStreaming.Server.Health;

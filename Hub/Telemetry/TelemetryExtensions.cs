@@ -1,4 +1,4 @@
-using ChatStreaming.Worker;
+using ChatStreaming.Worker.Diagnostics;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Exporter;
 using OpenTelemetry.Metrics;
@@ -13,7 +13,7 @@ internal static class TelemetryExtensions
         [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 
     /// <summary>
-    /// OpenTelemetry: the worker's metrics (meter ChatStreaming.Worker) scraped by Prometheus at /metrics; with
+    /// OpenTelemetry: the app's metrics (meters ChatStreaming.Worker and ChatStreaming.Server) scraped by Prometheus at /metrics; with
     /// <c>Telemetry:OtlpEndpoint</c> set, metrics and traces (SendMessage → generation → model → save, plus SignalR,
     /// ASP.NET Core and Npgsql spans) are also pushed over OTLP (HTTP/protobuf).
     /// </summary>
@@ -29,7 +29,7 @@ internal static class TelemetryExtensions
         var telemetry = builder.Services.AddOpenTelemetry().WithMetrics(metrics =>
         {
             metrics
-                .AddMeter(WorkerMetrics.MeterName)
+                .AddMeter(WorkerMetrics.MeterName, HubMetrics.MeterName)
                 .AddView(instrument => instrument.Unit == "ms" ? new ExplicitBucketHistogramConfiguration { Boundaries = MillisecondBuckets } : null)
                 .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0); // every scrape is fresh
             if (otlp is not null)

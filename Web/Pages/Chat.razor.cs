@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Http.Json;
 using System.Text.Json;
 using ChatStreaming.Client.Core;
 using ChatStreaming.Contracts;
@@ -162,15 +160,7 @@ public sealed partial class Chat
 
         if (signedIn.ExpiresAt - DateTimeOffset.UtcNow < TimeSpan.FromMinutes(1))
         {
-            using var response = await Http.PostAsJsonAsync(ChatHubPaths.DevToken, new DevTokenRequest(signedIn.UserName));
-            if (!response.IsSuccessStatusCode)
-            {
-                throw new InvalidOperationException(response.StatusCode == HttpStatusCode.NotFound
-                    ? "development tokens are disabled on this server"
-                    : $"sign-in refused ({(int)response.StatusCode})");
-            }
-
-            var issued = (await response.Content.ReadFromJsonAsync<DevTokenResponse>())!;
+            var issued = await DevTokens.RequestAsync(Http, signedIn.UserName, CancellationToken.None);
             signedIn = new StoredSession(signedIn.UserName, issued.AccessToken, issued.ExpiresAt);
             await JS.InvokeVoidAsync("localStorage.setItem", SessionKey, JsonSerializer.Serialize(signedIn, Json));
         }
@@ -222,8 +212,7 @@ public sealed partial class Chat
         }
         catch (HubException ex)
         {
-            var at = ex.Message.IndexOf("HubException: ", StringComparison.Ordinal);
-            error = at < 0 ? ex.Message : ex.Message[(at + 14)..];
+            error = HubErrors.Message(ex);
         }
         catch (Exception ex) when (ex is InvalidOperationException or HttpRequestException)
         {

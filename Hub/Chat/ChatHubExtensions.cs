@@ -1,0 +1,51 @@
+using ChatStreaming.Contracts;
+using ChatStreaming.Server.Telemetry;
+using ChatStreaming.Worker;
+using ChatStreaming.Worker.Generation;
+using ChatStreaming.Worker.Redis;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace ChatStreaming.Server.Chat;
+
+internal static class ChatHubExtensions
+{
+    /// <summary>Maximum size of one incoming hub message; a chat message is at most Chat:MaxMessageCharacters.</summary>
+    private const long MaxReceiveMessageBytes = 256 * 1024;
+
+    /// <summary>The SignalR hub scaled out over the Redis backplane, and what the Worker needs of it (the broadcaster).</summary>
+    public static IHostApplicationBuilder AddChatHub(this IHostApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddSignalR(o =>
+            {
+                o.EnableDetailedErrors = false; // clients get HubException messages, never stack traces
+                o.AddFilter<RedisUnavailableFilter>();
+                o.MaximumReceiveMessageSize = MaxReceiveMessageBytes;
+            })
+            .AddStackExchangeRedis();
+        services.AddOptions<RedisOptions>()
+            .Configure<IOptions<RedisConnectionOptions>>((backplane, redis) =>
+            {
+                backplane.Configuration = WorkerExtensions.RedisConfiguration(redis.Value);
+                backplane.Configuration.ChannelPrefix = RedisChannel.Literal(RedisKeys.BackplanePrefix);
+            });
+        services.AddSingleton<IChatBroadcaster, HubChatBroadcaster>();
+        services.AddSingleton<ConversationReader>();
+        services.AddSingleton<HubMetrics>();
+        return builder;
+    }
+
+    /// <summary>The hub at <see cref="ChatHubPaths.Hub"/>.</summary>
+    public static WebApplication MapChatHub(this WebApplication app)
+    {
+        app.MapHub<ChatHub>(ChatHubPaths.Hub, o =>
+        {
+            o.AllowStatefulReconnects = true;
+            o.CloseOnAuthenticationExpiration = true;
+        });
+        return app;
+    }
+}

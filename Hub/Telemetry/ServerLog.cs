@@ -1,0 +1,8 @@
+namespace ChatStreaming.Server.Telemetry;
+
+/// <summary>Every log event of the hub host (ids 2000–2099), each with an id and a name that alerts can key on.</summary>
+internal static partial class ServerLog
+{
+    [LoggerMessage(EventId = 2010, EventName = "HubRedisUnavailable", Level = LogLevel.Warning, Message = "Hub method {Method} failed: Redis unavailable")]
+    public static partial void RedisUnavailable(ILogger logger, Exception exception, string method);
+}

@@ -1,0 +1,48 @@
+using ChatStreaming.Contracts;
+using Microsoft.Extensions.Logging;
+
+namespace ChatStreaming.Worker.Diagnostics;
+
+/// <summary>
+/// Every log event of the worker (ids 1000–1099), each with an id and a name that alerts can key on
+/// (docs/operations.md). Never message content, prompts, tokens or keys.
+/// </summary>
+internal static partial class WorkerLog
+{
+    [LoggerMessage(EventId = 1000, EventName = "GeneratorStarted", Level = LogLevel.Information, Message = "Generator started with {Slots} slots and a queue of {Capacity}")]
+    public static partial void GeneratorStarted(ILogger logger, int slots, int capacity);
+
+    [LoggerMessage(EventId = 1001, EventName = "GenerationStarted", Level = LogLevel.Debug, Message = "Generation of {MessageId} in {ConversationId} started")]
+    public static partial void GenerationStarted(ILogger logger, Guid messageId, Guid conversationId);
+
+    [LoggerMessage(EventId = 1002, EventName = "GenerationFinished", Level = LogLevel.Information, Message = "Generation of {MessageId} in {ConversationId} ended {Status} after {Chunks} chunks from {Deltas} deltas")]
+    public static partial void GenerationFinished(ILogger logger, Guid messageId, Guid conversationId, MessageStatus status, long chunks, int deltas);
+
+    [LoggerMessage(EventId = 1004, EventName = "RelayFailed", Level = LogLevel.Warning, Message = "Relaying chunks of {MessageId} to Redis failed at least once (the chunk was offered again; the answer is saved whole)")]
+    public static partial void RelayFailed(ILogger logger, Exception exception, Guid messageId);
+
+    [LoggerMessage(EventId = 1005, EventName = "FinishFailed", Level = LogLevel.Error, Message = "Generation of {MessageId} could not be finished")]
+    public static partial void FinishFailed(ILogger logger, Exception exception, Guid messageId);
+
+    [LoggerMessage(EventId = 1006, EventName = "CancelReceived", Level = LogLevel.Debug, Message = "Cancel requested for {MessageId}, running here")]
+    public static partial void CancelReceived(ILogger logger, Guid messageId);
+
+    [LoggerMessage(EventId = 1007, EventName = "AlreadySaved", Level = LogLevel.Information, Message = "Answer {MessageId} was already saved; not saved again")]
+    public static partial void AlreadySaved(ILogger logger, Guid messageId);
+
+    [LoggerMessage(EventId = 1008, EventName = "GenerationFailed", Level = LogLevel.Warning, Message = "Generation of {MessageId} failed around the model call; ending it")]
+    public static partial void GenerationFailed(ILogger logger, Exception exception, Guid messageId);
+
+    // The kind and HTTP status only: provider error texts can echo parts of the key.
+    [LoggerMessage(EventId = 1010, EventName = "ModelCallFailed", Level = LogLevel.Warning, Message = "Model call failed: {Kind} (HTTP {Status})")]
+    public static partial void ModelError(ILogger logger, string kind, int? status);
+
+    [LoggerMessage(EventId = 1020, EventName = "OrphanRecovered", Level = LogLevel.Warning, Message = "Answer {MessageId} in {ConversationId} was orphaned by a stopped instance (or never saved by it); saved as {Status} after {Chunks} chunks")]
+    public static partial void OrphanRecovered(ILogger logger, Guid messageId, Guid conversationId, MessageStatus status, long chunks);
+
+    [LoggerMessage(EventId = 1021, EventName = "SweepFailed", Level = LogLevel.Warning, Message = "Lease renewal or orphan sweep failed; retrying next tick")]
+    public static partial void SweepFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1022, EventName = "OrphanRecoveryFailed", Level = LogLevel.Warning, Message = "Ending orphaned answer {MessageId} failed; retrying next sweep")]
+    public static partial void RecoveryFailed(ILogger logger, Exception exception, Guid messageId);
+}

@@ -1,0 +1,86 @@
+using System.Diagnostics.Metrics;
+
+using ChatStreaming.Worker.Generation;
+
+namespace ChatStreaming.Worker.Diagnostics;
+
+/// <summary>The worker's instruments (meter <see cref="MeterName"/>), exported by the Hub on /metrics.</summary>
+public sealed class WorkerMetrics
+{
+    public const string MeterName = "ChatStreaming.Worker";
+
+    private readonly Histogram<double> chunkWrite;
+    private readonly Histogram<double> timeToFirstChunk;
+    private readonly Counter<long> chunks;
+    private readonly Counter<long> chunkBytes;
+    private readonly Counter<long> coalesced;
+    private readonly UpDownCounter<long> active;
+    private readonly Counter<long> finished;
+    private readonly Counter<long> orphans;
+    private readonly Histogram<double> chunkDelay;
+    private readonly Histogram<double> queueWait;
+    private readonly Counter<long> modelErrors;
+    private readonly Histogram<double> saveDuration;
+    private readonly Counter<long> saveRetries;
+
+    public WorkerMetrics(IMeterFactory meterFactory, GenerationQueue queue)
+    {
+        var meter = meterFactory.Create(MeterName);
+        chunkWrite = meter.CreateHistogram<double>("chatstreaming.chunk.write.duration", "ms", "Time to write one chunk to Redis: replay buffer append plus backplane publish");
+        timeToFirstChunk = meter.CreateHistogram<double>("chatstreaming.generation.time_to_first_chunk", "ms", "From the job leaving the queue to its first chunk written");
+        chunks = meter.CreateCounter<long>("chatstreaming.chunks.sent", "{chunk}", "Chunks written to Redis");
+        chunkBytes = meter.CreateCounter<long>("chatstreaming.chunks.bytes", "By", "UTF-16 characters of chunk deltas written, times two");
+        coalesced = meter.CreateCounter<long>("chatstreaming.deltas.coalesced", "{delta}", "Model deltas merged into an earlier chunk because Redis was slower than the model");
+        active = meter.CreateUpDownCounter<long>("chatstreaming.generations.active", "{generation}", "Generations running on this instance");
+        finished = meter.CreateCounter<long>("chatstreaming.generations.finished", "{generation}", "Generations ended, by status");
+        orphans = meter.CreateCounter<long>("chatstreaming.generations.orphans_recovered", "{generation}", "Answers of a stopped instance ended as interrupted by this one");
+        meter.CreateObservableGauge("chatstreaming.generator.queue.depth", () => queue.Count, "{job}", "Jobs waiting for a generator slot");
+        chunkDelay = meter.CreateHistogram<double>("chatstreaming.chunk.delay", "ms", "End to end inside the server: from the model emitting a chunk's first delta to the hub having sent the chunk (replay buffer + backplane)");
+        queueWait = meter.CreateHistogram<double>("chatstreaming.generator.queue.wait", "ms", "From SendMessage queueing an answer to a generator slot taking it");
+        modelErrors = meter.CreateCounter<long>("chatstreaming.model.errors", "{error}", "Model calls that failed, by kind (authentication, rate_limited, http_error, stalled, dropped, invalid_response, unreachable)");
+        saveDuration = meter.CreateHistogram<double>("chatstreaming.postgres.save.duration", "ms", "Saving a finished answer in Postgres, retries included");
+        saveRetries = meter.CreateCounter<long>("chatstreaming.postgres.save.retries", "{retry}", "Retried attempts to save a finished answer (Postgres unreachable or restarting)");
+    }
+
+    public void ChunkWritten(double milliseconds, int deltaCharacters)
+    {
+        chunkWrite.Record(milliseconds);
+        chunks.Add(1);
+        chunkBytes.Add(deltaCharacters * 2L);
+    }
+
+    public void Coalesced(long mergedDeltas)
+    {
+        if (mergedDeltas > 0)
+        {
+            coalesced.Add(mergedDeltas);
+        }
+    }
+
+    public void FirstChunk(double milliseconds) => timeToFirstChunk.Record(milliseconds);
+
+    public void ChunkDelivered(double milliseconds) => chunkDelay.Record(milliseconds);
+
+    public void QueueWait(double milliseconds) => queueWait.Record(milliseconds);
+
+    public void ModelError(string kind) => modelErrors.Add(1, new KeyValuePair<string, object?>("kind", kind));
+
+    public void Saved(double milliseconds, int retries)
+    {
+        saveDuration.Record(milliseconds);
+        if (retries > 0)
+        {
+            saveRetries.Add(retries);
+        }
+    }
+
+    public void GenerationStarted() => active.Add(1);
+
+    public void OrphanRecovered() => orphans.Add(1);
+
+    public void GenerationEnded(string status)
+    {
+        active.Add(-1);
+        finished.Add(1, new KeyValuePair<string, object?>("status", status));
+    }
+}

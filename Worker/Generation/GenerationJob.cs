@@ -1,0 +1,13 @@
+using System.Diagnostics;
+
+namespace ChatStreaming.Worker.Generation;
+
+/// <summary>One answer to generate: the user message it answers and the placeholder it fills.</summary>
+public sealed record GenerationJob(Guid ConversationId, Guid UserMessageId, Guid AssistantMessageId, string OwnerId, string Prompt)
+{
+    /// <summary>The span that asked for it (SendMessage), so the generation's span joins its trace across the channel.</summary>
+    public ActivityContext Parent { get; init; } = Activity.Current?.Context ?? default;
+
+    /// <summary>When it was queued (<see cref="Stopwatch.GetTimestamp"/>), for the queue wait metric.</summary>
+    public long QueuedAt { get; init; } = Stopwatch.GetTimestamp();
+}

@@ -1,0 +1,249 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using ChatStreaming.Contracts;
+using ChatStreaming.Persistence;
+using ChatStreaming.Worker.Diagnostics;
+using ChatStreaming.Worker.Model;
+using ChatStreaming.Worker.Redis;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using StackExchange.Redis;
+
+namespace ChatStreaming.Worker.Generation;
+
+/// <summary>
+/// Runs queued generations, <see cref="ChatStreamingOptions.MaxConcurrentGenerations"/> at a time. Per answer: stream the
+/// model's deltas through a <see cref="ChunkRelay"/> into Redis and the backplane, decide the final status once (Redis),
+/// save the final message once (Postgres), then announce the end.
+/// </summary>
+public sealed class GeneratorService(
+    GenerationQueue queue,
+    OwnedAnswers owned,
+    GenerationState state,
+    ReplayBuffer replay,
+    ChatStore store,
+    GenerationFinisher finisher,
+    ModelStreamReader model,
+    IChatBroadcaster broadcaster,
+    IConnectionMultiplexer redis,
+    IOptions<ChatStreamingOptions> options,
+    IOptions<ModelOptions> modelOptions,
+    WorkerMetrics metrics,
+    TimeProvider timeProvider,
+    ILogger<GeneratorService> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var slots = options.Value.MaxConcurrentGenerations;
+        WorkerLog.GeneratorStarted(logger, slots, queue.Capacity);
+        var generating = Task.WhenAll(Enumerable.Range(0, slots).Select(_ => RunSlotAsync(stoppingToken)));
+
+        // Cancel requests from every instance. Redis may be down at start: keep trying, generation does not wait for it.
+        ChannelMessageQueue? cancellations = null;
+        try
+        {
+            cancellations = await untilRedisAnswers.ExecuteAsync(async _ => await redis.GetSubscriber().SubscribeAsync(RedisKeys.Cancellations), stoppingToken);
+            cancellations.OnMessage(message =>
+            {
+                if (Guid.TryParse((string?)message.Message, out var messageId) && owned.TryCancel(messageId))
+                {
+                    WorkerLog.CancelReceived(logger, messageId);
+                }
+            });
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+
+        await generating;
+
+        // Stopping: what is still queued never started; end each one truthfully instead of leaving it "streaming".
+        queue.Complete();
+        while (queue.Reader.TryRead(out var job))
+        {
+            await FinishAsync(job, new ModelOutcome(MessageStatus.Interrupted, "the server shut down before the answer started"), Empty);
+            owned.Release(job.AssistantMessageId);
+        }
+
+        if (cancellations is not null)
+        {
+            await cancellations.UnsubscribeAsync();
+        }
+    }
+
+    /// <summary>
+    /// Graceful stop: take no new answers, let queued and running ones finish within Chat:ShutdownGrace, then cancel
+    /// what is left (it ends interrupted, saved and announced) and wait for that to be done.
+    /// </summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        queue.Complete();
+        if (ExecuteTask is { } work)
+        {
+            await Task.WhenAny(work, Task.Delay(options.Value.ShutdownGrace, timeProvider, cancellationToken));
+        }
+
+        await base.StopAsync(cancellationToken);
+    }
+
+    private async Task RunSlotAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await foreach (var job in queue.Reader.ReadAllAsync(stoppingToken))
+            {
+                await RunAsync(job, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    private async Task RunAsync(GenerationJob job, CancellationToken stoppingToken)
+    {
+        var messageId = job.AssistantMessageId;
+        using var activity = WorkerTracing.StartAnswerSpan("chat.generation", job.ConversationId, messageId, job.Parent);
+        // Every log line of this answer, whichever class writes it (model reader, relay, finisher), carries its ids.
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["ConversationId"] = job.ConversationId, ["MessageId"] = messageId });
+        metrics.QueueWait(Stopwatch.GetElapsedTime(job.QueuedAt).TotalMilliseconds);
+        // Attached before the cancel flag is read: a cancel is either seen by the read or delivered to this source.
+        using var generation = owned.Start(messageId, stoppingToken);
+        metrics.GenerationStarted();
+        var outcome = new ModelOutcome(MessageStatus.Failed, "the answer could not be generated");
+        var relayed = Empty;
+        var deltas = Channel.CreateUnbounded<ModelDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        Task<RelayResult>? relay = null;
+        try
+        {
+            if (await state.IsCancelRequestedAsync(messageId))
+            {
+                outcome = new ModelOutcome(MessageStatus.Cancelled);
+                return;
+            }
+
+            WorkerLog.GenerationStarted(logger, messageId, job.ConversationId);
+            var started = timeProvider.GetTimestamp();
+            await broadcaster.GenerationStartedAsync(new GenerationStarted(job.ConversationId, messageId, job.UserMessageId));
+            var history = await store.GetHistoryAsync(job.ConversationId, job.UserMessageId, modelOptions.Value.MaxContextMessages, generation.Token);
+            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => RelayChunkAsync(chunk, started), CancellationToken.None);
+            using var watching = new CancellationTokenSource();
+            var watch = WatchCancelFlagAsync(messageId, generation, watching.Token);
+            try
+            {
+                outcome = await model.ReadAsync(ConversationContext.Build(modelOptions.Value, history, job.Prompt), deltas.Writer, generation.Token, stoppingToken);
+            }
+            finally
+            {
+                await watching.CancelAsync();
+                await watch;
+            }
+
+            relayed = await relay;
+            if (relayed.SinkError is not null)
+            {
+                WorkerLog.RelayFailed(logger, relayed.SinkError, messageId);
+            }
+
+            metrics.Coalesced(relayed.Deltas - relayed.LastSequence);
+        }
+        catch (Exception ex)
+        {
+            // Redis or Postgres failed around the model call: the answer still ends, saved with the text it streamed.
+            WorkerLog.GenerationFailed(logger, ex, messageId);
+            if (relay is not null)
+            {
+                deltas.Writer.TryComplete();
+                relayed = await relay; // never throws: a sink failure is in its result
+            }
+
+            outcome = generation.IsCancellationRequested && stoppingToken.IsCancellationRequested
+                ? new ModelOutcome(MessageStatus.Interrupted, "the server shut down during the answer")
+                : outcome with { Status = relayed.LastSequence > 0 ? MessageStatus.Interrupted : MessageStatus.Failed };
+        }
+        finally
+        {
+            try
+            {
+                await FinishAsync(job, outcome, relayed);
+            }
+            catch (Exception ex)
+            {
+                // Postgres stayed away through every retry: another instance's sweep ends the answer later.
+                WorkerLog.FinishFailed(logger, ex, messageId);
+            }
+            finally
+            {
+                owned.Release(messageId);
+                metrics.GenerationEnded(outcome.Status.ToWireName());
+                activity?.SetTag("chat.status", outcome.Status.ToWireName());
+                activity?.SetTag("chat.chunks", relayed.LastSequence);
+            }
+        }
+    }
+
+    /// <summary>
+    /// The cancel notice comes by pub/sub, which delivers at most once (a subscription being re-established after a Redis
+    /// failover misses it); the flag in Redis is the truth, so it is also read every <see cref="CancelPollInterval"/>.
+    /// </summary>
+    private async Task WatchCancelFlagAsync(Guid messageId, CancellationTokenSource generation, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(CancelPollInterval, timeProvider);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                try
+                {
+                    if (await state.IsCancelRequestedAsync(messageId))
+                    {
+                        WorkerLog.CancelReceived(logger, messageId);
+                        await generation.CancelAsync();
+                        return;
+                    }
+                }
+                catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+                {
+                    // Redis away: the next tick tries again
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static readonly TimeSpan CancelPollInterval = TimeSpan.FromSeconds(1);
+
+    private async Task RelayChunkAsync(Chunk chunk, long generationStarted)
+    {
+        var writing = timeProvider.GetTimestamp();
+        // Redis paused or failing over: a few seconds of retries (both steps take a repeat: the append is idempotent,
+        // clients drop a sequence they have); past them the relay offers the chunk again with the next one.
+        await chunkRetry.ExecuteAsync(
+            async _ =>
+            {
+                await replay.AppendAsync(chunk); // before the broadcast: a client that sees a gap can fetch it
+                await broadcaster.ChunkAsync(chunk);
+            },
+            CancellationToken.None);
+        metrics.ChunkWritten(timeProvider.GetElapsedTime(writing).TotalMilliseconds, chunk.Delta.Length);
+        metrics.ChunkDelivered(timeProvider.GetUtcNow().ToUnixTimeMilliseconds() - chunk.EmittedAt);
+        if (chunk.Sequence == 1)
+        {
+            metrics.FirstChunk(timeProvider.GetElapsedTime(generationStarted).TotalMilliseconds);
+        }
+    }
+
+    private Task FinishAsync(GenerationJob job, ModelOutcome outcome, RelayResult relayed) =>
+        finisher.EndAsync(job.ConversationId, job.AssistantMessageId, outcome, relayed.Content, relayed.LastSequence, relayed.Deltas);
+
+    private readonly ResiliencePipeline chunkRetry = RedisRetries.Create(maxAttempts: 6, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2));
+
+    // Redis away at start-up: retried until it answers (or the host stops).
+    private readonly ResiliencePipeline untilRedisAnswers = RedisRetries.Create(int.MaxValue, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5));
+
+    private static readonly RelayResult Empty = new("", 0, 0, null);
+}

@@ -1,0 +1,95 @@
+using ChatStreaming.Contracts;
+using ChatStreaming.Persistence;
+using ChatStreaming.Worker.Diagnostics;
+using ChatStreaming.Worker.Redis;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace ChatStreaming.Worker.Generation;
+
+/// <summary>
+/// Keeps this instance's leases alive and ends other instances' orphans: an answer whose lease ran out (its instance
+/// was killed) is claimed by exactly one instance, saved as interrupted with the text streamed so far, and announced.
+/// Every few sweeps it also asks Postgres for answers still "streaming" that Redis no longer knows (Redis lost its data).
+/// </summary>
+public sealed class OrphanSweeper(
+    OwnedAnswers owned,
+    GenerationState state,
+    ReplayBuffer replay,
+    ChatStore store,
+    GenerationFinisher finisher,
+    WorkerMetrics metrics,
+    TimeProvider timeProvider,
+    IOptions<ChatStreamingOptions> options,
+    ILogger<OrphanSweeper> logger) : BackgroundService
+{
+    public const string OrphanError = "the instance generating this answer stopped";
+    private const int DatabaseSweepEvery = 10;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.GenerationLease / 3, timeProvider);
+        var tick = 0;
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await state.RenewLeasesAsync(owned.Ids);
+                foreach (var messageId in await state.ExpiredLeasesAsync())
+                {
+                    await TryRecoverAsync(messageId, null, leaseExpired: true, stoppingToken);
+                }
+
+                if (++tick % DatabaseSweepEvery == 0)
+                {
+                    var before = timeProvider.GetUtcNow() - (3 * options.Value.GenerationLease);
+                    foreach (var (messageId, conversationId) in await store.FindStaleStreamingAsync(before, stoppingToken))
+                    {
+                        await TryRecoverAsync(messageId, conversationId, leaseExpired: false, stoppingToken);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                WorkerLog.SweepFailed(logger, ex); // Redis or Postgres away: try again next tick
+            }
+        }
+    }
+
+    /// <summary>One answer: a failure is logged and does not keep the sweep from the others.</summary>
+    private async Task TryRecoverAsync(Guid messageId, Guid? conversationId, bool leaseExpired, CancellationToken stoppingToken)
+    {
+        try
+        {
+            if (!owned.Owns(messageId) && await state.ClaimOrphanAsync(messageId, leaseExpired) is { } claim)
+            {
+                await RecoverAsync(messageId, conversationId, claim, stoppingToken);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            WorkerLog.RecoveryFailed(logger, ex, messageId);
+        }
+    }
+
+    private async Task RecoverAsync(Guid messageId, Guid? conversationId, (MessageStatus Status, string? Error) claim, CancellationToken cancellationToken)
+    {
+        conversationId ??= (await state.GetGenerationAsync(messageId))?.ConversationId
+            ?? (await store.FindMessageOwnerAsync(messageId, cancellationToken))?.ConversationId;
+        if (conversationId is not { } conversation)
+        {
+            return; // not a message of ours
+        }
+
+        var streamed = await replay.GetStreamedTextAsync(messageId);
+        var error = claim.Error ?? (claim.Status == MessageStatus.Interrupted ? OrphanError : null);
+        var final = new FinalMessage(messageId, streamed.Content, claim.Status, streamed.LastSequence, error);
+        var (_, saved) = await finisher.SaveAndAnnounceAsync(conversation, final);
+        if (saved)
+        {
+            metrics.OrphanRecovered();
+            WorkerLog.OrphanRecovered(logger, messageId, conversation, claim.Status, streamed.LastSequence);
+        }
+    }
+}

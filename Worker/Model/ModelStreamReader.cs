@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.ClientModel;
+using System.Text.Json;
+using System.Threading.Channels;
+using ChatStreaming.Contracts;
+using ChatStreaming.Worker.Diagnostics;
+using Microsoft.Extensions.AI;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Polly;
+using Polly.Retry;
+
+namespace ChatStreaming.Worker.Model;
+
+/// <summary>
+/// Streams one answer from the model into the relay's channel and classifies how it ended. Errors become a status and
+/// a message safe to show (never the key, the URL or the provider's error text):
+/// 401/403 → failed "model authentication failed"; 429/5xx before the first delta → retried (Retry-After honoured),
+/// then failed; a drop or a stall after some text → interrupted; unreadable data → failed.
+/// </summary>
+public sealed class ModelStreamReader(
+    IChatClient chatClient, IOptions<ModelOptions> options, WorkerMetrics metrics, TimeProvider timeProvider, ILogger<ModelStreamReader> logger)
+{
+    public const string AuthenticationFailed = "model authentication failed";
+
+    public async Task<ModelOutcome> ReadAsync(
+        IList<ChatMessage> messages, ChannelWriter<ModelDelta> deltas, CancellationToken generationToken, CancellationToken stoppingToken)
+    {
+        var model = options.Value;
+        var chatOptions = new ChatOptions { MaxOutputTokens = model.MaxOutputTokens, Temperature = model.Temperature };
+        var taken = 0;
+        var retries = 0;
+        string? finishReason = null;
+        TokenUsage? usage = null;
+        using var stall = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(generationToken, stall.Token);
+        var pipeline = RetryPipeline(model, () => taken, stall, () => retries++);
+        using var activity = WorkerTracing.Source.StartActivity("chat.model", ActivityKind.Client);
+        activity?.SetTag("gen_ai.request.max_tokens", model.MaxOutputTokens);
+        try
+        {
+            await pipeline.ExecuteAsync(async token =>
+            {
+                stall.CancelAfter(model.StallTimeout);
+                await foreach (var update in chatClient.GetStreamingResponseAsync(messages, chatOptions, token))
+                {
+                    stall.CancelAfter(model.StallTimeout);
+                    finishReason = update.FinishReason?.Value ?? finishReason;
+                    if (update.Contents.OfType<UsageContent>().FirstOrDefault() is { } reported)
+                    {
+                        usage = new TokenUsage(reported.Details.InputTokenCount ?? 0, reported.Details.OutputTokenCount ?? 0);
+                    }
+
+                    var text = update.Text;
+                    if (text.Length > 0)
+                    {
+                        taken++;
+                        deltas.TryWrite(new ModelDelta(text, NowMilliseconds()));
+                    }
+                }
+            }, linked.Token);
+            return new ModelOutcome(MessageStatus.Completed, null, finishReason, usage);
+        }
+        catch (OperationCanceledException) when (generationToken.IsCancellationRequested)
+        {
+            return stoppingToken.IsCancellationRequested
+                ? new ModelOutcome(MessageStatus.Interrupted, "the server shut down during the answer", finishReason, usage)
+                : new ModelOutcome(MessageStatus.Cancelled, null, finishReason, usage);
+        }
+        catch (OperationCanceledException) when (stall.IsCancellationRequested)
+        {
+            Failed("stalled", null);
+            var seconds = model.StallTimeout.TotalSeconds;
+            return taken > 0
+                ? new ModelOutcome(MessageStatus.Interrupted, $"the model stopped sending for {seconds:0.#} s", finishReason, usage)
+                : new ModelOutcome(MessageStatus.Failed, $"the model did not answer within {seconds:0.#} s");
+        }
+        catch (ClientResultException ex) when (ex.Status is 401 or 403)
+        {
+            Failed("authentication", ex.Status);
+            return new ModelOutcome(MessageStatus.Failed, AuthenticationFailed);
+        }
+        catch (ClientResultException ex) when (taken == 0)
+        {
+            Failed(ex.Status == 429 ? "rate_limited" : "http_error", ex.Status);
+            var after = retries > 0 ? $" after {retries} {(retries == 1 ? "retry" : "retries")}" : "";
+            return new ModelOutcome(MessageStatus.Failed, $"model unavailable: HTTP {ex.Status}{after}");
+        }
+        catch (JsonException)
+        {
+            Failed("invalid_response", null);
+            return new ModelOutcome(MessageStatus.Failed, "the model sent a response that could not be read", finishReason, usage);
+        }
+        catch (Exception) when (taken > 0)
+        {
+            Failed("dropped", null);
+            return new ModelOutcome(MessageStatus.Interrupted, "the connection to the model was lost during the answer", finishReason, usage);
+        }
+        catch (Exception)
+        {
+            Failed("unreachable", null);
+            return new ModelOutcome(MessageStatus.Failed, "the model could not be reached");
+        }
+        finally
+        {
+            deltas.TryComplete();
+        }
+
+        void Failed(string kind, int? status)
+        {
+            WorkerLog.ModelError(logger, kind, status);
+            metrics.ModelError(kind);
+            activity?.SetStatus(ActivityStatusCode.Error, kind);
+        }
+    }
+
+    /// <summary>Retries 429 and 5xx only while no delta was taken: after that a retry would repeat text.</summary>
+    private static ResiliencePipeline RetryPipeline(ModelOptions model, Func<int> taken, CancellationTokenSource stall, Action counted)
+    {
+        if (model.MaxRetries == 0)
+        {
+            return ResiliencePipeline.Empty;
+        }
+
+        return new ResiliencePipelineBuilder()
+            .AddRetry(new RetryStrategyOptions
+            {
+                ShouldHandle = new PredicateBuilder().Handle<ClientResultException>(e => taken() == 0 && (e.Status == 429 || e.Status >= 500)),
+                MaxRetryAttempts = model.MaxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = TimeSpan.FromSeconds(1),
+                MaxDelay = TimeSpan.FromSeconds(30),
+                DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Exception)),
+                OnRetry = _ =>
+                {
+                    stall.CancelAfter(Timeout.InfiniteTimeSpan); // waiting out Retry-After is not a stall
+                    counted();
+                    return ValueTask.CompletedTask;
+                },
+            })
+            .Build();
+    }
+
+    /// <summary>The server's Retry-After (seconds or an HTTP date), capped at a minute; null lets the backoff decide.</summary>
+    private static TimeSpan? RetryAfter(Exception? exception)
+    {
+        if (exception is not ClientResultException result || result.GetRawResponse() is not { } response
+            || !response.Headers.TryGetValue("Retry-After", out var value) || value is null)
+        {
+            return null;
+        }
+
+        if (double.TryParse(value, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+        {
+            return TimeSpan.FromSeconds(Math.Clamp(seconds, 0, 60));
+        }
+
+        return DateTimeOffset.TryParse(value, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal, out var at)
+            ? TimeSpan.FromSeconds(Math.Clamp((at - DateTimeOffset.UtcNow).TotalSeconds, 0, 60))
+            : null;
+    }
+
+    private double NowMilliseconds() => (timeProvider.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalMilliseconds;
+}

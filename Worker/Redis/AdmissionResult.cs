@@ -1,0 +1,8 @@
+namespace ChatStreaming.Worker.Redis;
+
+public enum AdmissionResult
+{
+    Admitted,
+    TooManyMessages,
+    TooManyRunning,
+}

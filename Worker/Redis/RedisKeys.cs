@@ -1,0 +1,44 @@
+using StackExchange.Redis;
+
+namespace ChatStreaming.Worker.Redis;
+
+/// <summary>
+/// Every Redis key and channel the app uses (the SignalR backplane's channels use <see cref="BackplanePrefix"/>).
+/// Per-message keys share the hash tag {messageId} so a cluster keeps them on one slot (scripts touch both).
+/// Invariant: every key written here is given a TTL (the replay TTL, or the 60 s window for a user's sends).
+/// </summary>
+public static class RedisKeys
+{
+    public const string Prefix = "chatstreaming";
+    public const string BackplanePrefix = Prefix + ":backplane";
+
+    /// <summary>
+    /// Hash: <c>conversation</c>, <c>userMessage</c>, <c>owner</c> (the user id), <c>status</c>, and once set
+    /// <c>cancel</c> (1 = a cancel was requested), <c>ended</c> (Unix ms the status was decided) and <c>error</c>.
+    /// </summary>
+    public static RedisKey Generation(Guid messageId) => $"{Prefix}:msg:{{{messageId:N}}}:gen";
+
+    /// <summary>
+    /// Stream: the answer's replay buffer. Chunk n is the entry with id <c>0-n</c>, fields <c>d</c> (delta) and
+    /// <c>t</c> (emitted at, Unix ms), so a sequence is written once and read back from any point with XRANGE.
+    /// </summary>
+    public static RedisKey Chunks(Guid messageId) => $"{Prefix}:msg:{{{messageId:N}}}:chunks";
+
+    /// <summary>
+    /// Sorted set: every answer not yet ended (queued or running), scored by when its lease expires (Unix ms). The
+    /// owning instance renews the score; any instance ends an answer whose lease ran out (its instance died).
+    /// </summary>
+    public static readonly RedisKey Leases = $"{Prefix}:leases";
+
+    /// <summary>Sorted set: the user's sends in the last minute (member = client message id or a random id, score = Unix ms).</summary>
+    public static RedisKey UserSends(string userId) => $"{Prefix}:user:{{{userId}}}:sends";
+
+    /// <summary>
+    /// Sorted set: the user's answers not yet ended (member = message id, counted while it is in <see cref="Leases"/>)
+    /// and admissions not yet registered (member = <c>r:</c> + send id, counted until their score, Unix ms).
+    /// </summary>
+    public static RedisKey UserActive(string userId) => $"{Prefix}:user:{{{userId}}}:active";
+
+    /// <summary>Pub/sub: message ids whose generation must stop, whichever instance runs it.</summary>
+    public static readonly RedisChannel Cancellations = RedisChannel.Literal($"{Prefix}:cancel");
+}

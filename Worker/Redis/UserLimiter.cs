@@ -1,0 +1,102 @@
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace ChatStreaming.Worker.Redis;
+
+/// <summary>
+/// Per-user limits shared by every instance (the counters live in Redis): messages per minute (a sliding 60 s window)
+/// and answers running at once. A send is admitted, then its reservation becomes the answer's entry when the answer
+/// is registered (<see cref="GenerationState.RegisterAsync"/>), or is given back if nothing was started.
+/// </summary>
+public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStreamingOptions> options, TimeProvider time)
+{
+    private const long WindowMilliseconds = 60_000;
+
+    /// <summary>How long an admitted send may take to be registered before its reservation stops counting.</summary>
+    private const long ReservationMilliseconds = 30_000;
+
+    /// <summary>What a refused user is told to wait when too many answers run (an answer's end cannot be predicted).</summary>
+    public static readonly TimeSpan ConcurrencyRetryAfter = TimeSpan.FromSeconds(2);
+
+    // KEYS: sends, active, leases. ARGV: now, per minute, concurrent, send id, reservation ms, key ttl ms, window ms.
+    // Returns {0, 1} admitted and counted, {0, 0} a retry of a send admitted within the window (not counted again),
+    // {1, ms} too many messages this minute (ms until the oldest leaves the window), {2, 0} too many answers running.
+    private const string AdmitScript = """
+        local now = tonumber(ARGV[1])
+        local perMinute = tonumber(ARGV[2])
+        local concurrent = tonumber(ARGV[3])
+        local window = tonumber(ARGV[7])
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+        if redis.call('ZSCORE', KEYS[1], ARGV[4]) then
+            return {0, 0}
+        end
+        if perMinute > 0 and redis.call('ZCARD', KEYS[1]) >= perMinute then
+            local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+            return {1, tonumber(oldest[2]) + window - now}
+        end
+        if concurrent > 0 then
+            local running = 0
+            local entries = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+            for i = 1, #entries, 2 do
+                if tonumber(entries[i + 1]) > now or redis.call('ZSCORE', KEYS[3], entries[i]) then
+                    running = running + 1
+                else
+                    redis.call('ZREM', KEYS[2], entries[i])
+                end
+            end
+            if running >= concurrent then
+                return {2, 0}
+            end
+            redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), 'r:' .. ARGV[4])
+            redis.call('PEXPIRE', KEYS[2], ARGV[6])
+        end
+        redis.call('ZADD', KEYS[1], now, ARGV[4])
+        redis.call('PEXPIRE', KEYS[1], window)
+        return {0, 1}
+        """;
+
+    private ChatStreamingOptions Options => options.Value;
+
+    private bool Enabled => Options.MessagesPerMinutePerUser > 0 || Options.MaxConcurrentGenerationsPerUser > 0;
+
+    /// <summary>
+    /// Counts a send against the user's limits, or says why not. A retry (same <paramref name="clientMessageId"/>)
+    /// of a send admitted in the last minute is admitted without counting again.
+    /// </summary>
+    /// <exception cref="RedisException">Redis cannot be reached.</exception>
+    public async Task<Admission> AdmitAsync(string userId, string? clientMessageId)
+    {
+        var sendId = clientMessageId is null ? "g:" + Guid.NewGuid().ToString("N") : "c:" + clientMessageId;
+        if (!Enabled)
+        {
+            return new Admission(AdmissionResult.Admitted, sendId, Counted: false, TimeSpan.Zero);
+        }
+
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
+            AdmitScript,
+            [RedisKeys.UserSends(userId), RedisKeys.UserActive(userId), RedisKeys.Leases],
+            [now, Options.MessagesPerMinutePerUser, Options.MaxConcurrentGenerationsPerUser, sendId, ReservationMilliseconds, (long)Options.ReplayTtl.TotalMilliseconds, WindowMilliseconds]))!;
+        return ((int)reply[0], (long)reply[1]) switch
+        {
+            (0, var counted) => new Admission(AdmissionResult.Admitted, sendId, counted == 1, TimeSpan.Zero),
+            (1, var waitMs) => new Admission(AdmissionResult.TooManyMessages, sendId, Counted: false, TimeSpan.FromMilliseconds(waitMs)),
+            _ => new Admission(AdmissionResult.TooManyRunning, sendId, Counted: false, ConcurrencyRetryAfter),
+        };
+    }
+
+    /// <summary>Gives back what <see cref="AdmitAsync"/> counted when no answer was started after all.</summary>
+    public async Task RefundAsync(string userId, Admission admission)
+    {
+        if (!admission.Counted)
+        {
+            return;
+        }
+
+        var batch = redis.GetDatabase().CreateBatch();
+        var sends = batch.SortedSetRemoveAsync(RedisKeys.UserSends(userId), admission.SendId);
+        var active = batch.SortedSetRemoveAsync(RedisKeys.UserActive(userId), admission.Reservation);
+        batch.Execute();
+        await Task.WhenAll(sends, active);
+    }
+}
