@@ -115,8 +115,13 @@ public sealed class ChatSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Joins the conversation (leaving the one open before, so its events stop coming) and applies its snapshot:
+    /// answers that ended while this client was away get their end, streaming ones the text so far.
+    /// </summary>
     public async Task<ConversationSnapshot> OpenAsync(Guid conversationId, CancellationToken cancellationToken)
     {
+        await LeaveOpenConversationAsync(conversationId, cancellationToken);
         ConversationId = conversationId;
         var snapshot = await Connection.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversationId, cancellationToken);
         await UnderGateAsync(() =>
@@ -151,11 +156,31 @@ public sealed class ChatSession : IAsyncDisposable
         return snapshot;
     }
 
+    /// <summary>Creates a conversation and makes it the open one (the one open before is left).</summary>
     public async Task<Conversation> CreateConversationAsync(string? title, CancellationToken cancellationToken)
     {
         var conversation = await Connection.InvokeAsync<Conversation>(ChatHubMethods.CreateConversation, title, cancellationToken);
+        await LeaveOpenConversationAsync(conversation.Id, cancellationToken);
         ConversationId = conversation.Id;
         return conversation;
+    }
+
+    /// <summary>Leaves the open conversation's group unless it is <paramref name="next"/>, as chat-client.js does.</summary>
+    private async Task LeaveOpenConversationAsync(Guid next, CancellationToken cancellationToken)
+    {
+        if (ConversationId is not { } open || open == next)
+        {
+            return;
+        }
+
+        try
+        {
+            await Connection.InvokeAsync(ChatHubMethods.LeaveConversation, open, cancellationToken);
+        }
+        catch (Microsoft.AspNetCore.SignalR.HubException)
+        {
+            // no longer known to the server: there is no group to leave
+        }
     }
 
     public Task<IReadOnlyList<Conversation>> ListConversationsAsync(CancellationToken cancellationToken) =>

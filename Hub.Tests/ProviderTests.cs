@@ -14,7 +14,9 @@ namespace ChatStreaming.Hub.Tests;
 [Collection(ClusterCollection.Name)]
 public sealed class ProviderTests(ChatCluster cluster)
 {
-    public static TheoryData<string> Providers => new() { "OpenAI", "AzureOpenAI" };
+    private static readonly string[] ProviderNames = ["OpenAI", "AzureOpenAI"];
+
+    public static TheoryData<string> Providers => new(ProviderNames);
 
     [Theory]
     [MemberData(nameof(Providers))]
@@ -222,7 +224,7 @@ public sealed class ProviderTests(ChatCluster cluster)
             await client.WaitForFinishedAsync((await client.SendAsync(conversation.Id, "two")).AssistantMessageId);
         }
 
-        var keys = new[] { "OpenAI", "AzureOpenAI" }.Select(ChatCluster.ModelApiKey).ToList();
+        var keys = ProviderNames.Select(ChatCluster.ModelApiKey).ToList();
         var output = cluster.HubOutput.ToList();
         Assert.NotEmpty(output);
         Assert.All(keys, key => Assert.DoesNotContain(output, line => line.Contains(key, StringComparison.Ordinal)));

@@ -63,7 +63,13 @@ public sealed class DatabaseMigrator(NpgsqlDataSource dataSource, PostgresRetry 
 
         public void LogDebug(string format, params object[] args) { }
 
-        public void LogInformation(string format, params object[] args) => PersistenceLog.Migration(logger, string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
+        public void LogInformation(string format, params object[] args)
+        {
+            if (logger.IsEnabled(LogLevel.Debug)) // DbUp's progress is Debug here: formatted only when someone reads it
+            {
+                PersistenceLog.Migration(logger, string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
+            }
+        }
 
         public void LogWarning(string format, params object[] args) => PersistenceLog.MigrationWarning(logger, string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args));
 
