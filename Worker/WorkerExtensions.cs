@@ -37,12 +37,14 @@ public static class WorkerExtensions
         services.AddSingleton<UserLimiter>();
         services.AddSingleton<GenerationQueue>();
         services.AddSingleton<OwnedAnswers>();
+        services.AddSingleton<InstanceIdentity>();
         services.AddSingleton<WorkerMetrics>();
         services.AddSingleton<GenerationFinisher>();
         services.AddSingleton<ExchangeIntake>();
         services.AddSingleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>();
         services.AddSingleton(ModelClients.Create);
         services.AddSingleton<ModelStreamReader>();
+        services.AddHostedService<LeaseRenewer>(); // before the generator: stopped after it
         services.AddHostedService<GeneratorService>();
         services.AddHostedService<OrphanSweeper>();
         services.AddHostedService<DrainService>();

@@ -33,6 +33,9 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1008, EventName = "GenerationFailed", Level = LogLevel.Warning, Message = "Generation of {MessageId} failed around the model call; ending it")]
     public static partial void GenerationFailed(ILogger logger, Exception exception, Guid messageId);
 
+    [LoggerMessage(EventId = 1009, EventName = "AnswerEndedElsewhere", Level = LogLevel.Warning, Message = "Answer {MessageId} was ended by another instance (this one was taken for gone); its generation stops here")]
+    public static partial void EndedElsewhere(ILogger logger, Guid messageId);
+
     // The kind and HTTP status only: provider error texts can echo parts of the key.
     [LoggerMessage(EventId = 1010, EventName = "ModelCallFailed", Level = LogLevel.Warning, Message = "Model call failed: {Kind} (HTTP {Status})")]
     public static partial void ModelError(ILogger logger, string kind, int? status);
@@ -40,9 +43,12 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1020, EventName = "OrphanRecovered", Level = LogLevel.Warning, Message = "Answer {MessageId} in {ConversationId} was orphaned by a stopped instance (or never saved by it); saved as {Status} after {Chunks} chunks")]
     public static partial void OrphanRecovered(ILogger logger, Guid messageId, Guid conversationId, MessageStatus status, long chunks);
 
-    [LoggerMessage(EventId = 1021, EventName = "SweepFailed", Level = LogLevel.Warning, Message = "Lease renewal or orphan sweep failed; retrying next tick")]
+    [LoggerMessage(EventId = 1021, EventName = "SweepFailed", Level = LogLevel.Warning, Message = "Orphan sweep failed; retrying next tick")]
     public static partial void SweepFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 1022, EventName = "OrphanRecoveryFailed", Level = LogLevel.Warning, Message = "Ending orphaned answer {MessageId} failed; retrying next sweep")]
     public static partial void RecoveryFailed(ILogger logger, Exception exception, Guid messageId);
+
+    [LoggerMessage(EventId = 1023, EventName = "LeaseRenewalFailed", Level = LogLevel.Warning, Message = "Renewing this instance's heartbeat and leases failed; retrying next tick")]
+    public static partial void RenewalFailed(ILogger logger, Exception exception);
 }

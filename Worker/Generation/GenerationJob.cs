@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using ChatStreaming.Worker.Redis;
 
 namespace ChatStreaming.Worker.Generation;
 
@@ -7,6 +8,9 @@ public sealed record GenerationJob(Guid ConversationId, Guid UserMessageId, Guid
 {
     /// <summary>The span that asked for it (SendMessage), so the generation's span joins its trace across the channel.</summary>
     public ActivityContext Parent { get; init; } = Activity.Current?.Context ?? default;
+
+    /// <summary>The answer as the registry of owned answers holds it.</summary>
+    public OwnedAnswer Answer => new(AssistantMessageId, ConversationId, UserMessageId, OwnerId);
 
     /// <summary>When it was queued (<see cref="Stopwatch.GetTimestamp"/>), for the queue wait metric.</summary>
     public long QueuedAt { get; init; } = Stopwatch.GetTimestamp();

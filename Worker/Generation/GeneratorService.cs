@@ -110,7 +110,7 @@ public sealed class GeneratorService(
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["ConversationId"] = job.ConversationId, ["MessageId"] = messageId });
         metrics.QueueWait(Stopwatch.GetElapsedTime(job.QueuedAt).TotalMilliseconds);
         // Attached before the cancel flag is read: a cancel is either seen by the read or delivered to this source.
-        using var generation = owned.Start(messageId, stoppingToken);
+        using var generation = owned.Start(job.Answer, stoppingToken);
         metrics.GenerationStarted();
         var outcome = new ModelOutcome(MessageStatus.Failed, "the answer could not be generated");
         var relayed = Empty;
@@ -128,7 +128,7 @@ public sealed class GeneratorService(
             var started = timeProvider.GetTimestamp();
             await broadcaster.GenerationStartedAsync(new GenerationStarted(job.ConversationId, messageId, job.UserMessageId));
             var history = await store.GetHistoryAsync(job.ConversationId, job.UserMessageId, modelOptions.Value.MaxContextMessages, generation.Token);
-            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => RelayChunkAsync(chunk, started), CancellationToken.None);
+            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => RelayChunkAsync(chunk, started, generation), CancellationToken.None);
             using var watching = new CancellationTokenSource();
             var watch = WatchCancelFlagAsync(messageId, generation, watching.Token);
             try
@@ -167,6 +167,7 @@ public sealed class GeneratorService(
         {
             try
             {
+                owned.MarkEnding(messageId);
                 await FinishAsync(job, outcome, relayed);
             }
             catch (Exception ex)
@@ -217,18 +218,37 @@ public sealed class GeneratorService(
 
     private static readonly TimeSpan CancelPollInterval = TimeSpan.FromSeconds(1);
 
-    private async Task RelayChunkAsync(Chunk chunk, long generationStarted)
+    private async Task RelayChunkAsync(Chunk chunk, long generationStarted, CancellationTokenSource generation)
     {
         var writing = timeProvider.GetTimestamp();
         // Redis paused or failing over: a few seconds of retries (both steps take a repeat: the append is idempotent,
         // clients drop a sequence they have); past them the relay offers the chunk again with the next one.
+        var endedElsewhere = false;
         await chunkRetry.ExecuteAsync(
             async _ =>
             {
-                await replay.AppendAsync(chunk); // before the broadcast: a client that sees a gap can fetch it
+                // Before the broadcast: a client that sees a gap can fetch it. Refused once the answer has ended (another
+                // instance took this one for gone): nothing goes out after its end, and the generation stops here.
+                if (!await replay.AppendAsync(chunk))
+                {
+                    endedElsewhere = true;
+                    return;
+                }
+
                 await broadcaster.ChunkAsync(chunk);
             },
             CancellationToken.None);
+        if (endedElsewhere)
+        {
+            if (!generation.IsCancellationRequested)
+            {
+                WorkerLog.EndedElsewhere(logger, chunk.MessageId);
+                await generation.CancelAsync();
+            }
+
+            return;
+        }
+
         metrics.ChunkWritten(timeProvider.GetElapsedTime(writing).TotalMilliseconds, chunk.Delta.Length);
         metrics.ChunkDelivered(timeProvider.GetUtcNow().ToUnixTimeMilliseconds() - chunk.EmittedAt);
         if (chunk.Sequence == 1)

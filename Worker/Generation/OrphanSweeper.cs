@@ -9,9 +9,11 @@ using Microsoft.Extensions.Options;
 namespace ChatStreaming.Worker.Generation;
 
 /// <summary>
-/// Keeps this instance's leases alive and ends other instances' orphans: an answer whose lease ran out (its instance
-/// was killed) is claimed by exactly one instance, saved as interrupted with the text streamed so far, and announced.
-/// Every few sweeps it also asks Postgres for answers still "streaming" that Redis no longer knows (Redis lost its data).
+/// Ends other instances' orphans: an answer whose lease ran out and whose instance's heartbeat is gone (it was killed
+/// or stayed paused past the lease) is claimed by exactly one instance, saved as interrupted with the text streamed so
+/// far, and announced. Every few sweeps it also asks Postgres for answers still "streaming" that have no lease: Redis
+/// lost them (a restart), or their instance died between deciding and saving. This instance's own leases are renewed
+/// by <see cref="LeaseRenewer"/>, on a timer of its own, so a slow sweep never lets them lapse.
 /// </summary>
 public sealed class OrphanSweeper(
     OwnedAnswers owned,
@@ -35,7 +37,6 @@ public sealed class OrphanSweeper(
         {
             try
             {
-                await state.RenewLeasesAsync(owned.Ids);
                 foreach (var messageId in await state.ExpiredLeasesAsync())
                 {
                     await TryRecoverAsync(messageId, null, leaseExpired: true, stoppingToken);

@@ -1,39 +1,45 @@
 using System.Collections.Concurrent;
+using ChatStreaming.Worker.Redis;
 
 namespace ChatStreaming.Worker.Generation;
 
 /// <summary>
-/// The one registry of the answers this instance owns: the lease of each is renewed here (<see cref="OrphanSweeper"/>)
-/// and no sweep claims it; while one runs, its generation can be cancelled through it (a cancel from any instance).
+/// The one registry of the answers this instance owns: their leases and state are renewed from it
+/// (<see cref="LeaseRenewer"/>), no sweep here claims them, and while one runs its generation can be cancelled through
+/// it (a cancel from any instance, or its end decided elsewhere).
 /// </summary>
 public sealed class OwnedAnswers
 {
     // Invariant: holds every answer this instance must end, from the moment it is handed to the queue until it has
     // ended (saved, or given up to another instance's sweep); its running generation, if any, is attached to it.
-    private readonly ConcurrentDictionary<Guid, Answer> answers = new();
+    // An answer whose end is being decided and saved here is marked ending: its lease is no longer renewed.
+    private readonly ConcurrentDictionary<Guid, Entry> answers = new();
 
     public IReadOnlyCollection<Guid> Ids => [.. answers.Keys];
+
+    /// <summary>The answers whose lease must be renewed: owned here and not ending.</summary>
+    public IReadOnlyCollection<OwnedAnswer> Renewable => [.. answers.Values.Where(e => !e.Ending).Select(e => e.Answer)];
 
     public bool Owns(Guid messageId) => answers.ContainsKey(messageId);
 
     /// <summary>This instance will end the answer: from now on its lease is renewed here.</summary>
-    public void Add(Guid messageId) => answers.TryAdd(messageId, new Answer());
+    public void Add(OwnedAnswer answer) => answers.TryAdd(answer.MessageId, new Entry(answer));
 
     /// <summary>
     /// The answer starts generating: its generation (linked to <paramref name="stoppingToken"/>) is attached, so a cancel
     /// for it from now on cancels it. The caller disposes the source after <see cref="Release"/>.
     /// </summary>
-    public CancellationTokenSource Start(Guid messageId, CancellationToken stoppingToken)
+    public CancellationTokenSource Start(OwnedAnswer answer, CancellationToken stoppingToken)
     {
         var generation = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        answers.GetOrAdd(messageId, _ => new Answer()).Generation = generation;
+        answers.GetOrAdd(answer.MessageId, _ => new Entry(answer)).Generation = generation;
         return generation;
     }
 
     /// <summary>Cancels the answer's generation if it runs here; false when it is not running here.</summary>
     public bool TryCancel(Guid messageId)
     {
-        if (answers.TryGetValue(messageId, out var answer) && answer.Generation is { } generation)
+        if (answers.TryGetValue(messageId, out var entry) && entry.Generation is { } generation)
         {
             try
             {
@@ -50,11 +56,24 @@ public sealed class OwnedAnswers
         return false;
     }
 
-    /// <summary>The answer has ended: its lease is no longer renewed here.</summary>
+    /// <summary>Its end is being decided and saved here: its lease is not renewed any more (the end removes it).</summary>
+    public void MarkEnding(Guid messageId)
+    {
+        if (answers.TryGetValue(messageId, out var entry))
+        {
+            entry.Ending = true;
+        }
+    }
+
+    /// <summary>The answer has ended: it is no longer this instance's.</summary>
     public void Release(Guid messageId) => answers.TryRemove(messageId, out _);
 
-    private sealed class Answer
+    private sealed class Entry(OwnedAnswer answer)
     {
+        public OwnedAnswer Answer { get; } = answer;
+
         public volatile CancellationTokenSource? Generation;
+
+        public volatile bool Ending;
     }
 }

@@ -88,7 +88,7 @@ public sealed class ExchangeIntake(
         {
             Parent = accepted.Trace,
         };
-        owned.Add(messageId);
+        owned.Add(job.Answer);
         if (queue.TryEnqueue(job))
         {
             return null;

@@ -9,10 +9,34 @@ namespace ChatStreaming.Worker.Redis;
 /// as streaming with a lease, its cancel flag, its final status decided once, and the claim of an orphan whose owner is
 /// gone. Its chunks are in the <see cref="ReplayBuffer"/>.
 /// </summary>
-public sealed class GenerationState(IConnectionMultiplexer redis, IOptions<ChatStreamingOptions> options)
+public sealed class GenerationState(IConnectionMultiplexer redis, InstanceIdentity instance, IOptions<ChatStreamingOptions> options)
 {
+    // One call per renewal for every answer this instance owns: KEYS = leases, then each answer's state; ARGV = lease
+    // expiry, TTL, then per answer its id, conversation, user message, owner. An answer still streaming (or whose state
+    // Redis lost, e.g. a restart without persistence) gets its lease and state back with a fresh TTL; one ended
+    // elsewhere is not revived: its id is returned, so its generator stops here.
+    private const string RenewScript = """
+        local ended = {}
+        for i = 2, #KEYS do
+            local a = 3 + (i - 2) * 4
+            local status = redis.call('HGET', KEYS[i], 'status')
+            if status and status ~= 'streaming' then
+                ended[#ended + 1] = ARGV[a]
+            else
+                if not status then
+                    redis.call('HSET', KEYS[i], 'conversation', ARGV[a + 1], 'userMessage', ARGV[a + 2], 'owner', ARGV[a + 3], 'status', 'streaming')
+                end
+                redis.call('HSET', KEYS[i], 'instance', ARGV[#ARGV])
+                redis.call('PEXPIRE', KEYS[i], ARGV[2])
+                redis.call('ZADD', KEYS[1], ARGV[1], ARGV[a])
+            end
+        end
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        return ended
+        """;
+
     private const string RegisterScript = """
-        redis.call('HSET', KEYS[1], 'conversation', ARGV[1], 'userMessage', ARGV[2], 'owner', ARGV[3], 'status', 'streaming')
+        redis.call('HSET', KEYS[1], 'conversation', ARGV[1], 'userMessage', ARGV[2], 'owner', ARGV[3], 'status', 'streaming', 'instance', ARGV[8])
         redis.call('PEXPIRE', KEYS[1], ARGV[4])
         redis.call('ZADD', KEYS[2], ARGV[5], ARGV[6])
         redis.call('PEXPIRE', KEYS[2], ARGV[4])
@@ -63,30 +87,55 @@ public sealed class GenerationState(IConnectionMultiplexer redis, IOptions<ChatS
         return 1
         """;
 
-    // Ends an answer whose owner is gone, once: its lease ran out (ARGV[4] = 'expired'), or it has no lease at all
-    // (ARGV[4] = 'lost': Postgres still says streaming). Returns 'interrupted' when this caller claimed it, or, in
-    // 'lost' mode, the status already decided for an answer that ended more than ARGV[5] ms ago but was never saved
-    // (its instance died or gave up between deciding and saving), each with the error recorded, if any; 0 otherwise.
+    // Ends an answer whose owner is gone, once. KEYS: leases, state, lost marker. ARGV: id, now, ttl, mode, unsaved
+    // grace, instance key prefix, lost grace. Mode 'expired': its lease ran out. Mode 'lost': Postgres says streaming
+    // and it has no lease. Either way it is claimed only when no live instance owns it: its instance's heartbeat is
+    // gone, or (its state is gone too: Redis lost its data) no instance re-created that state within the lost grace.
+    // Returns 'interrupted' when this caller claimed it, or, in 'lost' mode, the status already decided for an answer
+    // that ended more than the unsaved grace ago but was never saved (its instance died or gave up between deciding
+    // and saving), each with the error recorded, if any; 0 otherwise.
     private const string ClaimOrphanScript = """
+        local now = tonumber(ARGV[2])
         local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
         if ARGV[4] == 'expired' then
-            if not score or tonumber(score) > tonumber(ARGV[2]) then return 0 end
+            if not score or tonumber(score) > now then return 0 end
         elseif score then
             return 0
         end
         local status = redis.call('HGET', KEYS[2], 'status')
         if status and status ~= 'streaming' then
             local ended = tonumber(redis.call('HGET', KEYS[2], 'ended') or '0')
-            if ARGV[4] == 'lost' and ended < tonumber(ARGV[2]) - tonumber(ARGV[5]) then
+            if ARGV[4] == 'lost' and ended < now - tonumber(ARGV[5]) then
                 return {status, redis.call('HGET', KEYS[2], 'error') or ''}
             end
+            redis.call('ZREM', KEYS[1], ARGV[1]) -- a stale lease of an ended answer
             return 0
         end
+        local instance = redis.call('HGET', KEYS[2], 'instance')
+        if instance and redis.call('EXISTS', ARGV[6] .. instance) == 1 then
+            return 0 -- its instance is alive and renews it
+        end
+        if not status and ARGV[4] == 'lost' then
+            local first = redis.call('GET', KEYS[3])
+            if not first then
+                redis.call('SET', KEYS[3], now, 'PX', ARGV[3])
+                return 0
+            end
+            if tonumber(first) > now - tonumber(ARGV[7]) then return 0 end
+        end
         redis.call('ZREM', KEYS[1], ARGV[1])
-        redis.call('HSET', KEYS[2], 'status', 'interrupted', 'ended', ARGV[2])
+        redis.call('DEL', KEYS[3])
+        redis.call('HSET', KEYS[2], 'status', 'interrupted', 'ended', now)
         redis.call('PEXPIRE', KEYS[2], ARGV[3])
         return {'interrupted', redis.call('HGET', KEYS[2], 'error') or ''}
         """;
+
+    /// <summary>
+    /// How long an answer whose state Redis lost (a restart) waits, from the first sweep that saw it so, before a sweep
+    /// claims it: three leases and at least 30 s, far longer than a renewal (a third of a lease) plus reconnecting to
+    /// the restarted Redis, after which its live instance, if any, has re-created its state.
+    /// </summary>
+    private TimeSpan LostGrace => TimeSpan.FromTicks(Math.Max(3 * options.Value.GenerationLease.Ticks, TimeSpan.FromSeconds(30).Ticks));
 
     /// <summary>How long an instance may take to save an answer it ended before a sweep saves it instead.</summary>
     public static readonly TimeSpan UnsavedGrace = TimeSpan.FromSeconds(60);
@@ -96,6 +145,12 @@ public sealed class GenerationState(IConnectionMultiplexer redis, IOptions<ChatS
     private long TtlMilliseconds => (long)options.Value.ReplayTtl.TotalMilliseconds;
 
     /// <summary>
+    /// The TTL of a running answer's state: the replay TTL, but never shorter than two leases, so it outlives the gap to
+    /// the next renewal and the answer stays cancellable for its whole life, however short <c>Chat:ReplayTtl</c> is.
+    /// </summary>
+    private long RunningTtlMilliseconds => Math.Max(TtlMilliseconds, 2 * (long)options.Value.GenerationLease.TotalMilliseconds);
+
+    /// <summary>
     /// Records a new answer as streaming, owned by <paramref name="ownerId"/>, with a first lease; it takes the place
     /// <paramref name="admission"/> reserved among the user's running answers (it counts there while its lease is listed).
     /// </summary>
@@ -103,20 +158,36 @@ public sealed class GenerationState(IConnectionMultiplexer redis, IOptions<ChatS
         Db.ScriptEvaluateAsync(
             RegisterScript,
             [RedisKeys.Generation(messageId), RedisKeys.Leases, RedisKeys.UserActive(ownerId)],
-            [conversationId.ToString(), userMessageId.ToString(), ownerId, TtlMilliseconds, LeaseExpiry(), messageId.ToString("N"), admission.Reservation]);
+            [conversationId.ToString(), userMessageId.ToString(), ownerId, RunningTtlMilliseconds, LeaseExpiry(), messageId.ToString("N"), admission.Reservation, instance.Id]);
 
-    /// <summary>Extends the leases of answers this instance owns (only those still listed: an ended one is not revived).</summary>
-    public async Task RenewLeasesAsync(IReadOnlyCollection<Guid> messageIds)
+    /// <summary>
+    /// This instance's heartbeat and the leases and state of the answers it owns, renewed in one round trip; returns
+    /// those that ended elsewhere (an instance that thought this one gone claimed them): their generation must stop.
+    /// </summary>
+    public async Task<IReadOnlyList<Guid>> RenewAsync(IReadOnlyCollection<OwnedAnswer> answers)
     {
-        if (messageIds.Count == 0)
+        var lease = options.Value.GenerationLease;
+        var heartbeat = Db.StringSetAsync(RedisKeys.Instance(instance.Id), NowMilliseconds(), lease);
+        if (answers.Count == 0)
         {
-            return;
+            await heartbeat;
+            return [];
         }
 
-        var expiry = LeaseExpiry();
-        await Db.SortedSetAddAsync(RedisKeys.Leases, [.. messageIds.Select(id => new SortedSetEntry(id.ToString("N"), expiry))], SortedSetWhen.Exists);
-        await Db.KeyExpireAsync(RedisKeys.Leases, options.Value.ReplayTtl);
+        RedisKey[] keys = [RedisKeys.Leases, .. answers.Select(a => RedisKeys.Generation(a.MessageId))];
+        RedisValue[] args =
+        [
+            LeaseExpiry(), RunningTtlMilliseconds,
+            .. answers.SelectMany(a => new RedisValue[] { a.MessageId.ToString("N"), a.ConversationId.ToString(), a.UserMessageId.ToString(), a.OwnerId }),
+            instance.Id,
+        ];
+        var ended = (RedisResult[])(await Db.ScriptEvaluateAsync(RenewScript, keys, args))!;
+        await heartbeat;
+        return [.. ended.Select(id => Guid.ParseExact((string)id!, "N"))];
     }
+
+    /// <summary>Removes this instance's heartbeat (it stops): what it still owns can be claimed at once.</summary>
+    public Task StopHeartbeatAsync() => Db.KeyDeleteAsync(RedisKeys.Instance(instance.Id));
 
     /// <summary>Answers whose lease ran out: their instance stopped renewing them.</summary>
     public async Task<IReadOnlyList<Guid>> ExpiredLeasesAsync()
@@ -133,8 +204,9 @@ public sealed class GenerationState(IConnectionMultiplexer redis, IOptions<ChatS
     {
         var claimed = await Db.ScriptEvaluateAsync(
             ClaimOrphanScript,
-            [RedisKeys.Leases, RedisKeys.Generation(messageId)],
-            [messageId.ToString("N"), NowMilliseconds(), TtlMilliseconds, leaseExpired ? "expired" : "lost", (long)UnsavedGrace.TotalMilliseconds]);
+            [RedisKeys.Leases, RedisKeys.Generation(messageId), RedisKeys.Lost(messageId)],
+            [messageId.ToString("N"), NowMilliseconds(), TtlMilliseconds, leaseExpired ? "expired" : "lost", (long)UnsavedGrace.TotalMilliseconds,
+                RedisKeys.InstancePrefix, (long)LostGrace.TotalMilliseconds]);
         if (claimed.Resp2Type != ResultType.Array)
         {
             return null;

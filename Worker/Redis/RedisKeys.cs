@@ -13,8 +13,9 @@ public static class RedisKeys
     public const string BackplanePrefix = Prefix + ":backplane";
 
     /// <summary>
-    /// Hash: <c>conversation</c>, <c>userMessage</c>, <c>owner</c> (the user id), <c>status</c>, and once set
-    /// <c>cancel</c> (1 = a cancel was requested), <c>ended</c> (Unix ms the status was decided) and <c>error</c>.
+    /// Hash: <c>conversation</c>, <c>userMessage</c>, <c>owner</c> (the user id), <c>instance</c> (the id of the hub
+    /// instance generating it), <c>status</c>, and once set <c>cancel</c> (1 = a cancel was requested), <c>ended</c>
+    /// (Unix ms the status was decided) and <c>error</c>. Its TTL is renewed while the answer runs, so it stays cancellable.
     /// </summary>
     public static RedisKey Generation(Guid messageId) => $"{Prefix}:msg:{{{messageId:N}}}:gen";
 
@@ -29,6 +30,18 @@ public static class RedisKeys
     /// owning instance renews the score; any instance ends an answer whose lease ran out (its instance died).
     /// </summary>
     public static readonly RedisKey Leases = $"{Prefix}:leases";
+
+    /// <summary>String: an instance's heartbeat (its start time), alive for one lease unless renewed. See <see cref="InstanceIdentity"/>.</summary>
+    public static RedisKey Instance(string instanceId) => InstancePrefix + instanceId;
+
+    /// <summary>The prefix of <see cref="Instance"/> (scripts build the key from an answer's <c>instance</c> field).</summary>
+    public const string InstancePrefix = Prefix + ":instance:";
+
+    /// <summary>
+    /// String: when a sweep first found the answer "streaming" in Postgres with no trace in Redis (Unix ms). Redis lost
+    /// its data (a restart): the answer is claimed only if no live instance re-created its state within a grace.
+    /// </summary>
+    public static RedisKey Lost(Guid messageId) => $"{Prefix}:msg:{{{messageId:N}}}:lost";
 
     /// <summary>Sorted set: the user's sends in the last minute (member = client message id or a random id, score = Unix ms).</summary>
     public static RedisKey UserSends(string userId) => $"{Prefix}:user:{{{userId}}}:sends";

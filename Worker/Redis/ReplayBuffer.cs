@@ -14,7 +14,13 @@ public sealed class ReplayBuffer(IConnectionMultiplexer redis, IOptions<ChatStre
 {
     // The TTL slides with every chunk, so a buffer lives ReplayTtl after its last chunk (and a key recreated after a
     // Redis restart gets one too). Idempotent: a chunk offered again (its first write timed out) is not written twice.
+    // Refused (-1) once the answer's status is final: an instance that was paused while another one ended its answer
+    // adds nothing after the end (the state being gone, after a Redis restart, does not refuse).
     private const string AppendScript = """
+        local status = redis.call('HGET', KEYS[2], 'status')
+        if status and status ~= 'streaming' then
+            return -1
+        end
         local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
         if last and tonumber(string.sub(last[1], 3)) >= tonumber(ARGV[1]) then
             return 0
@@ -26,11 +32,15 @@ public sealed class ReplayBuffer(IConnectionMultiplexer redis, IOptions<ChatStre
 
     private IDatabase Db => redis.GetDatabase();
 
-    public Task AppendAsync(Chunk chunk) =>
-        Db.ScriptEvaluateAsync(
+    /// <summary>
+    /// Writes the chunk (once: a repeat is a no-op). False when the answer has already ended (someone else ended it):
+    /// the chunk must not be broadcast, and its generation should stop.
+    /// </summary>
+    public async Task<bool> AppendAsync(Chunk chunk) =>
+        (int)await Db.ScriptEvaluateAsync(
             AppendScript,
-            [RedisKeys.Chunks(chunk.MessageId)],
-            [chunk.Sequence, chunk.Delta, chunk.EmittedAt.ToString("R", CultureInfo.InvariantCulture), (long)options.Value.ReplayTtl.TotalMilliseconds]);
+            [RedisKeys.Chunks(chunk.MessageId), RedisKeys.Generation(chunk.MessageId)],
+            [chunk.Sequence, chunk.Delta, chunk.EmittedAt.ToString("R", CultureInfo.InvariantCulture), (long)options.Value.ReplayTtl.TotalMilliseconds]) >= 0;
 
     /// <summary>
     /// The answer's generation state and its chunks after <paramref name="afterSequence"/>, in order, read together;
