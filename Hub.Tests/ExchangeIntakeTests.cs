@@ -26,7 +26,7 @@ public sealed class ExchangeIntakeTests(ChatCluster cluster)
         using var worker = Worker(queueCapacity: 10);
         var intake = worker.Services.GetRequiredService<ExchangeIntake>();
 
-        var result = await intake.AcceptAsync("intake-unknown", new SendMessageRequest(Guid.NewGuid(), "hello?", "key-unknown"), CancellationToken.None);
+        var result = await intake.AcceptAsync("intake-unknown", new SendMessageRequest(Guid.NewGuid(), "hello?", "key-unknown"));
 
         Assert.Equal(new RefusedSend(ChatErrors.ConversationNotFound), result);
         Assert.Equal(0, await cluster.RedisClient.GetDatabase().SortedSetLengthAsync(RedisKeys.UserSends("intake-unknown")));
@@ -42,8 +42,8 @@ public sealed class ExchangeIntakeTests(ChatCluster cluster)
         var conversation = await store.CreateConversationAsync("intake-race", "race", CancellationToken.None);
 
         // Both are accepted while the queue is empty; only one fits.
-        var first = Assert.IsType<AcceptedExchange>(await intake.AcceptAsync("intake-race", new SendMessageRequest(conversation.Id, "one", null), CancellationToken.None));
-        var second = Assert.IsType<AcceptedExchange>(await intake.AcceptAsync("intake-race", new SendMessageRequest(conversation.Id, "two", null), CancellationToken.None));
+        var first = Assert.IsType<AcceptedExchange>(await intake.AcceptAsync("intake-race", new SendMessageRequest(conversation.Id, "one", null)));
+        var second = Assert.IsType<AcceptedExchange>(await intake.AcceptAsync("intake-race", new SendMessageRequest(conversation.Id, "two", null)));
         Assert.Null(await intake.StartAsync(first));
         var refused = await intake.StartAsync(second);
 
@@ -66,8 +66,8 @@ public sealed class ExchangeIntakeTests(ChatCluster cluster)
         var conversation = await worker.Services.GetRequiredService<ChatStore>().CreateConversationAsync("intake-retry", "retry", CancellationToken.None);
         var request = new SendMessageRequest(conversation.Id, "once", "key-retry");
 
-        var first = Assert.IsType<AcceptedExchange>(await intake.AcceptAsync("intake-retry", request, CancellationToken.None));
-        var again = Assert.IsType<AcceptedExchange>(await intake.AcceptAsync("intake-retry", request, CancellationToken.None));
+        var first = Assert.IsType<AcceptedExchange>(await intake.AcceptAsync("intake-retry", request));
+        var again = Assert.IsType<AcceptedExchange>(await intake.AcceptAsync("intake-retry", request));
 
         Assert.True(first.IsNew);
         Assert.False(again.IsNew);

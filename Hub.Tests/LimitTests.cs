@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 using ChatStreaming.Contracts;
 using ChatStreaming.Hub.Tests.Infrastructure;
@@ -71,10 +72,143 @@ public sealed partial class LimitTests(ChatCluster cluster)
         Assert.Equal(2 * PerMinute, await MessageCountAsync(conversation.Id));
     }
 
+    [Fact]
+    public async Task OneClientMessageIdReusedInManyConversationsIsCountedAsManySends()
+    {
+        var (x, y) = await StartPairAsync();
+        await using var __ = x;
+        await using var ___ = y;
+        await using var onX = await cluster.ConnectAsync(x.Url, "key-reuser");
+        await using var onY = await cluster.ConnectAsync(y.Url, "key-reuser");
+        var conversations = new[] { await onX.CreateConversationAsync(), await onX.CreateConversationAsync(), await onX.CreateConversationAsync() };
+
+        var first = await onX.SendAsync(conversations[0].Id, "one", clientMessageId: "same-key");
+        var second = await onY.SendAsync(conversations[1].Id, "two", clientMessageId: "same-key");
+        var refused = await Assert.ThrowsAsync<HubException>(() => onX.SendAsync(conversations[2].Id, "three", clientMessageId: "same-key"));
+
+        Assert.Contains($"at most {Concurrent} answers may run at once", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(0, await MessageCountAsync(conversations[2].Id));
+        foreach (var sent in new[] { first, second })
+        {
+            await onX.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, sent.AssistantMessageId);
+            await onX.WaitForFinishedAsync(sent.AssistantMessageId);
+        }
+    }
+
+    [Fact]
+    public async Task ARetryTheDatabaseDoesNotKnowIsANewSendAndIsAdmittedInFull()
+    {
+        var (x, y) = await StartPairAsync();
+        await using var __ = x;
+        await using var ___ = y;
+        await using var onX = await cluster.ConnectAsync(x.Url, "ghost-retry");
+        var conversation = await onX.CreateConversationAsync();
+        var running = new[] { await onX.SendAsync(conversation.Id, "one", "a"), await onX.SendAsync(conversation.Id, "two", "b") };
+        // An earlier attempt with key "ghost" was admitted, then its instance died before saving anything (its window
+        // entry as this version writes it, and as the version before wrote it, without the conversation).
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        await cluster.RedisClient.GetDatabase().SortedSetAddAsync(
+            Worker.Redis.RedisKeys.UserSends("ghost-retry"), [new($"c:{conversation.Id:N}:ghost", now), new("c:ghost", now)]);
+
+        var refused = await Assert.ThrowsAsync<HubException>(() => onX.SendAsync(conversation.Id, "three", "ghost"));
+
+        Assert.Contains(ChatErrors.RateLimitedPrefix, refused.Message, StringComparison.Ordinal); // counted like any new send, not waved through
+        Assert.Equal(4, await MessageCountAsync(conversation.Id));
+        foreach (var sent in running)
+        {
+            await onX.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, sent.AssistantMessageId);
+            await onX.WaitForFinishedAsync(sent.AssistantMessageId);
+        }
+    }
+
+    [Fact]
+    public async Task CreatingConversationsAndReadingAreLimitedPerUserAcrossBothInstances()
+    {
+        var (x, y) = await StartPairAsync(new() { ["Chat:ConversationsPerMinutePerUser"] = "3", ["Chat:ReadsPerMinutePerUser"] = "4" });
+        await using var __ = x;
+        await using var ___ = y;
+        await using var onX = await cluster.ConnectAsync(x.Url, "hoarder");
+        await using var onY = await cluster.ConnectAsync(y.Url, "hoarder");
+        await using var other = await cluster.ConnectAsync(y.Url, "hoarder-neighbour");
+
+        await onX.CreateConversationAsync();
+        await onY.CreateConversationAsync();
+        await onX.CreateConversationAsync();
+        var tooManyConversations = await Assert.ThrowsAsync<HubException>(() => onY.CreateConversationAsync());
+        for (var i = 0; i < 4; i++)
+        {
+            await (i % 2 == 0 ? onX : onY).InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations);
+        }
+
+        var tooManyReads = await Assert.ThrowsAsync<HubException>(() => onX.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations));
+        await other.CreateConversationAsync(); // another user is not affected
+
+        Assert.Contains("at most 3 conversations created per minute", tooManyConversations.Message, StringComparison.Ordinal);
+        Assert.InRange(RetryAfterSeconds(tooManyConversations.Message), 1, 60);
+        Assert.Contains("at most 4 reads per minute", tooManyReads.Message, StringComparison.Ordinal);
+        Assert.Single(await other.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations));
+    }
+
+    [Fact]
+    public async Task RestRoutesAreLimitedPerUserWith429AndRetryAfter()
+    {
+        var (x, y) = await StartPairAsync(new() { ["Chat:RestRequestsPerMinutePerUser"] = "3" });
+        await using var __ = x;
+        await using var ___ = y;
+        using var http = new HttpClient();
+        var token = await cluster.TokenAsync("rest-heavy");
+        var others = await cluster.TokenAsync("rest-light");
+
+        var statuses = new List<System.Net.HttpStatusCode>();
+        System.Net.Http.Headers.RetryConditionHeaderValue? retryAfter = null;
+        for (var i = 0; i < 4; i++)
+        {
+            using var response = await GetAsync(http, $"{x.Url}{ChatHubPaths.Conversations}", token);
+            statuses.Add(response.StatusCode);
+            retryAfter = response.Headers.RetryAfter ?? retryAfter;
+        }
+
+        using var neighbour = await GetAsync(http, $"{x.Url}{ChatHubPaths.Conversations}", others);
+
+        Assert.Equal([System.Net.HttpStatusCode.OK, System.Net.HttpStatusCode.OK, System.Net.HttpStatusCode.OK, System.Net.HttpStatusCode.TooManyRequests], statuses);
+        Assert.InRange(retryAfter!.Delta!.Value, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+        Assert.Equal(System.Net.HttpStatusCode.OK, neighbour.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheDevTokenEndpointIsLimitedPerClientAddress()
+    {
+        var (x, y) = await StartPairAsync(new() { ["Auth:DevTokensPerMinute"] = "2" });
+        await using var __ = x;
+        await using var ___ = y;
+        using var http = new HttpClient();
+
+        var statuses = new List<System.Net.HttpStatusCode>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var response = await http.PostAsJsonAsync($"{x.Url}{ChatHubPaths.DevToken}", new DevTokenRequest($"minter{i}"));
+            statuses.Add(response.StatusCode);
+        }
+
+        Assert.Equal([System.Net.HttpStatusCode.OK, System.Net.HttpStatusCode.OK, System.Net.HttpStatusCode.TooManyRequests], statuses);
+    }
+
+    private static Task<HttpResponseMessage> GetAsync(HttpClient http, string url, string token)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, url);
+        request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+        return http.SendAsync(request);
+    }
+
     /// <summary>Two instances of their own with small limits and a slow model (answers run until cancelled).</summary>
-    private async Task<(HubInstance X, HubInstance Y)> StartPairAsync()
+    private async Task<(HubInstance X, HubInstance Y)> StartPairAsync(Dictionary<string, string>? overrides = null)
     {
         var settings = cluster.Settings.ToDictionary();
+        foreach (var (key, value) in overrides ?? [])
+        {
+            settings[key] = value;
+        }
+
         settings["Chat:MessagesPerMinutePerUser"] = PerMinute.ToString(CultureInfo.InvariantCulture);
         settings["Chat:MaxConcurrentGenerationsPerUser"] = Concurrent.ToString(CultureInfo.InvariantCulture);
         settings["Chat:Model:Simulated:TokensPerSecond"] = "10";

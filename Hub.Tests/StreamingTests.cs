@@ -138,7 +138,7 @@ public sealed class StreamingTests(ChatCluster cluster)
         var second = await retry.SendAsync(conversation.Id, "only once", "key-1");
         var finished = await client.WaitForFinishedAsync(first.AssistantMessageId);
 
-        Assert.Equal(first, second);
+        Assert.Equal((first.UserMessageId, first.AssistantMessageId), (second.UserMessageId, second.AssistantMessageId));
         Assert.Single(client.Started, s => s.UserMessageId == first.UserMessageId);
         await using var connection = await cluster.Db.OpenConnectionAsync();
         Assert.Equal(2, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE conversation_id = @Id", new { conversation.Id }));

@@ -91,6 +91,31 @@ public sealed partial class ChatStore
             cancellationToken);
     }
 
+    private const string FindOwnedExchangeSql = $"""
+        SELECT {MessageColumns} FROM messages
+        WHERE EXISTS (SELECT 1 FROM conversations WHERE id = @ConversationId AND owner_id = @OwnerId)
+          AND (id = (SELECT id FROM messages WHERE conversation_id = @ConversationId AND client_message_id = @ClientMessageId)
+           OR reply_to_id = (SELECT id FROM messages WHERE conversation_id = @ConversationId AND client_message_id = @ClientMessageId))
+        ORDER BY position
+        """;
+
+    /// <summary>
+    /// The exchange a send with <paramref name="clientMessageId"/> saved in the owner's conversation, its answer as it is
+    /// now (status included); null when there is none (a "retry" the database does not know is a new send).
+    /// </summary>
+    public async Task<Exchange?> FindExchangeAsync(string ownerId, Guid conversationId, string clientMessageId, CancellationToken cancellationToken)
+    {
+        var pair = await ReadAsync(
+            async (connection, ct) => (await connection.QueryAsync<MessageRow>(new CommandDefinition(
+                FindOwnedExchangeSql, new { ConversationId = conversationId, OwnerId = ownerId, ClientMessageId = clientMessageId }, cancellationToken: ct)))
+                .Select(r => r.ToMessage())
+                .ToList(),
+            cancellationToken);
+        return pair.SingleOrDefault(m => m.Role == MessageRole.User) is { } user && pair.SingleOrDefault(m => m.Role == MessageRole.Assistant) is { } answer
+            ? new Exchange(user, answer, IsNew: false)
+            : null;
+    }
+
     // Idempotent: only a message still streaming is written, so a retried or concurrent save is a no-op.
     private const string SaveFinalSql = """
         WITH m AS (

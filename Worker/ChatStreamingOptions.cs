@@ -44,4 +44,20 @@ public sealed class ChatStreamingOptions
     /// <summary>Messages one user may send in any 60 s window, across all instances; 0 = no limit.</summary>
     [Range(0, 100_000, ErrorMessage = "Chat:MessagesPerMinutePerUser must be between 0 (no limit) and 100000.")]
     public int MessagesPerMinutePerUser { get; set; } = 30;
+
+    /// <summary>Conversations one user may create per minute (fixed 60 s windows), across all instances; 0 = no limit.</summary>
+    [Range(0, 100_000, ErrorMessage = "Chat:ConversationsPerMinutePerUser must be between 0 (no limit) and 100000.")]
+    public int ConversationsPerMinutePerUser { get; set; } = 20;
+
+    /// <summary>
+    /// Hub reads (list, join, leave, page messages, replay chunks, cancel) one user may make per minute (fixed 60 s
+    /// windows), across all instances; 0 = no limit. A client catching up pages through GetChunks: keep it well above
+    /// what one reconnect needs.
+    /// </summary>
+    [Range(0, 1_000_000, ErrorMessage = "Chat:ReadsPerMinutePerUser must be between 0 (no limit) and 1000000.")]
+    public int ReadsPerMinutePerUser { get; set; } = 600;
+
+    /// <summary>REST requests one user may make per minute, per instance (ASP.NET Core's rate limiter); 0 = no limit.</summary>
+    [Range(0, 1_000_000, ErrorMessage = "Chat:RestRequestsPerMinutePerUser must be between 0 (no limit) and 1000000.")]
+    public int RestRequestsPerMinutePerUser { get; set; } = 120;
 }

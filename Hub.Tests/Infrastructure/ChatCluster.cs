@@ -44,6 +44,12 @@ public sealed class ChatCluster : IAsyncLifetime
         ["ConnectionStrings:Postgres"] = Postgres.ConnectionString(Database),
         ["Chat:Model:Simulated:TokensPerSecond"] = TokensPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Chat:Model:Simulated:ResponseTokens"] = ResponseTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        // Every test signs in through A's dev-token endpoint from one address, and some make many calls as one user:
+        // the call limits are tested on instances of their own (LimitTests), not on the shared ones.
+        ["Auth:DevTokensPerMinute"] = "0",
+        ["Chat:ConversationsPerMinutePerUser"] = "0",
+        ["Chat:ReadsPerMinutePerUser"] = "0",
+        ["Chat:RestRequestsPerMinutePerUser"] = "0",
     };
 
     public async Task InitializeAsync()

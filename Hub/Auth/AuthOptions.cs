@@ -20,4 +20,10 @@ public sealed class AuthOptions
     public bool EnableDevTokens { get; set; }
 
     public TimeSpan DevTokenLifetime { get; set; } = TimeSpan.FromHours(8);
+
+    /// <summary><c>POST /api/auth/dev-token</c> calls one client address may make per minute (per instance); 0 = no limit.</summary>
+    public int DevTokensPerMinute { get; set; } = 30;
+
+    /// <summary>The token claim that identifies the user (conversations belong to it): <c>sub</c>, or <c>oid</c> for Entra ID.</summary>
+    public string UserIdClaim { get; set; } = "sub";
 }

@@ -13,7 +13,7 @@ internal static partial class DevTokenApi
 {
     public static IEndpointRouteBuilder MapDevTokens(this IEndpointRouteBuilder routes)
     {
-        routes.MapPost(ChatHubPaths.DevToken, IssueToken).AllowAnonymous();
+        routes.MapPost(ChatHubPaths.DevToken, IssueToken).AllowAnonymous().RequireRateLimiting(Security.RateLimitExtensions.DevTokens);
         return routes;
     }
 

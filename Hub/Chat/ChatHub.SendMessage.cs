@@ -1,4 +1,5 @@
 using ChatStreaming.Contracts;
+using ChatStreaming.Server.Telemetry;
 using ChatStreaming.Worker.Intake;
 using Microsoft.AspNetCore.SignalR;
 
@@ -6,24 +7,33 @@ namespace ChatStreaming.Server.Chat;
 
 public sealed partial class ChatHub
 {
-    /// <summary>Validate → accept (admit, save, register) → join the group → announce → start.</summary>
+    /// <summary>
+    /// Validate → accept (admit, save) → join the group → announce → start (register, queue). Joining and announcing
+    /// go through the backplane and are best effort: a failure there must not strand an answer that is already saved,
+    /// so it is logged and the send goes on (the client still has the ids, and catches up from the replay buffer).
+    /// </summary>
     public async Task<SendMessageResult> SendMessage(SendMessageRequest request)
     {
         Validate(request);
-        var accepted = await intake.AcceptAsync(UserId, request, Aborted) switch
+        var accepted = await intake.AcceptAsync(UserId, request) switch
         {
             AcceptedExchange exchange => exchange,
             RefusedSend refused => throw new HubException(refused.Reason),
             var other => throw new InvalidOperationException($"unexpected intake result {other}"),
         };
-        if (!accepted.IsNew)
+        var group = ChatGroups.Conversation(accepted.ConversationId);
+        if (!Aborted.IsCancellationRequested)
         {
-            return accepted.Result; // a retry of a send that was accepted: same ids, nothing new started
+            // (A connection that is gone would make the backplane wait for an acknowledgement no instance sends.)
+            await BestEffortAsync(nameof(Groups.AddToGroupAsync), () => Groups.AddToGroupAsync(Context.ConnectionId, group, CancellationToken.None));
         }
 
-        var group = ChatGroups.Conversation(accepted.ConversationId);
-        await Groups.AddToGroupAsync(Context.ConnectionId, group, CancellationToken.None);
-        await Clients.Group(group).MessageAdded(accepted.Exchange.UserMessage);
+        if (!accepted.IsNew)
+        {
+            return accepted.Result; // a repeat of a send that was accepted: same ids, its answer's status now, nothing new started
+        }
+
+        await BestEffortAsync(nameof(IChatHubClient.MessageAdded), () => Clients.Group(group).MessageAdded(accepted.Exchange.UserMessage));
         if (await intake.StartAsync(accepted) is { } refusal)
         {
             throw new HubException(refusal.Reason);
@@ -31,6 +41,24 @@ public sealed partial class ChatHub
 
         return accepted.Result;
     }
+
+    /// <summary>At most <see cref="BestEffortWait"/>: a stuck backplane never holds back an answer that is saved.</summary>
+    private async Task BestEffortAsync(string step, Func<Task> action)
+    {
+        try
+        {
+            await action().WaitAsync(BestEffortWait);
+        }
+        catch (Exception ex) // including the caller having gone: its answer is saved and must start all the same
+        {
+            ServerLog.SendStepFailed(logger, ex, step);
+        }
+    }
+
+    private static readonly TimeSpan BestEffortWait = TimeSpan.FromSeconds(5);
+
+    internal static readonly string ClientMessageIdRule =
+        $"clientMessageId must be 1 to {MaxClientMessageIdCharacters} printable ASCII characters (letters, digits, space and punctuation)";
 
     private void Validate(SendMessageRequest? request)
     {
@@ -50,9 +78,9 @@ public sealed partial class ChatHub
             throw new HubException($"content is {request.Content.Length} characters; the limit is {limit}");
         }
 
-        if (request.ClientMessageId is { Length: > MaxClientMessageIdCharacters })
+        if (request.ClientMessageId is { } key && (key.Length is 0 or > MaxClientMessageIdCharacters || !key.All(c => c is >= ' ' and <= '~')))
         {
-            throw new HubException($"clientMessageId must be at most {MaxClientMessageIdCharacters} characters");
+            throw new HubException(ClientMessageIdRule);
         }
     }
 }

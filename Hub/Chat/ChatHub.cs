@@ -22,10 +22,12 @@ public sealed partial class ChatHub(
     GenerationState generations,
     ReplayBuffer replay,
     HubMetrics metrics,
-    IOptions<ChatStreamingOptions> options) : Hub<IChatHubClient>, IChatHub
+    IOptions<ChatStreamingOptions> options,
+    ILogger<ChatHub> logger) : Hub<IChatHubClient>, IChatHub
 {
     private const int MaxTitleCharacters = 200;
-    private const int MaxClientMessageIdCharacters = 200;
+    /// <summary>A clientMessageId is 1 to this many printable ASCII characters (a UUID, a ULID, a counter…).</summary>
+    internal const int MaxClientMessageIdCharacters = 64;
     /// <summary>Most conversations one list returns (hub and REST).</summary>
     internal const int MaxListedConversations = 200;
 

@@ -22,7 +22,8 @@ internal static class ChatHubExtensions
         services.AddSignalR(o =>
             {
                 o.EnableDetailedErrors = false; // clients get HubException messages, never stack traces
-                o.AddFilter<RedisUnavailableFilter>();
+                o.AddFilter<RedisUnavailableFilter>(); // outermost: a Redis failure in the limit below is "unavailable" too
+                o.AddFilter<UserCallLimitFilter>();
                 o.MaximumReceiveMessageSize = MaxReceiveMessageBytes;
             })
             .AddStackExchangeRedis();

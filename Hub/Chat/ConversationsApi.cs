@@ -1,8 +1,10 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
-using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.IdentityModel.JsonWebTokens;
 using System.Security.Claims;
+using ChatStreaming.Server.Auth;
+using ChatStreaming.Server.Security;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.Extensions.Options;
 
 namespace ChatStreaming.Server.Chat;
 
@@ -11,20 +13,20 @@ internal static class ConversationsApi
 {
     public static RouteGroupBuilder MapConversations(this IEndpointRouteBuilder routes)
     {
-        var group = routes.MapGroup(ChatHubPaths.Conversations).RequireAuthorization();
+        var group = routes.MapGroup(ChatHubPaths.Conversations).RequireAuthorization().RequireRateLimiting(RateLimitExtensions.PerUser);
         group.MapGet("/", ListConversations);
         group.MapGet("/{id:guid}/messages", GetMessages);
         return group;
     }
 
     private static async Task<Ok<IReadOnlyList<Conversation>>> ListConversations(
-        ClaimsPrincipal user, ChatStore store, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await store.ListConversationsAsync(UserId(user), ChatHub.MaxListedConversations, cancellationToken));
+        ClaimsPrincipal user, IOptions<AuthOptions> auth, ChatStore store, CancellationToken cancellationToken) =>
+        TypedResults.Ok(await store.ListConversationsAsync(UserId(user, auth), ChatHub.MaxListedConversations, cancellationToken));
 
     private static async Task<Results<Ok<IReadOnlyList<Message>>, NotFound>> GetMessages(
-        Guid id, ClaimsPrincipal user, ChatStore store, ConversationReader reader, CancellationToken cancellationToken)
+        Guid id, ClaimsPrincipal user, IOptions<AuthOptions> auth, ChatStore store, ConversationReader reader, CancellationToken cancellationToken)
     {
-        if (await store.GetConversationAsync(UserId(user), id, cancellationToken) is null)
+        if (await store.GetConversationAsync(UserId(user, auth), id, cancellationToken) is null)
         {
             return TypedResults.NotFound();
         }
@@ -32,6 +34,6 @@ internal static class ConversationsApi
         return TypedResults.Ok(await reader.GetMessagesAsync(id, cancellationToken));
     }
 
-    private static string UserId(ClaimsPrincipal user) =>
-        user.FindFirstValue(JwtRegisteredClaimNames.Sub) ?? throw new InvalidOperationException("authenticated user without a subject");
+    private static string UserId(ClaimsPrincipal user, IOptions<AuthOptions> auth) =>
+        ChatUsers.Id(user, auth.Value) ?? throw new InvalidOperationException($"authenticated user without a {auth.Value.UserIdClaim} claim");
 }

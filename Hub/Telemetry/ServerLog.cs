@@ -5,4 +5,7 @@ internal static partial class ServerLog
 {
     [LoggerMessage(EventId = 2010, EventName = "HubRedisUnavailable", Level = LogLevel.Warning, Message = "Hub method {Method} failed: Redis unavailable")]
     public static partial void RedisUnavailable(ILogger logger, Exception exception, string method);
+
+    [LoggerMessage(EventId = 2011, EventName = "SendStepFailed", Level = LogLevel.Warning, Message = "SendMessage: {Step} failed (backplane); the send goes on")]
+    public static partial void SendStepFailed(ILogger logger, Exception exception, string step);
 }

@@ -36,6 +36,9 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1009, EventName = "AnswerEndedElsewhere", Level = LogLevel.Warning, Message = "Answer {MessageId} was ended by another instance (this one was taken for gone); its generation stops here")]
     public static partial void EndedElsewhere(ILogger logger, Guid messageId);
 
+    [LoggerMessage(EventId = 1011, EventName = "GenerationStartNotAnnounced", Level = LogLevel.Warning, Message = "GenerationStarted for {MessageId} could not be broadcast (backplane); the answer goes on")]
+    public static partial void StartNotAnnounced(ILogger logger, Exception exception, Guid messageId);
+
     // The kind and HTTP status only: provider error texts can echo parts of the key.
     [LoggerMessage(EventId = 1010, EventName = "ModelCallFailed", Level = LogLevel.Warning, Message = "Model call failed: {Kind} (HTTP {Status})")]
     public static partial void ModelError(ILogger logger, string kind, int? status);

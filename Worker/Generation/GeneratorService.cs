@@ -126,7 +126,7 @@ public sealed class GeneratorService(
 
             WorkerLog.GenerationStarted(logger, messageId, job.ConversationId);
             var started = timeProvider.GetTimestamp();
-            await broadcaster.GenerationStartedAsync(new GenerationStarted(job.ConversationId, messageId, job.UserMessageId));
+            await AnnounceStartAsync(new GenerationStarted(job.ConversationId, messageId, job.UserMessageId));
             var history = await store.GetHistoryAsync(job.ConversationId, job.UserMessageId, modelOptions.Value.MaxContextMessages, generation.Token);
             relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => RelayChunkAsync(chunk, started, generation), CancellationToken.None);
             using var watching = new CancellationTokenSource();
@@ -217,6 +217,19 @@ public sealed class GeneratorService(
     }
 
     private static readonly TimeSpan CancelPollInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Best effort: a client not told of the start still gets the chunks (the first one it sees tells it).</summary>
+    private async Task AnnounceStartAsync(GenerationStarted started)
+    {
+        try
+        {
+            await broadcaster.GenerationStartedAsync(started);
+        }
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+        {
+            WorkerLog.StartNotAnnounced(logger, ex, started.MessageId);
+        }
+    }
 
     private async Task RelayChunkAsync(Chunk chunk, long generationStarted, CancellationTokenSource generation)
     {

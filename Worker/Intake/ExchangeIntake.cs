@@ -10,11 +10,12 @@ namespace ChatStreaming.Worker.Intake;
 
 /// <summary>
 /// The send flow, in two calls with the announcement between them (the host's business):
-/// <see cref="AcceptAsync"/> admits the send (per-user limits), saves the user message with its answer's placeholder
-/// and registers the answer in Redis; <see cref="StartAsync"/> hands it to the generator. Every step a later one
-/// undoes is compensated here: an admission is refunded when nothing was started, an answer registered but not taken
-/// by the queue ends through the <see cref="GenerationFinisher"/> (the one way an answer ends).
-/// Redis being unreachable is not a refusal: it is thrown (the hub turns it into "unavailable") and loses nothing.
+/// <see cref="AcceptAsync"/> admits the send (per-user limits) and saves the user message with its answer's
+/// placeholder; <see cref="StartAsync"/> registers the answer in Redis and queues it at once. Every step a later one
+/// undoes is compensated here: an admission is refunded when nothing was saved; once the answer is registered, any
+/// failure ends it through the <see cref="GenerationFinisher"/> (the one way an answer ends), so a send never leaves an
+/// answer that nobody runs. Redis being unreachable is not a refusal: it is thrown (the hub turns it into
+/// "unavailable") and loses nothing.
 /// </summary>
 public sealed class ExchangeIntake(
     GenerationQueue queue,
@@ -25,7 +26,11 @@ public sealed class ExchangeIntake(
     GenerationFinisher finisher,
     IOptions<ChatStreamingOptions> options)
 {
-    public async Task<IntakeResult> AcceptAsync(string userId, SendMessageRequest request, CancellationToken cancellationToken)
+    /// <summary>
+    /// Admits and saves the send. Not cancellable: a caller that goes away after the save committed must not leave the
+    /// answer saved but never started (the host starts it whatever happened to the connection).
+    /// </summary>
+    public async Task<IntakeResult> AcceptAsync(string userId, SendMessageRequest request)
     {
         using var activity = WorkerTracing.Source.StartActivity("chat.send_message");
         activity?.SetTag(WorkerTracing.ConversationIdTag, request.ConversationId.ToString());
@@ -34,7 +39,19 @@ public sealed class ExchangeIntake(
             return new RefusedSend(ChatErrors.Busy); // refused before anything is saved (full, or shutting down)
         }
 
-        var admission = await limiter.AdmitAsync(userId, request.ClientMessageId);
+        var admission = await limiter.AdmitAsync(userId, request.ConversationId, request.ClientMessageId);
+        if (admission.SeenBefore)
+        {
+            // A retry: the send it repeats saved this exchange (same ids, nothing new to start)…
+            if (await store.FindExchangeAsync(userId, request.ConversationId, request.ClientMessageId!, CancellationToken.None) is { } saved)
+            {
+                return Accepted(saved, userId, request, activity);
+            }
+
+            // …or saved nothing (it failed, or its instance died): then it is a new send, admitted in full.
+            admission = await limiter.AdmitAsync(userId, request.ConversationId, request.ClientMessageId, asNew: true);
+        }
+
         if (Refusal(admission) is { } refused)
         {
             return refused;
@@ -43,7 +60,7 @@ public sealed class ExchangeIntake(
         Exchange? exchange;
         try
         {
-            exchange = await store.AddExchangeAsync(userId, request.ConversationId, request.Content, request.ClientMessageId, cancellationToken);
+            exchange = await store.AddExchangeAsync(userId, request.ConversationId, request.Content, request.ClientMessageId, CancellationToken.None);
         }
         catch
         {
@@ -57,33 +74,33 @@ public sealed class ExchangeIntake(
             return new RefusedSend(ChatErrors.ConversationNotFound);
         }
 
-        var accepted = new AcceptedExchange(exchange, userId, request.Content, activity?.Context ?? default);
-        activity?.SetTag(WorkerTracing.MessageIdTag, accepted.Result.AssistantMessageId.ToString());
         if (!exchange.IsNew)
         {
-            await limiter.RefundAsync(userId, admission);
-            return accepted; // a retry of a send that was accepted: same ids, nothing new started
+            await limiter.RefundAsync(userId, admission); // a concurrent twin saved it first: nothing new to start
         }
 
+        return Accepted(exchange, userId, request, activity) with { Admission = admission };
+    }
+
+    /// <summary>
+    /// Registers the accepted answer in Redis and queues it right away. Null when it will run, else the refusal (its
+    /// answer already ended, saved <c>failed</c>). A Redis failure is thrown after the answer was ended truthfully.
+    /// </summary>
+    public async Task<RefusedSend?> StartAsync(AcceptedExchange accepted)
+    {
+        var messageId = accepted.Result.AssistantMessageId;
         try
         {
-            await state.RegisterAsync(exchange.AssistantMessage.Id, accepted.ConversationId, exchange.UserMessage.Id, userId, admission);
+            await state.RegisterAsync(messageId, accepted.ConversationId, accepted.Result.UserMessageId, accepted.UserId, accepted.Admission);
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {
             // Redis went away after the message was saved: end its answer now, truthfully, rather than leave it
             // streaming for the stale-answer sweep. The caller is refused as unavailable (the exception goes on).
-            await finisher.EndUnregisteredAsync(accepted.ConversationId, exchange.AssistantMessage.Id, ChatErrors.Unavailable);
+            await finisher.EndUnregisteredAsync(accepted.ConversationId, messageId, ChatErrors.Unavailable);
             throw;
         }
 
-        return accepted;
-    }
-
-    /// <summary>Queues the accepted answer; null when it will run, else the refusal (its answer already ended, saved failed).</summary>
-    public async Task<RefusedSend?> StartAsync(AcceptedExchange accepted)
-    {
-        var messageId = accepted.Result.AssistantMessageId;
         var job = new GenerationJob(accepted.ConversationId, accepted.Result.UserMessageId, messageId, accepted.UserId, accepted.Prompt)
         {
             Parent = accepted.Trace,
@@ -94,10 +111,16 @@ public sealed class ExchangeIntake(
             return null;
         }
 
-        // Lost the race for the last queue slot: end the answer truthfully, then say so.
+        // Lost the race for the last queue slot (or the instance began stopping): end the answer truthfully, then say so.
         owned.Release(messageId);
         await finisher.EndAsync(accepted.ConversationId, messageId, new ModelOutcome(MessageStatus.Failed, ChatErrors.Busy), "", 0);
         return new RefusedSend(ChatErrors.Busy);
+    }
+
+    private static AcceptedExchange Accepted(Exchange exchange, string userId, SendMessageRequest request, System.Diagnostics.Activity? activity)
+    {
+        activity?.SetTag(WorkerTracing.MessageIdTag, exchange.AssistantMessage.Id.ToString());
+        return new AcceptedExchange(exchange, userId, request.Content, activity?.Context ?? default);
     }
 
     private RefusedSend? Refusal(Admission admission)

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
+using ChatStreaming.Worker.Redis;
 
 namespace ChatStreaming.Worker.Intake;
 
@@ -16,9 +17,13 @@ public sealed record AcceptedExchange(Exchange Exchange, string UserId, string P
 {
     public bool IsNew => Exchange.IsNew;
 
+    /// <summary>What the admission reserved (its place among the user's running answers goes to the answer).</summary>
+    public Admission Admission { get; init; }
+
     public Guid ConversationId => Exchange.UserMessage.ConversationId;
 
-    public SendMessageResult Result => new(Exchange.UserMessage.Id, Exchange.AssistantMessage.Id);
+    /// <summary>The ids, and the answer's status as saved now (streaming for a new send).</summary>
+    public SendMessageResult Result => new(Exchange.UserMessage.Id, Exchange.AssistantMessage.Id, Exchange.AssistantMessage.Status);
 }
 
 /// <summary>Refused before anything was started: <see cref="Reason"/> is the client-safe text (<see cref="ChatErrors"/>).</summary>

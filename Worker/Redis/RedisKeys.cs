@@ -43,7 +43,7 @@ public static class RedisKeys
     /// </summary>
     public static RedisKey Lost(Guid messageId) => $"{Prefix}:msg:{{{messageId:N}}}:lost";
 
-    /// <summary>Sorted set: the user's sends in the last minute (member = client message id or a random id, score = Unix ms).</summary>
+    /// <summary>Sorted set: the user's sends in the last minute (member = conversation and client message id, or a random id; score = Unix ms).</summary>
     public static RedisKey UserSends(string userId) => $"{Prefix}:user:{{{userId}}}:sends";
 
     /// <summary>
@@ -51,6 +51,9 @@ public static class RedisKeys
     /// and admissions not yet registered (member = <c>r:</c> + send id, counted until their score, Unix ms).
     /// </summary>
     public static RedisKey UserActive(string userId) => $"{Prefix}:user:{{{userId}}}:active";
+
+    /// <summary>String: how many calls of one kind (<c>conversations</c>, <c>reads</c>) the user made in the current 60 s window.</summary>
+    public static RedisKey UserCalls(string userId, string kind) => $"{Prefix}:user:{{{userId}}}:calls:{kind}";
 
     /// <summary>Pub/sub: message ids whose generation must stop, whichever instance runs it.</summary>
     public static readonly RedisChannel Cancellations = RedisChannel.Literal($"{Prefix}:cancel");

@@ -5,7 +5,7 @@ namespace ChatStreaming.Worker.Redis;
 
 /// <summary>
 /// Per-user limits shared by every instance (the counters live in Redis): messages per minute (a sliding 60 s window)
-/// and answers running at once. A send is admitted, then its reservation becomes the answer's entry when the answer
+/// and answers running at once, and per-minute counts of other hub calls (conversations created, reads). A send is admitted, then its reservation becomes the answer's entry when the answer
 /// is registered (<see cref="GenerationState.RegisterAsync"/>), or is given back if nothing was started.
 /// </summary>
 public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStreamingOptions> options, TimeProvider time)
@@ -18,7 +18,8 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
     /// <summary>What a refused user is told to wait when too many answers run (an answer's end cannot be predicted).</summary>
     public static readonly TimeSpan ConcurrencyRetryAfter = TimeSpan.FromSeconds(2);
 
-    // KEYS: sends, active, leases. ARGV: now, per minute, concurrent, send id, reservation ms, key ttl ms, window ms.
+    // KEYS: sends, active, leases. ARGV: now, per minute, concurrent, send id, reservation ms, key ttl ms, window ms,
+    // '1' to admit it as new even if its send id is in the window.
     // Returns {0, 1} admitted and counted, {0, 0} a retry of a send admitted within the window (not counted again),
     // {1, ms} too many messages this minute (ms until the oldest leaves the window), {2, 0} too many answers running.
     private const string AdmitScript = """
@@ -27,7 +28,7 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
         local concurrent = tonumber(ARGV[3])
         local window = tonumber(ARGV[7])
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-        if redis.call('ZSCORE', KEYS[1], ARGV[4]) then
+        if ARGV[8] ~= '1' and redis.call('ZSCORE', KEYS[1], ARGV[4]) then
             return {0, 0}
         end
         if perMinute > 0 and redis.call('ZCARD', KEYS[1]) >= perMinute then
@@ -55,18 +56,54 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
         return {0, 1}
         """;
 
+    // A fixed 60 s window per user and kind of call. KEYS: the counter. ARGV: limit, window ms.
+    // Returns -1 when allowed, else the ms until the window ends.
+    private const string CallScript = """
+        local n = redis.call('INCR', KEYS[1])
+        if n == 1 then
+            redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        end
+        if n > tonumber(ARGV[1]) then
+            local left = redis.call('PTTL', KEYS[1])
+            if left < 0 then
+                redis.call('PEXPIRE', KEYS[1], ARGV[2])
+                left = tonumber(ARGV[2])
+            end
+            return left
+        end
+        return -1
+        """;
+
     private ChatStreamingOptions Options => options.Value;
+
+    /// <summary>
+    /// Counts one call of <paramref name="kind"/> against its per-minute limit (<paramref name="perMinute"/>, 0 = none),
+    /// shared by all instances. Null when allowed, else how long to wait.
+    /// </summary>
+    /// <exception cref="RedisException">Redis cannot be reached.</exception>
+    public async Task<TimeSpan?> CountCallAsync(string userId, string kind, int perMinute)
+    {
+        if (perMinute <= 0)
+        {
+            return null;
+        }
+
+        var left = (long)await redis.GetDatabase().ScriptEvaluateAsync(CallScript, [RedisKeys.UserCalls(userId, kind)], [perMinute, WindowMilliseconds]);
+        return left < 0 ? null : TimeSpan.FromMilliseconds(left);
+    }
 
     private bool Enabled => Options.MessagesPerMinutePerUser > 0 || Options.MaxConcurrentGenerationsPerUser > 0;
 
     /// <summary>
-    /// Counts a send against the user's limits, or says why not. A retry (same <paramref name="clientMessageId"/>)
-    /// of a send admitted in the last minute is admitted without counting again.
+    /// Counts a send against the user's limits, or says why not. Its key is (user, conversation, client message id):
+    /// a send with a key admitted in the last minute is a retry, admitted without counting again
+    /// (<see cref="Admission.SeenBefore"/>) — the caller must then find what that send saved, and if the database does
+    /// not know it, admit it again with <paramref name="asNew"/>: a "retry" that saved nothing is a new send.
     /// </summary>
     /// <exception cref="RedisException">Redis cannot be reached.</exception>
-    public async Task<Admission> AdmitAsync(string userId, string? clientMessageId)
+    public async Task<Admission> AdmitAsync(string userId, Guid conversationId, string? clientMessageId, bool asNew = false)
     {
-        var sendId = clientMessageId is null ? "g:" + Guid.NewGuid().ToString("N") : "c:" + clientMessageId;
+        var sendId = clientMessageId is null ? "g:" + Guid.NewGuid().ToString("N") : $"c:{conversationId:N}:{clientMessageId}";
         if (!Enabled)
         {
             return new Admission(AdmissionResult.Admitted, sendId, Counted: false, TimeSpan.Zero);
@@ -76,10 +113,12 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
         var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
             AdmitScript,
             [RedisKeys.UserSends(userId), RedisKeys.UserActive(userId), RedisKeys.Leases],
-            [now, Options.MessagesPerMinutePerUser, Options.MaxConcurrentGenerationsPerUser, sendId, ReservationMilliseconds, (long)Options.ReplayTtl.TotalMilliseconds, WindowMilliseconds]))!;
+            [now, Options.MessagesPerMinutePerUser, Options.MaxConcurrentGenerationsPerUser, sendId, ReservationMilliseconds,
+                (long)Options.ReplayTtl.TotalMilliseconds, WindowMilliseconds, asNew ? "1" : "0"]))!;
         return ((int)reply[0], (long)reply[1]) switch
         {
-            (0, var counted) => new Admission(AdmissionResult.Admitted, sendId, counted == 1, TimeSpan.Zero),
+            (0, 1) => new Admission(AdmissionResult.Admitted, sendId, Counted: true, TimeSpan.Zero),
+            (0, _) => new Admission(AdmissionResult.Admitted, sendId, Counted: false, TimeSpan.Zero) { SeenBefore = true },
             (1, var waitMs) => new Admission(AdmissionResult.TooManyMessages, sendId, Counted: false, TimeSpan.FromMilliseconds(waitMs)),
             _ => new Admission(AdmissionResult.TooManyRunning, sendId, Counted: false, ConcurrencyRetryAfter),
         };

@@ -1,0 +1,34 @@
+using ChatStreaming.Contracts;
+using ChatStreaming.Worker;
+using ChatStreaming.Worker.Redis;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+
+namespace ChatStreaming.Server.Chat;
+
+/// <summary>
+/// Per-user limits on the hub calls that are not sends (sends have their own, in the send flow), shared by all
+/// instances through Redis: <c>Chat:ConversationsPerMinutePerUser</c> for CreateConversation, and
+/// <c>Chat:ReadsPerMinutePerUser</c> for every other method (list, join, leave, page, replay, cancel, and any added
+/// later). Refused with <c>rate limited, retry after N s: …</c> before the method runs.
+/// </summary>
+public sealed class UserCallLimitFilter(UserLimiter limiter, IOptions<ChatStreamingOptions> options) : IHubFilter
+{
+    public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
+    {
+        var method = invocationContext.HubMethodName;
+        if (method != ChatHubMethods.SendMessage && invocationContext.Context.UserIdentifier is { } userId)
+        {
+            var o = options.Value;
+            var (kind, perMinute, what) = method == ChatHubMethods.CreateConversation
+                ? ("conversations", o.ConversationsPerMinutePerUser, "conversations created")
+                : ("reads", o.ReadsPerMinutePerUser, "reads");
+            if (await limiter.CountCallAsync(userId, kind, perMinute) is { } wait)
+            {
+                throw new HubException(ChatErrors.RateLimited(Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)), $"at most {perMinute} {what} per minute"));
+            }
+        }
+
+        return await next(invocationContext);
+    }
+}
