@@ -80,6 +80,34 @@ public sealed class FaultTests(ChatCluster cluster, ITestOutputHelper output)
         Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId));
     }
 
+    [Fact]
+    public async Task SigtermClosesTheDrainingInstancesOwnConnectionsAtOnceWhileItsAnswerFinishesForClientsElsewhere()
+    {
+        // What docs/operations.md promises: SignalR closes the connections of a stopping instance when SIGTERM arrives
+        // (ApplicationStopping); its clients reconnect through the load balancer to another instance and resume there,
+        // while the answer keeps generating on the draining instance and reaches them on their new instance.
+        await using var stopping = await HubInstance.StartAsync(SlowModel(tokens: 40));
+        var (watcher, client, conversation) = await ConnectAsync("drained-client", stopping);
+        await using var _ = watcher;
+        await using var __ = client;
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.Connection.Closed += _ => { closed.TrySetResult(); return Task.CompletedTask; };
+        var sent = await client.SendAsync(conversation.Id, "finish me elsewhere");
+        await watcher.WaitForChunksAsync(sent.AssistantMessageId, 3);
+
+        stopping.Process.Signal(Signals.Terminate);
+        await closed.Task.WaitAsync(TimeSpan.FromSeconds(5)); // at once, not after Chat:DrainDelay (5 s)
+        var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(15));
+        using var exit = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await stopping.Process.WaitForExitAsync(exit.Token);
+
+        Assert.Null(client.FinishedOf(sent.AssistantMessageId)); // the draining instance's own client did not get the end
+        Assert.Equal((MessageStatus.Completed, Simulated.Answer("finish me elsewhere", 40)), (finished.Status, finished.Content));
+        StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(sent.AssistantMessageId), finished);
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId));
+        Assert.Equal(0, stopping.Process.ExitCode);
+    }
+
     /// <summary>A watcher on instance A, a sender (same user) on <paramref name="hub"/>, which generates the answer.</summary>
     private async Task<(ChatTestClient Watcher, ChatTestClient Sender, Conversation Conversation)> ConnectAsync(string user, HubInstance hub)
     {

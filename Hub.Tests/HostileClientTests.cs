@@ -6,6 +6,7 @@ using System.Text.Json;
 using ChatStreaming.Contracts;
 using ChatStreaming.Hub.Tests.Infrastructure;
 using Dapper;
+using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
 using Xunit;
 
@@ -97,24 +98,57 @@ public sealed class HostileClientTests(ChatCluster cluster)
         Assert.Equal(1, await connection.ExecuteScalarAsync<long>("SELECT count(*) FROM information_schema.tables WHERE table_name = 'messages'"));
     }
 
-    [Fact]
-    public async Task TheRequestLogNeverContainsAnAccessToken()
+    [Theory]
+    [InlineData("Logging:LogLevel:Default", "Logging:LogLevel:Microsoft.AspNetCore")] // an operator turning every log on
+    [InlineData("Logging:Console:LogLevel:Default", "Logging:Console:LogLevel:Microsoft.AspNetCore")] // provider-specific levels beat generic filters
+    public async Task NoLogEverContainsAnAccessTokenWhateverTheLevels(string defaultKey, string aspNetCoreKey)
     {
         var settings = cluster.Settings.ToDictionary();
-        settings["Logging:LogLevel:Default"] = "Trace";
-        settings["Logging:LogLevel:Microsoft.AspNetCore"] = "Trace"; // an operator turning every log on
+        settings[defaultKey] = "Trace";
+        settings[aspNetCoreKey] = "Trace";
         await using var hub = await HubInstance.StartAsync(settings);
         var token = await cluster.TokenAsync("logged");
         using var http = new HttpClient();
 
+        // As the JavaScript client connects a WebSocket: the token in the query string (negotiate, then the socket).
         var negotiate = await http.PostAsync($"{hub.Url}{ChatHubPaths.Hub}/negotiate?negotiateVersion=1&access_token={token}", null);
+        using var socket = new System.Net.WebSockets.ClientWebSocket();
+        var connectionToken = JsonDocument.Parse(await negotiate.Content.ReadAsStringAsync()).RootElement.GetProperty("connectionToken").GetString();
+        await socket.ConnectAsync(new Uri($"{hub.Url.Replace("http", "ws", StringComparison.Ordinal)}{ChatHubPaths.Hub}?id={connectionToken}&access_token={token}"), CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10));
+        await http.GetAsync($"{hub.Url}{ChatHubPaths.Conversations}?access_token={token}"); // not honoured outside the hub, and not logged either
         await using var client = await ChatTestClient.ConnectAsync(hub.Url, token);
         await client.CreateConversationAsync();
 
-        Assert.True(negotiate.IsSuccessStatusCode);
-        Assert.Contains(hub.Process.Output, l => l.Contains("Microsoft.AspNetCore", StringComparison.Ordinal)); // the log is on
+        Assert.True(negotiate.IsSuccessStatusCode); // the query token still signs the hub's requests in
+        Assert.Equal(System.Net.WebSockets.WebSocketState.Open, socket.State);
+        Assert.Contains(hub.Process.Output, l => l.Contains("Request starting", StringComparison.Ordinal)); // the request log is on
         Assert.DoesNotContain(hub.Process.Output, l => l.Contains(token, StringComparison.Ordinal));
-        Assert.DoesNotContain(hub.Process.Output, l => l.Contains("access_token=", StringComparison.Ordinal));
+        Assert.DoesNotContain(hub.Process.Output, l => l.Contains("access_token", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task BadCallsFromClientsGetClearErrorsAndNeverAnErrorLevelLog()
+    {
+        await using var hub = await HubInstance.StartAsync(cluster.Settings);
+        await using var client = await cluster.ConnectAsync(hub.Url, "no-error-logs");
+        var conversation = await client.CreateConversationAsync();
+
+        string[] refusals =
+        [
+            (await Assert.ThrowsAsync<HubException>(() => client.SendAsync(conversation.Id, "nul in my key", "bad\0key"))).Message,
+            (await Assert.ThrowsAsync<HubException>(() => client.SendAsync(conversation.Id, "too long a key", new string('k', 65)))).Message,
+            (await Assert.ThrowsAsync<HubException>(() => client.SendAsync(conversation.Id, "not ascii", "clé"))).Message,
+            (await Assert.ThrowsAsync<HubException>(() => client.SendAsync(Guid.NewGuid(), "nowhere"))).Message,
+            (await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, Guid.NewGuid()))).Message,
+            (await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, Guid.NewGuid(), -1L))).Message,
+        ];
+        var sent = await client.SendAsync(conversation.Id, "and a good one", "good-key-1"); // the connection is fine
+        await client.WaitForFinishedAsync(sent.AssistantMessageId);
+
+        Assert.All(refusals.Take(3), m => Assert.EndsWith("clientMessageId must be 1 to 64 printable ASCII characters (letters, digits, space and punctuation)", m, StringComparison.Ordinal));
+        Assert.All(refusals, m => Assert.DoesNotContain("   at ", m, StringComparison.Ordinal));
+        Assert.DoesNotContain(hub.Process.Output, l => l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("crit:", StringComparison.Ordinal));
+        Assert.DoesNotContain(hub.Process.Output, l => l.Contains("   at ", StringComparison.Ordinal)); // no stack trace per bad call
     }
 
     /// <summary>An HS256 JWT signed with <paramref name="key"/>, or unsigned ("alg": "none") when it is null.</summary>

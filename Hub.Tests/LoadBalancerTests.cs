@@ -67,4 +67,17 @@ public sealed class LoadBalancerTests(ChatCluster cluster)
             }
         }
     }
+
+    [Fact]
+    public async Task MetricsAreNotServedThroughTheLoadBalancer()
+    {
+        await using var nginx = await NginxServer.StartAsync([cluster.A, cluster.B]);
+        using var http = new HttpClient();
+
+        using var proxied = await http.GetAsync($"{nginx.Url}/metrics");
+        using var direct = await http.GetAsync($"{cluster.A}/metrics");
+
+        Assert.Equal(System.Net.HttpStatusCode.NotFound, proxied.StatusCode);
+        Assert.Equal(System.Net.HttpStatusCode.OK, direct.StatusCode); // the operator's scraper reaches the instance itself
+    }
 }

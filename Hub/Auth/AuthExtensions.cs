@@ -9,12 +9,23 @@ namespace ChatStreaming.Server.Auth;
 
 internal static class AuthExtensions
 {
-    /// <summary>JWT bearer sign-in (the token's <c>sub</c> is the user), for the hub and the REST routes.</summary>
+    /// <summary>What an OpenID Connect issuer may sign with: RSA and ECDSA, never a shared secret or "none".</summary>
+    private static readonly string[] AsymmetricAlgorithms =
+    [
+        SecurityAlgorithms.RsaSha256, SecurityAlgorithms.RsaSha384, SecurityAlgorithms.RsaSha512,
+        SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.RsaSsaPssSha384, SecurityAlgorithms.RsaSsaPssSha512,
+        SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.EcdsaSha512,
+    ];
+
+    /// <summary>
+    /// JWT bearer sign-in for the hub and the REST routes: OpenID Connect (<c>Auth:Authority</c>) or the shared key;
+    /// the user is the token's <c>Auth:UserIdClaim</c>.
+    /// </summary>
     public static IHostApplicationBuilder AddChatAuth(this IHostApplicationBuilder builder)
     {
-        // The hosting request log prints the query string, where browsers put the bearer token (access_token):
-        // never at a level that logs it, whatever the configuration says.
-        builder.Logging.AddFilter("Microsoft.AspNetCore.Hosting.Diagnostics", LogLevel.Warning);
+        // Browsers put the bearer token in the query string (access_token): it is moved into the Authorization
+        // header before the request is logged or authenticated, so no log ever holds it.
+        builder.Services.AddSingleton<IHttpContextFactory, Security.QueryTokenHttpContextFactory>();
         var services = builder.Services;
         services.AddOptions<AuthOptions>().BindConfiguration(AuthOptions.SectionName).ValidateOnStart();
         services.AddSingleton<IValidateOptions<AuthOptions>, AuthOptionsValidator>();
@@ -24,29 +35,33 @@ internal static class AuthExtensions
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<IOptions<AuthOptions>>((jwt, auth) =>
             {
+                var o = auth.Value;
                 jwt.MapInboundClaims = false;
+                if (!string.IsNullOrEmpty(o.Authority))
+                {
+                    // OpenID Connect: the issuer and its signing keys come from {Authority}/.well-known/openid-configuration;
+                    // the library caches them, and refetches when a token names a key it does not know (rotation).
+                    jwt.Authority = o.Authority;
+                    jwt.Audience = o.Audience;
+                    jwt.RequireHttpsMetadata = o.RequireHttpsMetadata;
+                    jwt.TokenValidationParameters = new TokenValidationParameters
+                    {
+                        ValidAudience = o.Audience,
+                        ValidAlgorithms = AsymmetricAlgorithms,
+                        NameClaimType = JwtRegisteredClaimNames.Name,
+                        ClockSkew = TimeSpan.FromSeconds(30),
+                    };
+                    return;
+                }
+
                 jwt.TokenValidationParameters = new TokenValidationParameters
                 {
-                    ValidIssuer = AuthOptions.Issuer,
-                    ValidAudience = AuthOptions.Audience,
-                    IssuerSigningKey = TokenKeys.SigningKey(auth.Value),
+                    ValidIssuer = AuthOptions.SharedKeyIssuer,
+                    ValidAudience = AuthOptions.SharedKeyAudience,
+                    IssuerSigningKey = TokenKeys.SigningKey(o),
                     ValidAlgorithms = [SecurityAlgorithms.HmacSha256],
                     NameClaimType = JwtRegisteredClaimNames.Name,
                     ClockSkew = TimeSpan.FromSeconds(30),
-                };
-                jwt.Events = new JwtBearerEvents
-                {
-                    // Browsers cannot set headers on WebSocket and SSE requests: the token comes in the query string.
-                    OnMessageReceived = context =>
-                    {
-                        var token = context.Request.Query["access_token"];
-                        if (!string.IsNullOrEmpty(token) && context.HttpContext.Request.Path.StartsWithSegments(ChatHubPaths.Hub))
-                        {
-                            context.Token = token;
-                        }
-
-                        return Task.CompletedTask;
-                    },
                 };
             });
         services.AddAuthorization();

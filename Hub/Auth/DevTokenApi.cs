@@ -37,8 +37,8 @@ internal static partial class DevTokenApi
         var expiresAt = timeProvider.GetUtcNow() + auth.DevTokenLifetime;
         var token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
         {
-            Issuer = AuthOptions.Issuer,
-            Audience = AuthOptions.Audience,
+            Issuer = AuthOptions.SharedKeyIssuer,
+            Audience = AuthOptions.SharedKeyAudience,
             Subject = new ClaimsIdentity([new Claim(JwtRegisteredClaimNames.Sub, userName), new Claim(JwtRegisteredClaimNames.Name, userName)]),
             Expires = expiresAt.UtcDateTime,
             SigningCredentials = new SigningCredentials(TokenKeys.SigningKey(auth), SecurityAlgorithms.HmacSha256),

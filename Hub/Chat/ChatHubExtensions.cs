@@ -22,7 +22,8 @@ internal static class ChatHubExtensions
         services.AddSignalR(o =>
             {
                 o.EnableDetailedErrors = false; // clients get HubException messages, never stack traces
-                o.AddFilter<RedisUnavailableFilter>(); // outermost: a Redis failure in the limit below is "unavailable" too
+                o.AddFilter<UnexpectedHubErrorFilter>(); // outermost: sees every failure that is not a refusal
+                o.AddFilter<RedisUnavailableFilter>(); // before the limit: a Redis failure there is "unavailable" too
                 o.AddFilter<UserCallLimitFilter>();
                 o.MaximumReceiveMessageSize = MaxReceiveMessageBytes;
             })

@@ -6,6 +6,9 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 2010, EventName = "HubRedisUnavailable", Level = LogLevel.Warning, Message = "Hub method {Method} failed: Redis unavailable")]
     public static partial void RedisUnavailable(ILogger logger, Exception exception, string method);
 
+    [LoggerMessage(EventId = 2001, EventName = "HubMethodFailed", Level = LogLevel.Error, Message = "Hub method {Method} failed unexpectedly; the client got SignalR's generic error")]
+    public static partial void HubMethodFailed(ILogger logger, Exception exception, string method);
+
     [LoggerMessage(EventId = 2011, EventName = "SendStepFailed", Level = LogLevel.Warning, Message = "SendMessage: {Step} failed (backplane); the send goes on")]
     public static partial void SendStepFailed(ILogger logger, Exception exception, string step);
 }

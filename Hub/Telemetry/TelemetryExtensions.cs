@@ -19,6 +19,7 @@ internal static class TelemetryExtensions
     /// </summary>
     public static IHostApplicationBuilder AddChatTelemetry(this IHostApplicationBuilder builder)
     {
+        SilenceHubDispatcherLog(builder);
         builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.SectionName)
             .Validate(o => o.OtlpEndpoint is null || IsHttpUrl(o.OtlpEndpoint), "Telemetry:OtlpEndpoint must be an absolute http(s) URL, e.g. http://collector:4318.")
             .ValidateOnStart();
@@ -45,6 +46,30 @@ internal static class TelemetryExtensions
         }
 
         return builder;
+    }
+
+    /// <summary>
+    /// SignalR's dispatcher logs a client's refused call at Error with a stack trace (<see cref="UnexpectedHubErrorFilter"/>
+    /// logs the unexpected ones instead). Off for every logging provider by name, because a provider-specific level in
+    /// configuration (e.g. <c>Logging:Console:LogLevel:Default</c>) would beat a rule for all providers.
+    /// </summary>
+    private static void SilenceHubDispatcherLog(IHostApplicationBuilder builder)
+    {
+        var providers = builder.Services
+            .Where(d => d.ServiceType == typeof(ILoggerProvider))
+            .Select(d => d.ImplementationType ?? d.ImplementationInstance?.GetType())
+            .OfType<Type>()
+            .Select(t => t.FullName)
+            .Distinct()
+            .ToList();
+        builder.Services.Configure<LoggerFilterOptions>(o =>
+        {
+            o.Rules.Add(new LoggerFilterRule(null, UnexpectedHubErrorFilter.DispatcherCategory, LogLevel.None, null));
+            foreach (var provider in providers)
+            {
+                o.Rules.Add(new LoggerFilterRule(provider, UnexpectedHubErrorFilter.DispatcherCategory, LogLevel.None, null));
+            }
+        });
     }
 
     public static WebApplication MapChatTelemetry(this WebApplication app)
