@@ -126,34 +126,55 @@ public sealed class ChatSession : IAsyncDisposable
         var snapshot = await Connection.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversationId, cancellationToken);
         await UnderGateAsync(() =>
         {
-            foreach (var message in snapshot.Messages.Where(m => m.Role == MessageRole.Assistant))
-            {
-                var known = Find(message.Id) is not null;
-                var answer = Answer(message.Id, message.ConversationId);
-                if (message.Status != MessageStatus.Streaming)
-                {
-                    var finished = new GenerationFinished(
-                        message.ConversationId, message.Id, message.Status, message.LastSequence ?? 0, message.Content, message.Error, message.FinishReason, message.Usage);
-                    if (known)
-                    {
-                        ApplyFinishedCore(answer, finished); // it ended while this client was away: show the rest
-                    }
-                    else if (answer.Finished is null)
-                    {
-                        answer.Text.Append(message.Content); // history: known silently
-                        answer.LastSequence = finished.LastSequence;
-                        answer.Finished = finished;
-                    }
-                }
-                else if ((message.LastSequence ?? 0) > answer.LastSequence && message.Content.StartsWith(answer.Text.ToString(), StringComparison.Ordinal))
-                {
-                    Append(answer, message.Content[answer.Text.Length..], message.LastSequence ?? 0);
-                }
-            }
-
+            ApplySnapshot(snapshot.Messages);
             return Task.CompletedTask;
         });
         return snapshot;
+    }
+
+    /// <summary>
+    /// The open conversation's messages before <paramref name="beforePosition"/> (a message's position), oldest first;
+    /// the answers among them become known (<see cref="Find"/>) with their saved or streamed text.
+    /// </summary>
+    public async Task<MessagePage> LoadEarlierAsync(long beforePosition, CancellationToken cancellationToken)
+    {
+        var conversationId = ConversationId ?? throw new InvalidOperationException("no conversation is open");
+        var page = await Connection.InvokeAsync<MessagePage>(ChatHubMethods.GetMessages, conversationId, beforePosition, null, cancellationToken);
+        await UnderGateAsync(() =>
+        {
+            ApplySnapshot(page.Messages);
+            return Task.CompletedTask;
+        });
+        return page;
+    }
+
+    /// <summary>Messages read from the server: answers that ended get their end, streaming ones the text so far.</summary>
+    private void ApplySnapshot(IEnumerable<Message> messages)
+    {
+        foreach (var message in messages.Where(m => m.Role == MessageRole.Assistant))
+        {
+            var known = Find(message.Id) is not null;
+            var answer = Answer(message.Id, message.ConversationId);
+            if (message.Status != MessageStatus.Streaming)
+            {
+                var finished = new GenerationFinished(
+                    message.ConversationId, message.Id, message.Status, message.LastSequence ?? 0, message.Content, message.Error, message.FinishReason, message.Usage);
+                if (known)
+                {
+                    ApplyFinishedCore(answer, finished); // it ended while this client was away: show the rest
+                }
+                else if (answer.Finished is null)
+                {
+                    answer.Text.Append(message.Content); // history: known silently
+                    answer.LastSequence = finished.LastSequence;
+                    answer.Finished = finished;
+                }
+            }
+            else if ((message.LastSequence ?? 0) > answer.LastSequence && message.Content.StartsWith(answer.Text.ToString(), StringComparison.Ordinal))
+            {
+                Append(answer, message.Content[answer.Text.Length..], message.LastSequence ?? 0);
+            }
+        }
     }
 
     /// <summary>Creates a conversation and makes it the open one (the one open before is left).</summary>
@@ -249,10 +270,21 @@ public sealed class ChatSession : IAsyncDisposable
     {
         try
         {
-            var missed = await Connection.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, answer.MessageId, answer.LastSequence);
-            foreach (var chunk in missed.TakeWhile((c, i) => c.Sequence == answer.LastSequence + 1))
+            // GetChunks returns at most Chat:MaxChunksPerRead chunks: page until a read brings nothing new.
+            while (true)
             {
-                Append(answer, chunk.Delta, chunk.Sequence);
+                var missed = await Connection.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, answer.MessageId, answer.LastSequence);
+                var taken = 0;
+                foreach (var chunk in missed.TakeWhile(c => c.Sequence == answer.LastSequence + 1))
+                {
+                    Append(answer, chunk.Delta, chunk.Sequence);
+                    taken++;
+                }
+
+                if (missed.Count == 0 || taken < missed.Count)
+                {
+                    break;
+                }
             }
         }
         catch (Microsoft.AspNetCore.SignalR.HubException)

@@ -7,6 +7,7 @@ public static class ChatHubMethods
     public const string ListConversations = nameof(IChatHub.ListConversations);
     public const string JoinConversation = nameof(IChatHub.JoinConversation);
     public const string LeaveConversation = nameof(IChatHub.LeaveConversation);
+    public const string GetMessages = nameof(IChatHub.GetMessages);
     public const string SendMessage = nameof(IChatHub.SendMessage);
     public const string GetChunks = nameof(IChatHub.GetChunks);
     public const string CancelGeneration = nameof(IChatHub.CancelGeneration);

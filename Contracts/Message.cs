@@ -3,7 +3,9 @@ namespace ChatStreaming.Contracts;
 /// <summary>
 /// A message of a conversation. For an assistant message still streaming, <see cref="Content"/> is the text so far
 /// and <see cref="LastSequence"/> the sequence of the last chunk it includes. A finished answer may carry the model's
-/// <see cref="FinishReason"/> (stop, length, content_filter…) and <see cref="Usage"/>.
+/// <see cref="FinishReason"/> (stop, length, content_filter…) and <see cref="Usage"/>. <see cref="Position"/> orders the
+/// messages of a conversation (larger is newer): page backwards with <c>GetMessages(conversationId, beforePosition)</c>
+/// from the first message you have. Messages read from the server carry it; live <c>MessageAdded</c> events may carry 0.
 /// </summary>
 public sealed record Message(
     Guid Id,
@@ -16,4 +18,5 @@ public sealed record Message(
     long? LastSequence,
     string? Error = null,
     string? FinishReason = null,
-    TokenUsage? Usage = null);
+    TokenUsage? Usage = null,
+    long Position = 0);

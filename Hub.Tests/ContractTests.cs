@@ -36,7 +36,7 @@ public sealed class ContractTests(ChatCluster cluster)
         { null, "request is required" },
         { new SendMessageRequest(Guid.Empty, "   "), "content must not be empty" },
         { new SendMessageRequest(Guid.Empty, new string('x', 16_001)), "the limit is 16000" },
-        { new SendMessageRequest(Guid.Empty, "hi", new string('k', 201)), "clientMessageId must be at most 200 characters" },
+        { new SendMessageRequest(Guid.Empty, "hi", new string('k', 65)), "clientMessageId must be 1 to 64 printable ASCII characters" },
         { new SendMessageRequest(Guid.NewGuid(), "hi"), ChatErrors.ConversationNotFound },
     };
 

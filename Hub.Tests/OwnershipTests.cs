@@ -76,6 +76,7 @@ public sealed class OwnershipTests(ChatCluster cluster)
         { Name: "messageId" } => messageId,
         { ParameterType: var t } when t == typeof(SendMessageRequest) => new SendMessageRequest(conversationId, "not yours"),
         { ParameterType: var t } when t == typeof(long) => 0L,
+        { ParameterType: var t } when t == typeof(long?) || t == typeof(int?) => null,
         _ => throw new InvalidOperationException($"no test argument for {parameter.Member.Name}({parameter.Name})"),
     };
 }

@@ -35,7 +35,7 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
     private const string MessageColumns = """
         id AS Id, conversation_id AS ConversationId, role AS Role, content AS Content, status AS Status,
         created_at AS CreatedAt, completed_at AS CompletedAt, last_sequence AS LastSequence, error AS Error,
-        finish_reason AS FinishReason, prompt_tokens AS PromptTokens, completion_tokens AS CompletionTokens
+        finish_reason AS FinishReason, prompt_tokens AS PromptTokens, completion_tokens AS CompletionTokens, position AS Position
         """;
 
     private const string InsertConversationSql = """
@@ -72,8 +72,12 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
         SELECT {ConversationColumns} FROM conversations WHERE id = @Id AND owner_id = @OwnerId
         """;
 
+    // The newest Take messages before Before (all when null), newest first; the caller asks one more than it returns.
     private const string GetMessagesSql = $"""
-        SELECT {MessageColumns} FROM messages WHERE conversation_id = @ConversationId ORDER BY position
+        SELECT {MessageColumns} FROM messages
+        WHERE conversation_id = @ConversationId AND (@Before::bigint IS NULL OR position < @Before::bigint)
+        ORDER BY position DESC
+        LIMIT @Take
         """;
 
     /// <summary>The conversation, or null when it does not exist or is not the owner's (the two are not told apart).</summary>
@@ -84,12 +88,17 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
         return row?.ToConversation();
     }
 
-    /// <summary>The conversation's messages, oldest first. The caller has checked ownership.</summary>
-    public async Task<IReadOnlyList<Message>> GetMessagesAsync(Guid conversationId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The newest <paramref name="limit"/> messages before <paramref name="beforePosition"/> (none: the newest), oldest
+    /// first, and whether older ones exist. The caller has checked ownership.
+    /// </summary>
+    public async Task<(IReadOnlyList<Message> Messages, bool HasMoreBefore)> GetMessagesAsync(
+        Guid conversationId, long? beforePosition, int limit, CancellationToken cancellationToken)
     {
-        var rows = await ReadAsync((connection, ct) => connection.QueryAsync<MessageRow>(new CommandDefinition(
-            GetMessagesSql, new { ConversationId = conversationId }, cancellationToken: ct)), cancellationToken);
-        return [.. rows.Select(m => m.ToMessage())];
+        var rows = (await ReadAsync((connection, ct) => connection.QueryAsync<MessageRow>(new CommandDefinition(
+            GetMessagesSql, new { ConversationId = conversationId, Before = beforePosition, Take = limit + 1 }, cancellationToken: ct)), cancellationToken)).ToList();
+        var page = rows.Take(limit).Select(m => m.ToMessage()).Reverse().ToList();
+        return (page, rows.Count > limit);
     }
 
     private const string FindMessageOwnerSql = """

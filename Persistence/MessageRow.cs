@@ -15,7 +15,8 @@ internal sealed record MessageRow(
     string? Error,
     string? FinishReason,
     long? PromptTokens,
-    long? CompletionTokens)
+    long? CompletionTokens,
+    long Position)
 {
     public Message ToMessage() => new(
         Id,
@@ -28,5 +29,6 @@ internal sealed record MessageRow(
         LastSequence,
         Error,
         FinishReason,
-        PromptTokens is { } prompt && CompletionTokens is { } completion ? new TokenUsage(prompt, completion) : null);
+        PromptTokens is { } prompt && CompletionTokens is { } completion ? new TokenUsage(prompt, completion) : null,
+        Position);
 }

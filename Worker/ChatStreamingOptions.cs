@@ -34,6 +34,22 @@ public sealed class ChatStreamingOptions
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00", ErrorMessage = "Chat:ShutdownGrace must be a time span between 00:00:00 and 00:10:00.")]
     public TimeSpan ShutdownGrace { get; set; } = TimeSpan.FromSeconds(20);
 
+    /// <summary>Messages <c>JoinConversation</c> returns (the newest), and the most one <c>GetMessages</c> page holds.</summary>
+    [Range(1, 1_000, ErrorMessage = "Chat:SnapshotMessages must be between 1 and 1000.")]
+    public int SnapshotMessages { get; set; } = 50;
+
+    /// <summary>The most chunks one <c>GetChunks</c> call returns; a client catching up asks again after the last one.</summary>
+    [Range(1, 100_000, ErrorMessage = "Chat:MaxChunksPerRead must be between 1 and 100000.")]
+    public int MaxChunksPerRead { get; set; } = 1_000;
+
+    /// <summary>Conversations (SignalR groups) one connection may be in at once; a join past it is refused.</summary>
+    [Range(1, 10_000, ErrorMessage = "Chat:MaxGroupsPerConnection must be between 1 and 10000.")]
+    public int MaxGroupsPerConnection { get; set; } = 100;
+
+    /// <summary>Connections one user may have open at once, across all instances; 0 = no limit.</summary>
+    [Range(0, 10_000, ErrorMessage = "Chat:MaxConnectionsPerUser must be between 0 (no limit) and 10000.")]
+    public int MaxConnectionsPerUser { get; set; } = 20;
+
     [Range(1, 1_000_000, ErrorMessage = "Chat:MaxMessageCharacters must be between 1 and 1000000.")]
     public int MaxMessageCharacters { get; set; } = 16_000;
 

@@ -15,6 +15,7 @@ public sealed partial class ChatHub
     public async Task<SendMessageResult> SendMessage(SendMessageRequest request)
     {
         Validate(request);
+        EnsureCanJoin(request.ConversationId);
         var accepted = await intake.AcceptAsync(UserId, request) switch
         {
             AcceptedExchange exchange => exchange,
@@ -25,7 +26,7 @@ public sealed partial class ChatHub
         if (!Aborted.IsCancellationRequested)
         {
             // (A connection that is gone would make the backplane wait for an acknowledgement no instance sends.)
-            await BestEffortAsync(nameof(Groups.AddToGroupAsync), () => Groups.AddToGroupAsync(Context.ConnectionId, group, CancellationToken.None));
+            await BestEffortAsync(nameof(Groups.AddToGroupAsync), () => JoinGroupAsync(accepted.ConversationId, CancellationToken.None));
         }
 
         if (!accepted.IsNew)

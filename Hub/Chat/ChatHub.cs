@@ -22,6 +22,7 @@ public sealed partial class ChatHub(
     GenerationState generations,
     ReplayBuffer replay,
     HubMetrics metrics,
+    UserConnections connections,
     IOptions<ChatStreamingOptions> options,
     ILogger<ChatHub> logger) : Hub<IChatHubClient>, IChatHub
 {
@@ -33,6 +34,47 @@ public sealed partial class ChatHub(
 
     private string UserId => Context.UserIdentifier ?? throw new HubException("unauthenticated");
 
+    public override async Task OnConnectedAsync()
+    {
+        if (!await connections.TryOpenAsync(UserId, Context.ConnectionId))
+        {
+            ServerLog.TooManyConnections(logger, UserId, options.Value.MaxConnectionsPerUser);
+            Context.Abort(); // closed, not an error of the server's: the client may retry once it closed another
+        }
+    }
+
+    public override async Task OnDisconnectedAsync(Exception? exception)
+    {
+        try
+        {
+            await connections.CloseAsync(Context.ConnectionId);
+        }
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+        {
+            // Redis away: the entry lapses by itself within two leases
+        }
+    }
+
+    /// <summary>The conversations whose group this connection is in (hub calls of one connection run one at a time).</summary>
+    private HashSet<Guid> JoinedGroups => (HashSet<Guid>)(Context.Items.TryGetValue(nameof(JoinedGroups), out var joined) ? joined! : Context.Items[nameof(JoinedGroups)] = new HashSet<Guid>());
+
+    /// <summary>Refuses a join past <c>Chat:MaxGroupsPerConnection</c> (before anything is saved or joined).</summary>
+    private void EnsureCanJoin(Guid conversationId)
+    {
+        var max = options.Value.MaxGroupsPerConnection;
+        if (!JoinedGroups.Contains(conversationId) && JoinedGroups.Count >= max)
+        {
+            throw new HubException($"too many conversations open on this connection (at most {max}): leave one first (LeaveConversation)");
+        }
+    }
+
+    private Task JoinGroupAsync(Guid conversationId, CancellationToken cancellationToken)
+    {
+        EnsureCanJoin(conversationId);
+        JoinedGroups.Add(conversationId);
+        return Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Conversation(conversationId), cancellationToken);
+    }
+
     private CancellationToken Aborted => Context.ConnectionAborted;
 
     public async Task<Conversation> CreateConversation(string? title)
@@ -43,8 +85,9 @@ public sealed partial class ChatHub(
             throw new HubException($"title must be at most {MaxTitleCharacters} characters");
         }
 
+        EnsureCanJoin(Guid.Empty); // a new conversation is one more group
         var conversation = await store.CreateConversationAsync(UserId, title, Aborted);
-        await Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Conversation(conversation.Id), Aborted);
+        await JoinGroupAsync(conversation.Id, Aborted);
         return conversation;
     }
 
@@ -58,20 +101,33 @@ public sealed partial class ChatHub(
 
         // Invariant: join the group before reading the messages. A chunk published meanwhile is then either in the
         // snapshot, or delivered live, or both (the client drops sequences it has), never neither.
-        await Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Conversation(conversationId), Aborted);
-        var messages = await reader.GetMessagesAsync(conversationId, Aborted);
-        if (messages.Any(m => m.Status == MessageStatus.Streaming))
+        await JoinGroupAsync(conversationId, Aborted);
+        var page = await reader.GetMessagesAsync(conversationId, null, options.Value.SnapshotMessages, Aborted);
+        if (page.Messages.Any(m => m.Status == MessageStatus.Streaming))
         {
             metrics.Resumed();
         }
 
-        return new ConversationSnapshot(conversation, messages);
+        return new ConversationSnapshot(conversation, page.Messages, page.HasMoreBefore);
+    }
+
+    public async Task<MessagePage> GetMessages(Guid conversationId, long? beforePosition, int? limit)
+    {
+        var max = options.Value.SnapshotMessages;
+        if (limit is < 1 || limit > max)
+        {
+            throw new HubException($"limit must be between 1 and {max}");
+        }
+
+        _ = await store.GetConversationAsync(UserId, conversationId, Aborted) ?? throw new HubException(ChatErrors.ConversationNotFound);
+        return await reader.GetMessagesAsync(conversationId, beforePosition, limit ?? max, Aborted);
     }
 
     public async Task LeaveConversation(Guid conversationId)
     {
         _ = await store.GetConversationAsync(UserId, conversationId, Aborted) ?? throw new HubException(ChatErrors.ConversationNotFound);
         await Groups.RemoveFromGroupAsync(Context.ConnectionId, ChatGroups.Conversation(conversationId), Aborted);
+        JoinedGroups.Remove(conversationId);
     }
 
     public async Task<IReadOnlyList<Chunk>> GetChunks(Guid messageId, long afterSequence)

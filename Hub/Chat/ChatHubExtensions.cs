@@ -37,6 +37,8 @@ internal static class ChatHubExtensions
         services.AddSingleton<IChatBroadcaster, HubChatBroadcaster>();
         services.AddSingleton<ConversationReader>();
         services.AddSingleton<HubMetrics>();
+        services.AddSingleton<UserConnections>();
+        services.AddHostedService<UserConnectionsRenewer>();
         return builder;
     }
 

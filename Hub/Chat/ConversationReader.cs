@@ -14,9 +14,10 @@ public sealed class ConversationReader(ChatStore store, ReplayBuffer replay)
 {
     private static readonly TimeSpan RedisWait = TimeSpan.FromSeconds(1);
 
-    public async Task<IReadOnlyList<Message>> GetMessagesAsync(Guid conversationId, CancellationToken cancellationToken)
+    /// <summary>A page of the conversation (see <see cref="ChatStore.GetMessagesAsync"/>), streaming answers as far as they got.</summary>
+    public async Task<MessagePage> GetMessagesAsync(Guid conversationId, long? beforePosition, int limit, CancellationToken cancellationToken)
     {
-        var messages = await store.GetMessagesAsync(conversationId, cancellationToken);
+        var (messages, hasMoreBefore) = await store.GetMessagesAsync(conversationId, beforePosition, limit, cancellationToken);
         var result = new List<Message>(messages.Count);
         foreach (var message in messages)
         {
@@ -37,6 +38,6 @@ public sealed class ConversationReader(ChatStore store, ReplayBuffer replay)
             }
         }
 
-        return result;
+        return new MessagePage(result, hasMoreBefore);
     }
 }

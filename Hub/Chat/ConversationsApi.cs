@@ -4,6 +4,7 @@ using System.Security.Claims;
 using ChatStreaming.Server.Auth;
 using ChatStreaming.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
+using ChatStreaming.Worker;
 using Microsoft.Extensions.Options;
 
 namespace ChatStreaming.Server.Chat;
@@ -23,15 +24,28 @@ internal static class ConversationsApi
         ClaimsPrincipal user, IOptions<AuthOptions> auth, ChatStore store, CancellationToken cancellationToken) =>
         TypedResults.Ok(await store.ListConversationsAsync(UserId(user, auth), ChatHub.MaxListedConversations, cancellationToken));
 
-    private static async Task<Results<Ok<IReadOnlyList<Message>>, NotFound>> GetMessages(
-        Guid id, ClaimsPrincipal user, IOptions<AuthOptions> auth, ChatStore store, ConversationReader reader, CancellationToken cancellationToken)
+    /// <summary>
+    /// The newest <paramref name="limit"/> messages (default and most: Chat:SnapshotMessages) before position
+    /// <paramref name="before"/>, oldest first; the <c>X-Has-More-Before</c> header says whether older ones exist.
+    /// </summary>
+    private static async Task<Results<Ok<IReadOnlyList<Message>>, NotFound, ValidationProblem>> GetMessages(
+        Guid id, long? before, int? limit, HttpResponse response, ClaimsPrincipal user, IOptions<AuthOptions> auth, IOptions<ChatStreamingOptions> chat,
+        ChatStore store, ConversationReader reader, CancellationToken cancellationToken)
     {
+        var max = chat.Value.SnapshotMessages;
+        if (limit is < 1 || limit > max)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"limit must be between 1 and {max}"] });
+        }
+
         if (await store.GetConversationAsync(UserId(user, auth), id, cancellationToken) is null)
         {
             return TypedResults.NotFound();
         }
 
-        return TypedResults.Ok(await reader.GetMessagesAsync(id, cancellationToken));
+        var page = await reader.GetMessagesAsync(id, before, limit ?? max, cancellationToken);
+        response.Headers["X-Has-More-Before"] = page.HasMoreBefore ? "true" : "false";
+        return TypedResults.Ok(page.Messages);
     }
 
     private static string UserId(ClaimsPrincipal user, IOptions<AuthOptions> auth) =>

@@ -5,12 +5,13 @@ const $ = (id) => document.getElementById(id);
 const ui = {
   signInForm: $("sign-in-form"), userName: $("user-name"), signedIn: $("signed-in"), who: $("who"), signOut: $("sign-out"),
   connection: $("connection"), app: $("app"), newConversation: $("new-conversation"), conversations: $("conversations"),
-  title: $("conversation-title"), messages: $("messages"), status: $("status"), composer: $("composer"),
+  title: $("conversation-title"), messages: $("messages"), loadEarlier: $("load-earlier"), status: $("status"), composer: $("composer"),
   input: $("composer-input"), send: $("send"), stop: $("stop"), error: $("error"),
 };
 const statusWords = { streaming: "Streaming…", completed: "Completed", cancelled: "Cancelled", failed: "Failed", interrupted: "Interrupted" };
 const connectionWords = { connecting: "Connecting…", connected: "Connected", reconnecting: "Connection lost, reconnecting…", disconnected: "Disconnected" };
 let client = null;
+let oldestPosition = null; // of the first message shown: "Load earlier messages" pages back from it
 let session = JSON.parse(localStorage.getItem("chatstreaming.session") ?? "null");
 
 function showError(error) {
@@ -27,17 +28,40 @@ async function token() {
   return session.accessToken;
 }
 
+function newMessageElement(id, role) {
+  const li = document.createElement("li");
+  li.dataset.messageId = id;
+  li.className = role;
+  li.append(Object.assign(document.createElement("span"), { className: "text" }));
+  if (role === "assistant") li.append(Object.assign(document.createElement("span"), { className: "badge" }));
+  return li;
+}
+
 function messageElement(id, role) {
   let li = ui.messages.querySelector(`li[data-message-id="${id}"]`);
   if (!li) {
-    li = document.createElement("li");
-    li.dataset.messageId = id;
-    li.className = role;
-    li.append(Object.assign(document.createElement("span"), { className: "text" }));
-    if (role === "assistant") li.append(Object.assign(document.createElement("span"), { className: "badge" }));
+    li = newMessageElement(id, role);
     ui.messages.append(li);
   }
   return li;
+}
+
+function showEarlier(page) {
+  oldestPosition = page.messages[0]?.position ?? oldestPosition;
+  ui.loadEarlier.hidden = !page.hasMoreBefore;
+}
+
+async function loadEarlier() {
+  const page = await client.loadEarlier(oldestPosition);
+  const older = document.createDocumentFragment();
+  for (const m of page.messages) {
+    const li = newMessageElement(m.id, m.role);
+    if (m.role === "user") li.querySelector(".text").textContent = m.content;
+    older.append(li);
+  }
+  ui.messages.prepend(older); // in place first, so the answers below render into their own rows
+  await client.applyMessages(page.messages);
+  showEarlier(page);
 }
 
 function renderUser(message) {
@@ -80,6 +104,8 @@ async function openConversation(id) {
     if (message.role === "user") renderUser(message);
     else renderAnswer(client.answers.get(message.id));
   }
+  oldestPosition = null;
+  showEarlier(snapshot);
   ui.input.disabled = false;
   ui.input.focus();
   updateSend();
@@ -124,6 +150,10 @@ ui.newConversation.addEventListener("click", async () => {
     const conversation = await client.createConversation(`Conversation ${new Date().toLocaleTimeString()}`);
     await openConversation(conversation.id);
   } catch (e) { showError(e); }
+});
+
+ui.loadEarlier.addEventListener("click", async () => {
+  try { await loadEarlier(); } catch (e) { showError(e); }
 });
 
 ui.input.addEventListener("input", updateSend);

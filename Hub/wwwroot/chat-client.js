@@ -84,6 +84,21 @@ export class ChatClient {
     return snapshot;
   }
 
+  /**
+   * The open conversation's messages before `beforePosition` (a message's `position`), newest `limit` of them, oldest
+   * first: `{ messages, hasMoreBefore }`. Pass them to `applyMessages` once they are on screen.
+   */
+  loadEarlier(beforePosition, limit) {
+    return this.connection.invoke("GetMessages", this.conversationId, beforePosition ?? null, limit ?? null);
+  }
+
+  /** Makes the answers among messages read from the server (a page) known, so they render and stay exact. */
+  applyMessages(messages) {
+    return this.#enqueue(() => {
+      for (const m of messages.filter((m) => m.role === "assistant")) this.#applySnapshot(m);
+    });
+  }
+
   /** Sends a message to the open conversation; a retry after a lost reply reuses the key, so nothing is sent twice. */
   send(content, clientMessageId = crypto.randomUUID()) {
     return this.connection.invoke("SendMessage", { conversationId: this.conversationId, content, clientMessageId });
@@ -130,11 +145,17 @@ export class ChatClient {
 
   async #fillGap(answer) {
     try {
-      const missed = await this.connection.invoke("GetChunks", answer.messageId, answer.lastSequence);
-      for (const chunk of missed) {
-        if (chunk.sequence !== answer.lastSequence + 1) break;
-        answer.text += chunk.delta;
-        answer.lastSequence = chunk.sequence;
+      // GetChunks returns at most Chat:MaxChunksPerRead chunks: page until a read brings nothing new.
+      for (;;) {
+        const missed = await this.connection.invoke("GetChunks", answer.messageId, answer.lastSequence);
+        let taken = 0;
+        for (const chunk of missed) {
+          if (chunk.sequence !== answer.lastSequence + 1) break;
+          answer.text += chunk.delta;
+          answer.lastSequence = chunk.sequence;
+          taken++;
+        }
+        if (missed.length === 0 || taken < missed.length) break;
       }
     } catch (error) {
       // "replay unavailable": the buffer expired. GenerationFinished (or a reopen) will bring the saved text.

@@ -21,6 +21,7 @@ public sealed partial class Chat
     private StoredSession? signedIn;
     private IReadOnlyList<Conversation> conversations = [];
     private List<Message> messages = [];
+    private bool hasMoreBefore;
     private string? title;
     private string userName = "";
     private string draft = "";
@@ -97,8 +98,17 @@ public sealed partial class Chat
         var snapshot = await chat!.OpenAsync(conversationId, CancellationToken.None);
         title = snapshot.Conversation.Title;
         messages = [.. snapshot.Messages];
+        hasMoreBefore = snapshot.HasMoreBefore;
         await JS.InvokeVoidAsync("history.replaceState", null, "", $"#c={conversationId}");
         conversations = await chat.ListConversationsAsync(CancellationToken.None);
+    });
+
+    /// <summary>The page before the first message shown, put above it.</summary>
+    private Task LoadEarlierAsync() => RunAsync(async () =>
+    {
+        var page = await chat!.LoadEarlierAsync(messages.Where(m => m.Position > 0).Select(m => m.Position).DefaultIfEmpty(long.MaxValue).Min(), CancellationToken.None);
+        messages.InsertRange(0, page.Messages.Where(m => messages.All(shown => shown.Id != m.Id)));
+        hasMoreBefore = page.HasMoreBefore;
     });
 
     private Task NewConversationAsync() => RunAsync(async () =>

@@ -55,6 +55,9 @@ public static class RedisKeys
     /// <summary>String: how many calls of one kind (<c>conversations</c>, <c>reads</c>) the user made in the current 60 s window.</summary>
     public static RedisKey UserCalls(string userId, string kind) => $"{Prefix}:user:{{{userId}}}:calls:{kind}";
 
+    /// <summary>Sorted set: the user's open connections, all instances (member = connection id, score = when it lapses unless renewed, Unix ms).</summary>
+    public static RedisKey UserConnections(string userId) => $"{Prefix}:user:{{{userId}}}:connections";
+
     /// <summary>Pub/sub: message ids whose generation must stop, whichever instance runs it.</summary>
     public static readonly RedisChannel Cancellations = RedisChannel.Literal($"{Prefix}:cancel");
 }

@@ -43,14 +43,14 @@ public sealed class ReplayBuffer(IConnectionMultiplexer redis, IOptions<ChatStre
             [chunk.Sequence, chunk.Delta, chunk.EmittedAt.ToString("R", CultureInfo.InvariantCulture), (long)options.Value.ReplayTtl.TotalMilliseconds]) >= 0;
 
     /// <summary>
-    /// The answer's generation state and its chunks after <paramref name="afterSequence"/>, in order, read together;
-    /// null when the state is gone.
+    /// The answer's generation state and its chunks after <paramref name="afterSequence"/>, in order (at most
+    /// <c>Chat:MaxChunksPerRead</c>), read together; null when the state is gone.
     /// </summary>
     public async Task<(GenerationInfo Generation, IReadOnlyList<Chunk> Chunks)?> GetChunksAsync(Guid messageId, long afterSequence)
     {
         var batch = Db.CreateBatch();
         var state = batch.HashGetAllAsync(RedisKeys.Generation(messageId));
-        var entries = batch.StreamRangeAsync(RedisKeys.Chunks(messageId), minId: $"({StreamId(afterSequence)}", maxId: "+");
+        var entries = batch.StreamRangeAsync(RedisKeys.Chunks(messageId), minId: $"({StreamId(afterSequence)}", maxId: "+", count: options.Value.MaxChunksPerRead);
         batch.Execute();
         var generation = GenerationInfo.FromHash(messageId, await state);
         if (generation is null)

@@ -1,0 +1,172 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using ChatStreaming.Contracts;
+using ChatStreaming.Hub.Tests.Infrastructure;
+using Dapper;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using Xunit;
+
+namespace ChatStreaming.Hub.Tests;
+
+/// <summary>Reads and fan-out are bounded: snapshots and pages of messages, pages of chunks, groups per connection, connections per user.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class PagingTests(ChatCluster cluster)
+{
+    [Fact]
+    public async Task AJoinReturnsTheNewest50MessagesAndPagingBackReturnsEveryOtherOnceInOrder()
+    {
+        var (token, conversationId, expected) = await LongConversationAsync("long-history", pairs: 65);
+        await using var client = await ChatTestClient.ConnectAsync(cluster.B, token);
+
+        var snapshot = await client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversationId);
+        var all = snapshot.Messages.ToList();
+        var hasMore = snapshot.HasMoreBefore;
+        var pages = 0;
+        while (hasMore)
+        {
+            var page = await client.InvokeAsync<MessagePage>(ChatHubMethods.GetMessages, conversationId, all[0].Position, 20);
+            Assert.InRange(page.Messages.Count, 1, 20);
+            all.InsertRange(0, page.Messages);
+            hasMore = page.HasMoreBefore;
+            pages++;
+        }
+
+        Assert.Equal(50, snapshot.Messages.Count);
+        Assert.True(snapshot.HasMoreBefore);
+        Assert.Equal(expected.TakeLast(50), snapshot.Messages.Select(m => m.Content));
+        Assert.Equal(expected, all.Select(m => m.Content)); // every message once, oldest first
+        Assert.Equal(4, pages); // 80 older messages, 20 a page
+        var tooMany = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<MessagePage>(ChatHubMethods.GetMessages, conversationId, null, 51));
+        Assert.EndsWith("limit must be between 1 and 50", tooMany.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task RestPagesMessagesBackwardsWithBeforeAndLimit()
+    {
+        var (token, conversationId, expected) = await LongConversationAsync("rest-history", pairs: 30);
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var url = $"{cluster.A}{ChatHubPaths.Conversations}/{conversationId}/messages";
+
+        using var newest = await http.GetAsync(url);
+        var first = (await newest.Content.ReadFromJsonAsync<List<Message>>())!;
+        using var older = await http.GetAsync($"{url}?before={first[0].Position}&limit=25");
+        var second = (await older.Content.ReadFromJsonAsync<List<Message>>())!;
+        using var refused = await http.GetAsync($"{url}?limit=0");
+
+        Assert.Equal(expected.TakeLast(50), first.Select(m => m.Content));
+        Assert.Equal("true", newest.Headers.GetValues("X-Has-More-Before").Single());
+        Assert.Equal(expected.Take(10), second.Select(m => m.Content));
+        Assert.Equal("false", older.Headers.GetValues("X-Has-More-Before").Single());
+        Assert.Equal(System.Net.HttpStatusCode.BadRequest, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task GetChunksReturnsAtMostMaxChunksPerReadAndPagingAfterTheLastOneReadsTheRest()
+    {
+        var settings = cluster.Settings.ToDictionary();
+        settings["Chat:MaxChunksPerRead"] = "7";
+        await using var hub = await HubInstance.StartAsync(settings);
+        await using var client = await cluster.ConnectAsync(hub.Url, "chunk-pager");
+        var conversation = await client.CreateConversationAsync();
+        var sent = await client.SendAsync(conversation.Id, "page my chunks");
+        var finished = await client.WaitForFinishedAsync(sent.AssistantMessageId);
+
+        var pages = new List<IReadOnlyList<Chunk>>();
+        long after = 0;
+        while (true)
+        {
+            var page = await client.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, sent.AssistantMessageId, after);
+            if (page.Count == 0)
+            {
+                break;
+            }
+
+            pages.Add(page);
+            after = page[^1].Sequence;
+        }
+
+        Assert.All(pages, p => Assert.InRange(p.Count, 1, 7));
+        StreamAssert.ExactlyOnceInOrder([.. pages.SelectMany(p => p)], finished);
+    }
+
+    [Fact]
+    public async Task AConnectionMayBeInAtMostMaxGroupsPerConnectionConversations()
+    {
+        var settings = cluster.Settings.ToDictionary();
+        settings["Chat:MaxGroupsPerConnection"] = "2";
+        await using var hub = await HubInstance.StartAsync(settings);
+        await using var client = await cluster.ConnectAsync(hub.Url, "group-hoarder");
+        var first = await client.CreateConversationAsync();
+        await client.CreateConversationAsync();
+
+        var third = await Assert.ThrowsAsync<HubException>(() => client.CreateConversationAsync());
+        await using var other = await cluster.ConnectAsync(cluster.A, "group-hoarder");
+        var elsewhere = await other.CreateConversationAsync();
+        var send = await Assert.ThrowsAsync<HubException>(() => client.SendAsync(elsewhere.Id, "one group too many"));
+        var join = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, elsewhere.Id));
+        await client.Connection.InvokeAsync(ChatHubMethods.LeaveConversation, first.Id);
+        await client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, elsewhere.Id); // room again
+
+        Assert.All([third, send, join], e => Assert.EndsWith("too many conversations open on this connection (at most 2): leave one first (LeaveConversation)", e.Message, StringComparison.Ordinal));
+        await using var db = await cluster.Db.OpenConnectionAsync();
+        Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE conversation_id = @Id", new { elsewhere.Id })); // refused before saving
+    }
+
+    [Fact]
+    public async Task AUserMayHaveAtMostMaxConnectionsPerUserOpenAcrossInstances()
+    {
+        var settings = cluster.Settings.ToDictionary();
+        settings["Chat:MaxConnectionsPerUser"] = "2";
+        await using var x = await HubInstance.StartAsync(settings);
+        await using var y = await HubInstance.StartAsync(settings);
+        var token = await cluster.TokenAsync("many-tabs");
+        await using var one = await ChatTestClient.ConnectAsync(x.Url, token);
+        await using var two = await ChatTestClient.ConnectAsync(y.Url, token);
+        await one.CreateConversationAsync(); // both are served
+        await two.CreateConversationAsync();
+
+        var three = await ChatTestClient.ConnectAsync(x.Url, token);
+        var closed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        three.Connection.Closed += _ => { closed.TrySetResult(); return Task.CompletedTask; };
+        if (three.Connection.State == HubConnectionState.Disconnected)
+        {
+            closed.TrySetResult();
+        }
+
+        await closed.Task.WaitAsync(TimeSpan.FromSeconds(10));
+        await three.DisposeAsync();
+        await one.DisposeAsync();
+        await using var four = await ChatTestClient.ConnectAsync(y.Url, token); // a place again
+        await four.CreateConversationAsync();
+        await using var neighbour = await cluster.ConnectAsync(x.Url, "few-tabs"); // others are not affected
+        await neighbour.CreateConversationAsync();
+    }
+
+    /// <summary>A conversation of <paramref name="pairs"/> saved questions and answers, written straight to Postgres.</summary>
+    private async Task<(string Token, Guid ConversationId, List<string> Contents)> LongConversationAsync(string user, int pairs)
+    {
+        var token = await cluster.TokenAsync(user);
+        await using var owner = await ChatTestClient.ConnectAsync(cluster.A, token);
+        var conversation = await owner.CreateConversationAsync("long");
+        var contents = new List<string>();
+        await using var db = await cluster.Db.OpenConnectionAsync();
+        for (var i = 0; i < pairs; i++)
+        {
+            var question = Guid.CreateVersion7();
+            await db.ExecuteAsync(
+                """
+                INSERT INTO messages (id, conversation_id, role, content, status, created_at, completed_at)
+                VALUES (@question, @Id, 'user', @q, 'completed', now(), now());
+                INSERT INTO messages (id, conversation_id, role, content, status, reply_to_id, last_sequence, created_at, completed_at)
+                VALUES (@answer, @Id, 'assistant', @a, 'completed', @question, 1, now(), now());
+                """,
+                new { question, answer = Guid.CreateVersion7(), conversation.Id, q = $"question {i}", a = $"answer {i}" });
+            contents.Add($"question {i}");
+            contents.Add($"answer {i}");
+        }
+
+        return (token, conversation.Id, contents);
+    }
+}

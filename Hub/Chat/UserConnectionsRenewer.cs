@@ -1,0 +1,27 @@
+using ChatStreaming.Server.Telemetry;
+using ChatStreaming.Worker;
+using ChatStreaming.Worker.Redis;
+using Microsoft.Extensions.Options;
+
+namespace ChatStreaming.Server.Chat;
+
+/// <summary>Renews this instance's entries in the per-user connection counts every third of a lease.</summary>
+internal sealed class UserConnectionsRenewer(
+    UserConnections connections, TimeProvider timeProvider, IOptions<ChatStreamingOptions> options, ILogger<UserConnectionsRenewer> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.GenerationLease / 3, timeProvider);
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                await connections.RenewAsync();
+            }
+            catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+            {
+                ServerLog.ConnectionRenewalFailed(logger, ex); // Redis away: the next tick tries again
+            }
+        }
+    }
+}
