@@ -85,6 +85,27 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
 
     [Theory]
     [MemberData(nameof(Apps))]
+    public async Task ALongConversationShowsItsNewest50MessagesAndLoadsTheEarlierOnesInOrder(string app)
+    {
+        var user = $"{Name(app)}-long";
+        var (_, conversationId, expected) = await cluster.SeedConversationAsync(user, pairs: 40);
+        var page = await browser.NewPageAsync(cluster.B);
+        await page.GotoAsync($"{app}#c={conversationId}");
+        await SignInAsync(page, user);
+        await page.WaitForSelectorAsync("#composer-input:not([disabled])");
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#messages li').length === 50");
+        var newest = await page.Locator("#messages li .text").AllInnerTextsAsync();
+
+        await page.ClickAsync("#load-earlier");
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#messages li').length === 80");
+
+        Assert.Equal(expected.TakeLast(50), newest);
+        Assert.Equal(expected, await page.Locator("#messages li .text").AllInnerTextsAsync()); // every message once, in order
+        Assert.False(await page.Locator("#load-earlier").IsVisibleAsync()); // nothing older left
+    }
+
+    [Theory]
+    [MemberData(nameof(Apps))]
     public async Task ReloadingThePageMidAnswerStillEndsWithExactlyTheSavedAnswer(string app)
     {
         var page = await SlowAnswerPageAsync(app, $"{Name(app)}-reload");

@@ -16,7 +16,7 @@ public sealed class PagingTests(ChatCluster cluster)
     [Fact]
     public async Task AJoinReturnsTheNewest50MessagesAndPagingBackReturnsEveryOtherOnceInOrder()
     {
-        var (token, conversationId, expected) = await LongConversationAsync("long-history", pairs: 65);
+        var (token, conversationId, expected) = await cluster.SeedConversationAsync("long-history", pairs: 65);
         await using var client = await ChatTestClient.ConnectAsync(cluster.B, token);
 
         var snapshot = await client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversationId);
@@ -44,7 +44,7 @@ public sealed class PagingTests(ChatCluster cluster)
     [Fact]
     public async Task RestPagesMessagesBackwardsWithBeforeAndLimit()
     {
-        var (token, conversationId, expected) = await LongConversationAsync("rest-history", pairs: 30);
+        var (token, conversationId, expected) = await cluster.SeedConversationAsync("rest-history", pairs: 30);
         using var http = new HttpClient();
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
         var url = $"{cluster.A}{ChatHubPaths.Conversations}/{conversationId}/messages";
@@ -142,31 +142,5 @@ public sealed class PagingTests(ChatCluster cluster)
         await four.CreateConversationAsync();
         await using var neighbour = await cluster.ConnectAsync(x.Url, "few-tabs"); // others are not affected
         await neighbour.CreateConversationAsync();
-    }
-
-    /// <summary>A conversation of <paramref name="pairs"/> saved questions and answers, written straight to Postgres.</summary>
-    private async Task<(string Token, Guid ConversationId, List<string> Contents)> LongConversationAsync(string user, int pairs)
-    {
-        var token = await cluster.TokenAsync(user);
-        await using var owner = await ChatTestClient.ConnectAsync(cluster.A, token);
-        var conversation = await owner.CreateConversationAsync("long");
-        var contents = new List<string>();
-        await using var db = await cluster.Db.OpenConnectionAsync();
-        for (var i = 0; i < pairs; i++)
-        {
-            var question = Guid.CreateVersion7();
-            await db.ExecuteAsync(
-                """
-                INSERT INTO messages (id, conversation_id, role, content, status, created_at, completed_at)
-                VALUES (@question, @Id, 'user', @q, 'completed', now(), now());
-                INSERT INTO messages (id, conversation_id, role, content, status, reply_to_id, last_sequence, created_at, completed_at)
-                VALUES (@answer, @Id, 'assistant', @a, 'completed', @question, 1, now(), now());
-                """,
-                new { question, answer = Guid.CreateVersion7(), conversation.Id, q = $"question {i}", a = $"answer {i}" });
-            contents.Add($"question {i}");
-            contents.Add($"answer {i}");
-        }
-
-        return (token, conversation.Id, contents);
     }
 }

@@ -149,6 +149,32 @@ public sealed class ChatCluster : IAsyncLifetime
             "SELECT content AS Content, status AS Status, last_sequence AS LastSequence FROM messages WHERE id = @messageId", new { messageId });
     }
 
+    /// <summary>A conversation of <paramref name="pairs"/> saved questions and answers, written straight to Postgres.</summary>
+    public async Task<(string Token, Guid ConversationId, List<string> Contents)> SeedConversationAsync(string user, int pairs)
+    {
+        var token = await TokenAsync(user);
+        await using var owner = await ChatTestClient.ConnectAsync(A, token);
+        var conversation = await owner.CreateConversationAsync("long");
+        var contents = new List<string>();
+        await using var db = await Db.OpenConnectionAsync();
+        for (var i = 0; i < pairs; i++)
+        {
+            var question = Guid.CreateVersion7();
+            await db.ExecuteAsync(
+                """
+                INSERT INTO messages (id, conversation_id, role, content, status, created_at, completed_at)
+                VALUES (@question, @Id, 'user', @q, 'completed', now(), now());
+                INSERT INTO messages (id, conversation_id, role, content, status, reply_to_id, last_sequence, created_at, completed_at)
+                VALUES (@answer, @Id, 'assistant', @a, 'completed', @question, 1, now(), now());
+                """,
+                new { question, answer = Guid.CreateVersion7(), conversation.Id, q = $"question {i}", a = $"answer {i}" });
+            contents.Add($"question {i}");
+            contents.Add($"answer {i}");
+        }
+
+        return (token, conversation.Id, contents);
+    }
+
     /// <summary>A connected client of <paramref name="userName"/> on the instance at <paramref name="url"/>.</summary>
     public async Task<ChatTestClient> ConnectAsync(string url, string userName) =>
         await ChatTestClient.ConnectAsync(url, await TokenAsync(userName));

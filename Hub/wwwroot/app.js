@@ -103,6 +103,8 @@ async function openConversation(id) {
   for (const message of snapshot.messages) {
     if (message.role === "user") renderUser(message);
     else renderAnswer(client.answers.get(message.id));
+    // In the snapshot's order: applying the snapshot rendered its answers before this loop reached their questions.
+    ui.messages.append(messageElement(message.id, message.role));
   }
   oldestPosition = null;
   showEarlier(snapshot);
