@@ -36,6 +36,11 @@ internal sealed partial class RedisPipeline : IPipeline
             ["Chat__GeneratorQueueCapacity"] = "20000",
             ["Chat__ReplayTtl"] = settings.ReplayTtl.ToString(),
             ["Logging__LogLevel__Default"] = "Warning",
+            // One load generator on one address signs in thousands of users and opens thousands of conversations:
+            // the per-address and per-user call limits would measure themselves, not the streaming path.
+            ["Auth__DevTokensPerMinute"] = "0",
+            ["Chat__ConversationsPerMinutePerUser"] = "0",
+            ["Chat__ReadsPerMinutePerUser"] = "0",
         };
         var urls = new List<string>();
         for (var i = 0; i < 2; i++)
