@@ -91,7 +91,7 @@ internal sealed class BenchRun(BenchSettings settings)
     }
 
     private static void Summarize(PipelineResult r) => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"  {r.Pipeline}: {r.Streams} streams, {r.Chunks} chunks; delivery p50 {r.P(50):0.00} ms, p99 {r.P(99):0.00} ms, max {r.Max:0.0} ms; write p50 {r.Server.WriteP50:0.00} ms; lost {r.Lost}, dup {r.Duplicated}, unfinished {r.UnfinishedStreams}; db {r.DbStatementsPerSecond:0.#}/s"));
+        $"  {r.Pipeline}: {r.Streams} streams, {r.Chunks} chunks; delivery p50 {r.P(50):0.00} ms, p99 {r.P(99):0.00} ms, max {r.Max:0.0} ms; write p50 {r.Server.WriteP50:0.00} ms; lost {r.Lost}, dup {r.Duplicated}, unfinished {r.UnfinishedStreams}; db {r.DbStatementsPerSecond:0.#}/s; CPU per chunk: hubs {r.CpuMicrosecondsPerChunk("hubs"):0} µs, redis {r.CpuMicrosecondsPerChunk("redis"):0} µs"));
 
     private static async Task<Dictionary<string, string>> MachineAsync(IConnectionMultiplexer redis, NpgsqlDataSource postgres)
     {

@@ -42,6 +42,7 @@ public static class WorkerExtensions
         services.AddSingleton<GenerationFinisher>();
         services.AddSingleton<ExchangeIntake>();
         services.AddSingleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>();
+        services.AddSingleton<SimulatedClock>();
         services.AddSingleton(ModelClients.Create);
         services.AddSingleton<ModelStreamReader>();
         services.AddHostedService<LeaseRenewer>(); // before the generator: stopped after it

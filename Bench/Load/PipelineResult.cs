@@ -27,5 +27,9 @@ internal sealed record PipelineResult(
 
     public double RedisBytesPerStream => Streams == 0 ? 0 : Math.Max(0, RedisPeakBytes - RedisBaselineBytes) / (double)Streams;
 
+    /// <summary>CPU time of a group of processes (hubs, redis, postgres) per chunk delivered to a client, in µs.</summary>
+    public double CpuMicrosecondsPerChunk(string processes) =>
+        Chunks == 0 || !CpuPercent.TryGetValue(processes, out var percent) ? 0 : percent / 100 * DurationSeconds * 1e6 / Chunks;
+
     public bool WithinSlo(double p99Milliseconds) => Lost == 0 && Duplicated == 0 && UnfinishedStreams == 0 && P(99) <= p99Milliseconds;
 }

@@ -27,6 +27,7 @@ internal static class JsonReport
                 ["polls"] = result.Server.Polls,
                 ["emptyPollShare"] = Round(result.EmptyPollShare),
                 ["cpuPercent"] = new JsonObject(result.CpuPercent.Select(c => KeyValuePair.Create(c.Key, (JsonNode?)Round(c.Value)))),
+                ["cpuMicrosecondsPerChunk"] = new JsonObject(result.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(result.CpuMicrosecondsPerChunk(k))))),
                 ["redisMemoryBytes"] = new JsonObject { ["baseline"] = result.RedisBaselineBytes, ["peak"] = result.RedisPeakBytes, ["afterTtl"] = result.RedisAfterTtlBytes },
                 ["redisMemoryBytesPerStream"] = Round(result.RedisBytesPerStream),
                 ["maxStreamsWithinSlo"] = report.MaxStreamsWithinSlo(result.Pipeline),

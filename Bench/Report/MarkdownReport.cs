@@ -32,6 +32,7 @@ internal static class MarkdownReport
         Row(md, Inv($"Max concurrent streams with p99 ≤ {RunReport.SloP99Milliseconds} ms, nothing lost (ramp)"), "50 → 1000+", r => report.MaxStreamsWithinSlo(r.Pipeline) is { } max ? Inv($"{max} (of {string.Join(", ", s.Ramp)})") : "not ramped", redis, polling, notify);
         Row(md, "Database CPU (Postgres processes, % of one core)", "70% → 5%", r => Inv($"{r.CpuPercent["postgres"]:0.#}%"), redis, polling, notify);
         Row(md, "Redis CPU / hub processes CPU (% of one core)", "— → < 10% (Redis)", r => Inv($"{r.CpuPercent["redis"]:0.#}% / {r.CpuPercent["hubs"]:0.#}%"), redis, polling, notify);
+        Row(md, "CPU per chunk delivered: hubs / Redis (µs)", "— (target ≤ 50 / ≤ 15)", r => Inv($"{r.CpuMicrosecondsPerChunk("hubs"):0} / {r.CpuMicrosecondsPerChunk("redis"):0}"), redis, polling, notify);
         Row(md, "Redis memory per active stream (peak − baseline) / extrapolated to 1000 streams", "— → 100–500 MB per 1000 streams", r => Inv($"{r.RedisBytesPerStream / 1024:0.#} KB / {r.RedisBytesPerStream * 1000 / 1048576:0.#} MB"), redis, polling, notify);
         Row(md, "Redis memory after the replay TTL", "— → cleaned up automatically (TTL)", r => r.RedisAfterTtlBytes is { } after ? Inv($"{after / 1048576.0:0.##} MB (baseline {r.RedisBaselineBytes / 1048576.0:0.##} MB)") : "—", redis, polling, notify);
         Row(md, "Chunks lost / duplicated / streams unfinished", "— → 0", r => Inv($"{r.Lost} / {r.Duplicated} / {r.UnfinishedStreams}"), redis, polling, notify);

@@ -236,21 +236,17 @@ public sealed class GeneratorService(
         var writing = timeProvider.GetTimestamp();
         // Redis paused or failing over: a few seconds of retries (both steps take a repeat: the append is idempotent,
         // clients drop a sequence they have); past them the relay offers the chunk again with the next one.
+        // The first try without the retry pipeline (the common case costs nothing extra); a failure goes through it.
         var endedElsewhere = false;
-        await chunkRetry.ExecuteAsync(
-            async _ =>
-            {
-                // Before the broadcast: a client that sees a gap can fetch it. Refused once the answer has ended (another
-                // instance took this one for gone): nothing goes out after its end, and the generation stops here.
-                if (!await replay.AppendAsync(chunk))
-                {
-                    endedElsewhere = true;
-                    return;
-                }
+        try
+        {
+            endedElsewhere = !await WriteChunkAsync(chunk);
+        }
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+        {
+            endedElsewhere = await chunkRetry.ExecuteAsync(async _ => !await WriteChunkAsync(chunk), CancellationToken.None);
+        }
 
-                await broadcaster.ChunkAsync(chunk);
-            },
-            CancellationToken.None);
         if (endedElsewhere)
         {
             if (!generation.IsCancellationRequested)
@@ -268,6 +264,21 @@ public sealed class GeneratorService(
         {
             metrics.FirstChunk(timeProvider.GetElapsedTime(generationStarted).TotalMilliseconds);
         }
+    }
+
+    /// <summary>
+    /// Into the replay buffer, then out to every instance: a client that sees a gap can always fetch it. False when the
+    /// buffer refused it because the answer has ended (another instance took this one for gone): nothing goes out.
+    /// </summary>
+    private async Task<bool> WriteChunkAsync(Chunk chunk)
+    {
+        if (!await replay.AppendAsync(chunk))
+        {
+            return false;
+        }
+
+        await broadcaster.ChunkAsync(chunk);
+        return true;
     }
 
     private Task FinishAsync(GenerationJob job, ModelOutcome outcome, RelayResult relayed) =>

@@ -6,9 +6,10 @@ namespace ChatStreaming.Worker.Model;
 
 /// <summary>
 /// The offline model: a deterministic answer derived from the last user message, streamed one token (a word and its
-/// space) at a time at <see cref="SimulatedModelOptions.TokensPerSecond"/>. Same prompt, same answer.
+/// space) at a time at <see cref="SimulatedModelOptions.TokensPerSecond"/>, all answers paced by one shared
+/// <see cref="SimulatedClock"/>. Same prompt, same answer.
 /// </summary>
-public sealed class SimulatedChatClient(IOptions<SimulatedModelOptions> settings, TimeProvider timeProvider) : IChatClient
+public sealed class SimulatedChatClient(IOptions<SimulatedModelOptions> settings, SimulatedClock clock, TimeProvider timeProvider) : IChatClient
 {
     private static readonly string[] Words =
     [
@@ -50,7 +51,7 @@ public sealed class SimulatedChatClient(IOptions<SimulatedModelOptions> settings
                 var due = TimeSpan.FromSeconds(index / tokensPerSecond) - timeProvider.GetElapsedTime(start);
                 if (due > TimeSpan.Zero)
                 {
-                    await Task.Delay(due, timeProvider, cancellationToken);
+                    await clock.DelayAsync(due, cancellationToken);
                 }
             }
             else if (index % 16 == 0)
