@@ -138,6 +138,9 @@ public sealed class PagingTests(ChatCluster cluster)
         await closed.Task.WaitAsync(TimeSpan.FromSeconds(10));
         await three.DisposeAsync();
         await one.DisposeAsync();
+        var counted = cluster.RedisClient.GetDatabase();
+        await Wait.UntilAsync(async () => await counted.SortedSetLengthAsync(Worker.Redis.RedisKeys.UserConnections("many-tabs")) == 1,
+            Wait.Default, "the closed connection still counted"); // its instance removes it once it has seen the close
         await using var four = await ChatTestClient.ConnectAsync(y.Url, token); // a place again
         await four.CreateConversationAsync();
         await using var neighbour = await cluster.ConnectAsync(x.Url, "few-tabs"); // others are not affected

@@ -36,7 +36,18 @@ public sealed partial class ChatHub(
 
     public override async Task OnConnectedAsync()
     {
-        if (!await connections.TryOpenAsync(UserId, Context.ConnectionId))
+        bool opened;
+        try
+        {
+            opened = await connections.TryOpenAsync(UserId, Context.ConnectionId);
+        }
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+        {
+            ServerLog.ConnectionNotCounted(logger, ex); // Redis away: serve the connection rather than refuse everyone
+            return;
+        }
+
+        if (!opened)
         {
             ServerLog.TooManyConnections(logger, UserId, options.Value.MaxConnectionsPerUser);
             Context.Abort(); // closed, not an error of the server's: the client may retry once it closed another

@@ -98,6 +98,7 @@ async function openConversation(id) {
   ui.error.textContent = "";
   ui.messages.replaceChildren();
   const snapshot = await client.open(id);
+  if (client.conversationId !== id) return; // another conversation was opened meanwhile (a click during a reload): it renders itself
   location.hash = `c=${id}`;
   ui.title.textContent = snapshot.conversation.title;
   for (const message of snapshot.messages) {
