@@ -88,7 +88,7 @@ public sealed class AuthTests(ChatCluster cluster)
         await using var process = HubInstance.Launch(settings, $"http://127.0.0.1:{Ports.Free()}");
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await process.WaitForExitAsync(cts.Token);
-        await Task.Delay(100); // the last output lines
+        await Wait.UntilAsync(() => process.Output.Any(l => l.StartsWith("Configuration error:", StringComparison.Ordinal)), Wait.Default, "no configuration error was printed");
 
         Assert.Equal(2, process.ExitCode);
         var error = Assert.Single(process.Output, l => l.StartsWith("Configuration error:", StringComparison.Ordinal));
