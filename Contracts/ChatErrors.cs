@@ -12,6 +12,12 @@ public static class ChatErrors
     /// <summary>Every per-user limit refusal starts with this; the number of seconds to wait follows.</summary>
     public const string RateLimitedPrefix = "rate limited, retry after ";
 
+    /// <summary>A wait as the whole seconds a client is told (at least 1): the N of <see cref="RateLimited(int, string)"/> and of Retry-After.</summary>
+    public static int RetryAfterSeconds(TimeSpan wait) => Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
+
+    /// <summary>"rate limited, retry after N s: why", N = <see cref="RetryAfterSeconds"/> of <paramref name="wait"/>.</summary>
+    public static string RateLimited(TimeSpan wait, string reason) => RateLimited(RetryAfterSeconds(wait), reason);
+
     /// <summary>"rate limited, retry after N s: why" (N ≥ 1, whole seconds).</summary>
     public static string RateLimited(int retryAfterSeconds, string reason) =>
         $"{RateLimitedPrefix}{retryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture)} s: {reason}";

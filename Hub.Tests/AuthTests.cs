@@ -48,13 +48,11 @@ public sealed class AuthTests(ChatCluster cluster)
         var before = issuer.Token(ApiAudience, claims);
         Assert.Equal(HttpStatusCode.OK, await NegotiateAsync(hub.Url, before));
 
-        var oldKey = issuer.CurrentKey;
-        var newKey = issuer.RotateKey();
+        issuer.RotateKey();
         var after = issuer.Token(ApiAudience, claims);
 
         // The hub has the old key cached; a token naming an unknown key makes the library fetch the JWKS again.
         await Wait.UntilAsync(async () => await NegotiateAsync(hub.Url, after) == HttpStatusCode.OK, TimeSpan.FromSeconds(15), "the rotated key was never accepted");
-        Assert.NotEqual(oldKey.Id, newKey.Id);
         Assert.Equal(HttpStatusCode.Unauthorized, await NegotiateAsync(hub.Url, issuer.Token("api://another-api", claims))); // still checked after the refresh
     }
 

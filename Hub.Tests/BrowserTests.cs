@@ -108,7 +108,8 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
     [MemberData(nameof(Apps))]
     public async Task ReloadingThePageMidAnswerStillEndsWithExactlyTheSavedAnswer(string app)
     {
-        var page = await SlowAnswerPageAsync(app, $"{Name(app)}-reload");
+        // 16 s of answer (400 tokens at 25 a second): a reload (the Blazor app boots again) on a busy machine still lands mid-answer.
+        var page = await SlowAnswerPageAsync(app, $"{Name(app)}-reload", tokens: 400);
 
         await page.ReloadAsync();
         await page.WaitForSelectorAsync($"{Answer}[data-status='streaming']"); // rebuilt from the snapshot, still streaming
@@ -143,11 +144,11 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
     }
 
     /// <summary>A page on an instance whose model answers slowly (100 tokens at 25/s), with an answer streaming.</summary>
-    private async Task<IPage> SlowAnswerPageAsync(string app, string user, bool send = true)
+    private async Task<IPage> SlowAnswerPageAsync(string app, string user, bool send = true, int tokens = 100)
     {
         var hub = await cluster.ProviderHubAsync("OpenAI");
         cluster.FakeModel.Reset();
-        cluster.FakeModel.Enqueue(FakeReply.Tokens(100, 25));
+        cluster.FakeModel.Enqueue(FakeReply.Tokens(tokens, 25));
         var page = await browser.NewPageAsync(hub.Url);
         await page.GotoAsync(app);
         await SignInAsync(page, user);

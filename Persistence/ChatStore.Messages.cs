@@ -26,13 +26,6 @@ public sealed partial class ChatStore
         SELECT EXISTS (SELECT 1 FROM conv) AS ConversationFound, EXISTS (SELECT 1 FROM a) AS Inserted
         """;
 
-    private const string FindExchangeSql = $"""
-        SELECT {MessageColumns} FROM messages
-        WHERE id = (SELECT id FROM messages WHERE conversation_id = @ConversationId AND client_message_id = @ClientMessageId)
-           OR reply_to_id = (SELECT id FROM messages WHERE conversation_id = @ConversationId AND client_message_id = @ClientMessageId)
-        ORDER BY position
-        """;
-
     /// <summary>
     /// Saves a user message and the placeholder of its answer (status streaming), or returns the first call's pair when
     /// <paramref name="clientMessageId"/> was already used in the conversation. Null when the conversation is not the owner's.
@@ -80,18 +73,15 @@ public sealed partial class ChatStore
                         IsNew: true);
                 }
 
-                var pair = (await connection.QueryAsync<MessageRow>(new CommandDefinition(
-                    FindExchangeSql, new { ConversationId = conversationId, ClientMessageId = clientMessageId }, cancellationToken: ct)))
-                    .Select(r => r.ToMessage())
-                    .ToList();
-                var user = pair.Single(m => m.Role == MessageRole.User);
+                var saved = await QueryExchangeAsync(connection, ownerId, conversationId, clientMessageId!, ct)
+                    ?? throw new InvalidOperationException($"client message id {clientMessageId} conflicted but its exchange is not there");
                 // Ours when an attempt whose reply was lost inserted it; else the first call with this client key.
-                return new Exchange(user, pair.Single(m => m.Role == MessageRole.Assistant), IsNew: user.Id == userMessageId);
+                return saved with { IsNew = saved.UserMessage.Id == userMessageId };
             },
             cancellationToken);
     }
 
-    private const string FindOwnedExchangeSql = $"""
+    private const string FindExchangeSql = $"""
         SELECT {MessageColumns} FROM messages
         WHERE EXISTS (SELECT 1 FROM conversations WHERE id = @ConversationId AND owner_id = @OwnerId)
           AND (id = (SELECT id FROM messages WHERE conversation_id = @ConversationId AND client_message_id = @ClientMessageId)
@@ -103,14 +93,16 @@ public sealed partial class ChatStore
     /// The exchange a send with <paramref name="clientMessageId"/> saved in the owner's conversation, its answer as it is
     /// now (status included); null when there is none (a "retry" the database does not know is a new send).
     /// </summary>
-    public async Task<Exchange?> FindExchangeAsync(string ownerId, Guid conversationId, string clientMessageId, CancellationToken cancellationToken)
+    public Task<Exchange?> FindExchangeAsync(string ownerId, Guid conversationId, string clientMessageId, CancellationToken cancellationToken) =>
+        ReadAsync((connection, ct) => QueryExchangeAsync(connection, ownerId, conversationId, clientMessageId, ct), cancellationToken).AsTask();
+
+    private static async Task<Exchange?> QueryExchangeAsync(
+        NpgsqlConnection connection, string ownerId, Guid conversationId, string clientMessageId, CancellationToken cancellationToken)
     {
-        var pair = await ReadAsync(
-            async (connection, ct) => (await connection.QueryAsync<MessageRow>(new CommandDefinition(
-                FindOwnedExchangeSql, new { ConversationId = conversationId, OwnerId = ownerId, ClientMessageId = clientMessageId }, cancellationToken: ct)))
-                .Select(r => r.ToMessage())
-                .ToList(),
-            cancellationToken);
+        var pair = (await connection.QueryAsync<MessageRow>(new CommandDefinition(
+            FindExchangeSql, new { ConversationId = conversationId, OwnerId = ownerId, ClientMessageId = clientMessageId }, cancellationToken: cancellationToken)))
+            .Select(r => r.ToMessage())
+            .ToList();
         return pair.SingleOrDefault(m => m.Role == MessageRole.User) is { } user && pair.SingleOrDefault(m => m.Role == MessageRole.Assistant) is { } answer
             ? new Exchange(user, answer, IsNew: false)
             : null;

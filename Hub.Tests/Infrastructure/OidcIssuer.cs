@@ -48,8 +48,8 @@ internal sealed class OidcIssuer : IAsyncDisposable
         return issuer;
     }
 
-    /// <summary>A token for <paramref name="audience"/> with these claims, signed with the current key (or <paramref name="key"/>).</summary>
-    public string Token(string audience, IReadOnlyDictionary<string, string> claims, SigningKey? key = null, string? issuer = null)
+    /// <summary>A token for <paramref name="audience"/> with these claims, signed with the current key (naming <paramref name="issuer"/> if given).</summary>
+    public string Token(string audience, IReadOnlyDictionary<string, string> claims, string? issuer = null)
     {
         var now = DateTimeOffset.UtcNow;
         var payload = new Dictionary<string, object>(claims.ToDictionary(c => c.Key, c => (object)c.Value))
@@ -60,22 +60,16 @@ internal sealed class OidcIssuer : IAsyncDisposable
             ["nbf"] = now.AddMinutes(-1).ToUnixTimeSeconds(),
             ["exp"] = now.AddMinutes(30).ToUnixTimeSeconds(),
         };
-        return (key ?? current).Sign(payload);
+        return current.Sign(payload);
     }
-
-    public SigningKey CurrentKey => current;
 
     /// <summary>A new signing key; the JWKS lists only it from now on.</summary>
-    public SigningKey RotateKey()
-    {
-        current = SigningKey.Create();
-        return current;
-    }
+    public void RotateKey() => current = SigningKey.Create();
 
     public async ValueTask DisposeAsync() => await app.DisposeAsync();
 
     /// <summary>An RSA key with its key id.</summary>
-    internal sealed class SigningKey(RSA rsa, string id)
+    private sealed class SigningKey(RSA rsa, string id)
     {
         public string Id { get; } = id;
 

@@ -25,7 +25,7 @@ public sealed class UserCallLimitFilter(UserLimiter limiter, IOptions<ChatStream
                 : ("reads", o.ReadsPerMinutePerUser, "reads");
             if (await limiter.CountCallAsync(userId, kind, perMinute) is { } wait)
             {
-                throw new HubException(ChatErrors.RateLimited(Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)), $"at most {perMinute} {what} per minute"));
+                throw new HubException(ChatErrors.RateLimited(wait, $"at most {perMinute} {what} per minute"));
             }
         }
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Threading.RateLimiting;
+using ChatStreaming.Contracts;
 using ChatStreaming.Server.Auth;
 using ChatStreaming.Worker;
 using Microsoft.AspNetCore.RateLimiting;
@@ -28,7 +29,7 @@ internal static class RateLimitExtensions
             {
                 if (context.Lease.TryGetMetadata(MetadataName.RetryAfter, out var wait))
                 {
-                    context.HttpContext.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+                    context.HttpContext.Response.Headers.RetryAfter = ChatErrors.RetryAfterSeconds(wait).ToString(CultureInfo.InvariantCulture);
                 }
 
                 return ValueTask.CompletedTask;

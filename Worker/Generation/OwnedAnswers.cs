@@ -15,8 +15,6 @@ public sealed class OwnedAnswers
     // An answer whose end is being decided and saved here is marked ending: its lease is no longer renewed.
     private readonly ConcurrentDictionary<Guid, Entry> answers = new();
 
-    public IReadOnlyCollection<Guid> Ids => [.. answers.Keys];
-
     /// <summary>The answers whose lease must be renewed: owned here and not ending.</summary>
     public IReadOnlyCollection<OwnedAnswer> Renewable => [.. answers.Values.Where(e => !e.Ending).Select(e => e.Answer)];
 

@@ -130,11 +130,9 @@ public sealed class ExchangeIntake(
         {
             AdmissionResult.Admitted => null,
             AdmissionResult.TooManyMessages => new RefusedSend(ChatErrors.RateLimited(
-                WholeSeconds(admission.RetryAfter), $"at most {o.MessagesPerMinutePerUser} messages per minute")),
+                admission.RetryAfter, $"at most {o.MessagesPerMinutePerUser} messages per minute")),
             _ => new RefusedSend(ChatErrors.RateLimited(
-                WholeSeconds(admission.RetryAfter), $"at most {o.MaxConcurrentGenerationsPerUser} answers may run at once")),
+                admission.RetryAfter, $"at most {o.MaxConcurrentGenerationsPerUser} answers may run at once")),
         };
     }
-
-    private static int WholeSeconds(TimeSpan wait) => Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds));
 }

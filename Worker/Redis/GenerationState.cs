@@ -24,9 +24,9 @@ public sealed class GenerationState(IConnectionMultiplexer redis, InstanceIdenti
                 ended[#ended + 1] = ARGV[a]
             else
                 if not status then
-                    redis.call('HSET', KEYS[i], 'conversation', ARGV[a + 1], 'userMessage', ARGV[a + 2], 'owner', ARGV[a + 3], 'status', 'streaming')
+                    redis.call('HSET', KEYS[i], 'conversation', ARGV[a + 1], 'userMessage', ARGV[a + 2], 'owner', ARGV[a + 3],
+                        'status', 'streaming', 'instance', ARGV[#ARGV])
                 end
-                redis.call('HSET', KEYS[i], 'instance', ARGV[#ARGV])
                 redis.call('PEXPIRE', KEYS[i], ARGV[2])
                 redis.call('ZADD', KEYS[1], ARGV[1], ARGV[a])
             end
