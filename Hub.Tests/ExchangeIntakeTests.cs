@@ -92,9 +92,11 @@ public sealed class ExchangeIntakeTests(ChatCluster cluster)
     {
         public System.Collections.Concurrent.ConcurrentQueue<GenerationFinished> Finished { get; } = new();
 
+        public Task MessageAddedAsync(Message message) => Task.CompletedTask;
+
         public Task GenerationStartedAsync(GenerationStarted started) => Task.CompletedTask;
 
-        public Task ChunkAsync(Chunk chunk) => Task.CompletedTask;
+        public Task<bool> ChunkAsync(AnswerKeys keys, Chunk chunk) => Task.FromResult(true);
 
         public Task GenerationFinishedAsync(GenerationFinished finished)
         {

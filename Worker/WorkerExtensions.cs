@@ -1,3 +1,4 @@
+using ChatStreaming.Worker.Delivery;
 using ChatStreaming.Worker.Diagnostics;
 using ChatStreaming.Worker.Generation;
 using ChatStreaming.Worker.Intake;
@@ -16,7 +17,7 @@ public static class WorkerExtensions
 {
     /// <summary>
     /// Redis (replay buffer, generation state, limits), the model, the send flow (<see cref="ExchangeIntake"/>) and the
-    /// in-process generator. The host supplies <see cref="IChatBroadcaster"/>.
+    /// in-process generator, and the delivery of conversation events. The host supplies <see cref="ILocalConnections"/>.
     /// </summary>
     public static IHostApplicationBuilder AddChatWorker(this IHostApplicationBuilder builder)
     {
@@ -33,6 +34,9 @@ public static class WorkerExtensions
         services.AddSingleton<IConnectionMultiplexer>(sp => ConnectionMultiplexer.Connect(RedisConfiguration(sp.GetRequiredService<IOptions<RedisConnectionOptions>>().Value)));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ReplayBuffer>();
+        services.AddSingleton<ChunkWriter>();
+        services.AddSingleton<ConversationSubscriptions>();
+        services.AddSingleton<IChatBroadcaster, ConversationBroadcaster>();
         services.AddSingleton<GenerationState>();
         services.AddSingleton<UserLimiter>();
         services.AddSingleton<GenerationQueue>();

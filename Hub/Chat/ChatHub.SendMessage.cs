@@ -8,8 +8,8 @@ namespace ChatStreaming.Server.Chat;
 public sealed partial class ChatHub
 {
     /// <summary>
-    /// Validate → accept (admit, save) → join the group → announce → start (register, queue). Joining and announcing
-    /// go through the backplane and are best effort: a failure there must not strand an answer that is already saved,
+    /// Validate → accept (admit, save) → join the conversation → announce → start (register, queue). Joining and announcing
+    /// go through Redis and are best effort: a failure there must not strand an answer that is already saved,
     /// so it is logged and the send goes on (the client still has the ids, and catches up from the replay buffer).
     /// </summary>
     public async Task<SendMessageResult> SendMessage(SendMessageRequest request)
@@ -22,11 +22,9 @@ public sealed partial class ChatHub
             RefusedSend refused => throw new HubException(refused.Reason),
             var other => throw new InvalidOperationException($"unexpected intake result {other}"),
         };
-        var group = ChatGroups.Conversation(accepted.ConversationId);
         if (!Aborted.IsCancellationRequested)
         {
-            // (A connection that is gone would make the backplane wait for an acknowledgement no instance sends.)
-            await BestEffortAsync(nameof(Groups.AddToGroupAsync), () => JoinGroupAsync(accepted.ConversationId, CancellationToken.None));
+            await BestEffortAsync("JoinConversation", () => JoinGroupAsync(accepted.ConversationId));
         }
 
         if (!accepted.IsNew)
@@ -34,7 +32,7 @@ public sealed partial class ChatHub
             return accepted.Result; // a repeat of a send that was accepted: same ids, its answer's status now, nothing new started
         }
 
-        await BestEffortAsync(nameof(IChatHubClient.MessageAdded), () => Clients.Group(group).MessageAdded(accepted.Exchange.UserMessage));
+        await BestEffortAsync(nameof(IChatHubClient.MessageAdded), () => broadcaster.MessageAddedAsync(accepted.Exchange.UserMessage));
         if (await intake.StartAsync(accepted) is { } refusal)
         {
             throw new HubException(refusal.Reason);
@@ -43,7 +41,7 @@ public sealed partial class ChatHub
         return accepted.Result;
     }
 
-    /// <summary>At most <see cref="BestEffortWait"/>: a stuck backplane never holds back an answer that is saved.</summary>
+    /// <summary>At most <see cref="BestEffortWait"/>: a stuck Redis never holds back an answer that is saved.</summary>
     private async Task BestEffortAsync(string step, Func<Task> action)
     {
         try

@@ -2,6 +2,8 @@ using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
 using ChatStreaming.Server.Telemetry;
 using ChatStreaming.Worker;
+using ChatStreaming.Worker.Delivery;
+using ChatStreaming.Worker.Generation;
 using ChatStreaming.Worker.Intake;
 using ChatStreaming.Worker.Redis;
 using Microsoft.AspNetCore.Authorization;
@@ -23,6 +25,8 @@ public sealed partial class ChatHub(
     ReplayBuffer replay,
     HubMetrics metrics,
     UserConnections connections,
+    ConversationSubscriptions subscriptions,
+    IChatBroadcaster broadcaster,
     IOptions<ChatStreamingOptions> options,
     ILogger<ChatHub> logger) : Hub<IChatHubClient>, IChatHub
 {
@@ -56,6 +60,11 @@ public sealed partial class ChatHub(
 
     public override async Task OnDisconnectedAsync(Exception? exception)
     {
+        foreach (var conversationId in JoinedGroups)
+        {
+            await subscriptions.LeaveAsync(conversationId, Context.ConnectionId);
+        }
+
         try
         {
             await connections.CloseAsync(Context.ConnectionId);
@@ -79,11 +88,16 @@ public sealed partial class ChatHub(
         }
     }
 
-    private Task JoinGroupAsync(Guid conversationId, CancellationToken cancellationToken)
+    /// <summary>The connection receives the conversation's events from now on (live once this returns), on every instance.</summary>
+    private async Task JoinGroupAsync(Guid conversationId)
     {
         EnsureCanJoin(conversationId);
         JoinedGroups.Add(conversationId);
-        return Groups.AddToGroupAsync(Context.ConnectionId, ChatGroups.Conversation(conversationId), cancellationToken);
+        await subscriptions.JoinAsync(conversationId, Context.ConnectionId);
+        if (Aborted.IsCancellationRequested)
+        {
+            await subscriptions.LeaveAsync(conversationId, Context.ConnectionId); // it closed meanwhile: leave no member behind
+        }
     }
 
     private CancellationToken Aborted => Context.ConnectionAborted;
@@ -98,7 +112,7 @@ public sealed partial class ChatHub(
 
         EnsureCanJoin(Guid.Empty); // a new conversation is one more group
         var conversation = await store.CreateConversationAsync(UserId, title, Aborted);
-        await JoinGroupAsync(conversation.Id, Aborted);
+        await JoinGroupAsync(conversation.Id);
         return conversation;
     }
 
@@ -112,7 +126,7 @@ public sealed partial class ChatHub(
 
         // Invariant: join the group before reading the messages. A chunk published meanwhile is then either in the
         // snapshot, or delivered live, or both (the client drops sequences it has), never neither.
-        await JoinGroupAsync(conversationId, Aborted);
+        await JoinGroupAsync(conversationId);
         var page = await reader.GetMessagesAsync(conversationId, null, options.Value.SnapshotMessages, Aborted);
         if (page.Messages.Any(m => m.Status == MessageStatus.Streaming))
         {
@@ -137,7 +151,7 @@ public sealed partial class ChatHub(
     public async Task LeaveConversation(Guid conversationId)
     {
         _ = await store.GetConversationAsync(UserId, conversationId, Aborted) ?? throw new HubException(ChatErrors.ConversationNotFound);
-        await Groups.RemoveFromGroupAsync(Context.ConnectionId, ChatGroups.Conversation(conversationId), Aborted);
+        await subscriptions.LeaveAsync(conversationId, Context.ConnectionId);
         JoinedGroups.Remove(conversationId);
     }
 

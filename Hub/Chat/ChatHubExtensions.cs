@@ -1,7 +1,7 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Server.Telemetry;
 using ChatStreaming.Worker;
-using ChatStreaming.Worker.Generation;
+using ChatStreaming.Worker.Delivery;
 using ChatStreaming.Worker.Redis;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
@@ -15,7 +15,10 @@ internal static class ChatHubExtensions
     /// <summary>Maximum size of one incoming hub message; a chat message is at most Chat:MaxMessageCharacters.</summary>
     private const long MaxReceiveMessageBytes = 256 * 1024;
 
-    /// <summary>The SignalR hub scaled out over the Redis backplane, and what the Worker needs of it (the broadcaster).</summary>
+    /// <summary>
+    /// The SignalR hub scaled out over the Redis backplane, and what the Worker needs of it (this instance's connections).
+    /// A conversation's events do not use the backplane: the Worker publishes and delivers them (<see cref="ConversationBroadcaster"/>).
+    /// </summary>
     public static IHostApplicationBuilder AddChatHub(this IHostApplicationBuilder builder)
     {
         var services = builder.Services;
@@ -34,7 +37,7 @@ internal static class ChatHubExtensions
                 backplane.Configuration = WorkerExtensions.RedisConfiguration(redis.Value);
                 backplane.Configuration.ChannelPrefix = RedisChannel.Literal(RedisKeys.BackplanePrefix);
             });
-        services.AddSingleton<IChatBroadcaster, HubChatBroadcaster>();
+        services.AddSingleton<ILocalConnections, HubLocalConnections>();
         services.AddSingleton<ConversationReader>();
         services.AddSingleton<HubMetrics>();
         services.AddSingleton<UserConnections>();

@@ -54,4 +54,7 @@ internal static partial class WorkerLog
 
     [LoggerMessage(EventId = 1023, EventName = "LeaseRenewalFailed", Level = LogLevel.Warning, Message = "Renewing this instance's heartbeat and leases failed; retrying next tick")]
     public static partial void RenewalFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1030, EventName = "LocalDeliveryFailed", Level = LogLevel.Debug, Message = "Writing {Method} to a connection on this instance failed (it is closing); the others still get it")]
+    public static partial void LocalDeliveryFailed(ILogger logger, Exception exception, string method);
 }

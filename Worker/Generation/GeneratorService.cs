@@ -22,7 +22,6 @@ public sealed class GeneratorService(
     GenerationQueue queue,
     OwnedAnswers owned,
     GenerationState state,
-    ReplayBuffer replay,
     ChatStore store,
     GenerationFinisher finisher,
     ModelStreamReader model,
@@ -128,7 +127,8 @@ public sealed class GeneratorService(
             var started = timeProvider.GetTimestamp();
             await AnnounceStartAsync(new GenerationStarted(job.ConversationId, messageId, job.UserMessageId));
             var history = await store.GetHistoryAsync(job.ConversationId, job.UserMessageId, modelOptions.Value.MaxContextMessages, generation.Token);
-            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => RelayChunkAsync(chunk, started, generation), CancellationToken.None);
+            var keys = AnswerKeys.For(job.ConversationId, messageId);
+            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => RelayChunkAsync(keys, chunk, started, generation), CancellationToken.None);
             using var watching = new CancellationTokenSource();
             var watch = WatchCancelFlagAsync(messageId, generation, watching.Token);
             try
@@ -231,7 +231,7 @@ public sealed class GeneratorService(
         }
     }
 
-    private async Task RelayChunkAsync(Chunk chunk, long generationStarted, CancellationTokenSource generation)
+    private async Task RelayChunkAsync(AnswerKeys keys, Chunk chunk, long generationStarted, CancellationTokenSource generation)
     {
         var writing = timeProvider.GetTimestamp();
         // Redis paused or failing over: a few seconds of retries (both steps take a repeat: the append is idempotent,
@@ -240,11 +240,11 @@ public sealed class GeneratorService(
         var endedElsewhere = false;
         try
         {
-            endedElsewhere = !await WriteChunkAsync(chunk);
+            endedElsewhere = !await broadcaster.ChunkAsync(keys, chunk);
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {
-            endedElsewhere = await chunkRetry.ExecuteAsync(async _ => !await WriteChunkAsync(chunk), CancellationToken.None);
+            endedElsewhere = await chunkRetry.ExecuteAsync(async _ => !await broadcaster.ChunkAsync(keys, chunk), CancellationToken.None);
         }
 
         if (endedElsewhere)
@@ -264,21 +264,6 @@ public sealed class GeneratorService(
         {
             metrics.FirstChunk(timeProvider.GetElapsedTime(generationStarted).TotalMilliseconds);
         }
-    }
-
-    /// <summary>
-    /// Into the replay buffer, then out to every instance: a client that sees a gap can always fetch it. False when the
-    /// buffer refused it because the answer has ended (another instance took this one for gone): nothing goes out.
-    /// </summary>
-    private async Task<bool> WriteChunkAsync(Chunk chunk)
-    {
-        if (!await replay.AppendAsync(chunk))
-        {
-            return false;
-        }
-
-        await broadcaster.ChunkAsync(chunk);
-        return true;
     }
 
     private Task FinishAsync(GenerationJob job, ModelOutcome outcome, RelayResult relayed) =>

@@ -58,6 +58,13 @@ public static class RedisKeys
     /// <summary>Sorted set: the user's open connections, all instances (member = connection id, score = when it lapses unless renewed, Unix ms).</summary>
     public static RedisKey UserConnections(string userId) => $"{Prefix}:user:{{{userId}}}:connections";
 
+    /// <summary>
+    /// Pub/sub: everything sent to a conversation's connections (its user messages, and its answers' start, chunks and
+    /// end), encoded by <see cref="Delivery.ConversationEvent"/>. Every instance with a connection in the conversation subscribes
+    /// (<see cref="Delivery.ConversationSubscriptions"/>); a chunk is published by the script that writes it to the replay buffer.
+    /// </summary>
+    public static RedisChannel ConversationEvents(Guid conversationId) => RedisChannel.Literal($"{Prefix}:conv:{conversationId:N}:events");
+
     /// <summary>Pub/sub: message ids whose generation must stop, whichever instance runs it.</summary>
     public static readonly RedisChannel Cancellations = RedisChannel.Literal($"{Prefix}:cancel");
 }

@@ -6,41 +6,13 @@ using StackExchange.Redis;
 namespace ChatStreaming.Worker.Redis;
 
 /// <summary>
-/// An answer's replay buffer: a Redis Stream whose entry ids are <c>0-sequence</c> (<see cref="RedisKeys.Chunks"/>),
-/// so a chunk can be written once only and read back from any sequence.
+/// Reads an answer's replay buffer: a Redis Stream whose entry ids are <c>0-sequence</c> (<see cref="RedisKeys.Chunks"/>),
+/// so a chunk is written once only and read back from any sequence. <see cref="Delivery.ChunkWriter"/> writes it.
 /// Invariant: a chunk is in the replay buffer before it is broadcast, so a client that sees a gap can always fetch it.
 /// </summary>
 public sealed class ReplayBuffer(IConnectionMultiplexer redis, IOptions<ChatStreamingOptions> options)
 {
-    // The TTL slides with every chunk, so a buffer lives ReplayTtl after its last chunk (and a key recreated after a
-    // Redis restart gets one too). Idempotent: a chunk offered again (its first write timed out) is not written twice.
-    // Refused (-1) once the answer's status is final: an instance that was paused while another one ended its answer
-    // adds nothing after the end (the state being gone, after a Redis restart, does not refuse).
-    private const string AppendScript = """
-        local status = redis.call('HGET', KEYS[2], 'status')
-        if status and status ~= 'streaming' then
-            return -1
-        end
-        local last = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
-        if last and tonumber(string.sub(last[1], 3)) >= tonumber(ARGV[1]) then
-            return 0
-        end
-        redis.call('XADD', KEYS[1], '0-' .. ARGV[1], 'd', ARGV[2], 't', ARGV[3])
-        redis.call('PEXPIRE', KEYS[1], ARGV[4])
-        return 1
-        """;
-
     private IDatabase Db => redis.GetDatabase();
-
-    /// <summary>
-    /// Writes the chunk (once: a repeat is a no-op). False when the answer has already ended (someone else ended it):
-    /// the chunk must not be broadcast, and its generation should stop.
-    /// </summary>
-    public async Task<bool> AppendAsync(Chunk chunk) =>
-        (int)await Db.ScriptEvaluateAsync(
-            AppendScript,
-            [RedisKeys.Chunks(chunk.MessageId), RedisKeys.Generation(chunk.MessageId)],
-            [chunk.Sequence, chunk.Delta, chunk.EmittedAt.ToString("R", CultureInfo.InvariantCulture), (long)options.Value.ReplayTtl.TotalMilliseconds]) >= 0;
 
     /// <summary>
     /// The answer's generation state and its chunks after <paramref name="afterSequence"/>, in order (at most
