@@ -23,8 +23,7 @@ internal sealed class BenchRun(BenchSettings settings)
             Console.Error.WriteLine($"{name}: {settings.Streams} streams × {settings.TokensPerSecond} tokens/s × {settings.Tokens} tokens");
             await using (var pipeline = await StartAsync(name, settings.Tokens, cancellationToken))
             {
-                // Warm-up (JIT, connection pools, Redis and Postgres caches), not measured.
-                await runner.RunAsync(pipeline, Math.Min(settings.Streams, 20), Math.Min(settings.Tokens, 20), settings.TokensPerSecond, null, cancellationToken);
+                await WarmUpAsync(runner, pipeline, settings.Tokens, cancellationToken);
                 results.Add(await runner.RunAsync(pipeline, settings.Streams, settings.Tokens, settings.TokensPerSecond, name == "redis" ? settings.ReplayTtl : null, cancellationToken));
             }
 
@@ -33,6 +32,7 @@ internal sealed class BenchRun(BenchSettings settings)
             {
                 var steps = new List<PipelineResult>();
                 await using var pipeline = await StartAsync(name, settings.RampTokens, cancellationToken);
+                await WarmUpAsync(runner, pipeline, settings.RampTokens, cancellationToken);
                 foreach (var n in settings.Ramp)
                 {
                     Console.Error.WriteLine($"{name} ramp: {n} streams");
@@ -62,11 +62,23 @@ internal sealed class BenchRun(BenchSettings settings)
         return redisResult is null || (redisResult.Lost == 0 && redisResult.Duplicated == 0 && redisResult.UnfinishedStreams == 0) ? 0 : 3;
     }
 
+    /// <summary>
+    /// Not measured: JIT tiering, connection pools, Redis and Postgres caches. Long enough (seconds of steady load) for
+    /// the runtime to finish re-compiling the hot path, which a run of a few hundred chunks does not.
+    /// </summary>
+    private async Task WarmUpAsync(LoadRunner runner, IPipeline pipeline, int tokens, CancellationToken cancellationToken)
+    {
+        var (streams, length) = settings.Quick ? (20, Math.Min(tokens, 50)) : (Math.Min(settings.Streams, 100), Math.Min(tokens, 250));
+        Console.Error.WriteLine($"  warm-up: {streams} streams × {length} tokens");
+        await runner.RunAsync(pipeline, streams, length, settings.TokensPerSecond, null, cancellationToken);
+        Console.Error.WriteLine();
+    }
+
     private async Task<IPipeline> StartAsync(string name, int tokens, CancellationToken cancellationToken) => name switch
     {
         "redis" => await RedisPipeline.StartAsync(settings, tokens, cancellationToken),
-        "polling" or "notify" => await BaselinePipeline.StartAsync(name, settings, tokens, cancellationToken),
-        _ => throw new ArgumentException($"unknown pipeline '{name}' (redis, polling, notify)"),
+        "polling" or "bestpolling" or "notify" => await BaselinePipeline.StartAsync(name, settings, tokens, cancellationToken),
+        _ => throw new ArgumentException($"unknown pipeline '{name}' (redis, polling, bestpolling, notify)"),
     };
 
     private async Task PrepareDatabaseAsync(CancellationToken cancellationToken)
@@ -91,7 +103,7 @@ internal sealed class BenchRun(BenchSettings settings)
     }
 
     private static void Summarize(PipelineResult r) => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"  {r.Pipeline}: {r.Streams} streams, {r.Chunks} chunks; delivery p50 {r.P(50):0.00} ms, p99 {r.P(99):0.00} ms, max {r.Max:0.0} ms; write p50 {r.Server.WriteP50:0.00} ms; lost {r.Lost}, dup {r.Duplicated}, unfinished {r.UnfinishedStreams}; db {r.DbStatementsPerSecond:0.#}/s; CPU per chunk: hubs {r.CpuMicrosecondsPerChunk("hubs"):0} µs, redis {r.CpuMicrosecondsPerChunk("redis"):0} µs"));
+        $"  {r.Pipeline}: {r.Streams} streams, {r.Chunks} deliveries; steady ({r.Steady.WindowSeconds:0.#} s) cross-instance p50 {Percentiles.Of(r.Steady.CrossInstance, 50):0.00} ms, p99 {Percentiles.Of(r.Steady.CrossInstance, 99):0.00} ms, same-instance p50 {Percentiles.Of(r.Steady.SameInstance, 50):0.00} ms, p99 {Percentiles.Of(r.Steady.SameInstance, 99):0.00} ms; whole run p50 {r.P(50):0.00} ms, p99 {r.P(99):0.00} ms, max {r.Max:0.0} ms; write p50 {r.Server.WriteP50:0.00} ms; lost {r.Lost}, dup {r.Duplicated}, unfinished {r.UnfinishedStreams}; db {r.DbStatementsPerSecond:0.#}/s; CPU per delivery: hubs {r.CpuMicrosecondsPerChunk("hubs"):0} µs, redis {r.CpuMicrosecondsPerChunk("redis"):0} µs, client {r.CpuMicrosecondsPerChunk("client"):0} µs"));
 
     private static async Task<Dictionary<string, string>> MachineAsync(IConnectionMultiplexer redis, NpgsqlDataSource postgres)
     {

@@ -10,7 +10,7 @@ var tokens = new Option<int>("--tokens") { Description = "Tokens per answer", De
 var ramp = new Option<string?>("--ramp") { Description = "Stream counts to try per pipeline, e.g. 50,100,200,500,1000" };
 var rampTokens = new Option<int>("--ramp-tokens") { Description = "Tokens per answer in each ramp step", DefaultValueFactory = _ => 100 };
 var pollInterval = new Option<int>("--poll-interval") { Description = "Polling baseline: milliseconds between polls", DefaultValueFactory = _ => 100 };
-var pipelines = new Option<string>("--pipelines") { Description = "Which pipelines, in order", DefaultValueFactory = _ => "redis,polling,notify" };
+var pipelines = new Option<string>("--pipelines") { Description = "Which pipelines, in order", DefaultValueFactory = _ => "redis,polling,bestpolling,notify" };
 var quick = new Option<bool>("--quick") { Description = "A few seconds per pipeline (smoke test): 20 streams × 50 tokens, no ramp, no report files unless asked" };
 var json = new Option<string?>("--json") { Description = "Write every figure as JSON to this file" };
 var markdown = new Option<string?>("--markdown") { Description = "Markdown report (default docs/benchmarks.md; none with --quick)" };
@@ -30,8 +30,8 @@ run.SetAction((p, ct) => new BenchRun(p.GetValue(quick)
             p.GetValue(ramp) is { } steps ? [.. steps.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture))] : [], p.GetValue(rampTokens), false, p.GetValue(pipelines)!.Split(',')))
     .RunAsync(p.GetValue(command)!, p.GetValue(json), p.GetValue(markdown) ?? (p.GetValue(quick) ? null : "docs/benchmarks.md"), p.GetValue(chart) ?? (p.GetValue(quick) ? null : "docs/benchmarks.svg"), ct));
 
-var mode = new Option<string>("--mode") { Description = "polling or notify", Required = true };
-mode.AcceptOnlyFromAmong("polling", "notify");
+var mode = new Option<string>("--mode") { Description = "polling, bestpolling or notify", Required = true };
+mode.AcceptOnlyFromAmong("polling", "bestpolling", "notify");
 var urls = new Option<string>("--urls") { Required = true };
 var baseline = new Command("baseline", "A baseline hub instance (started by run)") { mode, urls, postgres, pollInterval };
 baseline.SetAction((p, ct) => BaselineServer.RunAsync(p.GetValue(mode)!, p.GetValue(urls)!, p.GetValue(postgres)!, TimeSpan.FromMilliseconds(p.GetValue(pollInterval)), ct));

@@ -1,3 +1,4 @@
 namespace ChatStreaming.Bench.Baseline;
 
-internal sealed record BaselineOptions(bool Notify, TimeSpan PollInterval);
+/// <summary>Notify: LISTEN/NOTIFY. Batched: one query per instance per interval for every stream it watches (best polling).</summary>
+internal sealed record BaselineOptions(bool Notify, bool Batched, TimeSpan PollInterval);

@@ -2,7 +2,7 @@ using Npgsql;
 
 namespace ChatStreaming.Bench.Baseline;
 
-/// <summary>A baseline hub instance: <c>ChatStreaming.Bench baseline --mode polling|notify --urls … --postgres …</c>.</summary>
+/// <summary>A baseline hub instance: <c>ChatStreaming.Bench baseline --mode polling|bestpolling|notify --urls … --postgres …</c>.</summary>
 internal static class BaselineServer
 {
     public static async Task<int> RunAsync(string mode, string urls, string postgres, TimeSpan pollInterval, CancellationToken cancellationToken)
@@ -12,7 +12,7 @@ internal static class BaselineServer
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSignalR();
         builder.Services.AddSingleton(NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(postgres) { MaxPoolSize = 200 }.ConnectionString));
-        builder.Services.AddSingleton(new BaselineOptions(mode == "notify", pollInterval));
+        builder.Services.AddSingleton(new BaselineOptions(mode == "notify", mode == "bestpolling", pollInterval));
         builder.Services.AddSingleton<BaselineStats>();
         builder.Services.AddSingleton<BaselineProducer>();
         builder.Services.AddSingleton<BaselineDelivery>();

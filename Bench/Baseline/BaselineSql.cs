@@ -23,4 +23,12 @@ internal static class BaselineSql
         """;
 
     public const string Poll = "SELECT seq, delta, emitted_at FROM bench_chunks WHERE stream_id = @s AND seq > @q ORDER BY seq";
+
+    /// <summary>Best polling: every stream an instance watches, each after its own last sequence, in one query (primary key lookups).</summary>
+    public const string PollMany = """
+        SELECT c.stream_id, c.seq, c.delta, c.emitted_at
+        FROM unnest(@ids, @after) AS w(stream_id, after)
+        JOIN bench_chunks c ON c.stream_id = w.stream_id AND c.seq > w.after
+        ORDER BY c.stream_id, c.seq
+        """;
 }

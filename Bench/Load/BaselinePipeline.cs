@@ -31,7 +31,7 @@ internal sealed class BaselinePipeline : IPipeline
             pipeline.servers.Add(await ChildProcess.StartAsync(
                 [BenchSettings.Assembly("Bench", "ChatStreaming.Bench.dll"), "baseline", "--mode", mode, "--urls", url, "--postgres", settings.Postgres,
                  "--poll-interval", ((int)settings.PollInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)],
-                new Dictionary<string, string>(), $"{url}/health/ready", cancellationToken));
+                new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" }, $"{url}/health/ready", cancellationToken));
             urls.Add(url);
         }
 
@@ -39,8 +39,9 @@ internal sealed class BaselinePipeline : IPipeline
         return pipeline;
     }
 
-    public async Task<HubConnection> ConnectAsync(string url, int index, CancellationToken cancellationToken)
+    public async Task<HubConnection[]> ConnectAsync(int index, CancellationToken cancellationToken)
     {
+        var url = Urls[index % Urls.Count];
         var connection = new HubConnectionBuilder()
             .WithUrl($"{url}{ChatHubPaths.Hub}", o =>
             {
@@ -49,23 +50,19 @@ internal sealed class BaselinePipeline : IPipeline
             })
             .Build();
         await connection.StartAsync(cancellationToken);
-        return connection;
+        return [connection];
     }
 
-    public async Task<Guid> StartStreamAsync(HubConnection connection, StreamResult result, CancellationToken cancellationToken)
+    public async Task<Guid> StartStreamAsync(HubConnection[] connections, StreamResult result, CancellationToken cancellationToken)
     {
         var streamId = Guid.NewGuid();
-        result.Expected = tokens;
+        var connection = connections[0];
+        var receiver = result.Add(crossInstance: false); // where it is produced does not matter: every instance reads Postgres
+        receiver.Locked(r => r.Expected = tokens);
         connection.On<Chunk>(ChatHubMethods.ReceiveChunk, chunk =>
         {
-            var now = Clock.UnixMilliseconds();
-            lock (result)
-            {
-                result.Received++;
-                result.Latencies.Add(now - chunk.EmittedAt);
-                result.Sequences.Add(chunk.Sequence);
-                result.Finished = result.Sequences.Count >= tokens;
-            }
+            receiver.Chunk(chunk.Sequence, chunk.Delta, chunk.EmittedAt, Clock.UnixMilliseconds());
+            receiver.Locked(r => r.Finished = r.Sequences.Count >= tokens);
         });
         await connection.InvokeAsync("Watch", streamId, tokens, cancellationToken);
         await connection.InvokeAsync("Start", streamId, tokens, tokensPerSecond, cancellationToken);

@@ -11,11 +11,14 @@ internal interface IPipeline : IAsyncDisposable
 
     IReadOnlyList<int> ServerProcessIds { get; }
 
-    /// <summary>A connected client for stream <paramref name="index"/> (user, token… as the pipeline needs).</summary>
-    Task<HubConnection> ConnectAsync(string url, int index, CancellationToken cancellationToken);
+    /// <summary>
+    /// The connected clients of stream <paramref name="index"/> (user, token… as the pipeline needs): the first one
+    /// starts the stream on instance <c>index % 2</c>; every one watches it.
+    /// </summary>
+    Task<HubConnection[]> ConnectAsync(int index, CancellationToken cancellationToken);
 
-    /// <summary>Subscribes the client and starts its stream; returns the id its chunks carry.</summary>
-    Task<Guid> StartStreamAsync(HubConnection connection, StreamResult result, CancellationToken cancellationToken);
+    /// <summary>Subscribes the clients and starts their stream; returns the id its chunks carry.</summary>
+    Task<Guid> StartStreamAsync(HubConnection[] connections, StreamResult result, CancellationToken cancellationToken);
 
     /// <summary>Producer chunk write times and poll counts since the last call.</summary>
     Task<ServerStats> TakeServerStatsAsync(CancellationToken cancellationToken);

@@ -8,9 +8,9 @@ internal sealed class LoadRunner(SystemProbe probe)
 {
     public async Task<PipelineResult> RunAsync(IPipeline pipeline, int streams, int tokens, double tokensPerSecond, TimeSpan? replayTtl, CancellationToken cancellationToken)
     {
-        var connections = new HubConnection[streams];
+        var connections = new HubConnection[streams][];
         await Parallel.ForEachAsync(Enumerable.Range(0, streams), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
-            connections[i] = await pipeline.ConnectAsync(pipeline.Urls[i % pipeline.Urls.Count], i, ct));
+            connections[i] = await pipeline.ConnectAsync(i, ct));
         var results = Enumerable.Range(0, streams).Select(_ => new StreamResult()).ToArray();
         await pipeline.TakeServerStatsAsync(cancellationToken);
         await probe.ResetStatementsAsync();
@@ -21,12 +21,19 @@ internal sealed class LoadRunner(SystemProbe probe)
 
         await Parallel.ForEachAsync(Enumerable.Range(0, streams), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (i, ct) =>
             await pipeline.StartStreamAsync(connections[i], results[i], ct));
+        var allStarted = Clock.UnixMilliseconds();
+        double? firstFinished = null;
 
         var deadline = TimeSpan.FromSeconds((tokens / tokensPerSecond) + 30);
         while (clock.Elapsed < deadline && results.Any(r => !IsFinished(r)))
         {
             await Task.Delay(250, cancellationToken);
             redisPeak = Math.Max(redisPeak, await probe.RedisUsedMemoryAsync());
+            if (firstFinished is null && results.Any(IsFinished))
+            {
+                firstFinished = Clock.UnixMilliseconds() - 250; // it finished within the last poll
+            }
+
             Progress(pipeline.Name, streams, results, clock.Elapsed);
         }
 
@@ -35,7 +42,7 @@ internal sealed class LoadRunner(SystemProbe probe)
         var statements = await probe.StatementsAsync();
         var server = await pipeline.TakeServerStatsAsync(cancellationToken);
         redisPeak = Math.Max(redisPeak, await probe.RedisUsedMemoryAsync());
-        await Task.WhenAll(connections.Select(c => c.DisposeAsync().AsTask()));
+        await Task.WhenAll(connections.SelectMany(c => c).Select(c => c.DisposeAsync().AsTask()));
         Console.Error.WriteLine();
 
         long? afterTtl = null;
@@ -46,26 +53,32 @@ internal sealed class LoadRunner(SystemProbe probe)
             afterTtl = await probe.RedisUsedMemoryAsync();
         }
 
-        double[] latencies;
-        lock (results)
-        {
-            latencies = [.. results.SelectMany(r => r.Latencies)];
-        }
-
+        var receivers = results.SelectMany(r => r.Receivers).ToArray();
+        var samples = receivers.Select(r => (r.CrossInstance, Samples: r.Locked(x => x.Samples.ToArray()))).ToArray();
+        double[] latencies = [.. samples.SelectMany(s => s.Samples).Select(s => s.Latency)];
         Array.Sort(latencies);
         return new PipelineResult(
-            pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies,
+            pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies, SteadyWindow(samples, allStarted, firstFinished ?? Clock.UnixMilliseconds()),
             results.Sum(r => r.Lost), results.Sum(r => r.Duplicated), results.Count(r => !IsFinished(r)), server, statements,
             cpuAfter.ToDictionary(c => c.Key, c => 100 * (c.Value - cpuBefore[c.Key]) / duration),
             redisBaseline, redisPeak, afterTtl);
     }
 
-    private static bool IsFinished(StreamResult result)
+    private static bool IsFinished(StreamResult result) => result.Finished;
+
+    private static Steady SteadyWindow((bool CrossInstance, (double EmittedAt, double Latency)[] Samples)[] receivers, double allStarted, double firstFinished)
     {
-        lock (result)
+        var (from, to) = (allStarted + 1000, firstFinished - 500);
+        var wholeRun = to - from < 1000;
+        double[] Sorted(Func<bool, bool> which)
         {
-            return result.Finished;
+            double[] values = [.. receivers.Where(r => which(r.CrossInstance)).SelectMany(r => r.Samples)
+                .Where(s => wholeRun || (s.EmittedAt >= from && s.EmittedAt <= to)).Select(s => s.Latency)];
+            Array.Sort(values);
+            return values;
         }
+
+        return new Steady(Sorted(cross => cross), Sorted(cross => !cross), Sorted(_ => true), wholeRun ? 0 : (to - from) / 1000, wholeRun);
     }
 
     private static void Progress(string pipeline, int streams, StreamResult[] results, TimeSpan elapsed)
@@ -74,11 +87,8 @@ internal sealed class LoadRunner(SystemProbe probe)
         var done = 0;
         foreach (var r in results)
         {
-            lock (r)
-            {
-                chunks += r.Received;
-                done += r.Finished ? 1 : 0;
-            }
+            chunks += r.Received;
+            done += r.Finished ? 1 : 0;
         }
 
         Console.Error.Write($"\r  {pipeline,-8} {elapsed.TotalSeconds,5:0.0} s  streams done {done,5}/{streams}  chunks {chunks,8}  ");

@@ -7,6 +7,7 @@ internal sealed record PipelineResult(
     double DurationSeconds,
     long Chunks,
     double[] SortedLatencies,
+    Steady Steady,
     long Lost,
     long Duplicated,
     int UnfinishedStreams,
@@ -27,9 +28,23 @@ internal sealed record PipelineResult(
 
     public double RedisBytesPerStream => Streams == 0 ? 0 : Math.Max(0, RedisPeakBytes - RedisBaselineBytes) / (double)Streams;
 
-    /// <summary>CPU time of a group of processes (hubs, redis, postgres) per chunk delivered to a client, in µs.</summary>
+    /// <summary>CPU time of a group of processes (hubs, redis, postgres, client) per chunk delivered to a client, in µs.</summary>
     public double CpuMicrosecondsPerChunk(string processes) =>
         Chunks == 0 || !CpuPercent.TryGetValue(processes, out var percent) ? 0 : percent / 100 * DurationSeconds * 1e6 / Chunks;
 
-    public bool WithinSlo(double p99Milliseconds) => Lost == 0 && Duplicated == 0 && UnfinishedStreams == 0 && P(99) <= p99Milliseconds;
+    /// <summary>The headline: cross-instance delivery in the steady window (all deliveries in it, for the baselines).</summary>
+    public double[] Headline => Steady.CrossInstance.Length > 0 ? Steady.CrossInstance : Steady.All;
+
+    public double H(double percentile) => Percentiles.Of(Headline, percentile);
+
+    public double HeadlineMax => Headline.Length == 0 ? double.NaN : Headline[^1];
+
+    public bool WithinSlo(double p99Milliseconds) => Lost == 0 && Duplicated == 0 && UnfinishedStreams == 0 && H(99) <= p99Milliseconds;
 }
+
+/// <summary>
+/// Latencies (sorted, ms) of the chunks emitted in the steady window: after every stream has started (plus a second),
+/// before the first one finished (less half a second), so neither the burst of sends nor the finishes are in it.
+/// <see cref="WholeRun"/> is set when the run was too short for a window of a second (then every chunk counts).
+/// </summary>
+internal sealed record Steady(double[] CrossInstance, double[] SameInstance, double[] All, double WindowSeconds, bool WholeRun);

@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.RegularExpressions;
 using ChatStreaming.Contracts;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -56,10 +55,17 @@ internal sealed partial class RedisPipeline : IPipeline
         return pipeline;
     }
 
-    public async Task<HubConnection> ConnectAsync(string url, int index, CancellationToken cancellationToken)
+    /// <summary>Two tabs of one user: the sender on instance <c>index % 2</c>, a watcher on the other one.</summary>
+    public async Task<HubConnection[]> ConnectAsync(int index, CancellationToken cancellationToken)
     {
-        var response = await http.PostAsJsonAsync($"{url}{ChatHubPaths.DevToken}", new DevTokenRequest($"bench-{runId}-{index}"), cancellationToken);
+        var home = Urls[index % Urls.Count];
+        var response = await http.PostAsJsonAsync($"{home}{ChatHubPaths.DevToken}", new DevTokenRequest($"bench-{runId}-{index}"), cancellationToken);
         var token = (await response.Content.ReadFromJsonAsync<DevTokenResponse>(cancellationToken))!.AccessToken;
+        return [await ConnectAsync(home, token, cancellationToken), await ConnectAsync(Urls[(index + 1) % Urls.Count], token, cancellationToken)];
+    }
+
+    private static async Task<HubConnection> ConnectAsync(string url, string token, CancellationToken cancellationToken)
+    {
         var connection = new HubConnectionBuilder()
             .WithUrl($"{url}{ChatHubPaths.Hub}", o =>
             {
@@ -72,35 +78,31 @@ internal sealed partial class RedisPipeline : IPipeline
         return connection;
     }
 
-    public async Task<Guid> StartStreamAsync(HubConnection connection, StreamResult result, CancellationToken cancellationToken)
+    /// <summary>
+    /// The watcher joins the conversation on the other instance, then the sender sends on its own: each chunk is
+    /// delivered twice, same-instance (the sender) and cross-instance (the watcher), both measured.
+    /// </summary>
+    public async Task<Guid> StartStreamAsync(HubConnection[] connections, StreamResult result, CancellationToken cancellationToken)
     {
-        var text = new StringBuilder();
-        connection.On<Chunk>(ChatHubMethods.ReceiveChunk, chunk =>
-        {
-            var now = Clock.UnixMilliseconds();
-            lock (result)
-            {
-                result.Received++;
-                result.Latencies.Add(now - chunk.EmittedAt);
-                if (result.Sequences.Add(chunk.Sequence))
-                {
-                    text.Append(chunk.Delta);
-                }
-            }
-        });
-        connection.On<GenerationFinished>(ChatHubMethods.GenerationFinished, finished =>
-        {
-            lock (result)
-            {
-                result.Expected = finished.LastSequence;
-                result.ContentMatches = finished.Status == MessageStatus.Completed && text.ToString() == finished.Content;
-                result.Finished = true;
-            }
-        });
-        var conversation = await connection.InvokeAsync<Conversation>(ChatHubMethods.CreateConversation, "bench", cancellationToken);
-        var sent = await connection.InvokeAsync<SendMessageResult>(
+        var (sender, watcher) = (connections[0], connections[1]);
+        var conversation = await sender.InvokeAsync<Conversation>(ChatHubMethods.CreateConversation, "bench", cancellationToken);
+        Watch(sender, result.Add(crossInstance: false));
+        Watch(watcher, result.Add(crossInstance: true));
+        await watcher.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id, cancellationToken);
+        var sent = await sender.InvokeAsync<SendMessageResult>(
             ChatHubMethods.SendMessage, new SendMessageRequest(conversation.Id, "benchmark prompt"), cancellationToken);
         return sent.AssistantMessageId;
+    }
+
+    private static void Watch(HubConnection connection, Receiver receiver)
+    {
+        connection.On<Chunk>(ChatHubMethods.ReceiveChunk, chunk => receiver.Chunk(chunk.Sequence, chunk.Delta, chunk.EmittedAt, Clock.UnixMilliseconds()));
+        connection.On<GenerationFinished>(ChatHubMethods.GenerationFinished, finished => receiver.Locked(r =>
+        {
+            r.Expected = finished.LastSequence;
+            r.ContentMatches = finished.Status == MessageStatus.Completed && r.Text.ToString() == finished.Content;
+            return r.Finished = true;
+        }));
     }
 
     /// <summary>The hubs' chunk write histograms (Prometheus /metrics) since the last scrape.</summary>

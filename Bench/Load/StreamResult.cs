@@ -1,11 +1,42 @@
 namespace ChatStreaming.Bench.Load;
 
-/// <summary>What one client saw of one stream.</summary>
+/// <summary>What the clients of one stream saw: one receiver per watching connection.</summary>
 internal sealed class StreamResult
 {
-    public List<double> Latencies { get; } = [];
+    public List<Receiver> Receivers { get; } = [];
+
+    public Receiver Add(bool crossInstance)
+    {
+        var receiver = new Receiver(crossInstance);
+        lock (Receivers)
+        {
+            Receivers.Add(receiver);
+        }
+
+        return receiver;
+    }
+
+    public long Received => Receivers.Sum(r => r.Locked(x => x.Received));
+
+    public bool Finished => Receivers.Count > 0 && Receivers.All(r => r.Locked(x => x.Finished));
+
+    public long Lost => Receivers.Sum(r => r.Locked(x => x.Lost));
+
+    public long Duplicated => Receivers.Sum(r => r.Locked(x => x.Duplicated));
+}
+
+/// <summary>One connection's view of one stream (lock it to read or write).</summary>
+internal sealed class Receiver(bool crossInstance)
+{
+    /// <summary>Watching from the other instance than the one that produces the stream.</summary>
+    public bool CrossInstance { get; } = crossInstance;
+
+    /// <summary>(emitted at, Unix ms; delivery latency, ms) per chunk received.</summary>
+    public List<(double EmittedAt, double Latency)> Samples { get; } = [];
 
     public HashSet<long> Sequences { get; } = [];
+
+    public System.Text.StringBuilder Text { get; } = new();
 
     public long Received { get; set; }
 
@@ -20,4 +51,25 @@ internal sealed class StreamResult
     public long Lost => Math.Max(0, Expected - Sequences.Count) + (ContentMatches ? 0 : 1);
 
     public long Duplicated => Received - Sequences.Count;
+
+    public void Chunk(long sequence, string delta, double emittedAt, double now)
+    {
+        lock (this)
+        {
+            Received++;
+            Samples.Add((emittedAt, now - emittedAt));
+            if (Sequences.Add(sequence))
+            {
+                Text.Append(delta);
+            }
+        }
+    }
+
+    public T Locked<T>(Func<Receiver, T> read)
+    {
+        lock (this)
+        {
+            return read(this);
+        }
+    }
 }

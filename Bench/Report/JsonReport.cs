@@ -4,7 +4,10 @@ using ChatStreaming.Bench.Load;
 
 namespace ChatStreaming.Bench.Report;
 
-/// <summary>Every figure, for machines: pipelines.&lt;name&gt;.latencyMs.{p50,p95,p99,max}, .lost, .duplicated, …</summary>
+/// <summary>
+/// Every figure, for machines: pipelines.&lt;name&gt;.latencyMs.{p50,p95,p99,max} (every delivery of the run),
+/// .crossInstance/.sameInstance.latencyMs (the steady window), .cpuMicrosecondsPerChunk.{hubs,redis,postgres,client}, …
+/// </summary>
 internal static class JsonReport
 {
     public static string Write(RunReport report)
@@ -12,12 +15,16 @@ internal static class JsonReport
         var pipelines = new JsonObject();
         foreach (var result in report.Results)
         {
-            pipelines[result.Pipeline] = new JsonObject
+            pipelines[Key(result.Pipeline)] = new JsonObject
             {
                 ["streams"] = result.Streams,
                 ["durationSeconds"] = Round(result.DurationSeconds),
                 ["chunks"] = result.Chunks,
                 ["latencyMs"] = new JsonObject { ["p50"] = Round(result.P(50)), ["p95"] = Round(result.P(95)), ["p99"] = Round(result.P(99)), ["max"] = Round(result.Max) },
+                ["steadyWindowSeconds"] = Round(result.Steady.WindowSeconds),
+                ["crossInstance"] = Latencies(result.Steady.CrossInstance),
+                ["sameInstance"] = Latencies(result.Steady.SameInstance),
+                ["steadyLatencyMs"] = Latencies(result.Steady.All)?["latencyMs"]?.DeepClone(),
                 ["chunkWriteMs"] = new JsonObject { ["p50"] = Round(result.Server.WriteP50), ["p99"] = Round(result.Server.WriteP99), ["count"] = result.Server.Writes },
                 ["lost"] = result.Lost,
                 ["duplicated"] = result.Duplicated,
@@ -33,7 +40,8 @@ internal static class JsonReport
                 ["maxStreamsWithinSlo"] = report.MaxStreamsWithinSlo(result.Pipeline),
                 ["ramp"] = new JsonArray([.. (report.Ramps.GetValueOrDefault(result.Pipeline) ?? []).Select(s => (JsonNode)new JsonObject
                 {
-                    ["streams"] = s.Streams, ["p50"] = Round(s.P(50)), ["p99"] = Round(s.P(99)), ["lost"] = s.Lost, ["duplicated"] = s.Duplicated,
+                    ["streams"] = s.Streams, ["p50"] = Round(s.H(50)), ["p99"] = Round(s.H(99)), ["wholeRunP50"] = Round(s.P(50)), ["wholeRunP99"] = Round(s.P(99)),
+                    ["lost"] = s.Lost, ["duplicated"] = s.Duplicated,
                     ["unfinishedStreams"] = s.UnfinishedStreams, ["withinSlo"] = s.WithinSlo(RunReport.SloP99Milliseconds),
                 })]),
             };
@@ -55,4 +63,17 @@ internal static class JsonReport
     }
 
     private static double? Round(double value) => double.IsNaN(value) ? null : Math.Round(value, 3);
+
+    /// <summary>The JSON name of a pipeline: its CLI name, camel-cased where it has two words.</summary>
+    private static string Key(string pipeline) => pipeline == "bestpolling" ? "bestPolling" : pipeline;
+
+    private static JsonObject? Latencies(double[] sorted) => sorted.Length == 0 ? null : new JsonObject
+    {
+        ["latencyMs"] = new JsonObject
+        {
+            ["p50"] = Round(Percentiles.Of(sorted, 50)), ["p95"] = Round(Percentiles.Of(sorted, 95)),
+            ["p99"] = Round(Percentiles.Of(sorted, 99)), ["max"] = Round(sorted[^1]),
+        },
+        ["deliveries"] = sorted.Length,
+    };
 }
