@@ -31,7 +31,7 @@ internal sealed class BaselinePipeline : IPipeline
             pipeline.servers.Add(await ChildProcess.StartAsync(
                 [BenchSettings.Assembly("Bench", "ChatStreaming.Bench.dll"), "baseline", "--mode", mode, "--urls", url, "--postgres", settings.Postgres,
                  "--poll-interval", ((int)settings.PollInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)],
-                new Dictionary<string, string> { ["DOTNET_gcServer"] = "1" }, $"{url}/health/ready", cancellationToken));
+                new Dictionary<string, string>(), $"{url}/health/ready", cancellationToken));
             urls.Add(url);
         }
 
