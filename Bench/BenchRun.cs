@@ -100,6 +100,9 @@ internal sealed class BenchRun(BenchSettings settings)
         await connection.OpenAsync(cancellationToken);
         await using var extension = new NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", connection);
         await extension.ExecuteNonQueryAsync(cancellationToken);
+        // The baselines' chunk rows of earlier runs would make this run's table bigger than its load: start empty.
+        await using var fresh = new NpgsqlCommand("DROP TABLE IF EXISTS bench_chunks", connection);
+        await fresh.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static void Summarize(PipelineResult r) => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,

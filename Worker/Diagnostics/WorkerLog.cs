@@ -36,7 +36,7 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1009, EventName = "AnswerEndedElsewhere", Level = LogLevel.Warning, Message = "Answer {MessageId} was ended by another instance (this one was taken for gone); its generation stops here")]
     public static partial void EndedElsewhere(ILogger logger, Guid messageId);
 
-    [LoggerMessage(EventId = 1011, EventName = "GenerationStartNotAnnounced", Level = LogLevel.Warning, Message = "GenerationStarted for {MessageId} could not be broadcast (backplane); the answer goes on")]
+    [LoggerMessage(EventId = 1011, EventName = "GenerationStartNotAnnounced", Level = LogLevel.Warning, Message = "GenerationStarted for {MessageId} could not be published (Redis); the answer goes on")]
     public static partial void StartNotAnnounced(ILogger logger, Exception exception, Guid messageId);
 
     // The kind and HTTP status only: provider error texts can echo parts of the key.

@@ -38,6 +38,8 @@ public sealed class GeneratorService(
         var slots = options.Value.MaxConcurrentGenerations;
         WorkerLog.GeneratorStarted(logger, slots, queue.Capacity);
         var generating = Task.WhenAll(Enumerable.Range(0, slots).Select(_ => RunSlotAsync(stoppingToken)));
+        using var stopWatching = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+        var watching = WatchCancelFlagsAsync(stopWatching.Token);
 
         // Cancel requests from every instance. Redis may be down at start: keep trying, generation does not wait for it.
         ChannelMessageQueue? cancellations = null;
@@ -57,6 +59,8 @@ public sealed class GeneratorService(
         }
 
         await generating;
+        await stopWatching.CancelAsync(); // nothing runs any more
+        await watching;
 
         // Stopping: what is still queued never started; end each one truthfully instead of leaving it "streaming".
         queue.Complete();
@@ -129,17 +133,7 @@ public sealed class GeneratorService(
             var history = await store.GetHistoryAsync(job.ConversationId, job.UserMessageId, modelOptions.Value.MaxContextMessages, generation.Token);
             var keys = AnswerKeys.For(job.ConversationId, messageId);
             relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => RelayChunkAsync(keys, chunk, started, generation), CancellationToken.None);
-            using var watching = new CancellationTokenSource();
-            var watch = WatchCancelFlagAsync(messageId, generation, watching.Token);
-            try
-            {
-                outcome = await model.ReadAsync(ConversationContext.Build(modelOptions.Value, history, job.Prompt), deltas.Writer, generation.Token, stoppingToken);
-            }
-            finally
-            {
-                await watching.CancelAsync();
-                await watch;
-            }
+            outcome = await model.ReadAsync(ConversationContext.Build(modelOptions.Value, history, job.Prompt), deltas.Writer, generation.Token, stoppingToken);
 
             relayed = await relay;
             if (relayed.SinkError is not null)
@@ -187,22 +181,30 @@ public sealed class GeneratorService(
 
     /// <summary>
     /// The cancel notice comes by pub/sub, which delivers at most once (a subscription being re-established after a Redis
-    /// failover misses it); the flag in Redis is the truth, so it is also read every <see cref="CancelPollInterval"/>.
+    /// failover misses it); the flag in Redis is the truth, so every <see cref="CancelPollInterval"/> the flags of every
+    /// answer running here are read, in one pipelined batch (one round trip per instance, however many answers).
     /// </summary>
-    private async Task WatchCancelFlagAsync(Guid messageId, CancellationTokenSource generation, CancellationToken stop)
+    private async Task WatchCancelFlagsAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(CancelPollInterval, timeProvider);
         try
         {
-            while (await timer.WaitForNextTickAsync(stop))
+            while (await timer.WaitForNextTickAsync(stoppingToken))
             {
+                var running = owned.Running;
+                if (running.Count == 0)
+                {
+                    continue;
+                }
+
                 try
                 {
-                    if (await state.IsCancelRequestedAsync(messageId))
+                    foreach (var messageId in await state.CancelRequestedAmongAsync(running))
                     {
-                        WorkerLog.CancelReceived(logger, messageId);
-                        await generation.CancelAsync();
-                        return;
+                        if (owned.TryCancel(messageId))
+                        {
+                            WorkerLog.CancelReceived(logger, messageId);
+                        }
                     }
                 }
                 catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
@@ -211,7 +213,7 @@ public sealed class GeneratorService(
                 }
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
         }
     }

@@ -18,6 +18,9 @@ public sealed class OwnedAnswers
     /// <summary>The answers whose lease must be renewed: owned here and not ending.</summary>
     public IReadOnlyCollection<OwnedAnswer> Renewable => [.. answers.Values.Where(e => !e.Ending).Select(e => e.Answer)];
 
+    /// <summary>The answers generating here now (not ending): the ones a cancel flag can still stop.</summary>
+    public IReadOnlyCollection<Guid> Running => [.. answers.Where(e => e.Value.Generation is not null && !e.Value.Ending).Select(e => e.Key)];
+
     public bool Owns(Guid messageId) => answers.ContainsKey(messageId);
 
     /// <summary>This instance will end the answer: from now on its lease is renewed here.</summary>

@@ -248,6 +248,16 @@ public sealed class GenerationState(IConnectionMultiplexer redis, InstanceIdenti
     public async Task<bool> IsCancelRequestedAsync(Guid messageId) =>
         await Db.HashGetAsync(RedisKeys.Generation(messageId), "cancel") == "1";
 
+    /// <summary>Which of <paramref name="messageIds"/> have a cancel requested: one pipelined batch, one round trip.</summary>
+    public async Task<IReadOnlyList<Guid>> CancelRequestedAmongAsync(IReadOnlyCollection<Guid> messageIds)
+    {
+        var batch = Db.CreateBatch();
+        var flags = messageIds.Select(id => (Id: id, Flag: batch.HashGetAsync(RedisKeys.Generation(id), "cancel"))).ToArray();
+        batch.Execute();
+        await Task.WhenAll(flags.Select(f => f.Flag));
+        return [.. flags.Where(f => f.Flag.Result == "1").Select(f => f.Id)];
+    }
+
     /// <summary>Sets the final status once and returns it: <paramref name="proposed"/>, or cancelled when a cancel came first.</summary>
     public async Task<MessageStatus> FinishAsync(Guid messageId, MessageStatus proposed, string? error)
     {
