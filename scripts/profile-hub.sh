@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Where a hub's CPU goes under the benchmark's load: runs ./bench.sh (pipelines redis, STREAMS streams), and once the
-# measured run is a few seconds in, samples one hub's CPU for 10 s (dotnet-trace collect-linux, kernel CPU sampling)
-# and its runtime counters (dotnet-counters), then prints the hottest frames, inclusive.
+# measured run is a few seconds in, samples one hub's CPU for 10 s (dotnet-trace collect-linux, kernel CPU sampling),
+# then its runtime counters for 5 s (dotnet-counters), then prints the hottest frames, inclusive.
 # Usage: scripts/profile-hub.sh [STREAMS=100] [OUT=.data/profile]   (the tools come from .config/dotnet-tools.json)
 # Needs perf events (root, or kernel.perf_event_paranoid <= 1); the summary is in docs/benchmarks-profile.md.
 set -euo pipefail
@@ -24,11 +24,10 @@ for _ in $(seq 1 600); do
   sleep 1
 done
 hub=$(pgrep -f 'ChatStreaming.Hub.dll' | head -1)
-dotnet tool run dotnet-counters collect -p "$hub" --duration 00:00:00:10 --format csv -o "$out/counters-$streams.csv" \
-  --counters System.Runtime,Microsoft.AspNetCore.Server.Kestrel >/dev/null 2>&1 &
-counters=$!
+# One after the other: the counters session formats every instrument it reads, which a CPU profile would count.
 dotnet tool run dotnet-trace collect-linux -p "$hub" --profile cpu-sampling --duration 00:00:00:10 -o "$out/cpu-$streams.nettrace" >/dev/null 2>&1
-wait $counters || true
+dotnet tool run dotnet-counters collect -p "$hub" --duration 00:00:00:05 --format csv -o "$out/counters-$streams.csv" \
+  --counters System.Runtime,Microsoft.AspNetCore.Server.Kestrel >/dev/null 2>&1
 wait $bench || true
 trap - EXIT
 
