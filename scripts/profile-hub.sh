@@ -33,8 +33,9 @@ trap - EXIT
 
 echo "== $streams streams: $(grep -E '^  redis: ' "$log" | tail -1)"
 echo "== runtime counters of hub $hub (last sample)"
-grep -E 'cpu.time|gc.collections|gc.pause|thread_pool.(work_item|thread).count|lock_contentions|jit.compilation.time' "$out/counters-$streams.csv" \
+grep -E 'cpu.time|gc.collections|gc.pause|thread_pool.(work_item|thread).count|lock_contentions' "$out/counters-$streams.csv" \
   | awk -F, '{k=$3; v=$5; last[k]=v} END {for (k in last) print "  " k ": " last[k]}' | sort
 echo "== hottest frames, inclusive share of the hub's CPU samples"
-dotnet tool run dotnet-trace report "$out/cpu-$streams.nettrace" topN -n 250 --inclusive 2>/dev/null \
-  | grep -vE 'vmlinux!|libc\.so|__Canon|!\?  |EventName|EventData|Non-Activities|Threads  ' | cut -c1-130 | head -80
+dotnet tool run dotnet-trace report "$out/cpu-$streams.nettrace" topN -n 250 --inclusive 2>/dev/null >"$out/top-$streams.txt"
+echo "  JIT (libclrjit): $(grep -m1 'libclrjit' "$out/top-$streams.txt" | awk '{print $(NF-1)}')"
+grep -vE 'vmlinux!|libc\.so|__Canon|!\?  |EventName|EventData|Non-Activities|Threads  ' "$out/top-$streams.txt" | cut -c1-130 | head -80
