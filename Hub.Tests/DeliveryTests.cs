@@ -52,6 +52,12 @@ public sealed class DeliveryTests(ChatCluster cluster)
         StreamAssert.ExactlyOnceInOrder(local.ChunksOf(sent.AssistantMessageId), finished); // local: no second copy by the echo
         StreamAssert.ExactlyOnceInOrder(remote.ChunksOf(sent.AssistantMessageId), finished);
         Assert.Equal(Simulated.Answer("was it buffered first"), finished.Content);
+
+        // The other instance timed each chunk it received from Redis (the benchmark's stage breakdown reads this).
+        using var http = new HttpClient();
+        var metrics = await http.GetStringAsync($"{cluster.B}/metrics");
+        var received = System.Text.RegularExpressions.Regex.Match(metrics, @"chatstreaming_chunk_received_delay_milliseconds_count(?:\{[^}]*\})? (\d+)");
+        Assert.True(received.Success && long.Parse(received.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= finished.LastSequence, "no received-delay samples on the other instance");
     }
 
     [Fact]

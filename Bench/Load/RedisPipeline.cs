@@ -12,7 +12,7 @@ internal sealed partial class RedisPipeline : IPipeline
     private readonly List<ChildProcess> hubs = [];
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private readonly string runId = Guid.NewGuid().ToString("N")[..8];
-    private Dictionary<double, double> lastBuckets = [];
+    private Dictionary<(string Histogram, double Bound), double> lastBuckets = [];
 
     public string Name => "redis";
 
@@ -105,27 +105,32 @@ internal sealed partial class RedisPipeline : IPipeline
         }));
     }
 
-    /// <summary>The hubs' chunk write histograms (Prometheus /metrics) since the last scrape.</summary>
+    /// <summary>The hubs' chunk histograms (Prometheus /metrics) since the last scrape.</summary>
     public async Task<ServerStats> TakeServerStatsAsync(CancellationToken cancellationToken)
     {
-        var totals = new Dictionary<double, double>();
+        var totals = new Dictionary<(string Histogram, double Bound), double>();
         foreach (var url in Urls)
         {
             var text = await http.GetStringAsync($"{url}/metrics", cancellationToken);
             foreach (Match match in BucketLine().Matches(text))
             {
-                var bound = match.Groups[1].Value == "+Inf" ? double.PositiveInfinity : double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
-                totals[bound] = totals.GetValueOrDefault(bound) + double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
+                var bound = match.Groups[2].Value == "+Inf" ? double.PositiveInfinity : double.Parse(match.Groups[2].Value, CultureInfo.InvariantCulture);
+                var key = (match.Groups[1].Value, bound);
+                totals[key] = totals.GetValueOrDefault(key) + double.Parse(match.Groups[3].Value, CultureInfo.InvariantCulture);
             }
         }
 
-        var buckets = totals.OrderBy(b => b.Key).Select(b => (b.Key, b.Value - lastBuckets.GetValueOrDefault(b.Key))).ToList();
+        List<(double, double)> Since(string histogram) => [.. totals.Where(b => b.Key.Histogram == histogram).OrderBy(b => b.Key.Bound)
+            .Select(b => (b.Key.Bound, b.Value - lastBuckets.GetValueOrDefault(b.Key)))];
+        var writes = Since("chunk_write_duration");
+        var (delay, received) = (Since("chunk_delay"), Since("chunk_received_delay"));
         lastBuckets = totals;
         return new ServerStats(
-            Percentiles.FromBuckets(buckets, 50), Percentiles.FromBuckets(buckets, 99), (long)(buckets.Count == 0 ? 0 : buckets[^1].Item2), 0, 0);
+            Percentiles.FromBuckets(writes, 50), Percentiles.FromBuckets(writes, 99), (long)(writes.Count == 0 ? 0 : writes[^1].Item2), 0, 0,
+            Percentiles.FromBuckets(delay, 50), Percentiles.FromBuckets(received, 50));
     }
 
-    [GeneratedRegex("""chatstreaming_chunk_write_duration_milliseconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)""")]
+    [GeneratedRegex("""chatstreaming_(chunk_write_duration|chunk_delay|chunk_received_delay)_milliseconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)""")]
     private static partial Regex BucketLine();
 
     private static int FreePort()

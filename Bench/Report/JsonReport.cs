@@ -26,6 +26,12 @@ internal static class JsonReport
                 ["sameInstance"] = Latencies(result.Steady.SameInstance),
                 ["steadyLatencyMs"] = Latencies(result.Steady.All)?["latencyMs"]?.DeepClone(),
                 ["chunkWriteMs"] = new JsonObject { ["p50"] = Round(result.Server.WriteP50), ["p99"] = Round(result.Server.WriteP99), ["count"] = result.Server.Writes },
+                ["stagesP50Ms"] = double.IsNaN(result.Server.ProducedToRedisP50) ? null : new JsonObject
+                {
+                    ["inRedisAndLocalClients"] = Round(result.Server.ProducedToRedisP50),
+                    ["atOtherHub"] = Round(result.Server.ProducedToOtherHubP50),
+                    ["atOtherHubsClient"] = Round(result.H(50)),
+                },
                 ["lost"] = result.Lost,
                 ["duplicated"] = result.Duplicated,
                 ["unfinishedStreams"] = result.UnfinishedStreams,

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using ChatStreaming.Contracts;
 using ChatStreaming.Worker.Diagnostics;
 using ChatStreaming.Worker.Redis;
 using Microsoft.Extensions.Logging;
@@ -16,7 +17,12 @@ namespace ChatStreaming.Worker.Delivery;
 /// a conversation's events reach a connection in the order they were published (one queue per conversation, read in order).
 /// </summary>
 public sealed class ConversationSubscriptions(
-    IConnectionMultiplexer redis, InstanceIdentity instance, ILocalConnections connections, ILogger<ConversationSubscriptions> logger)
+    IConnectionMultiplexer redis,
+    InstanceIdentity instance,
+    ILocalConnections connections,
+    WorkerMetrics metrics,
+    TimeProvider timeProvider,
+    ILogger<ConversationSubscriptions> logger)
 {
     private readonly ConcurrentDictionary<Guid, Room> rooms = new();
 
@@ -113,9 +119,17 @@ public sealed class ConversationSubscriptions(
             return Task.CompletedTask; // published here: the local members have it already
         }
 
-        return ConversationEvent.Decode(conversationId, payload.Span) is { } received
-            ? SendAsync(room.Members, received.Method, received.Argument)
-            : Task.CompletedTask;
+        if (ConversationEvent.Decode(conversationId, payload.Span) is not { } received)
+        {
+            return Task.CompletedTask;
+        }
+
+        if (received.Argument is Chunk chunk)
+        {
+            metrics.ChunkReceived((timeProvider.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalMilliseconds - chunk.EmittedAt);
+        }
+
+        return SendAsync(room.Members, received.Method, received.Argument);
     }
 
     private async Task SendAsync(string[] members, string method, object argument)

@@ -18,6 +18,7 @@ public sealed class WorkerMetrics
     private readonly Counter<long> finished;
     private readonly Counter<long> orphans;
     private readonly Histogram<double> chunkDelay;
+    private readonly Histogram<double> chunkReceived;
     private readonly Histogram<double> queueWait;
     private readonly Counter<long> modelErrors;
     private readonly Histogram<double> saveDuration;
@@ -26,7 +27,7 @@ public sealed class WorkerMetrics
     public WorkerMetrics(IMeterFactory meterFactory, GenerationQueue queue)
     {
         var meter = meterFactory.Create(MeterName);
-        chunkWrite = meter.CreateHistogram<double>("chatstreaming.chunk.write.duration", "ms", "Time to write one chunk to Redis: replay buffer append plus backplane publish");
+        chunkWrite = meter.CreateHistogram<double>("chatstreaming.chunk.write.duration", "ms", "Time to write one chunk: the script that appends it to the replay buffer and publishes it (in a batch), plus the write to this instance's connections");
         timeToFirstChunk = meter.CreateHistogram<double>("chatstreaming.generation.time_to_first_chunk", "ms", "From the job leaving the queue to its first chunk written");
         chunks = meter.CreateCounter<long>("chatstreaming.chunks.sent", "{chunk}", "Chunks written to Redis");
         chunkBytes = meter.CreateCounter<long>("chatstreaming.chunks.bytes", "By", "UTF-16 characters of chunk deltas written, times two");
@@ -35,7 +36,8 @@ public sealed class WorkerMetrics
         finished = meter.CreateCounter<long>("chatstreaming.generations.finished", "{generation}", "Generations ended, by status");
         orphans = meter.CreateCounter<long>("chatstreaming.generations.orphans_recovered", "{generation}", "Answers of a stopped instance ended as interrupted by this one");
         meter.CreateObservableGauge("chatstreaming.generator.queue.depth", () => queue.Count, "{job}", "Jobs waiting for a generator slot");
-        chunkDelay = meter.CreateHistogram<double>("chatstreaming.chunk.delay", "ms", "End to end inside the server: from the model emitting a chunk's first delta to the hub having sent the chunk (replay buffer + backplane)");
+        chunkDelay = meter.CreateHistogram<double>("chatstreaming.chunk.delay", "ms", "Inside the producing server: from the model emitting a chunk's first delta to the chunk being in Redis and written to this instance's connections");
+        chunkReceived = meter.CreateHistogram<double>("chatstreaming.chunk.received.delay", "ms", "From the model emitting a chunk's first delta on another instance to this instance receiving the chunk from Redis (before writing it to its connections; instances' clocks must agree)");
         queueWait = meter.CreateHistogram<double>("chatstreaming.generator.queue.wait", "ms", "From SendMessage queueing an answer to a generator slot taking it");
         modelErrors = meter.CreateCounter<long>("chatstreaming.model.errors", "{error}", "Model calls that failed, by kind (authentication, rate_limited, http_error, stalled, dropped, invalid_response, unreachable)");
         saveDuration = meter.CreateHistogram<double>("chatstreaming.postgres.save.duration", "ms", "Saving a finished answer in Postgres, retries included");
@@ -60,6 +62,8 @@ public sealed class WorkerMetrics
     public void FirstChunk(double milliseconds) => timeToFirstChunk.Record(milliseconds);
 
     public void ChunkDelivered(double milliseconds) => chunkDelay.Record(milliseconds);
+
+    public void ChunkReceived(double milliseconds) => chunkReceived.Record(milliseconds);
 
     public void QueueWait(double milliseconds) => queueWait.Record(milliseconds);
 
