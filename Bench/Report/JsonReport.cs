@@ -48,6 +48,7 @@ internal static class JsonReport
                 {
                     ["streams"] = s.Streams, ["p50"] = Round(s.H(50)), ["p99"] = Round(s.H(99)), ["wholeRunP50"] = Round(s.P(50)), ["wholeRunP99"] = Round(s.P(99)),
                     ["lost"] = s.Lost, ["duplicated"] = s.Duplicated,
+                    ["cpuMicrosecondsPerChunk"] = new JsonObject(s.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(s.CpuMicrosecondsPerChunk(k))))),
                     ["unfinishedStreams"] = s.UnfinishedStreams, ["withinSlo"] = s.WithinSlo(RunReport.SloP99Milliseconds),
                 })]),
             };
