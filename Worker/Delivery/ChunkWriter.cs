@@ -77,13 +77,34 @@ public sealed class ChunkWriter : IAsyncDisposable
             while (batch.Count < MaxBatch && queue.Reader.TryRead(out var pending))
             {
                 var chunk = pending.Chunk;
-                batch.Add((pending, pipeline.ScriptEvaluateAsync(
-                    AppendScript,
-                    [pending.Keys.Chunks, pending.Keys.Generation],
-                    [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, pending.Keys.Events, pending.Payload])));
+                Task<RedisResult> result;
+                try
+                {
+                    result = pipeline.ScriptEvaluateAsync(
+                        AppendScript,
+                        [pending.Keys.Chunks, pending.Keys.Generation],
+                        [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, pending.Keys.Events, pending.Payload]);
+                }
+                catch (Exception ex) // the writer outlives any one failure: this chunk's caller gets it
+                {
+                    result = Task.FromException<RedisResult>(ex);
+                }
+
+                batch.Add((pending, result));
             }
 
-            pipeline.Execute();
+            try
+            {
+                pipeline.Execute();
+            }
+            catch (Exception ex)
+            {
+                foreach (var (pending, _) in batch)
+                {
+                    pending.TrySetException(ex);
+                }
+            }
+
             foreach (var (pending, result) in batch)
             {
                 try
