@@ -10,10 +10,10 @@ namespace ChatStreaming.Hub.Tests;
 public sealed class SendTests(ChatCluster cluster)
 {
     [Fact]
-    public async Task ASendWhoseAnnouncementFailsOnTheBackplaneStillStartsItsAnswerAndSucceeds()
+    public async Task ASendWhoseAnnouncementRedisRefusesStillStartsItsAnswerAndSucceeds()
     {
-        // A Redis user that may do everything but PUBLISH: the backplane's MessageAdded fails, as when the backplane
-        // connection drops between saving the message and announcing it.
+        // A Redis user that may do everything but PUBLISH: publishing MessageAdded on the conversation's channel fails,
+        // as when Redis drops the connection between saving the message and announcing it.
         var server = cluster.RedisClient.GetServers().Single();
         await server.ExecuteAsync("ACL", "SETUSER", "no-publish", "reset", "on", ">no-publish-secret", "+@all", "allchannels", "~*");
         var settings = cluster.Settings.ToDictionary();
