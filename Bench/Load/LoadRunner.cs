@@ -25,11 +25,11 @@ internal sealed class LoadRunner(SystemProbe probe)
         double? firstFinished = null;
 
         var deadline = TimeSpan.FromSeconds((tokens / tokensPerSecond) + 30);
-        while (clock.Elapsed < deadline && results.Any(r => !IsFinished(r)))
+        while (clock.Elapsed < deadline && results.Any(r => !r.Finished))
         {
             await Task.Delay(250, cancellationToken);
             redisPeak = Math.Max(redisPeak, await probe.RedisUsedMemoryAsync());
-            if (firstFinished is null && results.Any(IsFinished))
+            if (firstFinished is null && results.Any(r => r.Finished))
             {
                 firstFinished = Clock.UnixMilliseconds() - 250; // it finished within the last poll
             }
@@ -59,12 +59,10 @@ internal sealed class LoadRunner(SystemProbe probe)
         Array.Sort(latencies);
         return new PipelineResult(
             pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies, SteadyWindow(samples, allStarted, firstFinished ?? Clock.UnixMilliseconds()),
-            results.Sum(r => r.Lost), results.Sum(r => r.Duplicated), results.Count(r => !IsFinished(r)), server, statements,
+            results.Sum(r => r.Lost), results.Sum(r => r.Duplicated), results.Count(r => !r.Finished), server, statements,
             cpuAfter.ToDictionary(c => c.Key, c => 100 * (c.Value - cpuBefore[c.Key]) / duration),
             redisBaseline, redisPeak, afterTtl);
     }
-
-    private static bool IsFinished(StreamResult result) => result.Finished;
 
     private static Steady SteadyWindow((bool CrossInstance, (double EmittedAt, double Latency)[] Samples)[] receivers, double allStarted, double firstFinished)
     {

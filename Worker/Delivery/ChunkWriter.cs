@@ -49,6 +49,7 @@ public sealed class ChunkWriter : IAsyncDisposable
     private readonly RedisValue ttlMilliseconds;
     private readonly Channel<Pending> queue = Channel.CreateUnbounded<Pending>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Task writing;
+    private long batchesSent;
 
     public ChunkWriter(IConnectionMultiplexer redis, InstanceIdentity instance, IOptions<ChatStreamingOptions> options)
     {
@@ -96,13 +97,18 @@ public sealed class ChunkWriter : IAsyncDisposable
             try
             {
                 pipeline.Execute();
+                Interlocked.Increment(ref batchesSent);
             }
             catch (Exception ex)
             {
+                // Nothing of this batch was sent: its results would never come. Each chunk's caller gets the error.
                 foreach (var (pending, _) in batch)
                 {
                     pending.TrySetException(ex);
                 }
+
+                batch.Clear();
+                continue;
             }
 
             foreach (var (pending, result) in batch)
@@ -125,6 +131,9 @@ public sealed class ChunkWriter : IAsyncDisposable
             batch.Clear();
         }
     }
+
+    /// <summary>Batches sent so far (a chunk or more each).</summary>
+    internal long BatchesSent => Interlocked.Read(ref batchesSent);
 
     public async ValueTask DisposeAsync()
     {

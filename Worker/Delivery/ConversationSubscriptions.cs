@@ -126,7 +126,7 @@ public sealed class ConversationSubscriptions(
 
         if (received.Argument is Chunk chunk)
         {
-            metrics.ChunkReceived((timeProvider.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalMilliseconds - chunk.EmittedAt);
+            metrics.ChunkReceived(timeProvider.UnixMilliseconds() - chunk.EmittedAt);
         }
 
         return SendAsync(room.Members, received.Method, received.Argument);

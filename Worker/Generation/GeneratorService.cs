@@ -261,7 +261,7 @@ public sealed class GeneratorService(
         }
 
         metrics.ChunkWritten(timeProvider.GetElapsedTime(writing).TotalMilliseconds, chunk.Delta.Length);
-        metrics.ChunkDelivered((timeProvider.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalMilliseconds - chunk.EmittedAt);
+        metrics.ChunkDelivered(timeProvider.UnixMilliseconds() - chunk.EmittedAt);
         if (chunk.Sequence == 1)
         {
             metrics.FirstChunk(timeProvider.GetElapsedTime(generationStarted).TotalMilliseconds);

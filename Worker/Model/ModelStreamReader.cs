@@ -55,7 +55,7 @@ public sealed class ModelStreamReader(
                     if (text.Length > 0)
                     {
                         taken++;
-                        deltas.TryWrite(new ModelDelta(text, NowMilliseconds()));
+                        deltas.TryWrite(new ModelDelta(text, timeProvider.UnixMilliseconds()));
                     }
                 }
             }, linked.Token);
@@ -161,5 +161,4 @@ public sealed class ModelStreamReader(
             : null;
     }
 
-    private double NowMilliseconds() => (timeProvider.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalMilliseconds;
 }
