@@ -8,7 +8,7 @@ var streams = new Option<int>("--streams") { Description = "Concurrent streams",
 var tokensPerSecond = new Option<double>("--tokens-per-second") { Description = "Pace of each simulated answer", DefaultValueFactory = _ => 50 };
 var tokens = new Option<int>("--tokens") { Description = "Tokens per answer (500 at 50 tokens/s: a 10 s answer, so the steady window is most of it)", DefaultValueFactory = _ => 500 };
 var ramp = new Option<string?>("--ramp") { Description = "Stream counts to try per pipeline, e.g. 50,100,200,500,1000" };
-var rampTokens = new Option<int>("--ramp-tokens") { Description = "Tokens per answer in each ramp step", DefaultValueFactory = _ => 250 };
+var rampTokens = new Option<int>("--ramp-tokens") { Description = "Tokens per answer in each ramp step", DefaultValueFactory = _ => 500 };
 var pollInterval = new Option<int>("--poll-interval") { Description = "Polling baseline: milliseconds between polls", DefaultValueFactory = _ => 100 };
 var pipelines = new Option<string>("--pipelines") { Description = "Which pipelines, in order", DefaultValueFactory = _ => "redis,polling,bestpolling,notify" };
 var quick = new Option<bool>("--quick") { Description = "A few seconds per pipeline (smoke test): 20 streams × 50 tokens, no ramp, no report files unless asked" };

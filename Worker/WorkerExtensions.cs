@@ -48,6 +48,7 @@ public static class WorkerExtensions
         services.AddSingleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>();
         services.AddSingleton<SimulatedClock>();
         services.AddSingleton(ModelClients.Create);
+        services.AddSingleton<StallWatchdog>();
         services.AddSingleton<ModelStreamReader>();
         services.AddHostedService<LeaseRenewer>(); // before the generator: stopped after it
         services.AddHostedService<GeneratorService>();

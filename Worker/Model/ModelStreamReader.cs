@@ -19,7 +19,12 @@ namespace ChatStreaming.Worker.Model;
 /// then failed; a drop or a stall after some text → interrupted; unreadable data → failed.
 /// </summary>
 public sealed class ModelStreamReader(
-    IChatClient chatClient, IOptions<ModelOptions> options, WorkerMetrics metrics, TimeProvider timeProvider, ILogger<ModelStreamReader> logger)
+    IChatClient chatClient,
+    IOptions<ModelOptions> options,
+    StallWatchdog watchdog,
+    WorkerMetrics metrics,
+    TimeProvider timeProvider,
+    ILogger<ModelStreamReader> logger)
 {
     public const string AuthenticationFailed = "model authentication failed";
 
@@ -32,19 +37,20 @@ public sealed class ModelStreamReader(
         var retries = 0;
         string? finishReason = null;
         TokenUsage? usage = null;
-        using var stall = new CancellationTokenSource(Timeout.InfiniteTimeSpan, timeProvider);
+        using var stall = new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(generationToken, stall.Token);
-        var pipeline = RetryPipeline(model, () => taken, stall, () => retries++);
+        using var watched = watchdog.Watch(stall);
+        var pipeline = RetryPipeline(model, () => taken, watched, () => retries++);
         using var activity = WorkerTracing.Source.StartActivity("chat.model", ActivityKind.Client);
         activity?.SetTag("gen_ai.request.max_tokens", model.MaxOutputTokens);
         try
         {
             await pipeline.ExecuteAsync(async token =>
             {
-                stall.CancelAfter(model.StallTimeout);
+                watched.Touch();
                 await foreach (var update in chatClient.GetStreamingResponseAsync(messages, chatOptions, token))
                 {
-                    stall.CancelAfter(model.StallTimeout);
+                    watched.Touch();
                     finishReason = update.FinishReason?.Value ?? finishReason;
                     if (update.Contents.OfType<UsageContent>().FirstOrDefault() is { } reported)
                     {
@@ -115,7 +121,7 @@ public sealed class ModelStreamReader(
     }
 
     /// <summary>Retries 429 and 5xx only while no delta was taken: after that a retry would repeat text.</summary>
-    private static ResiliencePipeline RetryPipeline(ModelOptions model, Func<int> taken, CancellationTokenSource stall, Action counted)
+    private static ResiliencePipeline RetryPipeline(ModelOptions model, Func<int> taken, StallWatchdog.Watched watched, Action counted)
     {
         if (model.MaxRetries == 0)
         {
@@ -134,7 +140,7 @@ public sealed class ModelStreamReader(
                 DelayGenerator = args => ValueTask.FromResult(RetryAfter(args.Outcome.Exception)),
                 OnRetry = _ =>
                 {
-                    stall.CancelAfter(Timeout.InfiniteTimeSpan); // waiting out Retry-After is not a stall
+                    watched.Pause(); // waiting out Retry-After is not a stall
                     counted();
                     return ValueTask.CompletedTask;
                 },
