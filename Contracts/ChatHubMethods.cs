@@ -11,9 +11,19 @@ public static class ChatHubMethods
     public const string SendMessage = nameof(IChatHub.SendMessage);
     public const string GetChunks = nameof(IChatHub.GetChunks);
     public const string CancelGeneration = nameof(IChatHub.CancelGeneration);
+    public const string UpdateConversation = nameof(IChatHub.UpdateConversation);
+    public const string DeleteConversation = nameof(IChatHub.DeleteConversation);
+    public const string GetConversations = nameof(IChatHub.GetConversations);
+    public const string RegenerateAnswer = nameof(IChatHub.RegenerateAnswer);
+    public const string EditMessage = nameof(IChatHub.EditMessage);
+    public const string SelectBranch = nameof(IChatHub.SelectBranch);
+    public const string SearchMessages = nameof(IChatHub.SearchMessages);
 
     public const string MessageAdded = nameof(IChatHubClient.MessageAdded);
     public const string GenerationStarted = nameof(IChatHubClient.GenerationStarted);
     public const string ReceiveChunk = nameof(IChatHubClient.ReceiveChunk);
     public const string GenerationFinished = nameof(IChatHubClient.GenerationFinished);
+    public const string ConversationCreated = nameof(IChatHubClient.ConversationCreated);
+    public const string ConversationUpdated = nameof(IChatHubClient.ConversationUpdated);
+    public const string ConversationDeleted = nameof(IChatHubClient.ConversationDeleted);
 }

@@ -6,6 +6,7 @@ public static class ChatHubPaths
     public const string Hub = "/hubs/chat";
     public const string DevToken = "/api/auth/dev-token";
     public const string Conversations = "/api/conversations";
+    public const string Search = "/api/search";
     public const string HealthLive = "/health/live";
     public const string HealthReady = "/health/ready";
 }

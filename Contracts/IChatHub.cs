@@ -8,7 +8,9 @@ public interface IChatHub
     /// <summary>The caller's conversations, newest first.</summary>
     Task<IReadOnlyList<Conversation>> ListConversations();
 
-    /// <summary>Adds the connection to the conversation's group, then returns its newest messages (oldest first).</summary>
+    /// <summary>
+    /// Adds the connection to the conversation's group, then returns the newest messages of its active branch (oldest first).
+    /// </summary>
     Task<ConversationSnapshot> JoinConversation(Guid conversationId);
 
     /// <summary>
@@ -30,4 +32,28 @@ public interface IChatHub
 
     /// <summary>True when a running generation was stopped; false when it had already ended.</summary>
     Task<bool> CancelGeneration(Guid messageId);
+
+    /// <summary>Renames the conversation; every connection of the caller gets <c>ConversationUpdated</c>.</summary>
+    Task<Conversation> UpdateConversation(UpdateConversationRequest request);
+
+    /// <summary>
+    /// Cancels its running answers, deletes its messages and its Redis keys; afterwards its ids are unknown everywhere.
+    /// True once deleted; every connection of the caller gets <c>ConversationDeleted</c>.
+    /// </summary>
+    Task<bool> DeleteConversation(Guid conversationId);
+
+    /// <summary>A page of the caller's conversations, newest first (<see cref="ListConversations"/> is the first page).</summary>
+    Task<ConversationPage> GetConversations(ConversationsRequest request);
+
+    /// <summary>A new answer to the same question, streamed like any other; the old one stays as its sibling.</summary>
+    Task<SendMessageResult> RegenerateAnswer(RegenerateAnswerRequest request);
+
+    /// <summary>A new version of a user message (a sibling) and its answer; the earlier branch is kept.</summary>
+    Task<SendMessageResult> EditMessage(EditMessageRequest request);
+
+    /// <summary>The newest path through the message becomes the active branch; returns the conversation as JoinConversation does.</summary>
+    Task<ConversationSnapshot> SelectBranch(SelectBranchRequest request);
+
+    /// <summary>The caller's saved messages matching the query, best first.</summary>
+    Task<IReadOnlyList<SearchHit>> SearchMessages(SearchMessagesRequest request);
 }

@@ -1,6 +1,9 @@
 namespace ChatStreaming.Contracts;
 
-/// <summary>The events the hub sends to every connection in a conversation's group, on every instance.</summary>
+/// <summary>
+/// The events the hub sends: a conversation's events to every connection in its group, on every instance; the
+/// conversation list's events (<c>Conversation*</c>) to every connection of its owner, on every instance.
+/// </summary>
 public interface IChatHubClient
 {
     Task MessageAdded(Message message);
@@ -10,4 +13,10 @@ public interface IChatHubClient
     Task ReceiveChunk(Chunk chunk);
 
     Task GenerationFinished(GenerationFinished finished);
+
+    Task ConversationCreated(Conversation conversation);
+
+    Task ConversationUpdated(Conversation conversation);
+
+    Task ConversationDeleted(ConversationDeleted deleted);
 }

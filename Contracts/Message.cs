@@ -6,6 +6,8 @@ namespace ChatStreaming.Contracts;
 /// <see cref="FinishReason"/> (stop, length, content_filter…) and <see cref="Usage"/>. <see cref="Position"/> orders the
 /// messages of a conversation (larger is newer): page backwards with <c>GetMessages(conversationId, beforePosition)</c>
 /// from the first message you have. Messages read from the server carry it; live <c>MessageAdded</c> events may carry 0.
+/// <see cref="ParentId"/> is the message it follows (null for the first); <see cref="SiblingIds"/> are the messages with
+/// the same parent, oldest first, itself included (more than one after a regenerate or an edit).
 /// </summary>
 public sealed record Message(
     Guid Id,
@@ -19,4 +21,6 @@ public sealed record Message(
     string? Error = null,
     string? FinishReason = null,
     TokenUsage? Usage = null,
-    long Position = 0);
+    long Position = 0,
+    Guid? ParentId = null,
+    IReadOnlyList<Guid>? SiblingIds = null);

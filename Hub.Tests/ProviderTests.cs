@@ -73,6 +73,29 @@ public sealed class ProviderTests(ChatCluster cluster)
 
     [Theory]
     [MemberData(nameof(Providers))]
+    public async Task TheModelSeesOnlyTheActiveBranchAfterAnEditOrARegenerate(string provider)
+    {
+        var (client, conversation) = await StartAsync(provider, "branches");
+        await using var _ = client;
+        cluster.FakeModel.Enqueue(new FakeReply { Deltas = ["answer 1"] }, new FakeReply { Deltas = ["answer 2"] }, new FakeReply { Deltas = ["answer 2b"] }, new FakeReply { Deltas = ["answer 2c"] });
+        var one = await client.SendAsync(conversation.Id, "question 1");
+        await client.WaitForFinishedAsync(one.AssistantMessageId);
+        var two = await client.SendAsync(conversation.Id, "question 2");
+        await client.WaitForFinishedAsync(two.AssistantMessageId);
+
+        var edited = await client.InvokeAsync<SendMessageResult>(ChatHubMethods.EditMessage, new EditMessageRequest(two.UserMessageId, "question 2, edited"));
+        await client.WaitForFinishedAsync(edited.AssistantMessageId);
+        var regenerated = await client.InvokeAsync<SendMessageResult>(ChatHubMethods.RegenerateAnswer, new RegenerateAnswerRequest(edited.AssistantMessageId));
+        var finished = await client.WaitForFinishedAsync(regenerated.AssistantMessageId);
+
+        (string, string)[] expected = [("system", ChatCluster.ProviderSystemPrompt), ("user", "question 1"), ("assistant", "answer 1"), ("user", "question 2, edited")];
+        Assert.Equal(expected, cluster.FakeModel.Requests[^2].Messages); // the edit: not the question it replaced, nor its answer
+        Assert.Equal(expected, cluster.FakeModel.Requests[^1].Messages); // the regenerate: not the answer it replaces
+        Assert.Equal("answer 2c", finished.Content);
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
     public async Task A429WithRetryAfterIsRetriedAndTheAnswerCompletes(string provider)
     {
         var (client, conversation) = await StartAsync(provider, "throttled");

@@ -6,24 +6,33 @@ namespace ChatStreaming.Persistence;
 
 public sealed partial class ChatStore
 {
-    // One statement, atomic: touches the conversation only if the caller owns it, inserts the user message unless its
-    // client key was seen (ON CONFLICT), and inserts the answer's placeholder only when the user message was inserted.
+    // One statement, atomic: locks the conversation only if the caller owns it, inserts the user message after the
+    // active branch's leaf unless its client key was seen (ON CONFLICT), inserts the answer's placeholder only when the
+    // user message was inserted, and makes that answer the leaf. The lock orders concurrent sends into one line.
     private const string AddExchangeSql = """
         WITH conv AS (
-            UPDATE conversations SET updated_at = @Now
+            SELECT id, active_leaf_id FROM conversations
             WHERE id = @ConversationId AND owner_id = @OwnerId
-            RETURNING id
+            FOR UPDATE
         ), u AS (
-            INSERT INTO messages (id, conversation_id, role, content, status, client_message_id, created_at, completed_at)
-            SELECT @UserMessageId, conv.id, 'user', @Content, 'completed', @ClientMessageId, @Now, @Now FROM conv
+            INSERT INTO messages (id, conversation_id, role, content, status, client_message_id, created_at, completed_at, parent_id)
+            SELECT @UserMessageId, conv.id, 'user', @Content, 'completed', @ClientMessageId, @Now, @Now, conv.active_leaf_id FROM conv
             ON CONFLICT (conversation_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
-            RETURNING id
+            RETURNING id, parent_id
         ), a AS (
-            INSERT INTO messages (id, conversation_id, role, content, status, reply_to_id, created_at)
-            SELECT @AssistantMessageId, @ConversationId, 'assistant', '', 'streaming', u.id, @Now FROM u
+            INSERT INTO messages (id, conversation_id, role, content, status, reply_to_id, parent_id, created_at)
+            SELECT @AssistantMessageId, @ConversationId, 'assistant', '', 'streaming', u.id, u.id, @Now FROM u
             RETURNING id
+        ), touched AS (
+            UPDATE conversations SET updated_at = @Now, active_leaf_id = COALESCE((SELECT id FROM a), active_leaf_id)
+            WHERE id = (SELECT id FROM conv)
         )
-        SELECT EXISTS (SELECT 1 FROM conv) AS ConversationFound, EXISTS (SELECT 1 FROM a) AS Inserted
+        SELECT EXISTS (SELECT 1 FROM conv) AS ConversationFound, EXISTS (SELECT 1 FROM a) AS Inserted,
+               (SELECT parent_id FROM u) AS ParentId,
+               ARRAY(SELECT s.id FROM messages s, conv
+                     WHERE s.conversation_id = conv.id
+                       AND (s.parent_id = conv.active_leaf_id OR (s.parent_id IS NULL AND conv.active_leaf_id IS NULL))
+                     ORDER BY s.position) AS EarlierSiblings
         """;
 
     /// <summary>
@@ -50,14 +59,17 @@ public sealed partial class ChatStore
             async (connection, attempt, ct) =>
             {
                 bool found, inserted;
+                Guid? parentId;
+                Guid[] earlierSiblings;
                 try
                 {
-                    (found, inserted) = await connection.QuerySingleAsync<(bool ConversationFound, bool Inserted)>(
+                    (found, inserted, parentId, earlierSiblings) = await connection.QuerySingleAsync<(bool, bool, Guid?, Guid[])>(
                         new CommandDefinition(AddExchangeSql, parameters, cancellationToken: ct));
                 }
                 catch (PostgresException e) when (attempt > 0 && e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "messages_pkey")
                 {
-                    (found, inserted) = (true, true); // the attempt whose reply was lost did insert these very ids
+                    // The attempt whose reply was lost did insert these very ids: read them back.
+                    return await QueryPairAsync(connection, userMessageId, assistantMessageId, ct) with { IsNew = true };
                 }
 
                 if (!found)
@@ -67,26 +79,30 @@ public sealed partial class ChatStore
 
                 if (inserted)
                 {
-                    return new Exchange(
-                        new Message(userMessageId, conversationId, MessageRole.User, content, MessageStatus.Completed, now, now, null),
-                        new Message(assistantMessageId, conversationId, MessageRole.Assistant, "", MessageStatus.Streaming, now, null, 0),
-                        IsNew: true);
+                    var user = new Message(userMessageId, conversationId, MessageRole.User, content, MessageStatus.Completed, now, now, null,
+                        ParentId: parentId, SiblingIds: [.. earlierSiblings, userMessageId]);
+                    return new Exchange(user, Placeholder(assistantMessageId, user, []), IsNew: true);
                 }
 
-                var saved = await QueryExchangeAsync(connection, ownerId, conversationId, clientMessageId!, ct)
-                    ?? throw new InvalidOperationException($"client message id {clientMessageId} conflicted but its exchange is not there");
-                // Ours when an attempt whose reply was lost inserted it; else the first call with this client key.
-                return saved with { IsNew = saved.UserMessage.Id == userMessageId };
+                return await RepeatedAsync(connection, ownerId, conversationId, clientMessageId!, userMessageId, ct);
             },
             cancellationToken);
     }
 
+    // The exchange a send (key on the user message: its first answer), an edit (the same) or a regenerate (key on the
+    // answer: its question) with this client key saved in the owner's conversation.
     private const string FindExchangeSql = $"""
-        SELECT {MessageColumns} FROM messages
-        WHERE EXISTS (SELECT 1 FROM conversations WHERE id = @ConversationId AND owner_id = @OwnerId)
-          AND (id = (SELECT id FROM messages WHERE conversation_id = @ConversationId AND client_message_id = @ClientMessageId)
-           OR reply_to_id = (SELECT id FROM messages WHERE conversation_id = @ConversationId AND client_message_id = @ClientMessageId))
-        ORDER BY position
+        WITH k AS (
+            SELECT m.id, m.role, m.reply_to_id FROM messages m
+            WHERE m.conversation_id = @ConversationId AND m.client_message_id = @ClientMessageId
+              AND EXISTS (SELECT 1 FROM conversations WHERE id = @ConversationId AND owner_id = @OwnerId)
+        )
+        SELECT {MessageColumns} FROM messages m
+        WHERE m.id IN (
+            SELECT id FROM k
+            UNION ALL SELECT reply_to_id FROM k WHERE role = 'assistant'
+            UNION ALL (SELECT a.id FROM messages a JOIN k ON a.reply_to_id = k.id WHERE k.role = 'user' ORDER BY a.position LIMIT 1))
+        ORDER BY m.position
         """;
 
     /// <summary>
@@ -142,19 +158,21 @@ public sealed partial class ChatStore
         return changed > 0;
     }
 
-    // The conversation before the given user message, newest first; answers that failed or are still streaming are
-    // left out (the model should not build on them).
+    // The branch above the given user message (its ancestors), newest first; answers that failed or are still streaming
+    // are left out (the model should not build on them), and so is every other branch.
     private const string HistorySql = """
-        SELECT role AS Role, content AS Content FROM messages
-        WHERE conversation_id = @ConversationId
-          AND position < (SELECT position FROM messages WHERE id = @BeforeMessageId)
-          AND status NOT IN ('streaming', 'failed')
-          AND content <> ''
-        ORDER BY position DESC
+        WITH RECURSIVE chain AS (
+            SELECT id, parent_id FROM messages WHERE id = (SELECT parent_id FROM messages WHERE id = @BeforeMessageId)
+            UNION ALL
+            SELECT p.id, p.parent_id FROM messages p JOIN chain c ON p.id = c.parent_id
+        )
+        SELECT m.role AS Role, m.content AS Content FROM messages m JOIN chain c ON c.id = m.id
+        WHERE m.status NOT IN ('streaming', 'failed') AND m.content <> ''
+        ORDER BY m.position DESC
         LIMIT @Limit
         """;
 
-    /// <summary>Up to <paramref name="limit"/> messages before <paramref name="beforeMessageId"/>, newest first.</summary>
+    /// <summary>Up to <paramref name="limit"/> messages of the branch above <paramref name="beforeMessageId"/>, newest first.</summary>
     public async Task<IReadOnlyList<(MessageRole Role, string Content)>> GetHistoryAsync(
         Guid conversationId, Guid beforeMessageId, int limit, CancellationToken cancellationToken)
     {

@@ -32,10 +32,16 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
     private const string ConversationColumns =
         "id AS Id, title AS Title, created_at AS CreatedAt, updated_at AS UpdatedAt";
 
+    // Read from "messages m". A message's siblings share its parent (the first messages of a conversation share none).
     private const string MessageColumns = """
-        id AS Id, conversation_id AS ConversationId, role AS Role, content AS Content, status AS Status,
-        created_at AS CreatedAt, completed_at AS CompletedAt, last_sequence AS LastSequence, error AS Error,
-        finish_reason AS FinishReason, prompt_tokens AS PromptTokens, completion_tokens AS CompletionTokens, position AS Position
+        m.id AS Id, m.conversation_id AS ConversationId, m.role AS Role, m.content AS Content, m.status AS Status,
+        m.created_at AS CreatedAt, m.completed_at AS CompletedAt, m.last_sequence AS LastSequence, m.error AS Error,
+        m.finish_reason AS FinishReason, m.prompt_tokens AS PromptTokens, m.completion_tokens AS CompletionTokens,
+        m.position AS Position, m.parent_id AS ParentId,
+        ARRAY(SELECT s.id FROM messages s
+              WHERE s.conversation_id = m.conversation_id
+                AND (s.parent_id = m.parent_id OR (s.parent_id IS NULL AND m.parent_id IS NULL))
+              ORDER BY s.position) AS SiblingIds
         """;
 
     private const string InsertConversationSql = """
@@ -72,11 +78,18 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
         SELECT {ConversationColumns} FROM conversations WHERE id = @Id AND owner_id = @OwnerId
         """;
 
-    // The newest Take messages before Before (all when null), newest first; the caller asks one more than it returns.
+    // The newest Take messages of the active branch (the leaf and its ancestors) before Before (all when null), newest
+    // first; the caller asks one more than it returns.
     private const string GetMessagesSql = $"""
-        SELECT {MessageColumns} FROM messages
-        WHERE conversation_id = @ConversationId AND (@Before::bigint IS NULL OR position < @Before::bigint)
-        ORDER BY position DESC
+        WITH RECURSIVE branch AS (
+            SELECT id, parent_id FROM messages
+            WHERE id = (SELECT active_leaf_id FROM conversations WHERE id = @ConversationId)
+            UNION ALL
+            SELECT p.id, p.parent_id FROM messages p JOIN branch b ON p.id = b.parent_id
+        )
+        SELECT {MessageColumns} FROM messages m JOIN branch b ON b.id = m.id
+        WHERE @Before::bigint IS NULL OR m.position < @Before::bigint
+        ORDER BY m.position DESC
         LIMIT @Take
         """;
 
@@ -89,8 +102,8 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
     }
 
     /// <summary>
-    /// The newest <paramref name="limit"/> messages before <paramref name="beforePosition"/> (none: the newest), oldest
-    /// first, and whether older ones exist. The caller has checked ownership.
+    /// The newest <paramref name="limit"/> messages of the active branch before <paramref name="beforePosition"/> (none:
+    /// the newest), oldest first, and whether older ones exist. The caller has checked ownership.
     /// </summary>
     public async Task<(IReadOnlyList<Message> Messages, bool HasMoreBefore)> GetMessagesAsync(
         Guid conversationId, long? beforePosition, int limit, CancellationToken cancellationToken)
@@ -102,7 +115,7 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
     }
 
     private const string FindMessageOwnerSql = """
-        SELECT m.id AS MessageId, m.conversation_id AS ConversationId, c.owner_id AS OwnerId
+        SELECT m.id AS MessageId, m.conversation_id AS ConversationId, c.owner_id AS OwnerId, m.role AS Role
         FROM messages m JOIN conversations c ON c.id = m.conversation_id
         WHERE m.id = @Id
         """;
@@ -111,7 +124,7 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
         await ReadAsync((connection, ct) => connection.QuerySingleOrDefaultAsync<MessageOwner>(new CommandDefinition(
             FindMessageOwnerSql, new { Id = messageId }, cancellationToken: ct)), cancellationToken);
 
-    private const string GetMessageSql = $"SELECT {MessageColumns} FROM messages WHERE id = @Id";
+    private const string GetMessageSql = $"SELECT {MessageColumns} FROM messages m WHERE m.id = @Id";
 
     public async Task<Message?> GetMessageAsync(Guid messageId, CancellationToken cancellationToken)
     {
@@ -120,5 +133,10 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
         return row?.ToMessage();
     }
 
-    private DateTimeOffset Now() => timeProvider.GetUtcNow();
+    /// <summary>Now, at Postgres' precision (microseconds), so what a call returns equals what a later read gives.</summary>
+    private DateTimeOffset Now()
+    {
+        var now = timeProvider.GetUtcNow();
+        return now.AddTicks(-(now.Ticks % 10));
+    }
 }

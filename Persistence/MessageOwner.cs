@@ -1,4 +1,4 @@
 namespace ChatStreaming.Persistence;
 
-/// <summary>Who may touch a message: the owner of its conversation.</summary>
-public sealed record MessageOwner(Guid MessageId, Guid ConversationId, string OwnerId);
+/// <summary>Who may touch a message: the owner of its conversation. <see cref="Role"/> is "user" or "assistant".</summary>
+public sealed record MessageOwner(Guid MessageId, Guid ConversationId, string OwnerId, string Role);

@@ -2,22 +2,42 @@ using ChatStreaming.Contracts;
 
 namespace ChatStreaming.Persistence;
 
-/// <summary>A row of <c>messages</c> as Dapper reads it (text enums, UTC DateTime).</summary>
-internal sealed record MessageRow(
-    Guid Id,
-    Guid ConversationId,
-    string Role,
-    string Content,
-    string Status,
-    DateTime CreatedAt,
-    DateTime? CompletedAt,
-    long? LastSequence,
-    string? Error,
-    string? FinishReason,
-    long? PromptTokens,
-    long? CompletionTokens,
-    long Position)
+/// <summary>
+/// A row of <c>messages</c> as Dapper reads it (text enums, UTC DateTime). Properties, not a positional record: Dapper
+/// matches a constructor only on exact field types, and Npgsql reports a <c>uuid[]</c> column as <see cref="Array"/>.
+/// </summary>
+internal sealed class MessageRow
 {
+    public Guid Id { get; init; }
+
+    public Guid ConversationId { get; init; }
+
+    public string Role { get; init; } = "";
+
+    public string Content { get; init; } = "";
+
+    public string Status { get; init; } = "";
+
+    public DateTime CreatedAt { get; init; }
+
+    public DateTime? CompletedAt { get; init; }
+
+    public long? LastSequence { get; init; }
+
+    public string? Error { get; init; }
+
+    public string? FinishReason { get; init; }
+
+    public long? PromptTokens { get; init; }
+
+    public long? CompletionTokens { get; init; }
+
+    public long Position { get; init; }
+
+    public Guid? ParentId { get; init; }
+
+    public Guid[] SiblingIds { get; init; } = [];
+
     public Message ToMessage() => new(
         Id,
         ConversationId,
@@ -30,5 +50,7 @@ internal sealed record MessageRow(
         Error,
         FinishReason,
         PromptTokens is { } prompt && CompletionTokens is { } completion ? new TokenUsage(prompt, completion) : null,
-        Position);
+        Position,
+        ParentId,
+        SiblingIds);
 }

@@ -157,17 +157,20 @@ public sealed class ChatCluster : IAsyncLifetime
         var conversation = await owner.CreateConversationAsync("long");
         var contents = new List<string>();
         await using var db = await Db.OpenConnectionAsync();
+        Guid? parent = null;
         for (var i = 0; i < pairs; i++)
         {
-            var question = Guid.CreateVersion7();
+            var (question, answer) = (Guid.CreateVersion7(), Guid.CreateVersion7());
             await db.ExecuteAsync(
                 """
-                INSERT INTO messages (id, conversation_id, role, content, status, created_at, completed_at)
-                VALUES (@question, @Id, 'user', @q, 'completed', now(), now());
-                INSERT INTO messages (id, conversation_id, role, content, status, reply_to_id, last_sequence, created_at, completed_at)
-                VALUES (@answer, @Id, 'assistant', @a, 'completed', @question, 1, now(), now());
+                INSERT INTO messages (id, conversation_id, role, content, status, parent_id, created_at, completed_at)
+                VALUES (@question, @Id, 'user', @q, 'completed', @parent, now(), now());
+                INSERT INTO messages (id, conversation_id, role, content, status, reply_to_id, parent_id, last_sequence, created_at, completed_at)
+                VALUES (@answer, @Id, 'assistant', @a, 'completed', @question, @question, 1, now(), now());
+                UPDATE conversations SET active_leaf_id = @answer WHERE id = @Id;
                 """,
-                new { question, answer = Guid.CreateVersion7(), conversation.Id, q = $"question {i}", a = $"answer {i}" });
+                new { question, answer, parent, conversation.Id, q = $"question {i}", a = $"answer {i}" });
+            parent = answer;
             contents.Add($"question {i}");
             contents.Add($"answer {i}");
         }

@@ -11,6 +11,7 @@ public sealed class ChatTestClient : IAsyncDisposable
     private readonly ConcurrentQueue<GenerationFinished> finished = new();
     private readonly ConcurrentQueue<GenerationStarted> started = new();
     private readonly ConcurrentQueue<Message> added = new();
+    private readonly ConcurrentQueue<(string Event, Guid ConversationId, string? Title)> listEvents = new();
 
     private ChatTestClient(HubConnection connection)
     {
@@ -19,7 +20,16 @@ public sealed class ChatTestClient : IAsyncDisposable
         connection.On<GenerationFinished>(ChatHubMethods.GenerationFinished, finished.Enqueue);
         connection.On<GenerationStarted>(ChatHubMethods.GenerationStarted, started.Enqueue);
         connection.On<Message>(ChatHubMethods.MessageAdded, added.Enqueue);
+        connection.On<Conversation>(ChatHubMethods.ConversationCreated, c => listEvents.Enqueue((ChatHubMethods.ConversationCreated, c.Id, c.Title)));
+        connection.On<Conversation>(ChatHubMethods.ConversationUpdated, c => listEvents.Enqueue((ChatHubMethods.ConversationUpdated, c.Id, c.Title)));
+        connection.On<ConversationDeleted>(ChatHubMethods.ConversationDeleted, d => listEvents.Enqueue((ChatHubMethods.ConversationDeleted, d.ConversationId, null)));
     }
+
+    /// <summary>The conversation-list events received (ConversationCreated / Updated / Deleted), in order.</summary>
+    public IReadOnlyList<(string Event, Guid ConversationId, string? Title)> ListEvents => [.. listEvents];
+
+    public Task WaitForListEventAsync(string @event, Guid conversationId) =>
+        Wait.UntilAsync(() => listEvents.Any(e => e.Event == @event && e.ConversationId == conversationId), Wait.Default, $"{@event} for {conversationId} did not arrive");
 
     public HubConnection Connection { get; }
 

@@ -16,13 +16,43 @@ public sealed partial class ChatHub
     {
         Validate(request);
         EnsureCanJoin(request.ConversationId);
-        var accepted = await intake.AcceptAsync(UserId, request) switch
+        return await StartExchangeAsync(await intake.AcceptAsync(UserId, request), announceQuestion: true);
+    }
+
+    /// <summary>Like a send, for the question the answer answered: the new answer streams, the old one stays its sibling.</summary>
+    public async Task<SendMessageResult> RegenerateAnswer(RegenerateAnswerRequest request)
+    {
+        if (request is null)
+        {
+            throw new HubException("request is required: { messageId, clientMessageId? }");
+        }
+
+        ValidateClientMessageId(request.ClientMessageId);
+        return await StartExchangeAsync(await intake.AcceptRegenerationAsync(UserId, request), announceQuestion: false);
+    }
+
+    /// <summary>Like a send, as a new version of a user message: the new question and its answer become the active branch.</summary>
+    public async Task<SendMessageResult> EditMessage(EditMessageRequest request)
+    {
+        if (request is null)
+        {
+            throw new HubException("request is required: { messageId, content, clientMessageId? }");
+        }
+
+        ValidateContent(request.Content);
+        ValidateClientMessageId(request.ClientMessageId);
+        return await StartExchangeAsync(await intake.AcceptEditAsync(UserId, request), announceQuestion: true);
+    }
+
+    private async Task<SendMessageResult> StartExchangeAsync(IntakeResult intakeResult, bool announceQuestion)
+    {
+        var accepted = intakeResult switch
         {
             AcceptedExchange exchange => exchange,
             RefusedSend refused => throw new HubException(refused.Reason),
             var other => throw new InvalidOperationException($"unexpected intake result {other}"),
         };
-        if (!Aborted.IsCancellationRequested)
+        if (!Aborted.IsCancellationRequested && (JoinedGroups.Contains(accepted.ConversationId) || JoinedGroups.Count < options.Value.MaxGroupsPerConnection))
         {
             await BestEffortAsync("JoinConversation", () => JoinGroupAsync(accepted.ConversationId));
         }
@@ -32,7 +62,11 @@ public sealed partial class ChatHub
             return accepted.Result; // a repeat of a send that was accepted: same ids, its answer's status now, nothing new started
         }
 
-        await BestEffortAsync(nameof(IChatHubClient.MessageAdded), () => broadcaster.MessageAddedAsync(accepted.Exchange.UserMessage));
+        if (announceQuestion)
+        {
+            await BestEffortAsync(nameof(IChatHubClient.MessageAdded), () => broadcaster.MessageAddedAsync(accepted.Exchange.UserMessage));
+        }
+
         if (await intake.StartAsync(accepted) is { } refusal)
         {
             throw new HubException(refusal.Reason);
@@ -66,18 +100,27 @@ public sealed partial class ChatHub
             throw new HubException("request is required: { conversationId, content, clientMessageId? }");
         }
 
-        if (string.IsNullOrWhiteSpace(request.Content))
+        ValidateContent(request.Content);
+        ValidateClientMessageId(request.ClientMessageId);
+    }
+
+    private void ValidateContent(string? content)
+    {
+        if (string.IsNullOrWhiteSpace(content))
         {
             throw new HubException("content must not be empty");
         }
 
         var limit = options.Value.MaxMessageCharacters;
-        if (request.Content.Length > limit)
+        if (content.Length > limit)
         {
-            throw new HubException($"content is {request.Content.Length} characters; the limit is {limit}");
+            throw new HubException($"content is {content.Length} characters; the limit is {limit}");
         }
+    }
 
-        if (request.ClientMessageId is { } key && (key.Length is 0 or > MaxClientMessageIdCharacters || !key.All(c => c is >= ' ' and <= '~')))
+    private static void ValidateClientMessageId(string? clientMessageId)
+    {
+        if (clientMessageId is { } key && (key.Length is 0 or > MaxClientMessageIdCharacters || !key.All(c => c is >= ' ' and <= '~')))
         {
             throw new HubException(ClientMessageIdRule);
         }

@@ -104,16 +104,19 @@ public sealed partial class ChatHub(
 
     public async Task<Conversation> CreateConversation(string? title)
     {
-        title = string.IsNullOrWhiteSpace(title) ? "New conversation" : title.Trim();
-        if (title.Length > MaxTitleCharacters)
-        {
-            throw new HubException($"title must be at most {MaxTitleCharacters} characters");
-        }
-
+        title = Title(title);
         EnsureCanJoin(Guid.Empty); // a new conversation is one more group
         var conversation = await store.CreateConversationAsync(UserId, title, Aborted);
         await JoinGroupAsync(conversation.Id);
+        await Clients.User(UserId).ConversationCreated(conversation);
         return conversation;
+    }
+
+    /// <summary>Trimmed; empty means "New conversation"; at most <see cref="MaxTitleCharacters"/>.</summary>
+    private static string Title(string? title)
+    {
+        title = string.IsNullOrWhiteSpace(title) ? "New conversation" : title.Trim();
+        return title.Length <= MaxTitleCharacters ? title : throw new HubException($"title must be at most {MaxTitleCharacters} characters");
     }
 
     public Task<IReadOnlyList<Conversation>> ListConversations() =>

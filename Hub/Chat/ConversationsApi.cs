@@ -10,19 +10,45 @@ using Microsoft.Extensions.Options;
 namespace ChatStreaming.Server.Chat;
 
 /// <summary>REST reads of the caller's conversations. Another user's conversation is a 404, like an unknown id.</summary>
-internal static class ConversationsApi
+internal static partial class ConversationsApi
 {
     public static RouteGroupBuilder MapConversations(this IEndpointRouteBuilder routes)
     {
         var group = routes.MapGroup(ChatHubPaths.Conversations).RequireAuthorization().RequireRateLimiting(RateLimitExtensions.PerUser);
         group.MapGet("/", ListConversations);
         group.MapGet("/{id:guid}/messages", GetMessages);
+        group.MapGet("/{id:guid}/export", Export);
+        routes.MapGet(ChatHubPaths.Search, Search).RequireAuthorization().RequireRateLimiting(RateLimitExtensions.PerUser);
         return group;
     }
 
-    private static async Task<Ok<IReadOnlyList<Conversation>>> ListConversations(
-        ClaimsPrincipal user, IOptions<AuthOptions> auth, ChatStore store, CancellationToken cancellationToken) =>
-        TypedResults.Ok(await store.ListConversationsAsync(UserId(user, auth), ChatHub.MaxListedConversations, cancellationToken));
+    /// <summary>
+    /// The caller's conversations, newest first: at most <paramref name="limit"/> (default and most 200) after the cursor
+    /// <paramref name="before"/>; the <c>X-Next-Cursor</c> header holds the next page's cursor (absent at the end).
+    /// </summary>
+    private static async Task<Results<Ok<IReadOnlyList<Conversation>>, ValidationProblem>> ListConversations(
+        string? before, int? limit, HttpResponse response, ClaimsPrincipal user, IOptions<AuthOptions> auth, ChatStore store, CancellationToken cancellationToken)
+    {
+        if (limit is < 1 or > ChatHub.MaxListedConversations)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"limit must be between 1 and {ChatHub.MaxListedConversations}"] });
+        }
+
+        try
+        {
+            var (conversations, next) = await store.GetConversationPageAsync(UserId(user, auth), before, limit ?? ChatHub.MaxListedConversations, cancellationToken);
+            if (next is not null)
+            {
+                response.Headers["X-Next-Cursor"] = next;
+            }
+
+            return TypedResults.Ok(conversations);
+        }
+        catch (FormatException)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["before"] = ["before must be the X-Next-Cursor of an earlier page"] });
+        }
+    }
 
     /// <summary>
     /// The newest <paramref name="limit"/> messages (default and most: Chat:SnapshotMessages) before position

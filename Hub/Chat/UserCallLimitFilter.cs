@@ -9,7 +9,7 @@ namespace ChatStreaming.Server.Chat;
 /// <summary>
 /// Per-user limits on the hub calls that are not sends (sends have their own, in the send flow), shared by all
 /// instances through Redis: <c>Chat:ConversationsPerMinutePerUser</c> for CreateConversation, and
-/// <c>Chat:ReadsPerMinutePerUser</c> for every other method (list, join, leave, page, replay, cancel, and any added
+/// <c>Chat:ReadsPerMinutePerUser</c> for every other method (list, join, leave, page, replay, cancel, rename, delete, search, and any added
 /// later). Refused with <c>rate limited, retry after N s: …</c> before the method runs.
 /// </summary>
 public sealed class UserCallLimitFilter(UserLimiter limiter, IOptions<ChatStreamingOptions> options) : IHubFilter
@@ -17,7 +17,7 @@ public sealed class UserCallLimitFilter(UserLimiter limiter, IOptions<ChatStream
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
         var method = invocationContext.HubMethodName;
-        if (method != ChatHubMethods.SendMessage && invocationContext.Context.UserIdentifier is { } userId)
+        if (!AdmittedBySendFlow.Contains(method) && invocationContext.Context.UserIdentifier is { } userId)
         {
             var o = options.Value;
             var (kind, perMinute, what) = method == ChatHubMethods.CreateConversation
@@ -31,4 +31,7 @@ public sealed class UserCallLimitFilter(UserLimiter limiter, IOptions<ChatStream
 
         return await next(invocationContext);
     }
+
+    /// <summary>Methods that start an answer: counted by the send limits (messages per minute, answers at once) instead.</summary>
+    private static readonly HashSet<string> AdmittedBySendFlow = [ChatHubMethods.SendMessage, ChatHubMethods.RegenerateAnswer, ChatHubMethods.EditMessage];
 }

@@ -30,26 +30,71 @@ public sealed class ExchangeIntake(
     /// Admits and saves the send. Not cancellable: a caller that goes away after the save committed must not leave the
     /// answer saved but never started (the host starts it whatever happened to the connection).
     /// </summary>
-    public async Task<IntakeResult> AcceptAsync(string userId, SendMessageRequest request)
+    public Task<IntakeResult> AcceptAsync(string userId, SendMessageRequest request) =>
+        AcceptAsync(userId, request.ConversationId, request.ClientMessageId, ChatErrors.ConversationNotFound,
+            () => store.AddExchangeAsync(userId, request.ConversationId, request.Content, request.ClientMessageId, CancellationToken.None));
+
+    /// <summary>Admits and saves a new answer to the question the answer <see cref="RegenerateAnswerRequest.MessageId"/> answered.</summary>
+    public async Task<IntakeResult> AcceptRegenerationAsync(string userId, RegenerateAnswerRequest request)
+    {
+        var (conversationId, refused) = await OwnedMessageAsync(userId, request.MessageId, "assistant",
+            "messageId must be an answer (an assistant message); to change a question use EditMessage");
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        return await AcceptAsync(userId, conversationId, request.ClientMessageId, ChatErrors.MessageNotFound,
+            () => store.AddRegenerationAsync(userId, request.MessageId, request.ClientMessageId, CancellationToken.None));
+    }
+
+    /// <summary>Admits and saves a new version of the user message <see cref="EditMessageRequest.MessageId"/> with its answer.</summary>
+    public async Task<IntakeResult> AcceptEditAsync(string userId, EditMessageRequest request)
+    {
+        var (conversationId, refused) = await OwnedMessageAsync(userId, request.MessageId, "user",
+            "messageId must be a user message; to get another answer use RegenerateAnswer");
+        if (refused is not null)
+        {
+            return refused;
+        }
+
+        return await AcceptAsync(userId, conversationId, request.ClientMessageId, ChatErrors.MessageNotFound,
+            () => store.AddEditAsync(userId, request.MessageId, request.Content, request.ClientMessageId, CancellationToken.None));
+    }
+
+    /// <summary>The conversation of the caller's message of that role; refused as unknown when it is not theirs.</summary>
+    private async Task<(Guid ConversationId, RefusedSend? Refused)> OwnedMessageAsync(string userId, Guid messageId, string role, string wrongRole)
+    {
+        var owner = await store.FindMessageOwnerAsync(messageId, CancellationToken.None);
+        if (owner is null || owner.OwnerId != userId)
+        {
+            return (Guid.Empty, new RefusedSend(ChatErrors.MessageNotFound));
+        }
+
+        return owner.Role == role ? (owner.ConversationId, null) : (Guid.Empty, new RefusedSend(wrongRole));
+    }
+
+    private async Task<IntakeResult> AcceptAsync(
+        string userId, Guid conversationId, string? clientMessageId, string notFound, Func<Task<Exchange?>> save)
     {
         using var activity = WorkerTracing.Source.StartActivity("chat.send_message");
-        activity?.SetTag(WorkerTracing.ConversationIdTag, request.ConversationId.ToString());
+        activity?.SetTag(WorkerTracing.ConversationIdTag, conversationId.ToString());
         if (queue.IsFull || !queue.IsAcceptingWork)
         {
             return new RefusedSend(ChatErrors.Busy); // refused before anything is saved (full, or shutting down)
         }
 
-        var admission = await limiter.AdmitAsync(userId, request.ConversationId, request.ClientMessageId);
+        var admission = await limiter.AdmitAsync(userId, conversationId, clientMessageId);
         if (admission.SeenBefore)
         {
             // A retry: the send it repeats saved this exchange (same ids, nothing new to start)…
-            if (await store.FindExchangeAsync(userId, request.ConversationId, request.ClientMessageId!, CancellationToken.None) is { } saved)
+            if (await store.FindExchangeAsync(userId, conversationId, clientMessageId!, CancellationToken.None) is { } saved)
             {
-                return Accepted(saved, userId, request, activity);
+                return Accepted(saved, userId, activity);
             }
 
             // …or saved nothing (it failed, or its instance died): then it is a new send, admitted in full.
-            admission = await limiter.AdmitAsync(userId, request.ConversationId, request.ClientMessageId, asNew: true);
+            admission = await limiter.AdmitAsync(userId, conversationId, clientMessageId, asNew: true);
         }
 
         if (Refusal(admission) is { } refused)
@@ -60,7 +105,7 @@ public sealed class ExchangeIntake(
         Exchange? exchange;
         try
         {
-            exchange = await store.AddExchangeAsync(userId, request.ConversationId, request.Content, request.ClientMessageId, CancellationToken.None);
+            exchange = await save();
         }
         catch
         {
@@ -71,7 +116,7 @@ public sealed class ExchangeIntake(
         if (exchange is null)
         {
             await limiter.RefundAsync(userId, admission);
-            return new RefusedSend(ChatErrors.ConversationNotFound);
+            return new RefusedSend(notFound);
         }
 
         if (!exchange.IsNew)
@@ -79,7 +124,7 @@ public sealed class ExchangeIntake(
             await limiter.RefundAsync(userId, admission); // a concurrent twin saved it first: nothing new to start
         }
 
-        return Accepted(exchange, userId, request, activity) with { Admission = admission };
+        return Accepted(exchange, userId, activity) with { Admission = admission };
     }
 
     /// <summary>
@@ -117,10 +162,10 @@ public sealed class ExchangeIntake(
         return new RefusedSend(ChatErrors.Busy);
     }
 
-    private static AcceptedExchange Accepted(Exchange exchange, string userId, SendMessageRequest request, System.Diagnostics.Activity? activity)
+    private static AcceptedExchange Accepted(Exchange exchange, string userId, System.Diagnostics.Activity? activity)
     {
         activity?.SetTag(WorkerTracing.MessageIdTag, exchange.AssistantMessage.Id.ToString());
-        return new AcceptedExchange(exchange, userId, request.Content, activity?.Context ?? default);
+        return new AcceptedExchange(exchange, userId, exchange.UserMessage.Content, activity?.Context ?? default);
     }
 
     private RefusedSend? Refusal(Admission admission)

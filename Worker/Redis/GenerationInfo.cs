@@ -20,6 +20,11 @@ public sealed record GenerationInfo(Guid MessageId, Guid ConversationId, Guid Us
             return null; // a partial hash (recreated after a Redis restart) proves nothing about ownership
         }
 
+        if (map.ContainsKey("deleted"))
+        {
+            return null; // its conversation was deleted: unknown, like its saved messages
+        }
+
         return new GenerationInfo(
             messageId,
             Guid.Parse(conversation),

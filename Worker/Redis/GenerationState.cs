@@ -54,6 +54,20 @@ public sealed class GenerationState(IConnectionMultiplexer redis, InstanceIdenti
         return 0
         """;
 
+    // Forgets a deleted conversation's answer. KEYS: state, chunks, leases. ARGV: id, now. One still streaming ends
+    // cancelled here (its generator stops at its next chunk or cancel check) and its state stays, marked deleted, until
+    // its TTL, so it is not revived; every other state and every replay buffer goes at once.
+    private const string ForgetScript = """
+        if redis.call('HGET', KEYS[1], 'status') == 'streaming' then
+            redis.call('HSET', KEYS[1], 'status', 'cancelled', 'cancel', '1', 'deleted', '1', 'ended', ARGV[2])
+            redis.call('ZREM', KEYS[3], ARGV[1])
+            redis.call('DEL', KEYS[2])
+            return 1
+        end
+        redis.call('DEL', KEYS[1], KEYS[2])
+        return 0
+        """;
+
     // Decides the final status once: a cancel request that came first wins over the model's own end. Records when
     // (and why) it ended, so a sweep can still save it if its instance never manages to (ClaimOrphanScript).
     private const string FinishScript = """
@@ -256,6 +270,27 @@ public sealed class GenerationState(IConnectionMultiplexer redis, InstanceIdenti
         batch.Execute();
         await Task.WhenAll(flags.Select(f => f.Flag));
         return [.. flags.Where(f => f.Flag.Result == "1").Select(f => f.Id)];
+    }
+
+    /// <summary>
+    /// Forgets the answers of a deleted conversation (one pipelined batch): running ones are cancelled and marked deleted,
+    /// replay buffers and ended states removed. Afterwards <see cref="GetGenerationAsync"/> knows none of them.
+    /// </summary>
+    public async Task ForgetAsync(IReadOnlyCollection<Guid> messageIds)
+    {
+        if (messageIds.Count == 0)
+        {
+            return;
+        }
+
+        var batch = Db.CreateBatch();
+        var now = NowMilliseconds();
+        var forgotten = messageIds.Select(id => (Id: id, Running: batch.ScriptEvaluateAsync(
+            ForgetScript, [RedisKeys.Generation(id), RedisKeys.Chunks(id), RedisKeys.Leases], [id.ToString("N"), now]))).ToArray();
+        batch.Execute();
+        await Task.WhenAll(forgotten.Select(f => f.Running));
+        var subscriber = redis.GetSubscriber();
+        await Task.WhenAll(forgotten.Where(f => (int)f.Running.Result == 1).Select(f => subscriber.PublishAsync(RedisKeys.Cancellations, f.Id.ToString())));
     }
 
     /// <summary>Sets the final status once and returns it: <paramref name="proposed"/>, or cancelled when a cancel came first.</summary>

@@ -15,7 +15,7 @@ public static class RedisKeys
     /// <summary>
     /// Hash: <c>conversation</c>, <c>userMessage</c>, <c>owner</c> (the user id), <c>instance</c> (the id of the hub
     /// instance generating it), <c>status</c>, and once set <c>cancel</c> (1 = a cancel was requested), <c>ended</c>
-    /// (Unix ms the status was decided) and <c>error</c>. Its TTL is renewed while the answer runs, so it stays cancellable.
+    /// (Unix ms the status was decided), <c>error</c> and <c>deleted</c> (its conversation was deleted: the answer is unknown). Its TTL is renewed while the answer runs, so it stays cancellable.
     /// </summary>
     public static RedisKey Generation(Guid messageId) => $"{Prefix}:msg:{{{messageId:N}}}:gen";
 
