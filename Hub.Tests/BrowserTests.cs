@@ -37,9 +37,8 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         await page.WaitForSelectorAsync($"{Answer}[data-status='completed']");
         await Screenshot(page, $"{Name(app)}-completed");
 
-        var shown = await page.InnerTextAsync($"{Answer} .text");
         var saved = await SavedAnswerAsync(page);
-        Assert.Equal(saved.Content, shown);
+        await AssertShowsAsync(page, Answer, saved.Content);
         Assert.Equal(MessageStatus.Completed, saved.Status);
         Assert.Equal("Completed", await page.InnerTextAsync($"{Answer} .badge"));
         Assert.Equal("hello from the browser", await page.InnerTextAsync("#messages li.user .text"));
@@ -61,7 +60,7 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
             await page.WaitForSelectorAsync($"#messages li.user .text:text-is('through nginx {i}')"); // this round's conversation
             await page.WaitForSelectorAsync($"{Answer}[data-status='completed']");
             var saved = await SavedAnswerAsync(page);
-            Assert.Equal(saved.Content, await page.InnerTextAsync($"{Answer} .text"));
+            await AssertShowsAsync(page, Answer, saved.Content);
             await page.ReloadAsync(); // a new negotiate and connection each round
             await page.WaitForSelectorAsync("#new-conversation");
         }
@@ -79,7 +78,7 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
 
         var saved = await SavedAnswerAsync(page);
         Assert.Equal(MessageStatus.Cancelled, saved.Status);
-        Assert.Equal(saved.Content, await page.InnerTextAsync($"{Answer} .text"));
+        await AssertShowsAsync(page, Answer, saved.Content);
         Assert.StartsWith("Cancelled", await page.InnerTextAsync($"{Answer} .badge"), StringComparison.Ordinal);
     }
 
@@ -116,7 +115,7 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         await page.WaitForSelectorAsync($"{Answer}[data-status='completed']", new() { Timeout = 20_000 });
 
         var saved = await SavedAnswerAsync(page);
-        Assert.Equal(saved.Content, await page.InnerTextAsync($"{Answer} .text"));
+        await AssertShowsAsync(page, Answer, saved.Content);
     }
 
     [Theory]
@@ -138,9 +137,10 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         await second.WaitForSelectorAsync($"{Answer}[data-status='completed']", new() { Timeout = 20_000 });
         await first.WaitForSelectorAsync($"{Answer}[data-status='completed']");
 
-        Assert.Equal(await first.InnerTextAsync($"{Answer} .text"), await second.InnerTextAsync($"{Answer} .text"));
+        var saved = (await SavedAnswerAsync(first)).Content;
+        await AssertShowsAsync(first, Answer, saved);
+        await AssertShowsAsync(second, Answer, saved);
         Assert.Equal("seen everywhere", await second.InnerTextAsync("#messages li.user .text"));
-        Assert.Equal((await SavedAnswerAsync(first)).Content, await second.InnerTextAsync($"{Answer} .text"));
     }
 
     /// <summary>A page on an instance whose model answers slowly (100 tokens at 25/s), with an answer streaming.</summary>
@@ -181,6 +181,18 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         var messages = await http.GetFromJsonAsync<List<Message>>($"{ChatHubPaths.Conversations}/{conversationId}/messages");
         return Assert.Single(messages!, m => m.Role == MessageRole.Assistant);
     }
+
+    /// <summary>
+    /// The answer's text on screen is <paramref name="text"/>: rendered as Markdown, so compared as words (a paragraph
+    /// drops trailing and repeated spaces); what the page holds for it (<c>data-source</c>) is the exact text.
+    /// </summary>
+    private static async Task AssertShowsAsync(IPage page, string answer, string text)
+    {
+        await page.WaitForFunctionAsync("([selector, text]) => document.querySelector(selector + ' .text')?.dataset.source === text", new[] { answer, text });
+        Assert.Equal(Words(text), Words(await page.InnerTextAsync($"{answer} .text")));
+    }
+
+    private static string Words(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
 
     private static Task Screenshot(IPage page, string name) =>
         page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserSession.ScreenshotDirectory, $"{name}.png") });

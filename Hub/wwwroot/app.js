@@ -1,10 +1,12 @@
-// The chat page: UI only. Connection, resume and dedupe live in chat-client.js.
+// The chat page: UI only. Connection, resume and dedupe live in chat-client.js; Markdown in markdown.js.
 import { ChatClient, getDevToken } from "./chat-client.js";
+import { renderMarkdown } from "./markdown.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
   signInForm: $("sign-in-form"), userName: $("user-name"), signedIn: $("signed-in"), who: $("who"), signOut: $("sign-out"),
   connection: $("connection"), app: $("app"), newConversation: $("new-conversation"), conversations: $("conversations"),
+  searchForm: $("search-form"), searchInput: $("search-input"), searchResults: $("search-results"),
   title: $("conversation-title"), messages: $("messages"), loadEarlier: $("load-earlier"), status: $("status"), composer: $("composer"),
   input: $("composer-input"), send: $("send"), stop: $("stop"), error: $("error"),
 };
@@ -12,6 +14,9 @@ const statusWords = { streaming: "Streaming…", completed: "Completed", cancell
 const connectionWords = { connecting: "Connecting…", connected: "Connected", reconnecting: "Connection lost, reconnecting…", disconnected: "Disconnected" };
 let client = null;
 let oldestPosition = null; // of the first message shown: "Load earlier messages" pages back from it
+let opening = 0; // > 0 while a conversation's snapshot is being drawn: it draws every message itself, in order
+let reopenTimer = null;
+const shown = new Map(); // messageId -> the message as last read ({ parentId, siblingIds, role, … }) for the open branch
 let session = JSON.parse(localStorage.getItem("chatstreaming.session") ?? "null");
 
 function showError(error) {
@@ -28,22 +33,102 @@ async function token() {
   return session.accessToken;
 }
 
+const button = (className, text, label, onClick) => {
+  const b = Object.assign(document.createElement("button"), { type: "button", className, textContent: text });
+  if (label) b.setAttribute("aria-label", label);
+  b.addEventListener("click", (event) => { event.stopPropagation(); Promise.resolve(onClick()).catch(showError); });
+  return b;
+};
+
 function newMessageElement(id, role) {
   const li = document.createElement("li");
   li.dataset.messageId = id;
   li.className = role;
-  li.append(Object.assign(document.createElement("span"), { className: "text" }));
+  // Answers are Markdown (rendered, sanitized); questions are shown as typed.
+  li.append(Object.assign(document.createElement("div"), { className: role === "assistant" ? "text markdown" : "text" }));
   if (role === "assistant") li.append(Object.assign(document.createElement("span"), { className: "badge" }));
+  li.append(Object.assign(document.createElement("div"), { className: "actions" }));
   return li;
 }
 
+function findElement(id) { return ui.messages.querySelector(`li[data-message-id="${id}"]`); }
+
+function lastShownId() { return ui.messages.lastElementChild?.dataset.messageId ?? null; }
+
+/** The message's row, made at the end of the list when it is new. */
 function messageElement(id, role) {
-  let li = ui.messages.querySelector(`li[data-message-id="${id}"]`);
+  let li = findElement(id);
   if (!li) {
     li = newMessageElement(id, role);
     ui.messages.append(li);
   }
   return li;
+}
+
+/** The branch changed under the page (a regenerate, an edit, another tab's choice): redraw it from a snapshot, once. */
+function scheduleReopen() {
+  clearTimeout(reopenTimer);
+  reopenTimer = setTimeout(() => { if (client.conversationId) openConversation(client.conversationId).catch(showError); }, 50);
+}
+
+/** ‹ i / n › between a message's siblings, Edit on questions, Regenerate on ended answers. */
+function renderActions(li, message, answer) {
+  const actions = li.querySelector(".actions");
+  const items = [];
+  const siblings = message?.siblingIds ?? [];
+  if (siblings.length > 1) {
+    const i = siblings.indexOf(message.id);
+    const nav = Object.assign(document.createElement("span"), { className: "siblings" });
+    const previous = button("previous", "‹", "Previous version", () => selectBranch(siblings[i - 1]));
+    const next = button("next", "›", "Next version", () => selectBranch(siblings[i + 1]));
+    previous.disabled = i <= 0;
+    next.disabled = i >= siblings.length - 1;
+    nav.append(previous, Object.assign(document.createElement("span"), { className: "position", textContent: `${i + 1} / ${siblings.length}` }), next);
+    items.push(nav);
+  }
+  if (li.classList.contains("user")) items.push(button("edit", "Edit", "Edit this message", () => startEdit(li)));
+  else if (answer && answer.status !== "streaming") items.push(button("regenerate", "Regenerate", "Regenerate this answer", () => regenerate(answer.messageId)));
+  actions.replaceChildren(...items);
+}
+
+function renderUser(message) {
+  shown.set(message.id, message);
+  const li = messageElement(message.id, "user");
+  if (li.classList.contains("editing")) return;
+  li.querySelector(".text").textContent = message.content;
+  renderActions(li, message, null);
+}
+
+function renderAnswer(answer) {
+  if (answer.conversationId !== client.conversationId) return;
+  let li = findElement(answer.messageId);
+  if (!li) {
+    if (opening > 0) return; // the snapshot being drawn places it
+    if (!answer.userMessageId || answer.userMessageId !== lastShownId()) { scheduleReopen(); return; } // not below the last question: a new branch
+    li = messageElement(answer.messageId, "assistant");
+  }
+  li.dataset.status = answer.status;
+  renderMarkdown(li.querySelector(".text"), answer.text);
+  const reason = answer.finishReason && answer.finishReason !== "stop" ? ` (${answer.finishReason})` : "";
+  li.querySelector(".badge").textContent = `${statusWords[answer.status]}${reason}${answer.error ? `: ${answer.error}` : ""}`;
+  renderActions(li, shown.get(answer.messageId) ?? { id: answer.messageId, siblingIds: [answer.messageId] }, answer);
+  if (opening === 0) li.scrollIntoView({ block: "end" });
+  const streaming = [...client.answers.values()].some((a) => a.conversationId === client.conversationId && a.status === "streaming");
+  ui.stop.disabled = !streaming;
+  ui.status.textContent = streaming ? statusWords.streaming : statusWords[answer.status];
+}
+
+/** Draws messages (oldest first) in that order: questions and answers each in their own row. */
+function renderMessages(messages) {
+  for (const message of messages) {
+    shown.set(message.id, message);
+    if (message.role === "user") renderUser(message);
+    else {
+      messageElement(message.id, "assistant");
+      renderAnswer(client.answers.get(message.id));
+    }
+    ui.messages.append(findElement(message.id));
+  }
 }
 
 function showEarlier(page) {
@@ -52,67 +137,158 @@ function showEarlier(page) {
 }
 
 async function loadEarlier() {
-  const page = await client.loadEarlier(oldestPosition);
-  const older = document.createDocumentFragment();
-  for (const m of page.messages) {
-    const li = newMessageElement(m.id, m.role);
-    if (m.role === "user") li.querySelector(".text").textContent = m.content;
-    older.append(li);
-  }
-  ui.messages.prepend(older); // in place first, so the answers below render into their own rows
-  await client.applyMessages(page.messages);
-  showEarlier(page);
-}
-
-function renderUser(message) {
-  messageElement(message.id, "user").querySelector(".text").textContent = message.content;
-}
-
-function renderAnswer(answer) {
-  if (answer.conversationId !== client.conversationId) return;
-  const li = messageElement(answer.messageId, "assistant");
-  li.dataset.status = answer.status;
-  li.querySelector(".text").textContent = answer.text;
-  const reason = answer.finishReason && answer.finishReason !== "stop" ? ` (${answer.finishReason})` : "";
-  li.querySelector(".badge").textContent = `${statusWords[answer.status]}${reason}${answer.error ? `: ${answer.error}` : ""}`;
-  li.scrollIntoView({ block: "end" });
-  const streaming = [...client.answers.values()].some((a) => a.conversationId === client.conversationId && a.status === "streaming");
-  ui.stop.disabled = !streaming;
-  ui.status.textContent = streaming ? statusWords.streaming : statusWords[answer.status];
+  opening++; // the page's answers become known before they are drawn, in place
+  try {
+    const page = await client.loadEarlier(oldestPosition);
+    await client.applyMessages(page.messages);
+    const newer = [...ui.messages.children];
+    renderMessages(page.messages);
+    ui.messages.append(...newer); // the older page above what was shown
+    showEarlier(page);
+    return page;
+  } finally { opening--; }
 }
 
 async function refreshConversations() {
-  const conversations = await client.listConversations();
+  const { conversations } = await client.getConversations(null, 200);
   ui.conversations.replaceChildren(...conversations.map((c) => {
     const li = document.createElement("li");
-    const button = Object.assign(document.createElement("button"), { type: "button", textContent: c.title });
-    button.dataset.conversationId = c.id;
-    button.setAttribute("aria-current", String(c.id === client.conversationId));
-    button.addEventListener("click", () => openConversation(c.id));
-    li.append(button);
+    li.dataset.conversationId = c.id;
+    const open = button("open", c.title, null, () => openConversation(c.id));
+    open.dataset.conversationId = c.id;
+    open.setAttribute("aria-current", String(c.id === client.conversationId));
+    li.append(open, button("rename", "✎", `Rename ${c.title}`, () => startRename(li, c)), button("delete", "🗑", `Delete ${c.title}`, () => deleteConversation(c)));
     return li;
   }));
 }
 
-async function openConversation(id) {
-  ui.error.textContent = "";
+function startRename(li, conversation) {
+  const input = Object.assign(document.createElement("input"), { className: "rename-input", value: conversation.title, maxLength: 200 });
+  input.setAttribute("aria-label", "New title");
+  let done = false;
+  const finish = async (save) => {
+    if (done) return;
+    done = true;
+    if (save && input.value.trim() !== conversation.title) {
+      const renamed = await client.renameConversation(conversation.id, input.value);
+      if (renamed.id === client.conversationId) ui.title.textContent = renamed.title;
+    }
+    await refreshConversations();
+  };
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); finish(true).catch(showError); }
+    if (event.key === "Escape") finish(false).catch(showError);
+  });
+  input.addEventListener("blur", () => finish(true).catch(showError));
+  li.replaceChildren(input);
+  input.focus();
+  input.select();
+}
+
+async function deleteConversation(conversation) {
+  if (!confirm(`Delete “${conversation.title}” and all its messages? This cannot be undone.`)) return;
+  await client.deleteConversation(conversation.id);
+  if (location.hash === `#c=${conversation.id}`) closeConversation();
+  await refreshConversations();
+}
+
+function closeConversation() {
+  client.conversationId = null;
+  shown.clear();
   ui.messages.replaceChildren();
-  const snapshot = await client.open(id);
-  if (client.conversationId !== id) return; // another conversation was opened meanwhile (a click during a reload): it renders itself
-  location.hash = `c=${id}`;
-  ui.title.textContent = snapshot.conversation.title;
-  for (const message of snapshot.messages) {
-    if (message.role === "user") renderUser(message);
-    else renderAnswer(client.answers.get(message.id));
-    // In the snapshot's order: applying the snapshot rendered its answers before this loop reached their questions.
-    ui.messages.append(messageElement(message.id, message.role));
-  }
+  ui.title.textContent = "No conversation open";
+  ui.loadEarlier.hidden = true;
+  ui.input.disabled = true;
+  ui.status.textContent = "";
+  location.hash = "";
+  updateSend();
+}
+
+function startEdit(li) {
+  const message = shown.get(li.dataset.messageId);
+  li.classList.add("editing");
+  const editor = Object.assign(document.createElement("textarea"), { className: "edit-input", value: message.content, rows: 3 });
+  editor.setAttribute("aria-label", "Edited message");
+  const cancel = () => { li.classList.remove("editing"); renderUser(message); };
+  const save = async () => {
+    const content = editor.value.trim();
+    if (!content) return;
+    li.classList.remove("editing");
+    await client.edit(message.id, content);
+    await openConversation(client.conversationId);
+  };
+  li.querySelector(".text").replaceChildren(editor);
+  li.querySelector(".actions").replaceChildren(button("save", "Save & send", null, save), button("cancel", "Cancel", null, cancel));
+  editor.focus();
+}
+
+async function regenerate(answerId) {
+  await client.regenerate(answerId);
+  await openConversation(client.conversationId);
+}
+
+async function selectBranch(messageId) {
+  opening++;
+  try {
+    const snapshot = await client.selectBranch(messageId);
+    await openConversation(client.conversationId, snapshot);
+  } finally { opening--; }
+}
+
+/** Opens the conversation (or draws `snapshot`, already joined): its active branch, oldest first. */
+async function openConversation(id, snapshot = null) {
+  ui.error.textContent = "";
+  opening++;
+  try {
+    snapshot ??= await client.open(id);
+    if (client.conversationId !== id) return; // another conversation was opened meanwhile: it renders itself
+    location.hash = `c=${id}`;
+    ui.title.textContent = snapshot.conversation.title;
+    shown.clear();
+    ui.messages.replaceChildren();
+    renderMessages(snapshot.messages);
+  } finally { opening--; }
+  ui.messages.lastElementChild?.scrollIntoView({ block: "end" });
   oldestPosition = null;
   showEarlier(snapshot);
+  const streaming = snapshot.messages.some((m) => client.answers.get(m.id)?.status === "streaming");
+  ui.stop.disabled = !streaming;
+  ui.status.textContent = streaming ? statusWords.streaming : "";
   ui.input.disabled = false;
-  ui.input.focus();
+  if (document.activeElement === document.body) ui.input.focus();
   updateSend();
   await refreshConversations();
+}
+
+/** Opens a search hit's conversation at its message: paging back for it, or moving to its branch. */
+async function openAt(conversationId, messageId) {
+  await openConversation(conversationId);
+  let page = { hasMoreBefore: !ui.loadEarlier.hidden };
+  while (!findElement(messageId) && page.hasMoreBefore) page = await loadEarlier();
+  if (!findElement(messageId)) await selectBranch(messageId); // on another branch
+  const li = findElement(messageId);
+  li?.classList.add("found");
+  li?.scrollIntoView({ block: "center" });
+}
+
+/** A snippet with its **matches** as <mark>, built as text nodes (a snippet is never HTML). */
+function snippetElement(snippet) {
+  const p = Object.assign(document.createElement("span"), { className: "snippet" });
+  snippet.split("**").forEach((part, i) => p.append(i % 2 === 1 ? Object.assign(document.createElement("mark"), { textContent: part }) : document.createTextNode(part)));
+  return p;
+}
+
+async function search(query) {
+  const hits = query.trim() ? await client.search(query, 20) : [];
+  ui.searchResults.replaceChildren(...hits.map((hit) => {
+    const li = document.createElement("li");
+    const open = button("hit", "", `${hit.conversationTitle}: ${hit.snippet.replaceAll("**", "")}`, () => openAt(hit.conversationId, hit.messageId));
+    open.dataset.messageId = hit.messageId;
+    open.append(Object.assign(document.createElement("strong"), { textContent: hit.conversationTitle }), snippetElement(hit.snippet));
+    li.append(open);
+    return li;
+  }));
+  if (query.trim() && hits.length === 0) ui.searchResults.append(Object.assign(document.createElement("li"), { className: "no-hits", textContent: "No messages found" }));
 }
 
 function updateSend() { ui.send.disabled = ui.input.disabled || ui.input.value.trim() === ""; }
@@ -125,7 +301,16 @@ async function startSession() {
   client = new ChatClient({
     accessTokenFactory: token,
     onAnswer: renderAnswer,
-    onMessageAdded: (m) => { if (m.conversationId === client.conversationId) renderUser(m); refreshConversations().catch(showError); },
+    onMessageAdded: (m) => {
+      if (m.conversationId !== client.conversationId || opening > 0) return;
+      if (findElement(m.id) || (m.parentId ?? null) === lastShownId()) renderUser(m);
+      else scheduleReopen(); // an edit: a question beside an earlier one
+    },
+    onConversationChanged: (change) => {
+      if (change.type === "deleted" && change.conversationId === client.conversationId) closeConversation();
+      if (change.type === "updated" && change.conversationId === client.conversationId) ui.title.textContent = change.conversation.title;
+      refreshConversations().catch(showError);
+    },
     onConnectionState: (state) => { ui.connection.textContent = connectionWords[state]; },
     onError: showError,
   });
@@ -157,6 +342,11 @@ ui.newConversation.addEventListener("click", async () => {
 
 ui.loadEarlier.addEventListener("click", async () => {
   try { await loadEarlier(); } catch (e) { showError(e); }
+});
+
+ui.searchForm.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  try { await search(ui.searchInput.value); } catch (e) { showError(e); }
 });
 
 ui.input.addEventListener("input", updateSend);

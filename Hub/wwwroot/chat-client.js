@@ -12,13 +12,16 @@ export class ChatClient {
    * @param {() => string | Promise<string>} options.accessTokenFactory
    * @param {(answer: Answer) => void} [options.onAnswer] an answer's text or status changed
    * @param {(message: object) => void} [options.onMessageAdded] a user message was accepted (any tab, any instance)
+   * @param {(change: {type: "created"|"updated"|"deleted", conversation?: object, conversationId: string}) => void} [options.onConversationChanged]
+   *   the user's conversation list changed (any tab, any instance)
    * @param {(state: string) => void} [options.onConnectionState] "connecting" | "connected" | "reconnecting" | "disconnected"
    * @param {(error: Error) => void} [options.onError]
    * @param {number} [options.quietLimitMs] a streaming answer not heard of for this long makes the client reopen the
    *   conversation: delivery is at most once, and an end lost on the way is then recovered from the snapshot
    */
-  constructor({ baseUrl = "", accessTokenFactory, onAnswer = () => {}, onMessageAdded = () => {}, onConnectionState = () => {}, onError = () => {}, quietLimitMs = 10000 }) {
+  constructor({ baseUrl = "", accessTokenFactory, onAnswer = () => {}, onMessageAdded = () => {}, onConversationChanged = () => {}, onConnectionState = () => {}, onError = () => {}, quietLimitMs = 10000 }) {
     this.quietLimitMs = quietLimitMs;
+    this.onConversationChanged = onConversationChanged;
     this.onAnswer = onAnswer;
     this.onMessageAdded = onMessageAdded;
     this.onConnectionState = onConnectionState;
@@ -34,10 +37,14 @@ export class ChatClient {
       .withStatefulReconnect()
       .configureLogging(signalR.LogLevel.Warning)
       .build();
-    this.connection.on("ReceiveChunk", (chunk) => this.#enqueue(() => this.#applyChunk(chunk)));
-    this.connection.on("GenerationFinished", (finished) => this.#enqueue(() => this.#applyFinished(finished)));
-    this.connection.on("GenerationStarted", (started) => this.#enqueue(() => this.#answer(started.messageId, started.conversationId)));
-    this.connection.on("MessageAdded", (message) => this.onMessageAdded(message));
+    // Handlers return nothing: SignalR treats a returned value as a result the server did not ask for.
+    this.connection.on("ReceiveChunk", (chunk) => { this.#enqueue(() => this.#applyChunk(chunk)); });
+    this.connection.on("GenerationFinished", (finished) => { this.#enqueue(() => this.#applyFinished(finished)); });
+    this.connection.on("GenerationStarted", (started) => { this.#enqueue(() => this.#answer(started.messageId, started.conversationId, started.userMessageId)); });
+    this.connection.on("MessageAdded", (message) => { this.onMessageAdded(message); });
+    this.connection.on("ConversationCreated", (c) => { this.onConversationChanged({ type: "created", conversation: c, conversationId: c.id }); });
+    this.connection.on("ConversationUpdated", (c) => { this.onConversationChanged({ type: "updated", conversation: c, conversationId: c.id }); });
+    this.connection.on("ConversationDeleted", (d) => { this.onConversationChanged({ type: "deleted", conversationId: d.conversationId }); });
     this.connection.onreconnecting(() => this.onConnectionState("reconnecting"));
     this.connection.onreconnected(async () => {
       this.onConnectionState("connected");
@@ -69,7 +76,41 @@ export class ChatClient {
 
   listConversations() { return this.connection.invoke("ListConversations"); }
 
+  /** A page of the user's conversations, newest first: `{ conversations, nextCursor }` (pass `nextCursor` as `before`). */
+  getConversations(before, limit) { return this.connection.invoke("GetConversations", { before: before ?? null, limit: limit ?? null }); }
+
   createConversation(title) { return this.connection.invoke("CreateConversation", title ?? null); }
+
+  renameConversation(conversationId, title) { return this.connection.invoke("UpdateConversation", { conversationId, title }); }
+
+  /** Deletes the conversation (its running answers are cancelled); every tab of the user is told. */
+  async deleteConversation(conversationId) {
+    const deleted = await this.connection.invoke("DeleteConversation", conversationId);
+    if (this.conversationId === conversationId) this.conversationId = null;
+    return deleted;
+  }
+
+  /** The user's saved messages matching `query`, best first: `[{ conversationId, conversationTitle, messageId, role, snippet, createdAt }]`. */
+  search(query, limit, conversationId) {
+    return this.connection.invoke("SearchMessages", { query, limit: limit ?? null, conversationId: conversationId ?? null });
+  }
+
+  /** Another answer to the question `answerId` answered; the old one stays as its sibling. */
+  regenerate(answerId, clientMessageId = crypto.randomUUID()) {
+    return this.connection.invoke("RegenerateAnswer", { messageId: answerId, clientMessageId });
+  }
+
+  /** A new version of the user message `messageId`, answered; the earlier branch stays. */
+  edit(messageId, content, clientMessageId = crypto.randomUUID()) {
+    return this.connection.invoke("EditMessage", { messageId, content, clientMessageId });
+  }
+
+  /** Makes the newest path through `messageId` the open conversation's active branch; returns its snapshot, applied. */
+  async selectBranch(messageId) {
+    const snapshot = await this.connection.invoke("SelectBranch", { conversationId: this.conversationId, messageId });
+    await this.applyMessages(snapshot.messages);
+    return snapshot;
+  }
 
   /** Joins the conversation and applies its snapshot; returns the snapshot ({ conversation, messages }). */
   async open(conversationId) {
@@ -112,18 +153,19 @@ export class ChatClient {
     return next;
   }
 
-  #answer(messageId, conversationId) {
+  #answer(messageId, conversationId, userMessageId = null) {
     let answer = this.answers.get(messageId);
     if (!answer) {
-      answer = { messageId, conversationId, text: "", lastSequence: 0, status: "streaming", error: null, finishReason: null, lastHeard: Date.now() };
+      answer = { messageId, conversationId, userMessageId, text: "", lastSequence: 0, status: "streaming", error: null, finishReason: null, lastHeard: Date.now() };
       this.answers.set(messageId, answer);
       this.onAnswer(answer);
     }
+    answer.userMessageId ??= userMessageId;
     return answer;
   }
 
   #applySnapshot(message) {
-    const answer = this.#answer(message.id, message.conversationId);
+    const answer = this.#answer(message.id, message.conversationId, message.parentId ?? null);
     if (message.status !== "streaming") {
       Object.assign(answer, { text: message.content, lastSequence: message.lastSequence ?? 0, status: message.status, error: message.error ?? null, finishReason: message.finishReason ?? null });
     } else if (answer.status === "streaming" && (message.lastSequence ?? 0) >= answer.lastSequence) {
@@ -175,6 +217,7 @@ export class ChatClient {
  * @typedef {object} Answer
  * @property {string} messageId
  * @property {string} conversationId
+ * @property {string|null} userMessageId the question it answers (null until the client has heard)
  * @property {string} text
  * @property {number} lastSequence
  * @property {"streaming"|"completed"|"cancelled"|"failed"|"interrupted"} status
