@@ -157,7 +157,7 @@ async function refreshConversations() {
     const open = button("open", c.title, null, () => openConversation(c.id));
     open.dataset.conversationId = c.id;
     open.setAttribute("aria-current", String(c.id === client.conversationId));
-    li.append(open, button("rename", "✎", `Rename ${c.title}`, () => startRename(li, c)), button("delete", "🗑", `Delete ${c.title}`, () => deleteConversation(c)));
+    li.append(open, button("rename", "✎", `Rename ${c.title}`, () => startRename(li, c)), button("delete", "×", `Delete ${c.title}`, () => deleteConversation(c)));
     return li;
   }));
 }

@@ -10,7 +10,7 @@ DOMPurify.addHook("afterSanitizeAttributes", (node) => {
   }
 });
 
-const purifyOptions = { FORBID_TAGS: ["style", "form", "input", "button", "textarea", "select", "iframe", "object", "embed"], FORBID_ATTR: ["style"] };
+const purifyOptions = { FORBID_TAGS: ["style", "form", "input", "button", "textarea", "select", "iframe", "object", "embed", "svg", "math"], FORBID_ATTR: ["style"] };
 
 /** Safe HTML for a Markdown text (GitHub flavour: tables, fenced code, lists, links). */
 export function markdownToHtml(source) {
