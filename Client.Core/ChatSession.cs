@@ -7,7 +7,7 @@ namespace ChatStreaming.Client.Core;
 /// A connection to the hub that keeps every answer exact: reconnects with backoff for ever, rejoins the open
 /// conversation after a reconnect, drops duplicate chunks, fetches missed ones, and ends with the saved text.
 /// </summary>
-public sealed class ChatSession : IAsyncDisposable
+public sealed partial class ChatSession : IAsyncDisposable
 {
     private readonly Dictionary<Guid, AnswerState> answers = [];
     private readonly SemaphoreSlim gate = new(1, 1); // Invariant: answer state changes one event at a time.
@@ -35,6 +35,17 @@ public sealed class ChatSession : IAsyncDisposable
             return Task.CompletedTask;
         }));
         Connection.On<Message>(ChatHubMethods.MessageAdded, message => MessageAdded?.Invoke(message));
+        Connection.On<Conversation>(ChatHubMethods.ConversationCreated, c => ConversationChanged?.Invoke(new ConversationChange(ConversationChangeKind.Created, c.Id, c)));
+        Connection.On<Conversation>(ChatHubMethods.ConversationUpdated, c => ConversationChanged?.Invoke(new ConversationChange(ConversationChangeKind.Updated, c.Id, c)));
+        Connection.On<ConversationDeleted>(ChatHubMethods.ConversationDeleted, d =>
+        {
+            if (ConversationId == d.ConversationId)
+            {
+                ConversationId = null;
+            }
+
+            ConversationChanged?.Invoke(new ConversationChange(ConversationChangeKind.Deleted, d.ConversationId, null));
+        });
         Connection.Reconnecting += _ => { StateChanged?.Invoke("reconnecting"); return Task.CompletedTask; };
         Connection.Closed += _ => { StateChanged?.Invoke("disconnected"); return Task.CompletedTask; };
         Connection.Reconnected += async _ =>

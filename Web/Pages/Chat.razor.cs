@@ -64,18 +64,38 @@ public sealed partial class Chat
         chat.Finished += _ => Refresh();
         chat.Started += started => Refresh(() =>
         {
-            if (started.ConversationId == chat.ConversationId && messages.All(m => m.Id != started.MessageId))
+            if (started.ConversationId != chat.ConversationId || messages.Any(m => m.Id == started.MessageId))
             {
-                messages.Add(new Message(started.MessageId, started.ConversationId, MessageRole.Assistant, "", MessageStatus.Streaming, DateTimeOffset.UtcNow, null, 0));
+                return;
+            }
+
+            if (messages.LastOrDefault()?.Id == started.UserMessageId)
+            {
+                messages.Add(new Message(started.MessageId, started.ConversationId, MessageRole.Assistant, "", MessageStatus.Streaming, DateTimeOffset.UtcNow, null, 0,
+                    ParentId: started.UserMessageId, SiblingIds: [started.MessageId]));
+            }
+            else
+            {
+                Reopen(); // a new answer beside an earlier one (a regenerate): the branch changed
             }
         });
         chat.MessageAdded += message => Refresh(() =>
         {
-            if (message.ConversationId == chat.ConversationId && messages.All(m => m.Id != message.Id))
+            if (message.ConversationId != chat.ConversationId || messages.Any(m => m.Id == message.Id))
+            {
+                return;
+            }
+
+            if (message.ParentId == messages.LastOrDefault()?.Id)
             {
                 messages.Add(message);
             }
+            else
+            {
+                Reopen(); // an edit: a question beside an earlier one
+            }
         });
+        chat.ConversationChanged += change => Refresh(() => OnConversationChanged(change));
         chat.StateChanged += state => Refresh(() => connectionText = state switch
         {
             "reconnecting" => "Connection lost, reconnecting…",
@@ -85,7 +105,7 @@ public sealed partial class Chat
         connectionText = "Connecting…";
         await chat.StartAsync(CancellationToken.None);
         connectionText = "Connected";
-        conversations = await chat.ListConversationsAsync(CancellationToken.None);
+        await RefreshConversationsAsync();
         var fragment = new Uri(Navigation.Uri).Fragment;
         if (fragment.StartsWith("#c=", StringComparison.Ordinal) && Guid.TryParse(fragment[3..], out var id))
         {
@@ -93,23 +113,31 @@ public sealed partial class Chat
         }
     }
 
-    private Task OpenAsync(Guid conversationId) => RunAsync(async () =>
+    private Task OpenAsync(Guid conversationId) => RunAsync(() => OpenCoreAsync(conversationId, null));
+
+    /// <summary>Opens the conversation (or shows <paramref name="snapshot"/>, already joined): its active branch, oldest first.</summary>
+    private async Task OpenCoreAsync(Guid conversationId, ConversationSnapshot? snapshot)
     {
-        var snapshot = await chat!.OpenAsync(conversationId, CancellationToken.None);
+        snapshot ??= await chat!.OpenAsync(conversationId, CancellationToken.None);
         title = snapshot.Conversation.Title;
         messages = [.. snapshot.Messages];
         hasMoreBefore = snapshot.HasMoreBefore;
+        found = null;
+        editing = null;
+        openId = conversationId;
         await JS.InvokeVoidAsync("history.replaceState", null, "", $"#c={conversationId}");
-        conversations = await chat.ListConversationsAsync(CancellationToken.None);
-    });
+        await RefreshConversationsAsync();
+    }
 
     /// <summary>The page before the first message shown, put above it.</summary>
-    private Task LoadEarlierAsync() => RunAsync(async () =>
+    private Task LoadEarlierAsync() => RunAsync(LoadEarlierCoreAsync);
+
+    private async Task LoadEarlierCoreAsync()
     {
         var page = await chat!.LoadEarlierAsync(messages.Where(m => m.Position > 0).Select(m => m.Position).DefaultIfEmpty(long.MaxValue).Min(), CancellationToken.None);
         messages.InsertRange(0, page.Messages.Where(m => messages.All(shown => shown.Id != m.Id)));
         hasMoreBefore = page.HasMoreBefore;
-    });
+    }
 
     private Task NewConversationAsync() => RunAsync(async () =>
     {
