@@ -9,6 +9,8 @@ namespace ChatStreaming.Client;
 /// <summary>The two ways to use the client: one prompt (scriptable) or a REPL. Errors are one line on stderr.</summary>
 internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool json)
 {
+    private string? accessToken;
+
     private static readonly JsonSerializerOptions JsonLines = new(JsonSerializerDefaults.Web);
     private readonly CancellationTokenSource quit = new();
     private readonly object interruptLock = new();
@@ -16,20 +18,23 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
     private bool waitingForAnswer;
     private volatile bool closing;
 
-    public async Task<int> RunAsync(string? prompt, Guid? conversationId)
+    public async Task<int> RunAsync(string? prompt, Guid? conversationId, string? search)
     {
         Console.CancelKeyPress += OnCancelKeyPress;
         try
         {
-            var accessToken = token ?? await DevTokenAsync(user!);
+            accessToken = token ?? await DevTokenAsync(user!);
             await using var session = new ChatSession(baseUrl, () => Task.FromResult<string?>(accessToken));
             Wire(session);
             await session.StartAsync(quit.Token);
             try
             {
-                return prompt is null
-                    ? await new ConsoleRepl(session, this).RunAsync(quit.Token)
-                    : await PromptAsync(session, prompt, conversationId);
+                return (prompt, search) switch
+                {
+                    (_, { } words) => await SearchAsync(session, words, conversationId),
+                    ({ } text, _) => await PromptAsync(session, text, conversationId),
+                    _ => await new ConsoleRepl(session, this).RunAsync(quit.Token),
+                };
             }
             finally
             {
@@ -63,7 +68,11 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
     }
 
     /// <summary>Sends one message and waits for its answer; Ctrl+C (the first) cancels the answer.</summary>
-    internal async Task<AnswerState> AskAsync(ChatSession session, string content)
+    internal Task<AnswerState> AskAsync(ChatSession session, string content) =>
+        AskAsync(session, () => session.SendAsync(content, quit.Token));
+
+    /// <summary>Starts an answer (a send, a regenerate, an edit) and waits for it; Ctrl+C (the first) cancels it.</summary>
+    internal async Task<AnswerState> AskAsync(ChatSession session, Func<Task<SendMessageResult>> start)
     {
         var finished = new TaskCompletionSource<AnswerState>(TaskCreationOptions.RunContinuationsAsynchronously);
         Guid? target = null;
@@ -83,7 +92,7 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
         session.Finished += OnFinished;
         try
         {
-            var sent = await session.SendAsync(content, quit.Token);
+            var sent = await start();
             lock (done)
             {
                 target = sent.AssistantMessageId;
@@ -133,6 +142,58 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
         }
 
         return ExitCodes.For(finished.Status);
+    }
+
+    /// <summary>One search, printed (a line per hit; with --json, one JSON object per line); exit 0.</summary>
+    private async Task<int> SearchAsync(ChatSession session, string words, Guid? conversationId)
+    {
+        var hits = await session.SearchAsync(words, 20, conversationId, quit.Token);
+        if (json)
+        {
+            foreach (var hit in hits)
+            {
+                WriteJson(new { @event = "hit", hit.ConversationId, hit.ConversationTitle, hit.MessageId, Role = hit.Role.ToWireName(), hit.Snippet, hit.CreatedAt });
+            }
+        }
+        else
+        {
+            PrintHits(hits);
+        }
+
+        return ExitCodes.Completed;
+    }
+
+    internal static void PrintHits(IReadOnlyList<SearchHit> hits)
+    {
+        if (hits.Count == 0)
+        {
+            Console.WriteLine("No messages found.");
+        }
+
+        for (var i = 0; i < hits.Count; i++)
+        {
+            var hit = hits[i];
+            Console.WriteLine($"{i + 1,3}. {hit.ConversationTitle} ({hit.ConversationId}) {(hit.Role == MessageRole.User ? "you" : "assistant")}: {hit.Snippet.ReplaceLineEndings(" ")}");
+        }
+    }
+
+    /// <summary>The conversation's active branch as Markdown or JSON, through REST (GET /api/conversations/{id}/export).</summary>
+    internal async Task<string> ExportAsync(Guid conversationId, string format)
+    {
+        using var http = new HttpClient { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+        http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", accessToken);
+        using var response = await http.GetAsync($"{ChatHubPaths.Conversations}/{conversationId}/export?format={Uri.EscapeDataString(format)}", quit.Token);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            throw new HubException(ChatErrors.ConversationNotFound);
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HubException($"export refused ({(int)response.StatusCode}): format is markdown or json");
+        }
+
+        return await response.Content.ReadAsStringAsync(quit.Token);
     }
 
     private void Wire(ChatSession session)

@@ -4,11 +4,21 @@ using Microsoft.AspNetCore.SignalR;
 
 namespace ChatStreaming.Client;
 
-/// <summary>The interactive mode: plain lines are messages; /new, /list, /open, /cancel, /quit.</summary>
-internal sealed class ConsoleRepl(ChatSession session, ConsoleApp app)
+/// <summary>
+/// The interactive mode: plain lines are messages; commands manage conversations (/new, /list, /open, /rename, /delete,
+/// /search, /regenerate, /edit, /export, /cancel, /quit).
+/// </summary>
+internal sealed partial class ConsoleRepl(ChatSession session, ConsoleApp app)
 {
-    private const string Help = "Commands: /new [title], /list, /open <id|number>, /cancel, /quit. Other lines are sent. Ctrl+C stops an answer; twice quits.";
+    private const string Help = """
+        Commands: /new [title], /list, /open <id|number>, /rename <title>, /delete, /search <words>, /regenerate,
+        /edit <new text of your last message>, /export [markdown|json] [file], /cancel, /quit. Other lines are sent.
+        Ctrl+C stops an answer; twice quits.
+        """;
     private IReadOnlyList<Conversation> listed = [];
+    private IReadOnlyList<SearchHit> found = [];
+    private Message? lastQuestion;
+    private Guid? lastAnswer;
 
     public async Task<int> RunAsync(CancellationToken cancellationToken)
     {
@@ -68,13 +78,15 @@ internal sealed class ConsoleRepl(ChatSession session, ConsoleApp app)
                 var id = int.TryParse(argument, out var number) && number >= 1 && number <= listed.Count ? listed[number - 1].Id
                     : Guid.TryParse(argument, out var guid) ? guid
                     : throw new HubException("usage: /open <id> or /open <number from /list>");
-                var snapshot = await session.OpenAsync(id, cancellationToken);
-                Console.WriteLine($"-- {snapshot.Conversation.Title} --");
-                foreach (var message in snapshot.Messages)
-                {
-                    Console.WriteLine($"{(message.Role == MessageRole.User ? "you" : "assistant")}: {message.Content}{(message.Status is MessageStatus.Completed or MessageStatus.Streaming ? "" : $" [{message.Status.ToWireName()}]")}");
-                }
-
+                Print(await session.OpenAsync(id, cancellationToken));
+                return;
+            case "/rename":
+            case "/delete":
+            case "/search":
+            case "/regenerate":
+            case "/edit":
+            case "/export":
+                await ManageAsync(command, argument, cancellationToken);
                 return;
             case "/cancel":
                 foreach (var messageId in session.Streaming())
@@ -98,9 +110,7 @@ internal sealed class ConsoleRepl(ChatSession session, ConsoleApp app)
                     await session.CreateConversationAsync(line.Length > 40 ? line[..40] : line, cancellationToken);
                 }
 
-                Console.Write("assistant> ");
-                var answer = await app.AskAsync(session, line);
-                Console.WriteLine(answer.Finished!.Status == MessageStatus.Completed ? "" : $" [{answer.Finished.Status.ToWireName()}{(answer.Finished.Error is null ? "" : $": {answer.Finished.Error}")}]");
+                await AnswerAsync(() => session.SendAsync(line, cancellationToken), line);
                 return;
         }
     }

@@ -23,13 +23,15 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public IReadOnlyCollection<string> Output => output;
 
-    public static ChildProcess Start(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string? user = null)
+    /// <param name="input">Keep standard input open for <see cref="WriteLineAsync"/> (a REPL); otherwise it is inherited.</param>
+    public static ChildProcess Start(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string? user = null, bool input = false)
     {
         var info = new ProcessStartInfo
         {
             FileName = user is null ? fileName : "runuser",
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = input,
             UseShellExecute = false,
         };
         if (user is not null)
@@ -71,6 +73,13 @@ internal sealed class ChildProcess : IAsyncDisposable
     }
 
     public Task WaitForExitAsync(CancellationToken cancellationToken) => process.WaitForExitAsync(cancellationToken);
+
+    /// <summary>Types a line into the process (started with <c>input: true</c>).</summary>
+    public async Task WriteLineAsync(string line)
+    {
+        await process.StandardInput.WriteLineAsync(line);
+        await process.StandardInput.FlushAsync();
+    }
 
     public void Signal(int signal) => _ = Kill(process.Id, signal);
 

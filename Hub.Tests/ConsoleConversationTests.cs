@@ -1,0 +1,82 @@
+using System.Text.Json;
+using ChatStreaming.Contracts;
+using ChatStreaming.Hub.Tests.Infrastructure;
+using Dapper;
+using Xunit;
+
+namespace ChatStreaming.Hub.Tests;
+
+/// <summary>The console client's conversation commands, typed into its REPL, and its one-shot search.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ConsoleConversationTests(ChatCluster cluster)
+{
+    private static readonly string ClientAssembly = BuildOutput.Assembly("Client", "ChatStreaming.Client.dll");
+
+    [Fact]
+    public async Task TheReplRenamesRegeneratesEditsSearchesExportsAndDeletes()
+    {
+        const string user = "console-manager";
+        await using var client = ChildProcess.Start("dotnet", [ClientAssembly, "--url", cluster.A, "--user", user], input: true);
+        await Wait.UntilAsync(() => client.Output.Any(l => l.StartsWith("Connected.", StringComparison.Ordinal)), Wait.Default, "the REPL did not start");
+
+        await client.WriteLineAsync("tell me about zeppelins");
+        await WaitForAsync(client, l => l.Contains("assistant> ", StringComparison.Ordinal) && l.Contains(Simulated.Answer("tell me about zeppelins"), StringComparison.Ordinal));
+        await client.WriteLineAsync("/rename Airships");
+        await WaitForAsync(client, l => l.EndsWith("Renamed to \"Airships\".", StringComparison.Ordinal));
+        await client.WriteLineAsync("/regenerate");
+        await WaitForAsync(client, l => l.Contains("assistant> ", StringComparison.Ordinal) && l.Contains("Simulated tell me about zeppelins", StringComparison.Ordinal), count: 2);
+        await client.WriteLineAsync("/edit tell me about blimps");
+        await WaitForAsync(client, l => l.Contains(Simulated.Answer("tell me about blimps"), StringComparison.Ordinal));
+        await client.WriteLineAsync("/search blimps");
+        await WaitForAsync(client, l => l.Contains("Airships", StringComparison.Ordinal) && l.Contains("**blimps**", StringComparison.Ordinal));
+        var file = Path.Combine(Path.GetTempPath(), $"export-{Guid.NewGuid():N}.md");
+        await client.WriteLineAsync($"/export markdown {file}");
+        await WaitForAsync(client, l => l.EndsWith($"Exported to {file}.", StringComparison.Ordinal));
+        var exported = await File.ReadAllTextAsync(file);
+        File.Delete(file);
+
+        await using var db = await cluster.Db.OpenConnectionAsync();
+        var conversationId = await db.QuerySingleAsync<Guid>("SELECT id FROM conversations WHERE owner_id = @user", new { user });
+        var roles = (await db.QueryAsync<string>("SELECT role FROM messages WHERE conversation_id = @conversationId ORDER BY position", new { conversationId })).ToList();
+        await client.WriteLineAsync("/delete");
+        await client.WriteLineAsync("y"); // the answer to "Delete this conversation…? [y/N]"
+        await WaitForAsync(client, l => l.Contains("[y/N] Deleted.", StringComparison.Ordinal));
+        await client.WriteLineAsync("/quit");
+        await client.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(20)).Token);
+
+        Assert.Equal(["user", "assistant", "assistant", "user", "assistant"], roles); // a regenerated answer and an edited question, beside the originals
+        Assert.StartsWith("# Airships", exported, StringComparison.Ordinal);
+        Assert.Contains("tell me about blimps", exported, StringComparison.Ordinal);
+        Assert.DoesNotContain("tell me about zeppelins\n", exported, StringComparison.Ordinal); // the export is the active branch
+        Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM conversations WHERE owner_id = @user", new { user }));
+        Assert.Equal(0, client.ExitCode);
+        Assert.DoesNotContain(client.Output, l => l.Contains("   at ", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task SearchPrintsTheHitsAsJsonLinesAndExitsZero()
+    {
+        const string user = "console-searcher";
+        await using (var sender = await cluster.ConnectAsync(cluster.B, user))
+        {
+            var conversation = await sender.CreateConversationAsync("Gardening");
+            var sent = await sender.SendAsync(conversation.Id, "when do tulips bloom");
+            await sender.WaitForFinishedAsync(sent.AssistantMessageId);
+        }
+
+        await using var client = ChildProcess.Start("dotnet", [ClientAssembly, "--url", cluster.A, "--user", user, "--search", "tulip", "--json"]);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await client.WaitForExitAsync(timeout.Token);
+        await Task.Delay(100);
+
+        Assert.Equal(0, client.ExitCode);
+        var hits = client.Output.Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(2, hits.Count); // the question and its answer (which echoes it)
+        Assert.All(hits, h => Assert.Equal("hit", h.GetProperty("event").GetString()));
+        Assert.All(hits, h => Assert.Equal("Gardening", h.GetProperty("conversationTitle").GetString()));
+        Assert.Contains(hits, h => h.GetProperty("role").GetString() == "user" && h.GetProperty("snippet").GetString()!.Contains("**tulips**", StringComparison.Ordinal));
+    }
+
+    private static Task WaitForAsync(ChildProcess client, Func<string, bool> line, int count = 1) =>
+        Wait.UntilAsync(() => client.Output.Count(line) >= count, TimeSpan.FromSeconds(30), $"the client did not print the expected line; it said:\n{string.Join('\n', client.Output.TakeLast(10))}");
+}
