@@ -16,6 +16,7 @@ let client = null;
 let oldestPosition = null; // of the first message shown: "Load earlier messages" pages back from it
 let opening = 0; // > 0 while a conversation's snapshot is being drawn: it draws every message itself, in order
 let reopenTimer = null;
+const arrivedWhileOpening = []; // live messages and answers heard while a snapshot was drawn: placed once it is on screen
 const shown = new Map(); // messageId -> the message as last read ({ parentId, siblingIds, role, … }) for the open branch
 let session = JSON.parse(localStorage.getItem("chatstreaming.session") ?? "null");
 
@@ -91,6 +92,18 @@ function renderActions(li, message, answer) {
   actions.replaceChildren(...items);
 }
 
+/** A live message or answer heard while a snapshot was drawn: below the last message if it follows it, else redraw. */
+function placeLate(id, parentId, render) {
+  if (findElement(id)) return; // the snapshot had it
+  if ((parentId ?? null) === lastShownId()) render();
+  else scheduleReopen();
+}
+
+function placeArrivedWhileOpening() {
+  if (opening > 0) return;
+  for (const place of arrivedWhileOpening.splice(0)) place();
+}
+
 function renderUser(message) {
   shown.set(message.id, message);
   const li = messageElement(message.id, "user");
@@ -103,7 +116,10 @@ function renderAnswer(answer) {
   if (answer.conversationId !== client.conversationId) return;
   let li = findElement(answer.messageId);
   if (!li) {
-    if (opening > 0) return; // the snapshot being drawn places it
+    if (opening > 0) {
+      arrivedWhileOpening.push(() => { if (answer.conversationId === client.conversationId) placeLate(answer.messageId, answer.userMessageId, () => renderAnswer(answer)); });
+      return;
+    }
     if (!answer.userMessageId || answer.userMessageId !== lastShownId()) { scheduleReopen(); return; } // not below the last question: a new branch
     li = messageElement(answer.messageId, "assistant");
   }
@@ -146,7 +162,7 @@ async function loadEarlier() {
     ui.messages.append(...newer); // the older page above what was shown
     showEarlier(page);
     return page;
-  } finally { opening--; }
+  } finally { opening--; placeArrivedWhileOpening(); }
 }
 
 async function refreshConversations() {
@@ -232,7 +248,7 @@ async function selectBranch(messageId) {
   try {
     const snapshot = await client.selectBranch(messageId);
     await openConversation(client.conversationId, snapshot);
-  } finally { opening--; }
+  } finally { opening--; placeArrivedWhileOpening(); }
 }
 
 /** Opens the conversation (or draws `snapshot`, already joined): its active branch, oldest first. */
@@ -247,7 +263,7 @@ async function openConversation(id, snapshot = null) {
     shown.clear();
     ui.messages.replaceChildren();
     renderMessages(snapshot.messages);
-  } finally { opening--; }
+  } finally { opening--; placeArrivedWhileOpening(); }
   ui.messages.lastElementChild?.scrollIntoView({ block: "end" });
   oldestPosition = null;
   showEarlier(snapshot);
@@ -302,7 +318,8 @@ async function startSession() {
     accessTokenFactory: token,
     onAnswer: renderAnswer,
     onMessageAdded: (m) => {
-      if (m.conversationId !== client.conversationId || opening > 0) return;
+      if (m.conversationId !== client.conversationId) return;
+      if (opening > 0) { arrivedWhileOpening.push(() => { if (m.conversationId === client.conversationId) placeLate(m.id, m.parentId, () => renderUser(m)); }); return; }
       if (findElement(m.id) || (m.parentId ?? null) === lastShownId()) renderUser(m);
       else scheduleReopen(); // an edit: a question beside an earlier one
     },
