@@ -154,6 +154,7 @@ public sealed class BrowserConversationTests(ChatCluster cluster, BrowserSession
     {
         var page = await browser.NewPageAsync(baseUrl);
         await page.GotoAsync(app);
+        await page.WaitForSelectorAsync("#user-name", new() { Timeout = BrowserSession.BootTimeoutMs });
         await page.FillAsync("#user-name", user);
         await page.ClickAsync("#sign-in");
         await page.WaitForSelectorAsync("#connection:text('Connected')");

@@ -166,6 +166,7 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
 
     private static async Task SignInAsync(IPage page, string user)
     {
+        await page.WaitForSelectorAsync("#user-name", new() { Timeout = BrowserSession.BootTimeoutMs });
         await page.FillAsync("#user-name", user);
         await page.ClickAsync("#sign-in");
         await page.WaitForSelectorAsync("#connection:text('Connected')");

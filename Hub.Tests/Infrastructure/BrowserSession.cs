@@ -13,6 +13,9 @@ public sealed class BrowserSession : IAsyncLifetime
 
     public IBrowser Browser { get; private set; } = null!;
 
+    /// <summary>How long a page may take to show its sign-in form: the Blazor app downloads and starts .NET first.</summary>
+    public const int BootTimeoutMs = 90_000;
+
     /// <summary>Where screenshots go: TestResults/screenshots at the repository root (not committed).</summary>
     public static string ScreenshotDirectory
     {
@@ -37,7 +40,7 @@ public sealed class BrowserSession : IAsyncLifetime
     public async Task<IPage> NewPageAsync(string baseUrl, int width = 1100, int height = 760)
     {
         var context = await Browser.NewContextAsync(new BrowserNewContextOptions { BaseURL = baseUrl, ViewportSize = new ViewportSize { Width = width, Height = height } });
-        context.SetDefaultTimeout(15_000);
+        context.SetDefaultTimeout(30_000); // a busy 2-core machine: the Blazor app alone takes seconds to boot
         return await context.NewPageAsync();
     }
 

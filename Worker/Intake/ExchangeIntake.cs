@@ -35,43 +35,28 @@ public sealed class ExchangeIntake(
             () => store.AddExchangeAsync(userId, request.ConversationId, request.Content, request.ClientMessageId, CancellationToken.None));
 
     /// <summary>Admits and saves a new answer to the question the answer <see cref="RegenerateAnswerRequest.MessageId"/> answered.</summary>
-    public async Task<IntakeResult> AcceptRegenerationAsync(string userId, RegenerateAnswerRequest request)
-    {
-        var (conversationId, refused) = await OwnedMessageAsync(userId, request.MessageId, "assistant",
-            "messageId must be an answer (an assistant message); to change a question use EditMessage");
-        if (refused is not null)
-        {
-            return refused;
-        }
-
-        return await AcceptAsync(userId, conversationId, request.ClientMessageId, ChatErrors.MessageNotFound,
-            () => store.AddRegenerationAsync(userId, request.MessageId, request.ClientMessageId, CancellationToken.None));
-    }
+    public Task<IntakeResult> AcceptRegenerationAsync(string userId, RegenerateAnswerRequest request) =>
+        AcceptOnMessageAsync(userId, request.MessageId, "assistant", "messageId must be an answer (an assistant message); to change a question use EditMessage",
+            request.ClientMessageId, () => store.AddRegenerationAsync(userId, request.MessageId, request.ClientMessageId, CancellationToken.None));
 
     /// <summary>Admits and saves a new version of the user message <see cref="EditMessageRequest.MessageId"/> with its answer.</summary>
-    public async Task<IntakeResult> AcceptEditAsync(string userId, EditMessageRequest request)
-    {
-        var (conversationId, refused) = await OwnedMessageAsync(userId, request.MessageId, "user",
-            "messageId must be a user message; to get another answer use RegenerateAnswer");
-        if (refused is not null)
-        {
-            return refused;
-        }
+    public Task<IntakeResult> AcceptEditAsync(string userId, EditMessageRequest request) =>
+        AcceptOnMessageAsync(userId, request.MessageId, "user", "messageId must be a user message; to get another answer use RegenerateAnswer",
+            request.ClientMessageId, () => store.AddEditAsync(userId, request.MessageId, request.Content, request.ClientMessageId, CancellationToken.None));
 
-        return await AcceptAsync(userId, conversationId, request.ClientMessageId, ChatErrors.MessageNotFound,
-            () => store.AddEditAsync(userId, request.MessageId, request.Content, request.ClientMessageId, CancellationToken.None));
-    }
-
-    /// <summary>The conversation of the caller's message of that role; refused as unknown when it is not theirs.</summary>
-    private async Task<(Guid ConversationId, RefusedSend? Refused)> OwnedMessageAsync(string userId, Guid messageId, string role, string wrongRole)
+    /// <summary>A send that starts from one of the caller's messages of <paramref name="role"/> (its conversation is the message's).</summary>
+    private async Task<IntakeResult> AcceptOnMessageAsync(
+        string userId, Guid messageId, string role, string wrongRole, string? clientMessageId, Func<Task<Exchange?>> save)
     {
         var owner = await store.FindMessageOwnerAsync(messageId, CancellationToken.None);
         if (owner is null || owner.OwnerId != userId)
         {
-            return (Guid.Empty, new RefusedSend(ChatErrors.MessageNotFound));
+            return new RefusedSend(ChatErrors.MessageNotFound);
         }
 
-        return owner.Role == role ? (owner.ConversationId, null) : (Guid.Empty, new RefusedSend(wrongRole));
+        return owner.Role == role
+            ? await AcceptAsync(userId, owner.ConversationId, clientMessageId, ChatErrors.MessageNotFound, save)
+            : new RefusedSend(wrongRole);
     }
 
     private async Task<IntakeResult> AcceptAsync(
