@@ -79,6 +79,8 @@ public sealed partial class ChatHub
             throw new HubException(ChatErrors.MessageNotFound);
         }
 
+        await JoinGroupAsync(request.ConversationId); // as JoinConversation: in the group before the read
+
         var page = await reader.GetMessagesAsync(request.ConversationId, null, options.Value.SnapshotMessages, Aborted);
         return new ConversationSnapshot(conversation, page.Messages, page.HasMoreBefore);
     }
