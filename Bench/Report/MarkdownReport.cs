@@ -98,7 +98,9 @@ internal static class MarkdownReport
         }
 
         md.AppendLine().AppendLine(Inv($"![Delivery latency distributions]({chartFileName})")).AppendLine();
-        md.AppendLine("Where the time goes (a CPU profile of a hub under this load), and why a target is missed, is in [benchmarks-profile.md](benchmarks-profile.md).");
+        md.AppendLine("## Where the time goes");
+        md.AppendLine();
+        md.AppendLine("A CPU profile of a hub under this load (`scripts/profile-hub.sh 100` and `1000`: dotnet-trace and dotnet-counters) and why a target is missed: [benchmarks-profile.md](benchmarks-profile.md). In short: the product's own per-chunk code is under a tenth of a hub's CPU; the rest is SignalR's per-connection write and a WebSocket frame per delivery, StackExchange.Redis, and thread-pool hops, on two cores shared by both hubs, Redis, Postgres and the load client.");
         return md.ToString();
     }
 
