@@ -1,5 +1,6 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.RegularExpressions;
 using ChatStreaming.Contracts;
 using ChatStreaming.FakeOpenAI;
 using ChatStreaming.Hub.Tests.Infrastructure;
@@ -184,8 +185,9 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
     }
 
     /// <summary>
-    /// The answer's text on screen is <paramref name="text"/>: rendered as Markdown, so compared as words (a paragraph
-    /// drops trailing and repeated spaces); what the page holds for it (<c>data-source</c>) is the exact text.
+    /// The answer's text on screen is <paramref name="text"/>: what the page holds for it (<c>data-source</c>) is the
+    /// exact text, and what it shows, rendered as Markdown, has the same words in the same order (the Markdown syntax —
+    /// #, -, |, `, ** — and the spacing are the rendering's).
     /// </summary>
     private static async Task AssertShowsAsync(IPage page, string answer, string text)
     {
@@ -193,7 +195,7 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         Assert.Equal(Words(text), Words(await page.InnerTextAsync($"{answer} .text")));
     }
 
-    private static string Words(string text) => string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+    private static string Words(string text) => string.Join(' ', Regex.Split(text, @"[^\p{L}\p{N}]+").Where(w => w.Length > 0));
 
     private static Task Screenshot(IPage page, string name) =>
         page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserSession.ScreenshotDirectory, $"{name}.png") });

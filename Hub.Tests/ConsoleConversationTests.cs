@@ -20,13 +20,15 @@ public sealed class ConsoleConversationTests(ChatCluster cluster)
         await Wait.UntilAsync(() => client.Output.Any(l => l.StartsWith("Connected.", StringComparison.Ordinal)), Wait.Default, "the REPL did not start");
 
         await client.WriteLineAsync("tell me about zeppelins");
-        await WaitForAsync(client, l => l.Contains("assistant> ", StringComparison.Ordinal) && l.Contains(Simulated.Answer("tell me about zeppelins"), StringComparison.Ordinal));
+        await WaitForAsync(client, l => l.Contains("assistant> Simulated tell me about zeppelins", StringComparison.Ordinal));
+        await WaitForAsync(client, l => l.EndsWith(LastLine("tell me about zeppelins"), StringComparison.Ordinal)); // the whole answer printed
         await client.WriteLineAsync("/rename Airships");
         await WaitForAsync(client, l => l.EndsWith("Renamed to \"Airships\".", StringComparison.Ordinal));
         await client.WriteLineAsync("/regenerate");
-        await WaitForAsync(client, l => l.Contains("assistant> ", StringComparison.Ordinal) && l.Contains("Simulated tell me about zeppelins", StringComparison.Ordinal), count: 2);
+        await WaitForAsync(client, l => l.Contains("assistant> Simulated tell me about zeppelins", StringComparison.Ordinal), count: 2);
+        await WaitForAsync(client, l => l.EndsWith(LastLine("tell me about zeppelins"), StringComparison.Ordinal), count: 2);
         await client.WriteLineAsync("/edit tell me about blimps");
-        await WaitForAsync(client, l => l.Contains(Simulated.Answer("tell me about blimps"), StringComparison.Ordinal));
+        await WaitForAsync(client, l => l.EndsWith(LastLine("tell me about blimps"), StringComparison.Ordinal));
         await client.WriteLineAsync("/search blimps");
         await WaitForAsync(client, l => l.Contains("Airships", StringComparison.Ordinal) && l.Contains("**blimps**", StringComparison.Ordinal));
         var file = Path.Combine(Path.GetTempPath(), $"export-{Guid.NewGuid():N}.md");
@@ -76,6 +78,9 @@ public sealed class ConsoleConversationTests(ChatCluster cluster)
         Assert.All(hits, h => Assert.Equal("Gardening", h.GetProperty("conversationTitle").GetString()));
         Assert.Contains(hits, h => h.GetProperty("role").GetString() == "user" && h.GetProperty("snippet").GetString()!.Contains("**tulips**", StringComparison.Ordinal));
     }
+
+    /// <summary>The last line of the simulated answer to <paramref name="prompt"/> (answers are Markdown, several lines).</summary>
+    private static string LastLine(string prompt) => Simulated.Answer(prompt).Split('\n')[^1];
 
     private static Task WaitForAsync(ChildProcess client, Func<string, bool> line, int count = 1) =>
         Wait.UntilAsync(() => client.Output.Count(line) >= count, TimeSpan.FromSeconds(30), $"the client did not print the expected line; it said:\n{string.Join('\n', client.Output.TakeLast(10))}");

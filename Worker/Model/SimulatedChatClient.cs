@@ -5,8 +5,8 @@ using Microsoft.Extensions.Options;
 namespace ChatStreaming.Worker.Model;
 
 /// <summary>
-/// The offline model: a deterministic answer derived from the last user message, streamed one token (a word and its
-/// space) at a time at <see cref="SimulatedModelOptions.TokensPerSecond"/>, all answers paced by one shared
+/// The offline model: a deterministic answer in Markdown derived from the last user message, streamed one token (a
+/// word and its space, or a piece of Markdown) at a time at <see cref="SimulatedModelOptions.TokensPerSecond"/>, all answers paced by one shared
 /// <see cref="SimulatedClock"/>. Same prompt, same answer.
 /// </summary>
 public sealed class SimulatedChatClient(IOptions<SimulatedModelOptions> settings, SimulatedClock clock, TimeProvider timeProvider) : IChatClient
@@ -65,29 +65,51 @@ public sealed class SimulatedChatClient(IOptions<SimulatedModelOptions> settings
         }
     }
 
-    /// <summary>The answer's tokens: an echo of the prompt's start, then words picked by a hash of the prompt.</summary>
+    /// <summary>
+    /// The answer's tokens, read like an answer in Markdown: an echo of the prompt's start, a heading, a short list, a code
+    /// block and a table (their words picked from the corpus by a hash of the prompt), then paragraphs of corpus words;
+    /// the last token ends with a full stop. Same prompt and count, same tokens.
+    /// </summary>
     public static IEnumerable<string> Tokens(string prompt, int count)
     {
         var seed = Fnv1a(prompt);
+        string Pick(int i)
+        {
+            seed = unchecked((seed ^ (uint)i) * 16777619u);
+            return Words[seed % (uint)Words.Length];
+        }
+
         var echo = prompt.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Take(4).ToArray();
+        List<string> skeleton = ["Simulated ", .. echo.Select(w => w + " ")];
+        skeleton.AddRange(
+        [
+            "\n\n## ", $"{Title(Pick(1))} ", "notes\n\n",
+            $"- **{Pick(2)}** ", $"{Pick(3)} ", $"{Pick(4)}\n",
+            $"- **{Pick(5)}** ", $"{Pick(6)} ", $"{Pick(7)}\n",
+            $"- **{Pick(8)}** ", $"{Pick(9)} ", $"{Pick(10)}\n\n",
+            "```\n", $"var {Pick(11)} = await hub.NextAsync(\"{Pick(12)}\");\n", "```\n\n",
+            "| step | milliseconds |\n", "|---|---|\n", $"| {Pick(13)} | {1 + (seed % 5)} |\n", $"| {Pick(14)} | {50 + (seed % 100)} |\n\n",
+        ]);
         for (var i = 0; i < count; i++)
         {
-            if (i == 0)
+            if (i == count - 1)
             {
-                yield return "Simulated ";
-                continue;
+                yield return Pick(i + 100) + ".";
             }
-
-            if (i <= echo.Length)
+            else if (i < skeleton.Count)
             {
-                yield return echo[i - 1] + " ";
-                continue;
+                yield return skeleton[i];
             }
-
-            seed = unchecked((seed ^ (uint)i) * 16777619u);
-            yield return Words[seed % (uint)Words.Length] + (i == count - 1 ? "." : " ");
+            else
+            {
+                // Paragraphs after the skeleton: a sentence every 12 words, a new paragraph every 48.
+                var n = i - skeleton.Count + 1;
+                yield return Pick(i + 100) + (n % 48 == 0 ? ".\n\n" : n % 12 == 0 ? ". " : " ");
+            }
         }
     }
+
+    private static string Title(string word) => char.ToUpperInvariant(word[0]) + word[1..];
 
     public object? GetService(Type serviceType, object? serviceKey = null) =>
         serviceKey is null && serviceType.IsInstanceOfType(this) ? this : null;
