@@ -106,6 +106,7 @@ public sealed partial class ChatStore
             WHERE id = (SELECT conversation_id FROM target)
         )
         SELECT (SELECT conversation_id FROM target) AS ConversationId, EXISTS (SELECT 1 FROM a) AS Inserted,
+               (SELECT parent_id FROM target) AS QuestionId,
                ARRAY(SELECT s.id FROM messages s, target t WHERE s.parent_id = t.parent_id ORDER BY s.position) AS EarlierSiblings
         """;
 
@@ -122,25 +123,22 @@ public sealed partial class ChatStore
         return await RunAsync(
             async (connection, attempt, ct) =>
             {
-                (Guid? ConversationId, bool Inserted, Guid[] EarlierSiblings) saved;
+                (Guid? ConversationId, bool Inserted, Guid? QuestionId, Guid[] EarlierSiblings) saved;
                 try
                 {
-                    saved = await connection.QuerySingleAsync<(Guid?, bool, Guid[])>(new CommandDefinition(AddRegenerationSql, parameters, cancellationToken: ct));
+                    saved = await connection.QuerySingleAsync<(Guid?, bool, Guid?, Guid[])>(new CommandDefinition(AddRegenerationSql, parameters, cancellationToken: ct));
                 }
                 catch (PostgresException e) when (attempt > 0 && e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "messages_pkey")
                 {
                     // The attempt whose reply was lost inserted it: read it back.
-                    var answer = await QueryMessageAsync(connection, assistantMessageId, ct)!;
-                    return new Exchange(await QueryMessageAsync(connection, answer!.ParentId!.Value, ct) ?? throw new InvalidOperationException("question gone"), answer, IsNew: true);
+                    var answer = await QueryMessageAsync(connection, assistantMessageId, ct) ?? throw new InvalidOperationException($"message {assistantMessageId} is not there");
+                    return new Exchange(await QuestionAsync(connection, answer.ParentId, ct), answer, IsNew: true);
                 }
 
                 if (saved.Inserted)
                 {
-                    var question = await QueryMessageAsync(connection, answerId, ct) is { ParentId: { } parentId }
-                        ? await QueryMessageAsync(connection, parentId, ct) : null;
-                    return question is null
-                        ? throw new InvalidOperationException($"the question of answer {answerId} is not there")
-                        : new Exchange(question, Placeholder(assistantMessageId, question, [.. saved.EarlierSiblings.Where(id => id != assistantMessageId)]), IsNew: true);
+                    var question = await QuestionAsync(connection, saved.QuestionId, ct);
+                    return new Exchange(question, Placeholder(assistantMessageId, question, [.. saved.EarlierSiblings.Where(id => id != assistantMessageId)]), IsNew: true);
                 }
 
                 return saved.ConversationId is { } conversationId
@@ -188,6 +186,12 @@ public sealed partial class ChatStore
         new(await QueryMessageAsync(connection, userMessageId, cancellationToken) ?? throw new InvalidOperationException($"message {userMessageId} is not there"),
             await QueryMessageAsync(connection, assistantMessageId, cancellationToken) ?? throw new InvalidOperationException($"message {assistantMessageId} is not there"),
             IsNew: false);
+
+    /// <summary>The question a regenerated answer replies to (every answer has one).</summary>
+    private static async Task<Message> QuestionAsync(NpgsqlConnection connection, Guid? questionId, CancellationToken cancellationToken) =>
+        questionId is { } id && await QueryMessageAsync(connection, id, cancellationToken) is { } question
+            ? question
+            : throw new InvalidOperationException($"the question {questionId} of a regenerated answer is not there");
 
     private static async Task<Message?> QueryMessageAsync(NpgsqlConnection connection, Guid messageId, CancellationToken cancellationToken) =>
         (await connection.QuerySingleOrDefaultAsync<MessageRow>(new CommandDefinition(GetMessageSql, new { Id = messageId }, cancellationToken: cancellationToken)))?.ToMessage();
