@@ -9,6 +9,13 @@ public static class ChatErrors
     public const string Busy = "busy: the generator queue is full, retry shortly";
     public const string Unavailable = "unavailable: the streaming store (Redis) cannot be reached, retry shortly";
 
+    /// <summary>The reason of the token-budget refusal (Chat:TokensPerDayPerUser): "rate limited, retry after N s: token budget".</summary>
+    public const string TokenBudget = "token budget";
+
+    /// <summary>"unknown model 'x' (models: a, b)": the name is not in the catalog (ListModels).</summary>
+    public static string UnknownModel(string model, IEnumerable<string> known) =>
+        $"unknown model '{(model.Length > 64 ? model[..64] + "…" : model)}' (models: {string.Join(", ", known)})";
+
     /// <summary>Every per-user limit refusal starts with this; the number of seconds to wait follows.</summary>
     public const string RateLimitedPrefix = "rate limited, retry after ";
 

@@ -18,6 +18,8 @@ public static class ChatHubMethods
     public const string EditMessage = nameof(IChatHub.EditMessage);
     public const string SelectBranch = nameof(IChatHub.SelectBranch);
     public const string SearchMessages = nameof(IChatHub.SearchMessages);
+    public const string ListModels = nameof(IChatHub.ListModels);
+    public const string GetUsage = nameof(IChatHub.GetUsage);
 
     public const string MessageAdded = nameof(IChatHubClient.MessageAdded);
     public const string GenerationStarted = nameof(IChatHubClient.GenerationStarted);

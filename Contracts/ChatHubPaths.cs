@@ -7,6 +7,8 @@ public static class ChatHubPaths
     public const string DevToken = "/api/auth/dev-token";
     public const string Conversations = "/api/conversations";
     public const string Search = "/api/search";
+    public const string Models = "/api/models";
+    public const string Usage = "/api/usage";
     public const string HealthLive = "/health/live";
     public const string HealthReady = "/health/ready";
 }

@@ -1,3 +1,5 @@
 namespace ChatStreaming.Contracts;
 
-public sealed record Conversation(Guid Id, string Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt);
+/// <summary>A conversation; <see cref="Model"/> and <see cref="SystemPrompt"/> are null while it uses the defaults.</summary>
+public sealed record Conversation(
+    Guid Id, string Title, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt, string? Model = null, string? SystemPrompt = null);

@@ -2,7 +2,8 @@ namespace ChatStreaming.Contracts;
 
 /// <summary>
 /// The end of an answer, sent after it was saved. <see cref="Content"/> is the whole saved answer; <see cref="FinishReason"/>
-/// is the model's (stop, length, content_filter…) when it gave one.
+/// is the model's (stop, length, content_filter…) when it gave one. <see cref="Model"/> is the catalog model that
+/// answered; <see cref="Parts"/> everything the answer streamed, in order (its text parts joined are <see cref="Content"/>).
 /// </summary>
 public sealed record GenerationFinished(
     Guid ConversationId,
@@ -12,4 +13,6 @@ public sealed record GenerationFinished(
     string Content,
     string? Error = null,
     string? FinishReason = null,
-    TokenUsage? Usage = null);
+    TokenUsage? Usage = null,
+    string? Model = null,
+    IReadOnlyList<MessagePart>? Parts = null);

@@ -56,4 +56,10 @@ public interface IChatHub
 
     /// <summary>The caller's saved messages matching the query, best first.</summary>
     Task<IReadOnlyList<SearchHit>> SearchMessages(SearchMessagesRequest request);
+
+    /// <summary>The models of the catalog (Chat:Models), the default first.</summary>
+    Task<IReadOnlyList<ModelInfo>> ListModels();
+
+    /// <summary>The caller's token usage per model, for answers that ended in the range.</summary>
+    Task<IReadOnlyList<ModelUsage>> GetUsage(UsageRequest? request);
 }

@@ -8,6 +8,8 @@ namespace ChatStreaming.Contracts;
 /// from the first message you have. Messages read from the server carry it; live <c>MessageAdded</c> events may carry 0.
 /// <see cref="ParentId"/> is the message it follows (null for the first); <see cref="SiblingIds"/> are the messages with
 /// the same parent, oldest first, itself included (more than one after a regenerate or an edit).
+/// An answer has <see cref="Model"/>, the catalog model that answered (once it ended), and <see cref="Parts"/>, everything
+/// it streamed in order (text, reasoning, tool calls and results); <see cref="Content"/> is its text parts joined.
 /// </summary>
 public sealed record Message(
     Guid Id,
@@ -23,4 +25,6 @@ public sealed record Message(
     TokenUsage? Usage = null,
     long Position = 0,
     Guid? ParentId = null,
-    IReadOnlyList<Guid>? SiblingIds = null);
+    IReadOnlyList<Guid>? SiblingIds = null,
+    string? Model = null,
+    IReadOnlyList<MessagePart>? Parts = null);

@@ -46,17 +46,32 @@ public sealed partial class ChatStore
                 : throw new FormatException("not a conversation cursor");
     }
 
-    // A rename is not activity: the list's order (updated_at) stays.
-    private const string RenameConversationSql = $"""
-        UPDATE conversations SET title = @Title WHERE id = @Id AND owner_id = @OwnerId
+    // A change of title, model or prompt is not activity: the list's order (updated_at) stays. Null leaves a field as
+    // it is; an empty model or prompt clears it (back to the defaults).
+    private const string UpdateConversationSql = $"""
+        UPDATE conversations SET
+            title = COALESCE(@Title, title),
+            model = CASE WHEN @Model::text IS NULL THEN model ELSE NULLIF(@Model::text, '') END,
+            system_prompt = CASE WHEN @SystemPrompt::text IS NULL THEN system_prompt ELSE NULLIF(@SystemPrompt::text, '') END
+        WHERE id = @Id AND owner_id = @OwnerId
         RETURNING {ConversationColumns}
         """;
 
-    /// <summary>The renamed conversation, or null when it is not the owner's.</summary>
-    public async Task<Conversation?> RenameConversationAsync(string ownerId, Guid conversationId, string title, CancellationToken cancellationToken)
+    /// <summary>The changed conversation, or null when it is not the owner's. Null arguments leave their field as it is.</summary>
+    public async Task<Conversation?> UpdateConversationAsync(
+        string ownerId, Guid conversationId, string? title, string? model, string? systemPrompt, CancellationToken cancellationToken)
     {
         var row = await RunAsync((connection, _, ct) => connection.QuerySingleOrDefaultAsync<ConversationRow>(new CommandDefinition(
-            RenameConversationSql, new { Id = conversationId, OwnerId = ownerId, Title = StoredText.Encode(title) }, cancellationToken: ct)), cancellationToken);
+            UpdateConversationSql,
+            new
+            {
+                Id = conversationId,
+                OwnerId = ownerId,
+                Title = title is null ? null : StoredText.Encode(title),
+                Model = model,
+                SystemPrompt = systemPrompt is null ? null : StoredText.Encode(systemPrompt),
+            },
+            cancellationToken: ct)), cancellationToken);
         return row?.ToConversation();
     }
 

@@ -129,7 +129,8 @@ public sealed partial class ChatStore
         WITH m AS (
             UPDATE messages
             SET content = @Content, status = @Status, last_sequence = @LastSequence, error = @Error, completed_at = @Now,
-                finish_reason = @FinishReason, prompt_tokens = @PromptTokens, completion_tokens = @CompletionTokens
+                finish_reason = @FinishReason, prompt_tokens = @PromptTokens, completion_tokens = @CompletionTokens,
+                model = @Model, parts = @Parts
             WHERE id = @MessageId AND status = 'streaming'
             RETURNING conversation_id
         )
@@ -152,6 +153,8 @@ public sealed partial class ChatStore
                 message.FinishReason,
                 PromptTokens = message.Usage?.PromptTokens,
                 CompletionTokens = message.Usage?.CompletionTokens,
+                message.Model,
+                Parts = StoredParts.Encode(message.Parts, message.Content),
                 Now = Now().UtcDateTime,
             },
             cancellationToken: cancellationToken));
@@ -172,19 +175,30 @@ public sealed partial class ChatStore
         LIMIT @Limit
         """;
 
-    /// <summary>Up to <paramref name="limit"/> messages of the branch above <paramref name="beforeMessageId"/>, newest first.</summary>
-    public async Task<IReadOnlyList<(MessageRole Role, string Content)>> GetHistoryAsync(
-        Guid conversationId, Guid beforeMessageId, int limit, CancellationToken cancellationToken)
-    {
-        if (limit <= 0)
-        {
-            return [];
-        }
+    private const string ConversationSettingsSql = """
+        SELECT model AS Model, system_prompt AS SystemPrompt FROM conversations WHERE id = @ConversationId
+        """;
 
-        var rows = await ReadAsync((connection, ct) => connection.QueryAsync<(string Role, string Content)>(new CommandDefinition(
-            HistorySql, new { ConversationId = conversationId, BeforeMessageId = beforeMessageId, Limit = limit }, cancellationToken: ct)), cancellationToken);
-        return [.. rows.Select(r => (MessageStatusNames.ParseRole(r.Role), StoredText.Decode(r.Content)))];
-    }
+    /// <summary>
+    /// What a generation needs from the database, in one round trip: up to <paramref name="limit"/> messages of the branch
+    /// above <paramref name="beforeMessageId"/> (newest first) and the conversation's model and system prompt.
+    /// </summary>
+    public async Task<ModelHistory> GetModelHistoryAsync(Guid conversationId, Guid beforeMessageId, int limit, CancellationToken cancellationToken) =>
+        await ReadAsync(
+            async (connection, ct) =>
+            {
+                await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
+                    $"{HistorySql};\n{ConversationSettingsSql}",
+                    new { ConversationId = conversationId, BeforeMessageId = beforeMessageId, Limit = Math.Max(limit, 0) },
+                    cancellationToken: ct));
+                var rows = await results.ReadAsync<(string Role, string Content)>();
+                var settings = await results.ReadSingleOrDefaultAsync<(string? Model, string? SystemPrompt)>();
+                return new ModelHistory(
+                    [.. rows.Select(r => (MessageStatusNames.ParseRole(r.Role), StoredText.Decode(r.Content)))],
+                    settings.Model,
+                    settings.SystemPrompt is null ? null : StoredText.Decode(settings.SystemPrompt));
+            },
+            cancellationToken);
 
     private const string StaleStreamingSql = """
         SELECT id AS Id, conversation_id AS ConversationId FROM messages

@@ -30,14 +30,14 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
         RunAsync((connection, _, ct) => read(connection, ct), cancellationToken);
 
     private const string ConversationColumns =
-        "id AS Id, title AS Title, created_at AS CreatedAt, updated_at AS UpdatedAt";
+        "id AS Id, title AS Title, created_at AS CreatedAt, updated_at AS UpdatedAt, model AS Model, system_prompt AS SystemPrompt";
 
     // Read from "messages m". A message's siblings share its parent (the first messages of a conversation share none).
     private const string MessageColumns = """
         m.id AS Id, m.conversation_id AS ConversationId, m.role AS Role, m.content AS Content, m.status AS Status,
         m.created_at AS CreatedAt, m.completed_at AS CompletedAt, m.last_sequence AS LastSequence, m.error AS Error,
         m.finish_reason AS FinishReason, m.prompt_tokens AS PromptTokens, m.completion_tokens AS CompletionTokens,
-        m.position AS Position, m.parent_id AS ParentId,
+        m.position AS Position, m.parent_id AS ParentId, m.model AS Model, m.parts AS Parts,
         ARRAY(SELECT s.id FROM messages s
               WHERE s.conversation_id = m.conversation_id
                 AND (s.parent_id = m.parent_id OR (s.parent_id IS NULL AND m.parent_id IS NULL))

@@ -38,6 +38,10 @@ internal sealed class MessageRow
 
     public Guid[] SiblingIds { get; init; } = [];
 
+    public string? Model { get; init; }
+
+    public string? Parts { get; init; }
+
     public Message ToMessage() => new(
         Id,
         ConversationId,
@@ -52,5 +56,7 @@ internal sealed class MessageRow
         PromptTokens is { } prompt && CompletionTokens is { } completion ? new TokenUsage(prompt, completion) : null,
         Position,
         ParentId,
-        SiblingIds);
+        SiblingIds,
+        Model,
+        Role == "assistant" ? StoredParts.Decode(Parts, StoredText.Decode(Content)) : null);
 }

@@ -76,4 +76,17 @@ public sealed class ChatStreamingOptions
     /// <summary>REST requests one user may make per minute, per instance (ASP.NET Core's rate limiter); 0 = no limit.</summary>
     [Range(0, 1_000_000, ErrorMessage = "Chat:RestRequestsPerMinutePerUser must be between 0 (no limit) and 1000000.")]
     public int RestRequestsPerMinutePerUser { get; set; } = 120;
+
+    /// <summary>
+    /// The catalog model that answers when neither the send nor the conversation names one (a name of
+    /// <c>Chat:Models</c>; with the single <c>Chat:Model</c> section, that model's name, default "default").
+    /// </summary>
+    public string? DefaultModel { get; set; }
+
+    /// <summary>
+    /// Tokens (prompt + completion, as the model reported them) each user may use per UTC day, across instances; 0 = no
+    /// limit. A send once the budget is spent is refused until midnight UTC; the answer that crosses it finishes.
+    /// </summary>
+    [Range(0, long.MaxValue, ErrorMessage = "Chat:TokensPerDayPerUser must be 0 (no limit) or more.")]
+    public long TokensPerDayPerUser { get; set; }
 }

@@ -4,6 +4,8 @@ using ChatStreaming.Worker.Generation;
 using ChatStreaming.Worker.Intake;
 using ChatStreaming.Worker.Model;
 using ChatStreaming.Worker.Redis;
+using ChatStreaming.Worker.Tools;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -27,9 +29,27 @@ public static class WorkerExtensions
             .ValidateDataAnnotations()
             .Validate(o => IsValidRedisConfiguration(o.ConnectionString), $"{RedisConnectionOptions.ConnectionStringKey} is not a valid StackExchange.Redis configuration string.")
             .ValidateOnStart();
-        services.AddOptions<ChatStreamingOptions>().BindConfiguration(ChatStreamingOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<ModelOptions>().BindConfiguration(ModelOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<SimulatedModelOptions>().BindConfiguration(SimulatedModelOptions.SectionName).ValidateDataAnnotations().ValidateOnStart();
+        var catalog = ModelCatalogLayout.Read(builder.Configuration);
+        services.AddOptions<ChatStreamingOptions>().BindConfiguration(ChatStreamingOptions.SectionName).ValidateDataAnnotations()
+            .Validate(
+                _ => catalog.IsSingleSection || catalog.Find(catalog.DefaultName) is not null,
+                $"{ModelCatalogLayout.DefaultModelKey} '{catalog.DefaultName}' is not one of {ModelOptions.CatalogSectionName}: {string.Join(", ", catalog.Names)}.")
+            .ValidateOnStart();
+        services.AddSingleton(catalog);
+        services.AddSingleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>();
+        foreach (var name in catalog.Names)
+        {
+            services.AddOptions<ModelOptions>(name).Configure<IConfiguration>((o, c) => catalog.Bind(c, name, o)).ValidateOnStart();
+            // The provider's client, then OpenTelemetry (a GenAI span and metrics per model call), then function
+            // invocation outermost (it runs the tools between calls): built once per model, resolved by name.
+            services.AddKeyedChatClient(name, sp => ModelClients.Create(sp, sp.GetRequiredService<IOptionsMonitor<ModelOptions>>().Get(name)))
+                .UseFunctionInvocation(configure: invoking => invoking.MaximumIterationsPerRequest = MaxToolRounds)
+                .UseOpenTelemetry(sourceName: WorkerTracing.GenAISourceName, configure: telemetry => telemetry.EnableSensitiveData = false);
+        }
+
+        services.AddSingleton<ModelCatalog>();
+        services.AddSingleton<SearchHistoryTool>();
+        services.AddChatTool(sp => sp.GetRequiredService<SearchHistoryTool>().AsFunction());
 
         services.AddSingleton<IConnectionMultiplexer>(sp => ConnectionMultiplexer.Connect(RedisConfiguration(sp.GetRequiredService<IOptions<RedisConnectionOptions>>().Value)));
         services.TryAddSingleton(TimeProvider.System);
@@ -45,9 +65,7 @@ public static class WorkerExtensions
         services.AddSingleton<WorkerMetrics>();
         services.AddSingleton<GenerationFinisher>();
         services.AddSingleton<ExchangeIntake>();
-        services.AddSingleton<IValidateOptions<ModelOptions>, ModelOptionsValidator>();
         services.AddSingleton<SimulatedClock>();
-        services.AddSingleton(ModelClients.Create);
         services.AddSingleton<StallWatchdog>();
         services.AddSingleton<ModelStreamReader>();
         services.AddHostedService<LeaseRenewer>(); // before the generator: stopped after it
@@ -62,6 +80,19 @@ public static class WorkerExtensions
                 + TimeSpan.FromSeconds(15));
         return builder;
     }
+
+    /// <summary>Model calls per answer at most (each tool round is one more).</summary>
+    private const int MaxToolRounds = 4;
+
+    /// <summary>
+    /// Registers a tool a catalog model can be offered (by its name, in <c>Chat:Models:{name}:Tools</c>). It runs inside
+    /// a generation: <see cref="ToolCaller.Current"/> says for whom; scope what it reads to that user.
+    /// </summary>
+    public static IServiceCollection AddChatTool(this IServiceCollection services, Func<IServiceProvider, AIFunction> tool) =>
+        services.AddSingleton(tool);
+
+    /// <inheritdoc cref="AddChatTool(IServiceCollection, Func{IServiceProvider, AIFunction})"/>
+    public static IServiceCollection AddChatTool(this IServiceCollection services, AIFunction tool) => services.AddSingleton(tool);
 
     private static TimeSpan Setting(IConfiguration configuration, string key, TimeSpan fallback) =>
         TimeSpan.TryParse(configuration[key], System.Globalization.CultureInfo.InvariantCulture, out var value) && value >= TimeSpan.Zero ? value : fallback;

@@ -10,15 +10,24 @@ public sealed partial class ChatHub
     internal const int MaxSearchHits = 100;
     internal const int DefaultSearchHits = 20;
     internal const int MaxQueryCharacters = 500;
+    internal const int MaxSystemPromptCharacters = 8_000;
 
     public async Task<Conversation> UpdateConversation(UpdateConversationRequest request)
     {
         if (request is null)
         {
-            throw new HubException("request is required: { conversationId, title }");
+            throw new HubException("request is required: { conversationId, title?, model?, systemPrompt? }");
         }
 
-        var conversation = await store.RenameConversationAsync(UserId, request.ConversationId, Title(request.Title), Aborted)
+        var renamesOnly = request.Model is null && request.SystemPrompt is null;
+        var title = request.Title is null && !renamesOnly ? null : Title(request.Title);
+        var model = request.Model is null or "" ? request.Model : ModelName(request.Model);
+        if (request.SystemPrompt is { Length: > MaxSystemPromptCharacters })
+        {
+            throw new HubException($"systemPrompt must be at most {MaxSystemPromptCharacters} characters");
+        }
+
+        var conversation = await store.UpdateConversationAsync(UserId, request.ConversationId, title, model, request.SystemPrompt?.Trim(), Aborted)
             ?? throw new HubException(ChatErrors.ConversationNotFound);
         await Clients.User(UserId).ConversationUpdated(conversation);
         return conversation;

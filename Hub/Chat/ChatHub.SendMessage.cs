@@ -16,6 +16,11 @@ public sealed partial class ChatHub
     {
         Validate(request);
         EnsureCanJoin(request.ConversationId);
+        if (request.Model is { } model)
+        {
+            request = request with { Model = ModelName(model) };
+        }
+
         return await StartExchangeAsync(await intake.AcceptAsync(UserId, request), announceQuestion: true);
     }
 

@@ -5,6 +5,7 @@ using ChatStreaming.Worker;
 using ChatStreaming.Worker.Delivery;
 using ChatStreaming.Worker.Generation;
 using ChatStreaming.Worker.Intake;
+using ChatStreaming.Worker.Model;
 using ChatStreaming.Worker.Redis;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
@@ -27,6 +28,7 @@ public sealed partial class ChatHub(
     UserConnections connections,
     ConversationSubscriptions subscriptions,
     IChatBroadcaster broadcaster,
+    ModelCatalog models,
     IOptions<ChatStreamingOptions> options,
     ILogger<ChatHub> logger) : Hub<IChatHubClient>, IChatHub
 {

@@ -30,11 +30,11 @@ public sealed class ConversationReader(ChatStore store, ReplayBuffer replay)
             try
             {
                 var streamed = await replay.GetStreamedTextAsync(message.Id).WaitAsync(RedisWait, cancellationToken);
-                result.Add(message with { Content = streamed.Content, LastSequence = streamed.LastSequence });
+                result.Add(message with { Content = streamed.Content, LastSequence = streamed.LastSequence, Parts = streamed.Parts });
             }
             catch (Exception ex) when (RedisRetries.IsRedisFailure(ex) || ex is TimeoutException) // failed, or our wait ran out
             {
-                result.Add(message with { Content = "", LastSequence = 0 });
+                result.Add(message with { Content = "", LastSequence = 0, Parts = [] });
             }
         }
 

@@ -5,6 +5,7 @@ using ChatStreaming.Server.Auth;
 using ChatStreaming.Server.Security;
 using Microsoft.AspNetCore.Http.HttpResults;
 using ChatStreaming.Worker;
+using ChatStreaming.Worker.Model;
 using Microsoft.Extensions.Options;
 
 namespace ChatStreaming.Server.Chat;
@@ -19,6 +20,9 @@ internal static partial class ConversationsApi
         group.MapGet("/{id:guid}/messages", GetMessages);
         group.MapGet("/{id:guid}/export", Export);
         routes.MapGet(ChatHubPaths.Search, Search).RequireAuthorization().RequireRateLimiting(RateLimitExtensions.PerUser);
+        routes.MapGet(ChatHubPaths.Models, (ModelCatalog models) => TypedResults.Ok(models.List()))
+            .RequireAuthorization().RequireRateLimiting(RateLimitExtensions.PerUser);
+        routes.MapGet(ChatHubPaths.Usage, Usage).RequireAuthorization().RequireRateLimiting(RateLimitExtensions.PerUser);
         return group;
     }
 
@@ -72,6 +76,18 @@ internal static partial class ConversationsApi
         var page = await reader.GetMessagesAsync(id, before, limit ?? max, cancellationToken);
         response.Headers["X-Has-More-Before"] = page.HasMoreBefore ? "true" : "false";
         return TypedResults.Ok(page.Messages);
+    }
+
+    /// <summary>The caller's token usage per model for answers that ended in [<paramref name="from"/>, <paramref name="to"/>) (ISO 8601).</summary>
+    private static async Task<Results<Ok<IReadOnlyList<ModelUsage>>, ValidationProblem>> Usage(
+        DateTimeOffset? from, DateTimeOffset? to, ClaimsPrincipal user, IOptions<AuthOptions> auth, ChatStore store, CancellationToken cancellationToken)
+    {
+        if (from is { } start && to is { } end && end < start)
+        {
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["to"] = ["to must not be before from"] });
+        }
+
+        return TypedResults.Ok(await store.GetUsageAsync(UserId(user, auth), from, to, cancellationToken));
     }
 
     private static string UserId(ClaimsPrincipal user, IOptions<AuthOptions> auth) =>

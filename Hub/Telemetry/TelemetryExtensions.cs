@@ -30,7 +30,7 @@ internal static class TelemetryExtensions
         var telemetry = builder.Services.AddOpenTelemetry().WithMetrics(metrics =>
         {
             metrics
-                .AddMeter(WorkerMetrics.MeterName, HubMetrics.MeterName)
+                .AddMeter(WorkerMetrics.MeterName, HubMetrics.MeterName, WorkerTracing.GenAISourceName)
                 .AddView(instrument => instrument.Unit == "ms" ? new ExplicitBucketHistogramConfiguration { Boundaries = MillisecondBuckets } : null)
                 .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0); // every scrape is fresh
             if (otlp is not null)
@@ -41,7 +41,7 @@ internal static class TelemetryExtensions
         if (otlp is not null)
         {
             telemetry.WithTracing(tracing => tracing
-                .AddSource(WorkerTracing.SourceName, "Microsoft.AspNetCore.SignalR.Server", "Microsoft.AspNetCore", "Npgsql")
+                .AddSource(WorkerTracing.SourceName, WorkerTracing.GenAISourceName, "Microsoft.AspNetCore.SignalR.Server", "Microsoft.AspNetCore", "Npgsql")
                 .AddOtlpExporter(o => Otlp(o, otlp, "v1/traces")));
         }
 

@@ -105,6 +105,19 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         var id = $"chatcmpl-fake{Interlocked.Increment(ref completionIds)}";
         var created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         await WriteEventAsync(response, Chunk(id, created, model, new JsonObject { ["role"] = "assistant", ["content"] = "" }, null), aborted);
+        foreach (var thought in reply.Reasoning)
+        {
+            await WriteEventAsync(response, Chunk(id, created, model, new JsonObject { ["reasoning_content"] = thought }, null), aborted);
+        }
+
+        if (reply.ToolCall is { } call)
+        {
+            await WriteToolCallAsync(response, id, created, model, call, aborted);
+            await WriteUsageAsync(response, id, created, model, 1, aborted);
+            await WriteRawAsync(response, "data: [DONE]\n\n", aborted);
+            return;
+        }
+
         for (var i = 0; i < reply.Deltas.Count; i++)
         {
             if (i == reply.DropAfter)
@@ -137,16 +150,37 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         await WriteEventAsync(response, Chunk(id, created, model, new JsonObject(), reply.FinishReason), aborted);
         if (reply.IncludeUsage)
         {
-            var usage = new JsonObject
-            {
-                ["id"] = id, ["object"] = "chat.completion.chunk", ["created"] = created, ["model"] = model, ["choices"] = new JsonArray(),
-                ["usage"] = new JsonObject { ["prompt_tokens"] = 11, ["completion_tokens"] = reply.Deltas.Count, ["total_tokens"] = 11 + reply.Deltas.Count },
-            };
-            await WriteEventAsync(response, usage, aborted);
+            await WriteUsageAsync(response, id, created, model, reply.Deltas.Count, aborted);
         }
 
         await WriteRawAsync(response, "data: [DONE]\n\n", aborted);
     }
+
+    /// <summary>A tool call as OpenAI streams it: id, type and name first with the arguments in pieces, then the finish.</summary>
+    private static async Task WriteToolCallAsync(HttpResponse response, string id, long created, string model, FakeToolCall call, CancellationToken aborted)
+    {
+        var half = call.ArgumentsJson.Length / 2;
+        JsonObject Piece(string arguments, bool first) => new()
+        {
+            ["tool_calls"] = new JsonArray(first
+                ? new JsonObject
+                {
+                    ["index"] = 0, ["id"] = call.CallId, ["type"] = "function",
+                    ["function"] = new JsonObject { ["name"] = call.Name, ["arguments"] = arguments },
+                }
+                : new JsonObject { ["index"] = 0, ["function"] = new JsonObject { ["arguments"] = arguments } }),
+        };
+        await WriteEventAsync(response, Chunk(id, created, model, Piece(call.ArgumentsJson[..half], first: true), null), aborted);
+        await WriteEventAsync(response, Chunk(id, created, model, Piece(call.ArgumentsJson[half..], first: false), null), aborted);
+        await WriteEventAsync(response, Chunk(id, created, model, new JsonObject(), "tool_calls"), aborted);
+    }
+
+    private static Task WriteUsageAsync(HttpResponse response, string id, long created, string model, int completionTokens, CancellationToken aborted) =>
+        WriteEventAsync(response, new JsonObject
+        {
+            ["id"] = id, ["object"] = "chat.completion.chunk", ["created"] = created, ["model"] = model, ["choices"] = new JsonArray(),
+            ["usage"] = new JsonObject { ["prompt_tokens"] = 11, ["completion_tokens"] = completionTokens, ["total_tokens"] = 11 + completionTokens },
+        }, aborted);
 
     private static JsonObject Chunk(string id, long created, string model, JsonObject delta, string? finishReason) => new()
     {

@@ -8,6 +8,15 @@ public sealed record FakeReply
 {
     public IReadOnlyList<string> Deltas { get; init; } = ["Hello", " from", " the", " fake", " model."];
 
+    /// <summary>Streamed first, as <c>delta.reasoning_content</c> (the field OpenAI-compatible reasoning models use).</summary>
+    public IReadOnlyList<string> Reasoning { get; init; } = [];
+
+    /// <summary>
+    /// When set, the reply is a call of this tool (streamed as <c>delta.tool_calls</c>, its arguments in two pieces, then
+    /// finish reason <c>tool_calls</c>) after <see cref="Reasoning"/>, instead of <see cref="Deltas"/>.
+    /// </summary>
+    public FakeToolCall? ToolCall { get; init; }
+
     public TimeSpan Delay { get; init; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>A status other than 200 answers with an OpenAI-style error body instead of a stream.</summary>

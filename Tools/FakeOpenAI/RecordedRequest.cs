@@ -22,6 +22,13 @@ public sealed class RecordedRequest(string path, string? apiKey, string? authori
 
     public bool Ended { get; internal set; }
 
+    /// <summary>The model (OpenAI) the request named; Azure names its deployment in the path instead.</summary>
+    public string? Model => (string?)Body?["model"];
+
+    /// <summary>The names of the tools (functions) the request offered.</summary>
+    public IReadOnlyList<string> Tools =>
+        [.. (Body?["tools"]?.AsArray() ?? []).Select(t => (string?)t?["function"]?["name"] ?? "")];
+
     /// <summary>The messages sent to the model, as (role, content) pairs.</summary>
     public IReadOnlyList<(string Role, string Content)> Messages =>
         [.. (Body?["messages"]?.AsArray() ?? []).Select(m => ((string?)m?["role"] ?? "", ContentOf(m?["content"])))];

@@ -18,7 +18,8 @@ namespace ChatStreaming.Worker.Delivery;
 /// </summary>
 public sealed class ChunkWriter : IAsyncDisposable
 {
-    // KEYS: chunks stream, generation hash. ARGV: sequence, delta, emitted at, TTL (ms), events channel, payload.
+    // KEYS: chunks stream, generation hash. ARGV: sequence, delta, emitted at, TTL (ms), events channel, payload, and
+    // for a chunk that is not text its kind and part (a text chunk, nearly all of them, sends six arguments).
     // Idempotent without a read: XADD with an explicit id refuses an id not above the stream's top, which is a repeat
     // (chunks of an answer are written in order). Any other error (a key of the wrong type…) is the caller's.
     // The TTL slides with every chunk, so a buffer lives Chat:ReplayTtl after its last chunk.
@@ -29,7 +30,12 @@ public sealed class ChunkWriter : IAsyncDisposable
         if status and status ~= 'streaming' then
             return -1
         end
-        local added = redis.pcall('XADD', KEYS[1], '0-' .. ARGV[1], 'd', ARGV[2], 't', ARGV[3])
+        local added
+        if #ARGV > 6 then
+            added = redis.pcall('XADD', KEYS[1], '0-' .. ARGV[1], 'd', ARGV[2], 't', ARGV[3], 'k', ARGV[7], 'p', ARGV[8])
+        else
+            added = redis.pcall('XADD', KEYS[1], '0-' .. ARGV[1], 'd', ARGV[2], 't', ARGV[3])
+        end
         if type(added) == 'table' and added.err then
             if string.find(added.err, 'equal or smaller', 1, true) then
                 return 0
@@ -84,7 +90,9 @@ public sealed class ChunkWriter : IAsyncDisposable
                     result = pipeline.ScriptEvaluateAsync(
                         AppendScript,
                         [pending.Keys.Chunks, pending.Keys.Generation],
-                        [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, pending.Keys.Events, pending.Payload]);
+                        chunk.Kind == ChunkKinds.Text
+                            ? [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, pending.Keys.Events, pending.Payload]
+                            : [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, pending.Keys.Events, pending.Payload, chunk.Kind, chunk.Part ?? ""]);
                 }
                 catch (Exception ex) // the writer outlives any one failure: this chunk's caller gets it
                 {

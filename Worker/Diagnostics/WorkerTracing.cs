@@ -9,6 +9,12 @@ namespace ChatStreaming.Worker.Diagnostics;
 public static class WorkerTracing
 {
     public const string SourceName = "ChatStreaming";
+
+    /// <summary>
+    /// The OpenTelemetry GenAI spans (<c>chat {model}</c>) and metrics (<c>gen_ai.client.operation.duration</c>,
+    /// <c>gen_ai.client.token.usage</c>) Microsoft.Extensions.AI emits around every model call: source and meter name.
+    /// </summary>
+    public const string GenAISourceName = "ChatStreaming.GenAI";
     public const string ConversationIdTag = "chat.conversation_id";
     public const string MessageIdTag = "chat.message_id";
 

@@ -8,12 +8,13 @@ namespace ChatStreaming.Worker.Generation;
 /// <summary>
 /// Moves one answer's deltas from the model reader to the sink as numbered chunks.
 /// The model reader writes to an unbounded channel and never waits; while the sink is busy, deltas queue up and the
-/// next chunk takes all of them at once (coalescing), so a slow Redis slows chunk rate, never the model read.
+/// next chunk takes all of them at once (coalescing), so a slow Redis slows chunk rate, never the model read. Only
+/// deltas of the same kind coalesce, and only text and reasoning: a tool call or result is always a chunk of its own.
 /// A chunk the sink fails to take is not dropped: it is offered again, unchanged, before anything newer (the sink
 /// must take a repeat idempotently: Redis skips a sequence it holds, clients drop one they have).
-/// Invariants: chunks carry sequences 1..N in order, and a sequence always carries the same text; the concatenation of
-/// their deltas is every delta read, in order, except a tail the sink still refused at the very end (that tail is in
-/// <see cref="RelayResult.Content"/>, which is saved and announced).
+/// Invariants: chunks carry sequences 1..N in order, and a sequence always carries the same payload; the concatenation
+/// of their text deltas is every text delta read, in order, except a tail the sink still refused at the very end (that
+/// tail is in <see cref="RelayResult.Content"/> and <see cref="RelayResult.Parts"/>, which are saved and announced).
 /// </summary>
 public static class ChunkRelay
 {
@@ -25,43 +26,46 @@ public static class ChunkRelay
         CancellationToken cancellationToken)
     {
         var content = new StringBuilder();
+        var parts = new List<(string Kind, StringBuilder Text)>();
         var pending = new StringBuilder(); // read, not yet in a chunk
+        var pendingKind = ChunkKinds.Text;
         double takenAt = 0;
-        Chunk? unsent = null; // numbered, refused by the sink: offered again first
+        var ready = new Queue<Chunk>(); // numbered, not yet taken by the sink: the head was refused (or not offered yet)
         long sequence = 0;
         var count = 0;
         Exception? sinkError = null;
 
-        async Task<bool> OfferAsync(Chunk chunk)
+        void Seal()
         {
-            try
-            {
-                await sink(chunk);
-                unsent = null;
-                return true;
-            }
-            catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                // Includes a timeout surfacing as a cancellation (the backplane's publish while Redis is away): only
-                // the relay's own token stops it; anything else is the sink failing this chunk.
-                sinkError = ex;
-                unsent = chunk;
-                return false;
-            }
-        }
-
-        async Task FlushAsync()
-        {
-            if (unsent is { } again && !await OfferAsync(again))
+            if (pending.Length == 0)
             {
                 return;
             }
 
-            if (pending.Length > 0)
+            var text = pending.ToString();
+            pending.Clear();
+            ready.Enqueue(pendingKind == ChunkKinds.Text
+                ? new Chunk(conversationId, messageId, ++sequence, text, takenAt)
+                : new Chunk(conversationId, messageId, ++sequence, "", takenAt, pendingKind, text));
+        }
+
+        async Task FlushAsync()
+        {
+            Seal();
+            while (ready.TryPeek(out var chunk))
             {
-                var chunk = new Chunk(conversationId, messageId, ++sequence, pending.ToString(), takenAt);
-                pending.Clear();
-                await OfferAsync(chunk);
+                try
+                {
+                    await sink(chunk);
+                    ready.Dequeue();
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    // Includes a timeout surfacing as a cancellation (the backplane's publish while Redis is away): only
+                    // the relay's own token stops it; anything else is the sink failing this chunk.
+                    sinkError = ex;
+                    return;
+                }
             }
         }
 
@@ -69,27 +73,51 @@ public static class ChunkRelay
         {
             while (deltas.TryRead(out var delta))
             {
+                if (pending.Length > 0 && (delta.Kind != pendingKind || !ChunkKinds.Joins(delta.Kind)))
+                {
+                    Seal(); // a new kind, or a whole tool part: the pending piece becomes a chunk of its own
+                }
+
                 if (pending.Length == 0)
                 {
+                    pendingKind = delta.Kind;
                     takenAt = delta.TakenAt; // a merged chunk is as old as its oldest delta
                 }
 
                 pending.Append(delta.Text);
-                content.Append(delta.Text);
+                Collect(parts, delta);
+                if (delta.Kind == ChunkKinds.Text)
+                {
+                    content.Append(delta.Text);
+                }
+
                 count++;
             }
 
             await FlushAsync();
         }
 
-        if (unsent is not null || pending.Length > 0)
+        if (ready.Count > 0 || pending.Length > 0)
         {
-            // The model is done: up to two more tries (each one the refused chunk first, then the rest as a new chunk).
+            // The model is done: up to two more tries (each one offers the refused chunk first, then the rest).
             await FlushAsync();
             await FlushAsync();
         }
 
-        var streamed = unsent is null ? sequence : sequence - 1;
-        return new RelayResult(content.ToString(), streamed, count, sinkError);
+        return new RelayResult(
+            content.ToString(), [.. parts.Select(p => new MessagePart(p.Kind, p.Text.ToString()))], sequence - ready.Count, count, sinkError);
+    }
+
+    /// <summary>Adds a delta to the answer's parts: text or reasoning joins a part of its kind just before it.</summary>
+    private static void Collect(List<(string Kind, StringBuilder Text)> parts, ModelDelta delta)
+    {
+        if (ChunkKinds.Joins(delta.Kind) && parts.Count > 0 && parts[^1].Kind == delta.Kind)
+        {
+            parts[^1].Text.Append(delta.Text);
+        }
+        else
+        {
+            parts.Add((delta.Kind, new StringBuilder(delta.Text)));
+        }
     }
 }

@@ -21,8 +21,11 @@ public sealed class GenerationFinisher(
     // Redis restarting or paused: a few seconds of retries before giving up on the Redis side of the end.
     private readonly ResiliencePipeline redisRetry = RedisRetries.Create(maxAttempts: 8, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(3));
 
-    /// <summary>Decides the status (a cancel request that came first wins over <paramref name="outcome"/>), saves, announces.</summary>
-    public async Task<GenerationFinished> EndAsync(Guid conversationId, Guid messageId, ModelOutcome outcome, string content, long lastSequence, int deltas = 0)
+    /// <summary>
+    /// Decides the status (a cancel request that came first wins over <paramref name="outcome"/>), saves what
+    /// <paramref name="relayed"/> streamed (nothing when null) with the <paramref name="model"/> that answered, announces.
+    /// </summary>
+    public async Task<GenerationFinished> EndAsync(Guid conversationId, Guid messageId, ModelOutcome outcome, RelayResult? relayed = null, string? model = null)
     {
         MessageStatus status;
         try
@@ -35,8 +38,9 @@ public sealed class GenerationFinisher(
         }
 
         var error = status == outcome.Status ? outcome.Error : null; // else a cancel request won
-        var (announced, _) = await SaveAndAnnounceAsync(
-            conversationId, new FinalMessage(messageId, content, status, lastSequence, error, outcome.FinishReason, outcome.Usage), deltas);
+        var final = new FinalMessage(
+            messageId, relayed?.Content ?? "", status, relayed?.LastSequence ?? 0, error, outcome.FinishReason, outcome.Usage, relayed?.Parts, model);
+        var (announced, _) = await SaveAndAnnounceAsync(conversationId, final, relayed?.Deltas ?? 0);
         return announced;
     }
 
@@ -65,12 +69,14 @@ public sealed class GenerationFinisher(
         activity?.SetTag("chat.save.attempts", attempt);
         activity?.SetTag("chat.saved", saved);
         var announced = new GenerationFinished(
-            conversationId, final.MessageId, final.Status, final.LastSequence, final.Content, final.Error, final.FinishReason, final.Usage);
+            conversationId, final.MessageId, final.Status, final.LastSequence, final.Content, final.Error, final.FinishReason, final.Usage,
+            final.Model, StoredParts.Normalize(final.Parts, final.Content));
         if (!saved && await store.GetMessageAsync(final.MessageId, CancellationToken.None) is { } already)
         {
             WorkerLog.AlreadySaved(logger, final.MessageId);
             announced = new GenerationFinished(
-                conversationId, final.MessageId, already.Status, already.LastSequence ?? 0, already.Content, already.Error, already.FinishReason, already.Usage);
+                conversationId, final.MessageId, already.Status, already.LastSequence ?? 0, already.Content, already.Error, already.FinishReason, already.Usage,
+                already.Model, already.Parts);
         }
 
         WorkerLog.GenerationFinished(logger, final.MessageId, conversationId, announced.Status, announced.LastSequence, deltas);

@@ -12,6 +12,9 @@ public sealed record GenerationJob(Guid ConversationId, Guid UserMessageId, Guid
     /// <summary>The answer as the registry of owned answers holds it.</summary>
     public OwnedAnswer Answer => new(AssistantMessageId, ConversationId, UserMessageId, OwnerId);
 
+    /// <summary>The catalog model the send named; null: the conversation's, else the default.</summary>
+    public string? Model { get; init; }
+
     /// <summary>When it was queued (<see cref="Stopwatch.GetTimestamp"/>), for the queue wait metric.</summary>
     public long QueuedAt { get; init; } = Stopwatch.GetTimestamp();
 }

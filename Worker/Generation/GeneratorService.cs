@@ -5,6 +5,7 @@ using ChatStreaming.Persistence;
 using ChatStreaming.Worker.Diagnostics;
 using ChatStreaming.Worker.Model;
 using ChatStreaming.Worker.Redis;
+using ChatStreaming.Worker.Tools;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -25,10 +26,11 @@ public sealed class GeneratorService(
     ChatStore store,
     GenerationFinisher finisher,
     ModelStreamReader model,
+    ModelCatalog models,
+    UserLimiter limiter,
     IChatBroadcaster broadcaster,
     IConnectionMultiplexer redis,
     IOptions<ChatStreamingOptions> options,
-    IOptions<ModelOptions> modelOptions,
     WorkerMetrics metrics,
     TimeProvider timeProvider,
     ILogger<GeneratorService> logger) : BackgroundService
@@ -66,7 +68,7 @@ public sealed class GeneratorService(
         queue.Complete();
         while (queue.Reader.TryRead(out var job))
         {
-            await FinishAsync(job, new ModelOutcome(MessageStatus.Interrupted, "the server shut down before the answer started"), Empty);
+            await FinishAsync(job, new ModelOutcome(MessageStatus.Interrupted, "the server shut down before the answer started"), Empty, null);
             owned.Release(job.AssistantMessageId);
         }
 
@@ -117,6 +119,7 @@ public sealed class GeneratorService(
         metrics.GenerationStarted();
         var outcome = new ModelOutcome(MessageStatus.Failed, "the answer could not be generated");
         var relayed = Empty;
+        string? modelName = null;
         var deltas = Channel.CreateUnbounded<ModelDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         Task<RelayResult>? relay = null;
         try
@@ -130,10 +133,18 @@ public sealed class GeneratorService(
             WorkerLog.GenerationStarted(logger, messageId, job.ConversationId);
             var started = timeProvider.GetTimestamp();
             await AnnounceStartAsync(new GenerationStarted(job.ConversationId, messageId, job.UserMessageId));
-            var history = await store.GetHistoryAsync(job.ConversationId, job.UserMessageId, modelOptions.Value.MaxContextMessages, generation.Token);
+            var history = await store.GetModelHistoryAsync(job.ConversationId, job.UserMessageId, models.MaxContextMessages, generation.Token);
+            // The send's model, else the conversation's, else the default (a name no longer in the catalog is the default).
+            var answering = models.Get(job.Model ?? history.Model);
+            modelName = answering.Name;
+            activity?.SetTag("chat.model", modelName);
             var keys = AnswerKeys.For(job.ConversationId, messageId);
             relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => RelayChunkAsync(keys, chunk, started, generation), CancellationToken.None);
-            outcome = await model.ReadAsync(ConversationContext.Build(modelOptions.Value, history, job.Prompt), deltas.Writer, generation.Token, stoppingToken);
+            using (ToolCaller.Enter(new ToolCaller(job.OwnerId, job.ConversationId)))
+            {
+                var messages = ConversationContext.Build(answering.Options, history.Messages, job.Prompt, history.SystemPrompt);
+                outcome = await model.ReadAsync(answering, messages, deltas.Writer, generation.Token, stoppingToken);
+            }
 
             relayed = await relay;
             if (relayed.SinkError is not null)
@@ -162,7 +173,8 @@ public sealed class GeneratorService(
             try
             {
                 owned.MarkEnding(messageId);
-                await FinishAsync(job, outcome, relayed);
+                await FinishAsync(job, outcome, relayed, modelName);
+                await SpendTokensAsync(job, outcome.Usage);
             }
             catch (Exception ex)
             {
@@ -268,13 +280,31 @@ public sealed class GeneratorService(
         }
     }
 
-    private Task FinishAsync(GenerationJob job, ModelOutcome outcome, RelayResult relayed) =>
-        finisher.EndAsync(job.ConversationId, job.AssistantMessageId, outcome, relayed.Content, relayed.LastSequence, relayed.Deltas);
+    /// <summary>Counts the answer's tokens against its owner's daily budget; Redis being away loses this answer's count only.</summary>
+    private async Task SpendTokensAsync(GenerationJob job, TokenUsage? usage)
+    {
+        if (usage is null)
+        {
+            return;
+        }
+
+        try
+        {
+            await limiter.SpendTokensAsync(job.OwnerId, usage.PromptTokens + usage.CompletionTokens);
+        }
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+        {
+            WorkerLog.TokensNotCounted(logger, ex, job.AssistantMessageId);
+        }
+    }
+
+    private Task FinishAsync(GenerationJob job, ModelOutcome outcome, RelayResult relayed, string? modelName) =>
+        finisher.EndAsync(job.ConversationId, job.AssistantMessageId, outcome, relayed, modelName);
 
     private readonly ResiliencePipeline chunkRetry = RedisRetries.Create(maxAttempts: 6, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2));
 
     // Redis away at start-up: retried until it answers (or the host stops).
     private readonly ResiliencePipeline untilRedisAnswers = RedisRetries.Create(int.MaxValue, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5));
 
-    private static readonly RelayResult Empty = new("", 0, 0, null);
+    private static readonly RelayResult Empty = new("", [], 0, 0, null);
 }

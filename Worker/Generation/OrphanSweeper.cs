@@ -85,7 +85,7 @@ public sealed class OrphanSweeper(
 
         var streamed = await replay.GetStreamedTextAsync(messageId);
         var error = claim.Error ?? (claim.Status == MessageStatus.Interrupted ? OrphanError : null);
-        var final = new FinalMessage(messageId, streamed.Content, claim.Status, streamed.LastSequence, error);
+        var final = new FinalMessage(messageId, streamed.Content, claim.Status, streamed.LastSequence, error, Parts: streamed.Parts);
         var (_, saved) = await finisher.SaveAndAnnounceAsync(conversation, final);
         if (saved)
         {

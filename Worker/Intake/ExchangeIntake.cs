@@ -30,9 +30,13 @@ public sealed class ExchangeIntake(
     /// Admits and saves the send. Not cancellable: a caller that goes away after the save committed must not leave the
     /// answer saved but never started (the host starts it whatever happened to the connection).
     /// </summary>
-    public Task<IntakeResult> AcceptAsync(string userId, SendMessageRequest request) =>
-        AcceptAsync(userId, request.ConversationId, request.ClientMessageId, ChatErrors.ConversationNotFound,
-            () => store.AddExchangeAsync(userId, request.ConversationId, request.Content, request.ClientMessageId, CancellationToken.None));
+    public async Task<IntakeResult> AcceptAsync(string userId, SendMessageRequest request) =>
+        await AcceptAsync(userId, request.ConversationId, request.ClientMessageId, ChatErrors.ConversationNotFound,
+            () => store.AddExchangeAsync(userId, request.ConversationId, request.Content, request.ClientMessageId, CancellationToken.None)) switch
+        {
+            AcceptedExchange accepted => accepted with { Model = request.Model },
+            var refused => refused,
+        };
 
     /// <summary>Admits and saves a new answer to the question the answer <see cref="RegenerateAnswerRequest.MessageId"/> answered.</summary>
     public Task<IntakeResult> AcceptRegenerationAsync(string userId, RegenerateAnswerRequest request) =>
@@ -134,6 +138,7 @@ public sealed class ExchangeIntake(
         var job = new GenerationJob(accepted.ConversationId, accepted.Result.UserMessageId, messageId, accepted.UserId, accepted.Prompt)
         {
             Parent = accepted.Trace,
+            Model = accepted.Model,
         };
         owned.Add(job.Answer);
         if (queue.TryEnqueue(job))
@@ -143,7 +148,7 @@ public sealed class ExchangeIntake(
 
         // Lost the race for the last queue slot (or the instance began stopping): end the answer truthfully, then say so.
         owned.Release(messageId);
-        await finisher.EndAsync(accepted.ConversationId, messageId, new ModelOutcome(MessageStatus.Failed, ChatErrors.Busy), "", 0);
+        await finisher.EndAsync(accepted.ConversationId, messageId, new ModelOutcome(MessageStatus.Failed, ChatErrors.Busy));
         return new RefusedSend(ChatErrors.Busy);
     }
 
@@ -161,6 +166,7 @@ public sealed class ExchangeIntake(
             AdmissionResult.Admitted => null,
             AdmissionResult.TooManyMessages => new RefusedSend(ChatErrors.RateLimited(
                 admission.RetryAfter, $"at most {o.MessagesPerMinutePerUser} messages per minute")),
+            AdmissionResult.TokenBudgetSpent => new RefusedSend(ChatErrors.RateLimited(admission.RetryAfter, ChatErrors.TokenBudget)),
             _ => new RefusedSend(ChatErrors.RateLimited(
                 admission.RetryAfter, $"at most {o.MaxConcurrentGenerationsPerUser} answers may run at once")),
         };

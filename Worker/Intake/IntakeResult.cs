@@ -20,6 +20,9 @@ public sealed record AcceptedExchange(Exchange Exchange, string UserId, string P
     /// <summary>What the admission reserved (its place among the user's running answers goes to the answer).</summary>
     public Admission Admission { get; init; }
 
+    /// <summary>The catalog model the send asked for (null: the conversation's, else the default).</summary>
+    public string? Model { get; init; }
+
     public Guid ConversationId => Exchange.UserMessage.ConversationId;
 
     /// <summary>The ids, and the answer's status as saved now (streaming for a new send).</summary>

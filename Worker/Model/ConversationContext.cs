@@ -3,11 +3,15 @@ using Microsoft.Extensions.AI;
 
 namespace ChatStreaming.Worker.Model;
 
-/// <summary>What the model is sent: the system prompt, the newest earlier messages that fit the budget, the new message.</summary>
+/// <summary>
+/// What the model is sent: the system prompt (the conversation's, else the model's), the newest earlier messages that
+/// fit the budget, the new message.
+/// </summary>
 public static class ConversationContext
 {
     /// <param name="history">Earlier messages, newest first.</param>
-    public static List<ChatMessage> Build(ModelOptions options, IReadOnlyList<(MessageRole Role, string Content)> history, string prompt)
+    public static List<ChatMessage> Build(
+        ModelOptions options, IReadOnlyList<(MessageRole Role, string Content)> history, string prompt, string? systemPrompt = null)
     {
         var budget = options.MaxContextCharacters - prompt.Length;
         var kept = new List<(MessageRole Role, string Content)>();
@@ -24,9 +28,10 @@ public static class ConversationContext
 
         kept.Reverse();
         List<ChatMessage> messages = [];
-        if (!string.IsNullOrWhiteSpace(options.SystemPrompt))
+        systemPrompt = string.IsNullOrWhiteSpace(systemPrompt) ? options.SystemPrompt : systemPrompt;
+        if (!string.IsNullOrWhiteSpace(systemPrompt))
         {
-            messages.Add(new ChatMessage(ChatRole.System, options.SystemPrompt));
+            messages.Add(new ChatMessage(ChatRole.System, systemPrompt));
         }
 
         messages.AddRange(kept.Select(m => new ChatMessage(m.Role == MessageRole.User ? ChatRole.User : ChatRole.Assistant, m.Content)));

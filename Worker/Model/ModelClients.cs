@@ -3,20 +3,19 @@ using System.ClientModel.Primitives;
 using Azure.AI.OpenAI;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 using OpenAI;
 
 namespace ChatStreaming.Worker.Model;
 
 /// <summary>
-/// Builds the one <see cref="IChatClient"/> the worker streams from, for the configured provider. The SDKs' own retries
-/// are off: the worker retries 429/5xx itself, only before the first delta, honouring Retry-After.
+/// Builds a catalog model's provider <see cref="IChatClient"/> (the catalog wraps it in function invocation and
+/// OpenTelemetry). The SDKs' own retries are off: the worker retries 429/5xx itself, only before the first delta,
+/// honouring Retry-After.
 /// </summary>
 public static class ModelClients
 {
-    public static IChatClient Create(IServiceProvider services)
+    public static IChatClient Create(IServiceProvider services, ModelOptions options)
     {
-        var options = services.GetRequiredService<IOptions<ModelOptions>>().Value;
         return options.Provider switch
         {
             ModelOptions.OpenAIProvider => new OpenAIClient(
@@ -30,7 +29,8 @@ public static class ModelClients
                     AzureOptions(options.ApiVersion))
                 .GetChatClient(options.Deployment!)
                 .AsIChatClient(),
-            _ => ActivatorUtilities.CreateInstance<SimulatedChatClient>(services),
+            _ => new SimulatedChatClient(
+                options.Simulated, services.GetRequiredService<SimulatedClock>(), services.GetRequiredService<TimeProvider>()),
         };
     }
 

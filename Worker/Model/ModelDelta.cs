@@ -1,4 +1,9 @@
+using ChatStreaming.Contracts;
+
 namespace ChatStreaming.Worker.Model;
 
-/// <summary>Text taken from the model, with the Unix-epoch milliseconds when the worker took it.</summary>
-public readonly record struct ModelDelta(string Text, double TakenAt);
+/// <summary>
+/// A piece taken from the model, with the Unix-epoch milliseconds when the worker took it: answer text, reasoning text,
+/// or a whole tool call or result as JSON (<see cref="Kind"/> is one of <see cref="ChunkKinds"/>).
+/// </summary>
+public readonly record struct ModelDelta(string Text, double TakenAt, string Kind = ChunkKinds.Text);

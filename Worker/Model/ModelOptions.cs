@@ -2,10 +2,16 @@ using System.ComponentModel.DataAnnotations;
 
 namespace ChatStreaming.Worker.Model;
 
-/// <summary>The <c>Chat:Model</c> section: which model answers, and how it is asked.</summary>
+/// <summary>
+/// How one model of the catalog is asked. The <c>Chat:Model</c> section alone is a catalog of one; with
+/// <c>Chat:Models:{name}</c> sections, each of them starts from <c>Chat:Model</c>'s values and sets its own (its
+/// <see cref="Tools"/> are its own, not added to <c>Chat:Model</c>'s). Messages name <c>Chat:Model:*</c>; the
+/// validator names the entry's own section.
+/// </summary>
 public sealed class ModelOptions
 {
     public const string SectionName = "Chat:Model";
+    public const string CatalogSectionName = "Chat:Models";
     public const string SimulatedProvider = "Simulated";
     public const string OpenAIProvider = "OpenAI";
     public const string AzureOpenAIProvider = "AzureOpenAI";
@@ -52,4 +58,10 @@ public sealed class ModelOptions
     /// <summary>Retries of a 429 or 5xx answer before the first delta (Retry-After honoured).</summary>
     [Range(0, 10, ErrorMessage = "Chat:Model:MaxRetries must be between 0 and 10.")]
     public int MaxRetries { get; set; } = 3;
+
+    /// <summary>Names of the tools (AIFunctions registered in DI) this model is offered; none by default.</summary>
+    public List<string> Tools { get; set; } = [];
+
+    /// <summary>The offline model's settings, when <see cref="Provider"/> is Simulated.</summary>
+    public SimulatedModelOptions Simulated { get; set; } = new();
 }

@@ -1,13 +1,26 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Options;
 
 namespace ChatStreaming.Worker.Model;
 
-/// <summary>The keys each provider needs, checked at start-up.</summary>
-internal sealed class ModelOptionsValidator : IValidateOptions<ModelOptions>
+/// <summary>
+/// Checks each catalog entry at start-up: its ranges, the keys its provider needs and that its tools exist. Messages
+/// name the entry's own keys (<c>Chat:Models:{name}:ApiKey</c>, or <c>Chat:Model:ApiKey</c> for a catalog of one).
+/// </summary>
+internal sealed class ModelOptionsValidator(ModelCatalogLayout layout, IEnumerable<AIFunction> tools) : IValidateOptions<ModelOptions>
 {
     public ValidateOptionsResult Validate(string? name, ModelOptions options)
     {
+        if (name is null || layout.Find(name) is null)
+        {
+            return ValidateOptionsResult.Skip;
+        }
+
+        var section = layout.SectionOf(name);
         var failures = new List<string>();
+        Annotations(options, failures);
+        Annotations(options.Simulated, failures);
         switch (options.Provider)
         {
             case ModelOptions.OpenAIProvider:
@@ -51,6 +64,23 @@ internal sealed class ModelOptionsValidator : IValidateOptions<ModelOptions>
                 break;
         }
 
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        var known = tools.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        foreach (var tool in options.Tools.Where(t => !known.Contains(t)))
+        {
+            failures.Add($"Chat:Model:Tools names '{tool}', which is not a registered tool (registered: {string.Join(", ", known.Order())}).");
+        }
+
+        return failures.Count == 0
+            ? ValidateOptionsResult.Success
+            : ValidateOptionsResult.Fail(failures.Select(f => f.Replace("Chat:Model:", section + ":", StringComparison.Ordinal)));
+    }
+
+    private static void Annotations(object options, List<string> failures)
+    {
+        var results = new List<ValidationResult>();
+        if (!Validator.TryValidateObject(options, new ValidationContext(options), results, validateAllProperties: true))
+        {
+            failures.AddRange(results.Select(r => r.ErrorMessage ?? "invalid value"));
+        }
     }
 }

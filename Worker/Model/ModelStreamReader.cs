@@ -6,7 +6,6 @@ using ChatStreaming.Contracts;
 using ChatStreaming.Worker.Diagnostics;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Polly;
 using Polly.Retry;
 
@@ -19,8 +18,6 @@ namespace ChatStreaming.Worker.Model;
 /// then failed; a drop or a stall after some text → interrupted; unreadable data → failed.
 /// </summary>
 public sealed class ModelStreamReader(
-    IChatClient chatClient,
-    IOptions<ModelOptions> options,
     StallWatchdog watchdog,
     WorkerMetrics metrics,
     TimeProvider timeProvider,
@@ -28,40 +25,55 @@ public sealed class ModelStreamReader(
 {
     public const string AuthenticationFailed = "model authentication failed";
 
+    /// <summary>
+    /// Streams <paramref name="catalogModel"/>'s answer to <paramref name="messages"/>: text, reasoning, and the tool calls
+    /// and results of the function invocation around it (each round's usage added up).
+    /// </summary>
     public async Task<ModelOutcome> ReadAsync(
-        IList<ChatMessage> messages, ChannelWriter<ModelDelta> deltas, CancellationToken generationToken, CancellationToken stoppingToken)
+        CatalogModel catalogModel, IList<ChatMessage> messages, ChannelWriter<ModelDelta> deltas, CancellationToken generationToken, CancellationToken stoppingToken)
     {
-        var model = options.Value;
+        var model = catalogModel.Options;
         var chatOptions = new ChatOptions { MaxOutputTokens = model.MaxOutputTokens, Temperature = model.Temperature };
+        if (catalogModel.Tools.Count > 0)
+        {
+            chatOptions.Tools = [.. catalogModel.Tools];
+            chatOptions.ToolMode = ChatToolMode.Auto;
+        }
+
         var taken = 0;
         var retries = 0;
         string? finishReason = null;
         TokenUsage? usage = null;
         using var stall = new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(generationToken, stall.Token);
-        using var watched = watchdog.Watch(stall);
+        using var watched = watchdog.Watch(stall, model.StallTimeout);
         var pipeline = RetryPipeline(model, () => taken, watched, () => retries++);
         using var activity = WorkerTracing.Source.StartActivity("chat.model", ActivityKind.Client);
         activity?.SetTag("gen_ai.request.max_tokens", model.MaxOutputTokens);
+        activity?.SetTag("chat.model", catalogModel.Name);
         try
         {
             await pipeline.ExecuteAsync(async token =>
             {
                 watched.Touch();
-                await foreach (var update in chatClient.GetStreamingResponseAsync(messages, chatOptions, token))
+                await foreach (var update in catalogModel.Client.GetStreamingResponseAsync(messages, chatOptions, token))
                 {
                     watched.Touch();
                     finishReason = update.FinishReason?.Value ?? finishReason;
-                    if (update.Contents.OfType<UsageContent>().FirstOrDefault() is { } reported)
+                    foreach (var content in update.Contents)
                     {
-                        usage = new TokenUsage(reported.Details.InputTokenCount ?? 0, reported.Details.OutputTokenCount ?? 0);
-                    }
-
-                    var text = update.Text;
-                    if (text.Length > 0)
-                    {
-                        taken++;
-                        deltas.TryWrite(new ModelDelta(text, timeProvider.UnixMilliseconds()));
+                        if (content is UsageContent reported)
+                        {
+                            // One per model round: a tool call is a round of its own.
+                            usage = new TokenUsage(
+                                (usage?.PromptTokens ?? 0) + (reported.Details.InputTokenCount ?? 0),
+                                (usage?.CompletionTokens ?? 0) + (reported.Details.OutputTokenCount ?? 0));
+                        }
+                        else if (ModelParts.ToDelta(content) is { } piece)
+                        {
+                            taken++;
+                            deltas.TryWrite(new ModelDelta(piece.Text, timeProvider.UnixMilliseconds(), piece.Kind));
+                        }
                     }
                 }
             }, linked.Token);

@@ -1,15 +1,17 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Extensions.AI;
-using Microsoft.Extensions.Options;
 
 namespace ChatStreaming.Worker.Model;
 
 /// <summary>
 /// The offline model: a deterministic answer in Markdown derived from the last user message, streamed one token (a
-/// word and its space, or a piece of Markdown) at a time at <see cref="SimulatedModelOptions.TokensPerSecond"/>, all answers paced by one shared
-/// <see cref="SimulatedClock"/>. Same prompt, same answer.
+/// word and its space, or a piece of Markdown) at a time at <see cref="SimulatedModelOptions.TokensPerSecond"/>, all
+/// answers paced by one shared <see cref="SimulatedClock"/>. Same prompt, same answer. It can also stream
+/// <see cref="SimulatedModelOptions.ReasoningTokens"/> of reasoning first, and when it is offered tools and the question
+/// asks it to "search", it calls the first tool with the words after "for" (or after "search") as <c>query</c>, then
+/// answers. Every round reports its usage: the words it was sent, the tokens it streamed.
 /// </summary>
-public sealed class SimulatedChatClient(IOptions<SimulatedModelOptions> settings, SimulatedClock clock, TimeProvider timeProvider) : IChatClient
+public sealed class SimulatedChatClient(SimulatedModelOptions settings, SimulatedClock clock, TimeProvider timeProvider) : IChatClient
 {
     private static readonly string[] Words =
     [
@@ -36,19 +38,22 @@ public sealed class SimulatedChatClient(IOptions<SimulatedModelOptions> settings
         ChatOptions? options = null,
         [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
-        var tokensPerSecond = settings.Value.TokensPerSecond;
+        var sent = messages.ToList();
         var responseTokens = options is { MaxOutputTokens: > 0 }
-            ? Math.Min(settings.Value.ResponseTokens, options.MaxOutputTokens.Value)
-            : settings.Value.ResponseTokens;
-        var prompt = messages.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
+            ? Math.Min(settings.ResponseTokens, options.MaxOutputTokens.Value)
+            : settings.ResponseTokens;
+        var prompt = sent.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
+        var afterTool = sent.Count > 0 && sent[^1].Contents.OfType<FunctionResultContent>().Any();
         var start = timeProvider.GetTimestamp();
         var index = 0;
-        foreach (var token in Tokens(prompt, responseTokens))
+        var streamed = 0;
+
+        async Task PaceAsync()
         {
-            if (tokensPerSecond > 0)
+            if (settings.TokensPerSecond > 0)
             {
                 // Paced against the start, not the previous token, so timer slack does not accumulate.
-                var due = TimeSpan.FromSeconds(index / tokensPerSecond) - timeProvider.GetElapsedTime(start);
+                var due = TimeSpan.FromSeconds(index / settings.TokensPerSecond) - timeProvider.GetElapsedTime(start);
                 if (due > TimeSpan.Zero)
                 {
                     await clock.DelayAsync(due, cancellationToken);
@@ -61,7 +66,80 @@ public sealed class SimulatedChatClient(IOptions<SimulatedModelOptions> settings
 
             cancellationToken.ThrowIfCancellationRequested();
             index++;
-            yield return new ChatResponseUpdate(ChatRole.Assistant, token) { FinishReason = index == responseTokens ? ChatFinishReason.Stop : null };
+        }
+
+        if (!afterTool)
+        {
+            foreach (var token in Reasoning(prompt, settings.ReasoningTokens))
+            {
+                await PaceAsync();
+                streamed++;
+                yield return new ChatResponseUpdate { Role = ChatRole.Assistant, Contents = [new TextReasoningContent(token)] };
+            }
+
+            if (options?.Tools?.OfType<AIFunction>().FirstOrDefault() is { } tool && ToolQuery(prompt) is { } query)
+            {
+                await PaceAsync();
+                var call = new FunctionCallContent($"call_sim_{Fnv1a(prompt):x8}", tool.Name, new Dictionary<string, object?> { ["query"] = query });
+                yield return new ChatResponseUpdate
+                {
+                    Role = ChatRole.Assistant,
+                    Contents = [call, Usage(sent, 1)],
+                    FinishReason = ChatFinishReason.ToolCalls,
+                };
+                yield break;
+            }
+        }
+
+        List<string> tokens = [.. Tokens(prompt, responseTokens)];
+        if (afterTool)
+        {
+            tokens.Insert(0, "I looked through your earlier messages first. ");
+        }
+
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            await PaceAsync();
+            streamed++;
+            var last = i == tokens.Count - 1;
+            yield return new ChatResponseUpdate(ChatRole.Assistant, tokens[i]) { FinishReason = last ? ChatFinishReason.Stop : null };
+        }
+
+        yield return new ChatResponseUpdate { Role = ChatRole.Assistant, Contents = [Usage(sent, streamed)] };
+    }
+
+    private static UsageContent Usage(IReadOnlyList<ChatMessage> sent, int streamed)
+    {
+        var words = sent.Sum(m => m.Text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Length);
+        return new UsageContent(new UsageDetails { InputTokenCount = words, OutputTokenCount = streamed, TotalTokenCount = words + streamed });
+    }
+
+    /// <summary>What to search for when the question asks to "search": the words after "for" (or after "search"), at most six.</summary>
+    private static string? ToolQuery(string prompt)
+    {
+        var words = prompt.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries)
+            .Select(w => w.Trim('.', ',', '?', '!', ':', ';', '"', '\'')).Where(w => w.Length > 0).ToList();
+        var search = words.FindIndex(w => w.StartsWith("search", StringComparison.OrdinalIgnoreCase));
+        if (search < 0)
+        {
+            return null;
+        }
+
+        var after = words.FindIndex(search, w => w.Equals("for", StringComparison.OrdinalIgnoreCase));
+        var query = words.Skip((after >= 0 ? after : search) + 1).Take(6).ToList();
+        return query.Count > 0 ? string.Join(' ', query) : null;
+    }
+
+    /// <summary>The reasoning tokens: a few deterministic sentences about the question.</summary>
+    private static IEnumerable<string> Reasoning(string prompt, int count)
+    {
+        var seed = Fnv1a(prompt);
+        var topic = prompt.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).FirstOrDefault() ?? "this";
+        string[] opening = ["The ", "question ", "is ", "about ", $"{topic}. ", "I ", "should ", "answer ", "with ", "a ", "short ", "list. "];
+        for (var i = 0; i < count; i++)
+        {
+            seed = unchecked((seed ^ (uint)i) * 16777619u);
+            yield return i < opening.Length ? opening[i] : Words[seed % (uint)Words.Length] + (i == count - 1 ? "." : " ");
         }
     }
 

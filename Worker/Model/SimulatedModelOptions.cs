@@ -13,4 +13,8 @@ public sealed class SimulatedModelOptions
 
     [Range(1, 1_000_000, ErrorMessage = "Chat:Model:Simulated:ResponseTokens must be between 1 and 1000000.")]
     public int ResponseTokens { get; set; } = 60;
+
+    /// <summary>Reasoning tokens streamed (as reasoning, paced like the rest) before the answer; 0 for none.</summary>
+    [Range(0, 100_000, ErrorMessage = "Chat:Model:Simulated:ReasoningTokens must be between 0 and 100000.")]
+    public int ReasoningTokens { get; set; }
 }

@@ -7,32 +7,30 @@ namespace ChatStreaming.Worker.Model;
 /// Ends model streams that stopped sending: one periodic check for every answer of the instance, instead of re-arming
 /// a timer on every delta (at 1000 streams × 50 tokens a second, 50,000 timer changes a second). A reader
 /// <see cref="Watch"/>es its stream and <see cref="Watched.Touch"/>es it on every delta (a timestamp write); the check
-/// cancels a stream quiet for longer than <see cref="ModelOptions.StallTimeout"/>, at most one check interval late
-/// (a quarter of the timeout, at most a second).
+/// cancels a stream quiet for longer than its model's <see cref="ModelOptions.StallTimeout"/>, at most one check
+/// interval late (a quarter of the catalog's shortest timeout, at most a second).
 /// Invariant: a watched stream is cancelled only while it is armed (not while it waits out a Retry-After).
 /// </summary>
 public sealed class StallWatchdog : IDisposable
 {
     private readonly ConcurrentDictionary<Watched, byte> watched = new();
     private readonly TimeProvider timeProvider;
-    private readonly long timeoutTicks;
     private readonly TimeSpan interval;
     private readonly object startLock = new();
     private ITimer? timer;
 
-    public StallWatchdog(TimeProvider timeProvider, IOptions<ModelOptions> options)
+    public StallWatchdog(TimeProvider timeProvider, ModelCatalogLayout catalog, IOptionsMonitor<ModelOptions> options)
     {
         this.timeProvider = timeProvider;
-        var timeout = options.Value.StallTimeout;
-        timeoutTicks = (long)(timeout.TotalSeconds * timeProvider.TimestampFrequency);
-        interval = TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
+        var shortest = catalog.Names.Min(name => options.Get(name).StallTimeout);
+        interval = TimeSpan.FromTicks(Math.Clamp(shortest.Ticks / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
     }
 
-    /// <summary>Starts watching (armed now); dispose the result when the stream ends.</summary>
-    public Watched Watch(CancellationTokenSource stall)
+    /// <summary>Starts watching (armed now) a stream that stalls after <paramref name="timeout"/>; dispose the result when it ends.</summary>
+    public Watched Watch(CancellationTokenSource stall, TimeSpan timeout)
     {
         EnsureTimer();
-        var entry = new Watched(this, stall);
+        var entry = new Watched(this, stall, (long)(timeout.TotalSeconds * timeProvider.TimestampFrequency));
         entry.Touch();
         watched.TryAdd(entry, 0);
         return entry;
@@ -57,7 +55,7 @@ public sealed class StallWatchdog : IDisposable
         foreach (var entry in watched.Keys)
         {
             var last = Volatile.Read(ref entry.LastActivity);
-            if (last != Watched.Paused && now - last > timeoutTicks)
+            if (last != Watched.Paused && now - last > entry.TimeoutTicks)
             {
                 watched.TryRemove(entry, out _);
                 try
@@ -75,8 +73,10 @@ public sealed class StallWatchdog : IDisposable
     public void Dispose() => timer?.Dispose();
 
     /// <summary>One watched stream.</summary>
-    public sealed class Watched(StallWatchdog owner, CancellationTokenSource stall) : IDisposable
+    public sealed class Watched(StallWatchdog owner, CancellationTokenSource stall, long timeoutTicks) : IDisposable
     {
+        internal long TimeoutTicks { get; } = timeoutTicks;
+
         internal const long Paused = long.MaxValue;
         internal long LastActivity;
 

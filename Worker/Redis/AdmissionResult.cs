@@ -5,4 +5,5 @@ public enum AdmissionResult
     Admitted,
     TooManyMessages,
     TooManyRunning,
+    TokenBudgetSpent,
 }

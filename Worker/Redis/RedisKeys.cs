@@ -53,6 +53,9 @@ public static class RedisKeys
     public static RedisKey UserActive(string userId) => $"{Prefix}:user:{{{userId}}}:active";
 
     /// <summary>String: how many calls of one kind (<c>conversations</c>, <c>reads</c>) the user made in the current 60 s window.</summary>
+    /// <summary>Tokens the user's answers used on one UTC day (yyyyMMdd), for Chat:TokensPerDayPerUser; lives two days.</summary>
+    public static RedisKey UserTokens(string userId, DateOnly day) => $"{Prefix}:user:{{{userId}}}:tokens:{day:yyyyMMdd}";
+
     public static RedisKey UserCalls(string userId, string kind) => $"{Prefix}:user:{{{userId}}}:calls:{kind}";
 
     /// <summary>Sorted set: the user's open connections, all instances (member = connection id, score = when it lapses unless renewed, Unix ms).</summary>

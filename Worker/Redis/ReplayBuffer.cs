@@ -33,20 +33,45 @@ public sealed class ReplayBuffer(IConnectionMultiplexer redis, IOptions<ChatStre
         return (generation, [.. (await entries).Select(e => ToChunk(generation.ConversationId, messageId, e))]);
     }
 
-    /// <summary>The text streamed so far (the whole buffer, deltas joined).</summary>
+    /// <summary>What was streamed so far (the whole buffer): the text deltas joined, and every part in order.</summary>
     public async Task<StreamedText> GetStreamedTextAsync(Guid messageId)
     {
         var entries = await Db.StreamRangeAsync(RedisKeys.Chunks(messageId), "-", "+");
         var text = string.Concat(entries.Select(e => (string?)e["d"]));
-        return new StreamedText(text, entries.Length == 0 ? 0 : SequenceOf(entries[^1].Id));
+        var parts = new List<MessagePart>();
+        foreach (var entry in entries)
+        {
+            var (kind, piece) = PartOf(entry);
+            if (piece.Length == 0)
+            {
+                continue;
+            }
+
+            if (ChunkKinds.Joins(kind) && parts.Count > 0 && parts[^1].Kind == kind)
+            {
+                parts[^1] = parts[^1] with { Text = parts[^1].Text + piece };
+            }
+            else
+            {
+                parts.Add(new MessagePart(kind, piece));
+            }
+        }
+
+        return new StreamedText(text, entries.Length == 0 ? 0 : SequenceOf(entries[^1].Id), parts);
     }
 
+    // A text chunk is stored as d (delta) and t (emitted at); another kind adds k (kind) and p (its part), d being empty.
     private static Chunk ToChunk(Guid conversationId, Guid messageId, StreamEntry entry) => new(
         conversationId,
         messageId,
         SequenceOf(entry.Id),
         (string?)entry["d"] ?? "",
-        double.Parse((string)entry["t"]!, CultureInfo.InvariantCulture));
+        double.Parse((string)entry["t"]!, CultureInfo.InvariantCulture),
+        (string?)entry["k"] ?? ChunkKinds.Text,
+        (string?)entry["p"]);
+
+    private static (string Kind, string Text) PartOf(StreamEntry entry) =>
+        (string?)entry["k"] is { } kind ? (kind, (string?)entry["p"] ?? "") : (ChunkKinds.Text, (string?)entry["d"] ?? "");
 
     private static string StreamId(long sequence) => $"0-{sequence.ToString(CultureInfo.InvariantCulture)}";
 

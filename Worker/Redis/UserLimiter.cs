@@ -5,7 +5,7 @@ namespace ChatStreaming.Worker.Redis;
 
 /// <summary>
 /// Per-user limits shared by every instance (the counters live in Redis): messages per minute (a sliding 60 s window)
-/// and answers running at once, and per-minute counts of other hub calls (conversations created, reads). A send is admitted, then its reservation becomes the answer's entry when the answer
+/// and answers running at once, tokens per UTC day, and per-minute counts of other hub calls (conversations created, reads). A send is admitted, then its reservation becomes the answer's entry when the answer
 /// is registered (<see cref="GenerationState.RegisterAsync"/>), or is given back if nothing was started.
 /// </summary>
 public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStreamingOptions> options, TimeProvider time)
@@ -18,18 +18,23 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
     /// <summary>What a refused user is told to wait when too many answers run (an answer's end cannot be predicted).</summary>
     public static readonly TimeSpan ConcurrencyRetryAfter = TimeSpan.FromSeconds(2);
 
-    // KEYS: sends, active, leases. ARGV: now, per minute, concurrent, send id, reservation ms, key ttl ms, window ms,
-    // '1' to admit it as new even if its send id is in the window.
+    // KEYS: sends, active, leases, today's tokens. ARGV: now, per minute, concurrent, send id, reservation ms, key ttl ms,
+    // window ms, '1' to admit it as new even if its send id is in the window, tokens per day, ms until the day ends.
     // Returns {0, 1} admitted and counted, {0, 0} a retry of a send admitted within the window (not counted again),
-    // {1, ms} too many messages this minute (ms until the oldest leaves the window), {2, 0} too many answers running.
+    // {1, ms} too many messages this minute (ms until the oldest leaves the window), {2, 0} too many answers running,
+    // {3, ms} the day's token budget is spent (ms until midnight UTC).
     private const string AdmitScript = """
         local now = tonumber(ARGV[1])
         local perMinute = tonumber(ARGV[2])
         local concurrent = tonumber(ARGV[3])
         local window = tonumber(ARGV[7])
+        local budget = tonumber(ARGV[9])
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
         if ARGV[8] ~= '1' and redis.call('ZSCORE', KEYS[1], ARGV[4]) then
             return {0, 0}
+        end
+        if budget > 0 and tonumber(redis.call('GET', KEYS[4]) or '0') >= budget then
+            return {3, tonumber(ARGV[10])}
         end
         if perMinute > 0 and redis.call('ZCARD', KEYS[1]) >= perMinute then
             local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -92,7 +97,7 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
         return left < 0 ? null : TimeSpan.FromMilliseconds(left);
     }
 
-    private bool Enabled => Options.MessagesPerMinutePerUser > 0 || Options.MaxConcurrentGenerationsPerUser > 0;
+    private bool Enabled => Options.MessagesPerMinutePerUser > 0 || Options.MaxConcurrentGenerationsPerUser > 0 || Options.TokensPerDayPerUser > 0;
 
     /// <summary>
     /// Counts a send against the user's limits, or says why not. Its key is (user, conversation, client message id):
@@ -109,19 +114,43 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
             return new Admission(AdmissionResult.Admitted, sendId, Counted: false, TimeSpan.Zero);
         }
 
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var utcNow = time.GetUtcNow();
+        var now = utcNow.ToUnixTimeMilliseconds();
+        var today = DateOnly.FromDateTime(utcNow.UtcDateTime);
+        var untilMidnight = (long)(today.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) - utcNow.UtcDateTime).TotalMilliseconds;
         var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
             AdmitScript,
-            [RedisKeys.UserSends(userId), RedisKeys.UserActive(userId), RedisKeys.Leases],
+            [RedisKeys.UserSends(userId), RedisKeys.UserActive(userId), RedisKeys.Leases, RedisKeys.UserTokens(userId, today)],
             [now, Options.MessagesPerMinutePerUser, Options.MaxConcurrentGenerationsPerUser, sendId, ReservationMilliseconds,
-                (long)Options.ReplayTtl.TotalMilliseconds, WindowMilliseconds, asNew ? "1" : "0"]))!;
+                (long)Options.ReplayTtl.TotalMilliseconds, WindowMilliseconds, asNew ? "1" : "0", Options.TokensPerDayPerUser, untilMidnight]))!;
         return ((int)reply[0], (long)reply[1]) switch
         {
             (0, 1) => new Admission(AdmissionResult.Admitted, sendId, Counted: true, TimeSpan.Zero),
             (0, _) => new Admission(AdmissionResult.Admitted, sendId, Counted: false, TimeSpan.Zero) { SeenBefore = true },
             (1, var waitMs) => new Admission(AdmissionResult.TooManyMessages, sendId, Counted: false, TimeSpan.FromMilliseconds(waitMs)),
+            (3, var waitMs) => new Admission(AdmissionResult.TokenBudgetSpent, sendId, Counted: false, TimeSpan.FromMilliseconds(waitMs)),
             _ => new Admission(AdmissionResult.TooManyRunning, sendId, Counted: false, ConcurrencyRetryAfter),
         };
+    }
+
+    /// <summary>
+    /// Adds an answer's tokens to the user's count for today (UTC), which the next sends are checked against when
+    /// Chat:TokensPerDayPerUser is set. Counted when the answer ends, so the answer that crosses the budget finishes.
+    /// </summary>
+    /// <exception cref="RedisException">Redis cannot be reached.</exception>
+    public async Task SpendTokensAsync(string userId, long tokens)
+    {
+        if (Options.TokensPerDayPerUser <= 0 || tokens <= 0)
+        {
+            return;
+        }
+
+        var key = RedisKeys.UserTokens(userId, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
+        var batch = redis.GetDatabase().CreateBatch();
+        var added = batch.StringIncrementAsync(key, tokens);
+        var expiry = batch.KeyExpireAsync(key, TimeSpan.FromDays(2));
+        batch.Execute();
+        await Task.WhenAll(added, expiry);
     }
 
     /// <summary>Gives back what <see cref="AdmitAsync"/> counted when no answer was started after all.</summary>

@@ -1,0 +1,34 @@
+using System.Text.Json;
+using ChatStreaming.Contracts;
+using Microsoft.Extensions.AI;
+
+namespace ChatStreaming.Worker.Model;
+
+/// <summary>
+/// What of a streamed <see cref="AIContent"/> becomes part of the answer: text, reasoning text, and the tool calls and
+/// results the function invocation streams, as JSON (<c>{ callId, name, arguments }</c>, <c>{ callId, result }</c>).
+/// Usage is read by the caller; anything else (a provider's own content types) is not streamed.
+/// </summary>
+public static class ModelParts
+{
+    public static (string Kind, string Text)? ToDelta(AIContent content) => content switch
+    {
+        TextContent { Text.Length: > 0 } text => (ChunkKinds.Text, text.Text),
+        TextReasoningContent { Text.Length: > 0 } reasoning => (ChunkKinds.Reasoning, reasoning.Text),
+        FunctionCallContent call => (ChunkKinds.ToolCall, JsonSerializer.Serialize(
+            new ToolCallPart(call.CallId, call.Name, call.Arguments), Json)),
+        FunctionResultContent result => (ChunkKinds.ToolResult, JsonSerializer.Serialize(
+            new ToolResultPart(result.CallId, result.Exception is null ? result.Result : "the tool failed"), Json)),
+        _ => null,
+    };
+
+    private sealed record ToolCallPart(string CallId, string Name, IDictionary<string, object?>? Arguments);
+
+    private sealed record ToolResultPart(string CallId, object? Result);
+
+    private static readonly JsonSerializerOptions Json = new(AIJsonUtilities.DefaultOptions)
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
+        WriteIndented = false,
+    };
+}
