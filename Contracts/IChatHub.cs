@@ -57,7 +57,7 @@ public interface IChatHub
     /// <summary>The caller's saved messages matching the query, best first.</summary>
     Task<IReadOnlyList<SearchHit>> SearchMessages(SearchMessagesRequest request);
 
-    /// <summary>The models of the catalog (Chat:Models), the default first.</summary>
+    /// <summary>The models of the catalog (Chat:Models): the default first, then by name.</summary>
     Task<IReadOnlyList<ModelInfo>> ListModels();
 
     /// <summary>The caller's token usage per model, for answers that ended in the range.</summary>

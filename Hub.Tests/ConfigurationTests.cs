@@ -77,6 +77,36 @@ public sealed class ConfigurationTests(ChatCluster cluster)
         Assert.DoesNotContain("=k", line, StringComparison.Ordinal);
     }
 
+    public static TheoryData<string, string> BadCatalogs => new()
+    {
+        { "Chat:Models:x:Provider=Nope", "Chat:Models:x:Provider must be one of" },
+        { "Chat:Models:x:Provider=OpenAI", "Chat:Models:x:ApiKey is required when Chat:Models:x:Provider is OpenAI" },
+        { "Chat:Models:x:Provider=Simulated;Chat:Models:x:Simulated:ResponseTokens=0", "Chat:Models:x:Simulated:ResponseTokens must be between" },
+        { "Chat:Models:x:Provider=Simulated;Chat:Models:x:Tools:0=web_search", "Chat:Models:x:Tools names 'web_search', which is not a registered tool (registered: search_history)" },
+        { "Chat:Models:x:Provider=Simulated;Chat:DefaultModel=y", "Chat:DefaultModel 'y' is not one of Chat:Models: x." },
+        { "Chat:TokensPerDayPerUser=-1", "Chat:TokensPerDayPerUser must be 0 (no limit) or more." },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadCatalogs))]
+    public async Task ABadModelCatalogStopsStartUpWithOneLineNamingTheEntrysKey(string keys, string expected)
+    {
+        var settings = cluster.Settings.ToDictionary();
+        foreach (var pair in keys.Split(';'))
+        {
+            settings[pair[..pair.IndexOf('=')]] = pair[(pair.IndexOf('=') + 1)..];
+        }
+
+        await using var process = HubInstance.Launch(settings, $"http://127.0.0.1:{Ports.Free()}");
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await process.WaitForExitAsync(cts.Token);
+        await Task.Delay(100);
+
+        Assert.Equal(2, process.ExitCode);
+        var line = Assert.Single(process.Output, l => l.StartsWith("Configuration error:", StringComparison.Ordinal));
+        Assert.Contains(expected, line, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task OutsideDevelopmentASigningKeyIsRequired()
     {

@@ -22,6 +22,7 @@ public sealed class ChatCluster : IAsyncLifetime
     private readonly Dictionary<string, HubInstance> providerHubs = [];
     private FakeOpenAIServer? fakeModel;
     private HubInstance? longAnswerHub;
+    private readonly List<HubInstance> catalogHubs = [];
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     internal RedisServer Redis { get; private set; } = null!;
@@ -124,6 +125,53 @@ public sealed class ChatCluster : IAsyncLifetime
 
     public const int LongAnswerTokens = 2000;
 
+    /// <summary>Each user's daily token budget on the catalog hubs.</summary>
+    public const int CatalogTokensPerDay = 2000;
+
+    /// <summary>
+    /// Two Hub instances (sharing the cluster's Redis and Postgres) with a model catalog: <c>fast</c> (simulated, the
+    /// default), <c>thinker</c> (simulated, reasons first, offered search_history), <c>long</c> (simulated, answers of
+    /// 3000 tokens: crosses the budget in one answer), <c>gpt</c> (OpenAI at the fake server, model fake-gpt) and
+    /// <c>azure</c> (Azure OpenAI at the fake server, deployment fake-deployment), both offered search_history; each
+    /// user may use <see cref="CatalogTokensPerDay"/> tokens a day. Started on first use.
+    /// </summary>
+    internal async Task<(HubInstance A, HubInstance B)> CatalogHubsAsync()
+    {
+        fakeModel ??= await FakeOpenAIServer.StartAsync();
+        if (catalogHubs.Count == 0)
+        {
+            var settings = Settings.ToDictionary();
+            settings["Chat:DefaultModel"] = "fast";
+            settings["Chat:TokensPerDayPerUser"] = CatalogTokensPerDay.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            settings["Chat:Model:StallTimeout"] = ProviderStallTimeout.ToString();
+            settings["Chat:Model:MaxRetries"] = "0";
+            settings["Chat:Models:fast:Provider"] = "Simulated";
+            settings["Chat:Models:fast:Simulated:TokensPerSecond"] = "200";
+            settings["Chat:Models:thinker:Provider"] = "Simulated";
+            settings["Chat:Models:thinker:Simulated:TokensPerSecond"] = "200";
+            settings["Chat:Models:thinker:Simulated:ReasoningTokens"] = "8";
+            settings["Chat:Models:thinker:Tools:0"] = "search_history";
+            settings["Chat:Models:long:Provider"] = "Simulated";
+            settings["Chat:Models:long:MaxOutputTokens"] = "5000";
+            settings["Chat:Models:long:Simulated:TokensPerSecond"] = "0";
+            settings["Chat:Models:long:Simulated:ResponseTokens"] = "3000";
+            settings["Chat:Models:gpt:Provider"] = "OpenAI";
+            settings["Chat:Models:gpt:Endpoint"] = $"{fakeModel.Url}/v1";
+            settings["Chat:Models:gpt:Name"] = "fake-gpt";
+            settings["Chat:Models:gpt:ApiKey"] = ModelApiKey("OpenAI");
+            settings["Chat:Models:gpt:Tools:0"] = "search_history";
+            settings["Chat:Models:azure:Provider"] = "AzureOpenAI";
+            settings["Chat:Models:azure:Endpoint"] = fakeModel.Url;
+            settings["Chat:Models:azure:Deployment"] = "fake-deployment";
+            settings["Chat:Models:azure:ApiKey"] = ModelApiKey("AzureOpenAI");
+            settings["Chat:Models:azure:Tools:0"] = "search_history";
+            catalogHubs.Add(await HubInstance.StartAsync(settings));
+            catalogHubs.Add(await HubInstance.StartAsync(settings));
+        }
+
+        return (catalogHubs[0], catalogHubs[1]);
+    }
+
     public const string ProviderSystemPrompt = "You are the test assistant.";
 
     public static readonly TimeSpan ProviderStallTimeout = TimeSpan.FromSeconds(2);
@@ -132,7 +180,7 @@ public sealed class ChatCluster : IAsyncLifetime
     public static string ModelApiKey(string provider) => $"sk-{provider}-SECRET-7f3c9a1e";
 
     /// <summary>Everything every hub process has written so far.</summary>
-    internal IEnumerable<string> HubOutput => instances.Concat(providerHubs.Values).Concat(longAnswerHub is null ? [] : [longAnswerHub]).SelectMany(i => i.Process.Output);
+    internal IEnumerable<string> HubOutput => instances.Concat(providerHubs.Values).Concat(catalogHubs).Concat(longAnswerHub is null ? [] : [longAnswerHub]).SelectMany(i => i.Process.Output);
 
     public async Task<string> TokenAsync(string userName)
     {
@@ -184,7 +232,7 @@ public sealed class ChatCluster : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var instance in instances.Concat(providerHubs.Values).Concat(longAnswerHub is null ? [] : [longAnswerHub]))
+        foreach (var instance in instances.Concat(providerHubs.Values).Concat(catalogHubs).Concat(longAnswerHub is null ? [] : [longAnswerHub]))
         {
             await instance.DisposeAsync();
         }

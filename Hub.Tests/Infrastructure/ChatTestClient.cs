@@ -21,17 +21,26 @@ public sealed class ChatTestClient : IAsyncDisposable
         connection.On<GenerationStarted>(ChatHubMethods.GenerationStarted, started.Enqueue);
         connection.On<Message>(ChatHubMethods.MessageAdded, added.Enqueue);
         connection.On<Conversation>(ChatHubMethods.ConversationCreated, c => listEvents.Enqueue((ChatHubMethods.ConversationCreated, c.Id, c.Title)));
-        connection.On<Conversation>(ChatHubMethods.ConversationUpdated, c => listEvents.Enqueue((ChatHubMethods.ConversationUpdated, c.Id, c.Title)));
+        connection.On<Conversation>(ChatHubMethods.ConversationUpdated, c =>
+        {
+            updated.Enqueue(c);
+            listEvents.Enqueue((ChatHubMethods.ConversationUpdated, c.Id, c.Title));
+        });
         connection.On<ConversationDeleted>(ChatHubMethods.ConversationDeleted, d => listEvents.Enqueue((ChatHubMethods.ConversationDeleted, d.ConversationId, null)));
     }
 
     /// <summary>The conversation-list events received (ConversationCreated / Updated / Deleted), in order.</summary>
+    private readonly ConcurrentQueue<Conversation> updated = new();
+
     public IReadOnlyList<(string Event, Guid ConversationId, string? Title)> ListEvents => [.. listEvents];
 
     public Task WaitForListEventAsync(string @event, Guid conversationId) =>
         Wait.UntilAsync(() => listEvents.Any(e => e.Event == @event && e.ConversationId == conversationId), Wait.Default, $"{@event} for {conversationId} did not arrive");
 
     public HubConnection Connection { get; }
+
+    /// <summary>Every ConversationUpdated event received, whole.</summary>
+    public IReadOnlyCollection<Conversation> ConversationsUpdated => updated;
 
     public IReadOnlyCollection<Message> MessagesAdded => added;
 
@@ -53,8 +62,8 @@ public sealed class ChatTestClient : IAsyncDisposable
     public Task<Conversation> CreateConversationAsync(string? title = "test") =>
         InvokeAsync<Conversation>(ChatHubMethods.CreateConversation, title);
 
-    public Task<SendMessageResult> SendAsync(Guid conversationId, string content, string? clientMessageId = null) =>
-        InvokeAsync<SendMessageResult>(ChatHubMethods.SendMessage, new SendMessageRequest(conversationId, content, clientMessageId));
+    public Task<SendMessageResult> SendAsync(Guid conversationId, string content, string? clientMessageId = null, string? model = null) =>
+        InvokeAsync<SendMessageResult>(ChatHubMethods.SendMessage, new SendMessageRequest(conversationId, content, clientMessageId, model));
 
     public IReadOnlyList<Chunk> ChunksOf(Guid messageId) => [.. chunks.Where(c => c.MessageId == messageId)];
 

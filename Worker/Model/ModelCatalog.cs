@@ -21,7 +21,7 @@ public sealed class ModelCatalog(ModelCatalogLayout layout, IServiceProvider ser
     /// <summary>The catalog's spelling of <paramref name="name"/>, or null when there is no such model.</summary>
     public string? Find(string? name) => layout.Find(name);
 
-    /// <summary>The models, the default first.</summary>
+    /// <summary>The models: the default first, then by name (configuration lists a section's children by key).</summary>
     public IReadOnlyList<ModelInfo> List() =>
     [
         .. layout.Names.OrderBy(n => n == layout.DefaultName ? 0 : 1)
