@@ -3,7 +3,10 @@ using ChatStreaming.Contracts;
 
 namespace ChatStreaming.Client.Core;
 
-/// <summary>One answer as this client has it: text from chunks 1..LastSequence, then the saved text once finished.</summary>
+/// <summary>
+/// One answer as this client has it: text from chunks 1..LastSequence, then the saved text once finished; its parts
+/// (text, reasoning, tool calls and results) likewise.
+/// </summary>
 public sealed class AnswerState(Guid messageId, Guid conversationId)
 {
     public Guid MessageId { get; } = messageId;
@@ -12,9 +15,33 @@ public sealed class AnswerState(Guid messageId, Guid conversationId)
 
     public StringBuilder Text { get; } = new();
 
+    /// <summary>Everything it streamed, in order (consecutive text or reasoning joined); the saved parts once finished.</summary>
+    public List<MessagePart> Parts { get; } = [];
+
     public long LastSequence { get; set; }
 
     public GenerationFinished? Finished { get; set; }
+
+    /// <summary>How long it reasoned, when its reasoning was seen streaming (first reasoning chunk to the next other one).</summary>
+    public TimeSpan? ThoughtFor { get; internal set; }
+
+    internal double? ReasoningFrom { get; set; }
+
+    /// <summary>The catalog model that answered (known once it ended).</summary>
+    public string? Model => Finished?.Model;
+
+    /// <summary>Adds a piece of <paramref name="kind"/>: text and reasoning join a part of their kind just before them.</summary>
+    internal void AddPart(string kind, string text)
+    {
+        if (ChunkKinds.Joins(kind) && Parts.Count > 0 && Parts[^1].Kind == kind)
+        {
+            Parts[^1] = Parts[^1] with { Text = Parts[^1].Text + text };
+        }
+        else
+        {
+            Parts.Add(new MessagePart(kind, text));
+        }
+    }
 
     /// <summary>When this client last heard of the answer (a chunk, a snapshot, its start).</summary>
     public DateTimeOffset LastHeard { get; set; } = DateTimeOffset.UtcNow;

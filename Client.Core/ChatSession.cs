@@ -65,6 +65,12 @@ public sealed partial class ChatSession : IAsyncDisposable
     /// <summary>New text of an answer, in order, each piece once.</summary>
     public event Action<AnswerState, string>? TextAppended;
 
+    /// <summary>A chunk that is not text (reasoning, a tool call or its result) was taken, in sequence.</summary>
+    public event Action<AnswerState, Chunk>? PartReceived;
+
+    /// <summary>The catalog model this session's sends ask for (null: the conversation's, else the server's default).</summary>
+    public string? Model { get; set; }
+
     public event Action<AnswerState>? Finished;
 
     public event Action<GenerationStarted>? Started;
@@ -169,7 +175,8 @@ public sealed partial class ChatSession : IAsyncDisposable
             if (message.Status != MessageStatus.Streaming)
             {
                 var finished = new GenerationFinished(
-                    message.ConversationId, message.Id, message.Status, message.LastSequence ?? 0, message.Content, message.Error, message.FinishReason, message.Usage);
+                    message.ConversationId, message.Id, message.Status, message.LastSequence ?? 0, message.Content, message.Error, message.FinishReason, message.Usage,
+                    message.Model, message.Parts);
                 if (known)
                 {
                     ApplyFinishedCore(answer, finished); // it ended while this client was away: show the rest
@@ -177,6 +184,7 @@ public sealed partial class ChatSession : IAsyncDisposable
                 else if (answer.Finished is null)
                 {
                     answer.Text.Append(message.Content); // history: known silently
+                    answer.Parts.AddRange(message.Parts ?? []);
                     answer.LastSequence = finished.LastSequence;
                     answer.Finished = finished;
                 }
@@ -184,6 +192,8 @@ public sealed partial class ChatSession : IAsyncDisposable
             else if ((message.LastSequence ?? 0) > answer.LastSequence && message.Content.StartsWith(answer.Text.ToString(), StringComparison.Ordinal))
             {
                 Append(answer, message.Content[answer.Text.Length..], message.LastSequence ?? 0);
+                answer.Parts.Clear();
+                answer.Parts.AddRange(message.Parts ?? []);
             }
         }
     }
@@ -221,8 +231,20 @@ public sealed partial class ChatSession : IAsyncDisposable
     public Task<SendMessageResult> SendAsync(string content, CancellationToken cancellationToken) =>
         Connection.InvokeAsync<SendMessageResult>(
             ChatHubMethods.SendMessage,
-            new SendMessageRequest(ConversationId ?? throw new InvalidOperationException("no conversation is open"), content, Guid.NewGuid().ToString()),
+            new SendMessageRequest(ConversationId ?? throw new InvalidOperationException("no conversation is open"), content, Guid.NewGuid().ToString(), Model),
             cancellationToken);
+
+    /// <summary>The server's models, the default first.</summary>
+    public Task<IReadOnlyList<ModelInfo>> ListModelsAsync(CancellationToken cancellationToken) =>
+        Connection.InvokeAsync<IReadOnlyList<ModelInfo>>(ChatHubMethods.ListModels, cancellationToken);
+
+    /// <summary>Sets a conversation's model ("" = the default) and, unless null, its system prompt ("" = the model's).</summary>
+    public Task<Conversation> SetConversationModelAsync(Guid conversationId, string model, string? systemPrompt, CancellationToken cancellationToken) =>
+        Connection.InvokeAsync<Conversation>(ChatHubMethods.UpdateConversation, new UpdateConversationRequest(conversationId, null, model, systemPrompt), cancellationToken);
+
+    /// <summary>The caller's token usage per model for answers that ended in [from, to).</summary>
+    public Task<IReadOnlyList<ModelUsage>> GetUsageAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken) =>
+        Connection.InvokeAsync<IReadOnlyList<ModelUsage>>(ChatHubMethods.GetUsage, new UsageRequest(from, to), cancellationToken);
 
     public Task<bool> CancelAsync(Guid messageId) => Connection.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, messageId);
 
@@ -273,7 +295,7 @@ public sealed partial class ChatSession : IAsyncDisposable
 
         if (chunk.Sequence == answer.LastSequence + 1)
         {
-            Append(answer, chunk.Delta, chunk.Sequence);
+            Take(answer, chunk);
         }
     }
 
@@ -288,7 +310,7 @@ public sealed partial class ChatSession : IAsyncDisposable
                 var taken = 0;
                 foreach (var chunk in missed.TakeWhile(c => c.Sequence == answer.LastSequence + 1))
                 {
-                    Append(answer, chunk.Delta, chunk.Sequence);
+                    Take(answer, chunk);
                     taken++;
                 }
 
@@ -329,8 +351,39 @@ public sealed partial class ChatSession : IAsyncDisposable
             answer.Text.Clear().Append(finished.Content); // what was shown was wrong: the saved text replaces it
         }
 
+        if (finished.Parts is { } parts)
+        {
+            answer.Parts.Clear();
+            answer.Parts.AddRange(parts); // the saved parts are the truth too
+        }
+
         answer.Finished = finished;
         Finished?.Invoke(answer);
+    }
+
+    /// <summary>The next chunk in sequence: text is appended (and announced as text); any other kind is a part.</summary>
+    private void Take(AnswerState answer, Chunk chunk)
+    {
+        if (chunk.Kind == ChunkKinds.Reasoning)
+        {
+            answer.ReasoningFrom ??= chunk.EmittedAt;
+        }
+        else if (answer.ReasoningFrom is { } from && answer.ThoughtFor is null)
+        {
+            answer.ThoughtFor = TimeSpan.FromMilliseconds(Math.Max(0, chunk.EmittedAt - from));
+        }
+
+        if (chunk.Kind == ChunkKinds.Text)
+        {
+            answer.AddPart(ChunkKinds.Text, chunk.Delta);
+            Append(answer, chunk.Delta, chunk.Sequence);
+            return;
+        }
+
+        answer.LastHeard = DateTimeOffset.UtcNow;
+        answer.AddPart(chunk.Kind, chunk.Part ?? "");
+        answer.LastSequence = chunk.Sequence;
+        PartReceived?.Invoke(answer, chunk);
     }
 
     private void Append(AnswerState answer, string text, long sequence)

@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.SignalR;
 namespace ChatStreaming.Client;
 
 /// <summary>The two ways to use the client: one prompt (scriptable) or a REPL. Errors are one line on stderr.</summary>
-internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool json)
+internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool json, string? model = null)
 {
     private string? accessToken;
 
@@ -24,7 +24,7 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
         try
         {
             accessToken = token ?? await DevTokenAsync(user!);
-            await using var session = new ChatSession(baseUrl, () => Task.FromResult<string?>(accessToken));
+            await using var session = new ChatSession(baseUrl, () => Task.FromResult<string?>(accessToken)) { Model = model };
             Wire(session);
             await session.StartAsync(quit.Token);
             try
@@ -201,7 +201,9 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
         if (json)
         {
             session.Started += started => WriteJson(new { @event = "started", started.ConversationId, started.MessageId, started.UserMessageId });
-            session.ChunkReceived += chunk => WriteJson(new { @event = "chunk", chunk.ConversationId, chunk.MessageId, chunk.Sequence, chunk.Delta, chunk.EmittedAt });
+            session.ChunkReceived += chunk => WriteJson(chunk.Kind == ChunkKinds.Text
+                ? new { @event = "chunk", chunk.ConversationId, chunk.MessageId, chunk.Sequence, chunk.Delta, chunk.EmittedAt, chunk.Kind }
+                : new { @event = chunk.Kind, chunk.ConversationId, chunk.MessageId, chunk.Sequence, chunk.Delta, chunk.EmittedAt, chunk.Kind, chunk.Part });
             session.Finished += answer => WriteJson(new { @event = "finished", answer.Finished });
             session.StateChanged += state =>
             {
@@ -213,12 +215,37 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
         }
         else
         {
+            var inReasoning = false;
             session.TextAppended += (answer, text) =>
             {
                 if (answer.ConversationId == session.ConversationId)
                 {
+                    if (inReasoning)
+                    {
+                        Console.Write(Dim("\n"));
+                        inReasoning = false;
+                    }
+
                     Console.Write(text);
                 }
+            };
+            session.PartReceived += (answer, chunk) =>
+            {
+                if (answer.ConversationId != session.ConversationId)
+                {
+                    return;
+                }
+
+                // Reasoning streams dimmed as it comes; a tool call and its result are one dimmed line each.
+                if (chunk.Kind == ChunkKinds.Reasoning)
+                {
+                    Console.Write(Dim(inReasoning ? chunk.Part ?? "" : $"thinking: {chunk.Part}"));
+                    inReasoning = true;
+                    return;
+                }
+
+                Console.WriteLine(Dim($"{(inReasoning ? "\n" : "")}{ToolLine(chunk)}"));
+                inReasoning = false;
             };
             session.StateChanged += state =>
             {
@@ -227,6 +254,28 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
                     Console.Error.WriteLine($"[{state}]");
                 }
             };
+        }
+    }
+
+    /// <summary>Dimmed (ANSI faint) on a terminal; plain when the output is redirected.</summary>
+    private static string Dim(string text) => Console.IsOutputRedirected || text.Length == 0 ? text : $"\u001b[2m{text}\u001b[0m";
+
+    /// <summary>"[tool] search_history {"query":"zebra"}" / "[tool result] [...]", results cut at 200 characters.</summary>
+    internal static string ToolLine(Chunk chunk)
+    {
+        try
+        {
+            using var part = JsonDocument.Parse(chunk.Part ?? "{}");
+            var root = part.RootElement;
+            var line = chunk.Kind == ChunkKinds.ToolCall
+                ? $"[tool] {root.GetProperty("name").GetString()} {(root.TryGetProperty("arguments", out var args) ? args.GetRawText() : "")}"
+                : $"[tool result] {(root.TryGetProperty("result", out var result) ? result.GetRawText() : "")}";
+            line = line.ReplaceLineEndings(" ");
+            return line.Length > 200 ? line[..200] + "…" : line;
+        }
+        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
+        {
+            return $"[{chunk.Kind}]";
         }
     }
 

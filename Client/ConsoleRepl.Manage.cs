@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.SignalR;
 
 namespace ChatStreaming.Client;
 
-/// <summary>The REPL's conversation management: rename, delete, search, regenerate, edit, export.</summary>
+/// <summary>The REPL's conversation management: rename, delete, search, regenerate, edit, export; models and usage.</summary>
 internal sealed partial class ConsoleRepl
 {
     private async Task ManageAsync(string command, string argument, CancellationToken cancellationToken)
@@ -23,6 +23,12 @@ internal sealed partial class ConsoleRepl
                 Console.WriteLine("/open <id> opens a conversation.");
             }
 
+            return;
+        }
+
+        if (command is "/model" or "/usage")
+        {
+            await ModelsAsync(command, argument, cancellationToken);
             return;
         }
 
@@ -107,5 +113,51 @@ internal sealed partial class ConsoleRepl
 
         lastQuestion = snapshot.Messages.LastOrDefault(m => m.Role == MessageRole.User);
         lastAnswer = snapshot.Messages.LastOrDefault(m => m.Role == MessageRole.Assistant)?.Id;
+    }
+
+    /// <summary>
+    /// /model lists the server's models (* the one this session asks for); /model NAME makes the next messages ask for
+    /// it, /model default goes back to the conversation's or the server's default. /usage prints the tokens used per model.
+    /// </summary>
+    private async Task ModelsAsync(string command, string argument, CancellationToken cancellationToken)
+    {
+        if (command == "/usage")
+        {
+            var usage = await session.GetUsageAsync(null, null, cancellationToken);
+            foreach (var row in usage)
+            {
+                Console.WriteLine($"{row.Model,-20} {row.Answers,6} answers {row.PromptTokens,10} prompt {row.CompletionTokens,10} completion tokens");
+            }
+
+            if (usage.Count == 0)
+            {
+                Console.WriteLine("No answers yet.");
+            }
+
+            return;
+        }
+
+        var models = await session.ListModelsAsync(cancellationToken);
+        if (argument.Length == 0)
+        {
+            foreach (var model in models)
+            {
+                var chosen = string.Equals(model.Name, session.Model ?? "", StringComparison.OrdinalIgnoreCase) ? "*" : " ";
+                Console.WriteLine($"{chosen} {model.Name} ({model.Provider}{(model.IsDefault ? ", default" : "")}{(model.Tools is { Count: > 0 } tools ? $", tools: {string.Join(", ", tools)}" : "")})");
+            }
+
+            return;
+        }
+
+        if (argument == "default")
+        {
+            session.Model = null;
+            Console.WriteLine("Messages use the conversation's model, else the server's default.");
+            return;
+        }
+
+        session.Model = models.FirstOrDefault(m => string.Equals(m.Name, argument, StringComparison.OrdinalIgnoreCase))?.Name
+            ?? throw new HubException(ChatErrors.UnknownModel(argument, models.Select(m => m.Name)));
+        Console.WriteLine($"Messages now ask for {session.Model}.");
     }
 }

@@ -6,13 +6,14 @@ namespace ChatStreaming.Client;
 
 /// <summary>
 /// The interactive mode: plain lines are messages; commands manage conversations (/new, /list, /open, /rename, /delete,
-/// /search, /regenerate, /edit, /export, /cancel, /quit).
+/// /search, /regenerate, /edit, /export, /model, /usage, /cancel, /quit).
 /// </summary>
 internal sealed partial class ConsoleRepl(ChatSession session, ConsoleApp app)
 {
     private const string Help = """
         Commands: /new [title], /list, /open <id|number>, /rename <title>, /delete, /search <words>, /regenerate,
-        /edit <new text of your last message>, /export [markdown|json] [file], /cancel, /quit. Other lines are sent.
+        /edit <new text of your last message>, /export [markdown|json] [file], /model [name|default], /usage, /cancel,
+        /quit. Other lines are sent.
         Ctrl+C stops an answer; twice quits.
         """;
     private IReadOnlyList<Conversation> listed = [];
@@ -86,6 +87,8 @@ internal sealed partial class ConsoleRepl(ChatSession session, ConsoleApp app)
             case "/regenerate":
             case "/edit":
             case "/export":
+            case "/model":
+            case "/usage":
                 await ManageAsync(command, argument, cancellationToken);
                 return;
             case "/cancel":

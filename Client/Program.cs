@@ -25,10 +25,11 @@ var prompt = new Option<string>("--prompt") { Description = "Send this message, 
 var conversation = new Option<Guid?>("--conversation") { Description = "With --prompt: the conversation to use (default: a new one); with --search: search only there" };
 var search = new Option<string>("--search") { Description = "Search your saved messages for these words, print the hits and exit" };
 var json = new Option<bool>("--json") { Description = "Print one JSON line per event instead of text" };
+var model = new Option<string>("--model") { Description = "The model (a name the server lists) every message of this session asks for; /model changes it" };
 
 var root = new RootCommand("ChatStreaming console client: chat with a ChatStreaming hub from the terminal.")
 {
-    url, user, token, prompt, conversation, search, json,
+    url, user, token, prompt, conversation, search, json, model,
 };
 root.Validators.Add(result =>
 {
@@ -46,7 +47,8 @@ root.SetAction((parseResult, cancellationToken) => new ConsoleApp(
         parseResult.GetValue(url)!,
         parseResult.GetValue(user),
         parseResult.GetValue(token),
-        parseResult.GetValue(json))
+        parseResult.GetValue(json),
+        parseResult.GetValue(model))
     .RunAsync(parseResult.GetValue(prompt), parseResult.GetValue(conversation), parseResult.GetValue(search)));
 
 // Ctrl+C is ours: the first one during an answer cancels it, the next one quits.

@@ -15,4 +15,14 @@ public sealed record GenerationFinished(
     string? FinishReason = null,
     TokenUsage? Usage = null,
     string? Model = null,
-    IReadOnlyList<MessagePart>? Parts = null);
+    IReadOnlyList<MessagePart>? Parts = null)
+{
+    /// <summary>Value equality, <see cref="Parts"/> included (compared part by part).</summary>
+    public bool Equals(GenerationFinished? other) =>
+        other is not null
+        && (ConversationId, MessageId, Status, LastSequence, Content, Error, FinishReason, Usage, Model)
+            == (other.ConversationId, other.MessageId, other.Status, other.LastSequence, other.Content, other.Error, other.FinishReason, other.Usage, other.Model)
+        && (Parts ?? []).SequenceEqual(other.Parts ?? []);
+
+    public override int GetHashCode() => HashCode.Combine(MessageId, Status, LastSequence, Content);
+}

@@ -56,6 +56,39 @@ public sealed class ConsoleConversationTests(ChatCluster cluster)
     }
 
     [Fact]
+    public async Task WithAModelTheConsolePrintsReasoningAndToolCallsDimmedAndAsJsonEvents()
+    {
+        var (hub, _) = await cluster.CatalogHubsAsync();
+        const string user = "console-parts";
+        await using (var seeder = await cluster.ConnectAsync(hub.Url, user))
+        {
+            var seed = await seeder.CreateConversationAsync("seed");
+            var sent = await seeder.SendAsync(seed.Id, "the tapir is named Pixel", model: "fast");
+            await seeder.WaitForFinishedAsync(sent.AssistantMessageId);
+        }
+
+        await using var text = ChildProcess.Start("dotnet", [ClientAssembly, "--url", hub.Url, "--user", user, "--model", "thinker", "--prompt", "search for tapir"]);
+        await text.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+        await using var json = ChildProcess.Start("dotnet", [ClientAssembly, "--url", hub.Url, "--user", user, "--model", "thinker", "--json", "--prompt", "search for tapir"]);
+        await json.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+
+        Assert.Equal(0, text.ExitCode);
+        Assert.Contains(text.Output, l => l.StartsWith("thinking: The question is about search.", StringComparison.Ordinal));
+        Assert.Contains(text.Output, l => l == "[tool] search_history {\"query\":\"tapir\"}");
+        Assert.Contains(text.Output, l => l.StartsWith("[tool result] [", StringComparison.Ordinal)); // cut at 200 characters
+        Assert.Contains(text.Output, l => l.StartsWith("I looked through your earlier messages first. Simulated search for tapir", StringComparison.Ordinal));
+
+        Assert.Equal(0, json.ExitCode);
+        var events = json.Output.Where(l => l.StartsWith('{')).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        var kinds = events.Select(e => e.GetProperty("event").GetString()).Where(e => e is "reasoning" or "toolCall" or "toolResult" or "chunk").Distinct().ToList();
+        Assert.Equal(["reasoning", "toolCall", "toolResult", "chunk"], kinds); // in the order they streamed
+        Assert.Contains("Pixel", events.Single(e => e.GetProperty("event").GetString() == "toolResult").GetProperty("part").GetString(), StringComparison.Ordinal);
+        var finished = events.Single(e => e.GetProperty("event").GetString() == "finished").GetProperty("finished");
+        Assert.Equal("thinker", finished.GetProperty("model").GetString());
+        Assert.Equal(["reasoning", "toolCall", "toolResult", "text"], finished.GetProperty("parts").EnumerateArray().Select(p => p.GetProperty("kind").GetString()));
+    }
+
+    [Fact]
     public async Task SearchPrintsTheHitsAsJsonLinesAndExitsZero()
     {
         const string user = "console-searcher";

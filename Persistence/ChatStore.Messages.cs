@@ -161,44 +161,42 @@ public sealed partial class ChatStore
         return changed > 0;
     }
 
-    // The branch above the given user message (its ancestors), newest first; answers that failed or are still streaming
-    // are left out (the model should not build on them), and so is every other branch.
-    private const string HistorySql = """
+    // One statement for what a generation reads: the conversation's model and system prompt on every row, beside the
+    // branch above the given user message (its ancestors), newest first; answers that failed or are still streaming
+    // are left out (the model should not build on them), and so is every other branch. A conversation without earlier
+    // messages is one row whose Role is null.
+    private const string ModelHistorySql = """
         WITH RECURSIVE chain AS (
             SELECT id, parent_id FROM messages WHERE id = (SELECT parent_id FROM messages WHERE id = @BeforeMessageId)
             UNION ALL
             SELECT p.id, p.parent_id FROM messages p JOIN chain c ON p.id = c.parent_id
+        ),
+        history AS (
+            SELECT m.role, m.content, m.position FROM messages m JOIN chain c ON c.id = m.id
+            WHERE m.status NOT IN ('streaming', 'failed') AND m.content <> ''
+            ORDER BY m.position DESC
+            LIMIT @Limit
         )
-        SELECT m.role AS Role, m.content AS Content FROM messages m JOIN chain c ON c.id = m.id
-        WHERE m.status NOT IN ('streaming', 'failed') AND m.content <> ''
-        ORDER BY m.position DESC
-        LIMIT @Limit
-        """;
-
-    private const string ConversationSettingsSql = """
-        SELECT model AS Model, system_prompt AS SystemPrompt FROM conversations WHERE id = @ConversationId
+        SELECT c.model AS Model, c.system_prompt AS SystemPrompt, h.role AS Role, h.content AS Content
+        FROM conversations c LEFT JOIN history h ON true
+        WHERE c.id = @ConversationId
+        ORDER BY h.position DESC
         """;
 
     /// <summary>
-    /// What a generation needs from the database, in one round trip: up to <paramref name="limit"/> messages of the branch
-    /// above <paramref name="beforeMessageId"/> (newest first) and the conversation's model and system prompt.
+    /// What a generation needs from the database, in one statement: up to <paramref name="limit"/> messages of the
+    /// branch above <paramref name="beforeMessageId"/> (newest first) and the conversation's model and system prompt.
     /// </summary>
-    public async Task<ModelHistory> GetModelHistoryAsync(Guid conversationId, Guid beforeMessageId, int limit, CancellationToken cancellationToken) =>
-        await ReadAsync(
-            async (connection, ct) =>
-            {
-                await using var results = await connection.QueryMultipleAsync(new CommandDefinition(
-                    $"{HistorySql};\n{ConversationSettingsSql}",
-                    new { ConversationId = conversationId, BeforeMessageId = beforeMessageId, Limit = Math.Max(limit, 0) },
-                    cancellationToken: ct));
-                var rows = await results.ReadAsync<(string Role, string Content)>();
-                var settings = await results.ReadSingleOrDefaultAsync<(string? Model, string? SystemPrompt)>();
-                return new ModelHistory(
-                    [.. rows.Select(r => (MessageStatusNames.ParseRole(r.Role), StoredText.Decode(r.Content)))],
-                    settings.Model,
-                    settings.SystemPrompt is null ? null : StoredText.Decode(settings.SystemPrompt));
-            },
-            cancellationToken);
+    public async Task<ModelHistory> GetModelHistoryAsync(Guid conversationId, Guid beforeMessageId, int limit, CancellationToken cancellationToken)
+    {
+        var rows = (await ReadAsync((connection, ct) => connection.QueryAsync<(string? Model, string? SystemPrompt, string? Role, string? Content)>(new CommandDefinition(
+            ModelHistorySql, new { ConversationId = conversationId, BeforeMessageId = beforeMessageId, Limit = Math.Max(limit, 0) }, cancellationToken: ct)), cancellationToken)).ToList();
+        var settings = rows.FirstOrDefault();
+        return new ModelHistory(
+            [.. rows.Where(r => r.Role is not null).Select(r => (MessageStatusNames.ParseRole(r.Role!), StoredText.Decode(r.Content ?? "")))],
+            settings.Model,
+            settings.SystemPrompt is null ? null : StoredText.Decode(settings.SystemPrompt));
+    }
 
     private const string StaleStreamingSql = """
         SELECT id AS Id, conversation_id AS ConversationId FROM messages

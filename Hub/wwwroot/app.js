@@ -7,7 +7,7 @@ const ui = {
   signInForm: $("sign-in-form"), userName: $("user-name"), signedIn: $("signed-in"), who: $("who"), signOut: $("sign-out"),
   connection: $("connection"), app: $("app"), newConversation: $("new-conversation"), conversations: $("conversations"),
   searchForm: $("search-form"), searchInput: $("search-input"), searchResults: $("search-results"),
-  title: $("conversation-title"), messages: $("messages"), loadEarlier: $("load-earlier"), status: $("status"), composer: $("composer"),
+  title: $("conversation-title"), model: $("model-select"), messages: $("messages"), loadEarlier: $("load-earlier"), status: $("status"), composer: $("composer"),
   input: $("composer-input"), send: $("send"), stop: $("stop"), error: $("error"),
 };
 const statusWords = { streaming: "Streaming…", completed: "Completed", cancelled: "Cancelled", failed: "Failed", interrupted: "Interrupted" };
@@ -46,6 +46,7 @@ function newMessageElement(id, role) {
   li.dataset.messageId = id;
   li.className = role;
   // Answers are Markdown (rendered, sanitized); questions are shown as typed.
+  if (role === "assistant") li.append(Object.assign(document.createElement("div"), { className: "parts" }));
   li.append(Object.assign(document.createElement("div"), { className: role === "assistant" ? "text markdown" : "text" }));
   if (role === "assistant") li.append(Object.assign(document.createElement("span"), { className: "badge" }));
   li.append(Object.assign(document.createElement("div"), { className: "actions" }));
@@ -124,14 +125,62 @@ function renderAnswer(answer) {
     li = messageElement(answer.messageId, "assistant");
   }
   li.dataset.status = answer.status;
+  renderParts(li.querySelector(".parts"), answer);
   renderMarkdown(li.querySelector(".text"), answer.text);
   const reason = answer.finishReason && answer.finishReason !== "stop" ? ` (${answer.finishReason})` : "";
-  li.querySelector(".badge").textContent = `${statusWords[answer.status]}${reason}${answer.error ? `: ${answer.error}` : ""}`;
+  const model = answer.model && knownModels.length > 1 ? ` · ${answer.model}` : ""; // which model, when there is a choice
+  li.querySelector(".badge").textContent = `${statusWords[answer.status]}${reason}${answer.error ? `: ${answer.error}` : ""}${model}`;
   renderActions(li, shown.get(answer.messageId) ?? { id: answer.messageId, siblingIds: [answer.messageId] }, answer);
   if (opening === 0) li.scrollIntoView({ block: "end" });
   const streaming = [...client.answers.values()].some((a) => a.conversationId === client.conversationId && a.status === "streaming");
   ui.stop.disabled = !streaming;
   ui.status.textContent = streaming ? statusWords.streaming : statusWords[answer.status];
+}
+
+/**
+ * What the answer did besides its text, in order, above it: its reasoning collapsed ("Thought for 3 s"), each tool
+ * call as one line ("search_history · zebra") whose result opens below it. Built from text nodes only: a model's
+ * reasoning or a tool's result is never HTML. An open <details> stays open while the answer streams.
+ */
+function renderParts(container, answer) {
+  const open = new Set([...container.querySelectorAll("details[open]")].map((d) => d.dataset.key));
+  const results = new Map(answer.parts.filter((p) => p.kind === "toolResult").map((p) => { const r = parseJson(p.text); return [r?.callId, r]; }));
+  const items = [];
+  answer.parts.forEach((part, i) => {
+    if (part.kind === "reasoning") {
+      const thinking = answer.status === "streaming" && i === answer.parts.length - 1;
+      const seconds = answer.thoughtMs != null ? Math.max(1, Math.round(answer.thoughtMs / 1000)) : null;
+      items.push(details(`reasoning-${i}`, "reasoning", thinking ? "Thinking…" : seconds ? `Thought for ${seconds} s` : "Thought", part.text, open));
+    } else if (part.kind === "toolCall") {
+      const call = parseJson(part.text) ?? {};
+      const args = Object.values(call.arguments ?? {}).map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(", ");
+      const result = results.get(call.callId);
+      const body = result ? JSON.stringify(result.result, null, 2) : "running…";
+      items.push(details(`tool-${i}`, "tool", `🔧 ${call.name ?? "tool"}${args ? ` · ${args}` : ""}${result ? "" : " …"}`, body, open));
+    }
+  });
+  container.replaceChildren(...items);
+}
+
+function details(key, className, summary, body, open) {
+  const d = Object.assign(document.createElement("details"), { className });
+  d.dataset.key = key;
+  d.open = open.has(key);
+  d.append(Object.assign(document.createElement("summary"), { textContent: summary }), Object.assign(document.createElement("pre"), { textContent: body }));
+  return d;
+}
+
+function parseJson(text) { try { return JSON.parse(text); } catch { return null; } }
+
+/** The model picker: the server's catalog; "" is the default model. Chosen per conversation. */
+let knownModels = [];
+
+async function loadModels() {
+  const models = knownModels = await client.listModels();
+  const fallback = models.find((m) => m.isDefault)?.name ?? "";
+  ui.model.replaceChildren(
+    Object.assign(document.createElement("option"), { value: "", textContent: `Default (${fallback})` }),
+    ...models.map((m) => Object.assign(document.createElement("option"), { value: m.name, textContent: `${m.name} · ${m.provider}${m.tools?.length ? " · tools" : ""}` })));
 }
 
 /** Draws messages (oldest first) in that order: questions and answers each in their own row. */
@@ -213,6 +262,7 @@ function closeConversation() {
   shown.clear();
   ui.messages.replaceChildren();
   ui.title.textContent = "No conversation open";
+  ui.model.disabled = true;
   ui.loadEarlier.hidden = true;
   ui.input.disabled = true;
   ui.status.textContent = "";
@@ -260,6 +310,8 @@ async function openConversation(id, snapshot = null) {
     if (client.conversationId !== id) return; // another conversation was opened meanwhile: it renders itself
     location.hash = `c=${id}`;
     ui.title.textContent = snapshot.conversation.title;
+    ui.model.value = snapshot.conversation.model ?? "";
+    ui.model.disabled = false;
     shown.clear();
     ui.messages.replaceChildren();
     renderMessages(snapshot.messages);
@@ -325,13 +377,17 @@ async function startSession() {
     },
     onConversationChanged: (change) => {
       if (change.type === "deleted" && change.conversationId === client.conversationId) closeConversation();
-      if (change.type === "updated" && change.conversationId === client.conversationId) ui.title.textContent = change.conversation.title;
+      if (change.type === "updated" && change.conversationId === client.conversationId) {
+        ui.title.textContent = change.conversation.title;
+        ui.model.value = change.conversation.model ?? "";
+      }
       refreshConversations().catch(showError);
     },
     onConnectionState: (state) => { ui.connection.textContent = connectionWords[state]; },
     onError: showError,
   });
   await client.start();
+  await loadModels();
   const fromHash = /c=([0-9a-f-]{36})/.exec(location.hash)?.[1];
   await refreshConversations();
   if (fromHash) await openConversation(fromHash).catch(showError);
@@ -364,6 +420,10 @@ ui.loadEarlier.addEventListener("click", async () => {
 ui.searchForm.addEventListener("submit", async (event) => {
   event.preventDefault();
   try { await search(ui.searchInput.value); } catch (e) { showError(e); }
+});
+
+ui.model.addEventListener("change", async () => {
+  try { await client.setConversationModel(client.conversationId, ui.model.value); } catch (e) { showError(e); }
 });
 
 ui.input.addEventListener("input", updateSend);

@@ -1,6 +1,7 @@
 // ChatStreaming browser client logic, reusable by any JavaScript app: connect, join, resume, dedupe.
 // Needs the official client as the global `signalR` (@microsoft/signalr's dist/browser/signalr.min.js).
-// Guarantee it gives its user: each answer's text is every chunk once, in order, and ends equal to the saved answer.
+// Guarantee it gives its user: each answer's text is every chunk once, in order, and ends equal to the saved answer;
+// its parts (text, reasoning, tool calls and results) likewise.
 
 /** Reconnects for ever, backing off to 10 s between attempts. */
 const retryForever = { nextRetryDelayInMilliseconds: (ctx) => Math.min(10000, 500 * 2 ** Math.min(ctx.previousRetryCount, 5)) };
@@ -83,6 +84,17 @@ export class ChatClient {
 
   renameConversation(conversationId, title) { return this.connection.invoke("UpdateConversation", { conversationId, title }); }
 
+  /** Sets the conversation's model (a name from `listModels`; "" = the default) and, when given, its system prompt ("" = the model's). */
+  setConversationModel(conversationId, model, systemPrompt = null) {
+    return this.connection.invoke("UpdateConversation", { conversationId, title: null, model, systemPrompt });
+  }
+
+  /** The models the server offers: `[{ name, provider, isDefault, tools }]`, the default first. */
+  listModels() { return this.connection.invoke("ListModels"); }
+
+  /** The user's token usage per model for answers that ended in [from, to): `[{ model, answers, promptTokens, completionTokens, totalTokens }]`. */
+  getUsage(from = null, to = null) { return this.connection.invoke("GetUsage", { from, to }); }
+
   /** Deletes the conversation (its running answers are cancelled); every tab of the user is told. */
   async deleteConversation(conversationId) {
     const deleted = await this.connection.invoke("DeleteConversation", conversationId);
@@ -140,9 +152,12 @@ export class ChatClient {
     });
   }
 
-  /** Sends a message to the open conversation; a retry after a lost reply reuses the key, so nothing is sent twice. */
-  send(content, clientMessageId = crypto.randomUUID()) {
-    return this.connection.invoke("SendMessage", { conversationId: this.conversationId, content, clientMessageId });
+  /**
+   * Sends a message to the open conversation; a retry after a lost reply reuses the key, so nothing is sent twice.
+   * `model` (optional) answers this message only; otherwise the conversation's model, else the default.
+   */
+  send(content, clientMessageId = crypto.randomUUID(), model = null) {
+    return this.connection.invoke("SendMessage", { conversationId: this.conversationId, content, clientMessageId, model });
   }
 
   cancel(messageId) { return this.connection.invoke("CancelGeneration", messageId); }
@@ -156,7 +171,7 @@ export class ChatClient {
   #answer(messageId, conversationId, userMessageId = null) {
     let answer = this.answers.get(messageId);
     if (!answer) {
-      answer = { messageId, conversationId, userMessageId, text: "", lastSequence: 0, status: "streaming", error: null, finishReason: null, lastHeard: Date.now() };
+      answer = { messageId, conversationId, userMessageId, text: "", parts: [], model: null, thoughtMs: null, lastSequence: 0, status: "streaming", error: null, finishReason: null, lastHeard: Date.now() };
       this.answers.set(messageId, answer);
       this.onAnswer(answer);
     }
@@ -166,10 +181,11 @@ export class ChatClient {
 
   #applySnapshot(message) {
     const answer = this.#answer(message.id, message.conversationId, message.parentId ?? null);
+    const parts = message.parts ?? (message.content ? [{ kind: "text", text: message.content }] : []);
     if (message.status !== "streaming") {
-      Object.assign(answer, { text: message.content, lastSequence: message.lastSequence ?? 0, status: message.status, error: message.error ?? null, finishReason: message.finishReason ?? null });
+      Object.assign(answer, { text: message.content, parts, model: message.model ?? null, lastSequence: message.lastSequence ?? 0, status: message.status, error: message.error ?? null, finishReason: message.finishReason ?? null });
     } else if (answer.status === "streaming" && (message.lastSequence ?? 0) >= answer.lastSequence) {
-      Object.assign(answer, { text: message.content, lastSequence: message.lastSequence ?? 0, lastHeard: Date.now() });
+      Object.assign(answer, { text: message.content, parts, lastSequence: message.lastSequence ?? 0, lastHeard: Date.now() });
     }
     this.onAnswer(answer);
   }
@@ -179,8 +195,7 @@ export class ChatClient {
     if (answer.status !== "streaming" || chunk.sequence <= answer.lastSequence) return; // finished, or a duplicate
     if (chunk.sequence > answer.lastSequence + 1) await this.#fillGap(answer); // chunks were lost on the way
     if (chunk.sequence !== answer.lastSequence + 1) return; // the gap fill already had it
-    answer.text += chunk.delta;
-    answer.lastSequence = chunk.sequence;
+    ChatClient.#take(answer, chunk);
     answer.lastHeard = Date.now();
     this.onAnswer(answer);
   }
@@ -193,8 +208,7 @@ export class ChatClient {
         let taken = 0;
         for (const chunk of missed) {
           if (chunk.sequence !== answer.lastSequence + 1) break;
-          answer.text += chunk.delta;
-          answer.lastSequence = chunk.sequence;
+          ChatClient.#take(answer, chunk);
           taken++;
         }
         if (missed.length === 0 || taken < missed.length) break;
@@ -205,10 +219,27 @@ export class ChatClient {
     }
   }
 
+  /**
+   * Adds the next chunk (in sequence) to the answer: text deltas to `text`; every kind to `parts` (text and reasoning
+   * join the part before them when it is of their kind). Reasoning is timed from its first chunk to the next other one.
+   */
+  static #take(answer, chunk) {
+    const kind = chunk.kind ?? "text";
+    const piece = kind === "text" ? chunk.delta : (chunk.part ?? "");
+    if (kind === "text") answer.text += chunk.delta;
+    const last = answer.parts[answer.parts.length - 1];
+    if ((kind === "text" || kind === "reasoning") && last?.kind === kind) last.text += piece;
+    else answer.parts.push({ kind, text: piece });
+    if (kind === "reasoning") answer.reasoningFrom ??= chunk.emittedAt;
+    else if (answer.reasoningFrom != null && answer.thoughtMs == null) answer.thoughtMs = chunk.emittedAt - answer.reasoningFrom;
+    answer.lastSequence = chunk.sequence;
+  }
+
   #applyFinished(finished) {
     const answer = this.#answer(finished.messageId, finished.conversationId);
     // The saved answer is the truth, whatever was missed on the way.
-    Object.assign(answer, { text: finished.content, lastSequence: finished.lastSequence, status: finished.status, error: finished.error ?? null, finishReason: finished.finishReason ?? null });
+    const parts = finished.parts ?? (finished.content ? [{ kind: "text", text: finished.content }] : []);
+    Object.assign(answer, { text: finished.content, parts, model: finished.model ?? null, lastSequence: finished.lastSequence, status: finished.status, error: finished.error ?? null, finishReason: finished.finishReason ?? null });
     this.onAnswer(answer);
   }
 }
@@ -218,7 +249,11 @@ export class ChatClient {
  * @property {string} messageId
  * @property {string} conversationId
  * @property {string|null} userMessageId the question it answers (null until the client has heard)
- * @property {string} text
+ * @property {string} text the answer's text (its text parts joined)
+ * @property {{kind: "text"|"reasoning"|"toolCall"|"toolResult", text: string}[]} parts everything it streamed, in order
+ *   (toolCall and toolResult texts are JSON: `{ callId, name, arguments }`, `{ callId, result }`)
+ * @property {string|null} model the catalog model that answered (known once it ended)
+ * @property {number|null} thoughtMs how long it reasoned, when its reasoning was seen streaming
  * @property {number} lastSequence
  * @property {"streaming"|"completed"|"cancelled"|"failed"|"interrupted"} status
  * @property {string|null} error

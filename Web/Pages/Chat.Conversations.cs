@@ -30,6 +30,7 @@ public sealed partial class Chat
         if (change.Kind == ConversationChangeKind.Updated && change.ConversationId == chat?.ConversationId)
         {
             title = change.Conversation!.Title;
+            conversationModel = change.Conversation.Model;
         }
 
         _ = RunAsync(async () =>

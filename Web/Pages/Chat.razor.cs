@@ -23,6 +23,8 @@ public sealed partial class Chat
     private List<Message> messages = [];
     private bool hasMoreBefore;
     private string? title;
+    private string? conversationModel;
+    private IReadOnlyList<ModelInfo> models = [];
     private string userName = "";
     private string draft = "";
     private string connectionText = "";
@@ -61,6 +63,7 @@ public sealed partial class Chat
     {
         chat = new ChatSession(Http.BaseAddress!, TokenAsync);
         chat.TextAppended += (_, _) => Refresh();
+        chat.PartReceived += (_, _) => Refresh();
         chat.Finished += _ => Refresh();
         chat.Started += started => Refresh(() =>
         {
@@ -105,6 +108,7 @@ public sealed partial class Chat
         connectionText = "Connecting…";
         await chat.StartAsync(CancellationToken.None);
         connectionText = "Connected";
+        models = await chat.ListModelsAsync(CancellationToken.None);
         await RefreshConversationsAsync();
         var fragment = new Uri(Navigation.Uri).Fragment;
         if (fragment.StartsWith("#c=", StringComparison.Ordinal) && Guid.TryParse(fragment[3..], out var id))
@@ -120,6 +124,7 @@ public sealed partial class Chat
     {
         snapshot ??= await chat!.OpenAsync(conversationId, CancellationToken.None);
         title = snapshot.Conversation.Title;
+        conversationModel = snapshot.Conversation.Model;
         messages = [.. snapshot.Messages];
         hasMoreBefore = snapshot.HasMoreBefore;
         found = null;
@@ -206,7 +211,14 @@ public sealed partial class Chat
         return signedIn.AccessToken;
     }
 
-    private static string Badge(AnswerState? answer)
+    /// <summary>The conversation's model from the picker ("" = the default); every tab of the user is told.</summary>
+    private Task ChangeModelAsync(ChangeEventArgs change) => RunAsync(async () =>
+    {
+        var changed = await chat!.SetConversationModelAsync(chat.ConversationId!.Value, change.Value as string ?? "", null, CancellationToken.None);
+        conversationModel = changed.Model;
+    });
+
+    private string Badge(AnswerState? answer)
     {
         if (answer?.Finished is not { } finished)
         {
@@ -221,7 +233,8 @@ public sealed partial class Chat
             _ => "Interrupted",
         };
         var reason = finished.FinishReason is { } r && r != "stop" ? $" ({r})" : "";
-        return $"{words}{reason}{(finished.Error is null ? "" : $": {finished.Error}")}";
+        var model = finished.Model is { } name && models.Count > 1 ? $" · {name}" : ""; // which model, when there is a choice
+        return $"{words}{reason}{(finished.Error is null ? "" : $": {finished.Error}")}{model}";
     }
 
     private string StatusLine()
