@@ -66,7 +66,7 @@ public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browse
         Assert.StartsWith("The question is about please.", await reasoning.Locator("pre").TextContentAsync(), StringComparison.Ordinal);
         var tool = page.Locator($"{Answer} .parts details.tool");
         Assert.Equal(1, await tool.CountAsync());
-        Assert.Equal("🔧 search_history · okapi", (await tool.Locator("summary").InnerTextAsync()).Trim());
+        Assert.Equal("Called search_history · okapi", (await tool.Locator("summary").InnerTextAsync()).Trim());
         Assert.Contains("Dotty", await tool.Locator("pre").TextContentAsync(), StringComparison.Ordinal);
         Assert.StartsWith("I looked through your earlier messages first.", (await page.InnerTextAsync($"{Answer} .text")).Trim(), StringComparison.Ordinal);
         Assert.EndsWith("· thinker", (await page.InnerTextAsync($"{Answer} .badge")).Trim(), StringComparison.Ordinal);

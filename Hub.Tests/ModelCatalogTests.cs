@@ -25,9 +25,9 @@ public sealed class ModelCatalogTests(ChatCluster cluster)
 
         var models = await client.InvokeAsync<IReadOnlyList<ModelInfo>>(ChatHubMethods.ListModels);
 
-        Assert.Equal(["fast", "azure", "gpt", "long", "thinker"], models.Select(m => m.Name)); // the default, then by name
-        Assert.Equal(["Simulated", "AzureOpenAI", "OpenAI", "Simulated", "Simulated"], models.Select(m => m.Provider));
-        Assert.Equal([true, false, false, false, false], models.Select(m => m.IsDefault));
+        Assert.Equal(["fast", "azure", "gpt", "long", "slow", "thinker"], models.Select(m => m.Name)); // the default, then by name
+        Assert.Equal(["Simulated", "AzureOpenAI", "OpenAI", "Simulated", "Simulated", "Simulated"], models.Select(m => m.Provider));
+        Assert.Equal([true, false, false, false, false, false], models.Select(m => m.IsDefault));
         Assert.Equal(["search_history"], models.Single(m => m.Name == "thinker").Tools);
         Assert.Empty(models.Single(m => m.Name == "fast").Tools!);
 
@@ -53,8 +53,8 @@ public sealed class ModelCatalogTests(ChatCluster cluster)
         var update = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<Conversation>(
             ChatHubMethods.UpdateConversation, new UpdateConversationRequest(conversation.Id, null, Model: "nope")));
 
-        Assert.EndsWith("unknown model 'gpt-9' (models: fast, azure, gpt, long, thinker)", send.Message, StringComparison.Ordinal);
-        Assert.EndsWith("unknown model 'nope' (models: fast, azure, gpt, long, thinker)", update.Message, StringComparison.Ordinal);
+        Assert.EndsWith("unknown model 'gpt-9' (models: fast, azure, gpt, long, slow, thinker)", send.Message, StringComparison.Ordinal);
+        Assert.EndsWith("unknown model 'nope' (models: fast, azure, gpt, long, slow, thinker)", update.Message, StringComparison.Ordinal);
         await using var db = await cluster.Db.OpenConnectionAsync();
         Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE conversation_id = @Id", new { conversation.Id }));
         Assert.Null(await db.ExecuteScalarAsync<string?>("SELECT model FROM conversations WHERE id = @Id", new { conversation.Id }));

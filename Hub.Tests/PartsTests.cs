@@ -104,6 +104,36 @@ public sealed class PartsTests(ChatCluster cluster)
         Assert.All(owner.ChunksOf(plain.AssistantMessageId), c => Assert.Equal(ChunkKinds.Text, c.Kind));
     }
 
+    [Fact]
+    public async Task AClientJoiningMidAnswerOnTheOtherInstanceGetsThePartsSoFarThenTheRestOnce()
+    {
+        var (a, b) = await cluster.CatalogHubsAsync();
+        const string user = "parts-resume";
+        await SeedAsync(a.Url, user, "the quokka is named Smiley");
+        await using var owner = await cluster.ConnectAsync(a.Url, user);
+        var conversation = await owner.CreateConversationAsync();
+        var sent = await owner.SendAsync(conversation.Id, "search for quokka", model: "slow");
+        await Wait.UntilAsync(() => owner.ChunksOf(sent.AssistantMessageId).Count(c => c.Kind == ChunkKinds.Text) >= 3, TimeSpan.FromSeconds(30), "no text after the tool call");
+
+        await using var late = await cluster.ConnectAsync(b.Url, user);
+        var snapshot = await late.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        var resumed = snapshot.Messages.Single(m => m.Id == sent.AssistantMessageId);
+        await owner.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, sent.AssistantMessageId);
+        var finished = await late.WaitForFinishedAsync(sent.AssistantMessageId);
+
+        Assert.Equal(MessageStatus.Streaming, resumed.Status);
+        Assert.Equal([ChunkKinds.Reasoning, ChunkKinds.ToolCall, ChunkKinds.ToolResult, ChunkKinds.Text], resumed.Parts!.Select(p => p.Kind));
+        Assert.Equal(resumed.Parts!.Take(3), finished.Parts!.Take(3)); // reasoning and the tool as they were
+        Assert.StartsWith(resumed.Parts![3].Text, finished.Parts![3].Text, StringComparison.Ordinal);
+        Assert.Equal(resumed.Content, resumed.Parts[3].Text);
+        // The late client's chunks continue the snapshot: once each, in order, ending as saved.
+        var live = late.ChunksOf(sent.AssistantMessageId).Where(c => c.Sequence > resumed.LastSequence!.Value).ToList();
+        Assert.Equal(Enumerable.Range((int)resumed.LastSequence!.Value + 1, live.Count).Select(i => (long)i), live.Select(c => c.Sequence));
+        Assert.Equal(finished.Content, resumed.Content + string.Concat(live.Select(c => c.Delta)));
+        Assert.Equal(MessageStatus.Cancelled, finished.Status);
+        Assert.Equal("slow", finished.Model);
+    }
+
     /// <summary>A question (and its answer) of <paramref name="user"/> saved in a conversation of their own.</summary>
     private async Task SeedAsync(string url, string user, string content)
     {

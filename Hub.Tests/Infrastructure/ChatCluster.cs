@@ -130,7 +130,8 @@ public sealed class ChatCluster : IAsyncLifetime
 
     /// <summary>
     /// Two Hub instances (sharing the cluster's Redis and Postgres) with a model catalog: <c>fast</c> (simulated, the
-    /// default), <c>thinker</c> (simulated, reasons first, offered search_history), <c>long</c> (simulated, answers of
+    /// default), <c>thinker</c> (simulated, reasons first, offered search_history), <c>slow</c> (the same at 20 tokens a
+    /// second for <see cref="LongAnswerTokens"/>: a test acts mid-answer, then cancels), <c>long</c> (simulated, answers of
     /// 3000 tokens: crosses the budget in one answer), <c>gpt</c> (OpenAI at the fake server, model fake-gpt) and
     /// <c>azure</c> (Azure OpenAI at the fake server, deployment fake-deployment), both offered search_history; each
     /// user may use <see cref="CatalogTokensPerDay"/> tokens a day. Started on first use.
@@ -151,6 +152,12 @@ public sealed class ChatCluster : IAsyncLifetime
             settings["Chat:Models:thinker:Simulated:TokensPerSecond"] = "200";
             settings["Chat:Models:thinker:Simulated:ReasoningTokens"] = "8";
             settings["Chat:Models:thinker:Tools:0"] = "search_history";
+            settings["Chat:Models:slow:Provider"] = "Simulated";
+            settings["Chat:Models:slow:Simulated:TokensPerSecond"] = "20";
+            settings["Chat:Models:slow:Simulated:ReasoningTokens"] = "4";
+            settings["Chat:Models:slow:Simulated:ResponseTokens"] = LongAnswerTokens.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            settings["Chat:Models:slow:MaxOutputTokens"] = "5000";
+            settings["Chat:Models:slow:Tools:0"] = "search_history";
             settings["Chat:Models:long:Provider"] = "Simulated";
             settings["Chat:Models:long:MaxOutputTokens"] = "5000";
             settings["Chat:Models:long:Simulated:TokensPerSecond"] = "0";

@@ -139,7 +139,7 @@ function renderAnswer(answer) {
 
 /**
  * What the answer did besides its text, in order, above it: its reasoning collapsed ("Thought for 3 s"), each tool
- * call as one line ("search_history · zebra") whose result opens below it. Built from text nodes only: a model's
+ * call as one line ("Called search_history · zebra") whose result opens below it. Built from text nodes only: a model's
  * reasoning or a tool's result is never HTML. An open <details> stays open while the answer streams.
  */
 function renderParts(container, answer) {
@@ -156,7 +156,7 @@ function renderParts(container, answer) {
       const args = Object.values(call.arguments ?? {}).map((v) => (typeof v === "string" ? v : JSON.stringify(v))).join(", ");
       const result = results.get(call.callId);
       const body = result ? JSON.stringify(result.result, null, 2) : "running…";
-      items.push(details(`tool-${i}`, "tool", `🔧 ${call.name ?? "tool"}${args ? ` · ${args}` : ""}${result ? "" : " …"}`, body, open));
+      items.push(details(`tool-${i}`, "tool", `Called ${call.name ?? "tool"}${args ? ` · ${args}` : ""}${result ? "" : " …"}`, body, open));
     }
   });
   container.replaceChildren(...items);
