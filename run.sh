@@ -37,6 +37,14 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+# Unless a model is configured (Chat__Model__* or Chat__Models__*), a demo catalog of two offline models: "simulated"
+# (the default) and "thinking" (reasons first and may call search_history, your own history).
+if ! env | grep -qE '^Chat__Models?__'; then
+  export Chat__DefaultModel=simulated Chat__Models__simulated__Provider=Simulated \
+    Chat__Models__thinking__Provider=Simulated Chat__Models__thinking__Simulated__ReasoningTokens=24 \
+    Chat__Models__thinking__Tools__0=search_history
+fi
+
 mkdir -p .data/logs
 for port in "${PORTS[@]}"; do
   ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-Development} \
