@@ -18,8 +18,6 @@ public static class ChunkKinds
     /// <summary>What the tool returned: JSON <c>{ "callId", "result" }</c> (the call with the same callId names the tool).</summary>
     public const string ToolResult = "toolResult";
 
-    public static bool IsKnown(string? kind) => kind is Text or Reasoning or ToolCall or ToolResult;
-
     /// <summary>Text and reasoning stream in pieces that join; a tool call or result is always one whole part.</summary>
     public static bool Joins(string kind) => kind is Text or Reasoning;
 }
