@@ -17,6 +17,13 @@ export PATH
 
 dotnet build ChatStreaming.sln -c Release -nologo -v quiet -clp:ErrorsOnly || { echo "0 passed, 1 failed (build)"; exit 1; }
 
+# The client libraries as NuGet packages, into the local feed samples/PackageConsumer restores from (PackageTests).
+rm -rf artifacts/packages
+for project in Contracts Client.Core; do
+  dotnet pack "$project/$project.csproj" -c Release --no-build -nologo -v quiet -o artifacts/packages || { echo "0 passed, 1 failed (pack)"; exit 1; }
+done
+clients/js/pack.sh artifacts/packages >/dev/null || { echo "0 passed, 1 failed (npm pack)"; exit 1; } # @chatstreaming/client (NpmPackageTests)
+
 rm -rf TestResults
 mkdir -p TestResults
 dotnet test ChatStreaming.sln -c Release --no-build --results-directory TestResults \

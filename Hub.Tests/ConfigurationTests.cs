@@ -108,6 +108,38 @@ public sealed class ConfigurationTests(ChatCluster cluster)
     }
 
     [Fact]
+    public async Task TheReadmesUserSecretsCommandConfiguresTheHubInDevelopment()
+    {
+        // A home of its own, so the test neither reads nor writes the developer's secrets.
+        var home = Directory.CreateTempSubdirectory("chat-secrets-").FullName;
+        var packages = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var environment = new Dictionary<string, string> { ["HOME"] = home, ["DOTNET_CLI_HOME"] = home, ["NUGET_PACKAGES"] = packages, ["DOTNET_NOLOGO"] = "1" };
+        try
+        {
+            // README: dotnet user-secrets set Chat:Model:ApiKey sk-... --project Hub (here a key whose effect is visible).
+            await using (var set = ChildProcess.Start(
+                "dotnet", ["user-secrets", "set", "Chat:Models:from-secrets:Provider", "Simulated", "--project", Path.Combine(BuildOutput.Root, "Hub")], environment))
+            {
+                await set.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(90)).Token);
+                Assert.True(set.ExitCode == 0, string.Join('\n', set.Output));
+            }
+
+            var settings = cluster.Settings.ToDictionary();
+            settings["HOME"] = home;
+            await using var hub = await HubInstance.StartAsync(settings);
+            await using var client = await cluster.ConnectAsync(hub.Url, "secrets");
+            var models = await client.InvokeAsync<IReadOnlyList<ModelInfo>>(ChatHubMethods.ListModels);
+
+            Assert.Equal(["from-secrets"], models.Select(m => m.Name));
+        }
+        finally
+        {
+            Directory.Delete(home, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task OutsideDevelopmentASigningKeyIsRequired()
     {
         var settings = cluster.Settings.ToDictionary();

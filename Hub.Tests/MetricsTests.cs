@@ -40,7 +40,8 @@ public sealed partial class MetricsTests(ChatCluster cluster)
     }
 
     /// <summary>The sum of a series' samples (0 when absent), matching its name and, if given, its labels.</summary>
-    private static double Value(string scrape, string series)
+    /// <summary>The sum of the samples of <paramref name="series"/> (a name, optionally with {labels}) in a Prometheus scrape.</summary>
+    internal static double Value(string scrape, string series)
     {
         var brace = series.IndexOf('{', StringComparison.Ordinal);
         var name = brace < 0 ? series : series[..brace];

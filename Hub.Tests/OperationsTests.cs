@@ -46,6 +46,67 @@ public sealed class OperationsTests(ChatCluster cluster)
     }
 
     [Fact]
+    public async Task TheStandardOtelVariablesPickTheCollectorTheServiceNameAndTheResourceAttributes()
+    {
+        await using var collector = await FakeOtlpCollector.StartAsync();
+        var settings = cluster.Settings.ToDictionary();
+        settings["OTEL_EXPORTER_OTLP_ENDPOINT"] = collector.Url; // no Telemetry:OtlpEndpoint: the standard variable alone
+        settings["OTEL_SERVICE_NAME"] = "chat-under-test";
+        settings["OTEL_RESOURCE_ATTRIBUTES"] = "deployment.environment=ci-check,team=streaming";
+        settings["OTEL_BSP_SCHEDULE_DELAY"] = "200";
+        settings["OTEL_METRIC_EXPORT_INTERVAL"] = "500";
+        await using var hub = await HubInstance.StartAsync(settings);
+        await using var client = await cluster.ConnectAsync(hub.Url, "otel-standard");
+        var conversation = await client.CreateConversationAsync();
+        var sent = await client.SendAsync(conversation.Id, "standard variables");
+        await client.WaitForFinishedAsync(sent.AssistantMessageId);
+
+        string[] traces = ["chat.generation", "chat-under-test", "deployment.environment", "ci-check", "team", "streaming"];
+        await Wait.UntilAsync(() => traces.All(collector.Traces.Contains), TimeSpan.FromSeconds(15),
+            $"missing from the exported traces: {string.Join(", ", traces.Where(t => !collector.Traces.Contains(t, StringComparison.Ordinal)))}");
+        // Metrics go to the same collector, with the same resource: the app's and the built-in ones.
+        string[] metrics = ["chatstreaming.chunks.sent", "signalr.server.active_connections", "http.server.request.duration", "chat-under-test"];
+        await Wait.UntilAsync(() => metrics.All(collector.Metrics.Contains), TimeSpan.FromSeconds(15),
+            $"missing from the exported metrics: {string.Join(", ", metrics.Where(m => !collector.Metrics.Contains(m, StringComparison.Ordinal)))}");
+    }
+
+    [Fact]
+    public async Task TheBuiltInMetersAreScrapedBesideTheAppsAndSignalRConnectionsMoveWithClients()
+    {
+        var settings = cluster.Settings.ToDictionary();
+        await using var hub = await HubInstance.StartAsync(settings);
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var before = await http.GetStringAsync($"{hub.Url}/metrics");
+
+        await using var first = await cluster.ConnectAsync(hub.Url, "meters-1");
+        await using var second = await cluster.ConnectAsync(hub.Url, "meters-2");
+        var conversation = await first.CreateConversationAsync();
+        var sent = await first.SendAsync(conversation.Id, "measure the runtime");
+        await first.WaitForFinishedAsync(sent.AssistantMessageId);
+        var during = await http.GetStringAsync($"{hub.Url}/metrics");
+        await first.DisposeAsync();
+        await second.DisposeAsync();
+        string after = "";
+        await Wait.UntilAsync(async () =>
+        {
+            after = await http.GetStringAsync($"{hub.Url}/metrics");
+            return MetricsTests.Value(after, "signalr_server_active_connections") <= MetricsTests.Value(before, "signalr_server_active_connections");
+        }, Wait.Default, "the SignalR connection count did not come back down");
+
+        Assert.Equal(MetricsTests.Value(before, "signalr_server_active_connections") + 2, MetricsTests.Value(during, "signalr_server_active_connections"));
+        Assert.True(MetricsTests.Value(after, "signalr_server_connection_duration_seconds_count") >= 2);
+        foreach (var name in new[]
+        {
+            "http_server_request_duration_seconds", "kestrel_active_connections", "dotnet_gc_collections_total",
+            "dotnet_process_cpu_time_seconds_total", "dotnet_process_memory_working_set_bytes", "db_client_operation_duration_seconds",
+            "chatstreaming_chunks_sent_total",
+        })
+        {
+            Assert.Contains(name, during, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
     public async Task ReadinessFailsWhileTheGeneratorQueueIsFullAndWhileTheInstanceDrains()
     {
         var settings = cluster.Settings.ToDictionary();
@@ -103,6 +164,7 @@ internal sealed class FakeOtlpCollector : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly StringBuilder traces = new();
+    private readonly StringBuilder metrics = new();
     private int requests;
 
     public int Requests => Volatile.Read(ref requests);
@@ -115,11 +177,12 @@ internal sealed class FakeOtlpCollector : IAsyncDisposable
             Interlocked.Increment(ref requests);
             using var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body);
-            if (context.Request.Path == "/v1/traces")
+            var received = context.Request.Path == "/v1/traces" ? traces : context.Request.Path == "/v1/metrics" ? metrics : null;
+            if (received is not null)
             {
-                lock (traces)
+                lock (received)
                 {
-                    traces.Append(Encoding.UTF8.GetString(body.ToArray()));
+                    received.Append(Encoding.UTF8.GetString(body.ToArray()));
                 }
             }
 
@@ -136,6 +199,18 @@ internal sealed class FakeOtlpCollector : IAsyncDisposable
             lock (traces)
             {
                 return traces.ToString();
+            }
+        }
+    }
+
+    /// <summary>What arrived on /v1/metrics, as text (names and string attributes are plain UTF-8 in OTLP/protobuf).</summary>
+    public string Metrics
+    {
+        get
+        {
+            lock (metrics)
+            {
+                return metrics.ToString();
             }
         }
     }

@@ -1,5 +1,6 @@
 using ChatStreaming.Persistence;
 using ChatStreaming.Server;
+using ChatStreaming.Server.ApiDocs;
 using ChatStreaming.Server.Auth;
 using ChatStreaming.Server.Chat;
 using ChatStreaming.Server.Frontend;
@@ -18,6 +19,7 @@ builder.AddChatRateLimits();
 builder.AddChatHealthChecks();
 builder.AddChatTelemetry();
 builder.AddChatHub();
+builder.AddChatApiDocs();
 
 var app = builder.Build();
 if (app.ConfigurationError() is { } error)
@@ -36,6 +38,7 @@ app.MapDevTokens();
 app.MapConversations();
 app.MapChatHealthChecks();
 app.MapChatTelemetry();
+app.MapChatApiDocs();
 app.MapChatFrontend();
 await app.RunAsync();
 return 0;

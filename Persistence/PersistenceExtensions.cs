@@ -21,6 +21,7 @@ public static class PersistenceExtensions
         builder.Services.AddSingleton(sp =>
             new NpgsqlDataSourceBuilder(sp.GetRequiredService<IOptions<PersistenceOptions>>().Value.ConnectionString).Build());
         builder.Services.TryAddSingleton(TimeProvider.System);
+        PostgresRetry.Register(builder.Services);
         builder.Services.AddSingleton<PostgresRetry>();
         builder.Services.AddSingleton<ChatStore>();
         builder.Services.AddHostedService<DatabaseMigrator>();

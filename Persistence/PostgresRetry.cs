@@ -1,48 +1,53 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Npgsql;
 using Polly;
+using Polly.Registry;
 using Polly.Retry;
 
 namespace ChatStreaming.Persistence;
 
 /// <summary>
-/// Bounded retries with exponential backoff and jitter for transient Postgres failures (server down or restarting,
-/// connection refused or dropped): about 45 s in all, then the error surfaces. Only idempotent work goes through it.
+/// The two Postgres retry pipelines, registered by name in DI (<see cref="Register"/>; Polly.Extensions gives them
+/// telemetry: the "Polly" meter counts their retries). <see cref="ExecuteAsync{T}"/>: bounded retries with exponential
+/// backoff and jitter for transient failures (server down or restarting, connection refused or dropped), about 45 s in
+/// all, then the error surfaces. Only idempotent work goes through them.
 /// </summary>
-public sealed class PostgresRetry
+public sealed class PostgresRetry(ResiliencePipelineProvider<string> pipelines)
 {
-    private readonly ResiliencePipeline pipeline;
-    private readonly ResiliencePipeline readPipeline;
+    /// <summary>Saves and other background writes: about 45 s of retries.</summary>
+    public const string WritesPipeline = "postgres-writes";
 
-    public PostgresRetry(ILogger<PostgresRetry> logger)
+    /// <summary>Calls a user waits for: a pooled connection that a Postgres restart broke fails once; retry on a fresh one.</summary>
+    public const string InteractivePipeline = "postgres-interactive";
+
+    private readonly ResiliencePipeline pipeline = pipelines.GetPipeline(WritesPipeline);
+    private readonly ResiliencePipeline readPipeline = pipelines.GetPipeline(InteractivePipeline);
+
+    internal static void Register(IServiceCollection services)
     {
-        pipeline = new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
+        services.AddResiliencePipeline(WritesPipeline, (builder, context) => builder.AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<NpgsqlException>(IsTransient).Handle<TimeoutException>(),
+            BackoffType = DelayBackoffType.Exponential,
+            UseJitter = true,
+            Delay = TimeSpan.FromMilliseconds(200),
+            MaxDelay = TimeSpan.FromSeconds(5),
+            MaxRetryAttempts = 12,
+            OnRetry = args =>
             {
-                ShouldHandle = new PredicateBuilder().Handle<NpgsqlException>(IsTransient).Handle<TimeoutException>(),
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(200),
-                MaxDelay = TimeSpan.FromSeconds(5),
-                MaxRetryAttempts = 12,
-                OnRetry = args =>
-                {
-                    PersistenceLog.Retrying(logger, args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds, args.Outcome.Exception?.GetType().Name);
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .Build();
-
-        // Calls a user waits for: a pooled connection that a Postgres restart broke fails once; retry on a fresh one.
-        readPipeline = new ResiliencePipelineBuilder()
-            .AddRetry(new RetryStrategyOptions
-            {
-                ShouldHandle = new PredicateBuilder().Handle<NpgsqlException>(IsTransient),
-                BackoffType = DelayBackoffType.Exponential,
-                Delay = TimeSpan.FromMilliseconds(50),
-                MaxRetryAttempts = 3,
-            })
-            .Build();
+                var logger = context.ServiceProvider.GetRequiredService<ILogger<PostgresRetry>>();
+                PersistenceLog.Retrying(logger, args.AttemptNumber + 1, args.RetryDelay.TotalMilliseconds, args.Outcome.Exception?.GetType().Name);
+                return ValueTask.CompletedTask;
+            },
+        }));
+        services.AddResiliencePipeline(InteractivePipeline, builder => builder.AddRetry(new RetryStrategyOptions
+        {
+            ShouldHandle = new PredicateBuilder().Handle<NpgsqlException>(IsTransient),
+            BackoffType = DelayBackoffType.Exponential,
+            Delay = TimeSpan.FromMilliseconds(50),
+            MaxRetryAttempts = 3,
+        }));
     }
 
     /// <summary>

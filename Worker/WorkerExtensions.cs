@@ -51,6 +51,7 @@ public static class WorkerExtensions
         services.AddSingleton<SearchHistoryTool>();
         services.AddChatTool(sp => sp.GetRequiredService<SearchHistoryTool>().AsFunction());
 
+        RedisRetries.Register(services);
         services.AddSingleton<IConnectionMultiplexer>(sp => ConnectionMultiplexer.Connect(RedisConfiguration(sp.GetRequiredService<IOptions<RedisConnectionOptions>>().Value)));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<ReplayBuffer>();

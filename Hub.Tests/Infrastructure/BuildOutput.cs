@@ -12,5 +12,8 @@ internal static class BuildOutput
         return File.Exists(path) ? path : throw new FileNotFoundException($"build the solution first (dotnet build): {project} not found", path);
     }
 
+    /// <summary>The configuration the tests were built in (Release under ./test.sh).</summary>
+    public static string Configuration => TestDirectory.Parent!.Name;
+
     private static DirectoryInfo TestDirectory => new(AppContext.BaseDirectory.TrimEnd('/'));
 }

@@ -1,6 +1,8 @@
 using ChatStreaming.Worker.Diagnostics;
 using Microsoft.Extensions.Options;
+using OpenTelemetry;
 using OpenTelemetry.Exporter;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Trace;
 
@@ -13,9 +15,26 @@ internal static class TelemetryExtensions
         [0.05, 0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 15, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 
     /// <summary>
-    /// OpenTelemetry: the app's metrics (meters ChatStreaming.Worker and ChatStreaming.Server) scraped by Prometheus at /metrics; with
-    /// <c>Telemetry:OtlpEndpoint</c> set, metrics and traces (SendMessage → generation → model → save, plus SignalR,
-    /// ASP.NET Core and Npgsql spans) are also pushed over OTLP (HTTP/protobuf).
+    /// The meters exported beside the app's own: ASP.NET Core's (requests, Kestrel connections, SignalR connections and
+    /// their duration), the runtime's (GC, thread pool, JIT, process CPU and memory: System.Runtime), HttpClient's (the
+    /// model calls), Npgsql's, StackExchange.Redis's and Polly's (the retry pipelines), all built into those libraries
+    /// (no instrumentation packages).
+    /// </summary>
+    internal static readonly string[] BuiltInMeters =
+    [
+        "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Http.Connections",
+        "Microsoft.AspNetCore.Routing", "Microsoft.AspNetCore.RateLimiting", "Microsoft.AspNetCore.Authentication",
+        "System.Runtime", "System.Net.Http", "Npgsql", "StackExchange.Redis", "Polly",
+    ];
+
+    /// <summary>
+    /// OpenTelemetry the standard way: the app's metrics (meters ChatStreaming.Worker, ChatStreaming.Server and the GenAI
+    /// ones) and <see cref="BuiltInMeters"/> scraped by Prometheus at /metrics; with an OTLP endpoint, metrics and traces
+    /// (SendMessage → generation → model → save, plus SignalR, ASP.NET Core and Npgsql spans) are also pushed over OTLP.
+    /// The endpoint is <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (what Aspire and collectors inject; protocol from
+    /// <c>OTEL_EXPORTER_OTLP_PROTOCOL</c>, http/protobuf unless "grpc"), or <c>Telemetry:OtlpEndpoint</c> (http/protobuf),
+    /// which wins when both are set (the app's own setting over the environment's). <c>OTEL_SERVICE_NAME</c> (default chatstreaming-hub) and <c>OTEL_RESOURCE_ATTRIBUTES</c> describe
+    /// the resource (service.instance.id: a new id per process).
     /// </summary>
     public static IHostApplicationBuilder AddChatTelemetry(this IHostApplicationBuilder builder)
     {
@@ -23,30 +42,37 @@ internal static class TelemetryExtensions
         builder.Services.AddOptions<TelemetryOptions>().BindConfiguration(TelemetryOptions.SectionName)
             .Validate(o => o.OtlpEndpoint is null || IsHttpUrl(o.OtlpEndpoint), "Telemetry:OtlpEndpoint must be an absolute http(s) URL, e.g. http://collector:4318.")
             .ValidateOnStart();
-        var otlp = builder.Configuration[$"{TelemetryOptions.SectionName}:{nameof(TelemetryOptions.OtlpEndpoint)}"] is { } value && IsHttpUrl(value)
-            ? value.TrimEnd('/') // a base URL: the signal paths are appended (…/v1/traces)
-            : null;
+        var configuration = builder.Configuration;
+        var alias = configuration[$"{TelemetryOptions.SectionName}:{nameof(TelemetryOptions.OtlpEndpoint)}"];
+        var standard = configuration[OtlpEndpointVariable];
+        var otlp = (alias is { Length: > 0 } ? alias : standard) is { } value && IsHttpUrl(value) ? value.TrimEnd('/') : null;
+        var protocol = alias is null && string.Equals(configuration["OTEL_EXPORTER_OTLP_PROTOCOL"], "grpc", StringComparison.OrdinalIgnoreCase)
+            ? OtlpExportProtocol.Grpc
+            : OtlpExportProtocol.HttpProtobuf;
 
-        var telemetry = builder.Services.AddOpenTelemetry().WithMetrics(metrics =>
-        {
-            metrics
+        var telemetry = builder.Services.AddOpenTelemetry()
+            .ConfigureResource(resource => resource.AddService(
+                serviceName: configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : DefaultServiceName))
+            .WithMetrics(metrics => metrics
                 .AddMeter(WorkerMetrics.MeterName, HubMetrics.MeterName, WorkerTracing.GenAISourceName)
+                .AddMeter(BuiltInMeters)
                 .AddView(instrument => instrument.Unit == "ms" ? new ExplicitBucketHistogramConfiguration { Boundaries = MillisecondBuckets } : null)
-                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0); // every scrape is fresh
-            if (otlp is not null)
-            {
-                metrics.AddOtlpExporter(o => Otlp(o, otlp, "v1/metrics"));
-            }
-        });
+                .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0)); // every scrape is fresh
         if (otlp is not null)
         {
-            telemetry.WithTracing(tracing => tracing
-                .AddSource(WorkerTracing.SourceName, WorkerTracing.GenAISourceName, "Microsoft.AspNetCore.SignalR.Server", "Microsoft.AspNetCore", "Npgsql")
-                .AddOtlpExporter(o => Otlp(o, otlp, "v1/traces")));
+            telemetry
+                .WithTracing(tracing => tracing.AddSource(
+                    WorkerTracing.SourceName, WorkerTracing.GenAISourceName, "Microsoft.AspNetCore.SignalR.Server", "Microsoft.AspNetCore", "Npgsql"))
+                .UseOtlpExporter(protocol, new Uri(otlp)); // http/protobuf: the signal paths (/v1/traces…) are appended
         }
 
         return builder;
     }
+
+    /// <summary>The standard variable naming the OTLP collector (read from configuration: environment variables are in it).</summary>
+    public const string OtlpEndpointVariable = "OTEL_EXPORTER_OTLP_ENDPOINT";
+
+    public const string DefaultServiceName = "chatstreaming-hub";
 
     /// <summary>
     /// SignalR's dispatcher logs a client's refused call at Error with a stack trace (<see cref="UnexpectedHubErrorFilter"/>
@@ -78,12 +104,6 @@ internal static class TelemetryExtensions
         return app;
     }
 
-    private static void Otlp(OtlpExporterOptions options, string endpoint, string signalPath)
-    {
-        options.Protocol = OtlpExportProtocol.HttpProtobuf;
-        options.Endpoint = new Uri($"{endpoint}/{signalPath}");
-    }
-
     private static bool IsHttpUrl(string value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);
 }
@@ -93,6 +113,9 @@ internal sealed class TelemetryOptions
 {
     public const string SectionName = "Telemetry";
 
-    /// <summary>Base URL of an OTLP/HTTP collector (e.g. http://collector:4318); unset = Prometheus /metrics only, no traces.</summary>
+    /// <summary>
+    /// Base URL of an OTLP/HTTP collector (e.g. http://collector:4318): an alias of the standard
+    /// <c>OTEL_EXPORTER_OTLP_ENDPOINT</c>; this one wins when both are set. Neither: Prometheus /metrics only, no traces.
+    /// </summary>
     public string? OtlpEndpoint { get; set; }
 }

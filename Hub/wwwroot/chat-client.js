@@ -1,7 +1,13 @@
 // ChatStreaming browser client logic, reusable by any JavaScript app: connect, join, resume, dedupe.
-// Needs the official client as the global `signalR` (@microsoft/signalr's dist/browser/signalr.min.js).
+// Uses the official client: the global `signalR` in a page (@microsoft/signalr's dist/browser/signalr.min.js), or the
+// module given to useSignalR (the npm package @chatstreaming/client does that: clients/js/index.js).
 // Guarantee it gives its user: each answer's text is every chunk once, in order, and ends equal to the saved answer;
 // its parts (text, reasoning, tool calls and results) likewise.
+
+let signalR = globalThis.signalR;
+
+/** Makes the client use `module` (`import * as signalR from "@microsoft/signalr"`) instead of the global `signalR`. */
+export function useSignalR(module) { signalR = module; }
 
 /** Reconnects for ever, backing off to 10 s between attempts. */
 const retryForever = { nextRetryDelayInMilliseconds: (ctx) => Math.min(10000, 500 * 2 ** Math.min(ctx.previousRetryCount, 5)) };

@@ -6,6 +6,7 @@ using ChatStreaming.Worker.Model;
 using ChatStreaming.Worker.Redis;
 using Microsoft.Extensions.Logging;
 using Polly;
+using Polly.Registry;
 using StackExchange.Redis;
 
 namespace ChatStreaming.Worker.Generation;
@@ -16,10 +17,16 @@ namespace ChatStreaming.Worker.Generation;
 /// Redis and Postgres outages are retried; if Redis stays away, Postgres (the durable truth) still gets the answer.
 /// </summary>
 public sealed class GenerationFinisher(
-    GenerationState state, ChatStore store, PostgresRetry postgresRetry, IChatBroadcaster broadcaster, WorkerMetrics metrics, ILogger<GenerationFinisher> logger)
+    GenerationState state,
+    ChatStore store,
+    PostgresRetry postgresRetry,
+    IChatBroadcaster broadcaster,
+    ResiliencePipelineProvider<string> pipelines,
+    WorkerMetrics metrics,
+    ILogger<GenerationFinisher> logger)
 {
     // Redis restarting or paused: a few seconds of retries before giving up on the Redis side of the end.
-    private readonly ResiliencePipeline redisRetry = RedisRetries.Create(maxAttempts: 8, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(3));
+    private readonly ResiliencePipeline redisRetry = pipelines.GetPipeline(RedisRetries.Endings);
 
     /// <summary>
     /// Decides the status (a cancel request that came first wins over <paramref name="outcome"/>), saves what

@@ -10,6 +10,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Polly;
+using Polly.Registry;
 using StackExchange.Redis;
 
 namespace ChatStreaming.Worker.Generation;
@@ -31,6 +32,7 @@ public sealed class GeneratorService(
     IChatBroadcaster broadcaster,
     IConnectionMultiplexer redis,
     IOptions<ChatStreamingOptions> options,
+    ResiliencePipelineProvider<string> pipelines,
     WorkerMetrics metrics,
     TimeProvider timeProvider,
     ILogger<GeneratorService> logger) : BackgroundService
@@ -301,10 +303,10 @@ public sealed class GeneratorService(
     private Task FinishAsync(GenerationJob job, ModelOutcome outcome, RelayResult relayed, string? modelName) =>
         finisher.EndAsync(job.ConversationId, job.AssistantMessageId, outcome, relayed, modelName);
 
-    private readonly ResiliencePipeline chunkRetry = RedisRetries.Create(maxAttempts: 6, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(2));
+    private readonly ResiliencePipeline chunkRetry = pipelines.GetPipeline(RedisRetries.Chunks);
 
     // Redis away at start-up: retried until it answers (or the host stops).
-    private readonly ResiliencePipeline untilRedisAnswers = RedisRetries.Create(int.MaxValue, TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5));
+    private readonly ResiliencePipeline untilRedisAnswers = pipelines.GetPipeline(RedisRetries.UntilAvailable);
 
     private static readonly RelayResult Empty = new("", [], 0, 0, null);
 }
