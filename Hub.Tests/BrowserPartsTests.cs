@@ -9,7 +9,7 @@ namespace ChatStreaming.Hub.Tests;
 /// conversation's model (every tab follows), the answer shows its reasoning collapsed and its tool call as one line
 /// whose result opens, live on the other instance and again after a reload.
 /// </summary>
-[Collection(ClusterCollection.Name)]
+[Collection(BrowserCollection.Name)]
 public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browser) : IClassFixture<BrowserSession>
 {
     private const string Answer = "#messages li.assistant";
