@@ -30,7 +30,7 @@ public sealed class BrowserConversationTests(ChatCluster cluster, BrowserSession
 
         await first.ClickAsync("#new-conversation");
         await first.WaitForSelectorAsync("#composer-input:not([disabled])");
-        var id = new Uri(first.Url).Fragment.Replace("#c=", "", StringComparison.Ordinal);
+        var id = await BrowserSession.OpenConversationIdAsync(first);
         var item = $"#conversations li[data-conversation-id='{id}']";
         await second.WaitForSelectorAsync(item); // created in the other tab, no reload
         await second.ClickAsync($"{item} button.open");
@@ -78,8 +78,8 @@ public sealed class BrowserConversationTests(ChatCluster cluster, BrowserSession
         await page.WaitForSelectorAsync($"{Reply}[data-status='completed']");
         await Screenshot(page, $"{Name(app)}-branches");
 
-        await page.ReloadAsync();
-        await page.WaitForSelectorAsync($"{Reply}[data-status='completed']");
+        await page.ReloadAsync(); // the Blazor app boots .NET again: as long as a first load may take
+        await page.WaitForSelectorAsync($"{Reply}[data-status='completed']", new() { Timeout = BrowserSession.BootTimeoutMs });
         Assert.Equal(["user", "assistant", "user", "assistant"], await page.Locator("#messages > li").EvaluateAllAsync<string[]>("els => els.map(e => e.classList.contains('user') ? 'user' : 'assistant')"));
         Assert.Equal(["first question", "second question, edited"], await page.Locator("#messages li.user .text").AllInnerTextsAsync());
         Assert.Equal("2 / 2", await page.InnerTextAsync($"{Question} .siblings .position"));
@@ -107,7 +107,7 @@ public sealed class BrowserConversationTests(ChatCluster cluster, BrowserSession
 
         await page.WaitForSelectorAsync("#messages li.found");
         Assert.Equal("question about the xylophone", await page.InnerTextAsync("#messages li.found .text"));
-        Assert.Equal(conversationId.ToString(), new Uri(page.Url).Fragment.Replace("#c=", "", StringComparison.Ordinal));
+        await page.WaitForFunctionAsync("id => location.hash === '#c=' + id", conversationId.ToString()); // the hit's conversation is open
         Assert.Equal("question 2", await page.InnerTextAsync("#messages li.user >> nth=2 >> .text")); // paged back, in order
     }
 
@@ -134,7 +134,7 @@ public sealed class BrowserConversationTests(ChatCluster cluster, BrowserSession
         await page.WaitForFunctionAsync("() => document.querySelector('#messages li.assistant .text table')");
         await page.ClickAsync($"{Answer} a:text-is('click me')");
         await page.ReloadAsync();
-        await page.WaitForSelectorAsync($"{Answer}[data-status='completed'] .text table");
+        await page.WaitForSelectorAsync($"{Answer}[data-status='completed'] .text table", new() { Timeout = BrowserSession.BootTimeoutMs });
         await page.ClickAsync($"{Answer} a:text-is('click me')");
 
         Assert.Null(await page.EvaluateAsync<string?>("() => window.__pwned ?? null"));

@@ -35,7 +35,7 @@ public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browse
         var second = await PageAsync(a.Url, app, user);
         await first.ClickAsync("#new-conversation");
         await first.WaitForSelectorAsync("#composer-input:not([disabled])");
-        var id = new Uri(first.Url).Fragment.Replace("#c=", "", StringComparison.Ordinal);
+        var id = await BrowserSession.OpenConversationIdAsync(first);
         await first.SelectOptionAsync("#model-select", "thinker");
         await second.ClickAsync($"#conversations li[data-conversation-id='{id}'] button.open");
         await second.WaitForFunctionAsync("() => document.querySelector('#model-select').value === 'thinker'"); // set in the other tab

@@ -64,6 +64,7 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
             await AssertShowsAsync(page, Answer, saved.Content);
             await page.ReloadAsync(); // a new negotiate and connection each round
             await page.WaitForSelectorAsync("#new-conversation");
+            await page.WaitForSelectorAsync("#connection:text('Connected')");
         }
     }
 
@@ -112,7 +113,7 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         var page = await SlowAnswerPageAsync(app, $"{Name(app)}-reload", tokens: 400);
 
         await page.ReloadAsync();
-        await page.WaitForSelectorAsync($"{Answer}[data-status='streaming']"); // rebuilt from the snapshot, still streaming
+        await page.WaitForSelectorAsync($"{Answer}[data-status='streaming']", new() { Timeout = BrowserSession.BootTimeoutMs }); // rebuilt from the snapshot, still streaming
         await page.WaitForSelectorAsync($"{Answer}[data-status='completed']", new() { Timeout = 20_000 });
 
         var saved = await SavedAnswerAsync(page);
@@ -125,7 +126,7 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
     {
         var user = $"{Name(app)}-tabs";
         var first = await SlowAnswerPageAsync(app, user, send: false);
-        var conversationUrl = new Uri(first.Url).Fragment;
+        var conversationUrl = $"#c={await BrowserSession.OpenConversationIdAsync(first)}";
         var second = await browser.NewPageAsync(cluster.A, width: 390, height: 844); // a phone-width screen, another instance
         await second.GotoAsync($"{app}{conversationUrl}");
         await SignInAsync(second, user);
@@ -176,7 +177,7 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
     /// <summary>The assistant message of the page's open conversation, as saved (REST, the page's own token).</summary>
     private static async Task<Message> SavedAnswerAsync(IPage page)
     {
-        var conversationId = new Uri(page.Url).Fragment.Replace("#c=", "", StringComparison.Ordinal);
+        var conversationId = await BrowserSession.OpenConversationIdAsync(page);
         var token = await page.EvaluateAsync<string>("() => JSON.parse(localStorage.getItem('chatstreaming.session')).accessToken");
         using var http = new HttpClient { BaseAddress = new Uri(new Uri(page.Url).GetLeftPart(UriPartial.Authority)) };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);

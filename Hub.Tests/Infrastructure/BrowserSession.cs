@@ -53,4 +53,14 @@ public sealed class BrowserSession : IAsyncLifetime
 
         playwright?.Dispose();
     }
+
+    /// <summary>
+    /// The id of the conversation the page has open, once its URL says so (#c=id). Both apps put it there after the
+    /// conversation is drawn (the Blazor app after its composer is enabled), so read it from the URL only this way.
+    /// </summary>
+    public static async Task<string> OpenConversationIdAsync(IPage page)
+    {
+        var hash = await page.WaitForFunctionAsync("() => /^#c=[0-9a-f-]{36}$/.test(location.hash) && location.hash");
+        return (await hash.JsonValueAsync<string>()).Replace("#c=", "", StringComparison.Ordinal);
+    }
 }

@@ -19,8 +19,8 @@ public sealed partial class ChatHub
             throw new HubException("request is required: { conversationId, title?, model?, systemPrompt? }");
         }
 
-        var renamesOnly = request.Model is null && request.SystemPrompt is null;
-        var title = request.Title is null && !renamesOnly ? null : Title(request.Title);
+        var titleOnly = request.Model is null && request.SystemPrompt is null; // the request as it was before models: null renames to the default
+        var title = request.Title is null && !titleOnly ? null : Title(request.Title);
         var model = request.Model is null or "" ? request.Model : ModelName(request.Model);
         if (request.SystemPrompt is { Length: > MaxSystemPromptCharacters })
         {

@@ -16,6 +16,7 @@ let client = null;
 let oldestPosition = null; // of the first message shown: "Load earlier messages" pages back from it
 let opening = 0; // > 0 while a conversation's snapshot is being drawn: it draws every message itself, in order
 let reopenTimer = null;
+let navigations = 0; // conversations opened so far: the start-up restore from the URL yields to one the user opened meanwhile
 const arrivedWhileOpening = []; // live messages and answers heard while a snapshot was drawn: placed once it is on screen
 const shown = new Map(); // messageId -> the message as last read ({ parentId, siblingIds, role, … }) for the open branch
 let session = JSON.parse(localStorage.getItem("chatstreaming.session") ?? "null");
@@ -303,6 +304,7 @@ async function selectBranch(messageId) {
 
 /** Opens the conversation (or draws `snapshot`, already joined): its active branch, oldest first. */
 async function openConversation(id, snapshot = null) {
+  navigations++;
   ui.error.textContent = "";
   opening++;
   try {
@@ -387,10 +389,11 @@ async function startSession() {
     onError: showError,
   });
   await client.start();
-  await loadModels();
   const fromHash = /c=([0-9a-f-]{36})/.exec(location.hash)?.[1];
+  const opened = navigations;
+  await loadModels();
   await refreshConversations();
-  if (fromHash) await openConversation(fromHash).catch(showError);
+  if (fromHash && navigations === opened) await openConversation(fromHash).catch(showError);
 }
 
 ui.signInForm.addEventListener("submit", async (event) => {

@@ -24,6 +24,7 @@ public sealed partial class Chat
     private bool hasMoreBefore;
     private string? title;
     private string? conversationModel;
+    private int navigations; // conversations opened so far: the start-up restore from the URL yields to one the user opened
     private IReadOnlyList<ModelInfo> models = [];
     private string userName = "";
     private string draft = "";
@@ -108,10 +109,12 @@ public sealed partial class Chat
         connectionText = "Connecting…";
         await chat.StartAsync(CancellationToken.None);
         connectionText = "Connected";
+        var fragment = new Uri(Navigation.Uri).Fragment;
+        var opened = navigations;
         models = await chat.ListModelsAsync(CancellationToken.None);
         await RefreshConversationsAsync();
-        var fragment = new Uri(Navigation.Uri).Fragment;
-        if (fragment.StartsWith("#c=", StringComparison.Ordinal) && Guid.TryParse(fragment[3..], out var id))
+        // The conversation in the URL, unless the user opened or created one meanwhile (theirs wins).
+        if (fragment.StartsWith("#c=", StringComparison.Ordinal) && Guid.TryParse(fragment[3..], out var id) && navigations == opened)
         {
             await OpenAsync(id);
         }
@@ -122,6 +125,7 @@ public sealed partial class Chat
     /// <summary>Opens the conversation (or shows <paramref name="snapshot"/>, already joined): its active branch, oldest first.</summary>
     private async Task OpenCoreAsync(Guid conversationId, ConversationSnapshot? snapshot)
     {
+        navigations++;
         snapshot ??= await chat!.OpenAsync(conversationId, CancellationToken.None);
         title = snapshot.Conversation.Title;
         conversationModel = snapshot.Conversation.Model;
