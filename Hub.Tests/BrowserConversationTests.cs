@@ -11,7 +11,7 @@ namespace ChatStreaming.Hub.Tests;
 /// Managing conversations in both browser frontends, as a person would, in headless Chromium: the list live across
 /// tabs on both instances, rename, delete, search, regenerate, edit, siblings, Markdown that cannot run anything.
 /// </summary>
-[Collection(BrowserCollection.Name)]
+[Collection(ClusterCollection.Name)]
 public sealed class BrowserConversationTests(ChatCluster cluster, BrowserSession browser) : IClassFixture<BrowserSession>
 {
     private const string Answer = "#messages li.assistant";
@@ -28,9 +28,7 @@ public sealed class BrowserConversationTests(ChatCluster cluster, BrowserSession
         var first = await PageAsync(cluster.A, app, user);
         var second = await PageAsync(cluster.B, app, user);
 
-        await first.ClickAsync("#new-conversation");
-        await first.WaitForSelectorAsync("#composer-input:not([disabled])");
-        var id = await BrowserSession.OpenConversationIdAsync(first);
+        var id = await BrowserSession.NewConversationAsync(first);
         var item = $"#conversations li[data-conversation-id='{id}']";
         await second.WaitForSelectorAsync(item); // created in the other tab, no reload
         await second.ClickAsync($"{item} button.open");
@@ -150,16 +148,7 @@ public sealed class BrowserConversationTests(ChatCluster cluster, BrowserSession
         await Screenshot(page, $"{Name(app)}-markdown");
     }
 
-    private async Task<IPage> PageAsync(string baseUrl, string app, string user)
-    {
-        var page = await browser.NewPageAsync(baseUrl);
-        await page.GotoAsync(app);
-        await page.WaitForSelectorAsync("#user-name", new() { Timeout = BrowserSession.BootTimeoutMs });
-        await page.FillAsync("#user-name", user);
-        await page.ClickAsync("#sign-in");
-        await page.WaitForSelectorAsync("#connection:text('Connected')");
-        return page;
-    }
+    private Task<IPage> PageAsync(string baseUrl, string app, string user) => browser.SignedInPageAsync(baseUrl, app, user);
 
     private static async Task SendAsync(IPage page, string text)
     {

@@ -9,7 +9,7 @@ namespace ChatStreaming.Hub.Tests;
 /// conversation's model (every tab follows), the answer shows its reasoning collapsed and its tool call as one line
 /// whose result opens, live on the other instance and again after a reload.
 /// </summary>
-[Collection(BrowserCollection.Name)]
+[Collection(ClusterCollection.Name)]
 public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browser) : IClassFixture<BrowserSession>
 {
     private const string Answer = "#messages li.assistant";
@@ -33,9 +33,7 @@ public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browse
 
         var first = await PageAsync(b.Url, app, user);
         var second = await PageAsync(a.Url, app, user);
-        await first.ClickAsync("#new-conversation");
-        await first.WaitForSelectorAsync("#composer-input:not([disabled])");
-        var id = await BrowserSession.OpenConversationIdAsync(first);
+        var id = await BrowserSession.NewConversationAsync(first);
         await first.SelectOptionAsync("#model-select", "thinker");
         await second.ClickAsync($"#conversations li[data-conversation-id='{id}'] button.open");
         await second.WaitForFunctionAsync("() => document.querySelector('#model-select').value === 'thinker'"); // set in the other tab
@@ -74,12 +72,7 @@ public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browse
 
     private async Task<IPage> PageAsync(string baseUrl, string app, string user)
     {
-        var page = await browser.NewPageAsync(baseUrl);
-        await page.GotoAsync(app);
-        await page.WaitForSelectorAsync("#user-name", new() { Timeout = BrowserSession.BootTimeoutMs });
-        await page.FillAsync("#user-name", user);
-        await page.ClickAsync("#sign-in");
-        await page.WaitForSelectorAsync("#connection:text('Connected')");
+        var page = await browser.SignedInPageAsync(baseUrl, app, user);
         await page.WaitForSelectorAsync("#model-select option[value='thinker']", new() { State = WaitForSelectorState.Attached });
         return page;
     }

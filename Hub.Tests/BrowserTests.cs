@@ -13,7 +13,7 @@ namespace ChatStreaming.Hub.Tests;
 /// The two browser frontends, used as a person would, in headless Chromium against the running hubs: the JavaScript
 /// page at "/" and the Blazor WebAssembly app at "/web/" (same markup ids, so the same flows run on both).
 /// </summary>
-[Collection(BrowserCollection.Name)]
+[Collection(ClusterCollection.Name)]
 public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : IClassFixture<BrowserSession>
 {
     private const string Answer = "#messages li.assistant";
@@ -55,7 +55,7 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         await SignInAsync(page, "browser-nginx");
         for (var i = 0; i < 3; i++)
         {
-            await page.ClickAsync("#new-conversation");
+            await BrowserSession.NewConversationAsync(page); // after a reload, not the conversation it restored
             await page.FillAsync("#composer-input", $"through nginx {i}");
             await page.PressAsync("#composer-input", "Enter");
             await page.WaitForSelectorAsync($"#messages li.user .text:text-is('through nginx {i}')"); // this round's conversation
@@ -154,8 +154,7 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         var page = await browser.NewPageAsync(hub.Url);
         await page.GotoAsync(app);
         await SignInAsync(page, user);
-        await page.ClickAsync("#new-conversation");
-        await page.WaitForSelectorAsync("#composer-input:not([disabled])");
+        await BrowserSession.NewConversationAsync(page);
         if (send)
         {
             await page.FillAsync("#composer-input", "a long answer please");

@@ -66,14 +66,8 @@ public sealed class ConfigurationTests(ChatCluster cluster)
         settings["Chat:Model:ApiKey"] = "k";
         settings["Chat:Model:Deployment"] = "d";
         settings[key] = key == "Chat:Model:ApiVersion" ? "1999-01-01" : "";
-        await using var process = HubInstance.Launch(settings, $"http://127.0.0.1:{Ports.Free()}");
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await process.WaitForExitAsync(cts.Token);
-        await Task.Delay(100);
+        var line = await RefusedLineAsync(settings, expected);
 
-        Assert.Equal(2, process.ExitCode);
-        var line = Assert.Single(process.Output, l => l.StartsWith("Configuration error:", StringComparison.Ordinal));
-        Assert.Contains(expected, line, StringComparison.Ordinal);
         Assert.DoesNotContain("=k", line, StringComparison.Ordinal);
     }
 
@@ -97,14 +91,22 @@ public sealed class ConfigurationTests(ChatCluster cluster)
             settings[pair[..pair.IndexOf('=')]] = pair[(pair.IndexOf('=') + 1)..];
         }
 
+        await RefusedLineAsync(settings, expected);
+    }
+
+    /// <summary>Starts a hub with <paramref name="settings"/>: it must exit 2 with one "Configuration error:" line containing <paramref name="expected"/>.</summary>
+    private static async Task<string> RefusedLineAsync(Dictionary<string, string> settings, string expected)
+    {
         await using var process = HubInstance.Launch(settings, $"http://127.0.0.1:{Ports.Free()}");
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await process.WaitForExitAsync(cts.Token);
-        await Task.Delay(100);
+        await Task.Delay(100); // let the output readers drain
 
         Assert.Equal(2, process.ExitCode);
         var line = Assert.Single(process.Output, l => l.StartsWith("Configuration error:", StringComparison.Ordinal));
         Assert.Contains(expected, line, StringComparison.Ordinal);
+        Assert.DoesNotContain(process.Output, l => l.Contains("   at ", StringComparison.Ordinal)); // no stack trace
+        return line;
     }
 
     [Fact]

@@ -10,7 +10,7 @@ namespace ChatStreaming.Hub.Tests;
 /// that must not type-check), then run under Node against two instances.
 /// </summary>
 [Collection(ClusterCollection.Name)]
-public sealed partial class NpmPackageTests(ChatCluster cluster)
+public sealed class NpmPackageTests(ChatCluster cluster)
 {
     private const string Usage = """
         import { ChatClient, getDevToken, type Answer, type ModelInfo } from "@chatstreaming/client";
@@ -60,11 +60,11 @@ public sealed partial class NpmPackageTests(ChatCluster cluster)
     public async Task ThePackedClientTypeChecksWithTscAndStreamsAnAnswerToTheOtherInstance()
     {
         var root = BuildOutput.Root;
-        var version = Version().Match(await File.ReadAllTextAsync(Path.Combine(root, "Directory.Build.props"))).Groups[1].Value;
+        var version = BuildOutput.Version;
         var tarball = Path.Combine(root, "artifacts", "packages", $"chatstreaming-client-{version}.tgz");
         if (!File.Exists(tarball))
         {
-            await RunAsync("bash", [Path.Combine(root, "clients", "js", "pack.sh")]);
+            await ChildProcess.RunToSuccessAsync("bash", [Path.Combine(root, "clients", "js", "pack.sh")]);
         }
 
         var scratch = Directory.CreateTempSubdirectory("npm-consumer-").FullName;
@@ -77,8 +77,8 @@ public sealed partial class NpmPackageTests(ChatCluster cluster)
                 """);
             await File.WriteAllTextAsync(Path.Combine(scratch, "usage.ts"), Usage);
             await File.WriteAllTextAsync(Path.Combine(scratch, "wrong.ts"), Wrong);
-            await RunAsync("npm", ["install", "--prefix", scratch, "--no-audit", "--no-fund", "--loglevel=error", tarball, "typescript@5.9.3", "@types/node@20.19.43"]);
-            await RunAsync("node", [Path.Combine(scratch, "node_modules", "typescript", "bin", "tsc"), "-p", scratch]);
+            await ChildProcess.RunToSuccessAsync("npm", ["install", "--prefix", scratch, "--no-audit", "--no-fund", "--loglevel=error", tarball, "typescript@5.9.3", "@types/node@20.19.43"]);
+            await ChildProcess.RunToSuccessAsync("node", [Path.Combine(scratch, "node_modules", "typescript", "bin", "tsc"), "-p", scratch]);
 
             await using var run = ChildProcess.Start("node", [Path.Combine(scratch, "out", "usage.js"), cluster.A, cluster.B]);
             await run.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(90)).Token);
@@ -94,13 +94,5 @@ public sealed partial class NpmPackageTests(ChatCluster cluster)
         }
     }
 
-    private static async Task RunAsync(string file, string[] arguments)
-    {
-        await using var process = ChildProcess.Start(file, arguments);
-        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(4)).Token);
-        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', arguments)}:\n{string.Join('\n', process.Output.TakeLast(40))}");
-    }
 
-    [GeneratedRegex(@"<Version>([^<]+)</Version>")]
-    private static partial Regex Version();
 }

@@ -1,5 +1,4 @@
 using System.IO.Compression;
-using System.Text.RegularExpressions;
 using ChatStreaming.Hub.Tests.Infrastructure;
 using Xunit;
 
@@ -11,20 +10,20 @@ namespace ChatStreaming.Hub.Tests;
 /// (samples/PackageConsumer) restored from that feed, built and run against the hub.
 /// </summary>
 [Collection(ClusterCollection.Name)]
-public sealed partial class PackageTests(ChatCluster cluster)
+public sealed class PackageTests(ChatCluster cluster)
 {
     [Fact]
     public async Task ASampleBuiltOnlyOnTheNuGetPackagesChatsWithTheHub()
     {
         var root = BuildOutput.Root;
-        var version = Version().Match(await File.ReadAllTextAsync(Path.Combine(root, "Directory.Build.props"))).Groups[1].Value;
+        var version = BuildOutput.Version;
         var feed = Path.Combine(root, "artifacts", "packages");
         string[] packages = [$"ChatStreaming.Contracts.{version}.nupkg", $"ChatStreaming.Client.Core.{version}.nupkg"];
         if (!packages.All(p => File.Exists(Path.Combine(feed, p))))
         {
             foreach (var project in new[] { "Contracts", "Client.Core" })
             {
-                await RunAsync("dotnet", ["pack", Path.Combine(root, project, $"{project}.csproj"), "-c", BuildOutput.Configuration, "--no-build", "-o", feed]);
+                await ChildProcess.RunToSuccessAsync("dotnet", ["pack", Path.Combine(root, project, $"{project}.csproj"), "-c", BuildOutput.Configuration, "--no-build", "-o", feed]);
             }
         }
 
@@ -49,7 +48,7 @@ public sealed partial class PackageTests(ChatCluster cluster)
         }
 
         var output = Directory.CreateTempSubdirectory("package-consumer-").FullName;
-        await RunAsync("dotnet", ["build", sample, "-c", "Release", "-o", output, "-nologo"]);
+        await ChildProcess.RunToSuccessAsync("dotnet", ["build", sample, "-c", "Release", "-o", output, "-nologo"]);
         await using var run = ChildProcess.Start("dotnet", [Path.Combine(output, "PackageConsumer.dll"), cluster.A, "package-user"]);
         await run.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(90)).Token);
 
@@ -62,13 +61,5 @@ public sealed partial class PackageTests(ChatCluster cluster)
 
     private static readonly string[] Assemblies = ["ChatStreaming.Contracts", "ChatStreaming.Client.Core"];
 
-    private static async Task RunAsync(string file, string[] arguments)
-    {
-        await using var process = ChildProcess.Start(file, arguments, new Dictionary<string, string> { ["DOTNET_NOLOGO"] = "1" });
-        await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromMinutes(4)).Token);
-        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', arguments)}:\n{string.Join('\n', process.Output.TakeLast(40))}");
-    }
 
-    [GeneratedRegex(@"<Version>([^<]+)</Version>")]
-    private static partial Regex Version();
 }

@@ -44,6 +44,18 @@ public sealed class BrowserSession : IAsyncLifetime
         return await context.NewPageAsync();
     }
 
+    /// <summary>A page of <paramref name="app"/> ("/" or "/web/") at <paramref name="baseUrl"/>, signed in as <paramref name="user"/> and connected.</summary>
+    public async Task<IPage> SignedInPageAsync(string baseUrl, string app, string user)
+    {
+        var page = await NewPageAsync(baseUrl);
+        await page.GotoAsync(app);
+        await page.WaitForSelectorAsync("#user-name", new() { Timeout = BootTimeoutMs });
+        await page.FillAsync("#user-name", user);
+        await page.ClickAsync("#sign-in");
+        await page.WaitForSelectorAsync("#connection:text('Connected')");
+        return page;
+    }
+
     public async Task DisposeAsync()
     {
         if (Browser is not null)
@@ -52,6 +64,19 @@ public sealed class BrowserSession : IAsyncLifetime
         }
 
         playwright?.Dispose();
+    }
+
+    /// <summary>
+    /// Clicks "New conversation" and waits until that conversation is the one open (its id in the URL, the composer
+    /// enabled): typing earlier would go to the conversation open before, e.g. the one a reload restored.
+    /// </summary>
+    public static async Task<string> NewConversationAsync(IPage page)
+    {
+        var before = await page.EvaluateAsync<string>("() => location.hash");
+        await page.ClickAsync("#new-conversation");
+        await page.WaitForFunctionAsync(
+            "before => location.hash !== before && /^#c=[0-9a-f-]{36}$/.test(location.hash) && !document.querySelector('#composer-input').disabled", before);
+        return await OpenConversationIdAsync(page);
     }
 
     /// <summary>

@@ -12,6 +12,10 @@ internal static class BuildOutput
         return File.Exists(path) ? path : throw new FileNotFoundException($"build the solution first (dotnet build): {project} not found", path);
     }
 
+    /// <summary>The repository's one version (Directory.Build.props): what the NuGet and npm packages carry.</summary>
+    public static string Version =>
+        System.Text.RegularExpressions.Regex.Match(File.ReadAllText(Path.Combine(Root, "Directory.Build.props")), "<Version>([^<]+)</Version>").Groups[1].Value;
+
     /// <summary>The configuration the tests were built in (Release under ./test.sh).</summary>
     public static string Configuration => TestDirectory.Parent!.Name;
 

@@ -270,12 +270,3 @@ public sealed class ClusterCollection : ICollectionFixture<ChatCluster>
     public const string Name = "cluster";
 }
 
-/// <summary>
-/// The browser tests, on a cluster of their own (its own Redis, Postgres and hubs), so they run beside the other
-/// collection instead of after it: headless Chromium and the Blazor app's boot are a third of the suite's time.
-/// </summary>
-[CollectionDefinition(Name)]
-public sealed class BrowserCollection : ICollectionFixture<ChatCluster>
-{
-    public const string Name = "browser";
-}

@@ -24,6 +24,15 @@ internal sealed class ChildProcess : IAsyncDisposable
     public IReadOnlyCollection<string> Output => output;
 
     /// <param name="input">Keep standard input open for <see cref="WriteLineAsync"/> (a REPL); otherwise it is inherited.</param>
+    /// <summary>Runs a command to its end (at most <paramref name="timeout"/>, default 4 minutes); fails the test with its last output lines unless it exits 0.</summary>
+    public static async Task RunToSuccessAsync(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+    {
+        var argumentList = arguments.ToList();
+        await using var process = Start(fileName, argumentList, environment);
+        await process.WaitForExitAsync(new CancellationTokenSource(timeout ?? TimeSpan.FromMinutes(4)).Token);
+        Xunit.Assert.True(process.ExitCode == 0, $"{fileName} {string.Join(' ', argumentList)}:\n{string.Join('\n', process.Output.TakeLast(40))}");
+    }
+
     public static ChildProcess Start(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, string? user = null, bool input = false)
     {
         var info = new ProcessStartInfo
