@@ -16,7 +16,9 @@ public sealed class AnswerState(Guid messageId, Guid conversationId)
     public StringBuilder Text { get; } = new();
 
     /// <summary>Everything it streamed, in order (consecutive text or reasoning joined); the saved parts once finished.</summary>
-    public List<MessagePart> Parts { get; } = [];
+    public IReadOnlyList<MessagePart> Parts => PartsBuilder.Build();
+
+    internal MessagePartsBuilder PartsBuilder { get; } = new();
 
     public long LastSequence { get; set; }
 
@@ -29,19 +31,6 @@ public sealed class AnswerState(Guid messageId, Guid conversationId)
 
     /// <summary>The catalog model that answered (known once it ended).</summary>
     public string? Model => Finished?.Model;
-
-    /// <summary>Adds a piece of <paramref name="kind"/>: text and reasoning join a part of their kind just before them.</summary>
-    internal void AddPart(string kind, string text)
-    {
-        if (ChunkKinds.Joins(kind) && Parts.Count > 0 && Parts[^1].Kind == kind)
-        {
-            Parts[^1] = Parts[^1] with { Text = Parts[^1].Text + text };
-        }
-        else
-        {
-            Parts.Add(new MessagePart(kind, text));
-        }
-    }
 
     /// <summary>When this client last heard of the answer (a chunk, a snapshot, its start).</summary>
     public DateTimeOffset LastHeard { get; set; } = DateTimeOffset.UtcNow;

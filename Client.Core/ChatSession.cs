@@ -184,7 +184,7 @@ public sealed partial class ChatSession : IAsyncDisposable
                 else if (answer.Finished is null)
                 {
                     answer.Text.Append(message.Content); // history: known silently
-                    answer.Parts.AddRange(message.Parts ?? []);
+                    answer.PartsBuilder.Reset(message.Parts ?? []);
                     answer.LastSequence = finished.LastSequence;
                     answer.Finished = finished;
                 }
@@ -192,8 +192,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             else if ((message.LastSequence ?? 0) > answer.LastSequence && message.Content.StartsWith(answer.Text.ToString(), StringComparison.Ordinal))
             {
                 Append(answer, message.Content[answer.Text.Length..], message.LastSequence ?? 0);
-                answer.Parts.Clear();
-                answer.Parts.AddRange(message.Parts ?? []);
+                answer.PartsBuilder.Reset(message.Parts ?? []);
             }
         }
     }
@@ -353,8 +352,7 @@ public sealed partial class ChatSession : IAsyncDisposable
 
         if (finished.Parts is { } parts)
         {
-            answer.Parts.Clear();
-            answer.Parts.AddRange(parts); // the saved parts are the truth too
+            answer.PartsBuilder.Reset(parts); // the saved parts are the truth too
         }
 
         answer.Finished = finished;
@@ -373,15 +371,14 @@ public sealed partial class ChatSession : IAsyncDisposable
             answer.ThoughtFor = TimeSpan.FromMilliseconds(Math.Max(0, chunk.EmittedAt - from));
         }
 
+        answer.PartsBuilder.Add(chunk);
         if (chunk.Kind == ChunkKinds.Text)
         {
-            answer.AddPart(ChunkKinds.Text, chunk.Delta);
             Append(answer, chunk.Delta, chunk.Sequence);
             return;
         }
 
         answer.LastHeard = DateTimeOffset.UtcNow;
-        answer.AddPart(chunk.Kind, chunk.Part ?? "");
         answer.LastSequence = chunk.Sequence;
         PartReceived?.Invoke(answer, chunk);
     }

@@ -10,17 +10,20 @@ namespace ChatStreaming.Persistence;
 public static class StoredParts
 {
     public static string? Encode(IReadOnlyList<MessagePart>? parts, string content) =>
-        parts is null || parts.All(p => p.Kind == ChunkKinds.Text) && string.Concat(parts.Select(p => p.Text)) == content
-            ? null
-            : JsonSerializer.Serialize(parts, Json);
+        IsTextAlone(parts, content) ? null : JsonSerializer.Serialize(parts, Json);
 
     public static IReadOnlyList<MessagePart> Decode(string? stored, string content) =>
-        stored is null
-            ? content.Length == 0 ? [] : [new MessagePart(ChunkKinds.Text, content)]
-            : JsonSerializer.Deserialize<List<MessagePart>>(stored, Json) ?? [];
+        stored is null ? TextAlone(content) : JsonSerializer.Deserialize<List<MessagePart>>(stored, Json) ?? [];
 
     /// <summary>The parts as a reader of the saved answer gets them (an answer of text alone is one text part).</summary>
-    public static IReadOnlyList<MessagePart> Normalize(IReadOnlyList<MessagePart>? parts, string content) => Decode(Encode(parts, content), content);
+    public static IReadOnlyList<MessagePart> Normalize(IReadOnlyList<MessagePart>? parts, string content) =>
+        IsTextAlone(parts, content) ? TextAlone(content) : parts!;
+
+    // No parts known, or nothing but the content's text: nothing to store beside the content.
+    private static bool IsTextAlone(IReadOnlyList<MessagePart>? parts, string content) =>
+        parts is null || parts.All(p => p.Kind == ChunkKinds.Text) && string.Concat(parts.Select(p => p.Text)) == content;
+
+    private static IReadOnlyList<MessagePart> TextAlone(string content) => content.Length == 0 ? [] : [new MessagePart(ChunkKinds.Text, content)];
 
     private static readonly JsonSerializerOptions Json = JsonSerializerOptions.Web;
 }

@@ -43,9 +43,8 @@ internal static class TelemetryExtensions
             .Validate(o => o.OtlpEndpoint is null || IsHttpUrl(o.OtlpEndpoint), "Telemetry:OtlpEndpoint must be an absolute http(s) URL, e.g. http://collector:4318.")
             .ValidateOnStart();
         var configuration = builder.Configuration;
-        var alias = configuration[$"{TelemetryOptions.SectionName}:{nameof(TelemetryOptions.OtlpEndpoint)}"];
-        var standard = configuration[OtlpEndpointVariable];
-        var otlp = (alias is { Length: > 0 } ? alias : standard) is { } value && IsHttpUrl(value) ? value.TrimEnd('/') : null;
+        var alias = configuration[$"{TelemetryOptions.SectionName}:{nameof(TelemetryOptions.OtlpEndpoint)}"] is { Length: > 0 } set ? set : null;
+        var otlp = (alias ?? configuration[OtlpEndpointVariable]) is { } value && IsHttpUrl(value) ? value.TrimEnd('/') : null;
         var protocol = alias is null && string.Equals(configuration["OTEL_EXPORTER_OTLP_PROTOCOL"], "grpc", StringComparison.OrdinalIgnoreCase)
             ? OtlpExportProtocol.Grpc
             : OtlpExportProtocol.HttpProtobuf;

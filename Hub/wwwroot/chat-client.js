@@ -9,6 +9,9 @@ let signalR = globalThis.signalR;
 /** Makes the client use `module` (`import * as signalR from "@microsoft/signalr"`) instead of the global `signalR`. */
 export function useSignalR(module) { signalR = module; }
 
+/** A saved answer's parts (a server that sends none: its content as one text part). */
+const partsOf = (message) => message.parts ?? (message.content ? [{ kind: "text", text: message.content }] : []);
+
 /** Reconnects for ever, backing off to 10 s between attempts. */
 const retryForever = { nextRetryDelayInMilliseconds: (ctx) => Math.min(10000, 500 * 2 ** Math.min(ctx.previousRetryCount, 5)) };
 
@@ -187,7 +190,7 @@ export class ChatClient {
 
   #applySnapshot(message) {
     const answer = this.#answer(message.id, message.conversationId, message.parentId ?? null);
-    const parts = message.parts ?? (message.content ? [{ kind: "text", text: message.content }] : []);
+    const parts = partsOf(message);
     if (message.status !== "streaming") {
       Object.assign(answer, { text: message.content, parts, model: message.model ?? null, lastSequence: message.lastSequence ?? 0, status: message.status, error: message.error ?? null, finishReason: message.finishReason ?? null });
     } else if (answer.status === "streaming" && (message.lastSequence ?? 0) >= answer.lastSequence) {
@@ -244,7 +247,7 @@ export class ChatClient {
   #applyFinished(finished) {
     const answer = this.#answer(finished.messageId, finished.conversationId);
     // The saved answer is the truth, whatever was missed on the way.
-    const parts = finished.parts ?? (finished.content ? [{ kind: "text", text: finished.content }] : []);
+    const parts = partsOf(finished);
     Object.assign(answer, { text: finished.content, parts, model: finished.model ?? null, lastSequence: finished.lastSequence, status: finished.status, error: finished.error ?? null, finishReason: finished.finishReason ?? null });
     this.onAnswer(answer);
   }

@@ -26,7 +26,7 @@ public static class ChunkRelay
         CancellationToken cancellationToken)
     {
         var content = new StringBuilder();
-        var parts = new List<(string Kind, StringBuilder Text)>();
+        var parts = new MessagePartsBuilder();
         var pending = new StringBuilder(); // read, not yet in a chunk
         var pendingKind = ChunkKinds.Text;
         double takenAt = 0;
@@ -85,7 +85,7 @@ public static class ChunkRelay
                 }
 
                 pending.Append(delta.Text);
-                Collect(parts, delta);
+                parts.Add(delta.Kind, delta.Text);
                 if (delta.Kind == ChunkKinds.Text)
                 {
                     content.Append(delta.Text);
@@ -104,20 +104,6 @@ public static class ChunkRelay
             await FlushAsync();
         }
 
-        return new RelayResult(
-            content.ToString(), [.. parts.Select(p => new MessagePart(p.Kind, p.Text.ToString()))], sequence - ready.Count, count, sinkError);
-    }
-
-    /// <summary>Adds a delta to the answer's parts: text or reasoning joins a part of its kind just before it.</summary>
-    private static void Collect(List<(string Kind, StringBuilder Text)> parts, ModelDelta delta)
-    {
-        if (ChunkKinds.Joins(delta.Kind) && parts.Count > 0 && parts[^1].Kind == delta.Kind)
-        {
-            parts[^1].Text.Append(delta.Text);
-        }
-        else
-        {
-            parts.Add((delta.Kind, new StringBuilder(delta.Text)));
-        }
+        return new RelayResult(content.ToString(), parts.Build(), sequence - ready.Count, count, sinkError);
     }
 }

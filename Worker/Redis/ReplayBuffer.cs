@@ -38,26 +38,13 @@ public sealed class ReplayBuffer(IConnectionMultiplexer redis, IOptions<ChatStre
     {
         var entries = await Db.StreamRangeAsync(RedisKeys.Chunks(messageId), "-", "+");
         var text = string.Concat(entries.Select(e => (string?)e["d"]));
-        var parts = new List<MessagePart>();
+        var parts = new MessagePartsBuilder();
         foreach (var entry in entries)
         {
-            var (kind, piece) = PartOf(entry);
-            if (piece.Length == 0)
-            {
-                continue;
-            }
-
-            if (ChunkKinds.Joins(kind) && parts.Count > 0 && parts[^1].Kind == kind)
-            {
-                parts[^1] = parts[^1] with { Text = parts[^1].Text + piece };
-            }
-            else
-            {
-                parts.Add(new MessagePart(kind, piece));
-            }
+            parts.Add((string?)entry["k"] ?? ChunkKinds.Text, (string?)entry["p"] ?? (string?)entry["d"] ?? "");
         }
 
-        return new StreamedText(text, entries.Length == 0 ? 0 : SequenceOf(entries[^1].Id), parts);
+        return new StreamedText(text, entries.Length == 0 ? 0 : SequenceOf(entries[^1].Id), parts.Build());
     }
 
     // A text chunk is stored as d (delta) and t (emitted at); another kind adds k (kind) and p (its part), d being empty.
@@ -69,9 +56,6 @@ public sealed class ReplayBuffer(IConnectionMultiplexer redis, IOptions<ChatStre
         double.Parse((string)entry["t"]!, CultureInfo.InvariantCulture),
         (string?)entry["k"] ?? ChunkKinds.Text,
         (string?)entry["p"]);
-
-    private static (string Kind, string Text) PartOf(StreamEntry entry) =>
-        (string?)entry["k"] is { } kind ? (kind, (string?)entry["p"] ?? "") : (ChunkKinds.Text, (string?)entry["d"] ?? "");
 
     private static string StreamId(long sequence) => $"0-{sequence.ToString(CultureInfo.InvariantCulture)}";
 
