@@ -1,5 +1,4 @@
 using ChatStreaming.Contracts;
-using Microsoft.AspNetCore.SignalR.Client;
 
 namespace ChatStreaming.Client.Core;
 
@@ -11,15 +10,15 @@ public sealed partial class ChatSession
 
     /// <summary>A page of the user's conversations, newest first; pass <see cref="ConversationPage.NextCursor"/> as <paramref name="before"/>.</summary>
     public Task<ConversationPage> GetConversationsAsync(string? before, int? limit, CancellationToken cancellationToken) =>
-        Connection.InvokeAsync<ConversationPage>(ChatHubMethods.GetConversations, new ConversationsRequest(before, limit), cancellationToken);
+        Connection.AsChatHub(cancellationToken).GetConversations(new ConversationsRequest(before, limit));
 
     public Task<Conversation> RenameConversationAsync(Guid conversationId, string title, CancellationToken cancellationToken) =>
-        Connection.InvokeAsync<Conversation>(ChatHubMethods.UpdateConversation, new UpdateConversationRequest(conversationId, title), cancellationToken);
+        Connection.AsChatHub(cancellationToken).UpdateConversation(new UpdateConversationRequest(conversationId, title));
 
     /// <summary>Deletes the conversation (its running answers are cancelled); it is closed if it was the open one.</summary>
     public async Task<bool> DeleteConversationAsync(Guid conversationId, CancellationToken cancellationToken)
     {
-        var deleted = await Connection.InvokeAsync<bool>(ChatHubMethods.DeleteConversation, conversationId, cancellationToken);
+        var deleted = await Connection.AsChatHub(cancellationToken).DeleteConversation(conversationId);
         if (ConversationId == conversationId)
         {
             ConversationId = null;
@@ -29,21 +28,21 @@ public sealed partial class ChatSession
     }
 
     public Task<IReadOnlyList<SearchHit>> SearchAsync(string query, int? limit, Guid? conversationId, CancellationToken cancellationToken) =>
-        Connection.InvokeAsync<IReadOnlyList<SearchHit>>(ChatHubMethods.SearchMessages, new SearchMessagesRequest(query, limit, conversationId), cancellationToken);
+        Connection.AsChatHub(cancellationToken).SearchMessages(new SearchMessagesRequest(query, limit, conversationId));
 
     /// <summary>Another answer to the question <paramref name="answerId"/> answered; the old one stays as its sibling.</summary>
     public Task<SendMessageResult> RegenerateAsync(Guid answerId, CancellationToken cancellationToken) =>
-        Connection.InvokeAsync<SendMessageResult>(ChatHubMethods.RegenerateAnswer, new RegenerateAnswerRequest(answerId, Guid.NewGuid().ToString()), cancellationToken);
+        Connection.AsChatHub(cancellationToken).RegenerateAnswer(new RegenerateAnswerRequest(answerId, Guid.NewGuid().ToString()));
 
     /// <summary>A new version of the user message <paramref name="messageId"/>, answered; the earlier branch stays.</summary>
     public Task<SendMessageResult> EditAsync(Guid messageId, string content, CancellationToken cancellationToken) =>
-        Connection.InvokeAsync<SendMessageResult>(ChatHubMethods.EditMessage, new EditMessageRequest(messageId, content, Guid.NewGuid().ToString()), cancellationToken);
+        Connection.AsChatHub(cancellationToken).EditMessage(new EditMessageRequest(messageId, content, Guid.NewGuid().ToString()));
 
     /// <summary>Makes the newest path through <paramref name="messageId"/> the open conversation's active branch; its snapshot, applied.</summary>
     public async Task<ConversationSnapshot> SelectBranchAsync(Guid messageId, CancellationToken cancellationToken)
     {
         var conversationId = ConversationId ?? throw new InvalidOperationException("no conversation is open");
-        var snapshot = await Connection.InvokeAsync<ConversationSnapshot>(ChatHubMethods.SelectBranch, new SelectBranchRequest(conversationId, messageId), cancellationToken);
+        var snapshot = await Connection.AsChatHub(cancellationToken).SelectBranch(new SelectBranchRequest(conversationId, messageId));
         await UnderGateAsync(() =>
         {
             ApplySnapshot(snapshot.Messages);

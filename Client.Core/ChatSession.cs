@@ -140,7 +140,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     {
         await LeaveOpenConversationAsync(conversationId, cancellationToken);
         ConversationId = conversationId;
-        var snapshot = await Connection.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversationId, cancellationToken);
+        var snapshot = await Connection.AsChatHub(cancellationToken).JoinConversation(conversationId);
         await UnderGateAsync(() =>
         {
             ApplySnapshot(snapshot.Messages);
@@ -156,7 +156,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     public async Task<MessagePage> LoadEarlierAsync(long beforePosition, CancellationToken cancellationToken)
     {
         var conversationId = ConversationId ?? throw new InvalidOperationException("no conversation is open");
-        var page = await Connection.InvokeAsync<MessagePage>(ChatHubMethods.GetMessages, conversationId, beforePosition, null, cancellationToken);
+        var page = await Connection.AsChatHub(cancellationToken).GetMessages(conversationId, beforePosition, null);
         await UnderGateAsync(() =>
         {
             ApplySnapshot(page.Messages);
@@ -200,7 +200,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     /// <summary>Creates a conversation and makes it the open one (the one open before is left).</summary>
     public async Task<Conversation> CreateConversationAsync(string? title, CancellationToken cancellationToken)
     {
-        var conversation = await Connection.InvokeAsync<Conversation>(ChatHubMethods.CreateConversation, title, cancellationToken);
+        var conversation = await Connection.AsChatHub(cancellationToken).CreateConversation(title);
         await LeaveOpenConversationAsync(conversation.Id, cancellationToken);
         ConversationId = conversation.Id;
         return conversation;
@@ -216,7 +216,7 @@ public sealed partial class ChatSession : IAsyncDisposable
 
         try
         {
-            await Connection.InvokeAsync(ChatHubMethods.LeaveConversation, open, cancellationToken);
+            await Connection.AsChatHub(cancellationToken).LeaveConversation(open);
         }
         catch (Microsoft.AspNetCore.SignalR.HubException)
         {
@@ -225,27 +225,25 @@ public sealed partial class ChatSession : IAsyncDisposable
     }
 
     public Task<IReadOnlyList<Conversation>> ListConversationsAsync(CancellationToken cancellationToken) =>
-        Connection.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations, cancellationToken);
+        Connection.AsChatHub(cancellationToken).ListConversations();
 
     public Task<SendMessageResult> SendAsync(string content, CancellationToken cancellationToken) =>
-        Connection.InvokeAsync<SendMessageResult>(
-            ChatHubMethods.SendMessage,
-            new SendMessageRequest(ConversationId ?? throw new InvalidOperationException("no conversation is open"), content, Guid.NewGuid().ToString(), Model),
-            cancellationToken);
+        Connection.AsChatHub(cancellationToken).SendMessage(
+            new SendMessageRequest(ConversationId ?? throw new InvalidOperationException("no conversation is open"), content, Guid.NewGuid().ToString(), Model));
 
     /// <summary>The server's models, the default first.</summary>
     public Task<IReadOnlyList<ModelInfo>> ListModelsAsync(CancellationToken cancellationToken) =>
-        Connection.InvokeAsync<IReadOnlyList<ModelInfo>>(ChatHubMethods.ListModels, cancellationToken);
+        Connection.AsChatHub(cancellationToken).ListModels();
 
     /// <summary>Sets a conversation's model ("" = the default) and, unless null, its system prompt ("" = the model's).</summary>
     public Task<Conversation> SetConversationModelAsync(Guid conversationId, string model, string? systemPrompt, CancellationToken cancellationToken) =>
-        Connection.InvokeAsync<Conversation>(ChatHubMethods.UpdateConversation, new UpdateConversationRequest(conversationId, null, model, systemPrompt), cancellationToken);
+        Connection.AsChatHub(cancellationToken).UpdateConversation(new UpdateConversationRequest(conversationId, null, model, systemPrompt));
 
     /// <summary>The caller's token usage per model for answers that ended in [from, to).</summary>
     public Task<IReadOnlyList<ModelUsage>> GetUsageAsync(DateTimeOffset? from, DateTimeOffset? to, CancellationToken cancellationToken) =>
-        Connection.InvokeAsync<IReadOnlyList<ModelUsage>>(ChatHubMethods.GetUsage, new UsageRequest(from, to), cancellationToken);
+        Connection.AsChatHub(cancellationToken).GetUsage(new UsageRequest(from, to));
 
-    public Task<bool> CancelAsync(Guid messageId) => Connection.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, messageId);
+    public Task<bool> CancelAsync(Guid messageId) => Connection.AsChatHub().CancelGeneration(messageId);
 
     /// <summary>What this client has of an answer, or null.</summary>
     public AnswerState? Find(Guid messageId)
@@ -305,7 +303,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             // GetChunks returns at most Chat:MaxChunksPerRead chunks: page until a read brings nothing new.
             while (true)
             {
-                var missed = await Connection.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, answer.MessageId, answer.LastSequence);
+                var missed = await Connection.AsChatHub().GetChunks(answer.MessageId, answer.LastSequence);
                 var taken = 0;
                 foreach (var chunk in missed.TakeWhile(c => c.Sequence == answer.LastSequence + 1))
                 {

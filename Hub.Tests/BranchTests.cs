@@ -17,12 +17,12 @@ public sealed class BranchTests(ChatCluster cluster)
         var conversation = await sender.CreateConversationAsync();
         var sent = await sender.SendAsync(conversation.Id, "tell me twice");
         var first = await sender.WaitForFinishedAsync(sent.AssistantMessageId);
-        await watcher.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        await watcher.Hub.JoinConversation(conversation.Id);
 
-        var again = await sender.InvokeAsync<SendMessageResult>(ChatHubMethods.RegenerateAnswer, new RegenerateAnswerRequest(sent.AssistantMessageId, "regen-1"));
-        var retried = await watcher.InvokeAsync<SendMessageResult>(ChatHubMethods.RegenerateAnswer, new RegenerateAnswerRequest(sent.AssistantMessageId, "regen-1"));
+        var again = await sender.Hub.RegenerateAnswer(new RegenerateAnswerRequest(sent.AssistantMessageId, "regen-1"));
+        var retried = await watcher.Hub.RegenerateAnswer(new RegenerateAnswerRequest(sent.AssistantMessageId, "regen-1"));
         var second = await watcher.WaitForFinishedAsync(again.AssistantMessageId);
-        var snapshot = await watcher.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        var snapshot = await watcher.Hub.JoinConversation(conversation.Id);
 
         Assert.Equal(sent.UserMessageId, again.UserMessageId);
         Assert.NotEqual(sent.AssistantMessageId, again.AssistantMessageId);
@@ -35,10 +35,10 @@ public sealed class BranchTests(ChatCluster cluster)
         Assert.Null(snapshot.Messages[0].ParentId);
         Assert.Equal([sent.UserMessageId], snapshot.Messages[0].SiblingIds);
 
-        var older = await watcher.InvokeAsync<ConversationSnapshot>(ChatHubMethods.SelectBranch, new SelectBranchRequest(conversation.Id, sent.AssistantMessageId));
+        var older = await watcher.Hub.SelectBranch(new SelectBranchRequest(conversation.Id, sent.AssistantMessageId));
         Assert.Equal([sent.UserMessageId, sent.AssistantMessageId], older.Messages.Select(m => m.Id));
         Assert.Equal(first.Content, older.Messages[1].Content);
-        var joined = await sender.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        var joined = await sender.Hub.JoinConversation(conversation.Id);
         Assert.Equal(older.Messages.Select(m => m.Id), joined.Messages.Select(m => m.Id)); // the choice is the conversation's, on every instance
     }
 
@@ -52,14 +52,14 @@ public sealed class BranchTests(ChatCluster cluster)
         var two = await client.SendAsync(conversation.Id, "second question");
         await client.WaitForFinishedAsync(two.AssistantMessageId);
 
-        var edited = await client.InvokeAsync<SendMessageResult>(ChatHubMethods.EditMessage, new EditMessageRequest(two.UserMessageId, "second question, better"));
+        var edited = await client.Hub.EditMessage(new EditMessageRequest(two.UserMessageId, "second question, better"));
         var finished = await client.WaitForFinishedAsync(edited.AssistantMessageId);
         var added = client.MessagesAdded.Single(m => m.Id == edited.UserMessageId);
-        var after = await client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        var after = await client.Hub.JoinConversation(conversation.Id);
         var three = await client.SendAsync(conversation.Id, "third question");
         await client.WaitForFinishedAsync(three.AssistantMessageId);
-        var back = await client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.SelectBranch, new SelectBranchRequest(conversation.Id, two.UserMessageId));
-        var forth = await client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.SelectBranch, new SelectBranchRequest(conversation.Id, edited.UserMessageId));
+        var back = await client.Hub.SelectBranch(new SelectBranchRequest(conversation.Id, two.UserMessageId));
+        var forth = await client.Hub.SelectBranch(new SelectBranchRequest(conversation.Id, edited.UserMessageId));
 
         Assert.Equal(Simulated.Answer("second question, better"), finished.Content);
         Assert.Equal(one.AssistantMessageId, added.ParentId);
@@ -81,23 +81,18 @@ public sealed class BranchTests(ChatCluster cluster)
         var sent = await client.SendAsync(conversation.Id, "hello");
         await client.WaitForFinishedAsync(sent.AssistantMessageId);
 
-        var regenerateQuestion = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<SendMessageResult>(
-            ChatHubMethods.RegenerateAnswer, new RegenerateAnswerRequest(sent.UserMessageId)));
-        var editAnswer = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<SendMessageResult>(
-            ChatHubMethods.EditMessage, new EditMessageRequest(sent.AssistantMessageId, "new")));
-        var editEmpty = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<SendMessageResult>(
-            ChatHubMethods.EditMessage, new EditMessageRequest(sent.UserMessageId, "  ")));
-        var badKey = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<SendMessageResult>(
-            ChatHubMethods.RegenerateAnswer, new RegenerateAnswerRequest(sent.AssistantMessageId, "tab\there")));
-        var unknownBranch = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<ConversationSnapshot>(
-            ChatHubMethods.SelectBranch, new SelectBranchRequest(conversation.Id, Guid.NewGuid())));
+        var regenerateQuestion = await Assert.ThrowsAsync<HubException>(() => client.Hub.RegenerateAnswer(new RegenerateAnswerRequest(sent.UserMessageId)));
+        var editAnswer = await Assert.ThrowsAsync<HubException>(() => client.Hub.EditMessage(new EditMessageRequest(sent.AssistantMessageId, "new")));
+        var editEmpty = await Assert.ThrowsAsync<HubException>(() => client.Hub.EditMessage(new EditMessageRequest(sent.UserMessageId, "  ")));
+        var badKey = await Assert.ThrowsAsync<HubException>(() => client.Hub.RegenerateAnswer(new RegenerateAnswerRequest(sent.AssistantMessageId, "tab\there")));
+        var unknownBranch = await Assert.ThrowsAsync<HubException>(() => client.Hub.SelectBranch(new SelectBranchRequest(conversation.Id, Guid.NewGuid())));
 
         Assert.EndsWith("messageId must be an answer (an assistant message); to change a question use EditMessage", regenerateQuestion.Message, StringComparison.Ordinal);
         Assert.EndsWith("messageId must be a user message; to get another answer use RegenerateAnswer", editAnswer.Message, StringComparison.Ordinal);
         Assert.EndsWith("content must not be empty", editEmpty.Message, StringComparison.Ordinal);
         Assert.Contains("clientMessageId must be", badKey.Message, StringComparison.Ordinal);
         Assert.EndsWith(ChatErrors.MessageNotFound, unknownBranch.Message, StringComparison.Ordinal);
-        var snapshot = await client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        var snapshot = await client.Hub.JoinConversation(conversation.Id);
         Assert.Equal([sent.UserMessageId, sent.AssistantMessageId], snapshot.Messages.Select(m => m.Id)); // nothing was saved
     }
 
@@ -119,15 +114,15 @@ public sealed class BranchTests(ChatCluster cluster)
         var bobsSent = await bob.SendAsync(bobs.Id, "my zeppelin is fastest");
         await bob.WaitForFinishedAsync(bobsSent.AssistantMessageId);
 
-        var hits = await alice.InvokeAsync<IReadOnlyList<SearchHit>>(ChatHubMethods.SearchMessages, new SearchMessagesRequest("zeppelin"));
-        var phrase = await alice.InvokeAsync<IReadOnlyList<SearchHit>>(ChatHubMethods.SearchMessages, new SearchMessagesRequest("\"zeppelin fast\" -hangar", 5));
-        var elsewhere = await alice.InvokeAsync<IReadOnlyList<SearchHit>>(ChatHubMethods.SearchMessages, new SearchMessagesRequest("zeppelin", null, other.Id));
-        var bobHits = await bob.InvokeAsync<IReadOnlyList<SearchHit>>(ChatHubMethods.SearchMessages, new SearchMessagesRequest("zeppelin"));
+        var hits = await alice.Hub.SearchMessages(new SearchMessagesRequest("zeppelin"));
+        var phrase = await alice.Hub.SearchMessages(new SearchMessagesRequest("\"zeppelin fast\" -hangar", 5));
+        var elsewhere = await alice.Hub.SearchMessages(new SearchMessagesRequest("zeppelin", null, other.Id));
+        var bobHits = await bob.Hub.SearchMessages(new SearchMessagesRequest("zeppelin"));
         using var http = new HttpClient();
         http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", await cluster.TokenAsync("searcher-alice"));
         var rest = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<List<SearchHit>>(http, $"{cluster.B}{ChatHubPaths.Search}?q=zeppelin&limit=1");
-        var intruding = await Assert.ThrowsAsync<HubException>(() => bob.InvokeAsync<IReadOnlyList<SearchHit>>(ChatHubMethods.SearchMessages, new SearchMessagesRequest("zeppelin", null, trips.Id)));
-        var empty = await Assert.ThrowsAsync<HubException>(() => bob.InvokeAsync<IReadOnlyList<SearchHit>>(ChatHubMethods.SearchMessages, new SearchMessagesRequest(" ")));
+        var intruding = await Assert.ThrowsAsync<HubException>(() => bob.Hub.SearchMessages(new SearchMessagesRequest("zeppelin", null, trips.Id)));
+        var empty = await Assert.ThrowsAsync<HubException>(() => bob.Hub.SearchMessages(new SearchMessagesRequest(" ")));
 
         Assert.Equal([strong.UserMessageId, weak.UserMessageId], hits.Where(h => h.Role == MessageRole.User).Select(h => h.MessageId));
         Assert.Equal(strong.UserMessageId, hits[0].MessageId); // four mentions rank above one

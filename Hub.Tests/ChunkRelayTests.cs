@@ -1,6 +1,6 @@
 using System.Threading.Channels;
 using ChatStreaming.Contracts;
-using ChatStreaming.Worker.Generation;
+using ChatStreaming.Worker.Streaming;
 using ChatStreaming.Worker.Model;
 using Xunit;
 

@@ -131,7 +131,7 @@ public sealed class ConfigurationTests(ChatCluster cluster)
             settings["HOME"] = home;
             await using var hub = await HubInstance.StartAsync(settings);
             await using var client = await cluster.ConnectAsync(hub.Url, "secrets");
-            var models = await client.InvokeAsync<IReadOnlyList<ModelInfo>>(ChatHubMethods.ListModels);
+            var models = await client.Hub.ListModels();
 
             Assert.Equal(["from-secrets"], models.Select(m => m.Name));
         }

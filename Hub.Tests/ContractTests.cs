@@ -62,9 +62,9 @@ public sealed class ContractTests(ChatCluster cluster)
         var db = cluster.RedisClient.GetDatabase();
         await db.KeyDeleteAsync([ChatStreaming.Worker.Redis.RedisKeys.Generation(sent.AssistantMessageId), ChatStreaming.Worker.Redis.RedisKeys.Chunks(sent.AssistantMessageId)]);
 
-        var error = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, sent.AssistantMessageId, 0L));
+        var error = await Assert.ThrowsAsync<HubException>(() => client.Hub.GetChunks(sent.AssistantMessageId, 0L));
 
         Assert.EndsWith(ChatErrors.ReplayUnavailable, error.Message, StringComparison.Ordinal);
-        Assert.False(await client.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, sent.AssistantMessageId));
+        Assert.False(await client.Hub.CancelGeneration(sent.AssistantMessageId));
     }
 }

@@ -23,10 +23,10 @@ public sealed class ConversationTests(ChatCluster cluster)
 
         var conversation = await tabA.CreateConversationAsync("first title");
         await tabB.WaitForListEventAsync(ChatHubMethods.ConversationCreated, conversation.Id);
-        var renamed = await tabA.InvokeAsync<Conversation>(ChatHubMethods.UpdateConversation, new UpdateConversationRequest(conversation.Id, "  better title  "));
+        var renamed = await tabA.Hub.UpdateConversation(new UpdateConversationRequest(conversation.Id, "  better title  "));
         await tabB.WaitForListEventAsync(ChatHubMethods.ConversationUpdated, conversation.Id);
-        var listed = await tabB.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations);
-        Assert.True(await tabB.InvokeAsync<bool>(ChatHubMethods.DeleteConversation, conversation.Id));
+        var listed = await tabB.Hub.ListConversations();
+        Assert.True(await tabB.Hub.DeleteConversation(conversation.Id));
         await tabA.WaitForListEventAsync(ChatHubMethods.ConversationDeleted, conversation.Id);
 
         Assert.Equal("better title", renamed.Title);
@@ -36,7 +36,7 @@ public sealed class ConversationTests(ChatCluster cluster)
             [(ChatHubMethods.ConversationCreated, "first title"), (ChatHubMethods.ConversationUpdated, "better title"), (ChatHubMethods.ConversationDeleted, null)],
             tabB.ListEvents.Where(e => e.ConversationId == conversation.Id).Select(e => (e.Event, e.Title)));
         Assert.Empty(stranger.ListEvents);
-        var tooLong = await Assert.ThrowsAsync<HubException>(() => tabA.InvokeAsync<Conversation>(ChatHubMethods.UpdateConversation, new UpdateConversationRequest(Guid.NewGuid(), new string('x', 201))));
+        var tooLong = await Assert.ThrowsAsync<HubException>(() => tabA.Hub.UpdateConversation(new UpdateConversationRequest(Guid.NewGuid(), new string('x', 201))));
         Assert.EndsWith("title must be at most 200 characters", tooLong.Message, StringComparison.Ordinal);
     }
 
@@ -48,26 +48,26 @@ public sealed class ConversationTests(ChatCluster cluster)
         await using var other = await cluster.ConnectAsync(cluster.B, "deleter");
         var conversation = await owner.CreateConversationAsync("doomed");
         var done = await owner.SendAsync(conversation.Id, "finished before");
-        await owner.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, done.AssistantMessageId);
+        await owner.Hub.CancelGeneration(done.AssistantMessageId);
         await owner.WaitForFinishedAsync(done.AssistantMessageId);
         var running = await owner.SendAsync(conversation.Id, "still streaming");
         await owner.WaitForChunksAsync(running.AssistantMessageId, 2);
 
-        Assert.True(await other.InvokeAsync<bool>(ChatHubMethods.DeleteConversation, conversation.Id));
+        Assert.True(await other.Hub.DeleteConversation(conversation.Id));
 
         var finished = await owner.WaitForFinishedAsync(running.AssistantMessageId);
         Assert.Equal(MessageStatus.Cancelled, finished.Status);
         var chunksBefore = owner.ChunksOf(running.AssistantMessageId).Count;
         foreach (var client in new[] { owner, other })
         {
-            await Unknown(ChatErrors.ConversationNotFound, () => client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id));
-            await Unknown(ChatErrors.ConversationNotFound, () => client.InvokeAsync<bool>(ChatHubMethods.DeleteConversation, conversation.Id));
+            await Unknown(ChatErrors.ConversationNotFound, () => client.Hub.JoinConversation(conversation.Id));
+            await Unknown(ChatErrors.ConversationNotFound, () => client.Hub.DeleteConversation(conversation.Id));
             await Unknown(ChatErrors.ConversationNotFound, () => client.SendAsync(conversation.Id, "more"));
             foreach (var messageId in new[] { done.AssistantMessageId, running.AssistantMessageId })
             {
-                await Unknown(ChatErrors.MessageNotFound, () => client.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, messageId, 0L));
-                await Unknown(ChatErrors.MessageNotFound, () => client.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, messageId));
-                await Unknown(ChatErrors.MessageNotFound, () => client.InvokeAsync<SendMessageResult>(ChatHubMethods.RegenerateAnswer, new RegenerateAnswerRequest(messageId)));
+                await Unknown(ChatErrors.MessageNotFound, () => client.Hub.GetChunks(messageId, 0L));
+                await Unknown(ChatErrors.MessageNotFound, () => client.Hub.CancelGeneration(messageId));
+                await Unknown(ChatErrors.MessageNotFound, () => client.Hub.RegenerateAnswer(new RegenerateAnswerRequest(messageId)));
             }
         }
 
@@ -98,7 +98,7 @@ public sealed class ConversationTests(ChatCluster cluster)
         var pages = 0;
         do
         {
-            var page = await client.InvokeAsync<ConversationPage>(ChatHubMethods.GetConversations, new ConversationsRequest(cursor, 2));
+            var page = await client.Hub.GetConversations(new ConversationsRequest(cursor, 2));
             paged.AddRange(page.Conversations.Select(c => c.Id));
             cursor = page.NextCursor;
             pages++;
@@ -118,7 +118,7 @@ public sealed class ConversationTests(ChatCluster cluster)
         Assert.Equal(Enumerable.Reverse(created), restFirst.Concat(restSecond).Select(c => c.Id));
         Assert.False(second.Headers.Contains("X-Next-Cursor"));
         Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
-        var refused = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<ConversationPage>(ChatHubMethods.GetConversations, new ConversationsRequest("nonsense")));
+        var refused = await Assert.ThrowsAsync<HubException>(() => client.Hub.GetConversations(new ConversationsRequest("nonsense")));
         Assert.EndsWith("before must be the nextCursor of an earlier page", refused.Message, StringComparison.Ordinal);
     }
 
@@ -129,8 +129,8 @@ public sealed class ConversationTests(ChatCluster cluster)
         var conversation = await client.CreateConversationAsync("Trip *plans*");
         var sent = await client.SendAsync(conversation.Id, "where to go");
         var first = await client.WaitForFinishedAsync(sent.AssistantMessageId);
-        var again = await client.InvokeAsync<SendMessageResult>(ChatHubMethods.RegenerateAnswer, new RegenerateAnswerRequest(sent.AssistantMessageId));
-        await client.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, again.AssistantMessageId);
+        var again = await client.Hub.RegenerateAnswer(new RegenerateAnswerRequest(sent.AssistantMessageId));
+        await client.Hub.CancelGeneration(again.AssistantMessageId);
         var second = await client.WaitForFinishedAsync(again.AssistantMessageId);
 
         using var http = await HttpAsync("exporter");

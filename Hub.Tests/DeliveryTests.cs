@@ -1,7 +1,7 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Hub.Tests.Infrastructure;
 using ChatStreaming.Worker;
-using ChatStreaming.Worker.Delivery;
+using ChatStreaming.Worker.Streaming;
 using ChatStreaming.Worker.Redis;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Options;
@@ -23,7 +23,7 @@ public sealed class DeliveryTests(ChatCluster cluster)
         await using var local = await cluster.ConnectAsync(cluster.A, "buffered-first");
         await using var remote = await cluster.ConnectAsync(cluster.B, "buffered-first");
         var conversation = await local.CreateConversationAsync();
-        await remote.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        await remote.Hub.JoinConversation(conversation.Id);
         var early = new System.Collections.Concurrent.ConcurrentBag<string>();
         var checkedChunks = 0;
         var redis = cluster.RedisClient.GetDatabase();
@@ -63,7 +63,9 @@ public sealed class DeliveryTests(ChatCluster cluster)
     [Fact]
     public async Task ABatchThatFailsHalfWayFailsOnlyTheChunksItCouldNotWriteAndPublishesOnlyWhatItWrote()
     {
-        await using var writer = new ChunkWriter(cluster.RedisClient, new InstanceIdentity(), Options.Create(new ChatStreamingOptions()));
+        var writer = new ChunkWriter(cluster.RedisClient, new ReplayStream(cluster.RedisClient, Options.Create(new ChatStreamingOptions())), new InstanceIdentity());
+        await writer.StartAsync(CancellationToken.None);
+        await using var stop = new AsyncDisposable(() => writer.StopAsync(CancellationToken.None)); // drains, as the host does
         var conversationId = Guid.NewGuid();
         Guid[] answers = [Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid()];
         var keys = answers.Select(a => AnswerKeys.For(conversationId, a)).ToArray();
@@ -115,22 +117,27 @@ public sealed class DeliveryTests(ChatCluster cluster)
         var client = await cluster.ConnectAsync(cluster.B, "unsubscribes");
         var conversation = await client.CreateConversationAsync();
         var other = await cluster.ConnectAsync(cluster.B, "unsubscribes");
-        await other.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        await other.Hub.JoinConversation(conversation.Id);
         var server = cluster.RedisClient.GetServers().Single();
         var channel = RedisKeys.ConversationEvents(conversation.Id);
         async Task<long> SubscribersAsync() => (long)((RedisResult[])(await server.ExecuteAsync("PUBSUB", "NUMSUB", channel.ToString()))!)[1];
 
         Assert.Equal(1, await SubscribersAsync()); // two members on B, one subscription
-        await other.InvokeAsync<object>(ChatHubMethods.LeaveConversation, conversation.Id);
+        await other.Hub.LeaveConversation(conversation.Id);
         Assert.Equal(1, await SubscribersAsync());
         await client.DisposeAsync(); // the last member goes by disconnecting
         await Wait.UntilAsync(async () => await SubscribersAsync() == 0, Wait.Default, "the subscription outlived the conversation's last connection");
 
-        await other.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        await other.Hub.JoinConversation(conversation.Id);
         Assert.Equal(1, await SubscribersAsync()); // a new member subscribes again
         var sent = await other.SendAsync(conversation.Id, "after rejoining");
         var finished = await other.WaitForFinishedAsync(sent.AssistantMessageId);
         StreamAssert.ExactlyOnceInOrder(other.ChunksOf(sent.AssistantMessageId), finished);
         await other.DisposeAsync();
+    }
+
+    private sealed class AsyncDisposable(Func<Task> dispose) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync() => await dispose();
     }
 }

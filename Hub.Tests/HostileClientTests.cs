@@ -88,7 +88,7 @@ public sealed class HostileClientTests(ChatCluster cluster)
         var sent = await client.SendAsync(conversation.Id, text);
         var finished = await client.WaitForFinishedAsync(sent.AssistantMessageId);
 
-        var snapshot = await client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        var snapshot = await client.Hub.JoinConversation(conversation.Id);
         Assert.Equal(text, snapshot.Conversation.Title);
         Assert.Equal(text, snapshot.Messages[0].Content);
         Assert.Equal(finished.Content, snapshot.Messages[1].Content);
@@ -139,8 +139,8 @@ public sealed class HostileClientTests(ChatCluster cluster)
             (await Assert.ThrowsAsync<HubException>(() => client.SendAsync(conversation.Id, "too long a key", new string('k', 65)))).Message,
             (await Assert.ThrowsAsync<HubException>(() => client.SendAsync(conversation.Id, "not ascii", "clé"))).Message,
             (await Assert.ThrowsAsync<HubException>(() => client.SendAsync(Guid.NewGuid(), "nowhere"))).Message,
-            (await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, Guid.NewGuid()))).Message,
-            (await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, Guid.NewGuid(), -1L))).Message,
+            (await Assert.ThrowsAsync<HubException>(() => client.Hub.JoinConversation(Guid.NewGuid()))).Message,
+            (await Assert.ThrowsAsync<HubException>(() => client.Hub.GetChunks(Guid.NewGuid(), -1L))).Message,
         ];
         var sent = await client.SendAsync(conversation.Id, "and a good one", "good-key-1"); // the connection is fine
         await client.WaitForFinishedAsync(sent.AssistantMessageId);

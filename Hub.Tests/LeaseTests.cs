@@ -67,7 +67,7 @@ public sealed class LeaseTests(ChatCluster cluster, ITestOutputHelper output)
         settings["Chat:GenerationLease"] = "00:00:03";
         await using var watched = await WatchedAnswer.StartAsync(cluster, "lease-paused", cluster.A, 20, 600, "pause me past my lease", overrides: settings);
         await using var raw = await ChatTestClient.ConnectAsync(cluster.B, watched.Token);
-        await raw.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, watched.Session.ConversationId!.Value);
+        await raw.Hub.JoinConversation(watched.Session.ConversationId!.Value);
         var messageId = watched.Sent.AssistantMessageId;
         await raw.WaitForChunksAsync(messageId, 3);
 
@@ -105,7 +105,7 @@ public sealed class LeaseTests(ChatCluster cluster, ITestOutputHelper output)
         var messageId = watched.Sent.AssistantMessageId;
         await Task.Delay(TimeSpan.FromSeconds(5)); // streaming for longer than the TTL (the condition under test, not a wait for an event)
 
-        var cancelled = await watched.Sender.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, messageId);
+        var cancelled = await watched.Sender.Hub.CancelGeneration(messageId);
         var answer = await watched.Done.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.True(cancelled);

@@ -39,11 +39,11 @@ public sealed partial class LimitTests(ChatCluster cluster)
         Assert.Equal(first, retry);
         Assert.Equal(4, await MessageCountAsync(conversation.Id)); // the refused send saved nothing
 
-        await onX.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, second.AssistantMessageId);
+        await onX.Hub.CancelGeneration(second.AssistantMessageId);
         await onX.WaitForFinishedAsync(second.AssistantMessageId);
         var third = await onX.SendAsync(conversation.Id, "three, now that one ended");
-        await onX.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, first.AssistantMessageId);
-        await onX.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, third.AssistantMessageId);
+        await onX.Hub.CancelGeneration(first.AssistantMessageId);
+        await onX.Hub.CancelGeneration(third.AssistantMessageId);
         await onX.WaitForFinishedAsync(third.AssistantMessageId);
     }
 
@@ -60,7 +60,7 @@ public sealed partial class LimitTests(ChatCluster cluster)
         {
             var client = i % 2 == 0 ? onX : onY;
             var sent = await client.SendAsync(conversation.Id, $"message {i}");
-            await client.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, sent.AssistantMessageId);
+            await client.Hub.CancelGeneration(sent.AssistantMessageId);
             await onX.WaitForFinishedAsync(sent.AssistantMessageId); // ended: only the per-minute limit is left
         }
 
@@ -90,7 +90,7 @@ public sealed partial class LimitTests(ChatCluster cluster)
         Assert.Equal(0, await MessageCountAsync(conversations[2].Id));
         foreach (var sent in new[] { first, second })
         {
-            await onX.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, sent.AssistantMessageId);
+            await onX.Hub.CancelGeneration(sent.AssistantMessageId);
             await onX.WaitForFinishedAsync(sent.AssistantMessageId);
         }
     }
@@ -116,7 +116,7 @@ public sealed partial class LimitTests(ChatCluster cluster)
         Assert.Equal(4, await MessageCountAsync(conversation.Id));
         foreach (var sent in running)
         {
-            await onX.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, sent.AssistantMessageId);
+            await onX.Hub.CancelGeneration(sent.AssistantMessageId);
             await onX.WaitForFinishedAsync(sent.AssistantMessageId);
         }
     }
@@ -137,16 +137,16 @@ public sealed partial class LimitTests(ChatCluster cluster)
         var tooManyConversations = await Assert.ThrowsAsync<HubException>(() => onY.CreateConversationAsync());
         for (var i = 0; i < 4; i++)
         {
-            await (i % 2 == 0 ? onX : onY).InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations);
+            await (i % 2 == 0 ? onX : onY).Hub.ListConversations();
         }
 
-        var tooManyReads = await Assert.ThrowsAsync<HubException>(() => onX.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations));
+        var tooManyReads = await Assert.ThrowsAsync<HubException>(() => onX.Hub.ListConversations());
         await other.CreateConversationAsync(); // another user is not affected
 
         Assert.Contains("at most 3 conversations created per minute", tooManyConversations.Message, StringComparison.Ordinal);
         Assert.InRange(RetryAfterSeconds(tooManyConversations.Message), 1, 60);
         Assert.Contains("at most 4 reads per minute", tooManyReads.Message, StringComparison.Ordinal);
-        Assert.Single(await other.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations));
+        Assert.Single(await other.Hub.ListConversations());
     }
 
     [Fact]

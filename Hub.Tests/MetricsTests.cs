@@ -20,10 +20,10 @@ public sealed partial class MetricsTests(ChatCluster cluster)
 
         var sent = await client.SendAsync(conversation.Id, "measure me");
         await client.WaitForChunksAsync(sent.AssistantMessageId, 5);
-        await client.InvokeAsync<ChatStreaming.Contracts.ConversationSnapshot>(ChatStreaming.Contracts.ChatHubMethods.JoinConversation, conversation.Id); // a resume mid-answer
-        await client.InvokeAsync<IReadOnlyList<ChatStreaming.Contracts.Chunk>>(ChatStreaming.Contracts.ChatHubMethods.GetChunks, sent.AssistantMessageId, 0L); // a replay hit
+        await client.Hub.JoinConversation(conversation.Id); // a resume mid-answer
+        await client.Hub.GetChunks(sent.AssistantMessageId, 0L); // a replay hit
         var during = await http.GetStringAsync($"{hub.Url}/metrics");
-        await client.InvokeAsync<bool>(ChatStreaming.Contracts.ChatHubMethods.CancelGeneration, sent.AssistantMessageId);
+        await client.Hub.CancelGeneration(sent.AssistantMessageId);
         var finished = await client.WaitForFinishedAsync(sent.AssistantMessageId);
         var after = await http.GetStringAsync($"{hub.Url}/metrics");
 

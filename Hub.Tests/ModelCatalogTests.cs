@@ -23,7 +23,7 @@ public sealed class ModelCatalogTests(ChatCluster cluster)
         var (a, b) = await cluster.CatalogHubsAsync();
         await using var client = await cluster.ConnectAsync(a.Url, "catalog-list");
 
-        var models = await client.InvokeAsync<IReadOnlyList<ModelInfo>>(ChatHubMethods.ListModels);
+        var models = await client.Hub.ListModels();
 
         Assert.Equal(["fast", "azure", "gpt", "long", "slow", "thinker"], models.Select(m => m.Name)); // the default, then by name
         Assert.Equal(["Simulated", "AzureOpenAI", "OpenAI", "Simulated", "Simulated", "Simulated"], models.Select(m => m.Provider));
@@ -50,8 +50,7 @@ public sealed class ModelCatalogTests(ChatCluster cluster)
         var conversation = await client.CreateConversationAsync();
 
         var send = await Assert.ThrowsAsync<HubException>(() => client.SendAsync(conversation.Id, "hello", model: "gpt-9"));
-        var update = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<Conversation>(
-            ChatHubMethods.UpdateConversation, new UpdateConversationRequest(conversation.Id, null, Model: "nope")));
+        var update = await Assert.ThrowsAsync<HubException>(() => client.Hub.UpdateConversation(new UpdateConversationRequest(conversation.Id, null, Model: "nope")));
 
         Assert.EndsWith("unknown model 'gpt-9' (models: fast, azure, gpt, long, slow, thinker)", send.Message, StringComparison.Ordinal);
         Assert.EndsWith("unknown model 'nope' (models: fast, azure, gpt, long, slow, thinker)", update.Message, StringComparison.Ordinal);
@@ -67,11 +66,10 @@ public sealed class ModelCatalogTests(ChatCluster cluster)
         await using var owner = await cluster.ConnectAsync(a.Url, "catalog-choice");
         await using var watcher = await cluster.ConnectAsync(b.Url, "catalog-choice");
         var conversation = await owner.CreateConversationAsync();
-        await watcher.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        await watcher.Hub.JoinConversation(conversation.Id);
         cluster.FakeModel.Reset();
 
-        var changed = await owner.InvokeAsync<Conversation>(
-            ChatHubMethods.UpdateConversation, new UpdateConversationRequest(conversation.Id, null, Model: "GPT", SystemPrompt: "Answer as a pirate."));
+        var changed = await owner.Hub.UpdateConversation(new UpdateConversationRequest(conversation.Id, null, Model: "GPT", SystemPrompt: "Answer as a pirate."));
         Assert.Equal(("test", "gpt", "Answer as a pirate."), (changed.Title, changed.Model, changed.SystemPrompt)); // the catalog's spelling
         await Wait.UntilAsync(() => watcher.ConversationsUpdated.Any(c => c.Id == conversation.Id), Wait.Default, "the other instance was not told");
         Assert.Equal(changed, watcher.ConversationsUpdated.Last(c => c.Id == conversation.Id));
@@ -90,13 +88,13 @@ public sealed class ModelCatalogTests(ChatCluster cluster)
         Assert.All(requests, r => Assert.Equal(["search_history"], r.Tools)); // offered as the catalog says
 
         // Saved with each answer, read back with it.
-        var snapshot = await watcher.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        var snapshot = await watcher.Hub.JoinConversation(conversation.Id);
         Assert.Equal(["gpt", "azure", "gpt"], snapshot.Messages.Where(m => m.Role == MessageRole.Assistant).Select(m => m.Model));
         Assert.All(snapshot.Messages.Where(m => m.Role == MessageRole.User), m => Assert.Null(m.Model));
         Assert.Equal("gpt", snapshot.Conversation.Model);
 
         // "" resets to the default model and the model's own prompt.
-        var reset = await owner.InvokeAsync<Conversation>(ChatHubMethods.UpdateConversation, new UpdateConversationRequest(conversation.Id, null, "", ""));
+        var reset = await owner.Hub.UpdateConversation(new UpdateConversationRequest(conversation.Id, null, "", ""));
         Assert.Equal(("test", null, null), (reset.Title, reset.Model, reset.SystemPrompt));
         var fourth = await SendAndWatchAsync(owner, watcher, conversation.Id, "and now", null);
         Assert.Equal("fast", fourth.Model);
@@ -117,7 +115,7 @@ public sealed class ModelCatalogTests(ChatCluster cluster)
             await client.WaitForFinishedAsync(sent.AssistantMessageId);
         }
 
-        var usage = await client.InvokeAsync<IReadOnlyList<ModelUsage>>(ChatHubMethods.GetUsage, new UsageRequest());
+        var usage = await client.Hub.GetUsage(new UsageRequest());
 
         await using var db = await cluster.Db.OpenConnectionAsync();
         var saved = (await db.QueryAsync<(string Model, long Answers, long Prompt, long Completion)>(
@@ -135,8 +133,7 @@ public sealed class ModelCatalogTests(ChatCluster cluster)
         var rest = await http.GetFromJsonAsync<List<ModelUsage>>($"{b.Url}{ChatHubPaths.Usage}?from={Uri.EscapeDataString(started.ToString("O"))}");
         Assert.Equal(usage, rest);
         Assert.Empty((await http.GetFromJsonAsync<List<ModelUsage>>($"{b.Url}{ChatHubPaths.Usage}?from={Uri.EscapeDataString(DateTimeOffset.UtcNow.AddHours(1).ToString("O"))}"))!);
-        var backwards = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<IReadOnlyList<ModelUsage>>(
-            ChatHubMethods.GetUsage, new UsageRequest(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(-1))));
+        var backwards = await Assert.ThrowsAsync<HubException>(() => client.Hub.GetUsage(new UsageRequest(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(-1))));
         Assert.EndsWith("to must not be before from", backwards.Message, StringComparison.Ordinal);
     }
 

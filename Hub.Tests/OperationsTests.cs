@@ -126,8 +126,8 @@ public sealed class OperationsTests(ChatCluster cluster)
         await client.WaitForChunksAsync(running.AssistantMessageId, 1);
         var queued = await client.SendAsync(conversation.Id, "waits");
         var saturated = await http.GetAsync($"{hub.Url}{ChatHubPaths.HealthReady}");
-        await client.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, queued.AssistantMessageId);
-        await client.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, running.AssistantMessageId);
+        await client.Hub.CancelGeneration(queued.AssistantMessageId);
+        await client.Hub.CancelGeneration(running.AssistantMessageId);
         await client.WaitForFinishedAsync(queued.AssistantMessageId);
         var free = await http.GetAsync($"{hub.Url}{ChatHubPaths.HealthReady}");
 

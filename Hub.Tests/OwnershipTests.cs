@@ -34,7 +34,7 @@ public sealed class OwnershipTests(ChatCluster cluster)
             }
         }
 
-        Assert.Empty(await intruder.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations));
+        Assert.Empty(await intruder.Hub.ListConversations());
         var finished = await owner.WaitForFinishedAsync(sent.AssistantMessageId);
         Assert.Equal(MessageStatus.Completed, finished.Status); // the intruder's cancel did nothing
         Assert.Empty(intruder.ChunksOf(sent.AssistantMessageId)); // and its join did not subscribe it

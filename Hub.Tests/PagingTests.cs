@@ -19,13 +19,13 @@ public sealed class PagingTests(ChatCluster cluster)
         var (token, conversationId, expected) = await cluster.SeedConversationAsync("long-history", pairs: 65);
         await using var client = await ChatTestClient.ConnectAsync(cluster.B, token);
 
-        var snapshot = await client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversationId);
+        var snapshot = await client.Hub.JoinConversation(conversationId);
         var all = snapshot.Messages.ToList();
         var hasMore = snapshot.HasMoreBefore;
         var pages = 0;
         while (hasMore)
         {
-            var page = await client.InvokeAsync<MessagePage>(ChatHubMethods.GetMessages, conversationId, all[0].Position, 20);
+            var page = await client.Hub.GetMessages(conversationId, all[0].Position, 20);
             Assert.InRange(page.Messages.Count, 1, 20);
             all.InsertRange(0, page.Messages);
             hasMore = page.HasMoreBefore;
@@ -37,7 +37,7 @@ public sealed class PagingTests(ChatCluster cluster)
         Assert.Equal(expected.TakeLast(50), snapshot.Messages.Select(m => m.Content));
         Assert.Equal(expected, all.Select(m => m.Content)); // every message once, oldest first
         Assert.Equal(4, pages); // 80 older messages, 20 a page
-        var tooMany = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<MessagePage>(ChatHubMethods.GetMessages, conversationId, null, 51));
+        var tooMany = await Assert.ThrowsAsync<HubException>(() => client.Hub.GetMessages(conversationId, null, 51));
         Assert.EndsWith("limit must be between 1 and 50", tooMany.Message, StringComparison.Ordinal);
     }
 
@@ -77,7 +77,7 @@ public sealed class PagingTests(ChatCluster cluster)
         long after = 0;
         while (true)
         {
-            var page = await client.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, sent.AssistantMessageId, after);
+            var page = await client.Hub.GetChunks(sent.AssistantMessageId, after);
             if (page.Count == 0)
             {
                 break;
@@ -106,9 +106,9 @@ public sealed class PagingTests(ChatCluster cluster)
         await using var other = await cluster.ConnectAsync(cluster.A, "group-hoarder");
         var elsewhere = await other.CreateConversationAsync();
         var send = await Assert.ThrowsAsync<HubException>(() => client.SendAsync(elsewhere.Id, "one group too many"));
-        var join = await Assert.ThrowsAsync<HubException>(() => client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, elsewhere.Id));
-        await client.Connection.InvokeAsync(ChatHubMethods.LeaveConversation, first.Id);
-        await client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, elsewhere.Id); // room again
+        var join = await Assert.ThrowsAsync<HubException>(() => client.Hub.JoinConversation(elsewhere.Id));
+        await client.Hub.LeaveConversation(first.Id);
+        await client.Hub.JoinConversation(elsewhere.Id); // room again
 
         Assert.All([third, send, join], e => Assert.EndsWith("too many conversations open on this connection (at most 2): leave one first (LeaveConversation)", e.Message, StringComparison.Ordinal));
         await using var db = await cluster.Db.OpenConnectionAsync();

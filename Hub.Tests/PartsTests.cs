@@ -27,7 +27,7 @@ public sealed class PartsTests(ChatCluster cluster)
         await using var owner = await cluster.ConnectAsync(a.Url, user);
         await using var watcher = await cluster.ConnectAsync(b.Url, user);
         var conversation = await owner.CreateConversationAsync();
-        await watcher.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        await watcher.Hub.JoinConversation(conversation.Id);
         cluster.FakeModel.Reset();
         cluster.FakeModel.Enqueue(
             new FakeReply { Reasoning = ["Let me ", "look it up."], ToolCall = new FakeToolCall("search_history", """{"query":"zebra"}""") },
@@ -66,10 +66,10 @@ public sealed class PartsTests(ChatCluster cluster)
         Assert.Contains(requests[1].Messages, m => m.Role == "tool" && m.Content.Contains("Stripes", StringComparison.Ordinal));
 
         // Replay gives back every kind; the saved answer has the same parts.
-        var replayed = await watcher.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, sent.AssistantMessageId, 0L);
+        var replayed = await watcher.Hub.GetChunks(sent.AssistantMessageId, 0L);
         Assert.Equal(watcher.ChunksOf(sent.AssistantMessageId), replayed);
         await using var reader = await cluster.ConnectAsync(b.Url, user);
-        var snapshot = await reader.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        var snapshot = await reader.Hub.JoinConversation(conversation.Id);
         var saved = snapshot.Messages.Single(m => m.Id == sent.AssistantMessageId);
         Assert.Equal((finished.Content, finished.Model), (saved.Content, saved.Model));
         Assert.Equal(finished.Parts, saved.Parts);
@@ -116,9 +116,9 @@ public sealed class PartsTests(ChatCluster cluster)
         await Wait.UntilAsync(() => owner.ChunksOf(sent.AssistantMessageId).Count(c => c.Kind == ChunkKinds.Text) >= 3, TimeSpan.FromSeconds(30), "no text after the tool call");
 
         await using var late = await cluster.ConnectAsync(b.Url, user);
-        var snapshot = await late.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        var snapshot = await late.Hub.JoinConversation(conversation.Id);
         var resumed = snapshot.Messages.Single(m => m.Id == sent.AssistantMessageId);
-        await owner.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, sent.AssistantMessageId);
+        await owner.Hub.CancelGeneration(sent.AssistantMessageId);
         var finished = await late.WaitForFinishedAsync(sent.AssistantMessageId);
 
         Assert.Equal(MessageStatus.Streaming, resumed.Status);

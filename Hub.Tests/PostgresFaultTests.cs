@@ -1,7 +1,7 @@
 using System.Globalization;
 using ChatStreaming.Contracts;
 using ChatStreaming.Hub.Tests.Infrastructure;
-using ChatStreaming.Worker.Generation;
+using ChatStreaming.Worker.Ending;
 using ChatStreaming.Worker.Redis;
 using Dapper;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -36,7 +36,7 @@ public sealed class PostgresFaultTests(ChatCluster cluster, ITestOutputHelper ou
         {
             await watcher.WaitForTextAsync(sent.AssistantMessageId, Prompt.Whole); // the answer ends while Postgres is down
             await Task.Delay(TimeSpan.FromSeconds(6)); // twice the replay TTL (the fault lasts, not a wait for an event)
-            replayedDuringOutage = await watcher.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, sent.AssistantMessageId, 0L);
+            replayedDuringOutage = await watcher.Hub.GetChunks(sent.AssistantMessageId, 0L);
             Assert.Null(watcher.FinishedOf(sent.AssistantMessageId)); // not announced before it is saved
         }
         finally
@@ -75,7 +75,7 @@ public sealed class PostgresFaultTests(ChatCluster cluster, ITestOutputHelper ou
 
         // Joined before there is anything to sweep: any instance (the cluster's own too) may sweep from then on.
         await using var owner = await cluster.ConnectAsync(cluster.B, User);
-        await owner.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversationId);
+        await owner.Hub.JoinConversation(conversationId);
         // Redis first: a sweep that saw the rows before the decided end was in Redis would call it lost.
         var db = cluster.RedisClient.GetDatabase();
         var longAgo = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeMilliseconds();

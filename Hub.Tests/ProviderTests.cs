@@ -83,9 +83,9 @@ public sealed class ProviderTests(ChatCluster cluster)
         var two = await client.SendAsync(conversation.Id, "question 2");
         await client.WaitForFinishedAsync(two.AssistantMessageId);
 
-        var edited = await client.InvokeAsync<SendMessageResult>(ChatHubMethods.EditMessage, new EditMessageRequest(two.UserMessageId, "question 2, edited"));
+        var edited = await client.Hub.EditMessage(new EditMessageRequest(two.UserMessageId, "question 2, edited"));
         await client.WaitForFinishedAsync(edited.AssistantMessageId);
-        var regenerated = await client.InvokeAsync<SendMessageResult>(ChatHubMethods.RegenerateAnswer, new RegenerateAnswerRequest(edited.AssistantMessageId));
+        var regenerated = await client.Hub.RegenerateAnswer(new RegenerateAnswerRequest(edited.AssistantMessageId));
         var finished = await client.WaitForFinishedAsync(regenerated.AssistantMessageId);
 
         (string, string)[] expected = [("system", ChatCluster.ProviderSystemPrompt), ("user", "question 1"), ("assistant", "answer 1"), ("user", "question 2, edited")];
@@ -175,7 +175,7 @@ public sealed class ProviderTests(ChatCluster cluster)
 
         var sent = await client.SendAsync(conversation.Id, "long answer");
         await client.WaitForChunksAsync(sent.AssistantMessageId, 3);
-        Assert.True(await client.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, sent.AssistantMessageId));
+        Assert.True(await client.Hub.CancelGeneration(sent.AssistantMessageId));
         var finished = await client.WaitForFinishedAsync(sent.AssistantMessageId);
 
         Assert.Equal(MessageStatus.Cancelled, finished.Status);
@@ -285,7 +285,7 @@ public sealed class ProviderTests(ChatCluster cluster)
 
     private static async Task<Message> SavedAsync(ChatTestClient client, Guid conversationId, Guid messageId)
     {
-        var snapshot = await client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversationId);
+        var snapshot = await client.Hub.JoinConversation(conversationId);
         return snapshot.Messages.Single(m => m.Id == messageId);
     }
 }

@@ -36,7 +36,7 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         // The hubs recovered by themselves: a new answer streams whole from instance A to a client on B.
         await using var client = await ChatTestClient.ConnectAsync(cluster.A, token);
         await using var other = await ChatTestClient.ConnectAsync(cluster.B, token);
-        await other.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversationId);
+        await other.Hub.JoinConversation(conversationId);
         var again = await client.SendAsync(conversationId, "and after it?");
         var next = await other.WaitForFinishedAsync(again.AssistantMessageId, TimeSpan.FromSeconds(30));
         StreamAssert.ExactlyOnceInOrder(other.ChunksOf(again.AssistantMessageId), next);
@@ -59,13 +59,13 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
 
         // A call answered: the hub has finished setting this connection up (the backplane subscribes to its channels in
         // Redis before the connection's first invocation runs; a connection opened during the pause waits for that).
-        await bystander.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations);
+        await bystander.Hub.ListConversations();
         cluster.Redis.Signal(Signals.Stop);
         try
         {
             var pause = Task.Delay(TimeSpan.FromSeconds(5)); // the pause lasts at least 5 s (the fault, not a wait for an event)
             // Calls that need only Postgres (or nothing) keep answering while Redis is frozen.
-            var listed = await bystander.InvokeAsync<IReadOnlyList<Conversation>>(ChatHubMethods.ListConversations).WaitAsync(TimeSpan.FromSeconds(2));
+            var listed = await bystander.Hub.ListConversations().WaitAsync(TimeSpan.FromSeconds(2));
             Assert.Contains(listed, c => c.Id == conversationId);
             Assert.True((await http.GetAsync($"{cluster.B}{ChatHubPaths.Conversations}/{conversationId}/messages")).IsSuccessStatusCode);
             Assert.True((await http.GetAsync($"{cluster.A}/health/live")).IsSuccessStatusCode);
@@ -74,7 +74,7 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
             // connection's calls run one after the other), and a send saves nothing.
             var asked = DateTimeOffset.UtcNow;
             var replay = await Assert.ThrowsAsync<HubException>(() =>
-                watched.Sender.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, sent.AssistantMessageId, 0L).WaitAsync(TimeSpan.FromSeconds(8)));
+                watched.Sender.Hub.GetChunks(sent.AssistantMessageId, 0L).WaitAsync(TimeSpan.FromSeconds(8)));
             var send = await Assert.ThrowsAsync<HubException>(() => watched.Sender.SendAsync(conversationId, "now?").WaitAsync(TimeSpan.FromSeconds(8)));
             output.WriteLine($"measured: GetChunks and SendMessage refused as unavailable {(DateTimeOffset.UtcNow - asked).TotalSeconds:0.0} s after they were called");
             Assert.EndsWith(ChatErrors.Unavailable, replay.Message, StringComparison.Ordinal);
@@ -92,7 +92,7 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         Assert.Equal((sent.AssistantMessageId, MessageStatus.Completed), (answer.MessageId, answer.Finished!.Status));
         Assert.Equal(answer.Finished.Content, answer.Text.ToString());
         Assert.Contains("wait", answer.Finished.Content, StringComparison.Ordinal); // the simulated model echoes the prompt
-        var replayed = await bystander.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, sent.AssistantMessageId, 0L);
+        var replayed = await bystander.Hub.GetChunks(sent.AssistantMessageId, 0L);
         StreamAssert.ExactlyOnceInOrder(replayed, answer.Finished); // each chunk written once, none lost, despite retries
         Assert.Equal(SavedAnswer.Of(answer.Finished), await cluster.SavedAsync(sent.AssistantMessageId));
         await using var connection = await cluster.Db.OpenConnectionAsync();

@@ -51,7 +51,7 @@ public sealed class SendTests(ChatCluster cluster)
         var sent = await first.SendAsync(conversation.Id, "say it once", "repeat-key");
         var repeated = await second.SendAsync(conversation.Id, "say it once", "repeat-key");
         await second.WaitForChunksAsync(sent.AssistantMessageId, 3); // it joined the conversation's group
-        await second.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, sent.AssistantMessageId);
+        await second.Hub.CancelGeneration(sent.AssistantMessageId);
         var finished = await second.WaitForFinishedAsync(sent.AssistantMessageId);
         var afterTheEnd = await second.SendAsync(conversation.Id, "say it once", "repeat-key");
 

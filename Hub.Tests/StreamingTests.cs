@@ -29,7 +29,7 @@ public sealed class StreamingTests(ChatCluster cluster)
         await using var tab1 = await cluster.ConnectAsync(cluster.A, "two-tabs");
         await using var tab2 = await cluster.ConnectAsync(cluster.B, "two-tabs");
         var conversation = await tab1.CreateConversationAsync();
-        await tab2.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        await tab2.Hub.JoinConversation(conversation.Id);
 
         var sent = await tab1.SendAsync(conversation.Id, "same answer everywhere");
         var finished1 = await tab1.WaitForFinishedAsync(sent.AssistantMessageId);
@@ -56,7 +56,7 @@ public sealed class StreamingTests(ChatCluster cluster)
         Assert.Equal(new SavedAnswer(finished.Content, "completed", finished.LastSequence), row);
         Assert.Equal(Simulated.Answer("what is saved?"), row.Content);
 
-        var history = await client.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        var history = await client.Hub.JoinConversation(conversation.Id);
         Assert.Equal([MessageRole.User, MessageRole.Assistant], history.Messages.Select(m => m.Role));
         Assert.Equal(finished.Content, history.Messages[1].Content);
         Assert.Equal(finished.LastSequence, history.Messages[1].LastSequence);
@@ -72,12 +72,12 @@ public sealed class StreamingTests(ChatCluster cluster)
         var finished = await client.WaitForFinishedAsync(sent.AssistantMessageId);
 
         var after = finished.LastSequence / 2; // whatever number of chunks the relay made
-        var all = await other.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, sent.AssistantMessageId, 0L);
-        var tail = await other.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, sent.AssistantMessageId, after);
+        var all = await other.Hub.GetChunks(sent.AssistantMessageId, 0L);
+        var tail = await other.Hub.GetChunks(sent.AssistantMessageId, after);
 
         Assert.Equal(client.ChunksOf(sent.AssistantMessageId), all);
         Assert.Equal(Enumerable.Range((int)after + 1, (int)(finished.LastSequence - after)).Select(i => (long)i), tail.Select(c => c.Sequence));
-        Assert.Empty(await other.InvokeAsync<IReadOnlyList<Chunk>>(ChatHubMethods.GetChunks, sent.AssistantMessageId, finished.LastSequence));
+        Assert.Empty(await other.Hub.GetChunks(sent.AssistantMessageId, finished.LastSequence));
     }
 
     [Fact]
@@ -91,10 +91,10 @@ public sealed class StreamingTests(ChatCluster cluster)
         var sent = await sender.SendAsync(conversation.Id, "join me halfway");
         await sender.WaitForChunksAsync(sent.AssistantMessageId, 8);
 
-        var snapshot = await late.InvokeAsync<ConversationSnapshot>(ChatHubMethods.JoinConversation, conversation.Id);
+        var snapshot = await late.Hub.JoinConversation(conversation.Id);
         var streaming = Assert.Single(snapshot.Messages, m => m.Id == sent.AssistantMessageId);
         await late.WaitForChunksAsync(sent.AssistantMessageId, 5);
-        await sender.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, sent.AssistantMessageId);
+        await sender.Hub.CancelGeneration(sent.AssistantMessageId);
         var finished = await late.WaitForFinishedAsync(sent.AssistantMessageId);
 
         Assert.Equal(MessageStatus.Streaming, streaming.Status);
@@ -116,7 +116,7 @@ public sealed class StreamingTests(ChatCluster cluster)
         var sent = await sender.SendAsync(conversation.Id, "stop me");
         await onA.WaitForChunksAsync(sent.AssistantMessageId, 5);
 
-        var stopped = await onB.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, sent.AssistantMessageId);
+        var stopped = await onB.Hub.CancelGeneration(sent.AssistantMessageId);
         var finished = await onA.WaitForFinishedAsync(sent.AssistantMessageId);
 
         Assert.True(stopped);
@@ -124,7 +124,7 @@ public sealed class StreamingTests(ChatCluster cluster)
         Assert.InRange(finished.LastSequence, 5, ChatCluster.LongAnswerTokens - 1);
         StreamAssert.ExactlyOnceInOrder(onA.ChunksOf(sent.AssistantMessageId), finished);
         Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId));
-        Assert.False(await onB.InvokeAsync<bool>(ChatHubMethods.CancelGeneration, sent.AssistantMessageId)); // already ended
+        Assert.False(await onB.Hub.CancelGeneration(sent.AssistantMessageId)); // already ended
     }
 
     [Fact]

@@ -1,6 +1,6 @@
 namespace ChatStreaming.Worker;
 
-public static class TimeProviderExtensions
+internal static class TimeProviderExtensions
 {
     /// <summary>Now as Unix epoch milliseconds, with a fraction: the clock of <c>Chunk.EmittedAt</c>.</summary>
     public static double UnixMilliseconds(this TimeProvider time) => (time.GetUtcNow() - DateTimeOffset.UnixEpoch).TotalMilliseconds;

@@ -1,4 +1,4 @@
-using ChatStreaming.Worker.Delivery;
+using ChatStreaming.Worker.Streaming;
 using ChatStreaming.Worker.Diagnostics;
 using ChatStreaming.Worker.Generation;
 using ChatStreaming.Worker.Intake;
@@ -12,6 +12,9 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
+using ChatStreaming.Worker.Ending;
+using ChatStreaming.Worker.Facade;
+using ChatStreaming.Worker.Limits;
 
 namespace ChatStreaming.Worker;
 
@@ -54,22 +57,54 @@ public static class WorkerExtensions
         RedisRetries.Register(services);
         services.AddSingleton<IConnectionMultiplexer>(sp => ConnectionMultiplexer.Connect(RedisConfiguration(sp.GetRequiredService<IOptions<RedisConnectionOptions>>().Value)));
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<ReplayBuffer>();
+        services.AddSingleton<InstanceIdentity>();
+        services.AddSingleton<WorkerMetrics>();
+
+        // The doors: what the host calls (one facade per concern).
+        services.AddSingleton(sp => new Answers(
+            sp.GetRequiredService<ExchangeIntake>(), sp.GetRequiredService<GenerationState>(), sp.GetRequiredService<Persistence.ChatStore>(),
+            sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<IChatBroadcaster>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILogger<Answers>>()));
+        services.AddSingleton(sp => new Conversations(
+            sp.GetRequiredService<Persistence.ChatStore>(), sp.GetRequiredService<ConversationReader>(), sp.GetRequiredService<GenerationState>(),
+            sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<WorkerMetrics>(), sp.GetRequiredService<IOptions<ChatStreamingOptions>>()));
+        services.AddSingleton(sp => new Replay(sp.GetRequiredService<ReplayStream>(), sp.GetRequiredService<Persistence.ChatStore>(), sp.GetRequiredService<WorkerMetrics>()));
+        services.AddSingleton(sp => new Connections(sp.GetRequiredService<UserConnections>(), sp.GetRequiredService<ConversationSubscriptions>()));
+        services.AddSingleton<ConversationReader>();
+
+        // Taking a send in, and the per-user limits.
+        services.AddSingleton<ExchangeIntake>();
+        services.AddSingleton<UserLimiter>();
+        services.AddSingleton<UserConnections>();
+
+        // Streaming: the replay stream, its one writer, the conversations' events and local delivery.
+        services.AddSingleton<ReplayStream>();
         services.AddSingleton<ChunkWriter>();
         services.AddSingleton<ConversationSubscriptions>();
         services.AddSingleton<IChatBroadcaster, ConversationBroadcaster>();
+
+        // Ending: the answer's state in Redis, its owner here, its one way to end, cancellation.
         services.AddSingleton<GenerationState>();
-        services.AddSingleton<UserLimiter>();
-        services.AddSingleton<GenerationQueue>();
         services.AddSingleton<OwnedAnswers>();
-        services.AddSingleton<InstanceIdentity>();
-        services.AddSingleton<WorkerMetrics>();
         services.AddSingleton<GenerationFinisher>();
-        services.AddSingleton<ExchangeIntake>();
+        services.AddSingleton<Cancellations>();
+        services.AddSingleton<DrainSignal>();
+
+        // Generating: the queue, the slots, one answer's run, the model.
+        services.AddSingleton(sp => new GenerationQueue(
+            sp.GetRequiredService<IOptions<ChatStreamingOptions>>(), sp.GetRequiredService<DrainSignal>(), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddSingleton<AnswerGenerator>();
+        services.AddSingleton<ChunkSink>();
+        services.AddSingleton<TokenSpender>();
         services.AddSingleton<SimulatedClock>();
         services.AddSingleton<StallWatchdog>();
         services.AddSingleton<ModelStreamReader>();
-        services.AddHostedService<LeaseRenewer>(); // before the generator: stopped after it
+
+        // Background work, stopped in the reverse order: the chunk writer and the lease renewer outlive the generator.
+        services.AddHostedService(sp => sp.GetRequiredService<ChunkWriter>());
+        services.AddHostedService<LeaseRenewer>();
+        services.AddHostedService<UserConnectionsRenewer>();
+        services.AddHostedService(sp => sp.GetRequiredService<Cancellations>());
+        services.AddHostedService<CancelFlagPoller>();
         services.AddHostedService<GeneratorService>();
         services.AddHostedService<OrphanSweeper>();
         services.AddHostedService<DrainService>();

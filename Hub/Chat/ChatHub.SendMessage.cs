@@ -1,104 +1,15 @@
 using ChatStreaming.Contracts;
-using ChatStreaming.Server.Telemetry;
-using ChatStreaming.Worker.Intake;
 using Microsoft.AspNetCore.SignalR;
 
 namespace ChatStreaming.Server.Chat;
 
+/// <summary>The three ways to start an answer: each is validated here, then one call to <see cref="Worker.Facade.Answers"/>.</summary>
 public sealed partial class ChatHub
 {
-    /// <summary>
-    /// Validate → accept (admit, save) → join the conversation → announce → start (register, queue). Joining and announcing
-    /// go through Redis and are best effort: a failure there must not strand an answer that is already saved,
-    /// so it is logged and the send goes on (the client still has the ids, and catches up from the replay buffer).
-    /// </summary>
-    public async Task<SendMessageResult> SendMessage(SendMessageRequest request)
-    {
-        Validate(request);
-        EnsureCanJoin(request.ConversationId);
-        if (request.Model is { } model)
-        {
-            request = request with { Model = ModelName(model) };
-        }
-
-        return await StartExchangeAsync(await intake.AcceptAsync(UserId, request), announceQuestion: true);
-    }
-
-    /// <summary>Like a send, for the question the answer answered: the new answer streams, the old one stays its sibling.</summary>
-    public async Task<SendMessageResult> RegenerateAnswer(RegenerateAnswerRequest request)
-    {
-        if (request is null)
-        {
-            throw new HubException("request is required: { messageId, clientMessageId? }");
-        }
-
-        ValidateClientMessageId(request.ClientMessageId);
-        return await StartExchangeAsync(await intake.AcceptRegenerationAsync(UserId, request), announceQuestion: false);
-    }
-
-    /// <summary>Like a send, as a new version of a user message: the new question and its answer become the active branch.</summary>
-    public async Task<SendMessageResult> EditMessage(EditMessageRequest request)
-    {
-        if (request is null)
-        {
-            throw new HubException("request is required: { messageId, content, clientMessageId? }");
-        }
-
-        ValidateContent(request.Content);
-        ValidateClientMessageId(request.ClientMessageId);
-        return await StartExchangeAsync(await intake.AcceptEditAsync(UserId, request), announceQuestion: true);
-    }
-
-    private async Task<SendMessageResult> StartExchangeAsync(IntakeResult intakeResult, bool announceQuestion)
-    {
-        var accepted = intakeResult switch
-        {
-            AcceptedExchange exchange => exchange,
-            RefusedSend refused => throw new HubException(refused.Reason),
-            var other => throw new InvalidOperationException($"unexpected intake result {other}"),
-        };
-        if (!Aborted.IsCancellationRequested && (JoinedGroups.Contains(accepted.ConversationId) || JoinedGroups.Count < options.Value.MaxGroupsPerConnection))
-        {
-            await BestEffortAsync("JoinConversation", () => JoinGroupAsync(accepted.ConversationId));
-        }
-
-        if (!accepted.IsNew)
-        {
-            return accepted.Result; // a repeat of a send that was accepted: same ids, its answer's status now, nothing new started
-        }
-
-        if (announceQuestion)
-        {
-            await BestEffortAsync(nameof(IChatHubClient.MessageAdded), () => broadcaster.MessageAddedAsync(accepted.Exchange.UserMessage));
-        }
-
-        if (await intake.StartAsync(accepted) is { } refusal)
-        {
-            throw new HubException(refusal.Reason);
-        }
-
-        return accepted.Result;
-    }
-
-    /// <summary>At most <see cref="BestEffortWait"/>: a stuck Redis never holds back an answer that is saved.</summary>
-    private async Task BestEffortAsync(string step, Func<Task> action)
-    {
-        try
-        {
-            await action().WaitAsync(BestEffortWait);
-        }
-        catch (Exception ex) // including the caller having gone: its answer is saved and must start all the same
-        {
-            ServerLog.SendStepFailed(logger, ex, step);
-        }
-    }
-
-    private static readonly TimeSpan BestEffortWait = TimeSpan.FromSeconds(5);
-
     internal static readonly string ClientMessageIdRule =
         $"clientMessageId must be 1 to {MaxClientMessageIdCharacters} printable ASCII characters (letters, digits, space and punctuation)";
 
-    private void Validate(SendMessageRequest? request)
+    public Task<SendMessageResult> SendMessage(SendMessageRequest request)
     {
         if (request is null)
         {
@@ -107,7 +18,40 @@ public sealed partial class ChatHub
 
         ValidateContent(request.Content);
         ValidateClientMessageId(request.ClientMessageId);
+        EnsureCanJoin(request.ConversationId);
+        return answers.SendAsync(UserId, request, JoinForSendAsync).OrThrow();
     }
+
+    /// <summary>Like a send, for the question the answer answered: the new answer streams, the old one stays its sibling.</summary>
+    public Task<SendMessageResult> RegenerateAnswer(RegenerateAnswerRequest request)
+    {
+        if (request is null)
+        {
+            throw new HubException("request is required: { messageId, clientMessageId? }");
+        }
+
+        ValidateClientMessageId(request.ClientMessageId);
+        return answers.RegenerateAsync(UserId, request, JoinForSendAsync).OrThrow();
+    }
+
+    /// <summary>Like a send, as a new version of a user message: the new question and its answer become the active branch.</summary>
+    public Task<SendMessageResult> EditMessage(EditMessageRequest request)
+    {
+        if (request is null)
+        {
+            throw new HubException("request is required: { messageId, content, clientMessageId? }");
+        }
+
+        ValidateContent(request.Content);
+        ValidateClientMessageId(request.ClientMessageId);
+        return answers.EditAsync(UserId, request, JoinForSendAsync).OrThrow();
+    }
+
+    /// <summary>The sender sees its answer: its connection joins the conversation, unless it closed or has no room left.</summary>
+    private Task JoinForSendAsync(Guid conversationId) =>
+        !Aborted.IsCancellationRequested && (JoinedGroups.Contains(conversationId) || JoinedGroups.Count < options.Value.MaxGroupsPerConnection)
+            ? JoinGroupAsync(conversationId)
+            : Task.CompletedTask;
 
     private void ValidateContent(string? content)
     {

@@ -1,11 +1,7 @@
 using ChatStreaming.Contracts;
-using ChatStreaming.Persistence;
 using ChatStreaming.Server.Telemetry;
 using ChatStreaming.Worker;
-using ChatStreaming.Worker.Delivery;
-using ChatStreaming.Worker.Generation;
-using ChatStreaming.Worker.Intake;
-using ChatStreaming.Worker.Model;
+using ChatStreaming.Worker.Facade;
 using ChatStreaming.Worker.Redis;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.SignalR;
@@ -14,38 +10,33 @@ using Microsoft.Extensions.Options;
 namespace ChatStreaming.Server.Chat;
 
 /// <summary>
-/// The chat hub at <see cref="ChatHubPaths.Hub"/>. Every method that takes an id refuses ids the caller does not own
-/// exactly as it refuses unknown ids, so ids cannot be probed.
+/// The chat hub at <see cref="ChatHubPaths.Hub"/>: validation, connection groups and error mapping; everything else is
+/// one call through a Worker door (<see cref="Answers"/>, <see cref="Conversations"/>, <see cref="Replay"/>,
+/// <see cref="Connections"/>). Every method that takes an id refuses ids the caller does not own exactly as it refuses
+/// unknown ids, so ids cannot be probed.
 /// </summary>
 [Authorize]
 public sealed partial class ChatHub(
-    ChatStore store,
-    ConversationReader reader,
-    ExchangeIntake intake,
-    GenerationState generations,
-    ReplayBuffer replay,
-    HubMetrics metrics,
-    UserConnections connections,
-    ConversationSubscriptions subscriptions,
-    IChatBroadcaster broadcaster,
-    ModelCatalog models,
+    Answers answers,
+    Conversations conversations,
+    Replay replay,
+    Connections connections,
     IOptions<ChatStreamingOptions> options,
     ILogger<ChatHub> logger) : Hub<IChatHubClient>, IChatHub
 {
-    private const int MaxTitleCharacters = 200;
     /// <summary>A clientMessageId is 1 to this many printable ASCII characters (a UUID, a ULID, a counter…).</summary>
     internal const int MaxClientMessageIdCharacters = 64;
-    /// <summary>Most conversations one list returns (hub and REST).</summary>
-    internal const int MaxListedConversations = 200;
 
     private string UserId => Context.UserIdentifier ?? throw new HubException("unauthenticated");
+
+    private CancellationToken Aborted => Context.ConnectionAborted;
 
     public override async Task OnConnectedAsync()
     {
         bool opened;
         try
         {
-            opened = await connections.TryOpenAsync(UserId, Context.ConnectionId);
+            opened = await connections.OpenAsync(UserId, Context.ConnectionId);
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {
@@ -64,7 +55,7 @@ public sealed partial class ChatHub(
     {
         foreach (var conversationId in JoinedGroups)
         {
-            await subscriptions.LeaveAsync(conversationId, Context.ConnectionId);
+            await connections.LeaveAsync(conversationId, Context.ConnectionId);
         }
 
         try
@@ -95,116 +86,44 @@ public sealed partial class ChatHub(
     {
         EnsureCanJoin(conversationId);
         JoinedGroups.Add(conversationId);
-        await subscriptions.JoinAsync(conversationId, Context.ConnectionId);
+        await connections.JoinAsync(conversationId, Context.ConnectionId);
         if (Aborted.IsCancellationRequested)
         {
-            await subscriptions.LeaveAsync(conversationId, Context.ConnectionId); // it closed meanwhile: leave no member behind
+            await connections.LeaveAsync(conversationId, Context.ConnectionId); // it closed meanwhile: leave no member behind
         }
     }
 
-    private CancellationToken Aborted => Context.ConnectionAborted;
+    private async Task LeaveGroupAsync(Guid conversationId)
+    {
+        await connections.LeaveAsync(conversationId, Context.ConnectionId);
+        JoinedGroups.Remove(conversationId);
+    }
 
     public async Task<Conversation> CreateConversation(string? title)
     {
-        title = Title(title);
         EnsureCanJoin(Guid.Empty); // a new conversation is one more group
-        var conversation = await store.CreateConversationAsync(UserId, title, Aborted);
+        var conversation = await conversations.CreateAsync(UserId, title, Aborted).OrThrow();
         await JoinGroupAsync(conversation.Id);
         await Clients.User(UserId).ConversationCreated(conversation);
         return conversation;
     }
 
-    /// <summary>Trimmed; empty means "New conversation"; at most <see cref="MaxTitleCharacters"/>.</summary>
-    private static string Title(string? title)
-    {
-        title = string.IsNullOrWhiteSpace(title) ? "New conversation" : title.Trim();
-        return title.Length <= MaxTitleCharacters ? title : throw new HubException($"title must be at most {MaxTitleCharacters} characters");
-    }
+    public Task<IReadOnlyList<Conversation>> ListConversations() => conversations.ListAsync(UserId, Aborted);
 
-    public Task<IReadOnlyList<Conversation>> ListConversations() =>
-        store.ListConversationsAsync(UserId, MaxListedConversations, Aborted);
+    public Task<ConversationSnapshot> JoinConversation(Guid conversationId) =>
+        conversations.OpenAsync(UserId, conversationId, () => JoinGroupAsync(conversationId), Aborted).OrThrow();
 
-    public async Task<ConversationSnapshot> JoinConversation(Guid conversationId)
-    {
-        var conversation = await store.GetConversationAsync(UserId, conversationId, Aborted)
-            ?? throw new HubException(ChatErrors.ConversationNotFound);
-
-        // Invariant: join the group before reading the messages. A chunk published meanwhile is then either in the
-        // snapshot, or delivered live, or both (the client drops sequences it has), never neither.
-        await JoinGroupAsync(conversationId);
-        var page = await reader.GetMessagesAsync(conversationId, null, options.Value.SnapshotMessages, Aborted);
-        if (page.Messages.Any(m => m.Status == MessageStatus.Streaming))
-        {
-            metrics.Resumed();
-        }
-
-        return new ConversationSnapshot(conversation, page.Messages, page.HasMoreBefore);
-    }
-
-    public async Task<MessagePage> GetMessages(Guid conversationId, long? beforePosition, int? limit)
-    {
-        var max = options.Value.SnapshotMessages;
-        if (limit is < 1 || limit > max)
-        {
-            throw new HubException($"limit must be between 1 and {max}");
-        }
-
-        _ = await store.GetConversationAsync(UserId, conversationId, Aborted) ?? throw new HubException(ChatErrors.ConversationNotFound);
-        return await reader.GetMessagesAsync(conversationId, beforePosition, limit ?? max, Aborted);
-    }
+    public Task<MessagePage> GetMessages(Guid conversationId, long? beforePosition, int? limit) =>
+        conversations.GetMessagesAsync(UserId, conversationId, beforePosition, limit, Aborted).OrThrow();
 
     public async Task LeaveConversation(Guid conversationId)
     {
-        _ = await store.GetConversationAsync(UserId, conversationId, Aborted) ?? throw new HubException(ChatErrors.ConversationNotFound);
-        await subscriptions.LeaveAsync(conversationId, Context.ConnectionId);
-        JoinedGroups.Remove(conversationId);
+        await conversations.FindAsync(UserId, conversationId, Aborted).OrThrow();
+        await LeaveGroupAsync(conversationId);
     }
 
-    public async Task<IReadOnlyList<Chunk>> GetChunks(Guid messageId, long afterSequence)
-    {
-        if (afterSequence < 0)
-        {
-            throw new HubException("afterSequence must be 0 or more");
-        }
+    public Task<IReadOnlyList<Chunk>> GetChunks(Guid messageId, long afterSequence) =>
+        replay.GetChunksAsync(UserId, messageId, afterSequence, Aborted).OrThrow();
 
-        var replayed = await replay.GetChunksAsync(messageId, afterSequence);
-        if (replayed is { } found)
-        {
-            if (found.Generation.OwnerId != UserId)
-            {
-                throw new HubException(ChatErrors.MessageNotFound);
-            }
-
-            metrics.Replay(hit: true);
-            return found.Chunks;
-        }
-
-        // No replay buffer: tell "gone" from "never yours" only to the owner.
-        await RequireOwnedMessageAsync(messageId);
-        metrics.Replay(hit: false);
-        throw new HubException(ChatErrors.ReplayUnavailable);
-    }
-
-    public async Task<bool> CancelGeneration(Guid messageId)
-    {
-        var generation = await generations.GetGenerationAsync(messageId);
-        if (generation is null)
-        {
-            await RequireOwnedMessageAsync(messageId);
-            return false; // its state expired long after it ended
-        }
-
-        return generation.OwnerId == UserId
-            ? await generations.RequestCancelAsync(messageId)
-            : throw new HubException(ChatErrors.MessageNotFound);
-    }
-
-    private async Task RequireOwnedMessageAsync(Guid messageId)
-    {
-        var owner = await store.FindMessageOwnerAsync(messageId, Aborted);
-        if (owner is null || owner.OwnerId != UserId)
-        {
-            throw new HubException(ChatErrors.MessageNotFound);
-        }
-    }
+    public Task<bool> CancelGeneration(Guid messageId) => answers.CancelAsync(UserId, messageId, Aborted).OrThrow();
 }

@@ -1,7 +1,7 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Server.Telemetry;
 using ChatStreaming.Worker;
-using ChatStreaming.Worker.Delivery;
+using ChatStreaming.Worker.Streaming;
 using ChatStreaming.Worker.Redis;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
@@ -17,7 +17,7 @@ internal static class ChatHubExtensions
 
     /// <summary>
     /// The SignalR hub scaled out over the Redis backplane, and what the Worker needs of it (this instance's connections).
-    /// A conversation's events do not use the backplane: the Worker publishes and delivers them (<see cref="ConversationBroadcaster"/>).
+    /// A conversation's events do not use the backplane: the Worker publishes and delivers them (the Worker).
     /// </summary>
     public static IHostApplicationBuilder AddChatHub(this IHostApplicationBuilder builder)
     {
@@ -38,10 +38,6 @@ internal static class ChatHubExtensions
                 backplane.Configuration.ChannelPrefix = RedisChannel.Literal(RedisKeys.BackplanePrefix);
             });
         services.AddSingleton<ILocalConnections, HubLocalConnections>();
-        services.AddSingleton<ConversationReader>();
-        services.AddSingleton<HubMetrics>();
-        services.AddSingleton<UserConnections>();
-        services.AddHostedService<UserConnectionsRenewer>();
         return builder;
     }
 

@@ -1,58 +1,50 @@
 using System.Globalization;
-using System.Security.Claims;
 using System.Text;
 using ChatStreaming.Contracts;
-using ChatStreaming.Persistence;
 using ChatStreaming.Server.Auth;
+using ChatStreaming.Worker.Facade;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.Extensions.Options;
 
 namespace ChatStreaming.Server.Chat;
 
 /// <summary>Search and export over REST.</summary>
 internal static partial class ConversationsApi
 {
-    /// <summary>Most messages an export holds (the active branch, oldest first).</summary>
-    private const int MaxExportedMessages = 100_000;
-
-    /// <summary>The caller's saved messages matching <paramref name="q"/>, best first (see <see cref="ChatStore.SearchMessagesAsync"/>).</summary>
+    /// <summary>The caller's saved messages matching <paramref name="q"/>, best first.</summary>
     private static async Task<Results<Ok<IReadOnlyList<SearchHit>>, ValidationProblem>> Search(
-        string? q, int? limit, ClaimsPrincipal user, IOptions<AuthOptions> auth, ChatStore store, CancellationToken cancellationToken)
+        string? q, int? limit, CurrentUser user, Conversations conversations, CancellationToken cancellationToken)
     {
-        if (string.IsNullOrWhiteSpace(q) || q.Length > ChatHub.MaxQueryCharacters)
+        if (string.IsNullOrWhiteSpace(q) || q.Length > Conversations.MaxQueryCharacters)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["q"] = [$"q must be 1 to {ChatHub.MaxQueryCharacters} characters"] });
+            return Problem(Refusal.Invalid("q", $"q must be 1 to {Conversations.MaxQueryCharacters} characters"));
         }
 
-        if (limit is < 1 or > ChatHub.MaxSearchHits)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"limit must be between 1 and {ChatHub.MaxSearchHits}"] });
-        }
-
-        return TypedResults.Ok(await store.SearchMessagesAsync(UserId(user, auth), q, limit ?? ChatHub.DefaultSearchHits, null, cancellationToken));
+        var hits = await conversations.SearchAsync(user.Id, new SearchMessagesRequest(q, limit), cancellationToken);
+        return hits.Refusal is { } refused ? Problem(refused) : TypedResults.Ok(hits.Value);
     }
 
     /// <summary>The conversation's active branch with every message's status: <c>markdown</c> (the default) or <c>json</c>.</summary>
     private static async Task<Results<FileContentHttpResult, Ok<ConversationExport>, NotFound, ValidationProblem>> Export(
-        Guid id, string? format, ClaimsPrincipal user, IOptions<AuthOptions> auth, ChatStore store, ConversationReader reader, CancellationToken cancellationToken)
+        Guid id, string? format, CurrentUser user, Conversations conversations, CancellationToken cancellationToken)
     {
         format ??= "markdown";
         if (format is not ("markdown" or "json"))
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["format"] = ["format must be markdown or json"] });
+            return Problem(Refusal.Invalid("format", "format must be markdown or json"));
         }
 
-        if (await store.GetConversationAsync(UserId(user, auth), id, cancellationToken) is not { } conversation)
+        var export = await conversations.ExportAsync(user.Id, id, cancellationToken);
+        if (export.Refusal is not null)
         {
             return TypedResults.NotFound();
         }
 
-        var messages = (await reader.GetMessagesAsync(id, null, MaxExportedMessages, cancellationToken)).Messages;
         if (format == "json")
         {
-            return TypedResults.Ok(new ConversationExport(conversation, messages));
+            return TypedResults.Ok(export.Value);
         }
 
+        var (conversation, messages) = (export.Value.Conversation, export.Value.Messages);
         var file = $"conversation-{conversation.Id:N}.md";
         return TypedResults.File(Encoding.UTF8.GetBytes(Markdown(conversation, messages)), "text/markdown; charset=utf-8", file);
     }

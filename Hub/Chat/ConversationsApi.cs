@@ -1,16 +1,15 @@
 using ChatStreaming.Contracts;
-using ChatStreaming.Persistence;
-using System.Security.Claims;
 using ChatStreaming.Server.Auth;
 using ChatStreaming.Server.Security;
+using ChatStreaming.Worker.Facade;
 using Microsoft.AspNetCore.Http.HttpResults;
-using ChatStreaming.Worker;
-using ChatStreaming.Worker.Model;
-using Microsoft.Extensions.Options;
 
 namespace ChatStreaming.Server.Chat;
 
-/// <summary>REST reads of the caller's conversations. Another user's conversation is a 404, like an unknown id.</summary>
+/// <summary>
+/// REST reads of the caller's conversations, through the same <see cref="Conversations"/> door as the hub (each rule
+/// once). Another user's conversation is a 404, like an unknown id.
+/// </summary>
 internal static partial class ConversationsApi
 {
     public static RouteGroupBuilder MapConversations(this IEndpointRouteBuilder routes)
@@ -20,7 +19,7 @@ internal static partial class ConversationsApi
         group.MapGet("/{id:guid}/messages", GetMessages);
         group.MapGet("/{id:guid}/export", Export);
         routes.MapGet(ChatHubPaths.Search, Search).RequireAuthorization().RequireRateLimiting(RateLimitExtensions.PerUser);
-        routes.MapGet(ChatHubPaths.Models, (ModelCatalog models) => TypedResults.Ok(models.List()))
+        routes.MapGet(ChatHubPaths.Models, (Conversations conversations) => TypedResults.Ok(conversations.ListModels()))
             .RequireAuthorization().RequireRateLimiting(RateLimitExtensions.PerUser);
         routes.MapGet(ChatHubPaths.Usage, Usage).RequireAuthorization().RequireRateLimiting(RateLimitExtensions.PerUser);
         return group;
@@ -31,27 +30,20 @@ internal static partial class ConversationsApi
     /// <paramref name="before"/>; the <c>X-Next-Cursor</c> header holds the next page's cursor (absent at the end).
     /// </summary>
     private static async Task<Results<Ok<IReadOnlyList<Conversation>>, ValidationProblem>> ListConversations(
-        string? before, int? limit, HttpResponse response, ClaimsPrincipal user, IOptions<AuthOptions> auth, ChatStore store, CancellationToken cancellationToken)
+        string? before, int? limit, HttpResponse response, CurrentUser user, Conversations conversations, CancellationToken cancellationToken)
     {
-        if (limit is < 1 or > ChatHub.MaxListedConversations)
+        var page = await conversations.GetPageAsync(user.Id, before, limit, cancellationToken);
+        if (page.Refusal is { } refused)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"limit must be between 1 and {ChatHub.MaxListedConversations}"] });
+            return Problem(refused.Field == "before" ? refused with { Message = "before must be the X-Next-Cursor of an earlier page" } : refused);
         }
 
-        try
+        if (page.Value.NextCursor is { } next)
         {
-            var (conversations, next) = await store.GetConversationPageAsync(UserId(user, auth), before, limit ?? ChatHub.MaxListedConversations, cancellationToken);
-            if (next is not null)
-            {
-                response.Headers["X-Next-Cursor"] = next;
-            }
+            response.Headers["X-Next-Cursor"] = next;
+        }
 
-            return TypedResults.Ok(conversations);
-        }
-        catch (FormatException)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["before"] = ["before must be the X-Next-Cursor of an earlier page"] });
-        }
+        return TypedResults.Ok(page.Value.Conversations);
     }
 
     /// <summary>
@@ -59,37 +51,26 @@ internal static partial class ConversationsApi
     /// <paramref name="before"/>, oldest first; the <c>X-Has-More-Before</c> header says whether older ones exist.
     /// </summary>
     private static async Task<Results<Ok<IReadOnlyList<Message>>, NotFound, ValidationProblem>> GetMessages(
-        Guid id, long? before, int? limit, HttpResponse response, ClaimsPrincipal user, IOptions<AuthOptions> auth, IOptions<ChatStreamingOptions> chat,
-        ChatStore store, ConversationReader reader, CancellationToken cancellationToken)
+        Guid id, long? before, int? limit, HttpResponse response, CurrentUser user, Conversations conversations, CancellationToken cancellationToken)
     {
-        var max = chat.Value.SnapshotMessages;
-        if (limit is < 1 || limit > max)
+        var page = await conversations.GetMessagesAsync(user.Id, id, before, limit, cancellationToken);
+        if (page.Refusal is { } refused)
         {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"limit must be between 1 and {max}"] });
+            return refused.Kind == RefusalKind.NotFound ? TypedResults.NotFound() : Problem(refused);
         }
 
-        if (await store.GetConversationAsync(UserId(user, auth), id, cancellationToken) is null)
-        {
-            return TypedResults.NotFound();
-        }
-
-        var page = await reader.GetMessagesAsync(id, before, limit ?? max, cancellationToken);
-        response.Headers["X-Has-More-Before"] = page.HasMoreBefore ? "true" : "false";
-        return TypedResults.Ok(page.Messages);
+        response.Headers["X-Has-More-Before"] = page.Value.HasMoreBefore ? "true" : "false";
+        return TypedResults.Ok(page.Value.Messages);
     }
 
     /// <summary>The caller's token usage per model for answers that ended in [<paramref name="from"/>, <paramref name="to"/>) (ISO 8601).</summary>
     private static async Task<Results<Ok<IReadOnlyList<ModelUsage>>, ValidationProblem>> Usage(
-        DateTimeOffset? from, DateTimeOffset? to, ClaimsPrincipal user, IOptions<AuthOptions> auth, ChatStore store, CancellationToken cancellationToken)
+        DateTimeOffset? from, DateTimeOffset? to, CurrentUser user, Conversations conversations, CancellationToken cancellationToken)
     {
-        if (from is { } start && to is { } end && end < start)
-        {
-            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["to"] = ["to must not be before from"] });
-        }
-
-        return TypedResults.Ok(await store.GetUsageAsync(UserId(user, auth), from, to, cancellationToken));
+        var usage = await conversations.GetUsageAsync(user.Id, new UsageRequest(from, to), cancellationToken);
+        return usage.Refusal is { } refused ? Problem(refused) : TypedResults.Ok(usage.Value);
     }
 
-    private static string UserId(ClaimsPrincipal user, IOptions<AuthOptions> auth) =>
-        ChatUsers.Id(user, auth.Value) ?? throw new InvalidOperationException($"authenticated user without a {auth.Value.UserIdClaim} claim");
+    private static ValidationProblem Problem(Refusal refusal, string? field = null) =>
+        TypedResults.ValidationProblem(new Dictionary<string, string[]> { [field ?? refusal.Field ?? "request"] = [refusal.Message] });
 }

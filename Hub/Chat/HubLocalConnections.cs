@@ -1,4 +1,4 @@
-using ChatStreaming.Worker.Delivery;
+using ChatStreaming.Worker.Streaming;
 using Microsoft.AspNetCore.SignalR;
 
 namespace ChatStreaming.Server.Chat;

@@ -1,6 +1,6 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Worker;
-using ChatStreaming.Worker.Redis;
+using ChatStreaming.Worker.Limits;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 

@@ -12,12 +12,6 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 2012, EventName = "TooManyConnections", Level = LogLevel.Warning, Message = "A connection of user {UserId} was closed: the user has Chat:MaxConnectionsPerUser ({Limit}) open")]
     public static partial void TooManyConnections(ILogger logger, string userId, int limit);
 
-    [LoggerMessage(EventId = 2013, EventName = "ConnectionRenewalFailed", Level = LogLevel.Warning, Message = "Renewing this instance's per-user connection counts failed; retrying next tick")]
-    public static partial void ConnectionRenewalFailed(ILogger logger, Exception exception);
-
     [LoggerMessage(EventId = 2014, EventName = "ConnectionNotCounted", Level = LogLevel.Warning, Message = "A connection was accepted without counting it against Chat:MaxConnectionsPerUser: Redis unavailable")]
     public static partial void ConnectionNotCounted(ILogger logger, Exception exception);
-
-    [LoggerMessage(EventId = 2011, EventName = "SendStepFailed", Level = LogLevel.Warning, Message = "SendMessage: {Step} failed (backplane); the send goes on")]
-    public static partial void SendStepFailed(ILogger logger, Exception exception, string step);
 }

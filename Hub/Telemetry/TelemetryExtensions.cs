@@ -53,7 +53,7 @@ internal static class TelemetryExtensions
             .ConfigureResource(resource => resource.AddService(
                 serviceName: configuration["OTEL_SERVICE_NAME"] is { Length: > 0 } name ? name : DefaultServiceName))
             .WithMetrics(metrics => metrics
-                .AddMeter(WorkerMetrics.MeterName, HubMetrics.MeterName, WorkerTracing.GenAISourceName)
+                .AddMeter(WorkerMetrics.MeterName, WorkerMetrics.ReadsMeterName, WorkerTracing.GenAISourceName)
                 .AddMeter(BuiltInMeters)
                 .AddView(instrument => instrument.Unit == "ms" ? new ExplicitBucketHistogramConfiguration { Boundaries = MillisecondBuckets } : null)
                 .AddPrometheusExporter(o => o.ScrapeResponseCacheDurationMilliseconds = 0)); // every scrape is fresh

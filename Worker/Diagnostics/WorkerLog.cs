@@ -60,4 +60,10 @@ internal static partial class WorkerLog
 
     [LoggerMessage(EventId = 1031, EventName = "TokensNotCounted", Level = LogLevel.Warning, Message = "The tokens of answer {MessageId} were not counted against its owner's daily budget: Redis could not be reached")]
     public static partial void TokensNotCounted(ILogger logger, Exception exception, Guid messageId);
+
+    [LoggerMessage(EventId = 2011, EventName = "SendStepFailed", Level = LogLevel.Warning, Message = "SendMessage: {Step} failed (backplane); the send goes on")]
+    public static partial void SendStepFailed(ILogger logger, Exception exception, string step);
+
+    [LoggerMessage(EventId = 2013, EventName = "ConnectionRenewalFailed", Level = LogLevel.Warning, Message = "Renewing this instance's per-user connection counts failed; retrying next tick")]
+    public static partial void ConnectionRenewalFailed(ILogger logger, Exception exception);
 }

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
+using ChatStreaming.Worker.Facade;
 
-using ChatStreaming.Worker.Generation;
 
 namespace ChatStreaming.Worker.Diagnostics;
 
@@ -8,6 +8,9 @@ namespace ChatStreaming.Worker.Diagnostics;
 public sealed class WorkerMetrics
 {
     public const string MeterName = "ChatStreaming.Worker";
+
+    /// <summary>What clients read (replays, resumes): the meter's name from when the hub recorded them.</summary>
+    public const string ReadsMeterName = "ChatStreaming.Server";
 
     private readonly Histogram<double> chunkWrite;
     private readonly Histogram<double> timeToFirstChunk;
@@ -23,9 +26,14 @@ public sealed class WorkerMetrics
     private readonly Counter<long> modelErrors;
     private readonly Histogram<double> saveDuration;
     private readonly Counter<long> saveRetries;
+    private readonly Counter<long> replayRequests;
+    private readonly Counter<long> resumes;
 
-    public WorkerMetrics(IMeterFactory meterFactory, GenerationQueue queue)
+    public WorkerMetrics(IMeterFactory meterFactory)
     {
+        var reads = meterFactory.Create(ReadsMeterName);
+        replayRequests = reads.CreateCounter<long>("chatstreaming.replay.requests", "{request}", "GetChunks calls, by result (hit: served from the replay buffer; miss: the buffer is gone)");
+        resumes = reads.CreateCounter<long>("chatstreaming.resumes", "{snapshot}", "Snapshots (JoinConversation) taken while an answer of the conversation was streaming: a client joining or coming back mid-answer");
         var meter = meterFactory.Create(MeterName);
         chunkWrite = meter.CreateHistogram<double>("chatstreaming.chunk.write.duration", "ms", "Time to write one chunk: the script that appends it to the replay buffer and publishes it (in a batch), plus the write to this instance's connections");
         timeToFirstChunk = meter.CreateHistogram<double>("chatstreaming.generation.time_to_first_chunk", "ms", "From the job leaving the queue to its first chunk written");
@@ -35,7 +43,6 @@ public sealed class WorkerMetrics
         active = meter.CreateUpDownCounter<long>("chatstreaming.generations.active", "{generation}", "Generations running on this instance");
         finished = meter.CreateCounter<long>("chatstreaming.generations.finished", "{generation}", "Generations ended, by status");
         orphans = meter.CreateCounter<long>("chatstreaming.generations.orphans_recovered", "{generation}", "Answers of a stopped instance ended as interrupted by this one");
-        meter.CreateObservableGauge("chatstreaming.generator.queue.depth", () => queue.Count, "{job}", "Jobs waiting for a generator slot");
         chunkDelay = meter.CreateHistogram<double>("chatstreaming.chunk.delay", "ms", "Inside the producing server: from the model emitting a chunk's first delta to the chunk being in Redis and written to this instance's connections");
         chunkReceived = meter.CreateHistogram<double>("chatstreaming.chunk.received.delay", "ms", "From the model emitting a chunk's first delta on another instance to this instance receiving the chunk from Redis (before writing it to its connections; instances' clocks must agree)");
         queueWait = meter.CreateHistogram<double>("chatstreaming.generator.queue.wait", "ms", "From SendMessage queueing an answer to a generator slot taking it");
@@ -87,4 +94,8 @@ public sealed class WorkerMetrics
         active.Add(-1);
         finished.Add(1, new KeyValuePair<string, object?>("status", status));
     }
+
+    public void Replay(bool hit) => replayRequests.Add(1, new KeyValuePair<string, object?>("result", hit ? "hit" : "miss"));
+
+    public void Resumed() => resumes.Add(1);
 }

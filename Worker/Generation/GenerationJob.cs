@@ -1,10 +1,11 @@
 using System.Diagnostics;
 using ChatStreaming.Worker.Redis;
+using ChatStreaming.Worker.Ending;
 
 namespace ChatStreaming.Worker.Generation;
 
 /// <summary>One answer to generate: the user message it answers and the placeholder it fills.</summary>
-public sealed record GenerationJob(Guid ConversationId, Guid UserMessageId, Guid AssistantMessageId, string OwnerId, string Prompt)
+internal sealed record GenerationJob(Guid ConversationId, Guid UserMessageId, Guid AssistantMessageId, string OwnerId, string Prompt)
 {
     /// <summary>The span that asked for it (SendMessage), so the generation's span joins its trace across the channel.</summary>
     public ActivityContext Parent { get; init; } = Activity.Current?.Context ?? default;

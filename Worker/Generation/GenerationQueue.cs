@@ -1,4 +1,7 @@
 using System.Threading.Channels;
+using ChatStreaming.Worker.Diagnostics;
+using ChatStreaming.Worker.Ending;
+using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 
 namespace ChatStreaming.Worker.Generation;
@@ -8,43 +11,50 @@ namespace ChatStreaming.Worker.Generation;
 /// gets a clear "busy" instead of an unbounded queue or a blocked hub call. Which answers this instance owns is
 /// <see cref="OwnedAnswers"/>' business, not the queue's.
 /// </summary>
-public sealed class GenerationQueue(IOptions<ChatStreamingOptions> options)
+public sealed class GenerationQueue
 {
-    private readonly Channel<GenerationJob> channel = Channel.CreateBounded<GenerationJob>(
-        new BoundedChannelOptions(options.Value.GeneratorQueueCapacity)
+    private readonly Channel<GenerationJob> channel;
+    private readonly DrainSignal drain;
+    private volatile bool completed;
+
+    internal GenerationQueue(IOptions<ChatStreamingOptions> options, DrainSignal drain, IMeterFactory meterFactory)
+    {
+        this.drain = drain;
+        Capacity = options.Value.GeneratorQueueCapacity;
+        channel = Channel.CreateBounded<GenerationJob>(new BoundedChannelOptions(Capacity)
         {
             FullMode = BoundedChannelFullMode.Wait,
             SingleReader = false,
             SingleWriter = false,
         });
+        meterFactory.Create(WorkerMetrics.MeterName)
+            .CreateObservableGauge("chatstreaming.generator.queue.depth", () => Count, "{job}", "Jobs waiting for a generator slot");
+    }
 
     public int Count => channel.Reader.Count;
 
     /// <summary>False once the instance is shutting down: no new answers are taken.</summary>
-    public bool IsAcceptingWork { get; private set; } = true;
+    public bool IsAcceptingWork => !completed;
 
     /// <summary>
     /// True from the moment a shutdown was requested (<see cref="DrainService"/>: answers are still taken during
     /// Chat:DrainDelay) and once the queue is completed.
     /// </summary>
-    public bool IsDraining { get; private set; }
+    public bool IsDraining => completed || drain.IsDraining;
 
-    public void BeginDraining() => IsDraining = true;
-
-    public int Capacity => options.Value.GeneratorQueueCapacity;
+    public int Capacity { get; }
 
     public bool IsFull => Count >= Capacity;
 
     /// <summary>False when the queue is full or completed (TryWrite does not wait, whatever the full mode).</summary>
-    public bool TryEnqueue(GenerationJob job) => channel.Writer.TryWrite(job);
+    internal bool TryEnqueue(GenerationJob job) => channel.Writer.TryWrite(job);
 
-    public ChannelReader<GenerationJob> Reader => channel.Reader;
+    internal ChannelReader<GenerationJob> Reader => channel.Reader;
 
     /// <summary>No more jobs: the readers finish what is queued and stop.</summary>
-    public void Complete()
+    internal void Complete()
     {
-        IsDraining = true;
-        IsAcceptingWork = false;
+        completed = true;
         channel.Writer.TryComplete();
     }
 }

@@ -5,6 +5,9 @@ using ChatStreaming.Worker.Generation;
 using ChatStreaming.Worker.Model;
 using ChatStreaming.Worker.Redis;
 using Microsoft.Extensions.Options;
+using ChatStreaming.Worker.Ending;
+using ChatStreaming.Worker.Facade;
+using ChatStreaming.Worker.Limits;
 
 namespace ChatStreaming.Worker.Intake;
 
@@ -17,7 +20,7 @@ namespace ChatStreaming.Worker.Intake;
 /// answer that nobody runs. Redis being unreachable is not a refusal: it is thrown (the hub turns it into
 /// "unavailable") and loses nothing.
 /// </summary>
-public sealed class ExchangeIntake(
+internal sealed class ExchangeIntake(
     GenerationQueue queue,
     OwnedAnswers owned,
     UserLimiter limiter,

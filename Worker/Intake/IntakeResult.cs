@@ -1,19 +1,20 @@
 using System.Diagnostics;
 using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
+using ChatStreaming.Worker.Limits;
 using ChatStreaming.Worker.Redis;
 
 namespace ChatStreaming.Worker.Intake;
 
 /// <summary>What <see cref="ExchangeIntake.AcceptAsync"/> decided: <see cref="AcceptedExchange"/> or <see cref="RefusedSend"/>.</summary>
-public abstract record IntakeResult;
+internal abstract record IntakeResult;
 
 /// <summary>
 /// The user message and its answer's placeholder are saved. <see cref="IsNew"/>: saved and registered by this call,
 /// to be announced and started; otherwise a retry of a send accepted before (same ids, nothing new to start).
 /// </summary>
 /// <param name="Trace">The span of the send, so the answer's generation joins its trace across the queue.</param>
-public sealed record AcceptedExchange(Exchange Exchange, string UserId, string Prompt, ActivityContext Trace) : IntakeResult
+internal sealed record AcceptedExchange(Exchange Exchange, string UserId, string Prompt, ActivityContext Trace) : IntakeResult
 {
     public bool IsNew => Exchange.IsNew;
 
@@ -30,4 +31,4 @@ public sealed record AcceptedExchange(Exchange Exchange, string UserId, string P
 }
 
 /// <summary>Refused before anything was started: <see cref="Reason"/> is the client-safe text (<see cref="ChatErrors"/>).</summary>
-public sealed record RefusedSend(string Reason) : IntakeResult;
+internal sealed record RefusedSend(string Reason) : IntakeResult;

@@ -7,7 +7,7 @@ namespace ChatStreaming.Worker.Model;
 /// What the model is sent: the system prompt (the conversation's, else the model's), the newest earlier messages that
 /// fit the budget, the new message.
 /// </summary>
-public static class ConversationContext
+internal static class ConversationContext
 {
     /// <param name="history">Earlier messages, newest first.</param>
     public static List<ChatMessage> Build(

@@ -9,7 +9,7 @@ namespace ChatStreaming.Worker.Model;
 /// The models this instance can answer with (<see cref="ModelCatalogLayout"/>): each one's options, its keyed
 /// <see cref="IChatClient"/> (function invocation and OpenTelemetry around the provider's client) and its tools.
 /// </summary>
-public sealed class ModelCatalog(ModelCatalogLayout layout, IServiceProvider services, IOptionsMonitor<ModelOptions> options, IEnumerable<AIFunction> tools)
+internal sealed class ModelCatalog(ModelCatalogLayout layout, IServiceProvider services, IOptionsMonitor<ModelOptions> options, IEnumerable<AIFunction> tools)
 {
     // Built once, on first use (after start-up validation): each model's options, client and tools.
     private readonly Lazy<IReadOnlyDictionary<string, CatalogModel>> models = new(() =>
@@ -43,4 +43,4 @@ public sealed class ModelCatalog(ModelCatalogLayout layout, IServiceProvider ser
 }
 
 /// <summary>One model of the catalog, ready to be asked.</summary>
-public sealed record CatalogModel(string Name, ModelOptions Options, IChatClient Client, IReadOnlyList<AIFunction> Tools);
+internal sealed record CatalogModel(string Name, ModelOptions Options, IChatClient Client, IReadOnlyList<AIFunction> Tools);

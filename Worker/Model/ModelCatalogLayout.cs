@@ -7,7 +7,7 @@ namespace ChatStreaming.Worker.Model;
 /// the children of <c>Chat:Models</c>, or, without any, one model from <c>Chat:Model</c> named by
 /// <c>Chat:DefaultModel</c> (default "default"), so a deployment configured before the catalog keeps working.
 /// </summary>
-public sealed record ModelCatalogLayout(IReadOnlyList<string> Names, string DefaultName, bool IsSingleSection)
+internal sealed record ModelCatalogLayout(IReadOnlyList<string> Names, string DefaultName, bool IsSingleSection)
 {
     public const string DefaultModelKey = "Chat:DefaultModel";
     public const string SingleModelName = "default";

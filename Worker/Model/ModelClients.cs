@@ -12,7 +12,7 @@ namespace ChatStreaming.Worker.Model;
 /// OpenTelemetry). The SDKs' own retries are off: the worker retries 429/5xx itself, only before the first delta,
 /// honouring Retry-After.
 /// </summary>
-public static class ModelClients
+internal static class ModelClients
 {
     public static IChatClient Create(IServiceProvider services, ModelOptions options)
     {

@@ -1,4 +1,5 @@
 using ChatStreaming.Contracts;
+using ChatStreaming.Worker.Limits;
 
 namespace ChatStreaming.Worker.Model;
 
@@ -6,4 +7,4 @@ namespace ChatStreaming.Worker.Model;
 /// A piece taken from the model, with the Unix-epoch milliseconds when the worker took it: answer text, reasoning text,
 /// or a whole tool call or result as JSON (<see cref="Kind"/> is one of <see cref="ChunkKinds"/>).
 /// </summary>
-public readonly record struct ModelDelta(string Text, double TakenAt, string Kind = ChunkKinds.Text);
+internal readonly record struct ModelDelta(string Text, double TakenAt, string Kind = ChunkKinds.Text);

@@ -8,7 +8,7 @@ namespace ChatStreaming.Worker.Model;
 /// <see cref="Tools"/> are its own, not added to <c>Chat:Model</c>'s). Messages name <c>Chat:Model:*</c>; the
 /// validator names the entry's own section.
 /// </summary>
-public sealed class ModelOptions
+internal sealed class ModelOptions
 {
     public const string SectionName = "Chat:Model";
     public const string CatalogSectionName = "Chat:Models";

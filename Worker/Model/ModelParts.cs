@@ -9,7 +9,7 @@ namespace ChatStreaming.Worker.Model;
 /// results the function invocation streams, as JSON (<c>{ callId, name, arguments }</c>, <c>{ callId, result }</c>).
 /// Usage is read by the caller; anything else (a provider's own content types) is not streamed.
 /// </summary>
-public static class ModelParts
+internal static class ModelParts
 {
     public static (string Kind, string Text)? ToDelta(AIContent content) => content switch
     {

@@ -17,7 +17,7 @@ namespace ChatStreaming.Worker.Model;
 /// 401/403 → failed "model authentication failed"; 429/5xx before the first delta → retried (Retry-After honoured),
 /// then failed; a drop or a stall after some text → interrupted; unreadable data → failed.
 /// </summary>
-public sealed class ModelStreamReader(
+internal sealed class ModelStreamReader(
     StallWatchdog watchdog,
     WorkerMetrics metrics,
     TimeProvider timeProvider,

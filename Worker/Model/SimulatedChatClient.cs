@@ -11,7 +11,7 @@ namespace ChatStreaming.Worker.Model;
 /// asks it to "search", it calls the first tool with the words after "for" (or after "search") as <c>query</c>, then
 /// answers. Every round reports its usage: the words it was sent, the tokens it streamed.
 /// </summary>
-public sealed class SimulatedChatClient(SimulatedModelOptions settings, SimulatedClock clock, TimeProvider timeProvider) : IChatClient
+internal sealed class SimulatedChatClient(SimulatedModelOptions settings, SimulatedClock clock, TimeProvider timeProvider) : IChatClient
 {
     private static readonly string[] Words =
     [

@@ -8,7 +8,7 @@ namespace ChatStreaming.Worker.Model;
 /// tokens a second that is one timer instead of 50,000 timer arms a second. Each wait wakes once, at most one
 /// resolution late; the delta is timestamped when it is taken, so the latency the app measures is unaffected.
 /// </summary>
-public sealed class SimulatedClock(TimeProvider timeProvider) : IDisposable
+internal sealed class SimulatedClock(TimeProvider timeProvider) : IDisposable
 {
     public static readonly TimeSpan Resolution = TimeSpan.FromMilliseconds(5);
 

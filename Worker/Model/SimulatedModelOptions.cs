@@ -3,7 +3,7 @@ using System.ComponentModel.DataAnnotations;
 namespace ChatStreaming.Worker.Model;
 
 /// <summary>The <c>Chat:Model:Simulated</c> section: the offline, deterministic model.</summary>
-public sealed class SimulatedModelOptions
+internal sealed class SimulatedModelOptions
 {
     public const string SectionName = "Chat:Model:Simulated";
 

@@ -11,7 +11,7 @@ namespace ChatStreaming.Worker.Model;
 /// interval late (a quarter of the catalog's shortest timeout, at most a second).
 /// Invariant: a watched stream is cancelled only while it is armed (not while it waits out a Retry-After).
 /// </summary>
-public sealed class StallWatchdog : IDisposable
+internal sealed class StallWatchdog : IDisposable
 {
     private readonly ConcurrentDictionary<Watched, byte> watched = new();
     private readonly TimeProvider timeProvider;

@@ -3,7 +3,7 @@ using StackExchange.Redis;
 namespace ChatStreaming.Worker.Redis;
 
 /// <summary>An answer's Redis names, built once per answer instead of once per chunk.</summary>
-public sealed record AnswerKeys(RedisKey Chunks, RedisKey Generation, RedisValue Events)
+internal sealed record AnswerKeys(RedisKey Chunks, RedisKey Generation, RedisValue Events)
 {
     public static AnswerKeys For(Guid conversationId, Guid messageId) =>
         new(RedisKeys.Chunks(messageId), RedisKeys.Generation(messageId), RedisKeys.ConversationEvents(conversationId).ToString());

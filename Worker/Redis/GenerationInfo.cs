@@ -4,7 +4,7 @@ using StackExchange.Redis;
 namespace ChatStreaming.Worker.Redis;
 
 /// <summary>What Redis knows of an answer while its generation state lives (<see cref="RedisKeys.Generation"/>).</summary>
-public sealed record GenerationInfo(Guid MessageId, Guid ConversationId, Guid UserMessageId, string OwnerId, MessageStatus Status)
+internal sealed record GenerationInfo(Guid MessageId, Guid ConversationId, Guid UserMessageId, string OwnerId, MessageStatus Status)
 {
     /// <summary>The state read from its hash, or null when the hash is gone or partial.</summary>
     internal static GenerationInfo? FromHash(Guid messageId, HashEntry[] fields)

@@ -5,7 +5,7 @@ namespace ChatStreaming.Worker.Redis;
 /// (<see cref="RedisKeys.Instance"/>) says it is alive; an answer is an orphan only when its instance's heartbeat is gone.
 /// The id also marks the conversation events it publishes, so it skips its own (it delivered them locally already).
 /// </summary>
-public sealed class InstanceIdentity
+internal sealed class InstanceIdentity
 {
     public InstanceIdentity() => Id = Value.ToString("N");
 

@@ -1,4 +1,6 @@
 using StackExchange.Redis;
+using ChatStreaming.Worker.Ending;
+using ChatStreaming.Worker.Limits;
 
 namespace ChatStreaming.Worker.Redis;
 
@@ -63,8 +65,8 @@ public static class RedisKeys
 
     /// <summary>
     /// Pub/sub: everything sent to a conversation's connections (its user messages, and its answers' start, chunks and
-    /// end), encoded by <see cref="Delivery.ConversationEvent"/>. Every instance with a connection in the conversation subscribes
-    /// (<see cref="Delivery.ConversationSubscriptions"/>); a chunk is published by the script that writes it to the replay buffer.
+    /// end), encoded by <see cref="Streaming.ConversationEvent"/>. Every instance with a connection in the conversation subscribes
+    /// (<see cref="Streaming.ConversationSubscriptions"/>); a chunk is published by the script that writes it to the replay buffer.
     /// </summary>
     public static RedisChannel ConversationEvents(Guid conversationId) => RedisChannel.Literal($"{Prefix}:conv:{conversationId:N}:events");
 

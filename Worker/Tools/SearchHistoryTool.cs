@@ -9,7 +9,7 @@ namespace ChatStreaming.Worker.Tools;
 /// SearchMessages), so a model can look up what the user discussed before. Scoped to <see cref="ToolCaller.Current"/>:
 /// another user's messages are never read.
 /// </summary>
-public sealed class SearchHistoryTool(ChatStore store)
+internal sealed class SearchHistoryTool(ChatStore store)
 {
     public const string Name = "search_history";
 

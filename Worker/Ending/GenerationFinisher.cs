@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using ChatStreaming.Contracts;
+using ChatStreaming.Persistence;
+using ChatStreaming.Worker.Diagnostics;
+using ChatStreaming.Worker.Model;
+using ChatStreaming.Worker.Redis;
+using Microsoft.Extensions.Logging;
+using Polly;
+using Polly.Registry;
+using StackExchange.Redis;
+using ChatStreaming.Worker.Streaming;
+
+namespace ChatStreaming.Worker.Ending;
+
+/// <summary>
+/// The one way an answer ends, whoever ends it (its generator, the hub refusing it, an orphan sweep): the final status
+/// is decided once in Redis, the message is saved once in Postgres, then what is saved is announced.
+/// Redis and Postgres outages are retried; if Redis stays away, Postgres (the durable truth) still gets the answer.
+/// </summary>
+internal sealed class GenerationFinisher(
+    GenerationState state,
+    ChatStore store,
+    PostgresRetry postgresRetry,
+    IChatBroadcaster broadcaster,
+    ResiliencePipelineProvider<string> pipelines,
+    WorkerMetrics metrics,
+    ILogger<GenerationFinisher> logger)
+{
+    // Redis restarting or paused: a few seconds of retries before giving up on the Redis side of the end.
+    private readonly ResiliencePipeline redisRetry = pipelines.GetPipeline(RedisRetries.Endings);
+
+    /// <summary>
+    /// Decides the status (a cancel request that came first wins over <paramref name="outcome"/>), saves what
+    /// <paramref name="relayed"/> streamed (nothing when null) with the <paramref name="model"/> that answered, announces.
+    /// </summary>
+    public async Task<GenerationFinished> EndAsync(Guid conversationId, Guid messageId, ModelOutcome outcome, RelayResult? relayed = null, string? model = null)
+    {
+        MessageStatus status;
+        try
+        {
+            status = await redisRetry.ExecuteAsync(async _ => await state.FinishAsync(messageId, outcome.Status, outcome.Error), CancellationToken.None);
+        }
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+        {
+            status = outcome.Status;
+        }
+
+        var error = status == outcome.Status ? outcome.Error : null; // else a cancel request won
+        var final = new FinalMessage(
+            messageId, relayed?.Content ?? "", status, relayed?.LastSequence ?? 0, error, outcome.FinishReason, outcome.Usage, relayed?.Parts, model);
+        var (announced, _) = await SaveAndAnnounceAsync(conversationId, final, relayed?.Deltas ?? 0);
+        return announced;
+    }
+
+    /// <summary>
+    /// Saves an answer whose status is already decided (idempotent: only a message still streaming is written) and
+    /// announces what is saved: ours, or the end someone else saved first. <c>Saved</c> is false in that second case.
+    /// </summary>
+    public async Task<(GenerationFinished Announced, bool Saved)> SaveAndAnnounceAsync(Guid conversationId, FinalMessage final, int deltas = 0)
+    {
+        using var activity = WorkerTracing.StartAnswerSpan("chat.save", conversationId, final.MessageId);
+        activity?.SetTag("chat.status", final.Status.ToWireName());
+        var started = Stopwatch.GetTimestamp();
+        var attempt = 0;
+        var saved = await postgresRetry.ExecuteAsync(
+            async ct =>
+            {
+                if (attempt++ > 0)
+                {
+                    await KeepReplayAsync(final.MessageId); // Postgres is away: the replay buffer must outlive the retries
+                }
+
+                return await store.SaveFinalAsync(final, ct);
+            },
+            CancellationToken.None);
+        metrics.Saved(Stopwatch.GetElapsedTime(started).TotalMilliseconds, attempt - 1);
+        activity?.SetTag("chat.save.attempts", attempt);
+        activity?.SetTag("chat.saved", saved);
+        var announced = new GenerationFinished(
+            conversationId, final.MessageId, final.Status, final.LastSequence, final.Content, final.Error, final.FinishReason, final.Usage,
+            final.Model, StoredParts.Normalize(final.Parts, final.Content));
+        if (!saved && await store.GetMessageAsync(final.MessageId, CancellationToken.None) is { } already)
+        {
+            WorkerLog.AlreadySaved(logger, final.MessageId);
+            announced = new GenerationFinished(
+                conversationId, final.MessageId, already.Status, already.LastSequence ?? 0, already.Content, already.Error, already.FinishReason, already.Usage,
+                already.Model, already.Parts);
+        }
+
+        WorkerLog.GenerationFinished(logger, final.MessageId, conversationId, announced.Status, announced.LastSequence, deltas);
+        await redisRetry.ExecuteAsync(async _ => await broadcaster.GenerationFinishedAsync(announced), CancellationToken.None);
+        return (announced, saved);
+    }
+
+    /// <summary>
+    /// Ends an answer Redis never registered (it went away after the message was saved): saved <c>failed</c> with
+    /// <paramref name="error"/> in one attempt (a caller is waiting; the stale-answer sweep is the fallback) and not
+    /// announced, since no client was told it started.
+    /// </summary>
+    public async Task EndUnregisteredAsync(Guid conversationId, Guid messageId, string error)
+    {
+        await store.SaveFinalAsync(new FinalMessage(messageId, "", MessageStatus.Failed, 0, error), CancellationToken.None);
+        WorkerLog.GenerationFinished(logger, messageId, conversationId, MessageStatus.Failed, 0, 0);
+    }
+
+    private async Task KeepReplayAsync(Guid messageId)
+    {
+        try
+        {
+            await state.KeepAsync(messageId);
+        }
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+        {
+            // Redis away too: nothing to keep alive; the save goes on.
+        }
+    }
+}

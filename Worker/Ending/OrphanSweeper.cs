@@ -1,0 +1,97 @@
+using ChatStreaming.Contracts;
+using ChatStreaming.Persistence;
+using ChatStreaming.Worker.Diagnostics;
+using ChatStreaming.Worker.Redis;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ChatStreaming.Worker.Streaming;
+
+namespace ChatStreaming.Worker.Ending;
+
+/// <summary>
+/// Ends other instances' orphans: an answer whose lease ran out and whose instance's heartbeat is gone (it was killed
+/// or stayed paused past the lease) is claimed by exactly one instance, saved as interrupted with the text streamed so
+/// far, and announced. Every few sweeps it also asks Postgres for answers still "streaming" that have no lease: Redis
+/// lost them (a restart), or their instance died between deciding and saving. This instance's own leases are renewed
+/// by <see cref="LeaseRenewer"/>, on a timer of its own, so a slow sweep never lets them lapse.
+/// </summary>
+internal sealed class OrphanSweeper(
+    OwnedAnswers owned,
+    GenerationState state,
+    ReplayStream replay,
+    ChatStore store,
+    GenerationFinisher finisher,
+    WorkerMetrics metrics,
+    TimeProvider timeProvider,
+    IOptions<ChatStreamingOptions> options,
+    ILogger<OrphanSweeper> logger) : BackgroundService
+{
+    public const string OrphanError = "the instance generating this answer stopped";
+    private const int DatabaseSweepEvery = 10;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Value.GenerationLease / 3, timeProvider);
+        var tick = 0;
+        while (await timer.WaitForNextTickAsync(stoppingToken))
+        {
+            try
+            {
+                foreach (var messageId in await state.ExpiredLeasesAsync())
+                {
+                    await TryRecoverAsync(messageId, null, leaseExpired: true, stoppingToken);
+                }
+
+                if (++tick % DatabaseSweepEvery == 0)
+                {
+                    var before = timeProvider.GetUtcNow() - (3 * options.Value.GenerationLease);
+                    foreach (var (messageId, conversationId) in await store.FindStaleStreamingAsync(before, stoppingToken))
+                    {
+                        await TryRecoverAsync(messageId, conversationId, leaseExpired: false, stoppingToken);
+                    }
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                WorkerLog.SweepFailed(logger, ex); // Redis or Postgres away: try again next tick
+            }
+        }
+    }
+
+    /// <summary>One answer: a failure is logged and does not keep the sweep from the others.</summary>
+    private async Task TryRecoverAsync(Guid messageId, Guid? conversationId, bool leaseExpired, CancellationToken stoppingToken)
+    {
+        try
+        {
+            if (!owned.Owns(messageId) && await state.ClaimOrphanAsync(messageId, leaseExpired) is { } claim)
+            {
+                await RecoverAsync(messageId, conversationId, claim, stoppingToken);
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            WorkerLog.RecoveryFailed(logger, ex, messageId);
+        }
+    }
+
+    private async Task RecoverAsync(Guid messageId, Guid? conversationId, (MessageStatus Status, string? Error) claim, CancellationToken cancellationToken)
+    {
+        conversationId ??= (await state.GetGenerationAsync(messageId))?.ConversationId
+            ?? (await store.FindMessageOwnerAsync(messageId, cancellationToken))?.ConversationId;
+        if (conversationId is not { } conversation)
+        {
+            return; // not a message of ours
+        }
+
+        var streamed = await replay.GetStreamedTextAsync(messageId);
+        var error = claim.Error ?? (claim.Status == MessageStatus.Interrupted ? OrphanError : null);
+        var final = new FinalMessage(messageId, streamed.Content, claim.Status, streamed.LastSequence, error, Parts: streamed.Parts);
+        var (_, saved) = await finisher.SaveAndAnnounceAsync(conversation, final);
+        if (saved)
+        {
+            metrics.OrphanRecovered();
+            WorkerLog.OrphanRecovered(logger, messageId, conversation, claim.Status, streamed.LastSequence);
+        }
+    }
+}

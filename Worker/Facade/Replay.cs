@@ -1,0 +1,53 @@
+using ChatStreaming.Contracts;
+using ChatStreaming.Persistence;
+using ChatStreaming.Worker.Diagnostics;
+using ChatStreaming.Worker.Streaming;
+
+namespace ChatStreaming.Worker.Facade;
+
+/// <summary>An answer's chunks from its replay buffer, for a client catching up after a gap or a reconnect.</summary>
+public sealed class Replay
+{
+    private readonly ReplayStream stream;
+    private readonly ChatStore store;
+    private readonly WorkerMetrics metrics;
+
+    internal Replay(ReplayStream stream, ChatStore store, WorkerMetrics metrics)
+    {
+        this.stream = stream;
+        this.store = store;
+        this.metrics = metrics;
+    }
+
+    /// <summary>
+    /// The chunks after <paramref name="afterSequence"/> (at most Chat:MaxChunksPerRead). Another user's answer is
+    /// refused as an unknown one; a gone buffer is told apart from "never yours" only to the owner.
+    /// </summary>
+    public async Task<Outcome<IReadOnlyList<Chunk>>> GetChunksAsync(string userId, Guid messageId, long afterSequence, CancellationToken cancellationToken)
+    {
+        if (afterSequence < 0)
+        {
+            return Refusal.Invalid("afterSequence", "afterSequence must be 0 or more");
+        }
+
+        if (await stream.GetChunksAsync(messageId, afterSequence) is { } found)
+        {
+            if (found.Generation.OwnerId != userId)
+            {
+                return Refusal.NotFound(ChatErrors.MessageNotFound);
+            }
+
+            metrics.Replay(hit: true);
+            return Outcome.Ok(found.Chunks);
+        }
+
+        var owner = await store.FindMessageOwnerAsync(messageId, cancellationToken);
+        if (owner is null || owner.OwnerId != userId)
+        {
+            return Refusal.NotFound(ChatErrors.MessageNotFound);
+        }
+
+        metrics.Replay(hit: false);
+        return new Refusal(ChatErrors.ReplayUnavailable, RefusalKind.NotFound);
+    }
+}

@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Threading.Channels;
+using ChatStreaming.Contracts;
+using ChatStreaming.Persistence;
+using ChatStreaming.Worker.Diagnostics;
+using ChatStreaming.Worker.Ending;
+using ChatStreaming.Worker.Model;
+using ChatStreaming.Worker.Redis;
+using ChatStreaming.Worker.Streaming;
+using ChatStreaming.Worker.Tools;
+using Microsoft.Extensions.Logging;
+
+namespace ChatStreaming.Worker.Generation;
+
+/// <summary>
+/// One answer from its start to its end: stream the model's deltas through a <see cref="ChunkRelay"/> into Redis
+/// (<see cref="ChunkSink"/>), then end it through the <see cref="GenerationFinisher"/> (status decided once, saved once,
+/// announced) and count its tokens (<see cref="TokenSpender"/>). Whatever fails, the answer ends.
+/// </summary>
+internal sealed class AnswerGenerator(
+    OwnedAnswers owned,
+    GenerationState state,
+    ChatStore store,
+    GenerationFinisher finisher,
+    ModelStreamReader model,
+    ModelCatalog models,
+    ChunkSink sink,
+    TokenSpender tokens,
+    IChatBroadcaster broadcaster,
+    WorkerMetrics metrics,
+    TimeProvider timeProvider,
+    ILogger<AnswerGenerator> logger)
+{
+    public async Task RunAsync(GenerationJob job, CancellationToken stoppingToken)
+    {
+        var messageId = job.AssistantMessageId;
+        using var activity = WorkerTracing.StartAnswerSpan("chat.generation", job.ConversationId, messageId, job.Parent);
+        // Every log line of this answer, whichever class writes it (model reader, relay, finisher), carries its ids.
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["ConversationId"] = job.ConversationId, ["MessageId"] = messageId });
+        metrics.QueueWait(Stopwatch.GetElapsedTime(job.QueuedAt).TotalMilliseconds);
+        // Attached before the cancel flag is read: a cancel is either seen by the read or delivered to this source.
+        using var generation = owned.Start(job.Answer, stoppingToken);
+        metrics.GenerationStarted();
+        var outcome = new ModelOutcome(MessageStatus.Failed, "the answer could not be generated");
+        var relayed = RelayResult.Empty;
+        string? modelName = null;
+        // Unbounded on purpose: the model's deltas are never held back; the relay coalesces what waits (see ChunkRelay).
+        var deltas = Channel.CreateUnbounded<ModelDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        Task<RelayResult>? relay = null;
+        try
+        {
+            if (await state.IsCancelRequestedAsync(messageId))
+            {
+                outcome = new ModelOutcome(MessageStatus.Cancelled);
+                return;
+            }
+
+            WorkerLog.GenerationStarted(logger, messageId, job.ConversationId);
+            var started = timeProvider.GetTimestamp();
+            await AnnounceStartAsync(new GenerationStarted(job.ConversationId, messageId, job.UserMessageId));
+            var history = await store.GetModelHistoryAsync(job.ConversationId, job.UserMessageId, models.MaxContextMessages, generation.Token);
+            // The send's model, else the conversation's, else the default (a name no longer in the catalog is the default).
+            var answering = models.Get(job.Model ?? history.Model);
+            modelName = answering.Name;
+            activity?.SetTag("chat.model", modelName);
+            var keys = AnswerKeys.For(job.ConversationId, messageId);
+            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => sink.WriteAsync(keys, chunk, started, generation), CancellationToken.None);
+            using (ToolCaller.Enter(new ToolCaller(job.OwnerId, job.ConversationId)))
+            {
+                var messages = ConversationContext.Build(answering.Options, history.Messages, job.Prompt, history.SystemPrompt);
+                outcome = await model.ReadAsync(answering, messages, deltas.Writer, generation.Token, stoppingToken);
+            }
+
+            relayed = await relay;
+            if (relayed.SinkError is not null)
+            {
+                WorkerLog.RelayFailed(logger, relayed.SinkError, messageId);
+            }
+
+            metrics.Coalesced(relayed.Deltas - relayed.LastSequence);
+        }
+        catch (Exception ex)
+        {
+            // Redis or Postgres failed around the model call: the answer still ends, saved with the text it streamed.
+            WorkerLog.GenerationFailed(logger, ex, messageId);
+            if (relay is not null)
+            {
+                deltas.Writer.TryComplete();
+                relayed = await relay; // never throws: a sink failure is in its result
+            }
+
+            outcome = generation.IsCancellationRequested && stoppingToken.IsCancellationRequested
+                ? new ModelOutcome(MessageStatus.Interrupted, "the server shut down during the answer")
+                : outcome with { Status = relayed.LastSequence > 0 ? MessageStatus.Interrupted : MessageStatus.Failed };
+        }
+        finally
+        {
+            try
+            {
+                owned.MarkEnding(messageId);
+                await finisher.EndAsync(job.ConversationId, messageId, outcome, relayed, modelName);
+                await tokens.SpendAsync(job, outcome.Usage);
+            }
+            catch (Exception ex)
+            {
+                // Postgres stayed away through every retry: another instance's sweep ends the answer later.
+                WorkerLog.FinishFailed(logger, ex, messageId);
+            }
+            finally
+            {
+                owned.Release(messageId);
+                metrics.GenerationEnded(outcome.Status.ToWireName());
+                activity?.SetTag("chat.status", outcome.Status.ToWireName());
+                activity?.SetTag("chat.chunks", relayed.LastSequence);
+            }
+        }
+    }
+
+    /// <summary>Best effort: a client not told of the start still gets the chunks (the first one it sees tells it).</summary>
+    private async Task AnnounceStartAsync(GenerationStarted started)
+    {
+        try
+        {
+            await broadcaster.GenerationStartedAsync(started);
+        }
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+        {
+            WorkerLog.StartNotAnnounced(logger, ex, started.MessageId);
+        }
+    }
+}

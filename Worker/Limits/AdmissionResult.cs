@@ -1,0 +1,9 @@
+namespace ChatStreaming.Worker.Limits;
+
+internal enum AdmissionResult
+{
+    Admitted,
+    TooManyMessages,
+    TooManyRunning,
+    TokenBudgetSpent,
+}

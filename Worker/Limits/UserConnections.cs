@@ -1,0 +1,66 @@
+using System.Collections.Concurrent;
+using ChatStreaming.Worker.Redis;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace ChatStreaming.Worker.Limits;
+
+/// <summary>
+/// How many connections each user has open, all instances together (<c>Chat:MaxConnectionsPerUser</c>): a sorted set
+/// per user in Redis, member = connection id, score = when its entry lapses unless renewed. This instance renews its
+/// own connections' entries every third of a lease (<see cref="UserConnectionsRenewer"/>), so those of an instance that
+/// died stop counting within two leases.
+/// </summary>
+internal sealed class UserConnections(IConnectionMultiplexer redis, IOptions<ChatStreamingOptions> options, TimeProvider time)
+{
+    // KEYS: the user's connections. ARGV: now, limit (0 = none), connection id, expiry, key TTL ms.
+    private const string OpenScript = """
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+        if tonumber(ARGV[2]) > 0 and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+            return 0
+        end
+        redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+        redis.call('PEXPIRE', KEYS[1], ARGV[5])
+        return 1
+        """;
+
+    // Invariant: the connections of this instance that are counted in Redis, connection id → user id.
+    private readonly ConcurrentDictionary<string, string> local = new();
+
+    private TimeSpan EntryLifetime => 2 * options.Value.GenerationLease;
+
+    /// <summary>Counts the connection; false when the user already has the most allowed (it must be closed).</summary>
+    public async Task<bool> TryOpenAsync(string userId, string connectionId)
+    {
+        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
+        var opened = (int)await redis.GetDatabase().ScriptEvaluateAsync(
+            OpenScript,
+            [RedisKeys.UserConnections(userId)],
+            [now, options.Value.MaxConnectionsPerUser, connectionId, now + (long)EntryLifetime.TotalMilliseconds, (long)EntryLifetime.TotalMilliseconds]) == 1;
+        if (opened)
+        {
+            local[connectionId] = userId;
+        }
+
+        return opened;
+    }
+
+    public async Task CloseAsync(string connectionId)
+    {
+        if (local.TryRemove(connectionId, out var userId))
+        {
+            await redis.GetDatabase().SortedSetRemoveAsync(RedisKeys.UserConnections(userId), connectionId);
+        }
+    }
+
+    /// <summary>Extends the entries of this instance's connections (only those still listed).</summary>
+    public async Task RenewAsync()
+    {
+        var expiry = time.GetUtcNow().ToUnixTimeMilliseconds() + (long)EntryLifetime.TotalMilliseconds;
+        var batch = redis.GetDatabase().CreateBatch();
+        var renewals = local.Select(c => batch.SortedSetAddAsync(RedisKeys.UserConnections(c.Value), c.Key, expiry, SortedSetWhen.Exists)).ToList();
+        renewals.AddRange(local.Values.Distinct().Select(user => (Task<bool>)batch.KeyExpireAsync(RedisKeys.UserConnections(user), EntryLifetime)));
+        batch.Execute();
+        await Task.WhenAll(renewals);
+    }
+}

@@ -1,0 +1,171 @@
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using ChatStreaming.Worker.Redis;
+
+namespace ChatStreaming.Worker.Limits;
+
+/// <summary>
+/// Per-user limits shared by every instance (the counters live in Redis): messages per minute (a sliding 60 s window)
+/// and answers running at once, tokens per UTC day, and per-minute counts of other hub calls (conversations created, reads). A send is admitted, then its reservation becomes the answer's entry when the answer
+/// is registered (<see cref="GenerationState.RegisterAsync"/>), or is given back if nothing was started.
+/// </summary>
+public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStreamingOptions> options, TimeProvider time)
+{
+    private const long WindowMilliseconds = 60_000;
+
+    /// <summary>How long an admitted send may take to be registered before its reservation stops counting.</summary>
+    private const long ReservationMilliseconds = 30_000;
+
+    /// <summary>What a refused user is told to wait when too many answers run (an answer's end cannot be predicted).</summary>
+    public static readonly TimeSpan ConcurrencyRetryAfter = TimeSpan.FromSeconds(2);
+
+    // KEYS: sends, active, leases, today's tokens. ARGV: now, per minute, concurrent, send id, reservation ms, key ttl ms,
+    // window ms, '1' to admit it as new even if its send id is in the window, tokens per day, ms until the day ends.
+    // Returns {0, 1} admitted and counted, {0, 0} a retry of a send admitted within the window (not counted again),
+    // {1, ms} too many messages this minute (ms until the oldest leaves the window), {2, 0} too many answers running,
+    // {3, ms} the day's token budget is spent (ms until midnight UTC).
+    private const string AdmitScript = """
+        local now = tonumber(ARGV[1])
+        local perMinute = tonumber(ARGV[2])
+        local concurrent = tonumber(ARGV[3])
+        local window = tonumber(ARGV[7])
+        local budget = tonumber(ARGV[9])
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+        if ARGV[8] ~= '1' and redis.call('ZSCORE', KEYS[1], ARGV[4]) then
+            return {0, 0}
+        end
+        if budget > 0 and tonumber(redis.call('GET', KEYS[4]) or '0') >= budget then
+            return {3, tonumber(ARGV[10])}
+        end
+        if perMinute > 0 and redis.call('ZCARD', KEYS[1]) >= perMinute then
+            local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+            return {1, tonumber(oldest[2]) + window - now}
+        end
+        if concurrent > 0 then
+            local running = 0
+            local entries = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
+            for i = 1, #entries, 2 do
+                if tonumber(entries[i + 1]) > now or redis.call('ZSCORE', KEYS[3], entries[i]) then
+                    running = running + 1
+                else
+                    redis.call('ZREM', KEYS[2], entries[i])
+                end
+            end
+            if running >= concurrent then
+                return {2, 0}
+            end
+            redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), 'r:' .. ARGV[4])
+            redis.call('PEXPIRE', KEYS[2], ARGV[6])
+        end
+        redis.call('ZADD', KEYS[1], now, ARGV[4])
+        redis.call('PEXPIRE', KEYS[1], window)
+        return {0, 1}
+        """;
+
+    // A fixed 60 s window per user and kind of call. KEYS: the counter. ARGV: limit, window ms.
+    // Returns -1 when allowed, else the ms until the window ends.
+    private const string CallScript = """
+        local n = redis.call('INCR', KEYS[1])
+        if n == 1 then
+            redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        end
+        if n > tonumber(ARGV[1]) then
+            local left = redis.call('PTTL', KEYS[1])
+            if left < 0 then
+                redis.call('PEXPIRE', KEYS[1], ARGV[2])
+                left = tonumber(ARGV[2])
+            end
+            return left
+        end
+        return -1
+        """;
+
+    private ChatStreamingOptions Options => options.Value;
+
+    /// <summary>
+    /// Counts one call of <paramref name="kind"/> against its per-minute limit (<paramref name="perMinute"/>, 0 = none),
+    /// shared by all instances. Null when allowed, else how long to wait.
+    /// </summary>
+    /// <exception cref="RedisException">Redis cannot be reached.</exception>
+    public async Task<TimeSpan?> CountCallAsync(string userId, string kind, int perMinute)
+    {
+        if (perMinute <= 0)
+        {
+            return null;
+        }
+
+        var left = (long)await redis.GetDatabase().ScriptEvaluateAsync(CallScript, [RedisKeys.UserCalls(userId, kind)], [perMinute, WindowMilliseconds]);
+        return left < 0 ? null : TimeSpan.FromMilliseconds(left);
+    }
+
+    private bool Enabled => Options.MessagesPerMinutePerUser > 0 || Options.MaxConcurrentGenerationsPerUser > 0 || Options.TokensPerDayPerUser > 0;
+
+    /// <summary>
+    /// Counts a send against the user's limits, or says why not. Its key is (user, conversation, client message id):
+    /// a send with a key admitted in the last minute is a retry, admitted without counting again
+    /// (<see cref="Admission.SeenBefore"/>) — the caller must then find what that send saved, and if the database does
+    /// not know it, admit it again with <paramref name="asNew"/>: a "retry" that saved nothing is a new send.
+    /// </summary>
+    /// <exception cref="RedisException">Redis cannot be reached.</exception>
+    internal async Task<Admission> AdmitAsync(string userId, Guid conversationId, string? clientMessageId, bool asNew = false)
+    {
+        var sendId = clientMessageId is null ? "g:" + Guid.NewGuid().ToString("N") : $"c:{conversationId:N}:{clientMessageId}";
+        if (!Enabled)
+        {
+            return new Admission(AdmissionResult.Admitted, sendId, Counted: false, TimeSpan.Zero);
+        }
+
+        var utcNow = time.GetUtcNow();
+        var now = utcNow.ToUnixTimeMilliseconds();
+        var today = DateOnly.FromDateTime(utcNow.UtcDateTime);
+        var untilMidnight = (long)(today.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) - utcNow.UtcDateTime).TotalMilliseconds;
+        var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
+            AdmitScript,
+            [RedisKeys.UserSends(userId), RedisKeys.UserActive(userId), RedisKeys.Leases, RedisKeys.UserTokens(userId, today)],
+            [now, Options.MessagesPerMinutePerUser, Options.MaxConcurrentGenerationsPerUser, sendId, ReservationMilliseconds,
+                (long)Options.ReplayTtl.TotalMilliseconds, WindowMilliseconds, asNew ? "1" : "0", Options.TokensPerDayPerUser, untilMidnight]))!;
+        return ((int)reply[0], (long)reply[1]) switch
+        {
+            (0, 1) => new Admission(AdmissionResult.Admitted, sendId, Counted: true, TimeSpan.Zero),
+            (0, _) => new Admission(AdmissionResult.Admitted, sendId, Counted: false, TimeSpan.Zero) { SeenBefore = true },
+            (1, var waitMs) => new Admission(AdmissionResult.TooManyMessages, sendId, Counted: false, TimeSpan.FromMilliseconds(waitMs)),
+            (3, var waitMs) => new Admission(AdmissionResult.TokenBudgetSpent, sendId, Counted: false, TimeSpan.FromMilliseconds(waitMs)),
+            _ => new Admission(AdmissionResult.TooManyRunning, sendId, Counted: false, ConcurrencyRetryAfter),
+        };
+    }
+
+    /// <summary>
+    /// Adds an answer's tokens to the user's count for today (UTC), which the next sends are checked against when
+    /// Chat:TokensPerDayPerUser is set. Counted when the answer ends, so the answer that crosses the budget finishes.
+    /// </summary>
+    /// <exception cref="RedisException">Redis cannot be reached.</exception>
+    public async Task SpendTokensAsync(string userId, long tokens)
+    {
+        if (Options.TokensPerDayPerUser <= 0 || tokens <= 0)
+        {
+            return;
+        }
+
+        var key = RedisKeys.UserTokens(userId, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
+        var batch = redis.GetDatabase().CreateBatch();
+        var added = batch.StringIncrementAsync(key, tokens);
+        var expiry = batch.KeyExpireAsync(key, TimeSpan.FromDays(2));
+        batch.Execute();
+        await Task.WhenAll(added, expiry);
+    }
+
+    /// <summary>Gives back what <see cref="AdmitAsync"/> counted when no answer was started after all.</summary>
+    internal async Task RefundAsync(string userId, Admission admission)
+    {
+        if (!admission.Counted)
+        {
+            return;
+        }
+
+        var batch = redis.GetDatabase().CreateBatch();
+        var sends = batch.SortedSetRemoveAsync(RedisKeys.UserSends(userId), admission.SendId);
+        var active = batch.SortedSetRemoveAsync(RedisKeys.UserActive(userId), admission.Reservation);
+        batch.Execute();
+        await Task.WhenAll(sends, active);
+    }
+}

@@ -1,9 +1,0 @@
-namespace ChatStreaming.Worker.Redis;
-
-public enum AdmissionResult
-{
-    Admitted,
-    TooManyMessages,
-    TooManyRunning,
-    TokenBudgetSpent,
-}

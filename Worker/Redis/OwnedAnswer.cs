@@ -1,4 +1,0 @@
-namespace ChatStreaming.Worker.Redis;
-
-/// <summary>What an instance knows of an answer it owns, enough to re-create its state in Redis if Redis lost it.</summary>
-public sealed record OwnedAnswer(Guid MessageId, Guid ConversationId, Guid UserMessageId, string OwnerId);

@@ -1,9 +1,0 @@
-using ChatStreaming.Contracts;
-
-namespace ChatStreaming.Worker.Redis;
-
-/// <summary>
-/// An answer as far as the replay buffer holds it, up to and including <see cref="LastSequence"/>: its text and all its
-/// parts in order (consecutive text or reasoning joined).
-/// </summary>
-public sealed record StreamedText(string Content, long LastSequence, IReadOnlyList<MessagePart> Parts);

@@ -1,0 +1,16 @@
+using ChatStreaming.Worker.Redis;
+
+namespace ChatStreaming.Worker.Streaming;
+
+/// <summary>What <see cref="ChunkWriter"/> did with a chunk.</summary>
+internal enum ChunkWrite
+{
+    /// <summary>Written to the replay buffer and published to the other instances, in one step.</summary>
+    Written,
+
+    /// <summary>Already in the replay buffer (a repeat after a timeout, which wrote and published it): nothing done.</summary>
+    Repeated,
+
+    /// <summary>Refused: the answer's status is final (another instance ended it). Nothing written or published.</summary>
+    Ended,
+}

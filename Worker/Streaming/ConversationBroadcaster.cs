@@ -1,0 +1,48 @@
+using ChatStreaming.Contracts;
+using ChatStreaming.Worker.Generation;
+using ChatStreaming.Worker.Redis;
+using StackExchange.Redis;
+
+namespace ChatStreaming.Worker.Streaming;
+
+/// <summary>
+/// A conversation's events: published on <see cref="RedisKeys.ConversationEvents"/> for the other instances, and written
+/// straight to this instance's members (no Redis round trip, no echo: <see cref="ConversationSubscriptions"/> skips
+/// what this instance published). The SignalR backplane is not on this path.
+/// Invariant: an event goes to the local members only after Redis took it, so a local client is never ahead of the
+/// replay buffer or of the other instances' clients by more than the publish itself.
+/// </summary>
+internal sealed class ConversationBroadcaster(
+    IConnectionMultiplexer redis,
+    ChunkWriter writer,
+    ConversationSubscriptions subscriptions,
+    InstanceIdentity instance) : IChatBroadcaster
+{
+    public Task MessageAddedAsync(Message message) =>
+        PublishAsync(message.ConversationId, ChatHubMethods.MessageAdded, message, ConversationEvent.Encode(instance.Value, message));
+
+    public Task GenerationStartedAsync(GenerationStarted started) =>
+        PublishAsync(started.ConversationId, ChatHubMethods.GenerationStarted, started, ConversationEvent.Encode(instance.Value, started));
+
+    public Task GenerationFinishedAsync(GenerationFinished finished) =>
+        PublishAsync(finished.ConversationId, ChatHubMethods.GenerationFinished, finished, ConversationEvent.Encode(instance.Value, finished));
+
+    public async Task<bool> ChunkAsync(AnswerKeys keys, Chunk chunk)
+    {
+        if (await writer.WriteAsync(keys, chunk) == ChunkWrite.Ended)
+        {
+            return false;
+        }
+
+        // Written now, or by an earlier try whose reply was lost (then only its local delivery may be missing).
+        await subscriptions.SendToMembersAsync(chunk.ConversationId, ChatHubMethods.ReceiveChunk, chunk);
+        return true;
+    }
+
+    private async Task PublishAsync(Guid conversationId, string method, object argument, byte[] payload)
+    {
+        // Callers send a conversation's events one after the other (each awaited), so Redis relays them in that order.
+        await redis.GetSubscriber().PublishAsync(RedisKeys.ConversationEvents(conversationId), payload);
+        await subscriptions.SendToMembersAsync(conversationId, method, argument);
+    }
+}

@@ -1,0 +1,24 @@
+using ChatStreaming.Contracts;
+using ChatStreaming.Worker.Redis;
+
+namespace ChatStreaming.Worker.Streaming;
+
+/// <summary>
+/// Sends a conversation's events to every connection in it, on every instance (<see cref="Delivery.ConversationBroadcaster"/>).
+/// Each call returns once the event is in Redis and written to this instance's connections; a throw means neither
+/// is certain and the call may be repeated (clients drop what they have).
+/// </summary>
+internal interface IChatBroadcaster
+{
+    Task MessageAddedAsync(Message message);
+
+    Task GenerationStartedAsync(GenerationStarted started);
+
+    /// <summary>
+    /// Writes the chunk to its answer's replay buffer, then delivers it (the write and the publish to other instances are
+    /// one Redis call). False when the buffer refused it because the answer has ended elsewhere: nothing goes out.
+    /// </summary>
+    Task<bool> ChunkAsync(AnswerKeys keys, Chunk chunk);
+
+    Task GenerationFinishedAsync(GenerationFinished finished);
+}

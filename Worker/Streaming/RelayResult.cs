@@ -1,0 +1,13 @@
+using ChatStreaming.Contracts;
+
+namespace ChatStreaming.Worker.Streaming;
+
+/// <summary>
+/// What a relay wrote: <see cref="Content"/> is every text chunk's delta joined, <see cref="Parts"/> every chunk in order
+/// (consecutive text or reasoning joined into one part), the last chunk has <see cref="LastSequence"/>.
+/// </summary>
+internal sealed record RelayResult(string Content, IReadOnlyList<MessagePart> Parts, long LastSequence, int Deltas, Exception? SinkError)
+{
+    /// <summary>Nothing relayed (the answer ended before its first chunk).</summary>
+    public static readonly RelayResult Empty = new("", [], 0, 0, null);
+}

@@ -1,0 +1,125 @@
+using System.Globalization;
+using ChatStreaming.Contracts;
+using ChatStreaming.Worker.Redis;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+
+namespace ChatStreaming.Worker.Streaming;
+
+/// <summary>
+/// An answer's replay buffer, both ways: the one script that appends a chunk (and publishes it), and the reads. A
+/// Redis Stream whose entry ids are <c>0-sequence</c> (<see cref="RedisKeys.Chunks"/>), so a chunk is written once
+/// only and read back from any sequence. The stream's field names are spelled here and nowhere else.
+/// Invariant: a chunk is in the replay buffer before it is published, so a client that sees a gap can always fetch it.
+/// </summary>
+internal sealed class ReplayStream(IConnectionMultiplexer redis, IOptions<ChatStreamingOptions> options)
+{
+    // A text chunk is stored as d (delta) and t (emitted at); another kind adds k (kind) and p (its part), d being empty.
+    private const string DeltaField = "d";
+    private const string EmittedAtField = "t";
+    private const string KindField = "k";
+    private const string PartField = "p";
+
+    // KEYS: chunks stream, generation hash. ARGV: sequence, delta, emitted at, TTL (ms), events channel, payload, and
+    // for a chunk that is not text its kind and part (a text chunk, nearly all of them, sends six arguments).
+    // Idempotent without a read: XADD with an explicit id refuses an id not above the stream's top, which is a repeat
+    // (chunks of an answer are written in order). Any other error (a key of the wrong type…) is the caller's.
+    // The TTL slides with every chunk, so a buffer lives Chat:ReplayTtl after its last chunk.
+    // Refused (-1) once the answer's status is final: an instance that was paused while another one ended its answer
+    // adds nothing after the end (the state being gone, after a Redis restart, does not refuse).
+    private const string AppendScript = $"""
+        local status = redis.call('HGET', KEYS[2], 'status')
+        if status and status ~= 'streaming' then
+            return -1
+        end
+        local added
+        if #ARGV > 6 then
+            added = redis.pcall('XADD', KEYS[1], '0-' .. ARGV[1], '{DeltaField}', ARGV[2], '{EmittedAtField}', ARGV[3], '{KindField}', ARGV[7], '{PartField}', ARGV[8])
+        else
+            added = redis.pcall('XADD', KEYS[1], '0-' .. ARGV[1], '{DeltaField}', ARGV[2], '{EmittedAtField}', ARGV[3])
+        end
+        if type(added) == 'table' and added.err then
+            if string.find(added.err, 'equal or smaller', 1, true) then
+                return 0
+            end
+            return redis.error_reply(added.err)
+        end
+        redis.call('PEXPIRE', KEYS[1], ARGV[4])
+        redis.call('PUBLISH', ARGV[5], ARGV[6])
+        return 1
+        """;
+
+    private readonly RedisValue ttlMilliseconds = (long)options.Value.ReplayTtl.TotalMilliseconds;
+
+    private IDatabase Db => redis.GetDatabase();
+
+    /// <summary>
+    /// Queues the append of <paramref name="chunk"/> (and the publish of <paramref name="payload"/>) on
+    /// <paramref name="batch"/>; its result, once the batch is sent, is read by <see cref="WriteOf"/>.
+    /// </summary>
+    public Task<RedisResult> Append(IBatch batch, AnswerKeys keys, Chunk chunk, byte[] payload) =>
+        batch.ScriptEvaluateAsync(
+            AppendScript,
+            [keys.Chunks, keys.Generation],
+            chunk.Kind == ChunkKinds.Text
+                ? [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, keys.Events, payload]
+                : [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, keys.Events, payload, chunk.Kind, chunk.Part ?? ""]);
+
+    /// <summary>What the append script did.</summary>
+    public static ChunkWrite WriteOf(RedisResult appended) => (int)appended switch
+    {
+        1 => ChunkWrite.Written,
+        0 => ChunkWrite.Repeated,
+        _ => ChunkWrite.Ended,
+    };
+
+    /// <summary>
+    /// The answer's generation state and its chunks after <paramref name="afterSequence"/>, in order (at most
+    /// <c>Chat:MaxChunksPerRead</c>), read together; null when the state is gone.
+    /// </summary>
+    public async Task<(GenerationInfo Generation, IReadOnlyList<Chunk> Chunks)?> GetChunksAsync(Guid messageId, long afterSequence)
+    {
+        var batch = Db.CreateBatch();
+        var state = batch.HashGetAllAsync(RedisKeys.Generation(messageId));
+        var entries = batch.StreamRangeAsync(RedisKeys.Chunks(messageId), minId: $"({StreamId(afterSequence)}", maxId: "+", count: options.Value.MaxChunksPerRead);
+        batch.Execute();
+        var generation = GenerationInfo.FromHash(messageId, await state);
+        if (generation is null)
+        {
+            return null;
+        }
+
+        return (generation, [.. (await entries).Select(e => ToChunk(generation.ConversationId, messageId, e))]);
+    }
+
+    /// <summary>What was streamed so far (the whole buffer): the text deltas joined, and every part in order.</summary>
+    public async Task<StreamedText> GetStreamedTextAsync(Guid messageId)
+    {
+        var entries = await Db.StreamRangeAsync(RedisKeys.Chunks(messageId), "-", "+");
+        var text = string.Concat(entries.Select(e => (string?)e[DeltaField]));
+        var parts = new MessagePartsBuilder();
+        foreach (var entry in entries)
+        {
+            parts.Add((string?)entry[KindField] ?? ChunkKinds.Text, (string?)entry[PartField] ?? (string?)entry[DeltaField] ?? "");
+        }
+
+        return new StreamedText(text, entries.Length == 0 ? 0 : SequenceOf(entries[^1].Id), parts.Build());
+    }
+
+    private static Chunk ToChunk(Guid conversationId, Guid messageId, StreamEntry entry) => new(
+        conversationId,
+        messageId,
+        SequenceOf(entry.Id),
+        (string?)entry[DeltaField] ?? "",
+        double.Parse((string)entry[EmittedAtField]!, CultureInfo.InvariantCulture),
+        (string?)entry[KindField] ?? ChunkKinds.Text,
+        (string?)entry[PartField]);
+
+    private static string StreamId(long sequence) => $"0-{sequence.ToString(CultureInfo.InvariantCulture)}";
+
+    private static long SequenceOf(RedisValue streamId)
+    {
+        var id = (string)streamId!;
+        return long.Parse(id.AsSpan(id.IndexOf('-') + 1), CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,9 @@
+using ChatStreaming.Contracts;
+
+namespace ChatStreaming.Worker.Streaming;
+
+/// <summary>
+/// An answer as far as the replay buffer holds it, up to and including <see cref="LastSequence"/>: its text and all its
+/// parts in order (consecutive text or reasoning joined).
+/// </summary>
+internal sealed record StreamedText(string Content, long LastSequence, IReadOnlyList<MessagePart> Parts);
