@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using ChatStreaming.Client.Core;
 using ChatStreaming.Contracts;
 using Microsoft.AspNetCore.SignalR;
@@ -7,11 +6,10 @@ using Microsoft.AspNetCore.SignalR;
 namespace ChatStreaming.Client;
 
 /// <summary>The two ways to use the client: one prompt (scriptable) or a REPL. Errors are one line on stderr.</summary>
-internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool json, string? model = null)
+internal sealed partial class ConsoleApp(Uri baseUrl, string? user, string? token, bool json, string? model = null)
 {
     private string? accessToken;
 
-    private static readonly JsonSerializerOptions JsonLines = new(JsonSerializerDefaults.Web);
     private readonly CancellationTokenSource quit = new();
     private readonly object interruptLock = new();
     private TaskCompletionSource interrupt = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -163,20 +161,6 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
         return ExitCodes.Completed;
     }
 
-    internal static void PrintHits(IReadOnlyList<SearchHit> hits)
-    {
-        if (hits.Count == 0)
-        {
-            Console.WriteLine("No messages found.");
-        }
-
-        for (var i = 0; i < hits.Count; i++)
-        {
-            var hit = hits[i];
-            Console.WriteLine($"{i + 1,3}. {hit.ConversationTitle} ({hit.ConversationId}) {(hit.Role == MessageRole.User ? "you" : "assistant")}: {hit.Snippet.ReplaceLineEndings(" ")}");
-        }
-    }
-
     /// <summary>The conversation's active branch as Markdown or JSON, through REST (GET /api/conversations/{id}/export).</summary>
     internal async Task<string> ExportAsync(Guid conversationId, string format)
     {
@@ -195,91 +179,6 @@ internal sealed class ConsoleApp(Uri baseUrl, string? user, string? token, bool 
 
         return await response.Content.ReadAsStringAsync(quit.Token);
     }
-
-    private void Wire(ChatSession session)
-    {
-        if (json)
-        {
-            session.Started += started => WriteJson(new { @event = "started", started.ConversationId, started.MessageId, started.UserMessageId });
-            session.ChunkReceived += chunk => WriteJson(chunk.Kind == ChunkKinds.Text
-                ? new { @event = "chunk", chunk.ConversationId, chunk.MessageId, chunk.Sequence, chunk.Delta, chunk.EmittedAt, chunk.Kind }
-                : new { @event = chunk.Kind, chunk.ConversationId, chunk.MessageId, chunk.Sequence, chunk.Delta, chunk.EmittedAt, chunk.Kind, chunk.Part });
-            session.Finished += answer => WriteJson(new { @event = "finished", answer.Finished });
-            session.StateChanged += state =>
-            {
-                if (!closing)
-                {
-                    WriteJson(new { @event = state });
-                }
-            };
-        }
-        else
-        {
-            var inReasoning = false;
-            session.TextAppended += (answer, text) =>
-            {
-                if (answer.ConversationId == session.ConversationId)
-                {
-                    if (inReasoning)
-                    {
-                        Console.Write(Dim("\n"));
-                        inReasoning = false;
-                    }
-
-                    Console.Write(text);
-                }
-            };
-            session.PartReceived += (answer, chunk) =>
-            {
-                if (answer.ConversationId != session.ConversationId)
-                {
-                    return;
-                }
-
-                // Reasoning streams dimmed as it comes; a tool call and its result are one dimmed line each.
-                if (chunk.Kind == ChunkKinds.Reasoning)
-                {
-                    Console.Write(Dim(inReasoning ? chunk.Part ?? "" : $"thinking: {chunk.Part}"));
-                    inReasoning = true;
-                    return;
-                }
-
-                Console.WriteLine(Dim($"{(inReasoning ? "\n" : "")}{ToolLine(chunk)}"));
-                inReasoning = false;
-            };
-            session.StateChanged += state =>
-            {
-                if (!closing && !quit.IsCancellationRequested)
-                {
-                    Console.Error.WriteLine($"[{state}]");
-                }
-            };
-        }
-    }
-
-    /// <summary>Dimmed (ANSI faint) on a terminal; plain when the output is redirected.</summary>
-    private static string Dim(string text) => Console.IsOutputRedirected || text.Length == 0 ? text : $"\u001b[2m{text}\u001b[0m";
-
-    /// <summary>"[tool] search_history {"query":"zebra"}" / "[tool result] [...]", results cut at 200 characters.</summary>
-    internal static string ToolLine(Chunk chunk)
-    {
-        try
-        {
-            using var part = JsonDocument.Parse(chunk.Part ?? "{}");
-            var root = part.RootElement;
-            var line = chunk.Kind == ChunkKinds.ToolCall
-                ? $"[tool] {root.GetProperty("name").GetString()} {(root.TryGetProperty("arguments", out var args) ? args.GetRawText() : "")}"
-                : $"[tool result] {(root.TryGetProperty("result", out var result) ? result.GetRawText() : "")}";
-            line = line.ReplaceLineEndings(" ");
-            return line.Length > 200 ? line[..200] + "…" : line;
-        }
-        catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
-        {
-            return $"[{chunk.Kind}]";
-        }
-    }
-
-    private static void WriteJson(object value) => Console.WriteLine(JsonSerializer.Serialize(value, JsonLines));
 
     private void OnCancelKeyPress(object? sender, ConsoleCancelEventArgs e)
     {

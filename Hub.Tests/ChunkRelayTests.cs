@@ -1,7 +1,7 @@
 using System.Threading.Channels;
 using ChatStreaming.Contracts;
-using ChatStreaming.Worker.Streaming;
 using ChatStreaming.Worker.Model;
+using ChatStreaming.Worker.Streaming;
 using Xunit;
 
 namespace ChatStreaming.Hub.Tests;

@@ -1,8 +1,8 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Hub.Tests.Infrastructure;
 using ChatStreaming.Worker;
-using ChatStreaming.Worker.Streaming;
 using ChatStreaming.Worker.Redis;
+using ChatStreaming.Worker.Streaming;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;

@@ -1,4 +1,7 @@
 using System.Net;
+using System.Text;
+using ChatStreaming.Contracts;
+using ChatStreaming.Hub.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -6,9 +9,6 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using System.Text;
-using ChatStreaming.Contracts;
-using ChatStreaming.Hub.Tests.Infrastructure;
 using Xunit;
 
 namespace ChatStreaming.Hub.Tests;

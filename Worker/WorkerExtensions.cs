@@ -1,9 +1,12 @@
-using ChatStreaming.Worker.Streaming;
 using ChatStreaming.Worker.Diagnostics;
+using ChatStreaming.Worker.Ending;
+using ChatStreaming.Worker.Facade;
 using ChatStreaming.Worker.Generation;
 using ChatStreaming.Worker.Intake;
+using ChatStreaming.Worker.Limits;
 using ChatStreaming.Worker.Model;
 using ChatStreaming.Worker.Redis;
+using ChatStreaming.Worker.Streaming;
 using ChatStreaming.Worker.Tools;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.Configuration;
@@ -12,9 +15,6 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
-using ChatStreaming.Worker.Ending;
-using ChatStreaming.Worker.Facade;
-using ChatStreaming.Worker.Limits;
 
 namespace ChatStreaming.Worker;
 

@@ -1,8 +1,8 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Server.Telemetry;
 using ChatStreaming.Worker;
-using ChatStreaming.Worker.Streaming;
 using ChatStreaming.Worker.Redis;
+using ChatStreaming.Worker.Streaming;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.StackExchangeRedis;
 using Microsoft.Extensions.Options;

@@ -2,8 +2,8 @@ using ChatStreaming.Worker.Diagnostics;
 using Microsoft.Extensions.Options;
 using OpenTelemetry;
 using OpenTelemetry.Exporter;
-using OpenTelemetry.Resources;
 using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
 
 namespace ChatStreaming.Server.Telemetry;

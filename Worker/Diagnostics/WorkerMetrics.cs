@@ -1,5 +1,4 @@
 using System.Diagnostics.Metrics;
-using ChatStreaming.Worker.Facade;
 
 
 namespace ChatStreaming.Worker.Diagnostics;

@@ -4,11 +4,11 @@ using ChatStreaming.Persistence;
 using ChatStreaming.Worker.Diagnostics;
 using ChatStreaming.Worker.Model;
 using ChatStreaming.Worker.Redis;
+using ChatStreaming.Worker.Streaming;
 using Microsoft.Extensions.Logging;
 using Polly;
 using Polly.Registry;
 using StackExchange.Redis;
-using ChatStreaming.Worker.Streaming;
 
 namespace ChatStreaming.Worker.Ending;
 

@@ -2,10 +2,10 @@ using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
 using ChatStreaming.Worker.Diagnostics;
 using ChatStreaming.Worker.Redis;
+using ChatStreaming.Worker.Streaming;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using ChatStreaming.Worker.Streaming;
 
 namespace ChatStreaming.Worker.Ending;
 

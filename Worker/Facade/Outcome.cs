@@ -1,4 +1,3 @@
-using ChatStreaming.Worker.Limits;
 namespace ChatStreaming.Worker.Facade;
 
 /// <summary>What a facade call returns: its value, or the <see cref="Refusal"/> the caller maps to the wire.</summary>

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using ChatStreaming.Worker.Redis;
 using ChatStreaming.Worker.Ending;
+using ChatStreaming.Worker.Redis;
 
 namespace ChatStreaming.Worker.Generation;
 

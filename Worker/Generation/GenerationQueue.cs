@@ -1,7 +1,7 @@
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using ChatStreaming.Worker.Diagnostics;
 using ChatStreaming.Worker.Ending;
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Options;
 
 namespace ChatStreaming.Worker.Generation;

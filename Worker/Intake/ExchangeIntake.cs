@@ -1,13 +1,12 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
 using ChatStreaming.Worker.Diagnostics;
+using ChatStreaming.Worker.Ending;
 using ChatStreaming.Worker.Generation;
+using ChatStreaming.Worker.Limits;
 using ChatStreaming.Worker.Model;
 using ChatStreaming.Worker.Redis;
 using Microsoft.Extensions.Options;
-using ChatStreaming.Worker.Ending;
-using ChatStreaming.Worker.Facade;
-using ChatStreaming.Worker.Limits;
 
 namespace ChatStreaming.Worker.Intake;
 

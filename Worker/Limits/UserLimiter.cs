@@ -1,6 +1,6 @@
+using ChatStreaming.Worker.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
-using ChatStreaming.Worker.Redis;
 
 namespace ChatStreaming.Worker.Limits;
 

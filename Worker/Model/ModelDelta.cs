@@ -1,5 +1,4 @@
 using ChatStreaming.Contracts;
-using ChatStreaming.Worker.Limits;
 
 namespace ChatStreaming.Worker.Model;
 

@@ -1,5 +1,5 @@
-using System.Diagnostics;
 using System.ClientModel;
+using System.Diagnostics;
 using System.Text.Json;
 using System.Threading.Channels;
 using ChatStreaming.Contracts;

@@ -1,6 +1,4 @@
 using StackExchange.Redis;
-using ChatStreaming.Worker.Ending;
-using ChatStreaming.Worker.Limits;
 
 namespace ChatStreaming.Worker.Redis;
 

@@ -1,5 +1,4 @@
 using ChatStreaming.Contracts;
-using ChatStreaming.Worker.Generation;
 using ChatStreaming.Worker.Redis;
 using StackExchange.Redis;
 

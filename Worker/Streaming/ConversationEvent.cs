@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using ChatStreaming.Contracts;
 using ChatStreaming.Worker.Redis;
-using ChatStreaming.Worker.Limits;
 
 namespace ChatStreaming.Worker.Streaming;
 
