@@ -1,7 +1,5 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
-using ChatStreaming.Hub.Tests.Infrastructure;
-using Xunit;
 
 namespace ChatStreaming.Hub.Tests.Architecture;
 
@@ -48,7 +46,7 @@ public sealed partial class ShapeTests
     [Fact]
     public void TheWorkerStartsNoUntrackedTasks()
     {
-        Assert.Empty(Sources(WorkerDirectory).Where(f => File.ReadAllText(f).Contains("Task.Run(", StringComparison.Ordinal)));
+        Assert.DoesNotContain(Sources(WorkerDirectory), f => File.ReadAllText(f).Contains("Task.Run(", StringComparison.Ordinal));
     }
 
     [Fact]

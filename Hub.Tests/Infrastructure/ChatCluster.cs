@@ -1,10 +1,8 @@
 using System.Net.Http.Json;
-using ChatStreaming.Contracts;
 using ChatStreaming.FakeOpenAI;
 using Dapper;
 using Npgsql;
 using StackExchange.Redis;
-using Xunit;
 
 namespace ChatStreaming.Hub.Tests.Infrastructure;
 
@@ -23,6 +21,7 @@ public sealed class ChatCluster : IAsyncLifetime
     private FakeOpenAIServer? fakeModel;
     private HubInstance? longAnswerHub;
     private readonly List<HubInstance> catalogHubs = [];
+    private readonly Dictionary<string, Task<HubInstance[]>> sharedHubs = [];
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     internal RedisServer Redis { get; private set; } = null!;
@@ -125,6 +124,33 @@ public sealed class ChatCluster : IAsyncLifetime
 
     public const int LongAnswerTokens = 2000;
 
+    /// <summary>
+    /// <paramref name="count"/> Hub instances (sharing the cluster's Redis and Postgres) with the cluster's settings and
+    /// <paramref name="overrides"/>, started on first use and shared by every test asking for the same settings: tests
+    /// that only read their configuration share hubs instead of starting their own. A test that stops, pauses or kills
+    /// its hub starts its own with <see cref="HubInstance.StartAsync"/>. Callers use distinct user names.
+    /// </summary>
+    internal async Task<HubInstance[]> HubsAsync(IReadOnlyDictionary<string, string> overrides, int count = 2)
+    {
+        var key = $"{count}|{string.Join('|', overrides.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key}={o.Value}"))}";
+        Task<HubInstance[]> hubs;
+        lock (sharedHubs)
+        {
+            if (!sharedHubs.TryGetValue(key, out hubs!))
+            {
+                var settings = Settings.ToDictionary();
+                foreach (var (name, value) in overrides)
+                {
+                    settings[name] = value;
+                }
+
+                sharedHubs[key] = hubs = Task.WhenAll(Enumerable.Range(0, count).Select(_ => HubInstance.StartAsync(settings)));
+            }
+        }
+
+        return await hubs;
+    }
+
     /// <summary>Each user's daily token budget on the catalog hubs.</summary>
     public const int CatalogTokensPerDay = 2000;
 
@@ -187,7 +213,11 @@ public sealed class ChatCluster : IAsyncLifetime
     public static string ModelApiKey(string provider) => $"sk-{provider}-SECRET-7f3c9a1e";
 
     /// <summary>Everything every hub process has written so far.</summary>
-    internal IEnumerable<string> HubOutput => instances.Concat(providerHubs.Values).Concat(catalogHubs).Concat(longAnswerHub is null ? [] : [longAnswerHub]).SelectMany(i => i.Process.Output);
+    internal IEnumerable<string> HubOutput => AllHubs.SelectMany(i => i.Process.Output);
+
+    private IEnumerable<HubInstance> AllHubs =>
+        instances.Concat(providerHubs.Values).Concat(catalogHubs).Concat(longAnswerHub is null ? [] : [longAnswerHub])
+            .Concat(sharedHubs.Values.Where(h => h.IsCompletedSuccessfully).SelectMany(h => h.Result));
 
     public async Task<string> TokenAsync(string userName)
     {
@@ -239,7 +269,7 @@ public sealed class ChatCluster : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        foreach (var instance in instances.Concat(providerHubs.Values).Concat(catalogHubs).Concat(longAnswerHub is null ? [] : [longAnswerHub]))
+        foreach (var instance in AllHubs)
         {
             await instance.DisposeAsync();
         }

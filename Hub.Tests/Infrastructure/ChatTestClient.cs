@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using ChatStreaming.Client.Core;
-using ChatStreaming.Contracts;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace ChatStreaming.Hub.Tests.Infrastructure;

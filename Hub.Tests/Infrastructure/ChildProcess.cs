@@ -75,13 +75,25 @@ internal sealed class ChildProcess : IAsyncDisposable
     {
         await using var child = Start(fileName, arguments, user: user);
         using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(60));
-        await child.process.WaitForExitAsync(cts.Token);
-        child.process.WaitForExit(); // flush the output events
+        await child.WaitForExitAsync(cts.Token);
         var text = string.Join('\n', child.output);
         return child.ExitCode == 0 ? text : throw new InvalidOperationException($"{fileName} {string.Join(' ', arguments)} exited {child.ExitCode}:\n{text}");
     }
 
-    public Task WaitForExitAsync(CancellationToken cancellationToken) => process.WaitForExitAsync(cancellationToken);
+    /// <summary>Waits for the process to exit and for every line it wrote to be in <see cref="Output"/>.</summary>
+    public async Task WaitForExitAsync(CancellationToken cancellationToken)
+    {
+        await process.WaitForExitAsync(cancellationToken);
+        process.WaitForExit(); // returns once the output events have all been raised: nothing left to drain
+    }
+
+    /// <summary>The exit code, once the process exited (within <paramref name="timeout"/>, 30 s by default) and its output is all read.</summary>
+    public async Task<int> ExitCodeAsync(TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(30));
+        await WaitForExitAsync(cts.Token);
+        return process.ExitCode;
+    }
 
     /// <summary>Types a line into the process (started with <c>input: true</c>).</summary>
     public async Task WriteLineAsync(string line)

@@ -1,5 +1,4 @@
 using ChatStreaming.Client.Core;
-using ChatStreaming.Contracts;
 
 namespace ChatStreaming.Hub.Tests.Infrastructure;
 

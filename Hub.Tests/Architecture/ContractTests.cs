@@ -1,0 +1,67 @@
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Microsoft.AspNetCore.SignalR;
+
+namespace ChatStreaming.Hub.Tests.Architecture;
+
+[Collection(ClusterCollection.Name)]
+public sealed class ContractTests(ChatCluster cluster)
+{
+    [Fact]
+    public async Task HistoryOverRestIsCamelCaseWithEnumsAsLowercaseStrings()
+    {
+        await using var client = await cluster.ConnectAsync(cluster.A, "json-shape");
+        var conversation = await client.CreateConversationAsync("shape");
+        var sent = await client.SendAsync(conversation.Id, "shape of the wire");
+        await client.WaitForFinishedAsync(sent.AssistantMessageId);
+        using var http = new HttpClient();
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", await cluster.TokenAsync("json-shape"));
+
+        using var json = JsonDocument.Parse(await http.GetStringAsync($"{cluster.B}{ChatHubPaths.Conversations}/{conversation.Id}/messages"));
+
+        var messages = json.RootElement.EnumerateArray().ToList();
+        Assert.Equal(["user", "assistant"], messages.Select(m => m.GetProperty("role").GetString()));
+        Assert.Equal(["completed", "completed"], messages.Select(m => m.GetProperty("status").GetString()));
+        Assert.Equal(sent.AssistantMessageId, messages[1].GetProperty("id").GetGuid());
+        Assert.Equal(conversation.Id, messages[1].GetProperty("conversationId").GetGuid());
+        Assert.True(messages[1].GetProperty("lastSequence").GetInt64() > 0);
+        Assert.True(messages[1].TryGetProperty("createdAt", out _) && messages[1].TryGetProperty("completedAt", out _));
+    }
+
+    public static TheoryData<SendMessageRequest?, string> BadSends => new()
+    {
+        { null, "request is required" },
+        { new SendMessageRequest(Guid.Empty, "   "), "content must not be empty" },
+        { new SendMessageRequest(Guid.Empty, new string('x', 16_001)), "the limit is 16000" },
+        { new SendMessageRequest(Guid.Empty, "hi", new string('k', 65)), "clientMessageId must be 1 to 64 printable ASCII characters" },
+        { new SendMessageRequest(Guid.NewGuid(), "hi"), ChatErrors.ConversationNotFound },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadSends))]
+    public async Task ABadSendGetsAClearHubExceptionAndSavesNothing(SendMessageRequest? request, string expected)
+    {
+        await using var client = await cluster.ConnectAsync(cluster.A, "bad-input");
+
+        var error = await Assert.ThrowsAsync<HubException>(() => client.Connection.InvokeCoreAsync(ChatHubMethods.SendMessage, typeof(SendMessageResult), [request]).WithTimeout());
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("   at ", error.Message, StringComparison.Ordinal); // no stack trace
+    }
+
+    [Fact]
+    public async Task ReplayOfAMessageWhoseBufferIsGoneSaysSoExplicitly()
+    {
+        await using var client = await cluster.ConnectAsync(cluster.A, "gone");
+        var conversation = await client.CreateConversationAsync();
+        var sent = await client.SendAsync(conversation.Id, "soon gone");
+        await client.WaitForFinishedAsync(sent.AssistantMessageId);
+        var db = cluster.RedisClient.GetDatabase();
+        await db.KeyDeleteAsync([ChatStreaming.Worker.Redis.RedisKeys.Generation(sent.AssistantMessageId), ChatStreaming.Worker.Redis.RedisKeys.Chunks(sent.AssistantMessageId)]);
+
+        var error = await Assert.ThrowsAsync<HubException>(() => client.Hub.GetChunks(sent.AssistantMessageId, 0L));
+
+        Assert.EndsWith(ChatErrors.ReplayUnavailable, error.Message, StringComparison.Ordinal);
+        Assert.False(await client.Hub.CancelGeneration(sent.AssistantMessageId));
+    }
+}

@@ -1,0 +1,80 @@
+using Microsoft.Playwright;
+
+namespace ChatStreaming.Hub.Tests.Clients;
+
+/// <summary>
+/// Models, reasoning and tool calls in both browser frontends against the catalog instances: the picker sets the
+/// conversation's model (every tab follows), the answer shows its reasoning collapsed and its tool call as one line
+/// whose result opens, live on the other instance and again after a reload.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browser) : IClassFixture<BrowserSession>
+{
+    private const string Answer = "#messages li.assistant";
+
+    public static TheoryData<string> Apps => new() { "/", "/web/" };
+
+    private static string Name(string app) => app == "/" ? "browser" : "blazor";
+
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public async Task ThePickerChoosesTheModelAndTheAnswerShowsItsReasoningAndToolCallInEveryTab(string app)
+    {
+        var (a, b) = await cluster.CatalogHubsAsync();
+        var user = $"{Name(app)}-parts";
+        await using (var seeder = await cluster.ConnectAsync(a.Url, user))
+        {
+            var seed = await seeder.CreateConversationAsync("Animals");
+            var sent = await seeder.SendAsync(seed.Id, "my okapi is called Dotty", model: "fast");
+            await seeder.WaitForFinishedAsync(sent.AssistantMessageId);
+        }
+
+        var first = await PageAsync(b.Url, app, user);
+        var second = await PageAsync(a.Url, app, user);
+        var id = await BrowserSession.NewConversationAsync(first);
+        await first.SelectOptionAsync("#model-select", "thinker");
+        await second.ClickAsync($"#conversations li[data-conversation-id='{id}'] button.open");
+        await second.WaitForFunctionAsync("() => document.querySelector('#model-select').value === 'thinker'"); // set in the other tab
+
+        await first.FillAsync("#composer-input", "please search my history for okapi");
+        await first.PressAsync("#composer-input", "Enter");
+        foreach (var page in new[] { second, first })
+        {
+            await page.WaitForSelectorAsync($"{Answer}[data-status='completed']", new() { Timeout = 30_000 });
+            await AssertShowsPartsAsync(page, live: true);
+        }
+
+        await first.ClickAsync($"{Answer} details.tool summary");
+        await first.WaitForSelectorAsync($"{Answer} details.tool[open] pre:has-text('Dotty')");
+        await Screenshot(first, $"{Name(app)}-parts");
+
+        await second.ReloadAsync();
+        await second.WaitForSelectorAsync($"{Answer}[data-status='completed']", new() { Timeout = BrowserSession.BootTimeoutMs });
+        await AssertShowsPartsAsync(second, live: false); // the saved parts
+    }
+
+    private static async Task AssertShowsPartsAsync(IPage page, bool live)
+    {
+        var reasoning = page.Locator($"{Answer} .parts details.reasoning");
+        Assert.Equal(1, await reasoning.CountAsync());
+        Assert.Null(await reasoning.GetAttributeAsync("open")); // collapsed
+        Assert.Matches(live ? @"^Thought for \d+ s$" : @"^Thought( for \d+ s)?$", (await reasoning.Locator("summary").InnerTextAsync()).Trim());
+        Assert.StartsWith("The question is about please.", await reasoning.Locator("pre").TextContentAsync(), StringComparison.Ordinal);
+        var tool = page.Locator($"{Answer} .parts details.tool");
+        Assert.Equal(1, await tool.CountAsync());
+        Assert.Equal("Called search_history · okapi", (await tool.Locator("summary").InnerTextAsync()).Trim());
+        Assert.Contains("Dotty", await tool.Locator("pre").TextContentAsync(), StringComparison.Ordinal);
+        Assert.StartsWith("I looked through your earlier messages first.", (await page.InnerTextAsync($"{Answer} .text")).Trim(), StringComparison.Ordinal);
+        Assert.EndsWith("· thinker", (await page.InnerTextAsync($"{Answer} .badge")).Trim(), StringComparison.Ordinal);
+    }
+
+    private async Task<IPage> PageAsync(string baseUrl, string app, string user)
+    {
+        var page = await browser.SignedInPageAsync(baseUrl, app, user);
+        await page.WaitForSelectorAsync("#model-select option[value='thinker']", new() { State = WaitForSelectorState.Attached });
+        return page;
+    }
+
+    private static Task Screenshot(IPage page, string name) =>
+        page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserSession.ScreenshotDirectory, $"{name}.png") });
+}

@@ -1,0 +1,199 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.RegularExpressions;
+using ChatStreaming.FakeOpenAI;
+using Microsoft.Playwright;
+
+namespace ChatStreaming.Hub.Tests.Clients;
+
+/// <summary>
+/// The two browser frontends, used as a person would, in headless Chromium against the running hubs: the JavaScript
+/// page at "/" and the Blazor WebAssembly app at "/web/" (same markup ids, so the same flows run on both).
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : IClassFixture<BrowserSession>
+{
+    private const string Answer = "#messages li.assistant";
+
+    public static TheoryData<string> Apps => new() { "/", "/web/" };
+
+    private static string Name(string app) => app == "/" ? "browser" : "blazor";
+
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public async Task AUserSignsInSendsAndWatchesTheAnswerStreamToTheSavedText(string app)
+    {
+        var page = await browser.NewPageAsync(cluster.A);
+        await page.GotoAsync(app);
+        await SignInAsync(page, $"{Name(app)}-basic");
+        await page.ClickAsync("#new-conversation");
+        await page.FillAsync("#composer-input", "hello from the browser");
+        await page.PressAsync("#composer-input", "Enter");
+
+        await page.WaitForSelectorAsync($"{Answer}[data-status='streaming'] .text:not(:empty)");
+        await Screenshot(page, $"{Name(app)}-streaming");
+        await page.WaitForSelectorAsync($"{Answer}[data-status='completed']");
+        await Screenshot(page, $"{Name(app)}-completed");
+
+        var saved = await SavedAnswerAsync(page);
+        await AssertShowsAsync(page, Answer, saved.Content);
+        Assert.Equal(MessageStatus.Completed, saved.Status);
+        Assert.Equal("Completed", await page.InnerTextAsync($"{Answer} .badge"));
+        Assert.Equal("hello from the browser", await page.InnerTextAsync("#messages li.user .text"));
+    }
+
+    [Fact]
+    public async Task ThePageWorksThroughNginxInFrontOfBothInstances()
+    {
+        // The page negotiates (for stateful reconnect): nginx must keep its negotiate and its connection together.
+        await using var nginx = await NginxServer.StartAsync([cluster.A, cluster.B]);
+        var page = await browser.NewPageAsync(nginx.Url);
+        await page.GotoAsync("/");
+        await SignInAsync(page, "browser-nginx");
+        for (var i = 0; i < 3; i++)
+        {
+            await BrowserSession.NewConversationAsync(page); // after a reload, not the conversation it restored
+            await page.FillAsync("#composer-input", $"through nginx {i}");
+            await page.PressAsync("#composer-input", "Enter");
+            await page.WaitForSelectorAsync($"#messages li.user .text:text-is('through nginx {i}')"); // this round's conversation
+            await page.WaitForSelectorAsync($"{Answer}[data-status='completed']");
+            var saved = await SavedAnswerAsync(page);
+            await AssertShowsAsync(page, Answer, saved.Content);
+            await page.ReloadAsync(); // a new negotiate and connection each round
+            await page.WaitForSelectorAsync("#new-conversation");
+            await page.WaitForSelectorAsync("#connection:text('Connected')");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public async Task StopCancelsTheAnswerAndThePageShowsWhatWasSaved(string app)
+    {
+        var page = await SlowAnswerPageAsync(app, $"{Name(app)}-stop");
+
+        await page.ClickAsync("#stop");
+        await page.WaitForSelectorAsync($"{Answer}[data-status='cancelled']");
+        await Screenshot(page, $"{Name(app)}-cancelled");
+
+        var saved = await SavedAnswerAsync(page);
+        Assert.Equal(MessageStatus.Cancelled, saved.Status);
+        await AssertShowsAsync(page, Answer, saved.Content);
+        Assert.StartsWith("Cancelled", await page.InnerTextAsync($"{Answer} .badge"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public async Task ALongConversationShowsItsNewest50MessagesAndLoadsTheEarlierOnesInOrder(string app)
+    {
+        var user = $"{Name(app)}-long";
+        var (_, conversationId, expected) = await cluster.SeedConversationAsync(user, pairs: 40);
+        var page = await browser.NewPageAsync(cluster.B);
+        await page.GotoAsync($"{app}#c={conversationId}");
+        await SignInAsync(page, user);
+        await page.WaitForSelectorAsync("#composer-input:not([disabled])");
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#messages li').length === 50");
+        var newest = await page.Locator("#messages li .text").AllInnerTextsAsync();
+
+        await page.ClickAsync("#load-earlier");
+        await page.WaitForFunctionAsync("() => document.querySelectorAll('#messages li').length === 80");
+
+        Assert.Equal(expected.TakeLast(50), newest);
+        Assert.Equal(expected, await page.Locator("#messages li .text").AllInnerTextsAsync()); // every message once, in order
+        Assert.False(await page.Locator("#load-earlier").IsVisibleAsync()); // nothing older left
+    }
+
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public async Task ReloadingThePageMidAnswerStillEndsWithExactlyTheSavedAnswer(string app)
+    {
+        // 16 s of answer (400 tokens at 25 a second): a reload (the Blazor app boots again) on a busy machine still lands mid-answer.
+        var page = await SlowAnswerPageAsync(app, $"{Name(app)}-reload", tokens: 400);
+
+        await page.ReloadAsync();
+        await page.WaitForSelectorAsync($"{Answer}[data-status='streaming']", new() { Timeout = BrowserSession.BootTimeoutMs }); // rebuilt from the snapshot, still streaming
+        await page.WaitForSelectorAsync($"{Answer}[data-status='completed']", new() { Timeout = 20_000 });
+
+        var saved = await SavedAnswerAsync(page);
+        await AssertShowsAsync(page, Answer, saved.Content);
+    }
+
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public async Task ASecondTabOnTheOtherInstanceShowsTheSameAnswerLive(string app)
+    {
+        var user = $"{Name(app)}-tabs";
+        var first = await SlowAnswerPageAsync(app, user, send: false);
+        var conversationUrl = $"#c={await BrowserSession.OpenConversationIdAsync(first)}";
+        var second = await browser.NewPageAsync(cluster.A, width: 390, height: 844); // a phone-width screen, another instance
+        await second.GotoAsync($"{app}{conversationUrl}");
+        await SignInAsync(second, user);
+        await second.WaitForSelectorAsync("#composer-input:not([disabled])");
+
+        await first.FillAsync("#composer-input", "seen everywhere");
+        await first.PressAsync("#composer-input", "Enter");
+        await second.WaitForSelectorAsync($"{Answer}[data-status='streaming'] .text:not(:empty)");
+        await Screenshot(second, $"{Name(app)}-second-tab-phone");
+        await second.WaitForSelectorAsync($"{Answer}[data-status='completed']", new() { Timeout = 20_000 });
+        await first.WaitForSelectorAsync($"{Answer}[data-status='completed']");
+
+        var saved = (await SavedAnswerAsync(first)).Content;
+        await AssertShowsAsync(first, Answer, saved);
+        await AssertShowsAsync(second, Answer, saved);
+        Assert.Equal("seen everywhere", await second.InnerTextAsync("#messages li.user .text"));
+    }
+
+    /// <summary>A page on an instance whose model answers slowly (100 tokens at 25/s), with an answer streaming.</summary>
+    private async Task<IPage> SlowAnswerPageAsync(string app, string user, bool send = true, int tokens = 100)
+    {
+        var hub = await cluster.ProviderHubAsync("OpenAI");
+        cluster.FakeModel.Reset();
+        cluster.FakeModel.Enqueue(FakeReply.Tokens(tokens, 25));
+        var page = await browser.NewPageAsync(hub.Url);
+        await page.GotoAsync(app);
+        await SignInAsync(page, user);
+        await BrowserSession.NewConversationAsync(page);
+        if (send)
+        {
+            await page.FillAsync("#composer-input", "a long answer please");
+            await page.ClickAsync("#send");
+            await page.WaitForSelectorAsync($"{Answer}[data-status='streaming'] .text:not(:empty)");
+        }
+
+        return page;
+    }
+
+    private static async Task SignInAsync(IPage page, string user)
+    {
+        await page.WaitForSelectorAsync("#user-name", new() { Timeout = BrowserSession.BootTimeoutMs });
+        await page.FillAsync("#user-name", user);
+        await page.ClickAsync("#sign-in");
+        await page.WaitForSelectorAsync("#connection:text('Connected')");
+    }
+
+    /// <summary>The assistant message of the page's open conversation, as saved (REST, the page's own token).</summary>
+    private static async Task<Message> SavedAnswerAsync(IPage page)
+    {
+        var conversationId = await BrowserSession.OpenConversationIdAsync(page);
+        var token = await page.EvaluateAsync<string>("() => JSON.parse(localStorage.getItem('chatstreaming.session')).accessToken");
+        using var http = new HttpClient { BaseAddress = new Uri(new Uri(page.Url).GetLeftPart(UriPartial.Authority)) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        var messages = await http.GetFromJsonAsync<List<Message>>($"{ChatHubPaths.Conversations}/{conversationId}/messages");
+        return Assert.Single(messages!, m => m.Role == MessageRole.Assistant);
+    }
+
+    /// <summary>
+    /// The answer's text on screen is <paramref name="text"/>: what the page holds for it (<c>data-source</c>) is the
+    /// exact text, and what it shows, rendered as Markdown, has the same words in the same order (the Markdown syntax —
+    /// #, -, |, `, ** — and the spacing are the rendering's).
+    /// </summary>
+    private static async Task AssertShowsAsync(IPage page, string answer, string text)
+    {
+        await page.WaitForFunctionAsync("([selector, text]) => document.querySelector(selector + ' .text')?.dataset.source === text", new[] { answer, text });
+        Assert.Equal(Words(text), Words(await page.InnerTextAsync($"{answer} .text")));
+    }
+
+    private static string Words(string text) => string.Join(' ', Regex.Split(text, @"[^\p{L}\p{N}]+").Where(w => w.Length > 0));
+
+    private static Task Screenshot(IPage page, string name) =>
+        page.ScreenshotAsync(new PageScreenshotOptions { Path = Path.Combine(BrowserSession.ScreenshotDirectory, $"{name}.png") });
+}

@@ -1,0 +1,4 @@
+// What nearly every test file reads: the wire types, the test infrastructure (servers, clients, waits) and xunit.
+global using ChatStreaming.Contracts;
+global using ChatStreaming.Hub.Tests.Infrastructure;
+global using Xunit;

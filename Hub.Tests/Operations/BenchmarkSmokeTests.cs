@@ -1,0 +1,52 @@
+using System.Text.Json;
+
+namespace ChatStreaming.Hub.Tests.Operations;
+
+/// <summary>The benchmark's --quick mode, so it never rots: every pipeline runs, the product loses nothing.</summary>
+[Collection(ClusterCollection.Name)]
+public sealed class BenchmarkSmokeTests(ChatCluster cluster)
+{
+    private static readonly string[] Pipelines = ["redis", "polling", "bestPolling", "notify"];
+
+    [Fact]
+    public async Task QuickBenchmarkRunsEveryPipelineAndTheProductLosesNothingOnEitherInstance()
+    {
+        var json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
+        await using var bench = ChildProcess.Start("dotnet", [
+            BuildOutput.Assembly("Bench", "ChatStreaming.Bench.dll"), "run", "--quick", "--json", json,
+            "--redis", cluster.Redis.ConnectionString,
+            "--postgres", cluster.Postgres.ConnectionString("bench"),
+            "--postgres-data", cluster.Postgres.DataDirectory]);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await bench.WaitForExitAsync(timeout.Token);
+
+        Assert.True(bench.ExitCode == 0, string.Join('\n', bench.Output.TakeLast(30)));
+        var pipelines = JsonDocument.Parse(await File.ReadAllTextAsync(json)).RootElement.GetProperty("pipelines");
+        foreach (var name in Pipelines)
+        {
+            var p = pipelines.GetProperty(name);
+            Assert.True(p.GetProperty("latencyMs").GetProperty("p50").GetDouble() > 0, name);
+            Assert.Equal(0, p.GetProperty("lost").GetInt64());
+            Assert.Equal(0, p.GetProperty("duplicated").GetInt64());
+        }
+
+        var redis = pipelines.GetProperty("redis");
+        foreach (var side in new[] { "crossInstance", "sameInstance" })
+        {
+            // Each stream: a sender tab on one instance, a watcher on the other; both counted.
+            Assert.True(redis.GetProperty(side).GetProperty("latencyMs").GetProperty("p99").GetDouble() > 0, side);
+            Assert.True(redis.GetProperty(side).GetProperty("deliveries").GetInt64() > 0, side);
+        }
+
+        Assert.True(redis.GetProperty("crossInstance").GetProperty("deliveries").GetInt64() + redis.GetProperty("sameInstance").GetProperty("deliveries").GetInt64()
+            <= redis.GetProperty("chunks").GetInt64()); // the steady window is part of the run (here, with answers of 1 s, all of it)
+        foreach (var processes in new[] { "hubs", "redis", "client" })
+        {
+            Assert.True(redis.GetProperty("cpuMicrosecondsPerChunk").GetProperty(processes).GetDouble() > 0, processes);
+        }
+
+        Assert.True(pipelines.GetProperty("polling").GetProperty("emptyPollShare").GetDouble() >= 0);
+        Assert.True(pipelines.GetProperty("polling").GetProperty("dbStatementsPerSecond").GetDouble() > pipelines.GetProperty("redis").GetProperty("dbStatementsPerSecond").GetDouble());
+        File.Delete(json);
+    }
+}

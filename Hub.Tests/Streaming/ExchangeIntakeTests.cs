@@ -1,0 +1,106 @@
+using ChatStreaming.Persistence;
+using ChatStreaming.Worker;
+using ChatStreaming.Worker.Ending;
+using ChatStreaming.Worker.Generation;
+using ChatStreaming.Worker.Intake;
+using ChatStreaming.Worker.Redis;
+using ChatStreaming.Worker.Streaming;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace ChatStreaming.Hub.Tests.Streaming;
+
+/// <summary>
+/// The send flow without SignalR: the Worker's services against the cluster's real Redis and Postgres, the generator
+/// not started (so the queue holds what it is given), the broadcast recorded.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class ExchangeIntakeTests(ChatCluster cluster)
+{
+    [Fact]
+    public async Task ASendToAnUnknownConversationIsRefusedAndItsAdmissionGivenBack()
+    {
+        using var worker = Worker(queueCapacity: 10);
+        var intake = worker.Services.GetRequiredService<ExchangeIntake>();
+
+        var result = await intake.AcceptAsync("intake-unknown", new SendMessageRequest(Guid.NewGuid(), "hello?", "key-unknown"));
+
+        Assert.Equal(new RefusedSend(ChatErrors.ConversationNotFound), result);
+        Assert.Equal(0, await cluster.RedisClient.GetDatabase().SortedSetLengthAsync(RedisKeys.UserSends("intake-unknown")));
+        Assert.Equal(0, await cluster.RedisClient.GetDatabase().SortedSetLengthAsync(RedisKeys.UserActive("intake-unknown")));
+    }
+
+    [Fact]
+    public async Task AnAcceptedSendThatLosesTheLastQueueSlotEndsItsAnswerFailedThroughTheFinisherAndIsNotOwned()
+    {
+        using var worker = Worker(queueCapacity: 1);
+        var intake = worker.Services.GetRequiredService<ExchangeIntake>();
+        var store = worker.Services.GetRequiredService<ChatStore>();
+        var conversation = await store.CreateConversationAsync("intake-race", "race", CancellationToken.None);
+
+        // Both are accepted while the queue is empty; only one fits.
+        var first = Assert.IsType<AcceptedExchange>(await intake.AcceptAsync("intake-race", new SendMessageRequest(conversation.Id, "one", null)));
+        var second = Assert.IsType<AcceptedExchange>(await intake.AcceptAsync("intake-race", new SendMessageRequest(conversation.Id, "two", null)));
+        Assert.Null(await intake.StartAsync(first));
+        var refused = await intake.StartAsync(second);
+
+        Assert.Equal(new RefusedSend(ChatErrors.Busy), refused);
+        var owned = worker.Services.GetRequiredService<OwnedAnswers>();
+        Assert.True(owned.Owns(first.Result.AssistantMessageId));
+        Assert.False(owned.Owns(second.Result.AssistantMessageId));
+        Assert.Equal(new SavedAnswer("", "failed", 0), await cluster.SavedAsync(second.Result.AssistantMessageId));
+        var announced = Assert.Single(worker.Services.GetRequiredService<RecordingBroadcaster>().Finished);
+        Assert.Equal((second.Result.AssistantMessageId, MessageStatus.Failed, ChatErrors.Busy), (announced.MessageId, announced.Status, announced.Error));
+        var state = await worker.Services.GetRequiredService<GenerationState>().GetGenerationAsync(second.Result.AssistantMessageId);
+        Assert.Equal(MessageStatus.Failed, state!.Status); // decided once in Redis too: no sweep will touch it
+    }
+
+    [Fact]
+    public async Task ARetryOfAnAcceptedSendReturnsTheSameIdsAndIsNotNew()
+    {
+        using var worker = Worker(queueCapacity: 10);
+        var intake = worker.Services.GetRequiredService<ExchangeIntake>();
+        var conversation = await worker.Services.GetRequiredService<ChatStore>().CreateConversationAsync("intake-retry", "retry", CancellationToken.None);
+        var request = new SendMessageRequest(conversation.Id, "once", "key-retry");
+
+        var first = Assert.IsType<AcceptedExchange>(await intake.AcceptAsync("intake-retry", request));
+        var again = Assert.IsType<AcceptedExchange>(await intake.AcceptAsync("intake-retry", request));
+
+        Assert.True(first.IsNew);
+        Assert.False(again.IsNew);
+        Assert.Equal(first.Result, again.Result);
+    }
+
+    /// <summary>The Worker as the hub hosts it, but not started: no generator, no sweep.</summary>
+    private IHost Worker(int queueCapacity)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders(); // the answers it ends are logged by the product; the test says what matters
+        builder.Configuration.AddInMemoryCollection(cluster.Settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)));
+        builder.Configuration["Chat:GeneratorQueueCapacity"] = queueCapacity.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        builder.AddChatPersistence();
+        builder.AddChatWorker();
+        builder.Services.AddSingleton<RecordingBroadcaster>();
+        builder.Services.AddSingleton<IChatBroadcaster>(sp => sp.GetRequiredService<RecordingBroadcaster>());
+        return builder.Build();
+    }
+
+    private sealed class RecordingBroadcaster : IChatBroadcaster
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<GenerationFinished> Finished { get; } = new();
+
+        public Task MessageAddedAsync(Message message) => Task.CompletedTask;
+
+        public Task GenerationStartedAsync(GenerationStarted started) => Task.CompletedTask;
+
+        public Task<bool> ChunkAsync(AnswerKeys keys, Chunk chunk) => Task.FromResult(true);
+
+        public Task GenerationFinishedAsync(GenerationFinished finished)
+        {
+            Finished.Enqueue(finished);
+            return Task.CompletedTask;
+        }
+    }
+}
