@@ -8,7 +8,7 @@ namespace ChatStreaming.Hub.Tests.Clients;
 /// Managing conversations in both browser frontends, as a person would, in headless Chromium: the list live across
 /// tabs on both instances, rename, delete, search, regenerate, edit, siblings, Markdown that cannot run anything.
 /// </summary>
-[Collection(ClusterCollection.Name)]
+[Collection(ClientCollection.Name)]
 public sealed class BrowserConversationTests(ChatCluster cluster, BrowserSession browser) : IClassFixture<BrowserSession>
 {
     private const string Answer = "#messages li.assistant";

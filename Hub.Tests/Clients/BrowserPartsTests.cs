@@ -7,7 +7,7 @@ namespace ChatStreaming.Hub.Tests.Clients;
 /// conversation's model (every tab follows), the answer shows its reasoning collapsed and its tool call as one line
 /// whose result opens, live on the other instance and again after a reload.
 /// </summary>
-[Collection(ClusterCollection.Name)]
+[Collection(ClientCollection.Name)]
 public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browser) : IClassFixture<BrowserSession>
 {
     private const string Answer = "#messages li.assistant";

@@ -10,7 +10,7 @@ namespace ChatStreaming.Hub.Tests.Clients;
 /// The two browser frontends, used as a person would, in headless Chromium against the running hubs: the JavaScript
 /// page at "/" and the Blazor WebAssembly app at "/web/" (same markup ids, so the same flows run on both).
 /// </summary>
-[Collection(ClusterCollection.Name)]
+[Collection(ClientCollection.Name)]
 public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : IClassFixture<BrowserSession>
 {
     private const string Answer = "#messages li.assistant";

@@ -4,7 +4,7 @@ using Dapper;
 namespace ChatStreaming.Hub.Tests.Clients;
 
 /// <summary>The .NET console client (Client/), run as a process the way a script would run it.</summary>
-[Collection(ClusterCollection.Name)]
+[Collection(ClientCollection.Name)]
 public sealed class ConsoleClientTests(ChatCluster cluster)
 {
     private static readonly string ClientAssembly = BuildOutput.Assembly("Client", "ChatStreaming.Client.dll");

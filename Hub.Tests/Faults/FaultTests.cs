@@ -3,7 +3,7 @@ using Xunit.Abstractions;
 namespace ChatStreaming.Hub.Tests.Faults;
 
 /// <summary>Hub instances as real processes, killed or stopped mid-answer: every answer still ends saved and truthful.</summary>
-[Collection(ClusterCollection.Name)]
+[Collection(OutageCollection.Name)]
 public sealed class FaultTests(ChatCluster cluster, ITestOutputHelper output)
 {
 

@@ -8,7 +8,7 @@ namespace ChatStreaming.Hub.Tests.Faults;
 /// A live answer keeps its lease whatever else its instance is doing, and an answer is claimed by another instance
 /// only when its own instance is really gone; when that happens, the answer has one end and nothing comes after it.
 /// </summary>
-[Collection(ClusterCollection.Name)]
+[Collection(FaultCollection.Name)]
 public sealed class LeaseTests(ChatCluster cluster, ITestOutputHelper output)
 {
     [Fact]

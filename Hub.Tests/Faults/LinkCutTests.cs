@@ -8,7 +8,7 @@ namespace ChatStreaming.Hub.Tests.Faults;
 /// ones): short cuts are bridged by SignalR's stateful reconnect (same connection, buffered messages replayed), long
 /// ones by a new connection and the client's resume; either way the text ends exact.
 /// </summary>
-[Collection(ClusterCollection.Name)]
+[Collection(FaultCollection.Name)]
 public sealed class LinkCutTests(ChatCluster cluster, ITestOutputHelper output)
 {
     [Fact]

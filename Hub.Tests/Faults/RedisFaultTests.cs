@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace ChatStreaming.Hub.Tests.Faults;
 
 /// <summary>The real redis-server of the cluster restarted or its pub/sub connections killed, mid-answer.</summary>
-[Collection(ClusterCollection.Name)]
+[Collection(OutageCollection.Name)]
 public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper output)
 {
     [Fact]

@@ -294,9 +294,35 @@ public sealed record SavedAnswer(string Content, string Status, long? LastSequen
     public static SavedAnswer Of(GenerationFinished finished) => new(finished.Content, finished.Status.ToWireName(), finished.LastSequence);
 }
 
+/// <summary>
+/// The suite runs as four collections side by side, each with a cluster of its own (its own Redis, Postgres and two
+/// hubs): what restarts Redis or Postgres, waits out leases or cuts links shares a cluster only with tests of its kind,
+/// and the long waits of one collection overlap the work of the others. Inside a collection tests run one at a time.
+/// </summary>
 [CollectionDefinition(Name)]
 public sealed class ClusterCollection : ICollectionFixture<ChatCluster>
 {
+    /// <summary>Streaming, conversations, models, security, operations: the product's behaviour on a healthy cluster.</summary>
     public const string Name = "cluster";
 }
 
+[CollectionDefinition(Name)]
+public sealed class ClientCollection : ICollectionFixture<ChatCluster>
+{
+    /// <summary>The browser apps (headless Chromium), the console client and the packages.</summary>
+    public const string Name = "clients";
+}
+
+[CollectionDefinition(Name)]
+public sealed class FaultCollection : ICollectionFixture<ChatCluster>
+{
+    /// <summary>Leases, cut links and a load balancer losing an instance: long waits, few CPU seconds.</summary>
+    public const string Name = "faults";
+}
+
+[CollectionDefinition(Name)]
+public sealed class OutageCollection : ICollectionFixture<ChatCluster>
+{
+    /// <summary>Redis and Postgres stopped, paused or refusing; killed and stopped instances; the per-user limits.</summary>
+    public const string Name = "outages";
+}

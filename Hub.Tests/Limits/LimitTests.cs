@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.SignalR;
 namespace ChatStreaming.Hub.Tests.Limits;
 
 /// <summary>Per-user limits hold across instances (the counters are in Redis), refuse clearly and save nothing.</summary>
-[Collection(ClusterCollection.Name)]
+[Collection(OutageCollection.Name)]
 public sealed partial class LimitTests(ChatCluster cluster)
 {
     private const int PerMinute = 4;

@@ -7,17 +7,21 @@ namespace ChatStreaming.Worker.Model;
 /// wheel of waits keyed by the tick they are due, instead of a timer per token per answer — at 1000 streams × 50
 /// tokens a second that is one timer instead of 50,000 timer arms a second. Each wait wakes once, at most one
 /// resolution late; the delta is timestamped when it is taken, so the latency the app measures is unaffected.
+/// The timer runs only while a wait is pending: an idle instance does not wake 200 times a second.
 /// </summary>
 internal sealed class SimulatedClock(TimeProvider timeProvider) : IDisposable
 {
     public static readonly TimeSpan Resolution = TimeSpan.FromMilliseconds(5);
 
-    // Invariant: every pending wait is in the bucket of its due tick; a tick completes and removes every bucket up to it.
+    // Invariants: every pending wait is in the bucket of its due tick; a tick completes and removes every bucket up to it.
+    // While a wait is pending the tick loop runs: a wait is added before the loop is ensured, and the loop stops only
+    // when it finds no wait under startLock, where it also clears `running` (so the next wait starts a new loop).
     private readonly ConcurrentDictionary<long, TaskCompletionSource> due = new();
     private readonly long origin = timeProvider.GetTimestamp();
     private readonly CancellationTokenSource stopping = new();
     private readonly object startLock = new();
     private long completedThrough;
+    private bool running;
     private Task? ticking;
 
     /// <summary>Completes once <paramref name="delay"/> has passed (rounded up to the next tick), or is cancelled.</summary>
@@ -28,7 +32,6 @@ internal sealed class SimulatedClock(TimeProvider timeProvider) : IDisposable
             return Task.CompletedTask;
         }
 
-        EnsureTicking();
         var tick = (long)Math.Ceiling((timeProvider.GetElapsedTime(origin) + delay) / Resolution);
         if (tick <= Volatile.Read(ref completedThrough))
         {
@@ -36,6 +39,7 @@ internal sealed class SimulatedClock(TimeProvider timeProvider) : IDisposable
         }
 
         var wait = due.GetOrAdd(tick, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        EnsureTicking();
         if (tick <= Volatile.Read(ref completedThrough))
         {
             Release(tick); // the tick passed while this wait was being added
@@ -46,11 +50,12 @@ internal sealed class SimulatedClock(TimeProvider timeProvider) : IDisposable
 
     private void EnsureTicking()
     {
-        if (ticking is null)
+        lock (startLock)
         {
-            lock (startLock)
+            if (!running)
             {
-                ticking ??= TickAsync(stopping.Token);
+                running = true;
+                ticking = TickAsync(stopping.Token);
             }
         }
     }
@@ -69,6 +74,15 @@ internal sealed class SimulatedClock(TimeProvider timeProvider) : IDisposable
                     if (tick <= now)
                     {
                         Release(tick);
+                    }
+                }
+
+                lock (startLock)
+                {
+                    if (due.IsEmpty)
+                    {
+                        running = false; // nothing pending: the next wait starts the loop again
+                        return;
                     }
                 }
             }
