@@ -18,7 +18,8 @@ public sealed partial class ChatSession : IAsyncDisposable
     public ChatSession(Uri baseUrl, Func<Task<string?>> accessTokenProvider, Action<Microsoft.AspNetCore.Http.Connections.Client.HttpConnectionOptions>? configure = null)
     {
         Connection = new HubConnectionBuilder()
-            .WithUrl(new Uri(baseUrl, ChatHubPaths.Hub), o =>
+            // chunkBatches: this client handles ReceiveChunks (several chunks in one frame when its connection backs up).
+            .WithUrl(new Uri(baseUrl, $"{ChatHubPaths.Hub}?{ChatHubPaths.ChunkBatchesParameter}=true"), o =>
             {
                 o.AccessTokenProvider = accessTokenProvider;
                 configure?.Invoke(o);
@@ -27,6 +28,13 @@ public sealed partial class ChatSession : IAsyncDisposable
             .WithStatefulReconnect()
             .Build();
         Connection.On<Chunk>(ChatHubMethods.ReceiveChunk, chunk => UnderGateAsync(() => ApplyChunkAsync(chunk)));
+        Connection.On<Chunk[]>(ChatHubMethods.ReceiveChunks, chunks => UnderGateAsync(async () =>
+        {
+            foreach (var chunk in chunks)
+            {
+                await ApplyChunkAsync(chunk);
+            }
+        }));
         Connection.On<GenerationFinished>(ChatHubMethods.GenerationFinished, finished => UnderGateAsync(() => ApplyFinished(finished)));
         Connection.On<GenerationStarted>(ChatHubMethods.GenerationStarted, started => UnderGateAsync(() =>
         {

@@ -24,6 +24,7 @@ public static class ChatHubMethods
     public const string MessageAdded = nameof(IChatHubClient.MessageAdded);
     public const string GenerationStarted = nameof(IChatHubClient.GenerationStarted);
     public const string ReceiveChunk = nameof(IChatHubClient.ReceiveChunk);
+    public const string ReceiveChunks = nameof(IChatHubClient.ReceiveChunks);
     public const string GenerationFinished = nameof(IChatHubClient.GenerationFinished);
     public const string ConversationCreated = nameof(IChatHubClient.ConversationCreated);
     public const string ConversationUpdated = nameof(IChatHubClient.ConversationUpdated);

@@ -12,6 +12,13 @@ public interface IChatHubClient
 
     Task ReceiveChunk(Chunk chunk);
 
+    /// <summary>
+    /// Consecutive chunks in one frame, in order (each with its own sequence), instead of one <see cref="ReceiveChunk"/>
+    /// each: sent only to a connection that asked for it (<see cref="ChatHubPaths.ChunkBatchesParameter"/>) while its
+    /// queue is backing up. Handle each chunk exactly as a <see cref="ReceiveChunk"/>.
+    /// </summary>
+    Task ReceiveChunks(IReadOnlyList<Chunk> chunks);
+
     Task GenerationFinished(GenerationFinished finished);
 
     Task ConversationCreated(Conversation conversation);

@@ -50,6 +50,17 @@ public sealed class ChatStreamingOptions
     [Range(0, 10_000, ErrorMessage = "Chat:MaxConnectionsPerUser must be between 0 (no limit) and 10000.")]
     public int MaxConnectionsPerUser { get; set; } = 20;
 
+    /// <summary>
+    /// A connection whose write has waited this long (its socket is not read, or it never acknowledges) is closed; its
+    /// client reconnects and catches up from the replay buffer. Generation never waits for it meanwhile.
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Chat:SlowClientTimeout must be a time span between 00:00:01 and 00:10:00.")]
+    public TimeSpan SlowClientTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>Events waiting for one connection at most; past it the connection is closed as too slow (as above).</summary>
+    [Range(16, 1_000_000, ErrorMessage = "Chat:MaxQueuedEventsPerConnection must be between 16 and 1000000.")]
+    public int MaxQueuedEventsPerConnection { get; set; } = 10_000;
+
     [Range(1, 1_000_000, ErrorMessage = "Chat:MaxMessageCharacters must be between 1 and 1000000.")]
     public int MaxMessageCharacters { get; set; } = 16_000;
 

@@ -68,7 +68,7 @@ public static class WorkerExtensions
             sp.GetRequiredService<Persistence.ChatStore>(), sp.GetRequiredService<ConversationReader>(), sp.GetRequiredService<GenerationState>(),
             sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<WorkerMetrics>(), sp.GetRequiredService<IOptions<ChatStreamingOptions>>()));
         services.AddSingleton(sp => new Replay(sp.GetRequiredService<ReplayStream>(), sp.GetRequiredService<Persistence.ChatStore>(), sp.GetRequiredService<WorkerMetrics>()));
-        services.AddSingleton(sp => new Connections(sp.GetRequiredService<UserConnections>(), sp.GetRequiredService<ConversationSubscriptions>()));
+        services.AddSingleton(sp => new Connections(sp.GetRequiredService<UserConnections>(), sp.GetRequiredService<ConversationSubscriptions>(), sp.GetRequiredService<Outboxes>()));
         services.AddSingleton<ConversationReader>();
 
         // Taking a send in, and the per-user limits.
@@ -80,6 +80,7 @@ public static class WorkerExtensions
         services.AddSingleton<ReplayStream>();
         services.AddSingleton<ChunkWriter>();
         services.AddSingleton<ConversationSubscriptions>();
+        services.AddSingleton<Outboxes>();
         services.AddSingleton<IChatBroadcaster, ConversationBroadcaster>();
 
         // Ending: the answer's state in Redis, its owner here, its one way to end, cancellation.
@@ -100,6 +101,7 @@ public static class WorkerExtensions
         services.AddSingleton<ModelStreamReader>();
 
         // Background work, stopped in the reverse order: the chunk writer and the lease renewer outlive the generator.
+        services.AddHostedService(sp => sp.GetRequiredService<Outboxes>());
         services.AddHostedService(sp => sp.GetRequiredService<ChunkWriter>());
         services.AddHostedService<LeaseRenewer>();
         services.AddHostedService<UserConnectionsRenewer>();

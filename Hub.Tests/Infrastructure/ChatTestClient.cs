@@ -12,11 +12,20 @@ public sealed class ChatTestClient : IAsyncDisposable
     private readonly ConcurrentQueue<GenerationStarted> started = new();
     private readonly ConcurrentQueue<Message> added = new();
     private readonly ConcurrentQueue<(string Event, Guid ConversationId, string? Title)> listEvents = new();
+    private int batches;
 
     private ChatTestClient(HubConnection connection)
     {
         Connection = connection;
         connection.On<Chunk>(ChatHubMethods.ReceiveChunk, chunks.Enqueue);
+        connection.On<Chunk[]>(ChatHubMethods.ReceiveChunks, batch =>
+        {
+            Interlocked.Increment(ref batches);
+            foreach (var chunk in batch)
+            {
+                chunks.Enqueue(chunk);
+            }
+        });
         connection.On<GenerationFinished>(ChatHubMethods.GenerationFinished, finished.Enqueue);
         connection.On<GenerationStarted>(ChatHubMethods.GenerationStarted, started.Enqueue);
         connection.On<Message>(ChatHubMethods.MessageAdded, added.Enqueue);
@@ -46,10 +55,18 @@ public sealed class ChatTestClient : IAsyncDisposable
 
     public IReadOnlyCollection<GenerationStarted> Started => started;
 
-    public static async Task<ChatTestClient> ConnectAsync(string baseUrl, string accessToken)
+    /// <summary>How many ReceiveChunks frames arrived (their chunks are in the chunk list, in order, like any other).</summary>
+    public int BatchesReceived => Volatile.Read(ref batches);
+
+    /// <summary>
+    /// Connects as the product's clients do: saying it takes <c>ReceiveChunks</c> unless <paramref name="acceptChunkBatches"/>
+    /// is false (a client written before batches existed).
+    /// </summary>
+    public static async Task<ChatTestClient> ConnectAsync(string baseUrl, string accessToken, bool acceptChunkBatches = true)
     {
+        var query = acceptChunkBatches ? $"?{ChatHubPaths.ChunkBatchesParameter}=true" : "";
         var connection = new HubConnectionBuilder()
-            .WithUrl($"{baseUrl}{ChatHubPaths.Hub}", o => o.AccessTokenProvider = () => Task.FromResult<string?>(accessToken))
+            .WithUrl($"{baseUrl}{ChatHubPaths.Hub}{query}", o => o.AccessTokenProvider = () => Task.FromResult<string?>(accessToken))
             .Build();
         var client = new ChatTestClient(connection);
         await connection.StartAsync().WithTimeout();

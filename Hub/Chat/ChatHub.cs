@@ -31,12 +31,16 @@ public sealed partial class ChatHub(
 
     private CancellationToken Aborted => Context.ConnectionAborted;
 
+    /// <summary>The client connected with <c>?chunkBatches=true</c>: it handles <c>ReceiveChunks</c> (docs/protocol.md).</summary>
+    private bool AcceptsChunkBatches =>
+        string.Equals(Context.GetHttpContext()?.Request.Query[ChatHubPaths.ChunkBatchesParameter], "true", StringComparison.OrdinalIgnoreCase);
+
     public override async Task OnConnectedAsync()
     {
         bool opened;
         try
         {
-            opened = await connections.OpenAsync(UserId, Context.ConnectionId);
+            opened = await connections.OpenAsync(UserId, Context.ConnectionId, AcceptsChunkBatches, Context.Abort);
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {

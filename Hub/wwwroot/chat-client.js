@@ -42,13 +42,15 @@ export class ChatClient {
     // Invariant: chunk, finish and snapshot handling run one at a time, in arrival order.
     this.queue = Promise.resolve();
     this.connection = new signalR.HubConnectionBuilder()
-      .withUrl(`${baseUrl}/hubs/chat`, { accessTokenFactory })
+      // chunkBatches: this client handles ReceiveChunks (several chunks in one frame when its connection backs up).
+      .withUrl(`${baseUrl}/hubs/chat?chunkBatches=true`, { accessTokenFactory })
       .withAutomaticReconnect(retryForever)
       .withStatefulReconnect()
       .configureLogging(signalR.LogLevel.Warning)
       .build();
     // Handlers return nothing: SignalR treats a returned value as a result the server did not ask for.
     this.connection.on("ReceiveChunk", (chunk) => { this.#enqueue(() => this.#applyChunk(chunk)); });
+    this.connection.on("ReceiveChunks", (chunks) => { for (const chunk of chunks) this.#enqueue(() => this.#applyChunk(chunk)); });
     this.connection.on("GenerationFinished", (finished) => { this.#enqueue(() => this.#applyFinished(finished)); });
     this.connection.on("GenerationStarted", (started) => { this.#enqueue(() => this.#answer(started.messageId, started.conversationId, started.userMessageId)); });
     this.connection.on("MessageAdded", (message) => { this.onMessageAdded(message); });

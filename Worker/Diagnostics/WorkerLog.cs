@@ -58,6 +58,9 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1030, EventName = "LocalDeliveryFailed", Level = LogLevel.Debug, Message = "Writing {Method} to a connection on this instance failed (it is closing); the others still get it")]
     public static partial void LocalDeliveryFailed(ILogger logger, Exception exception, string method);
 
+    [LoggerMessage(EventId = 1032, EventName = "SlowClientClosed", Level = LogLevel.Warning, Message = "Connection {ConnectionId} was closed: {Reason}; its client reconnects and catches up from the replay buffer")]
+    public static partial void SlowClientClosed(ILogger logger, string connectionId, string reason);
+
     [LoggerMessage(EventId = 1031, EventName = "TokensNotCounted", Level = LogLevel.Warning, Message = "The tokens of answer {MessageId} were not counted against its owner's daily budget: Redis could not be reached")]
     public static partial void TokensNotCounted(ILogger logger, Exception exception, Guid messageId);
 

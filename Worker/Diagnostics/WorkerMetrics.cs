@@ -27,6 +27,7 @@ public sealed class WorkerMetrics
     private readonly Counter<long> saveRetries;
     private readonly Counter<long> replayRequests;
     private readonly Counter<long> resumes;
+    private readonly Counter<long> slowClients;
 
     public WorkerMetrics(IMeterFactory meterFactory)
     {
@@ -34,6 +35,7 @@ public sealed class WorkerMetrics
         replayRequests = reads.CreateCounter<long>("chatstreaming.replay.requests", "{request}", "GetChunks calls, by result (hit: served from the replay buffer; miss: the buffer is gone)");
         resumes = reads.CreateCounter<long>("chatstreaming.resumes", "{snapshot}", "Snapshots (JoinConversation) taken while an answer of the conversation was streaming: a client joining or coming back mid-answer");
         var meter = meterFactory.Create(MeterName);
+        slowClients = meter.CreateCounter<long>("chatstreaming.connections.slow_closed", "{connection}", "Connections closed because they fell behind (Chat:SlowClientTimeout or Chat:MaxQueuedEventsPerConnection)");
         chunkWrite = meter.CreateHistogram<double>("chatstreaming.chunk.write.duration", "ms", "Time to write one chunk: the script that appends it to the replay buffer and publishes it (in a batch), plus the write to this instance's connections");
         timeToFirstChunk = meter.CreateHistogram<double>("chatstreaming.generation.time_to_first_chunk", "ms", "From the job leaving the queue to its first chunk written");
         chunks = meter.CreateCounter<long>("chatstreaming.chunks.sent", "{chunk}", "Chunks written to Redis");
@@ -97,4 +99,6 @@ public sealed class WorkerMetrics
     public void Replay(bool hit) => replayRequests.Add(1, new KeyValuePair<string, object?>("result", hit ? "hit" : "miss"));
 
     public void Resumed() => resumes.Add(1);
+
+    public void SlowClientClosed() => slowClients.Add(1);
 }

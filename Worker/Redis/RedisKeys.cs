@@ -5,7 +5,8 @@ namespace ChatStreaming.Worker.Redis;
 /// <summary>
 /// Every Redis key and channel the app uses (the SignalR backplane's channels use <see cref="BackplanePrefix"/>).
 /// Per-message keys share the hash tag {messageId} so a cluster keeps them on one slot (scripts touch both).
-/// Invariant: every key written here is given a TTL (the replay TTL, or the 60 s window for a user's sends).
+/// Invariant: every key written here is given a TTL: the replay TTL (1 h by default) or less, but for a day's token
+/// counter, which lives two days (the budget of the day before stays readable across midnight).
 /// </summary>
 public static class RedisKeys
 {

@@ -34,7 +34,7 @@ internal sealed class ConversationBroadcaster(
         }
 
         // Written now, or by an earlier try whose reply was lost (then only its local delivery may be missing).
-        await subscriptions.SendToMembersAsync(chunk.ConversationId, ChatHubMethods.ReceiveChunk, chunk);
+        subscriptions.SendToMembers(chunk.ConversationId, ChatHubMethods.ReceiveChunk, chunk);
         return true;
     }
 
@@ -42,6 +42,6 @@ internal sealed class ConversationBroadcaster(
     {
         // Callers send a conversation's events one after the other (each awaited), so Redis relays them in that order.
         await redis.GetSubscriber().PublishAsync(RedisKeys.ConversationEvents(conversationId), payload);
-        await subscriptions.SendToMembersAsync(conversationId, method, argument);
+        subscriptions.SendToMembers(conversationId, method, argument);
     }
 }

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using ChatStreaming.Contracts;
 using ChatStreaming.Worker.Diagnostics;
 using ChatStreaming.Worker.Redis;
-using Microsoft.Extensions.Logging;
 using StackExchange.Redis;
 
 namespace ChatStreaming.Worker.Streaming;
@@ -14,15 +13,15 @@ namespace ChatStreaming.Worker.Streaming;
 /// them to the local members, without the round trip.
 /// Invariants: <see cref="JoinAsync"/> returns once the subscription is live, so what is published afterwards reaches
 /// the connection; one conversation has at most one subscription here, so nothing is delivered twice by this instance;
-/// a conversation's events reach a connection in the order they were published (one queue per conversation, read in order).
+/// a conversation's events reach a connection's outbox in the order they were published (one queue per conversation,
+/// read in order), and its outbox writes them in that order.
 /// </summary>
 internal sealed class ConversationSubscriptions(
     IConnectionMultiplexer redis,
     InstanceIdentity instance,
-    ILocalConnections connections,
+    Outboxes outboxes,
     WorkerMetrics metrics,
-    TimeProvider timeProvider,
-    ILogger<ConversationSubscriptions> logger)
+    TimeProvider timeProvider)
 {
     private readonly ConcurrentDictionary<Guid, Room> rooms = new();
 
@@ -53,7 +52,7 @@ internal sealed class ConversationSubscriptions(
                         throw;
                     }
 
-                    room.Events.OnMessage(message => DeliverAsync(conversationId, room, message.Message));
+                    room.Events.OnMessage(message => Deliver(conversationId, room, message.Message));
                 }
 
                 if (!room.Members.Contains(connectionId))
@@ -107,21 +106,29 @@ internal sealed class ConversationSubscriptions(
         }
     }
 
-    /// <summary>Writes the event to this instance's members of the conversation (a member that is closing is skipped).</summary>
-    public Task SendToMembersAsync(Guid conversationId, string method, object argument) =>
-        rooms.TryGetValue(conversationId, out var room) ? SendAsync(room.Members, method, argument) : Task.CompletedTask;
+    /// <summary>
+    /// Queues the event for this instance's members of the conversation (<see cref="Outboxes"/>): returns at once, whatever
+    /// their sockets do.
+    /// </summary>
+    public void SendToMembers(Guid conversationId, string method, object argument)
+    {
+        if (rooms.TryGetValue(conversationId, out var room))
+        {
+            outboxes.Post(room.Members, method, argument);
+        }
+    }
 
-    private Task DeliverAsync(Guid conversationId, Room room, RedisValue message)
+    private void Deliver(Guid conversationId, Room room, RedisValue message)
     {
         var payload = (ReadOnlyMemory<byte>)message;
         if (ConversationEvent.OriginOf(payload.Span) == instance.Value)
         {
-            return Task.CompletedTask; // published here: the local members have it already
+            return; // published here: the local members have it already
         }
 
         if (ConversationEvent.Decode(conversationId, payload.Span) is not { } received)
         {
-            return Task.CompletedTask;
+            return;
         }
 
         if (received.Argument is Chunk chunk)
@@ -129,22 +136,7 @@ internal sealed class ConversationSubscriptions(
             metrics.ChunkReceived(timeProvider.UnixMilliseconds() - chunk.EmittedAt);
         }
 
-        return SendAsync(room.Members, received.Method, received.Argument);
-    }
-
-    private async Task SendAsync(string[] members, string method, object argument)
-    {
-        foreach (var connectionId in members)
-        {
-            try
-            {
-                await connections.SendAsync(connectionId, method, argument);
-            }
-            catch (Exception ex)
-            {
-                WorkerLog.LocalDeliveryFailed(logger, ex, method);
-            }
-        }
+        outboxes.Post(room.Members, received.Method, received.Argument);
     }
 
     private sealed class Room
