@@ -29,6 +29,13 @@ internal static class ChatHubExtensions
                 o.AddFilter<RedisUnavailableFilter>(); // before the limit: a Redis failure there is "unavailable" too
                 o.AddFilter<UserCallLimitFilter>();
                 o.MaximumReceiveMessageSize = MaxReceiveMessageBytes;
+                // Stated, though they are SignalR's defaults (docs/protocol.md, "Delivery never waits for a client"):
+                // one call at a time per connection (the hub's per-connection groups rely on it); a client silent for
+                // 30 s is dropped; a stateful-reconnect client may leave 100 kB unacknowledged, past which its writes
+                // wait and Chat:SlowClientTimeout closes it (nothing else waits: each connection has its own outbox).
+                o.MaximumParallelInvocationsPerClient = 1;
+                o.ClientTimeoutInterval = TimeSpan.FromSeconds(30);
+                o.StatefulReconnectBufferSize = 100_000;
             })
             .AddStackExchangeRedis();
         services.AddOptions<RedisOptions>()

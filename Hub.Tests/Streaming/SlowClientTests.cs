@@ -1,0 +1,94 @@
+using System.Globalization;
+
+namespace ChatStreaming.Hub.Tests.Streaming;
+
+/// <summary>
+/// Delivery never waits for one client: clients that misbehave on purpose (a raw WebSocket that negotiates stateful
+/// reconnect and never acknowledges; one that stops reading its socket), each running as many long answers as it may on
+/// an instance with few generation slots. Everyone else's answer there runs to its end, the slow users' answers end and
+/// are saved as if nobody watched, leases stay renewed, and the slow connections are closed with the documented reason.
+/// </summary>
+[Collection(FaultCollection.Name)]
+public sealed class SlowClientTests(ChatCluster cluster)
+{
+    private const int SlowTokens = 3000; // 7.5 s at 400 a second: far more than a stuck socket or 100 kB of unacknowledged frames hold
+
+    [Fact]
+    public async Task ClientsThatNeverAcknowledgeOrStopReadingAreClosedAndNobodyElseWaitsForThem()
+    {
+        var settings = cluster.Settings.ToDictionary();
+        settings["Chat:MaxConcurrentGenerations"] = "5"; // two slow users × two answers, and one slot for everyone else
+        settings["Chat:MaxConcurrentGenerationsPerUser"] = "2";
+        settings["Chat:SlowClientTimeout"] = "00:00:02";
+        settings["Chat:GenerationLease"] = "00:00:03"; // a renewal held up by a socket would let the answers be claimed as orphans
+        settings["Chat:Model:Simulated:TokensPerSecond"] = "400";
+        settings["Chat:Model:Simulated:ResponseTokens"] = SlowTokens.ToString(CultureInfo.InvariantCulture);
+        await using var hub = await HubInstance.StartAsync(settings);
+
+        await using var neverAcks = await RawHubSocket.ConnectAsync(hub.Url, await cluster.TokenAsync("never-acks"), statefulReconnect: true);
+        await using var notReading = await RawHubSocket.ConnectAsync(hub.Url, await cluster.TokenAsync("not-reading"), statefulReconnect: false, receiveBufferBytes: 4096);
+        var slowAnswers = new List<(Guid Id, string Prompt)>();
+        foreach (var (slow, name) in new[] { (neverAcks, "never-acks"), (notReading, "not-reading") })
+        {
+            var conversationId = (await slow.InvokeAsync(ChatHubMethods.CreateConversation, name)).GetProperty("id").GetGuid();
+            for (var i = 0; i < 2; i++)
+            {
+                var prompt = $"{name} answer {i}";
+                var sent = await slow.InvokeAsync(ChatHubMethods.SendMessage, new SendMessageRequest(conversationId, prompt, $"{name}-{i}"));
+                slowAnswers.Add((sent.GetProperty("assistantMessageId").GetGuid(), prompt));
+            }
+        }
+
+        var draining = neverAcks.ReadUntilClosedAsync(); // it reads everything and acknowledges nothing; notReading reads no more
+
+        // Someone else on the same instance, meanwhile: their answer starts and runs to its end like any other.
+        await using var other = await cluster.ConnectAsync(hub.Url, "on-time");
+        var conversation = await other.CreateConversationAsync();
+        var theirs = await other.SendAsync(conversation.Id, "am I held up");
+        var finished = await other.WaitForFinishedAsync(theirs.AssistantMessageId, TimeSpan.FromSeconds(60));
+        Assert.Equal(MessageStatus.Completed, finished.Status);
+        StreamAssert.ExactlyOnceInOrder(other.ChunksOf(theirs.AssistantMessageId), finished);
+        Assert.Equal(Simulated.Answer("am I held up", SlowTokens), finished.Content);
+
+        // The slow connections were closed, each with the reason operators read in the log.
+        foreach (var slow in new[] { neverAcks, notReading })
+        {
+            await Wait.UntilAsync(
+                () => hub.Process.Output.Any(l => l.Contains($"Connection {slow.ConnectionId} was closed: slow client", StringComparison.Ordinal)),
+                TimeSpan.FromSeconds(60), $"connection {slow.ConnectionId} was not closed as a slow client");
+        }
+
+        await draining.WithTimeout(TimeSpan.FromSeconds(30)); // the server closed the one that never acknowledged
+
+        // Their answers ended at their own pace, whole and completed (not claimed as orphans: the leases were renewed).
+        foreach (var (id, prompt) in slowAnswers)
+        {
+            await Wait.UntilAsync(async () => (await cluster.SavedAsync(id)).Status != "streaming", TimeSpan.FromSeconds(60), $"answer {id} did not end");
+            var saved = await cluster.SavedAsync(id);
+            Assert.Equal(("completed", Simulated.Answer(prompt, SlowTokens)), (saved.Status, saved.Content));
+        }
+
+        using var http = new HttpClient();
+        Assert.True((await http.GetAsync($"{hub.Url}{ChatHubPaths.HealthReady}")).IsSuccessStatusCode, "the instance stayed ready");
+    }
+
+    [Fact]
+    public async Task AClientThatDidNotAskForBatchesGetsOneReceiveChunkPerChunkAndOneThatDidGetsEverySequenceOnceInOrder()
+    {
+        var hub = await cluster.LongAnswerHubAsync();
+        var token = await cluster.TokenAsync("batch-or-not");
+        await using var plain = await ChatTestClient.ConnectAsync(hub.Url, token, acceptChunkBatches: false);
+        await using var batching = await ChatTestClient.ConnectAsync(cluster.B, token);
+        var conversation = await plain.CreateConversationAsync();
+        await batching.Hub.JoinConversation(conversation.Id);
+        var sent = await plain.SendAsync(conversation.Id, "one by one, or together");
+        await plain.WaitForChunksAsync(sent.AssistantMessageId, 20);
+        await plain.Hub.CancelGeneration(sent.AssistantMessageId);
+
+        var finished = await plain.WaitForFinishedAsync(sent.AssistantMessageId);
+        await batching.WaitForFinishedAsync(sent.AssistantMessageId);
+        Assert.Equal(0, plain.BatchesReceived);
+        StreamAssert.ExactlyOnceInOrder(plain.ChunksOf(sent.AssistantMessageId), finished);
+        StreamAssert.ExactlyOnceInOrder(batching.ChunksOf(sent.AssistantMessageId), finished);
+    }
+}
