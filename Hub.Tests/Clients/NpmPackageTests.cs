@@ -7,7 +7,7 @@ namespace ChatStreaming.Hub.Tests.Clients;
 /// test does) installed into a scratch project, a TypeScript program using it type-checked by tsc (including lines
 /// that must not type-check), then run under Node against two instances.
 /// </summary>
-[Collection(ClientCollection.Name)]
+[Collection(FaultCollection.Name)]
 public sealed class NpmPackageTests(ChatCluster cluster)
 {
     private const string Usage = """

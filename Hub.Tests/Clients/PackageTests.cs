@@ -7,7 +7,7 @@ namespace ChatStreaming.Hub.Tests.Clients;
 /// here when that feed is missing), with their README and XML docs, and a sample that references only the packages
 /// (samples/PackageConsumer) restored from that feed, built and run against the hub.
 /// </summary>
-[Collection(ClientCollection.Name)]
+[Collection(FaultCollection.Name)]
 public sealed class PackageTests(ChatCluster cluster)
 {
     [Fact]

@@ -71,6 +71,21 @@ public sealed class ChatCluster : IAsyncLifetime
     public FakeOpenAIServer FakeModel => fakeModel ?? throw new InvalidOperationException("call ProviderHubAsync first");
 
     /// <summary>
+    /// The settings of a hub whose model is the fake OpenAI server (started on first use) through the real SDK, on top of
+    /// the cluster's: for tests that start a hub of their own with replies they script.
+    /// </summary>
+    internal async Task<Dictionary<string, string>> FakeModelSettingsAsync()
+    {
+        fakeModel ??= await FakeOpenAIServer.StartAsync();
+        var settings = Settings.ToDictionary();
+        settings["Chat:Model:Provider"] = "OpenAI";
+        settings["Chat:Model:Endpoint"] = $"{fakeModel.Url}/v1";
+        settings["Chat:Model:Name"] = "fake-gpt";
+        settings["Chat:Model:ApiKey"] = ModelApiKey("OpenAI");
+        return settings;
+    }
+
+    /// <summary>
     /// A Hub instance whose model is <paramref name="provider"/> (OpenAI or AzureOpenAI) reached through the real SDK at
     /// the fake server; started on first use, sharing the cluster's Redis and Postgres.
     /// </summary>
@@ -297,7 +312,8 @@ public sealed record SavedAnswer(string Content, string Status, long? LastSequen
 /// <summary>
 /// The suite runs as four collections side by side, each with a cluster of its own (its own Redis, Postgres and two
 /// hubs): what restarts Redis or Postgres, waits out leases or cuts links shares a cluster only with tests of its kind,
-/// and the long waits of one collection overlap the work of the others. Inside a collection tests run one at a time.
+/// and the long waits of one collection overlap the work of the others; they are balanced by their measured durations
+/// (README, "Tests"). Inside a collection tests run one at a time.
 /// </summary>
 [CollectionDefinition(Name)]
 public sealed class ClusterCollection : ICollectionFixture<ChatCluster>
@@ -309,20 +325,23 @@ public sealed class ClusterCollection : ICollectionFixture<ChatCluster>
 [CollectionDefinition(Name)]
 public sealed class ClientCollection : ICollectionFixture<ChatCluster>
 {
-    /// <summary>The browser apps (headless Chromium), the console client and the packages.</summary>
+    /// <summary>The browser apps (headless Chromium) and the console client.</summary>
     public const string Name = "clients";
 }
 
 [CollectionDefinition(Name)]
 public sealed class FaultCollection : ICollectionFixture<ChatCluster>
 {
-    /// <summary>Leases, cut links and a load balancer losing an instance: long waits, few CPU seconds.</summary>
+    /// <summary>Leases, cut links, slow clients, a load balancer losing an instance (long waits), and the packages.</summary>
     public const string Name = "faults";
 }
 
 [CollectionDefinition(Name)]
 public sealed class OutageCollection : ICollectionFixture<ChatCluster>
 {
-    /// <summary>Redis and Postgres stopped, paused or refusing; killed and stopped instances; the per-user limits.</summary>
+    /// <summary>
+    /// Redis and Postgres stopped, paused or refusing; killed and stopped instances; the per-user limits; start-up
+    /// configuration; the benchmark's quick run.
+    /// </summary>
     public const string Name = "outages";
 }

@@ -56,7 +56,8 @@ internal sealed class RawHubSocket : IAsyncDisposable
         var uri = new Uri($"{baseUrl.Replace("http", "ws", StringComparison.Ordinal)}{ChatHubPaths.Hub}?id={body.GetProperty("connectionToken").GetString()}&{ChatHubPaths.ChunkBatchesParameter}=true&access_token={Uri.EscapeDataString(token)}");
         await socket.ConnectAsync(uri, invoker, CancellationToken.None).WithTimeout();
         var raw = new RawHubSocket(socket, invoker, body.GetProperty("connectionId").GetString()!);
-        await raw.SendAsync("""{"protocol":"json","version":1}""");
+        // Version 2 of the hub protocol is what turns stateful reconnect on (acknowledgements, the server's replay buffer).
+        await raw.SendAsync($$"""{"protocol":"json","version":{{(statefulReconnect ? 2 : 1)}}}""");
         var handshake = await raw.ReceiveRecordsAsync() ?? throw new InvalidOperationException("closed during the handshake");
         return handshake.Any(r => r.TryGetProperty("error", out _)) ? throw new InvalidOperationException($"handshake refused: {handshake[0]}") : raw;
     }

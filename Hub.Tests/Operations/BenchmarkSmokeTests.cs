@@ -3,7 +3,7 @@ using System.Text.Json;
 namespace ChatStreaming.Hub.Tests.Operations;
 
 /// <summary>The benchmark's --quick mode, so it never rots: every pipeline runs, the product loses nothing.</summary>
-[Collection(ClusterCollection.Name)]
+[Collection(OutageCollection.Name)]
 public sealed class BenchmarkSmokeTests(ChatCluster cluster)
 {
     private static readonly string[] Pipelines = ["redis", "polling", "bestPolling", "notify"];

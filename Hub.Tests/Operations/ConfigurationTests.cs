@@ -3,7 +3,7 @@ using System.Net.Http.Json;
 
 namespace ChatStreaming.Hub.Tests.Operations;
 
-[Collection(ClusterCollection.Name)]
+[Collection(OutageCollection.Name)]
 public sealed class ConfigurationTests(ChatCluster cluster)
 {
     public static TheoryData<string, string?, string> BadSettings => new()

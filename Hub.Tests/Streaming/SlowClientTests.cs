@@ -1,4 +1,4 @@
-using System.Globalization;
+using ChatStreaming.FakeOpenAI;
 
 namespace ChatStreaming.Hub.Tests.Streaming;
 
@@ -11,31 +11,32 @@ namespace ChatStreaming.Hub.Tests.Streaming;
 [Collection(FaultCollection.Name)]
 public sealed class SlowClientTests(ChatCluster cluster)
 {
-    private const int SlowTokens = 3000; // 7.5 s at 400 a second: far more than a stuck socket or 100 kB of unacknowledged frames hold
-
     [Fact]
     public async Task ClientsThatNeverAcknowledgeOrStopReadingAreClosedAndNobodyElseWaitsForThem()
     {
-        var settings = cluster.Settings.ToDictionary();
+        // Every answer here: 300 deltas of 16 kB over ~7.5 s, 4.8 MB each: far more than a stuck socket's buffers or
+        // 100 kB of unacknowledged frames hold.
+        var settings = await cluster.FakeModelSettingsAsync();
         settings["Chat:MaxConcurrentGenerations"] = "5"; // two slow users × two answers, and one slot for everyone else
         settings["Chat:MaxConcurrentGenerationsPerUser"] = "2";
         settings["Chat:SlowClientTimeout"] = "00:00:02";
         settings["Chat:GenerationLease"] = "00:00:03"; // a renewal held up by a socket would let the answers be claimed as orphans
-        settings["Chat:Model:Simulated:TokensPerSecond"] = "400";
-        settings["Chat:Model:Simulated:ResponseTokens"] = SlowTokens.ToString(CultureInfo.InvariantCulture);
         await using var hub = await HubInstance.StartAsync(settings);
+        var reply = new FakeReply { Deltas = [.. Enumerable.Range(0, 300).Select(i => $"{i % 10}{new string('x', 16 * 1024 - 1)}")], Delay = TimeSpan.FromMilliseconds(25) };
+        var text = string.Concat(reply.Deltas);
+        cluster.FakeModel.Reset();
+        cluster.FakeModel.Enqueue(reply, reply, reply, reply, reply);
 
         await using var neverAcks = await RawHubSocket.ConnectAsync(hub.Url, await cluster.TokenAsync("never-acks"), statefulReconnect: true);
         await using var notReading = await RawHubSocket.ConnectAsync(hub.Url, await cluster.TokenAsync("not-reading"), statefulReconnect: false, receiveBufferBytes: 4096);
-        var slowAnswers = new List<(Guid Id, string Prompt)>();
+        var slowAnswers = new List<Guid>();
         foreach (var (slow, name) in new[] { (neverAcks, "never-acks"), (notReading, "not-reading") })
         {
             var conversationId = (await slow.InvokeAsync(ChatHubMethods.CreateConversation, name)).GetProperty("id").GetGuid();
             for (var i = 0; i < 2; i++)
             {
-                var prompt = $"{name} answer {i}";
-                var sent = await slow.InvokeAsync(ChatHubMethods.SendMessage, new SendMessageRequest(conversationId, prompt, $"{name}-{i}"));
-                slowAnswers.Add((sent.GetProperty("assistantMessageId").GetGuid(), prompt));
+                var sent = await slow.InvokeAsync(ChatHubMethods.SendMessage, new SendMessageRequest(conversationId, $"{name} answer {i}", $"{name}-{i}"));
+                slowAnswers.Add(sent.GetProperty("assistantMessageId").GetGuid());
             }
         }
 
@@ -48,24 +49,25 @@ public sealed class SlowClientTests(ChatCluster cluster)
         var finished = await other.WaitForFinishedAsync(theirs.AssistantMessageId, TimeSpan.FromSeconds(60));
         Assert.Equal(MessageStatus.Completed, finished.Status);
         StreamAssert.ExactlyOnceInOrder(other.ChunksOf(theirs.AssistantMessageId), finished);
-        Assert.Equal(Simulated.Answer("am I held up", SlowTokens), finished.Content);
+        Assert.Equal(text, finished.Content);
 
         // The slow connections were closed, each with the reason operators read in the log.
         foreach (var slow in new[] { neverAcks, notReading })
         {
             await Wait.UntilAsync(
                 () => hub.Process.Output.Any(l => l.Contains($"Connection {slow.ConnectionId} was closed: slow client", StringComparison.Ordinal)),
-                TimeSpan.FromSeconds(60), $"connection {slow.ConnectionId} was not closed as a slow client");
+                TimeSpan.FromSeconds(60), $"connection {slow.ConnectionId} ({(slow == neverAcks ? "never acknowledges" : "not reading")}) was not closed as a slow client");
         }
 
         await draining.WithTimeout(TimeSpan.FromSeconds(30)); // the server closed the one that never acknowledged
 
         // Their answers ended at their own pace, whole and completed (not claimed as orphans: the leases were renewed).
-        foreach (var (id, prompt) in slowAnswers)
+        foreach (var id in slowAnswers)
         {
             await Wait.UntilAsync(async () => (await cluster.SavedAsync(id)).Status != "streaming", TimeSpan.FromSeconds(60), $"answer {id} did not end");
             var saved = await cluster.SavedAsync(id);
-            Assert.Equal(("completed", Simulated.Answer(prompt, SlowTokens)), (saved.Status, saved.Content));
+            Assert.Equal("completed", saved.Status);
+            Assert.Equal(text, saved.Content);
         }
 
         using var http = new HttpClient();

@@ -19,6 +19,9 @@ internal sealed class Outbox
     /// <summary>Most chunks in one <see cref="ChatHubMethods.ReceiveChunks"/> frame.</summary>
     public const int MaxBatch = 256;
 
+    /// <summary>A frame takes no more chunks once their text reaches this many characters (a bound on one frame's size).</summary>
+    public const int MaxBatchCharacters = 32 * 1024;
+
     private readonly Channel<(string Method, object Argument)> queue;
     private readonly string connectionId;
     private readonly bool acceptsBatches;
@@ -75,9 +78,13 @@ internal sealed class Outbox
                 if (acceptsBatches && next.Argument is Chunk first && reader.TryPeek(out var waiting) && waiting.Argument is Chunk)
                 {
                     batch.Add(first);
-                    while (batch.Count < MaxBatch && reader.TryPeek(out waiting) && waiting.Argument is Chunk && reader.TryRead(out waiting))
+                    var characters = Size(first);
+                    while (batch.Count < MaxBatch && characters < MaxBatchCharacters
+                        && reader.TryPeek(out waiting) && waiting.Argument is Chunk && reader.TryRead(out waiting))
                     {
-                        batch.Add((Chunk)waiting.Argument);
+                        var chunk = (Chunk)waiting.Argument;
+                        batch.Add(chunk);
+                        characters += Size(chunk);
                     }
 
                     written = await SendAsync(ChatHubMethods.ReceiveChunks, batch.ToArray());
@@ -95,6 +102,8 @@ internal sealed class Outbox
             }
         }
     }
+
+    private static int Size(Chunk chunk) => chunk.Delta.Length + (chunk.Part?.Length ?? 0);
 
     /// <summary>False when the connection was closed as too slow.</summary>
     private async Task<bool> SendAsync(string method, object argument)
