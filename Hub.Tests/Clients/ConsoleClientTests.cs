@@ -4,7 +4,7 @@ using Dapper;
 namespace ChatStreaming.Hub.Tests.Clients;
 
 /// <summary>The .NET console client (Client/), run as a process the way a script would run it.</summary>
-[Collection(ClientCollection.Name)]
+[Collection(ClusterCollection.Name)]
 public sealed class ConsoleClientTests(ChatCluster cluster)
 {
     private static readonly string ClientAssembly = BuildOutput.Assembly("Client", "ChatStreaming.Client.dll");
@@ -67,12 +67,12 @@ public sealed class ConsoleClientTests(ChatCluster cluster)
     {
         var hub = await cluster.ProviderHubAsync("OpenAI");
         cluster.FakeModel.Reset();
-        cluster.FakeModel.Enqueue(FakeReply.Tokens(200, 25));
+        cluster.FakeModel.Enqueue(FakeReply.Tokens(600, 25)); // 24 s: a client starting slowly on a busy machine still lands mid-answer
         // --json: a line per chunk, so the test sees the answer streaming (plain text has no newline until the end)
         // SIGINT restored to its default first: a test run started in the background by a script (e.g. `./test.sh &`)
         // inherits SIGINT ignored, and .NET then never raises Ctrl+C (as a shell's background job ignores it too).
         await using var client = ChildProcess.Start("env", ["--default-signal=INT", "dotnet", ClientAssembly, "--url", hub.Url, "--user", "console-sigint", "--prompt", "long one", "--json"]);
-        await Wait.UntilAsync(() => client.Output.Count(l => l.Contains("\"chunk\"", StringComparison.Ordinal)) >= 3, TimeSpan.FromSeconds(20), "the answer did not start");
+        await Wait.UntilAsync(() => client.Output.Count(l => l.Contains("\"chunk\"", StringComparison.Ordinal)) >= 3, TimeSpan.FromSeconds(60), "the answer did not start");
 
         client.Signal(Signals.Interrupt); // as Ctrl+C in a terminal
 

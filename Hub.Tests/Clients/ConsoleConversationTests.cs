@@ -4,7 +4,7 @@ using Dapper;
 namespace ChatStreaming.Hub.Tests.Clients;
 
 /// <summary>The console client's conversation commands, typed into its REPL, and its one-shot search.</summary>
-[Collection(ClientCollection.Name)]
+[Collection(ClusterCollection.Name)]
 public sealed class ConsoleConversationTests(ChatCluster cluster)
 {
     private static readonly string ClientAssembly = BuildOutput.Assembly("Client", "ChatStreaming.Client.dll");

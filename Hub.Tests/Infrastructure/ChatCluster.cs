@@ -318,14 +318,14 @@ public sealed record SavedAnswer(string Content, string Status, long? LastSequen
 [CollectionDefinition(Name)]
 public sealed class ClusterCollection : ICollectionFixture<ChatCluster>
 {
-    /// <summary>Streaming, conversations, models, security, operations: the product's behaviour on a healthy cluster.</summary>
+    /// <summary>Streaming, conversations, models, security, operations and the console client on a healthy cluster.</summary>
     public const string Name = "cluster";
 }
 
 [CollectionDefinition(Name)]
 public sealed class ClientCollection : ICollectionFixture<ChatCluster>
 {
-    /// <summary>The browser apps (headless Chromium) and the console client.</summary>
+    /// <summary>The browser apps in headless Chromium (the console client runs with the cluster collection).</summary>
     public const string Name = "clients";
 }
 

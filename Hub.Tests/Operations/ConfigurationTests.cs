@@ -35,13 +35,7 @@ public sealed class ConfigurationTests(ChatCluster cluster)
             settings[key] = "";
         }
 
-        await using var process = HubInstance.Launch(settings, $"http://127.0.0.1:{Ports.Free()}");
-        await process.ExitCodeAsync();
-
-        Assert.Equal(2, process.ExitCode);
-        var line = Assert.Single(process.Output, l => l.StartsWith("Configuration error:", StringComparison.Ordinal));
-        Assert.Contains(expected, line, StringComparison.Ordinal);
-        Assert.DoesNotContain(process.Output, l => l.Contains("   at ", StringComparison.Ordinal)); // no stack trace
+        await RefusedLineAsync(settings, expected);
     }
 
     public static TheoryData<string, string, string> BadProviderSettings => new()
