@@ -1,4 +1,3 @@
-using ChatStreaming.FakeOpenAI;
 using Dapper;
 
 namespace ChatStreaming.Hub.Tests.Clients;
@@ -65,9 +64,7 @@ public sealed class ConsoleClientTests(ChatCluster cluster)
     [Fact]
     public async Task CtrlCDuringAnAnswerCancelsItAndTheSavedMessageIsCancelled()
     {
-        var hub = await cluster.ProviderHubAsync("OpenAI");
-        cluster.FakeModel.Reset();
-        cluster.FakeModel.Enqueue(FakeReply.Tokens(600, 25)); // 24 s: a client starting slowly on a busy machine still lands mid-answer
+        var hub = await cluster.LongAnswerHubAsync(); // 100 s answers: a client starting slowly on a busy machine still lands mid-answer
         // --json: a line per chunk, so the test sees the answer streaming (plain text has no newline until the end)
         // SIGINT restored to its default first: a test run started in the background by a script (e.g. `./test.sh &`)
         // inherits SIGINT ignored, and .NET then never raises Ctrl+C (as a shell's background job ignores it too).

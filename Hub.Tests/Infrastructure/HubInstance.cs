@@ -57,6 +57,7 @@ internal sealed class HubInstance : IAsyncDisposable
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["DOTNET_NOLOGO"] = "1",
+            ["DOTNET_TieredPGO"] = "0", // a test hub lives minutes: the profiling JIT costs CPU it never pays back (~10 % of a start)
             ["Logging__LogLevel__Default"] = "Information",
         };
         foreach (var (key, value) in settings)
