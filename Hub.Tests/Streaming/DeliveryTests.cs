@@ -26,9 +26,9 @@ public sealed class DeliveryTests(ChatCluster cluster)
         var redis = cluster.RedisClient.GetDatabase();
         foreach (var (name, client) in new[] { ("local", local), ("remote", remote) })
         {
-            client.Connection.On<Chunk>(ChatHubMethods.ReceiveChunk, chunk =>
+            // Read on arrival, before the client goes on: the chunk must already be there for a gap fill to find it.
+            void Check(Chunk chunk)
             {
-                // Read on arrival, before the client goes on: the chunk must already be there for a gap fill to find it.
                 var id = $"0-{chunk.Sequence}";
                 var entries = redis.StreamRange(RedisKeys.Chunks(chunk.MessageId), id, id);
                 if (entries.Length != 1 || (string?)entries[0]["d"] != chunk.Delta)
@@ -37,7 +37,10 @@ public sealed class DeliveryTests(ChatCluster cluster)
                 }
 
                 Interlocked.Increment(ref checkedChunks);
-            });
+            }
+
+            client.Connection.On<Chunk>(ChatHubMethods.ReceiveChunk, Check);
+            client.Connection.On<Chunk[]>(ChatHubMethods.ReceiveChunks, batch => Array.ForEach(batch, Check)); // a connection that backed up
         }
 
         var sent = await local.SendAsync(conversation.Id, "was it buffered first");
