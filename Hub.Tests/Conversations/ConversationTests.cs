@@ -25,6 +25,7 @@ public sealed class ConversationTests(ChatCluster cluster)
         var listed = await tabB.Hub.ListConversations();
         Assert.True(await tabB.Hub.DeleteConversation(conversation.Id));
         await tabA.WaitForListEventAsync(ChatHubMethods.ConversationDeleted, conversation.Id);
+        await tabB.WaitForListEventAsync(ChatHubMethods.ConversationDeleted, conversation.Id); // its own too: a user's events come through the backplane, after the call's result
 
         Assert.Equal("better title", renamed.Title);
         Assert.Equal(conversation.UpdatedAt, renamed.UpdatedAt); // a rename is not activity: the list keeps its order
