@@ -124,6 +124,10 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
         await ReadAsync((connection, ct) => connection.QuerySingleOrDefaultAsync<MessageOwner>(new CommandDefinition(
             FindMessageOwnerSql, new { Id = messageId }, cancellationToken: ct)), cancellationToken);
 
+    /// <summary>Whether the message exists and is <paramref name="ownerId"/>'s (another user's is refused as an unknown one).</summary>
+    public async Task<bool> OwnsMessageAsync(string ownerId, Guid messageId, CancellationToken cancellationToken) =>
+        await FindMessageOwnerAsync(messageId, cancellationToken) is { } owner && owner.OwnerId == ownerId;
+
     private const string GetMessageSql = $"SELECT {MessageColumns} FROM messages m WHERE m.id = @Id";
 
     public async Task<Message?> GetMessageAsync(Guid messageId, CancellationToken cancellationToken)

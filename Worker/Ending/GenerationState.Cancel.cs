@@ -1,7 +1,4 @@
-using ChatStreaming.Contracts;
-using ChatStreaming.Worker.Limits;
 using ChatStreaming.Worker.Redis;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace ChatStreaming.Worker.Ending;

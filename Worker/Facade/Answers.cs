@@ -72,8 +72,7 @@ public sealed class Answers
         var generation = await state.GetGenerationAsync(messageId);
         if (generation is null)
         {
-            var owner = await store.FindMessageOwnerAsync(messageId, cancellationToken);
-            return owner is null || owner.OwnerId != userId ? Refusal.NotFound(ChatErrors.MessageNotFound) : false; // its state expired long after it ended
+            return await store.OwnsMessageAsync(userId, messageId, cancellationToken) ? false : Refusal.NotFound(ChatErrors.MessageNotFound); // its state expired long after it ended
         }
 
         return generation.OwnerId == userId ? await state.RequestCancelAsync(messageId) : Refusal.NotFound(ChatErrors.MessageNotFound);

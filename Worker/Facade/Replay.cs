@@ -41,8 +41,7 @@ public sealed class Replay
             return Outcome.Ok(found.Chunks);
         }
 
-        var owner = await store.FindMessageOwnerAsync(messageId, cancellationToken);
-        if (owner is null || owner.OwnerId != userId)
+        if (!await store.OwnsMessageAsync(userId, messageId, cancellationToken))
         {
             return Refusal.NotFound(ChatErrors.MessageNotFound);
         }

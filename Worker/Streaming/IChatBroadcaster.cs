@@ -6,8 +6,8 @@ namespace ChatStreaming.Worker.Streaming;
 /// <summary>
 /// Sends a conversation's events to every connection in it, on every instance (<see cref="ConversationBroadcaster"/>).
 /// Each call returns once the event is in Redis and queued for this instance's connections (never waiting for their
-/// sockets: <see cref="Outboxes"/>); a throw means neither
-/// is certain and the call may be repeated (clients drop what they have).
+/// sockets: <see cref="Outboxes"/>); a throw means neither is certain and the call may be repeated (clients drop what
+/// they have).
 /// </summary>
 internal interface IChatBroadcaster
 {

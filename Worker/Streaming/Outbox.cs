@@ -44,8 +44,10 @@ internal sealed class Outbox
 
     public string ConnectionId => connectionId;
 
+    private string? closed;
+
     /// <summary>Why this outbox closed its connection (null while it has not).</summary>
-    public string? Closed { get; private set; }
+    public string? Closed => Volatile.Read(ref closed);
 
     /// <summary>Queues the event without waiting; false when the queue is full (the caller closes the connection).</summary>
     public bool TryPost(string method, object argument) => queue.Writer.TryWrite((method, argument));
@@ -56,9 +58,9 @@ internal sealed class Outbox
     /// <summary>Stops writing and closes the connection, saying why.</summary>
     public void Close(string reason)
     {
-        if (Closed is null)
+        // Once only: a poster (full queue) and the writer loop (timeout) may both decide it at the same time.
+        if (Interlocked.CompareExchange(ref closed, reason, null) is null)
         {
-            Closed = reason;
             queue.Writer.TryComplete();
             close(this, reason);
         }
