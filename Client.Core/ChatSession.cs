@@ -15,7 +15,12 @@ public sealed partial class ChatSession : IAsyncDisposable
     private Task watchdog = Task.CompletedTask;
 
     /// <param name="configure">Transport options, e.g. WebSockets with SkipNegotiation behind a load balancer without sticky sessions.</param>
-    public ChatSession(Uri baseUrl, Func<Task<string?>> accessTokenProvider, Action<Microsoft.AspNetCore.Http.Connections.Client.HttpConnectionOptions>? configure = null)
+    /// <param name="protocol">The hub protocol: JSON (the default, readable) or MessagePack (smaller frames, cheaper to encode).</param>
+    public ChatSession(
+        Uri baseUrl,
+        Func<Task<string?>> accessTokenProvider,
+        Action<Microsoft.AspNetCore.Http.Connections.Client.HttpConnectionOptions>? configure = null,
+        ChatHubProtocol protocol = ChatHubProtocol.Json)
     {
         Connection = new HubConnectionBuilder()
             // chunkBatches: this client handles ReceiveChunks (several chunks in one frame when its connection backs up).
@@ -26,6 +31,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             })
             .WithAutomaticReconnect(new ForeverRetryPolicy())
             .WithStatefulReconnect()
+            .WithProtocol(protocol)
             .Build();
         Connection.On<Chunk>(ChatHubMethods.ReceiveChunk, chunk => UnderGateAsync(() => ApplyChunkAsync(chunk)));
         Connection.On<Chunk[]>(ChatHubMethods.ReceiveChunks, chunks => UnderGateAsync(async () =>

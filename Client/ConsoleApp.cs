@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.SignalR;
 namespace ChatStreaming.Client;
 
 /// <summary>The two ways to use the client: one prompt (scriptable) or a REPL. Errors are one line on stderr.</summary>
-internal sealed partial class ConsoleApp(Uri baseUrl, string? user, string? token, bool json, string? model = null)
+internal sealed partial class ConsoleApp(Uri baseUrl, string? user, string? token, bool json, string? model = null, ChatHubProtocol protocol = ChatHubProtocol.Json)
 {
     private string? accessToken;
 
@@ -22,7 +22,7 @@ internal sealed partial class ConsoleApp(Uri baseUrl, string? user, string? toke
         try
         {
             accessToken = token ?? await DevTokenAsync(user!);
-            await using var session = new ChatSession(baseUrl, () => Task.FromResult<string?>(accessToken)) { Model = model };
+            await using var session = new ChatSession(baseUrl, () => Task.FromResult<string?>(accessToken), protocol: protocol) { Model = model };
             Wire(session);
             await session.StartAsync(quit.Token);
             try

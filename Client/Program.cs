@@ -1,5 +1,6 @@
 using System.CommandLine;
 using ChatStreaming.Client;
+using ChatStreaming.Client.Core;
 
 // dotnet run --project Client -- --url http://127.0.0.1:5080 --user alice                 (interactive)
 // dotnet run --project Client -- --url http://127.0.0.1:5080 --user alice --prompt "Hi"   (prints the answer, exit 0 when completed)
@@ -27,9 +28,11 @@ var search = new Option<string>("--search") { Description = "Search your saved m
 var json = new Option<bool>("--json") { Description = "Print one JSON line per event instead of text" };
 var model = new Option<string>("--model") { Description = "The model (a name the server lists) every message of this session asks for; /model changes it" };
 
+var protocol = new Option<ChatHubProtocol>("--protocol") { Description = "The hub protocol: Json (default) or MessagePack", DefaultValueFactory = _ => ChatHubProtocol.Json };
+
 var root = new RootCommand("ChatStreaming console client: chat with a ChatStreaming hub from the terminal.")
 {
-    url, user, token, prompt, conversation, search, json, model,
+    url, user, token, prompt, conversation, search, json, model, protocol,
 };
 root.Validators.Add(result =>
 {
@@ -48,7 +51,8 @@ root.SetAction((parseResult, cancellationToken) => new ConsoleApp(
         parseResult.GetValue(user),
         parseResult.GetValue(token),
         parseResult.GetValue(json),
-        parseResult.GetValue(model))
+        parseResult.GetValue(model),
+        parseResult.GetValue(protocol))
     .RunAsync(parseResult.GetValue(prompt), parseResult.GetValue(conversation), parseResult.GetValue(search)));
 
 // Ctrl+C is ours: the first one during an answer cancels it, the next one quits.

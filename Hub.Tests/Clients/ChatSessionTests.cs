@@ -28,4 +28,47 @@ public sealed class ChatSessionTests(ChatCluster cluster)
         Assert.Contains(open.AssistantMessageId, heard);
         Assert.DoesNotContain(left.AssistantMessageId, heard);
     }
+
+    [Fact]
+    public async Task MessagePackAndJsonClientsInOneConversationEachGetEveryChunkOnceInOrderAndTheSavedText()
+    {
+        var token = await cluster.TokenAsync("binary");
+        await using var sender = new ChatSession(new Uri(cluster.A), () => Task.FromResult<string?>(token), protocol: ChatHubProtocol.MessagePack);
+        await using var packed = new ChatSession(new Uri(cluster.B), () => Task.FromResult<string?>(token), protocol: ChatHubProtocol.MessagePack);
+        await using var json = new ChatSession(new Uri(cluster.B), () => Task.FromResult<string?>(token));
+        var heard = new[] { new List<Chunk>(), new List<Chunk>(), new List<Chunk>() };
+        ChatSession[] sessions = [sender, packed, json];
+        for (var i = 0; i < sessions.Length; i++)
+        {
+            var mine = heard[i];
+            sessions[i].ChunkReceived += chunk => { lock (mine) { mine.Add(chunk); } };
+            await sessions[i].StartAsync(CancellationToken.None);
+        }
+
+        var conversation = await sender.CreateConversationAsync("both protocols", CancellationToken.None);
+        await sender.OpenAsync(conversation.Id, CancellationToken.None);
+        await packed.OpenAsync(conversation.Id, CancellationToken.None);
+        await json.OpenAsync(conversation.Id, CancellationToken.None);
+
+        var sent = await sender.SendAsync("one answer, two protocols", CancellationToken.None);
+        foreach (var session in sessions)
+        {
+            await Wait.UntilAsync(() => session.Find(sent.AssistantMessageId)?.Finished is not null, Wait.Default, "an answer did not end on a client");
+        }
+
+        var saved = await cluster.SavedAsync(sent.AssistantMessageId);
+        Assert.Equal(MessageStatus.Completed.ToWireName(), saved.Status);
+        foreach (var chunks in heard)
+        {
+            Chunk[] mine;
+            lock (chunks)
+            {
+                mine = [.. chunks.Where(c => c.MessageId == sent.AssistantMessageId)];
+            }
+
+            Assert.Equal(Enumerable.Range(1, mine.Length).Select(i => (long)i), mine.Select(c => c.Sequence)); // once each, in order
+            Assert.Equal(saved.Content, string.Concat(mine.Select(c => c.Delta)));
+            Assert.Equal(saved.LastSequence, mine.Length);
+        }
+    }
 }

@@ -14,20 +14,19 @@ public sealed class OutboxTests
     {
         var socket = new RecordingConnections();
         var outbox = new Outbox("c1", acceptsBatches: true, 100, TimeSpan.FromSeconds(30), socket, (_, _) => { }, NullLogger.Instance);
-        var writing = outbox.WriteAsync();
 
-        outbox.TryPost(ChatHubMethods.ReceiveChunk, ChunkOf(1));
+        outbox.TryPost(Event(ChatHubMethods.ReceiveChunk, ChunkOf(1)));
         await socket.Started.WaitAsync(Wait.Default); // chunk 1's write is in flight and held: the rest queue up
         for (var sequence = 2; sequence <= 5; sequence++)
         {
-            outbox.TryPost(ChatHubMethods.ReceiveChunk, ChunkOf(sequence));
+            outbox.TryPost(Event(ChatHubMethods.ReceiveChunk, ChunkOf(sequence)));
         }
 
-        outbox.TryPost(ChatHubMethods.GenerationFinished, new GenerationFinished(Conversation, Answer, MessageStatus.Completed, 5, "12345"));
-        outbox.TryPost(ChatHubMethods.ReceiveChunk, ChunkOf(6));
+        outbox.TryPost(Event(ChatHubMethods.GenerationFinished, new GenerationFinished(Conversation, Answer, MessageStatus.Completed, 5, "12345")));
+        outbox.TryPost(Event(ChatHubMethods.ReceiveChunk, ChunkOf(6)));
         outbox.Complete();
         socket.Release();
-        await writing.WaitAsync(Wait.Default);
+        await outbox.Drained.WaitAsync(Wait.Default);
 
         Assert.Equal([ChatHubMethods.ReceiveChunk, ChatHubMethods.ReceiveChunks, ChatHubMethods.GenerationFinished, ChatHubMethods.ReceiveChunk], socket.Sent.Select(s => s.Method));
         Assert.Equal([2L, 3, 4, 5], ((Chunk[])socket.Sent[1].Argument).Select(c => c.Sequence));
@@ -38,17 +37,16 @@ public sealed class OutboxTests
     {
         var socket = new RecordingConnections();
         var outbox = new Outbox("c2", acceptsBatches: false, 100, TimeSpan.FromSeconds(30), socket, (_, _) => { }, NullLogger.Instance);
-        var writing = outbox.WriteAsync();
-        outbox.TryPost(ChatHubMethods.ReceiveChunk, ChunkOf(1));
+        outbox.TryPost(Event(ChatHubMethods.ReceiveChunk, ChunkOf(1)));
         await socket.Started.WaitAsync(Wait.Default);
         for (var sequence = 2; sequence <= 4; sequence++)
         {
-            outbox.TryPost(ChatHubMethods.ReceiveChunk, ChunkOf(sequence));
+            outbox.TryPost(Event(ChatHubMethods.ReceiveChunk, ChunkOf(sequence)));
         }
 
         outbox.Complete();
         socket.Release();
-        await writing.WaitAsync(Wait.Default);
+        await outbox.Drained.WaitAsync(Wait.Default);
 
         Assert.All(socket.Sent, s => Assert.Equal(ChatHubMethods.ReceiveChunk, s.Method));
         Assert.Equal([1L, 2, 3, 4], socket.Sent.Select(s => ((Chunk)s.Argument).Sequence));
@@ -60,32 +58,59 @@ public sealed class OutboxTests
         var socket = new RecordingConnections();
         string? reason = null;
         var outbox = new Outbox("c3", acceptsBatches: true, 100, TimeSpan.FromMilliseconds(200), socket, (_, why) => reason = why, NullLogger.Instance);
-        var writing = outbox.WriteAsync();
-        outbox.TryPost(ChatHubMethods.ReceiveChunk, ChunkOf(1)); // never released: the socket is stuck
+        outbox.TryPost(Event(ChatHubMethods.ReceiveChunk, ChunkOf(1))); // never released: the socket is stuck
 
-        await writing.WaitAsync(Wait.Default);
+        await outbox.Drained.WaitAsync(Wait.Default);
 
         Assert.StartsWith("slow client: a write waited longer than Chat:SlowClientTimeout", reason, StringComparison.Ordinal);
         Assert.Equal(reason, outbox.Closed);
-        Assert.False(outbox.TryPost(ChatHubMethods.ReceiveChunk, ChunkOf(2))); // closed: nothing more is queued
+        Assert.False(outbox.TryPost(Event(ChatHubMethods.ReceiveChunk, ChunkOf(2)))); // closed: nothing more is queued
     }
 
     [Fact]
     public void AFullQueueRefusesThePostSoThePosterClosesTheConnection()
     {
         var outbox = new Outbox("c4", acceptsBatches: true, 16, TimeSpan.FromSeconds(30), new RecordingConnections(), (_, _) => { }, NullLogger.Instance);
-        for (var sequence = 1; sequence <= 16; sequence++)
+        for (var sequence = 1; sequence <= 17; sequence++) // the first is written (and held), 16 wait
         {
-            Assert.True(outbox.TryPost(ChatHubMethods.ReceiveChunk, ChunkOf(sequence)));
+            Assert.True(outbox.TryPost(Event(ChatHubMethods.ReceiveChunk, ChunkOf(sequence))));
         }
 
-        Assert.False(outbox.TryPost(ChatHubMethods.ReceiveChunk, ChunkOf(17)));
+        Assert.False(outbox.TryPost(Event(ChatHubMethods.ReceiveChunk, ChunkOf(18))));
     }
+
+    [Fact]
+    public void AConnectionThatKeepsUpIsWrittenOnThePostersThreadWithoutAQueue()
+    {
+        var socket = new RecordingConnections(hold: false);
+        var outbox = new Outbox("c5", acceptsBatches: true, 1, TimeSpan.FromSeconds(30), socket, (_, _) => { }, NullLogger.Instance);
+        for (var sequence = 1; sequence <= 5; sequence++) // capacity 1: only a write that completes at once keeps this from refusing
+        {
+            Assert.True(outbox.TryPost(Event(ChatHubMethods.ReceiveChunk, ChunkOf(sequence))));
+            Assert.Equal(sequence, socket.Sent.Count); // written before the post returned
+        }
+
+        Assert.True(outbox.Drained.IsCompleted);
+        Assert.Equal([1L, 2, 3, 4, 5], socket.Sent.Select(s => ((Chunk)s.Argument).Sequence));
+    }
+
+    [Fact]
+    public async Task OneEventIsSerializedOnceForEveryConnectionItGoesTo()
+    {
+        var message = Event(ChatHubMethods.ReceiveChunk, ChunkOf(1));
+        var serializations = 0;
+        await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => Task.Run(() => message.Serialized(m => { Interlocked.Increment(ref serializations); return new object(); }))));
+        var first = message.Serialized(_ => new object());
+        Assert.All(Enumerable.Range(0, 8), _ => Assert.Same(first, message.Serialized(_ => new object())));
+        Assert.InRange(serializations, 1, 8); // racing first writers may each make one; only one is kept
+    }
+
+    private static OutboundMessage Event(string method, object argument) => new(method, argument);
 
     private static Chunk ChunkOf(long sequence) => new(Conversation, Answer, sequence, sequence.ToString(System.Globalization.CultureInfo.InvariantCulture), 1.0);
 
-    /// <summary>A connection whose first write is held until <see cref="Release"/>; every write is recorded.</summary>
-    private sealed class RecordingConnections : ILocalConnections
+    /// <summary>A connection whose first write is held until <see cref="Release"/> (unless not to hold); every write is recorded.</summary>
+    private sealed class RecordingConnections(bool hold = true) : ILocalConnections
     {
         private readonly TaskCompletionSource started = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private readonly TaskCompletionSource released = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -96,15 +121,15 @@ public sealed class OutboxTests
 
         public void Release() => released.TrySetResult();
 
-        public async Task SendAsync(string connectionId, string method, object argument)
+        public ValueTask SendAsync(string connectionId, OutboundMessage message)
         {
             lock (Sent)
             {
-                Sent.Add((method, argument));
+                Sent.Add((message.Method, message.Argument));
             }
 
             started.TrySetResult();
-            await released.Task;
+            return hold ? new ValueTask(released.Task) : ValueTask.CompletedTask;
         }
     }
 }

@@ -37,6 +37,7 @@ internal static class ChatHubExtensions
                 o.ClientTimeoutInterval = TimeSpan.FromSeconds(30);
                 o.StatefulReconnectBufferSize = 100_000;
             })
+            .AddMessagePackProtocol() // beside JSON: a client picks it at connect (docs/protocol.md, "Protocols")
             .AddStackExchangeRedis();
         services.AddOptions<RedisOptions>()
             .Configure<IOptions<RedisConnectionOptions>>((backplane, redis) =>
@@ -44,6 +45,9 @@ internal static class ChatHubExtensions
                 backplane.Configuration = WorkerExtensions.RedisConfiguration(redis.Value);
                 backplane.Configuration.ChannelPrefix = RedisChannel.Literal(RedisKeys.BackplanePrefix);
             });
+        // The backplane's manager, wrapped so the Worker's events reach a local connection directly, serialized once.
+        services.AddSingleton(sp => new LocalConnectionsLifetimeManager(ActivatorUtilities.CreateInstance<RedisHubLifetimeManager<ChatHub>>(sp)));
+        services.AddSingleton<HubLifetimeManager<ChatHub>>(sp => sp.GetRequiredService<LocalConnectionsLifetimeManager>());
         services.AddSingleton<ILocalConnections, HubLocalConnections>();
         return builder;
     }

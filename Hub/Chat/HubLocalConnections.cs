@@ -1,14 +1,20 @@
 using ChatStreaming.Worker.Streaming;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
 
 namespace ChatStreaming.Server.Chat;
 
 /// <summary>
-/// Writes to a connection of this instance. The Redis lifetime manager writes a local connection's message straight
-/// to it (no publish); the Worker only names connections it saw join here.
+/// Writes to a connection of this instance, straight into its SignalR connection (no backplane, no publish). One
+/// <see cref="OutboundMessage"/> is serialized once per protocol (JSON, MessagePack) however many members it goes to.
 /// </summary>
-internal sealed class HubLocalConnections(IHubContext<ChatHub> hub) : ILocalConnections
+internal sealed class HubLocalConnections(LocalConnectionsLifetimeManager lifetime) : ILocalConnections
 {
-    public Task SendAsync(string connectionId, string method, object argument) =>
-        hub.Clients.Client(connectionId).SendCoreAsync(method, [argument]);
+    public ValueTask SendAsync(string connectionId, OutboundMessage message) =>
+        lifetime.TryGet(connectionId, out var connection)
+            ? connection.WriteAsync(message.Serialized(Serialize))
+            : ValueTask.CompletedTask;
+
+    private static SerializedHubMessage Serialize(OutboundMessage message) =>
+        new(new InvocationMessage(message.Method, [message.Argument]));
 }

@@ -6,5 +6,9 @@ namespace ChatStreaming.Worker.Streaming;
 /// </summary>
 public interface ILocalConnections
 {
-    Task SendAsync(string connectionId, string method, object argument);
+    /// <summary>
+    /// Writes the message to the connection. Completes synchronously when the connection's buffer takes it at once
+    /// (the usual case); a pending result means the client is not reading fast enough.
+    /// </summary>
+    ValueTask SendAsync(string connectionId, OutboundMessage message);
 }

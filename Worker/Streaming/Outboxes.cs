@@ -8,8 +8,8 @@ namespace ChatStreaming.Worker.Streaming;
 
 /// <summary>
 /// The outboxes of this instance's connections (<see cref="Outbox"/>): opened when a connection arrives, completed when
-/// it leaves. Posting never waits: an event is queued for each member and the call returns. On stop, what is queued is
-/// written (within the host's shutdown) before the loops end.
+/// it leaves. Posting never waits: an event is written into (or queued for) each member's buffer and the call returns.
+/// On stop, what is queued is written (within the host's shutdown).
 /// </summary>
 internal sealed class Outboxes(
     ILocalConnections connections,
@@ -17,9 +17,8 @@ internal sealed class Outboxes(
     WorkerMetrics metrics,
     ILogger<Outboxes> logger) : IHostedService
 {
-    // Invariant: every open connection of this instance has exactly one outbox here, whose loop is in `writers`.
+    // Invariant: every open connection of this instance has exactly one outbox here.
     private readonly ConcurrentDictionary<string, Outbox> outboxes = new();
-    private readonly ConcurrentDictionary<Outbox, Task> writers = new();
 
     /// <summary>
     /// Opens the connection's outbox. <paramref name="acceptsBatches"/>: it handles <c>ReceiveChunks</c>;
@@ -34,10 +33,7 @@ internal sealed class Outboxes(
             metrics.SlowClientClosed();
             abort();
         }, logger);
-        if (outboxes.TryAdd(connectionId, outbox))
-        {
-            writers[outbox] = RunAsync(outbox);
-        }
+        outboxes.TryAdd(connectionId, outbox);
     }
 
     /// <summary>The connection left: what is queued for it is dropped with it.</summary>
@@ -49,33 +45,25 @@ internal sealed class Outboxes(
         }
     }
 
-    /// <summary>Queues the event for each of <paramref name="members"/>; a member whose queue is full is closed as too slow.</summary>
+    /// <summary>
+    /// Writes the event to each of <paramref name="members"/> (serialized once for all of them); a member whose queue is
+    /// full is closed as too slow.
+    /// </summary>
     public void Post(string[] members, string method, object argument)
     {
+        var message = new OutboundMessage(method, argument);
         foreach (var connectionId in members)
         {
-            if (outboxes.TryGetValue(connectionId, out var outbox) && !outbox.TryPost(method, argument))
+            if (outboxes.TryGetValue(connectionId, out var outbox) && !outbox.TryPost(message))
             {
                 outbox.Close($"slow client: more than Chat:MaxQueuedEventsPerConnection ({options.Value.MaxQueuedEventsPerConnection}) events waiting");
             }
         }
     }
 
-    private async Task RunAsync(Outbox outbox)
-    {
-        try
-        {
-            await outbox.WriteAsync();
-        }
-        finally
-        {
-            writers.TryRemove(outbox, out _);
-        }
-    }
-
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    /// <summary>Lets every loop write what is queued, until the host's shutdown timeout.</summary>
+    /// <summary>Lets every outbox write what is queued, until the host's shutdown timeout.</summary>
     public async Task StopAsync(CancellationToken cancellationToken)
     {
         foreach (var outbox in outboxes.Values)
@@ -83,6 +71,6 @@ internal sealed class Outboxes(
             outbox.Complete();
         }
 
-        await Task.WhenAll(writers.Values).WaitAsync(cancellationToken);
+        await Task.WhenAll(outboxes.Values.Select(o => o.Drained)).WaitAsync(cancellationToken);
     }
 }
