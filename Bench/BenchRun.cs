@@ -76,9 +76,13 @@ internal sealed class BenchRun(BenchSettings settings)
 
     private async Task<IPipeline> StartAsync(string name, int tokens, CancellationToken cancellationToken) => name switch
     {
-        "redis" => await RedisPipeline.StartAsync(settings, tokens, cancellationToken),
+        "redis" => await RedisPipeline.StartAsync(settings, tokens, Client.Core.ChatHubProtocol.Json, cancellationToken),
+        "redis-msgpack" => await RedisPipeline.StartAsync(settings, tokens, Client.Core.ChatHubProtocol.MessagePack, cancellationToken),
+        "signalr-group" => await SignalRGroupPipeline.StartAsync(settings, tokens, cancellationToken),
+        "resumable-stream" => await ResumableStreamPipeline.StartAsync(settings, tokens, cancellationToken),
+        "raw-websocket" => await RawWebSocketPipeline.StartAsync(settings, tokens, cancellationToken),
         "polling" or "bestpolling" or "notify" => await BaselinePipeline.StartAsync(name, settings, tokens, cancellationToken),
-        _ => throw new ArgumentException($"unknown pipeline '{name}' (redis, polling, bestpolling, notify)"),
+        _ => throw new ArgumentException($"unknown pipeline '{name}' (redis, redis-msgpack, signalr-group, resumable-stream, raw-websocket, polling, bestpolling, notify)"),
     };
 
     private async Task PrepareDatabaseAsync(CancellationToken cancellationToken)

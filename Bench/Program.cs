@@ -4,13 +4,14 @@ using ChatStreaming.Bench;
 using ChatStreaming.Bench.Baseline;
 
 // ./bench.sh [options]  — starts Redis and Postgres, then: ChatStreaming.Bench run --redis … --postgres … [options]
+// (the product, its peers and the database baselines, one after another)
 var streams = new Option<int>("--streams") { Description = "Concurrent streams", DefaultValueFactory = _ => 100 };
 var tokensPerSecond = new Option<double>("--tokens-per-second") { Description = "Pace of each simulated answer", DefaultValueFactory = _ => 50 };
 var tokens = new Option<int>("--tokens") { Description = "Tokens per answer (500 at 50 tokens/s: a 10 s answer, so the steady window is most of it)", DefaultValueFactory = _ => 500 };
 var ramp = new Option<string?>("--ramp") { Description = "Stream counts to try per pipeline, e.g. 50,100,200,500,1000" };
 var rampTokens = new Option<int>("--ramp-tokens") { Description = "Tokens per answer in each ramp step", DefaultValueFactory = _ => 500 };
 var pollInterval = new Option<int>("--poll-interval") { Description = "Polling baseline: milliseconds between polls", DefaultValueFactory = _ => 100 };
-var pipelines = new Option<string>("--pipelines") { Description = "Which pipelines, in order", DefaultValueFactory = _ => "redis,polling,bestpolling,notify" };
+var pipelines = new Option<string>("--pipelines") { Description = "Which pipelines, in order", DefaultValueFactory = _ => "redis,redis-msgpack,signalr-group,resumable-stream,raw-websocket,polling,bestpolling,notify" };
 var quick = new Option<bool>("--quick") { Description = "A few seconds per pipeline (smoke test): 20 streams × 50 tokens, no ramp, no report files unless asked" };
 var json = new Option<string?>("--json") { Description = "Write every figure as JSON to this file" };
 var markdown = new Option<string?>("--markdown") { Description = "Markdown report (default docs/benchmarks.md; none with --quick)" };
@@ -36,6 +37,13 @@ var urls = new Option<string>("--urls") { Required = true };
 var baseline = new Command("baseline", "A baseline hub instance (started by run)") { mode, urls, postgres, pollInterval };
 baseline.SetAction((p, ct) => BaselineServer.RunAsync(p.GetValue(mode)!, p.GetValue(urls)!, p.GetValue(postgres)!, TimeSpan.FromMilliseconds(p.GetValue(pollInterval)), ct));
 
+var kind = new Option<string>("--kind") { Description = "signalr-group or raw-websocket", Required = true };
+kind.AcceptOnlyFromAmong("signalr-group", "raw-websocket");
+var peer = new Command("peer", "A peer's server instance (started by run): what a user would pick instead of the product") { kind, urls, redis };
+peer.SetAction((p, ct) => p.GetValue(kind) == "signalr-group"
+    ? ChatStreaming.Bench.Peers.SignalRGroupServer.RunAsync(p.GetValue(urls)!, p.GetValue(redis)!, ct)
+    : ChatStreaming.Bench.Peers.RawWebSocketServer.RunAsync(p.GetValue(urls)!, p.GetValue(redis)!, ct));
+
 var clients = new Option<int>("--clients") { Description = "Soak: concurrent clients", DefaultValueFactory = _ => 200 };
 var minutes = new Option<double>("--minutes") { Description = "Soak: how long", DefaultValueFactory = _ => 10 };
 var killEvery = new Option<double>("--kill-every") { Description = "Soak: minutes between CLIENT KILL TYPE pubsub", DefaultValueFactory = _ => 2 };
@@ -49,5 +57,5 @@ soak.SetAction((p, ct) => new ChatStreaming.Bench.Soak.SoakRun(new(
         p.GetValue(soakTokens), p.GetValue(redis)!, p.GetValue(postgres)!, TimeSpan.FromMinutes(2)))
     .RunAsync(p.GetValue(soakMarkdown), p.GetValue(json), p.GetValue(command)!, ct));
 
-var root = new RootCommand("ChatStreaming benchmark: Redis push vs Postgres polling vs LISTEN/NOTIFY; soak") { run, baseline, soak };
+var root = new RootCommand("ChatStreaming benchmark: Redis push vs Postgres polling vs LISTEN/NOTIFY; soak") { run, baseline, peer, soak };
 return await root.Parse(args).InvokeAsync();

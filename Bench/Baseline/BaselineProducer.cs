@@ -21,18 +21,8 @@ internal sealed class BaselineProducer(NpgsqlDataSource dataSource, BaselineStat
 
     private async Task RunAsync(Guid streamId, int tokens, double tokensPerSecond, CancellationToken stopping)
     {
-        await Task.Yield();
-        var start = Stopwatch.GetTimestamp();
-        for (var i = 1; i <= tokens && !stopping.IsCancellationRequested; i++)
+        await PacedTokens.RunAsync(streamId, tokens, tokensPerSecond, async (i, delta, emittedAt) =>
         {
-            var due = TimeSpan.FromSeconds((i - 1) / tokensPerSecond) - Stopwatch.GetElapsedTime(start);
-            if (due > TimeSpan.Zero)
-            {
-                await Task.Delay(due, stopping);
-            }
-
-            var delta = SimulatedText.Token(streamId, i, tokens);
-            var emittedAt = Clock.UnixMilliseconds();
             var writing = Stopwatch.GetTimestamp();
             await using (var command = dataSource.CreateCommand(options.Notify ? BaselineSql.InsertAndNotify : BaselineSql.Insert))
             {
@@ -49,8 +39,7 @@ internal sealed class BaselineProducer(NpgsqlDataSource dataSource, BaselineStat
             }
 
             stats.Write(Stopwatch.GetElapsedTime(writing).TotalMilliseconds);
-        }
-
+        }, stopping);
         running.TryRemove(streamId, out _);
     }
 }

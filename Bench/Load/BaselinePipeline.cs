@@ -39,7 +39,7 @@ internal sealed class BaselinePipeline : IPipeline
         return pipeline;
     }
 
-    public async Task<HubConnection[]> ConnectAsync(int index, CancellationToken cancellationToken)
+    public async Task<IAsyncDisposable[]> ConnectAsync(int index, CancellationToken cancellationToken)
     {
         var url = Urls[index % Urls.Count];
         var connection = new HubConnectionBuilder()
@@ -53,10 +53,10 @@ internal sealed class BaselinePipeline : IPipeline
         return [connection];
     }
 
-    public async Task<Guid> StartStreamAsync(HubConnection[] connections, StreamResult result, CancellationToken cancellationToken)
+    public async Task<Guid> StartStreamAsync(IAsyncDisposable[] connections, StreamResult result, CancellationToken cancellationToken)
     {
         var streamId = Guid.NewGuid();
-        var connection = connections[0];
+        var connection = (HubConnection)connections[0];
         var receiver = result.Add(crossInstance: false); // where it is produced does not matter: every instance reads Postgres
         receiver.Locked(r => r.Expected = tokens);
         connection.On<Chunk>(ChatHubMethods.ReceiveChunk, chunk =>

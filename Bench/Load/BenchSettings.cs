@@ -15,12 +15,14 @@ internal sealed record BenchSettings(
     bool Quick,
     IReadOnlyList<string> Pipelines)
 {
+    /// <summary>The checkout this program was built in.</summary>
+    public static string RepositoryRoot => new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Parent!.Parent!.Parent!.FullName;
+
     /// <summary>The solution's build output of a project, same configuration and framework as this program.</summary>
     public static string Assembly(string project, string fileName)
     {
         var here = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/'));
-        var root = here.Parent!.Parent!.Parent!.Parent!.FullName;
-        var path = Path.Combine(root, project, "bin", here.Parent.Name, here.Name, fileName);
+        var path = Path.Combine(RepositoryRoot, project, "bin", here.Parent!.Name, here.Name, fileName);
         return File.Exists(path) ? path : throw new FileNotFoundException($"build the solution first: {path}");
     }
 }

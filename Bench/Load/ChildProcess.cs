@@ -11,9 +11,13 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public int Id => process.Id;
 
-    public static async Task<ChildProcess> StartAsync(IReadOnlyList<string> arguments, IDictionary<string, string> environment, string readyUrl, CancellationToken cancellationToken)
+    /// <summary>A .NET server of the solution (<c>dotnet</c> with the arguments).</summary>
+    public static Task<ChildProcess> StartAsync(IReadOnlyList<string> arguments, IDictionary<string, string> environment, string readyUrl, CancellationToken cancellationToken) =>
+        StartAsync("dotnet", arguments, environment, readyUrl, cancellationToken);
+
+    public static async Task<ChildProcess> StartAsync(string fileName, IReadOnlyList<string> arguments, IDictionary<string, string> environment, string readyUrl, CancellationToken cancellationToken)
     {
-        var info = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        var info = new ProcessStartInfo(fileName) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var argument in arguments)
         {
             info.ArgumentList.Add(argument);

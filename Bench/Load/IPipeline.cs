@@ -1,5 +1,3 @@
-using Microsoft.AspNetCore.SignalR.Client;
-
 namespace ChatStreaming.Bench.Load;
 
 /// <summary>One way of getting chunks from the model to the clients, on two server instances.</summary>
@@ -12,13 +10,13 @@ internal interface IPipeline : IAsyncDisposable
     IReadOnlyList<int> ServerProcessIds { get; }
 
     /// <summary>
-    /// The connected clients of stream <paramref name="index"/> (user, token… as the pipeline needs): the first one
-    /// starts the stream on instance <c>index % 2</c>; every one watches it.
+    /// The connected clients of stream <paramref name="index"/> (SignalR connections, sockets… as the pipeline needs):
+    /// the first one starts the stream on instance <c>index % 2</c>; every one watches it.
     /// </summary>
-    Task<HubConnection[]> ConnectAsync(int index, CancellationToken cancellationToken);
+    Task<IAsyncDisposable[]> ConnectAsync(int index, CancellationToken cancellationToken);
 
     /// <summary>Subscribes the clients and starts their stream; returns the id its chunks carry.</summary>
-    Task<Guid> StartStreamAsync(HubConnection[] connections, StreamResult result, CancellationToken cancellationToken);
+    Task<Guid> StartStreamAsync(IAsyncDisposable[] connections, StreamResult result, CancellationToken cancellationToken);
 
     /// <summary>Producer chunk write times and poll counts since the last call.</summary>
     Task<ServerStats> TakeServerStatsAsync(CancellationToken cancellationToken);

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Microsoft.AspNetCore.SignalR.Client;
 
 namespace ChatStreaming.Bench.Load;
 
@@ -8,7 +7,7 @@ internal sealed class LoadRunner(SystemProbe probe)
 {
     public async Task<PipelineResult> RunAsync(IPipeline pipeline, int streams, int tokens, double tokensPerSecond, TimeSpan? replayTtl, CancellationToken cancellationToken)
     {
-        var connections = new HubConnection[streams][];
+        var connections = new IAsyncDisposable[streams][];
         await Parallel.ForEachAsync(Enumerable.Range(0, streams), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
             connections[i] = await pipeline.ConnectAsync(i, ct));
         var results = Enumerable.Range(0, streams).Select(_ => new StreamResult()).ToArray();

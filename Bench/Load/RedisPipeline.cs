@@ -1,28 +1,30 @@
 using System.Globalization;
 using System.Net.Http.Json;
 using System.Text.RegularExpressions;
+using ChatStreaming.Client.Core;
 using ChatStreaming.Contracts;
 using Microsoft.AspNetCore.SignalR.Client;
 
 namespace ChatStreaming.Bench.Load;
 
 /// <summary>The product: two ChatStreaming Hub processes; each client sends a message and watches its answer.</summary>
-internal sealed partial class RedisPipeline : IPipeline
+internal sealed partial class RedisPipeline(ChatHubProtocol protocol) : IPipeline
 {
     private readonly List<ChildProcess> hubs = [];
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private readonly string runId = Guid.NewGuid().ToString("N")[..8];
     private Dictionary<(string Histogram, double Bound), double> lastBuckets = [];
 
-    public string Name => "redis";
+    /// <summary>"redis" (JSON, what every client gets by default) or "redis-msgpack" (the MessagePack hub protocol).</summary>
+    public string Name => protocol == ChatHubProtocol.MessagePack ? "redis-msgpack" : "redis";
 
     public IReadOnlyList<string> Urls { get; private set; } = [];
 
     public IReadOnlyList<int> ServerProcessIds => [.. hubs.Select(h => h.Id)];
 
-    public static async Task<RedisPipeline> StartAsync(BenchSettings settings, int tokens, CancellationToken cancellationToken)
+    public static async Task<RedisPipeline> StartAsync(BenchSettings settings, int tokens, ChatHubProtocol protocol, CancellationToken cancellationToken)
     {
-        var pipeline = new RedisPipeline();
+        var pipeline = new RedisPipeline(protocol);
         var environment = new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
@@ -56,7 +58,7 @@ internal sealed partial class RedisPipeline : IPipeline
     }
 
     /// <summary>Two tabs of one user: the sender on instance <c>index % 2</c>, a watcher on the other one.</summary>
-    public async Task<HubConnection[]> ConnectAsync(int index, CancellationToken cancellationToken)
+    public async Task<IAsyncDisposable[]> ConnectAsync(int index, CancellationToken cancellationToken)
     {
         var home = Urls[index % Urls.Count];
         var response = await http.PostAsJsonAsync($"{home}{ChatHubPaths.DevToken}", new DevTokenRequest($"bench-{runId}-{index}"), cancellationToken);
@@ -64,15 +66,17 @@ internal sealed partial class RedisPipeline : IPipeline
         return [await ConnectAsync(home, token, cancellationToken), await ConnectAsync(Urls[(index + 1) % Urls.Count], token, cancellationToken)];
     }
 
-    private static async Task<HubConnection> ConnectAsync(string url, string token, CancellationToken cancellationToken)
+    /// <summary>Like every client of the product: it takes several chunks in one frame when its connection backs up.</summary>
+    private async Task<HubConnection> ConnectAsync(string url, string token, CancellationToken cancellationToken)
     {
         var connection = new HubConnectionBuilder()
-            .WithUrl($"{url}{ChatHubPaths.Hub}", o =>
+            .WithUrl($"{url}{ChatHubPaths.Hub}?{ChatHubPaths.ChunkBatchesParameter}=true", o =>
             {
                 o.AccessTokenProvider = () => Task.FromResult<string?>(token);
                 o.SkipNegotiation = true;
                 o.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
             })
+            .WithProtocol(protocol)
             .Build();
         await connection.StartAsync(cancellationToken);
         return connection;
@@ -82,9 +86,9 @@ internal sealed partial class RedisPipeline : IPipeline
     /// The watcher joins the conversation on the other instance, then the sender sends on its own: each chunk is
     /// delivered twice, same-instance (the sender) and cross-instance (the watcher), both measured.
     /// </summary>
-    public async Task<Guid> StartStreamAsync(HubConnection[] connections, StreamResult result, CancellationToken cancellationToken)
+    public async Task<Guid> StartStreamAsync(IAsyncDisposable[] connections, StreamResult result, CancellationToken cancellationToken)
     {
-        var (sender, watcher) = (connections[0], connections[1]);
+        var (sender, watcher) = ((HubConnection)connections[0], (HubConnection)connections[1]);
         var conversation = await sender.InvokeAsync<Conversation>(ChatHubMethods.CreateConversation, "bench", cancellationToken);
         Watch(sender, result.Add(crossInstance: false));
         Watch(watcher, result.Add(crossInstance: true));
@@ -97,6 +101,14 @@ internal sealed partial class RedisPipeline : IPipeline
     private static void Watch(HubConnection connection, Receiver receiver)
     {
         connection.On<Chunk>(ChatHubMethods.ReceiveChunk, chunk => receiver.Chunk(chunk.Sequence, chunk.Delta, chunk.EmittedAt, Clock.UnixMilliseconds()));
+        connection.On<Chunk[]>(ChatHubMethods.ReceiveChunks, chunks =>
+        {
+            var now = Clock.UnixMilliseconds();
+            foreach (var chunk in chunks)
+            {
+                receiver.Chunk(chunk.Sequence, chunk.Delta, chunk.EmittedAt, now);
+            }
+        });
         connection.On<GenerationFinished>(ChatHubMethods.GenerationFinished, finished => receiver.Locked(r =>
         {
             r.Expected = finished.LastSequence;

@@ -71,8 +71,10 @@ internal static class JsonReport
 
     private static double? Round(double value) => double.IsNaN(value) ? null : Math.Round(value, 3);
 
-    /// <summary>The JSON name of a pipeline: its CLI name, camel-cased where it has two words.</summary>
-    private static string Key(string pipeline) => pipeline == "bestpolling" ? "bestPolling" : pipeline;
+    /// <summary>The JSON name of a pipeline: its CLI name, camel-cased where it has two words (bestPolling, redisMsgpack, signalrGroup…).</summary>
+    public static string Key(string pipeline) => pipeline == "bestpolling"
+        ? "bestPolling"
+        : string.Concat(pipeline.Split('-').Select((word, i) => i == 0 ? word : char.ToUpperInvariant(word[0]) + word[1..]));
 
     private static JsonObject? Latencies(double[] sorted) => sorted.Length == 0 ? null : new JsonObject
     {

@@ -30,7 +30,7 @@ internal sealed class SoakRun(SoakSettings settings)
     {
         var bench = new BenchSettings(settings.Clients, settings.TokensPerSecond, settings.Tokens, TimeSpan.Zero, settings.Redis, settings.Postgres, null,
             settings.ReplayTtl, [], 0, false, ["redis"]);
-        await using var hubs = await RedisPipeline.StartAsync(bench, settings.Tokens, cancellationToken);
+        await using var hubs = await RedisPipeline.StartAsync(bench, settings.Tokens, ChatHubProtocol.Json, cancellationToken);
         await using var redis = await ConnectionMultiplexer.ConnectAsync($"{settings.Redis},allowAdmin=true");
         var started = DateTimeOffset.UtcNow;
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
