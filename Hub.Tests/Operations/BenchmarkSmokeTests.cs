@@ -2,11 +2,14 @@ using System.Text.Json;
 
 namespace ChatStreaming.Hub.Tests.Operations;
 
-/// <summary>The benchmark's --quick mode, so it never rots: every pipeline runs, the product loses nothing.</summary>
+/// <summary>The benchmark's --quick mode, so it never rots: every pipeline (the product, its peers, the database baselines) runs, none loses anything.</summary>
 [Collection(OutageCollection.Name)]
 public sealed class BenchmarkSmokeTests(ChatCluster cluster)
 {
-    private static readonly string[] Pipelines = ["redis", "polling", "bestPolling", "notify"];
+    private static readonly string[] Pipelines = ["redis", "redisMsgpack", "signalrGroup", "resumableStream", "rawWebsocket", "polling", "bestPolling", "notify"];
+
+    /// <summary>The product and its peers: a client on the producing instance and one on the other, the same fields.</summary>
+    private static readonly string[] TwoInstancePipelines = ["redis", "redisMsgpack", "signalrGroup", "resumableStream", "rawWebsocket"];
 
     [Fact]
     public async Task QuickBenchmarkRunsEveryPipelineAndTheProductLosesNothingOnEitherInstance()
@@ -30,13 +33,21 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
             Assert.Equal(0, p.GetProperty("duplicated").GetInt64());
         }
 
-        var redis = pipelines.GetProperty("redis");
-        foreach (var side in new[] { "crossInstance", "sameInstance" })
+        foreach (var name in TwoInstancePipelines)
         {
-            // Each stream: a sender tab on one instance, a watcher on the other; both counted.
-            Assert.True(redis.GetProperty(side).GetProperty("latencyMs").GetProperty("p99").GetDouble() > 0, side);
-            Assert.True(redis.GetProperty(side).GetProperty("deliveries").GetInt64() > 0, side);
+            var p = pipelines.GetProperty(name);
+            foreach (var side in new[] { "crossInstance", "sameInstance" })
+            {
+                // Each stream: a client on the producing instance, one on the other; both counted.
+                Assert.True(p.GetProperty(side).GetProperty("latencyMs").GetProperty("p99").GetDouble() > 0, $"{name} {side}");
+                Assert.True(p.GetProperty(side).GetProperty("deliveries").GetInt64() > 0, $"{name} {side}");
+            }
+
+            Assert.True(p.GetProperty("cpuMicrosecondsPerChunk").GetProperty("hubs").GetDouble() > 0, name);
+            Assert.Equal(0, p.GetProperty("unfinishedStreams").GetInt32());
         }
+
+        var redis = pipelines.GetProperty("redis");
 
         Assert.True(redis.GetProperty("crossInstance").GetProperty("deliveries").GetInt64() + redis.GetProperty("sameInstance").GetProperty("deliveries").GetInt64()
             <= redis.GetProperty("chunks").GetInt64()); // the steady window is part of the run (here, with answers of 1 s, all of it)

@@ -63,7 +63,8 @@ public sealed class DeliveryTests(ChatCluster cluster)
     [Fact]
     public async Task ABatchThatFailsHalfWayFailsOnlyTheChunksItCouldNotWriteAndPublishesOnlyWhatItWrote()
     {
-        var writer = new ChunkWriter(cluster.RedisClient, new ReplayStream(cluster.RedisClient, Options.Create(new ChatStreamingOptions())), new InstanceIdentity());
+        // One batch in flight, so the chunks written while it waits share the next one.
+        var writer = new ChunkWriter(cluster.RedisClient, new ReplayStream(cluster.RedisClient, Options.Create(new ChatStreamingOptions())), new InstanceIdentity(), maxBatchesInFlight: 1);
         await writer.StartAsync(CancellationToken.None);
         await using var stop = new AsyncDisposable(() => writer.StopAsync(CancellationToken.None)); // drains, as the host does
         var conversationId = Guid.NewGuid();

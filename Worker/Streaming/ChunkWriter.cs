@@ -10,7 +10,9 @@ namespace ChatStreaming.Worker.Streaming;
 /// The instance's one writer of chunks: every chunk of every answer running here goes into its answer's replay buffer
 /// and out to the other instances in one Redis script (<see cref="ReplayStream"/>, one round trip), and every chunk
 /// ready at the same time goes in one pipelined batch. Idle, a batch is one chunk (no waiting for company); under load
-/// the batches grow by themselves, since chunks queue up while the previous batch is in flight.
+/// the batches grow by themselves, since chunks queue up while earlier batches are in flight. Up to
+/// <see cref="MaxBatchesInFlight"/> batches are in flight at once, so a chunk waits for Redis, not for the replies of
+/// the batch before its own.
 /// Invariants: a chunk is published only by the script that wrote it to the replay buffer, so whoever receives it can
 /// fetch everything before it. Each chunk of a batch succeeds or fails alone: a batch that fails half-way fails only
 /// the chunks it did not write (their callers offer them again; a repeat is <see cref="ChunkWrite.Repeated"/>).
@@ -19,8 +21,18 @@ namespace ChatStreaming.Worker.Streaming;
 /// relays, which coalesce deltas meanwhile, instead of growing memory. Registered before the generator, it stops after
 /// it: what was queued is written before the host stops.
 /// </summary>
-internal sealed class ChunkWriter(IConnectionMultiplexer redis, ReplayStream replay, InstanceIdentity instance) : BackgroundService
+internal sealed class ChunkWriter(IConnectionMultiplexer redis, ReplayStream replay, InstanceIdentity instance, int maxBatchesInFlight) : BackgroundService
 {
+    /// <summary>Batches sent and not yet answered at most (Redis answers them in order).</summary>
+    public const int MaxBatchesInFlight = 4;
+
+    public ChunkWriter(IConnectionMultiplexer redis, ReplayStream replay, InstanceIdentity instance)
+        : this(redis, replay, instance, MaxBatchesInFlight)
+    {
+    }
+
+    private readonly SemaphoreSlim inFlight = new(maxBatchesInFlight, maxBatchesInFlight);
+
     /// <summary>Most chunks in one pipelined batch (a bound on one batch's latency, not on throughput).</summary>
     public const int MaxBatch = 256;
 
@@ -57,9 +69,10 @@ internal sealed class ChunkWriter(IConnectionMultiplexer redis, ReplayStream rep
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Not stopped by the token: StopAsync closes the queue and this loop writes what is left, then ends.
-        var batch = new List<(Pending Chunk, Task<RedisResult> Result)>(MaxBatch);
         while (await queue.Reader.WaitToReadAsync(CancellationToken.None))
         {
+            await inFlight.WaitAsync(CancellationToken.None);
+            var batch = new List<(Pending Chunk, Task<RedisResult> Result)>(Math.Min(MaxBatch, queue.Reader.Count + 1));
             var pipeline = redis.GetDatabase().CreateBatch();
             while (batch.Count < MaxBatch && queue.Reader.TryRead(out var pending))
             {
@@ -89,10 +102,24 @@ internal sealed class ChunkWriter(IConnectionMultiplexer redis, ReplayStream rep
                     pending.TrySetException(ex);
                 }
 
-                batch.Clear();
+                inFlight.Release();
                 continue;
             }
 
+            _ = CompleteAsync(batch);
+        }
+
+        for (var i = 0; i < maxBatchesInFlight; i++)
+        {
+            await inFlight.WaitAsync(CancellationToken.None); // every batch in flight has been answered
+        }
+    }
+
+    /// <summary>Hands each chunk of a sent batch its own result, then frees the batch's slot.</summary>
+    private async Task CompleteAsync(List<(Pending Chunk, Task<RedisResult> Result)> batch)
+    {
+        try
+        {
             foreach (var (pending, result) in batch)
             {
                 try
@@ -104,8 +131,10 @@ internal sealed class ChunkWriter(IConnectionMultiplexer redis, ReplayStream rep
                     pending.TrySetException(ex);
                 }
             }
-
-            batch.Clear();
+        }
+        finally
+        {
+            inFlight.Release();
         }
     }
 
