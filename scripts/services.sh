@@ -50,6 +50,38 @@ start_redis() {
   echo "redis-server did not start on port $port (see $dir/redis.log)" >&2; exit 1
 }
 
+# start_redis_cluster DIR BASE_PORT: a Redis Cluster of 6 local nodes (3 masters, 3 replicas) on BASE_PORT..BASE_PORT+5,
+# each a redis-server --cluster-enabled yes with its data in DIR/PORT, joined by redis-cli --cluster create (no Docker).
+# Stopped by stop_redis_cluster DIR. Prints nothing; fails with the node's log when a node does not start.
+start_redis_cluster() {
+  local dir=$1 base=$2 port nodes=()
+  stop_redis_cluster "$dir"
+  for port in $(seq "$base" $((base + 5))); do
+    rm -rf "$dir/$port"; mkdir -p "$dir/$port"
+    local abs; abs=$(cd "$dir/$port" && pwd)
+    redis-server --port "$port" --bind 127.0.0.1 --dir "$abs" --save "" --appendonly no --cluster-enabled yes       --cluster-config-file "$abs/nodes.conf" --cluster-node-timeout 2000 --protected-mode no       --daemonize yes --pidfile "$abs/redis.pid" --logfile "$abs/redis.log" >/dev/null
+    nodes+=("127.0.0.1:$port")
+  done
+  for port in $(seq "$base" $((base + 5))); do
+    for _ in $(seq 1 50); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  done
+  redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >"$dir/create.log" 2>&1 \
+    || { echo "redis-cli --cluster create failed (see $dir/create.log)" >&2; exit 1; }
+  for _ in $(seq 1 100); do
+    redis-cli -p "$base" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && return 0
+    sleep 0.1
+  done
+  echo "the Redis cluster on ports $base..$((base + 5)) did not become ready" >&2; exit 1
+}
+
+# stop_redis_cluster DIR: stops the nodes start_redis_cluster started in DIR.
+stop_redis_cluster() {
+  local dir=$1 pid
+  for pid in "$dir"/*/redis.pid; do
+    [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
+  done
+}
+
 # start_postgres DIR PORT: a Postgres cluster in DIR (created on first use), listening on 127.0.0.1:PORT.
 start_postgres() {
   local dir=$1 port=$2 abs

@@ -18,8 +18,26 @@ internal sealed class LoadRunner(SystemProbe probe)
         var cpuBefore = await probe.CpuSecondsAsync(pipeline.ServerProcessIds);
         var clock = Stopwatch.StartNew();
 
+        var refused = 0;
+        string? firstRefusal = null;
         await Parallel.ForEachAsync(Enumerable.Range(0, streams), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (i, ct) =>
-            await pipeline.StartStreamAsync(connections[i], results[i], ct));
+        {
+            try
+            {
+                await pipeline.StartStreamAsync(connections[i], results[i], ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // A pipeline that cannot start a stream under this load: the stream counts as unfinished (its chunks as lost), the run goes on.
+                Interlocked.Increment(ref refused);
+                Interlocked.CompareExchange(ref firstRefusal, ex.Message, null);
+            }
+        });
+        if (refused > 0)
+        {
+            Console.Error.WriteLine($"  {pipeline.Name}: {refused} of {streams} streams could not start ({firstRefusal}); counted as unfinished");
+        }
+
         var allStarted = Clock.UnixMilliseconds();
         double? firstFinished = null;
 
