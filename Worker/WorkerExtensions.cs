@@ -58,6 +58,7 @@ public static class WorkerExtensions
         services.AddSingleton<IConnectionMultiplexer>(sp => ConnectionMultiplexer.Connect(RedisConfiguration(sp.GetRequiredService<IOptions<RedisConnectionOptions>>().Value)));
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<InstanceIdentity>();
+        services.AddSingleton<RedisTopology>();
         services.AddSingleton<WorkerMetrics>();
 
         // The doors: what the host calls (one facade per concern).
@@ -67,7 +68,7 @@ public static class WorkerExtensions
         services.AddSingleton(sp => new Conversations(
             sp.GetRequiredService<Persistence.ChatStore>(), sp.GetRequiredService<ConversationReader>(), sp.GetRequiredService<GenerationState>(),
             sp.GetRequiredService<ModelCatalog>(), sp.GetRequiredService<WorkerMetrics>(), sp.GetRequiredService<IOptions<ChatStreamingOptions>>()));
-        services.AddSingleton(sp => new Replay(sp.GetRequiredService<ReplayStream>(), sp.GetRequiredService<Persistence.ChatStore>(), sp.GetRequiredService<WorkerMetrics>()));
+        services.AddSingleton(sp => new Replay(sp.GetRequiredService<ReplayStream>(), sp.GetRequiredService<GenerationState>(), sp.GetRequiredService<Persistence.ChatStore>(), sp.GetRequiredService<WorkerMetrics>()));
         services.AddSingleton(sp => new Connections(sp.GetRequiredService<UserConnections>(), sp.GetRequiredService<ConversationSubscriptions>(), sp.GetRequiredService<Outboxes>()));
         services.AddSingleton<ConversationReader>();
 
@@ -140,6 +141,9 @@ public static class WorkerExtensions
     {
         var configuration = ConfigurationOptions.Parse(options.ConnectionString!);
         configuration.AbortOnConnectFail = false;
+        // On a Redis Cluster the readiness check (AspNetCore.HealthChecks.Redis) reads CLUSTER INFO, which
+        // StackExchange.Redis counts as an admin command; nothing else here sends one.
+        configuration.AllowAdmin = true;
         return configuration;
     }
 

@@ -129,7 +129,7 @@ internal static class MarkdownReport
         md.AppendLine().AppendLine(Inv($"![Delivery latency distributions]({chartFileName})")).AppendLine();
         md.AppendLine("## Where the time goes");
         md.AppendLine();
-        md.AppendLine("A CPU profile of a hub under this load (`scripts/profile-hub.sh 100` and `1000`: dotnet-trace and dotnet-counters) and why a target is missed: [benchmarks-profile.md](benchmarks-profile.md). In short: the product's own per-chunk code is under a tenth of a hub's CPU; the rest is SignalR's per-connection write and a WebSocket frame per delivery, StackExchange.Redis, and thread-pool hops, on two cores shared by both hubs, Redis, Postgres and the load client.");
+        md.AppendLine("A CPU profile of a hub under this load (`scripts/profile-hub.sh 100`, `500` and `1000`: dotnet-trace and dotnet-counters) and why a target is missed: [benchmarks-profile.md](benchmarks-profile.md). In short: the product's own per-chunk code is a few percent of a hub's CPU; the rest is a `send` system call per WebSocket frame (expensive on this virtual machine), Kestrel's send loop and StackExchange.Redis, on two cores shared by both hubs, Redis, Postgres and the load client. At 500 streams the two cores are saturated: even the `raw-websocket` floor misses p99 ≤ 50 ms there.");
         return md.ToString();
     }
 

@@ -57,7 +57,7 @@ public sealed class ContractTests(ChatCluster cluster)
         var sent = await client.SendAsync(conversation.Id, "soon gone");
         await client.WaitForFinishedAsync(sent.AssistantMessageId);
         var db = cluster.RedisClient.GetDatabase();
-        await db.KeyDeleteAsync([ChatStreaming.Worker.Redis.RedisKeys.Generation(sent.AssistantMessageId), ChatStreaming.Worker.Redis.RedisKeys.Chunks(sent.AssistantMessageId)]);
+        await db.KeyDeleteAsync([ChatStreaming.Worker.Redis.RedisKeys.Generation(conversation.Id, sent.AssistantMessageId), ChatStreaming.Worker.Redis.RedisKeys.Chunks(conversation.Id, sent.AssistantMessageId)]);
 
         var error = await Assert.ThrowsAsync<HubException>(() => client.Hub.GetChunks(sent.AssistantMessageId, 0L));
 

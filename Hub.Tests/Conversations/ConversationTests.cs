@@ -75,9 +75,10 @@ public sealed class ConversationTests(ChatCluster cluster)
         await using var db = await cluster.Db.OpenConnectionAsync();
         Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE conversation_id = @Id", new { conversation.Id }));
         var redis = cluster.RedisClient.GetDatabase();
-        Assert.False(await redis.KeyExistsAsync(RedisKeys.Chunks(done.AssistantMessageId)));
-        Assert.False(await redis.KeyExistsAsync(RedisKeys.Generation(done.AssistantMessageId)));
-        Assert.False(await redis.KeyExistsAsync(RedisKeys.Chunks(running.AssistantMessageId)));
+        Assert.False(await redis.KeyExistsAsync(RedisKeys.Chunks(conversation.Id, done.AssistantMessageId)));
+        Assert.False(await redis.KeyExistsAsync(RedisKeys.Generation(conversation.Id, done.AssistantMessageId)));
+        Assert.False(await redis.KeyExistsAsync(RedisKeys.Chunks(conversation.Id, running.AssistantMessageId)));
+        Assert.False(await redis.KeyExistsAsync(RedisKeys.AnswerConversation(done.AssistantMessageId)));
         Assert.Equal(chunksBefore, owner.ChunksOf(running.AssistantMessageId).Count); // nothing streamed after the end
     }
 

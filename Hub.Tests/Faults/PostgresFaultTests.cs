@@ -78,13 +78,13 @@ public sealed class PostgresFaultTests(ChatCluster cluster, ITestOutputHelper ou
         var longAgo = DateTimeOffset.UtcNow.AddMinutes(-5).ToUnixTimeMilliseconds();
         foreach (var (id, ended) in new[] { (unsaved, longAgo), (recent, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()) })
         {
-            await db.HashSetAsync(RedisKeys.Generation(id), [
+            await db.HashSetAsync(RedisKeys.Generation(conversationId, id), [
                 new("conversation", conversationId.ToString()), new("userMessage", Guid.NewGuid().ToString()), new("owner", User),
                 new("status", "completed"), new("ended", ended.ToString(CultureInfo.InvariantCulture))]);
-            await db.StreamAddAsync(RedisKeys.Chunks(id), [new("d", "Hello "), new("t", "0")], messageId: "0-1");
-            await db.StreamAddAsync(RedisKeys.Chunks(id), [new("d", "world"), new("t", "0")], messageId: "0-2");
-            await db.KeyExpireAsync(RedisKeys.Generation(id), TimeSpan.FromMinutes(5));
-            await db.KeyExpireAsync(RedisKeys.Chunks(id), TimeSpan.FromMinutes(5));
+            await db.StreamAddAsync(RedisKeys.Chunks(conversationId, id), [new("d", "Hello "), new("t", "0")], messageId: "0-1");
+            await db.StreamAddAsync(RedisKeys.Chunks(conversationId, id), [new("d", "world"), new("t", "0")], messageId: "0-2");
+            await db.KeyExpireAsync(RedisKeys.Generation(conversationId, id), TimeSpan.FromMinutes(5));
+            await db.KeyExpireAsync(RedisKeys.Chunks(conversationId, id), TimeSpan.FromMinutes(5));
         }
 
         await using (var connection = await cluster.Db.OpenConnectionAsync())
@@ -133,7 +133,7 @@ public sealed class PostgresFaultTests(ChatCluster cluster, ITestOutputHelper ou
         Assert.Equal(("completed", "Hello world"), (statuses[unsaved].Status, statuses[unsaved].Content));
         Assert.Equal("streaming", statuses[recent].Status); // examined first in the same sweep, left to its instance
         Assert.Null(owner.FinishedOf(recent));
-        await db.KeyDeleteAsync([RedisKeys.Generation(recent), RedisKeys.Chunks(recent)]); // leave nothing for later sweeps to find
+        await db.KeyDeleteAsync([RedisKeys.Generation(conversationId, recent), RedisKeys.Chunks(conversationId, recent)]); // leave nothing for later sweeps to find
         await check.ExecuteAsync("UPDATE messages SET status = 'interrupted' WHERE id = @recent", new { recent });
     }
 }

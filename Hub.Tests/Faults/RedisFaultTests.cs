@@ -110,7 +110,7 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         await client.WaitForChunksAsync(sent.AssistantMessageId, 3);
 
         // What CancelGeneration records, without the pub/sub notice (as if it was published while a subscription was down).
-        await cluster.RedisClient.GetDatabase().HashSetAsync(ChatStreaming.Worker.Redis.RedisKeys.Generation(sent.AssistantMessageId), "cancel", "1");
+        await cluster.RedisClient.GetDatabase().HashSetAsync(ChatStreaming.Worker.Redis.RedisKeys.Generation(conversation.Id, sent.AssistantMessageId), "cancel", "1");
         var finished = await client.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(10));
 
         Assert.Equal(MessageStatus.Cancelled, finished.Status);

@@ -30,7 +30,7 @@ public sealed class DeliveryTests(ChatCluster cluster)
             void Check(Chunk chunk)
             {
                 var id = $"0-{chunk.Sequence}";
-                var entries = redis.StreamRange(RedisKeys.Chunks(chunk.MessageId), id, id);
+                var entries = redis.StreamRange(RedisKeys.Chunks(chunk.ConversationId, chunk.MessageId), id, id);
                 if (entries.Length != 1 || (string?)entries[0]["d"] != chunk.Delta)
                 {
                     early.Add($"{name} #{chunk.Sequence}");
@@ -64,7 +64,7 @@ public sealed class DeliveryTests(ChatCluster cluster)
     public async Task ABatchThatFailsHalfWayFailsOnlyTheChunksItCouldNotWriteAndPublishesOnlyWhatItWrote()
     {
         // One batch in flight, so the chunks written while it waits share the next one.
-        var writer = new ChunkWriter(cluster.RedisClient, new ReplayStream(cluster.RedisClient, Options.Create(new ChatStreamingOptions())), new InstanceIdentity(), maxBatchesInFlight: 1);
+        var writer = new ChunkWriter(cluster.RedisClient, new ReplayStream(cluster.RedisClient, new RedisTopology(cluster.RedisClient), Options.Create(new ChatStreamingOptions())), new InstanceIdentity(), maxBatchesInFlight: 1);
         await writer.StartAsync(CancellationToken.None);
         await using var stop = new AsyncDisposable(() => writer.StopAsync(CancellationToken.None)); // drains, as the host does
         var conversationId = Guid.NewGuid();

@@ -38,7 +38,7 @@ internal sealed class GenerationFinisher(
         MessageStatus status;
         try
         {
-            status = await redisRetry.ExecuteAsync(async _ => await state.FinishAsync(messageId, outcome.Status, outcome.Error), CancellationToken.None);
+            status = await redisRetry.ExecuteAsync(async _ => await state.FinishAsync(conversationId, messageId, outcome.Status, outcome.Error), CancellationToken.None);
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {
@@ -67,7 +67,7 @@ internal sealed class GenerationFinisher(
             {
                 if (attempt++ > 0)
                 {
-                    await KeepReplayAsync(final.MessageId); // Postgres is away: the replay buffer must outlive the retries
+                    await KeepReplayAsync(conversationId, final.MessageId); // Postgres is away: the replay buffer must outlive the retries
                 }
 
                 return await store.SaveFinalAsync(final, ct);
@@ -103,11 +103,11 @@ internal sealed class GenerationFinisher(
         WorkerLog.GenerationFinished(logger, messageId, conversationId, MessageStatus.Failed, 0, 0);
     }
 
-    private async Task KeepReplayAsync(Guid messageId)
+    private async Task KeepReplayAsync(Guid conversationId, Guid messageId)
     {
         try
         {
-            await state.KeepAsync(messageId);
+            await state.KeepAsync(conversationId, messageId);
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {

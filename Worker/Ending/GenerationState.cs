@@ -14,7 +14,7 @@ namespace ChatStreaming.Worker.Ending;
 internal sealed partial class GenerationState(IConnectionMultiplexer redis, InstanceIdentity instance, Cancellations cancellations, IOptions<ChatStreamingOptions> options)
 {
     // One call per renewal for every answer this instance owns: KEYS = leases, then each answer's state; ARGV = lease
-    // expiry, TTL, then per answer its id, conversation, user message, owner. An answer still streaming (or whose state
+    // expiry, TTL, then per answer its lease member, conversation, user message, owner. An answer still streaming (or whose state
     // Redis lost, e.g. a restart without persistence) gets its lease and state back with a fresh TTL; one ended
     // elsewhere is not revived: its id is returned, so its generator stops here.
     private const string RenewScript = """
@@ -147,12 +147,28 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
     /// <summary>
     /// Records a new answer as streaming, owned by <paramref name="ownerId"/>, with a first lease; it takes the place
     /// <paramref name="admission"/> reserved among the user's running answers (it counts there while its lease is listed).
+    /// Also records which conversation it belongs to (<see cref="RedisKeys.AnswerConversation"/>).
     /// </summary>
-    public Task RegisterAsync(Guid messageId, Guid conversationId, Guid userMessageId, string ownerId, Admission admission) =>
-        Db.ScriptEvaluateAsync(
+    public async Task RegisterAsync(Guid messageId, Guid conversationId, Guid userMessageId, string ownerId, Admission admission)
+    {
+        var pointer = Db.StringSetAsync(RedisKeys.AnswerConversation(messageId), conversationId.ToString("N"), TimeSpan.FromMilliseconds(PointerTtlMilliseconds));
+        await Db.ScriptEvaluateAsync(
             RegisterScript,
-            [RedisKeys.Generation(messageId), RedisKeys.Leases, RedisKeys.UserActive(ownerId)],
-            [conversationId.ToString(), userMessageId.ToString(), ownerId, RunningTtlMilliseconds, LeaseExpiry(), messageId.ToString("N"), admission.Reservation, instance.Id]);
+            [RedisKeys.Generation(conversationId, messageId), RedisKeys.Leases, RedisKeys.UserActive(ownerId)],
+            [conversationId.ToString(), userMessageId.ToString(), ownerId, RunningTtlMilliseconds, LeaseExpiry(), RedisKeys.LeaseMember(conversationId, messageId), admission.Reservation, instance.Id]);
+        await pointer;
+    }
+
+    /// <summary>
+    /// The conversation of an answer that is, or was lately, generating (null when Redis no longer knows it): its
+    /// pointer lives as long as its state and replay buffer can (the running TTL, then the replay TTL and the save's
+    /// margin), so a caller that finds no pointer finds no buffer either.
+    /// </summary>
+    public async Task<Guid?> FindConversationAsync(Guid messageId) =>
+        await Db.StringGetAsync(RedisKeys.AnswerConversation(messageId)) is { HasValue: true } value ? Guid.ParseExact((string)value!, "N") : null;
+
+    /// <summary>How long an answer's conversation pointer lives: longer than its state and buffer ever can.</summary>
+    private long PointerTtlMilliseconds => Math.Max(RunningTtlMilliseconds, TtlMilliseconds) + (long)SaveRetryMargin.TotalMilliseconds + TtlMilliseconds;
 
     /// <summary>
     /// This instance's heartbeat and the leases and state of the answers it owns, renewed in one round trip; returns
@@ -168,38 +184,38 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
             return [];
         }
 
-        RedisKey[] keys = [RedisKeys.Leases, .. answers.Select(a => RedisKeys.Generation(a.MessageId))];
+        RedisKey[] keys = [RedisKeys.Leases, .. answers.Select(a => RedisKeys.Generation(a.ConversationId, a.MessageId))];
         RedisValue[] args =
         [
             LeaseExpiry(), RunningTtlMilliseconds,
-            .. answers.SelectMany(a => new RedisValue[] { a.MessageId.ToString("N"), a.ConversationId.ToString(), a.UserMessageId.ToString(), a.OwnerId }),
+            .. answers.SelectMany(a => new RedisValue[] { RedisKeys.LeaseMember(a.ConversationId, a.MessageId), a.ConversationId.ToString(), a.UserMessageId.ToString(), a.OwnerId }),
             instance.Id,
         ];
         var ended = (RedisResult[])(await Db.ScriptEvaluateAsync(RenewScript, keys, args))!;
         await heartbeat;
-        return [.. ended.Select(id => Guid.ParseExact((string)id!, "N"))];
+        return [.. ended.Select(member => RedisKeys.ParseLeaseMember((string)member!).MessageId)];
     }
 
     /// <summary>Removes this instance's heartbeat (it stops): what it still owns can be claimed at once.</summary>
     public Task StopHeartbeatAsync() => Db.KeyDeleteAsync(RedisKeys.Instance(instance.Id));
 
     /// <summary>Answers whose lease ran out: their instance stopped renewing them.</summary>
-    public async Task<IReadOnlyList<Guid>> ExpiredLeasesAsync()
+    public async Task<IReadOnlyList<(Guid ConversationId, Guid MessageId)>> ExpiredLeasesAsync()
     {
         var expired = await Db.SortedSetRangeByScoreAsync(RedisKeys.Leases, double.NegativeInfinity, NowMilliseconds(), take: 100);
-        return [.. expired.Select(id => Guid.ParseExact((string)id!, "N"))];
+        return [.. expired.Select(member => RedisKeys.ParseLeaseMember((string)member!))];
     }
 
     /// <summary>
     /// The status (and error, if one was recorded) to save an orphan with: interrupted when this caller won the right to
     /// end it, or (no lease) the status decided for it long ago and never saved; null when it is not an orphan.
     /// </summary>
-    public async Task<(MessageStatus Status, string? Error)?> ClaimOrphanAsync(Guid messageId, bool leaseExpired)
+    public async Task<(MessageStatus Status, string? Error)?> ClaimOrphanAsync(Guid conversationId, Guid messageId, bool leaseExpired)
     {
         var claimed = await Db.ScriptEvaluateAsync(
             ClaimOrphanScript,
-            [RedisKeys.Leases, RedisKeys.Generation(messageId), RedisKeys.Lost(messageId)],
-            [messageId.ToString("N"), NowMilliseconds(), TtlMilliseconds, leaseExpired ? "expired" : "lost", (long)UnsavedGrace.TotalMilliseconds,
+            [RedisKeys.Leases, RedisKeys.Generation(conversationId, messageId), RedisKeys.Lost(conversationId, messageId)],
+            [RedisKeys.LeaseMember(conversationId, messageId), NowMilliseconds(), TtlMilliseconds, leaseExpired ? "expired" : "lost", (long)UnsavedGrace.TotalMilliseconds,
                 RedisKeys.InstancePrefix, (long)LostGrace.TotalMilliseconds]);
         if (claimed.Resp2Type != ResultType.Array)
         {
@@ -214,26 +230,26 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
     /// Keeps an ended answer's state and buffer while its save is retried: another <c>Chat:ReplayTtl</c> plus
     /// <see cref="SaveRetryMargin"/>, so they outlive the gap to the next attempt and the sweep that may save them.
     /// </summary>
-    public Task KeepAsync(Guid messageId) =>
-        Db.ScriptEvaluateAsync(KeepScript, [RedisKeys.Generation(messageId), RedisKeys.Chunks(messageId)],
+    public Task KeepAsync(Guid conversationId, Guid messageId) =>
+        Db.ScriptEvaluateAsync(KeepScript, [RedisKeys.Generation(conversationId, messageId), RedisKeys.Chunks(conversationId, messageId)],
             [TtlMilliseconds + (long)SaveRetryMargin.TotalMilliseconds]);
 
     /// <summary>Longer than the save's retries (≈ 45 s) and the unsaved-answer sweep's grace.</summary>
     public static readonly TimeSpan SaveRetryMargin = TimeSpan.FromMinutes(2);
 
-    public async Task<GenerationInfo?> GetGenerationAsync(Guid messageId)
+    public async Task<GenerationInfo?> GetGenerationAsync(Guid conversationId, Guid messageId)
     {
-        var fields = await Db.HashGetAllAsync(RedisKeys.Generation(messageId));
+        var fields = await Db.HashGetAllAsync(RedisKeys.Generation(conversationId, messageId));
         return GenerationInfo.FromHash(messageId, fields);
     }
 
     /// <summary>Sets the final status once and returns it: <paramref name="proposed"/>, or cancelled when a cancel came first.</summary>
-    public async Task<MessageStatus> FinishAsync(Guid messageId, MessageStatus proposed, string? error)
+    public async Task<MessageStatus> FinishAsync(Guid conversationId, Guid messageId, MessageStatus proposed, string? error)
     {
         var final = await Db.ScriptEvaluateAsync(
             FinishScript,
-            [RedisKeys.Generation(messageId), RedisKeys.Chunks(messageId), RedisKeys.Leases],
-            [proposed.ToWireName(), TtlMilliseconds, messageId.ToString("N"), NowMilliseconds(), error ?? ""]);
+            [RedisKeys.Generation(conversationId, messageId), RedisKeys.Chunks(conversationId, messageId), RedisKeys.Leases],
+            [proposed.ToWireName(), TtlMilliseconds, RedisKeys.LeaseMember(conversationId, messageId), NowMilliseconds(), error ?? ""]);
         return MessageStatusNames.ParseStatus((string)final!);
     }
 

@@ -38,9 +38,9 @@ internal sealed class OrphanSweeper(
         {
             try
             {
-                foreach (var messageId in await state.ExpiredLeasesAsync())
+                foreach (var (conversationId, messageId) in await state.ExpiredLeasesAsync())
                 {
-                    await TryRecoverAsync(messageId, null, leaseExpired: true, stoppingToken);
+                    await TryRecoverAsync(messageId, conversationId, leaseExpired: true, stoppingToken);
                 }
 
                 if (++tick % DatabaseSweepEvery == 0)
@@ -60,11 +60,11 @@ internal sealed class OrphanSweeper(
     }
 
     /// <summary>One answer: a failure is logged and does not keep the sweep from the others.</summary>
-    private async Task TryRecoverAsync(Guid messageId, Guid? conversationId, bool leaseExpired, CancellationToken stoppingToken)
+    private async Task TryRecoverAsync(Guid messageId, Guid conversationId, bool leaseExpired, CancellationToken stoppingToken)
     {
         try
         {
-            if (!owned.Owns(messageId) && await state.ClaimOrphanAsync(messageId, leaseExpired) is { } claim)
+            if (!owned.Owns(messageId) && await state.ClaimOrphanAsync(conversationId, messageId, leaseExpired) is { } claim)
             {
                 await RecoverAsync(messageId, conversationId, claim, stoppingToken);
             }
@@ -75,16 +75,9 @@ internal sealed class OrphanSweeper(
         }
     }
 
-    private async Task RecoverAsync(Guid messageId, Guid? conversationId, (MessageStatus Status, string? Error) claim, CancellationToken cancellationToken)
+    private async Task RecoverAsync(Guid messageId, Guid conversation, (MessageStatus Status, string? Error) claim, CancellationToken cancellationToken)
     {
-        conversationId ??= (await state.GetGenerationAsync(messageId))?.ConversationId
-            ?? (await store.FindMessageOwnerAsync(messageId, cancellationToken))?.ConversationId;
-        if (conversationId is not { } conversation)
-        {
-            return; // not a message of ours
-        }
-
-        var streamed = await replay.GetStreamedTextAsync(messageId);
+        var streamed = await replay.GetStreamedTextAsync(conversation, messageId);
         var error = claim.Error ?? (claim.Status == MessageStatus.Interrupted ? OrphanError : null);
         var final = new FinalMessage(messageId, streamed.Content, claim.Status, streamed.LastSequence, error, Parts: streamed.Parts);
         var (_, saved) = await finisher.SaveAndAnnounceAsync(conversation, final);

@@ -19,7 +19,7 @@ internal sealed class OwnedAnswers
     public IReadOnlyCollection<OwnedAnswer> Renewable => [.. answers.Values.Where(e => !e.Ending).Select(e => e.Answer)];
 
     /// <summary>The answers generating here now (not ending): the ones a cancel flag can still stop.</summary>
-    public IReadOnlyCollection<Guid> Running => [.. answers.Where(e => e.Value.Generation is not null && !e.Value.Ending).Select(e => e.Key)];
+    public IReadOnlyCollection<OwnedAnswer> Running => [.. answers.Values.Where(e => e.Generation is not null && !e.Ending).Select(e => e.Answer)];
 
     public bool Owns(Guid messageId) => answers.ContainsKey(messageId);
 

@@ -69,13 +69,13 @@ public sealed class Answers
     /// <summary>True when a running answer was stopped; false when it had already ended.</summary>
     public async Task<Outcome<bool>> CancelAsync(string userId, Guid messageId, CancellationToken cancellationToken)
     {
-        var generation = await state.GetGenerationAsync(messageId);
+        var generation = await state.FindConversationAsync(messageId) is { } conversationId ? await state.GetGenerationAsync(conversationId, messageId) : null;
         if (generation is null)
         {
             return await store.OwnsMessageAsync(userId, messageId, cancellationToken) ? false : Refusal.NotFound(ChatErrors.MessageNotFound); // its state expired long after it ended
         }
 
-        return generation.OwnerId == userId ? await state.RequestCancelAsync(messageId) : Refusal.NotFound(ChatErrors.MessageNotFound);
+        return generation.OwnerId == userId ? await state.RequestCancelAsync(generation.ConversationId, messageId) : Refusal.NotFound(ChatErrors.MessageNotFound);
     }
 
     private async Task<Outcome<SendMessageResult>> StartAsync(IntakeResult intakeResult, Func<Guid, Task> join, bool announceQuestion)

@@ -30,7 +30,7 @@ internal sealed class ConversationReader(ChatStore store, ReplayStream replay)
 
             try
             {
-                var streamed = await replay.GetStreamedTextAsync(message.Id).WaitAsync(RedisWait, cancellationToken);
+                var streamed = await replay.GetStreamedTextAsync(conversationId, message.Id).WaitAsync(RedisWait, cancellationToken);
                 result.Add(message with { Content = streamed.Content, LastSequence = streamed.LastSequence, Parts = streamed.Parts });
             }
             catch (Exception ex) when (RedisRetries.IsRedisFailure(ex) || ex is TimeoutException) // failed, or our wait ran out

@@ -148,13 +148,13 @@ public sealed partial class Conversations
             return Refusal.NotFound(ChatErrors.ConversationNotFound);
         }
 
-        await state.ForgetAsync(messageIds);
+        await state.ForgetAsync(conversationId, messageIds);
         if (await store.DeleteConversationAsync(userId, conversationId, cancellationToken) is not { } deleted)
         {
             return Refusal.NotFound(ChatErrors.ConversationNotFound); // deleted by a concurrent call
         }
 
-        await state.ForgetAsync([.. deleted.Except(messageIds)]);
+        await state.ForgetAsync(conversationId, [.. deleted.Except(messageIds)]);
         return true;
     }
 

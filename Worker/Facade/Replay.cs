@@ -1,6 +1,7 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
 using ChatStreaming.Worker.Diagnostics;
+using ChatStreaming.Worker.Ending;
 using ChatStreaming.Worker.Streaming;
 
 namespace ChatStreaming.Worker.Facade;
@@ -9,12 +10,14 @@ namespace ChatStreaming.Worker.Facade;
 public sealed class Replay
 {
     private readonly ReplayStream stream;
+    private readonly GenerationState state;
     private readonly ChatStore store;
     private readonly WorkerMetrics metrics;
 
-    internal Replay(ReplayStream stream, ChatStore store, WorkerMetrics metrics)
+    internal Replay(ReplayStream stream, GenerationState state, ChatStore store, WorkerMetrics metrics)
     {
         this.stream = stream;
+        this.state = state;
         this.store = store;
         this.metrics = metrics;
     }
@@ -30,7 +33,7 @@ public sealed class Replay
             return Refusal.Invalid("afterSequence", "afterSequence must be 0 or more");
         }
 
-        if (await stream.GetChunksAsync(messageId, afterSequence) is { } found)
+        if (await state.FindConversationAsync(messageId) is { } conversationId && await stream.GetChunksAsync(conversationId, messageId, afterSequence) is { } found)
         {
             if (found.Generation.OwnerId != userId)
             {

@@ -49,7 +49,7 @@ internal sealed class AnswerGenerator(
         Task<RelayResult>? relay = null;
         try
         {
-            if (await state.IsCancelRequestedAsync(messageId))
+            if (await state.IsCancelRequestedAsync(job.ConversationId, messageId))
             {
                 outcome = new ModelOutcome(MessageStatus.Cancelled);
                 return;

@@ -6,5 +6,5 @@ namespace ChatStreaming.Worker.Redis;
 internal sealed record AnswerKeys(RedisKey Chunks, RedisKey Generation, RedisValue Events)
 {
     public static AnswerKeys For(Guid conversationId, Guid messageId) =>
-        new(RedisKeys.Chunks(messageId), RedisKeys.Generation(messageId), RedisKeys.ConversationEvents(conversationId).ToString());
+        new(RedisKeys.Chunks(conversationId, messageId), RedisKeys.Generation(conversationId, messageId), RedisKeys.ConversationEvents(conversationId).ToString());
 }

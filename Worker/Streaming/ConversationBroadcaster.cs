@@ -15,7 +15,8 @@ internal sealed class ConversationBroadcaster(
     IConnectionMultiplexer redis,
     ChunkWriter writer,
     ConversationSubscriptions subscriptions,
-    InstanceIdentity instance) : IChatBroadcaster
+    InstanceIdentity instance,
+    RedisTopology topology) : IChatBroadcaster
 {
     public Task MessageAddedAsync(Message message) =>
         PublishAsync(message.ConversationId, ChatHubMethods.MessageAdded, message, ConversationEvent.Encode(instance.Value, message));
@@ -41,7 +42,7 @@ internal sealed class ConversationBroadcaster(
     private async Task PublishAsync(Guid conversationId, string method, object argument, byte[] payload)
     {
         // Callers send a conversation's events one after the other (each awaited), so Redis relays them in that order.
-        await redis.GetSubscriber().PublishAsync(RedisKeys.ConversationEvents(conversationId), payload);
+        await redis.GetSubscriber().PublishAsync(topology.ConversationEvents(conversationId), payload);
         subscriptions.SendToMembers(conversationId, method, argument);
     }
 }

@@ -18,6 +18,7 @@ namespace ChatStreaming.Worker.Streaming;
 /// </summary>
 internal sealed class ConversationSubscriptions(
     IConnectionMultiplexer redis,
+    RedisTopology topology,
     InstanceIdentity instance,
     Outboxes outboxes,
     WorkerMetrics metrics,
@@ -43,7 +44,7 @@ internal sealed class ConversationSubscriptions(
                 {
                     try
                     {
-                        room.Events = await redis.GetSubscriber().SubscribeAsync(RedisKeys.ConversationEvents(conversationId));
+                        room.Events = await redis.GetSubscriber().SubscribeAsync(topology.ConversationEvents(conversationId));
                     }
                     catch when (room.Members.Length == 0)
                     {

@@ -12,7 +12,7 @@ namespace ChatStreaming.Worker.Streaming;
 /// only and read back from any sequence. The stream's field names are spelled here and nowhere else.
 /// Invariant: a chunk is in the replay buffer before it is published, so a client that sees a gap can always fetch it.
 /// </summary>
-internal sealed class ReplayStream(IConnectionMultiplexer redis, IOptions<ChatStreamingOptions> options)
+internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology topology, IOptions<ChatStreamingOptions> options)
 {
     // A text chunk is stored as d (delta) and t (emitted at); another kind adds k (kind) and p (its part), d being empty.
     private const string DeltaField = "d";
@@ -27,7 +27,8 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, IOptions<ChatSt
     // The TTL slides with every chunk, so a buffer lives Chat:ReplayTtl after its last chunk.
     // Refused (-1) once the answer's status is final: an instance that was paused while another one ended its answer
     // adds nothing after the end (the state being gone, after a Redis restart, does not refuse).
-    private const string AppendScript = $"""
+    // The publish is PUBLISH on a single node, SPUBLISH on a cluster (the channel is in the slot of both keys).
+    private const string AppendScriptTemplate = $"""
         local status = redis.call('HGET', KEYS[2], 'status')
         if status and status ~= 'streaming' then
             return -1
@@ -45,9 +46,11 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, IOptions<ChatSt
             return redis.error_reply(added.err)
         end
         redis.call('PEXPIRE', KEYS[1], ARGV[4])
-        redis.call('PUBLISH', ARGV[5], ARGV[6])
+        redis.call('PUBLISH_COMMAND', ARGV[5], ARGV[6])
         return 1
         """;
+
+    private readonly string appendScript = AppendScriptTemplate.Replace("PUBLISH_COMMAND", topology.PublishCommand, StringComparison.Ordinal);
 
     private readonly RedisValue ttlMilliseconds = (long)options.Value.ReplayTtl.TotalMilliseconds;
 
@@ -59,7 +62,7 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, IOptions<ChatSt
     /// </summary>
     public Task<RedisResult> Append(IBatch batch, AnswerKeys keys, Chunk chunk, byte[] payload) =>
         batch.ScriptEvaluateAsync(
-            AppendScript,
+            appendScript,
             [keys.Chunks, keys.Generation],
             chunk.Kind == ChunkKinds.Text
                 ? [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, keys.Events, payload]
@@ -77,11 +80,11 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, IOptions<ChatSt
     /// The answer's generation state and its chunks after <paramref name="afterSequence"/>, in order (at most
     /// <c>Chat:MaxChunksPerRead</c>), read together; null when the state is gone.
     /// </summary>
-    public async Task<(GenerationInfo Generation, IReadOnlyList<Chunk> Chunks)?> GetChunksAsync(Guid messageId, long afterSequence)
+    public async Task<(GenerationInfo Generation, IReadOnlyList<Chunk> Chunks)?> GetChunksAsync(Guid conversationId, Guid messageId, long afterSequence)
     {
         var batch = Db.CreateBatch();
-        var state = batch.HashGetAllAsync(RedisKeys.Generation(messageId));
-        var entries = batch.StreamRangeAsync(RedisKeys.Chunks(messageId), minId: $"({StreamId(afterSequence)}", maxId: "+", count: options.Value.MaxChunksPerRead);
+        var state = batch.HashGetAllAsync(RedisKeys.Generation(conversationId, messageId));
+        var entries = batch.StreamRangeAsync(RedisKeys.Chunks(conversationId, messageId), minId: $"({StreamId(afterSequence)}", maxId: "+", count: options.Value.MaxChunksPerRead);
         batch.Execute();
         var generation = GenerationInfo.FromHash(messageId, await state);
         if (generation is null)
@@ -93,9 +96,9 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, IOptions<ChatSt
     }
 
     /// <summary>What was streamed so far (the whole buffer): the text deltas joined, and every part in order.</summary>
-    public async Task<StreamedText> GetStreamedTextAsync(Guid messageId)
+    public async Task<StreamedText> GetStreamedTextAsync(Guid conversationId, Guid messageId)
     {
-        var entries = await Db.StreamRangeAsync(RedisKeys.Chunks(messageId), "-", "+");
+        var entries = await Db.StreamRangeAsync(RedisKeys.Chunks(conversationId, messageId), "-", "+");
         var text = string.Concat(entries.Select(e => (string?)e[DeltaField]));
         var parts = new MessagePartsBuilder();
         foreach (var entry in entries)
