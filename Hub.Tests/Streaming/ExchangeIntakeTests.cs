@@ -53,7 +53,7 @@ public sealed class ExchangeIntakeTests(ChatCluster cluster)
         Assert.Equal(new SavedAnswer("", "failed", 0), await cluster.SavedAsync(second.Result.AssistantMessageId));
         var announced = Assert.Single(worker.Services.GetRequiredService<RecordingBroadcaster>().Finished);
         Assert.Equal((second.Result.AssistantMessageId, MessageStatus.Failed, ChatErrors.Busy), (announced.MessageId, announced.Status, announced.Error));
-        var state = await worker.Services.GetRequiredService<GenerationState>().GetGenerationAsync(second.Result.AssistantMessageId);
+        var state = await worker.Services.GetRequiredService<GenerationState>().GetGenerationAsync(conversation.Id, second.Result.AssistantMessageId);
         Assert.Equal(MessageStatus.Failed, state!.Status); // decided once in Redis too: no sweep will touch it
     }
 

@@ -151,7 +151,7 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
     /// </summary>
     public async Task RegisterAsync(Guid messageId, Guid conversationId, Guid userMessageId, string ownerId, Admission admission)
     {
-        var pointer = Db.StringSetAsync(RedisKeys.AnswerConversation(messageId), conversationId.ToString("N"), TimeSpan.FromMilliseconds(PointerTtlMilliseconds));
+        var pointer = SetPointerAsync(Db, conversationId, messageId, RunningTtlMilliseconds);
         await Db.ScriptEvaluateAsync(
             RegisterScript,
             [RedisKeys.Generation(conversationId, messageId), RedisKeys.Leases, RedisKeys.UserActive(ownerId)],
@@ -161,14 +161,15 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
 
     /// <summary>
     /// The conversation of an answer that is, or was lately, generating (null when Redis no longer knows it): its
-    /// pointer lives as long as its state and replay buffer can (the running TTL, then the replay TTL and the save's
-    /// margin), so a caller that finds no pointer finds no buffer either.
+    /// pointer is given the TTL its state is given (registered, renewed, ended, kept), so a caller that finds no pointer
+    /// finds no state or buffer either.
     /// </summary>
     public async Task<Guid?> FindConversationAsync(Guid messageId) =>
         await Db.StringGetAsync(RedisKeys.AnswerConversation(messageId)) is { HasValue: true } value ? Guid.ParseExact((string)value!, "N") : null;
 
-    /// <summary>How long an answer's conversation pointer lives: longer than its state and buffer ever can.</summary>
-    private long PointerTtlMilliseconds => Math.Max(RunningTtlMilliseconds, TtlMilliseconds) + (long)SaveRetryMargin.TotalMilliseconds + TtlMilliseconds;
+    /// <summary>(Re)writes an answer's conversation pointer with <paramref name="ttlMilliseconds"/>: another slot than its state, so a command of its own.</summary>
+    private static Task SetPointerAsync(IDatabaseAsync db, Guid conversationId, Guid messageId, long ttlMilliseconds) =>
+        db.StringSetAsync(RedisKeys.AnswerConversation(messageId), conversationId.ToString("N"), TimeSpan.FromMilliseconds(ttlMilliseconds));
 
     /// <summary>
     /// This instance's heartbeat and the leases and state of the answers it owns, renewed in one round trip; returns
@@ -191,9 +192,13 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
             .. answers.SelectMany(a => new RedisValue[] { RedisKeys.LeaseMember(a.ConversationId, a.MessageId), a.ConversationId.ToString(), a.UserMessageId.ToString(), a.OwnerId }),
             instance.Id,
         ];
-        var ended = (RedisResult[])(await Db.ScriptEvaluateAsync(RenewScript, keys, args))!;
+        var ended = ((RedisResult[])(await Db.ScriptEvaluateAsync(RenewScript, keys, args))!).Select(member => RedisKeys.ParseLeaseMember((string)member!).MessageId).ToHashSet();
+        var pointers = Db.CreateBatch();
+        var written = answers.Where(a => !ended.Contains(a.MessageId)).Select(a => SetPointerAsync(pointers, a.ConversationId, a.MessageId, RunningTtlMilliseconds)).ToArray();
+        pointers.Execute();
+        await Task.WhenAll(written);
         await heartbeat;
-        return [.. ended.Select(member => RedisKeys.ParseLeaseMember((string)member!).MessageId)];
+        return [.. ended];
     }
 
     /// <summary>Removes this instance's heartbeat (it stops): what it still owns can be claimed at once.</summary>
@@ -230,9 +235,12 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
     /// Keeps an ended answer's state and buffer while its save is retried: another <c>Chat:ReplayTtl</c> plus
     /// <see cref="SaveRetryMargin"/>, so they outlive the gap to the next attempt and the sweep that may save them.
     /// </summary>
-    public Task KeepAsync(Guid conversationId, Guid messageId) =>
-        Db.ScriptEvaluateAsync(KeepScript, [RedisKeys.Generation(conversationId, messageId), RedisKeys.Chunks(conversationId, messageId)],
-            [TtlMilliseconds + (long)SaveRetryMargin.TotalMilliseconds]);
+    public async Task KeepAsync(Guid conversationId, Guid messageId)
+    {
+        var ttl = TtlMilliseconds + (long)SaveRetryMargin.TotalMilliseconds;
+        await Db.ScriptEvaluateAsync(KeepScript, [RedisKeys.Generation(conversationId, messageId), RedisKeys.Chunks(conversationId, messageId)], [ttl]);
+        await SetPointerAsync(Db, conversationId, messageId, ttl);
+    }
 
     /// <summary>Longer than the save's retries (≈ 45 s) and the unsaved-answer sweep's grace.</summary>
     public static readonly TimeSpan SaveRetryMargin = TimeSpan.FromMinutes(2);
@@ -250,6 +258,7 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
             FinishScript,
             [RedisKeys.Generation(conversationId, messageId), RedisKeys.Chunks(conversationId, messageId), RedisKeys.Leases],
             [proposed.ToWireName(), TtlMilliseconds, RedisKeys.LeaseMember(conversationId, messageId), NowMilliseconds(), error ?? ""]);
+        await SetPointerAsync(Db, conversationId, messageId, TtlMilliseconds);
         return MessageStatusNames.ParseStatus((string)final!);
     }
 
