@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Starts everything: Redis and Postgres (data under .data/), then two Hub instances sharing them.
-# Usage: ./run.sh [--lb]     Ctrl-C stops everything it started.
-#   --lb  also starts nginx on http://127.0.0.1:5000 in front of both hubs (deploy/nginx.conf).
+# Usage: ./run.sh [--lb] [--cluster]     Ctrl-C stops everything it started.
+#   --lb       also starts nginx on http://127.0.0.1:5000 in front of both hubs (deploy/nginx.conf).
+#   --cluster  Redis Cluster instead of one Redis: 6 local nodes (3 masters, 3 replicas) on ports 7100-7105, no Docker.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/services.sh
@@ -10,17 +11,33 @@ REDIS_PORT=${REDIS_PORT:-6380}
 PG_PORT=${PG_PORT:-5433}
 PORTS=(${HUB_PORTS:-5080 5081})
 
+REDIS_CLUSTER_PORT=${REDIS_CLUSTER_PORT:-7100}
 LB=false
-[ "${1:-}" = "--lb" ] && LB=true
+CLUSTER=false
+for arg in "$@"; do
+  case "$arg" in
+    --lb) LB=true ;;
+    --cluster) CLUSTER=true ;;
+    *) echo "unknown option $arg (--lb, --cluster)" >&2; exit 2 ;;
+  esac
+done
 
 ensure_servers
 if $LB && ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
   echo "Installing nginx (apt)..."
   as_root apt-get install -y -qq nginx >/dev/null || { echo "Could not install nginx: run 'sudo apt-get install nginx'." >&2; exit 1; }
 fi
-start_redis .data/redis "$REDIS_PORT"
+if $CLUSTER; then
+  start_redis_cluster .data/redis-cluster "$REDIS_CLUSTER_PORT"
+  REDIS_CONNECTION=$(seq -s, -f "127.0.0.1:%g" "$REDIS_CLUSTER_PORT" $((REDIS_CLUSTER_PORT + 5)))
+  echo "Redis    cluster on 127.0.0.1:$REDIS_CLUSTER_PORT-$((REDIS_CLUSTER_PORT + 5)) (3 masters, 3 replicas)"
+else
+  start_redis .data/redis "$REDIS_PORT"
+  REDIS_CONNECTION="127.0.0.1:$REDIS_PORT"
+  echo "Redis    127.0.0.1:$REDIS_PORT"
+fi
 start_postgres .data/postgres "$PG_PORT"
-echo "Redis    127.0.0.1:$REDIS_PORT    Postgres 127.0.0.1:$PG_PORT (data in .data/)"
+echo "Postgres 127.0.0.1:$PG_PORT (data in .data/)"
 
 echo "Building (Release)..."
 dotnet build ChatStreaming.sln -c Release -nologo -v quiet -clp:ErrorsOnly
@@ -33,6 +50,7 @@ cleanup() {
   [ -f /tmp/chatstreaming-nginx.pid ] && kill "$(cat /tmp/chatstreaming-nginx.pid)" 2>/dev/null || true
   wait 2>/dev/null || true
   stop_services .data/redis .data/postgres
+  stop_redis_cluster .data/redis-cluster
   exit 0
 }
 trap cleanup INT TERM EXIT
@@ -48,7 +66,7 @@ fi
 mkdir -p .data/logs
 for port in "${PORTS[@]}"; do
   ASPNETCORE_ENVIRONMENT=${ASPNETCORE_ENVIRONMENT:-Development} \
-  ConnectionStrings__Redis="127.0.0.1:$REDIS_PORT" \
+  ConnectionStrings__Redis="$REDIS_CONNECTION" \
   ConnectionStrings__Postgres="Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=chatstreaming" \
     dotnet Hub/bin/Release/net10.0/ChatStreaming.Hub.dll --urls "http://127.0.0.1:$port" >".data/logs/hub-$port.log" 2>&1 &
   pids+=($!)

@@ -76,10 +76,13 @@ start_redis_cluster() {
 
 # stop_redis_cluster DIR: stops the nodes start_redis_cluster started in DIR.
 stop_redis_cluster() {
-  local dir=$1 pid
+  local dir=$1 pid pids=()
   for pid in "$dir"/*/redis.pid; do
-    [ -f "$pid" ] && kill "$(cat "$pid")" 2>/dev/null || true
+    [ -f "$pid" ] && pids+=("$(cat "$pid")")
   done
+  [ ${#pids[@]} -eq 0 ] && return 0
+  kill "${pids[@]}" 2>/dev/null || true
+  for _ in $(seq 1 50); do kill -0 "${pids[@]}" 2>/dev/null || return 0; sleep 0.1; done
 }
 
 # start_postgres DIR PORT: a Postgres cluster in DIR (created on first use), listening on 127.0.0.1:PORT.

@@ -13,8 +13,52 @@ namespace ChatStreaming.Hub.Tests.Cluster;
 /// publish is sharded (it reaches that shard's subscribers only).
 /// </summary>
 [Collection(FaultCollection.Name)]
-public sealed class RedisClusterTests
+public sealed class RedisClusterTests(ChatCluster chat)
 {
+    /// <summary>
+    /// Two hubs whose <c>ConnectionStrings:Redis</c> names the cluster's nodes: an answer sent through one and watched
+    /// through the other arrives once, in order, equal to what is saved; a client fetching it again with GetChunks gets
+    /// the same; an answer cancelled from the other instance ends cancelled and saved as announced; both stay ready.
+    /// </summary>
+    [Fact]
+    public async Task TwoHubsOnAClusterStreamReplayCancelAndSaveEachAnswerExactly()
+    {
+        await using var redisCluster = await RedisClusterServer.StartAsync();
+        var settings = new Dictionary<string, string>(chat.Settings)
+        {
+            ["ConnectionStrings:Redis"] = redisCluster.ConnectionString,
+            ["Chat:Model:Simulated:ResponseTokens"] = "150",
+        };
+        await using var a = await HubInstance.StartAsync(settings);
+        await using var b = await HubInstance.StartAsync(settings);
+        var token = await chat.TokenAsync("on-a-cluster");
+        await using var sender = await ChatTestClient.ConnectAsync(a.Url, token);
+        await using var watcher = await ChatTestClient.ConnectAsync(b.Url, token);
+        var conversation = await sender.CreateConversationAsync();
+        await watcher.Hub.JoinConversation(conversation.Id);
+
+        var sent = await sender.SendAsync(conversation.Id, "stream me on a cluster");
+        var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(60));
+        var chunks = watcher.ChunksOf(sent.AssistantMessageId);
+        Assert.Equal(MessageStatus.Completed, finished.Status);
+        Assert.Equal(Enumerable.Range(1, chunks.Count).Select(i => (long)i), chunks.Select(c => c.Sequence)); // once each, in order
+        Assert.Equal(finished.Content, string.Concat(chunks.Select(c => c.Delta)));
+        Assert.Equal(SavedAnswer.Of(finished), await chat.SavedAsync(sent.AssistantMessageId));
+        var replayed = await watcher.Hub.GetChunks(sent.AssistantMessageId, 0L);
+        Assert.Equal(chunks.Select(c => (c.Sequence, c.Delta)), replayed.Select(c => (c.Sequence, c.Delta)));
+
+        var stopped = await sender.SendAsync(conversation.Id, "and stop this one");
+        await watcher.WaitForChunksAsync(stopped.AssistantMessageId, 3, TimeSpan.FromSeconds(60));
+        Assert.True(await watcher.Hub.CancelGeneration(stopped.AssistantMessageId));
+        var cancelled = await sender.WaitForFinishedAsync(stopped.AssistantMessageId, TimeSpan.FromSeconds(60));
+        Assert.Equal(MessageStatus.Cancelled, cancelled.Status);
+        Assert.Equal(SavedAnswer.Of(cancelled), await chat.SavedAsync(stopped.AssistantMessageId));
+
+        using var http = new HttpClient();
+        Assert.True((await http.GetAsync($"{a.Url}{ChatHubPaths.HealthReady}")).IsSuccessStatusCode);
+        Assert.True((await http.GetAsync($"{b.Url}{ChatHubPaths.HealthReady}")).IsSuccessStatusCode);
+    }
+
     [Fact]
     public async Task OnAClusterEachChunkIsAppendedAndPublishedOnItsConversationsShardInOneScript()
     {

@@ -6,32 +6,10 @@ namespace ChatStreaming.Worker.Ending;
 /// <summary>Cancelling an answer, and forgetting the answers of a deleted conversation.</summary>
 internal sealed partial class GenerationState
 {
-    private const string RequestCancelScript = """
-        if redis.call('HGET', KEYS[1], 'status') == 'streaming' then
-            redis.call('HSET', KEYS[1], 'cancel', '1')
-            return 1
-        end
-        return 0
-        """;
-
-    // Forgets a deleted conversation's answer. KEYS: state, chunks, leases. ARGV: lease member, now. One still streaming ends
-    // cancelled here (its generator stops at its next chunk or cancel check) and its state stays, marked deleted, until
-    // its TTL, so it is not revived; every other state and every replay buffer goes at once.
-    private const string ForgetScript = """
-        if redis.call('HGET', KEYS[1], 'status') == 'streaming' then
-            redis.call('HSET', KEYS[1], 'status', 'cancelled', 'cancel', '1', 'deleted', '1', 'ended', ARGV[2])
-            redis.call('ZREM', KEYS[3], ARGV[1])
-            redis.call('DEL', KEYS[2])
-            return 1
-        end
-        redis.call('DEL', KEYS[1], KEYS[2])
-        return 0
-        """;
-
     /// <summary>Flags a streaming answer for cancellation. False when it has already ended (or is unknown).</summary>
     public async Task<bool> RequestCancelAsync(Guid conversationId, Guid messageId)
     {
-        var requested = (int)await Db.ScriptEvaluateAsync(RequestCancelScript, [RedisKeys.Generation(conversationId, messageId)]) == 1;
+        var requested = (int)await Db.ScriptEvaluateAsync(GenerationScripts.RequestCancel, [RedisKeys.Generation(conversationId, messageId)]) == 1;
         if (requested)
         {
             await cancellations.PublishAsync(messageId);
@@ -66,12 +44,14 @@ internal sealed partial class GenerationState
 
         var batch = Db.CreateBatch();
         var now = NowMilliseconds();
-        var forgotten = messageIds.Select(id => (Id: id, Running: batch.ScriptEvaluateAsync(
-            ForgetScript, [RedisKeys.Generation(conversationId, id), RedisKeys.Chunks(conversationId, id), RedisKeys.Leases], [RedisKeys.LeaseMember(conversationId, id), now]))).ToArray();
-        var pointers = batch.KeyDeleteAsync([.. messageIds.Select(RedisKeys.AnswerConversation)]);
+        var forgotten = messageIds.Select(id => (Id: id, Result: batch.ScriptEvaluateAsync(
+            GenerationScripts.Forget, [RedisKeys.Generation(conversationId, id), RedisKeys.Chunks(conversationId, id)], [now]))).ToArray();
+        var pointers = messageIds.Select(id => batch.KeyDeleteAsync(RedisKeys.AnswerConversation(id))).ToArray(); // one slot each
         batch.Execute();
-        await pointers;
-        await Task.WhenAll(forgotten.Select(f => f.Running));
-        await Task.WhenAll(forgotten.Where(f => (int)f.Running.Result == 1).Select(f => cancellations.PublishAsync(f.Id)));
+        await Task.WhenAll(pointers);
+        await Task.WhenAll(forgotten.Select(f => f.Result));
+        var results = forgotten.Select(f => (f.Id, Reply: (RedisResult[])f.Result.Result!)).ToArray();
+        await Task.WhenAll(results.Select(r => UnlistLeaseAsync(conversationId, r.Id, (string)r.Reply[1]!)));
+        await Task.WhenAll(results.Where(r => (int)r.Reply[0] == 1).Select(r => cancellations.PublishAsync(r.Id)));
     }
 }

@@ -19,7 +19,8 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
     /// <summary>What a refused user is told to wait when too many answers run (an answer's end cannot be predicted).</summary>
     public static readonly TimeSpan ConcurrencyRetryAfter = TimeSpan.FromSeconds(2);
 
-    // KEYS: sends, active, leases, today's tokens. ARGV: now, per minute, concurrent, send id, reservation ms, key ttl ms,
+    // KEYS: sends, active (answers scored by their lease expiry, reservations by when they lapse), today's tokens: all
+    // the user's, one slot. ARGV: now, per minute, concurrent, send id, reservation ms, key ttl ms,
     // window ms, '1' to admit it as new even if its send id is in the window, tokens per day, ms until the day ends.
     // Returns {0, 1} admitted and counted, {0, 0} a retry of a send admitted within the window (not counted again),
     // {1, ms} too many messages this minute (ms until the oldest leaves the window), {2, 0} too many answers running,
@@ -34,7 +35,7 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
         if ARGV[8] ~= '1' and redis.call('ZSCORE', KEYS[1], ARGV[4]) then
             return {0, 0}
         end
-        if budget > 0 and tonumber(redis.call('GET', KEYS[4]) or '0') >= budget then
+        if budget > 0 and tonumber(redis.call('GET', KEYS[3]) or '0') >= budget then
             return {3, tonumber(ARGV[10])}
         end
         if perMinute > 0 and redis.call('ZCARD', KEYS[1]) >= perMinute then
@@ -42,15 +43,8 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
             return {1, tonumber(oldest[2]) + window - now}
         end
         if concurrent > 0 then
-            local running = 0
-            local entries = redis.call('ZRANGE', KEYS[2], 0, -1, 'WITHSCORES')
-            for i = 1, #entries, 2 do
-                if tonumber(entries[i + 1]) > now or redis.call('ZSCORE', KEYS[3], entries[i]) then
-                    running = running + 1
-                else
-                    redis.call('ZREM', KEYS[2], entries[i])
-                end
-            end
+            redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+            local running = redis.call('ZCARD', KEYS[2])
             if running >= concurrent then
                 return {2, 0}
             end
@@ -121,7 +115,7 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
         var untilMidnight = (long)(today.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) - utcNow.UtcDateTime).TotalMilliseconds;
         var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
             AdmitScript,
-            [RedisKeys.UserSends(userId), RedisKeys.UserActive(userId), RedisKeys.Leases, RedisKeys.UserTokens(userId, today)],
+            [RedisKeys.UserSends(userId), RedisKeys.UserActive(userId), RedisKeys.UserTokens(userId, today)],
             [now, Options.MessagesPerMinutePerUser, Options.MaxConcurrentGenerationsPerUser, sendId, ReservationMilliseconds,
                 (long)Options.ReplayTtl.TotalMilliseconds, WindowMilliseconds, asNew ? "1" : "0", Options.TokensPerDayPerUser, untilMidnight]))!;
         return ((int)reply[0], (long)reply[1]) switch

@@ -40,14 +40,21 @@ public static class RedisKeys
     /// </summary>
     public static RedisKey Chunks(Guid conversationId, Guid messageId) => $"{Prefix}:{ConversationTag(conversationId)}:msg:{messageId:N}:chunks";
 
-    /// <summary>
-    /// Sorted set: every answer not yet ended (queued or running), scored by when its lease expires (Unix ms), member
-    /// <see cref="LeaseMember"/>. The owning instance renews the score; any instance ends an answer whose lease ran out
-    /// (its instance died).
-    /// </summary>
-    public static readonly RedisKey Leases = $"{Prefix}:leases";
+    /// <summary>How many shards the lease index has (a fixed number: each sweep walks all of them).</summary>
+    public const int LeaseShards = 16;
 
-    /// <summary>An answer in <see cref="Leases"/> and in <see cref="UserActive"/>: its conversation and its id ("N" format), so a sweep finds its keys.</summary>
+    /// <summary>
+    /// Sorted set, one of <see cref="LeaseShards"/>: answers not yet ended (queued or running) whose conversation falls
+    /// in this shard, member <see cref="LeaseMember"/>, scored by when the lease expires (Unix ms). An index for the
+    /// sweepers: the lease itself is the <c>lease</c> field of the answer's state. Each shard has a hash tag of its own,
+    /// so on a cluster the shards spread over the masters.
+    /// </summary>
+    public static RedisKey LeaseIndexShard(int shard) => $"{Prefix}:leases:{{l:{shard}}}";
+
+    /// <summary>The lease index shard of a conversation's answers.</summary>
+    public static RedisKey LeaseIndex(Guid conversationId) => LeaseIndexShard((int)(BitConverter.ToUInt32(conversationId.ToByteArray(), 0) % LeaseShards));
+
+    /// <summary>An answer in the lease index and in <see cref="UserActive"/>: its conversation and its id ("N" format), so a sweep finds its keys.</summary>
     public static string LeaseMember(Guid conversationId, Guid messageId) => $"{conversationId:N}:{messageId:N}";
 
     /// <summary>The answer a <see cref="LeaseMember"/> names.</summary>
@@ -70,8 +77,9 @@ public static class RedisKeys
     public static RedisKey UserSends(string userId) => $"{Prefix}:user:{UserTag(userId)}:sends";
 
     /// <summary>
-    /// Sorted set: the user's answers not yet ended (member = <see cref="LeaseMember"/>, counted while it is in <see cref="Leases"/>)
-    /// and admissions not yet registered (member = <c>r:</c> + send id, counted until their score, Unix ms).
+    /// Sorted set: the user's answers not yet ended (member = <see cref="LeaseMember"/>, scored by their lease expiry) and
+    /// admissions not yet registered (member = <c>r:</c> + send id, scored by when the reservation lapses): each counts
+    /// while its score is in the future (Unix ms).
     /// </summary>
     public static RedisKey UserActive(string userId) => $"{Prefix}:user:{UserTag(userId)}:active";
 

@@ -9,10 +9,28 @@ namespace ChatStreaming.Worker.Redis;
 /// </summary>
 internal sealed class RedisTopology(IConnectionMultiplexer redis)
 {
-    private readonly Lazy<bool> isCluster = new(() => redis.GetServers().Any(s => s.ServerType == ServerType.Cluster));
+    private volatile int known; // 0 not yet known (no server connected so far), 1 single node, 2 cluster
 
-    /// <summary>True when <c>ConnectionStrings:Redis</c> names a Redis Cluster (StackExchange.Redis found its topology).</summary>
-    public bool IsCluster => isCluster.Value;
+    /// <summary>
+    /// True when <c>ConnectionStrings:Redis</c> names a Redis Cluster (StackExchange.Redis found its topology). Decided
+    /// once a server has answered; until then (Redis not reachable yet) false.
+    /// </summary>
+    public bool IsCluster
+    {
+        get
+        {
+            if (known == 0)
+            {
+                var connected = redis.GetServers().Where(s => s.IsConnected).ToArray();
+                if (connected.Length > 0)
+                {
+                    known = connected.Any(s => s.ServerType == ServerType.Cluster) ? 2 : 1;
+                }
+            }
+
+            return known == 2;
+        }
+    }
 
     /// <summary>A conversation's event channel (<see cref="RedisKeys.ConversationEvents"/>), sharded on a cluster.</summary>
     public RedisChannel ConversationEvents(Guid conversationId)
@@ -20,7 +38,4 @@ internal sealed class RedisTopology(IConnectionMultiplexer redis)
         var channel = RedisKeys.ConversationEvents(conversationId);
         return IsCluster ? RedisChannel.Sharded(channel.ToString()) : channel;
     }
-
-    /// <summary>The publish command a script uses for a conversation's events.</summary>
-    public string PublishCommand => IsCluster ? "SPUBLISH" : "PUBLISH";
 }

@@ -50,7 +50,8 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
         return 1
         """;
 
-    private readonly string appendScript = AppendScriptTemplate.Replace("PUBLISH_COMMAND", topology.PublishCommand, StringComparison.Ordinal);
+    private static readonly string AppendScript = AppendScriptTemplate.Replace("PUBLISH_COMMAND", "PUBLISH", StringComparison.Ordinal);
+    private static readonly string ShardedAppendScript = AppendScriptTemplate.Replace("PUBLISH_COMMAND", "SPUBLISH", StringComparison.Ordinal);
 
     private readonly RedisValue ttlMilliseconds = (long)options.Value.ReplayTtl.TotalMilliseconds;
 
@@ -62,7 +63,7 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
     /// </summary>
     public Task<RedisResult> Append(IBatch batch, AnswerKeys keys, Chunk chunk, byte[] payload) =>
         batch.ScriptEvaluateAsync(
-            appendScript,
+            topology.IsCluster ? ShardedAppendScript : AppendScript,
             [keys.Chunks, keys.Generation],
             chunk.Kind == ChunkKinds.Text
                 ? [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, keys.Events, payload]

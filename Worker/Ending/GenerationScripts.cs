@@ -1,0 +1,143 @@
+namespace ChatStreaming.Worker.Ending;
+
+/// <summary>
+/// The Lua scripts of an answer's life (<see cref="GenerationState"/>). Each touches one answer's keys only — its state
+/// and, for some, its replay buffer or lost marker, all under the conversation's hash tag — so each runs in one slot of
+/// a Redis Cluster. The lease's truth is the state's <c>lease</c> field (Unix ms); the lease index and the user's
+/// running answers are kept beside it by separate commands (<see cref="GenerationState"/>).
+/// </summary>
+internal static class GenerationScripts
+{
+    /// <summary>KEYS: state. ARGV: conversation, user message, owner, TTL, lease expiry, instance.</summary>
+    public const string Register = """
+        redis.call('HSET', KEYS[1], 'conversation', ARGV[1], 'userMessage', ARGV[2], 'owner', ARGV[3], 'status', 'streaming',
+            'instance', ARGV[6], 'lease', ARGV[5])
+        redis.call('PEXPIRE', KEYS[1], ARGV[4])
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS: state. ARGV: lease expiry, TTL, conversation, user message, owner, instance. An answer still streaming (or
+    /// whose state Redis lost, e.g. a restart without persistence) gets its lease and state back with a fresh TTL
+    /// (1); one ended elsewhere is not revived (0), so its generator stops here.
+    /// </summary>
+    public const string Renew = """
+        local status = redis.call('HGET', KEYS[1], 'status')
+        if status and status ~= 'streaming' then
+            return 0
+        end
+        if not status then
+            redis.call('HSET', KEYS[1], 'conversation', ARGV[3], 'userMessage', ARGV[4], 'owner', ARGV[5], 'status', 'streaming',
+                'instance', ARGV[6])
+        end
+        redis.call('HSET', KEYS[1], 'lease', ARGV[1])
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        return 1
+        """;
+
+    /// <summary>
+    /// KEYS: state, chunks. ARGV: proposed status, TTL, now, error. Decides the final status once: a cancel request that
+    /// came first wins over the model's own end. Records when (and why) it ended, so a sweep can still save it if its
+    /// instance never manages to (<see cref="ClaimOrphan"/>). Returns {status, owner}.
+    /// </summary>
+    public const string Finish = """
+        local owner = redis.call('HGET', KEYS[1], 'owner') or ''
+        local current = redis.call('HGET', KEYS[1], 'status')
+        if current and current ~= 'streaming' then
+            return {current, owner}
+        end
+        local final = ARGV[1]
+        if redis.call('HGET', KEYS[1], 'cancel') == '1' then
+            final = 'cancelled'
+        end
+        redis.call('HSET', KEYS[1], 'status', final, 'ended', ARGV[3])
+        redis.call('HDEL', KEYS[1], 'lease')
+        if final == ARGV[1] and ARGV[4] ~= '' then
+            redis.call('HSET', KEYS[1], 'error', ARGV[4])
+        end
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        if redis.call('EXISTS', KEYS[2]) == 1 then
+            redis.call('PEXPIRE', KEYS[2], ARGV[2])
+        end
+        return {final, owner}
+        """;
+
+    /// <summary>KEYS: state, chunks. ARGV: TTL. Keeps an ended answer's state and buffer while its save is still being retried.</summary>
+    public const string Keep = """
+        for i = 1, #KEYS do
+            if redis.call('EXISTS', KEYS[i]) == 1 then
+                redis.call('PEXPIRE', KEYS[i], ARGV[1])
+            end
+        end
+        return 1
+        """;
+
+    /// <summary>
+    /// Ends an answer whose owner is gone, once. KEYS: state, lost marker. ARGV: now, TTL, mode, unsaved grace, lost
+    /// grace, the answer's instance if its heartbeat is alive (else empty). Mode 'expired': its lease index entry ran
+    /// out. Mode 'lost': Postgres says streaming and it has no current lease. Either way it is claimed only when its
+    /// lease in its state is not current and no live instance owns it: its instance's heartbeat is gone, or (its state
+    /// is gone too: Redis lost its data) no instance re-created that state within the lost grace.
+    /// Returns {'interrupted', error, owner} when this caller claimed it; in 'lost' mode, {status, error, owner} for an
+    /// answer that ended more than the unsaved grace ago but was never saved (its instance died or gave up between
+    /// deciding and saving); 1 when it ended normally (its index entry is stale); 0 otherwise.
+    /// </summary>
+    public const string ClaimOrphan = """
+        local now = tonumber(ARGV[1])
+        local status = redis.call('HGET', KEYS[1], 'status')
+        local lease = tonumber(redis.call('HGET', KEYS[1], 'lease') or '0')
+        if status == 'streaming' and lease > now then
+            return 0 -- renewed: its instance is alive
+        end
+        if status and status ~= 'streaming' then
+            local ended = tonumber(redis.call('HGET', KEYS[1], 'ended') or '0')
+            if ARGV[3] == 'lost' and ended < now - tonumber(ARGV[4]) then
+                return {status, redis.call('HGET', KEYS[1], 'error') or '', redis.call('HGET', KEYS[1], 'owner') or ''}
+            end
+            return 1
+        end
+        local instance = redis.call('HGET', KEYS[1], 'instance')
+        if instance and instance == ARGV[6] then
+            return 0 -- its instance is alive and renews it
+        end
+        if not status and ARGV[3] == 'lost' then
+            local first = redis.call('GET', KEYS[2])
+            if not first then
+                redis.call('SET', KEYS[2], now, 'PX', ARGV[2])
+                return 0
+            end
+            if tonumber(first) > now - tonumber(ARGV[5]) then return 0 end
+        end
+        redis.call('DEL', KEYS[2])
+        redis.call('HSET', KEYS[1], 'status', 'interrupted', 'ended', now)
+        redis.call('HDEL', KEYS[1], 'lease')
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        return {'interrupted', redis.call('HGET', KEYS[1], 'error') or '', redis.call('HGET', KEYS[1], 'owner') or ''}
+        """;
+
+    /// <summary>KEYS: state. Flags a streaming answer for cancellation (1), or says it has ended (0).</summary>
+    public const string RequestCancel = """
+        if redis.call('HGET', KEYS[1], 'status') == 'streaming' then
+            redis.call('HSET', KEYS[1], 'cancel', '1')
+            return 1
+        end
+        return 0
+        """;
+
+    /// <summary>
+    /// KEYS: state, chunks. ARGV: now. Forgets a deleted conversation's answer. One still streaming ends cancelled here
+    /// (its generator stops at its next chunk or cancel check) and its state stays, marked deleted, until its TTL, so it
+    /// is not revived; every other state and every replay buffer goes at once. Returns {1 if it was running, owner}.
+    /// </summary>
+    public const string Forget = """
+        local owner = redis.call('HGET', KEYS[1], 'owner') or ''
+        if redis.call('HGET', KEYS[1], 'status') == 'streaming' then
+            redis.call('HSET', KEYS[1], 'status', 'cancelled', 'cancel', '1', 'deleted', '1', 'ended', ARGV[1])
+            redis.call('HDEL', KEYS[1], 'lease')
+            redis.call('DEL', KEYS[2])
+            return {1, owner}
+        end
+        redis.call('DEL', KEYS[1], KEYS[2])
+        return {0, owner}
+        """;
+}

@@ -1,0 +1,67 @@
+using ChatStreaming.Worker.Redis;
+using StackExchange.Redis;
+
+namespace ChatStreaming.Worker.Ending;
+
+/// <summary>
+/// Where an answer's lease is listed besides its state: the lease index the sweepers walk
+/// (<see cref="RedisKeys.LeaseIndex"/>, <see cref="RedisKeys.LeaseShards"/> shards) and the user's running answers
+/// (<see cref="RedisKeys.UserActive"/>, scored by the same expiry, so an answer whose instance died stops counting
+/// within a lease). Both are other slots than the answer's state: separate commands, pipelined with the script that
+/// changed the state. The state's <c>lease</c> field decides; a listing that a failure left behind is a hint at most
+/// (a sweep that finds it ended drops it; a user's entry lapses with its score).
+/// </summary>
+internal sealed partial class GenerationState
+{
+    /// <summary>Queues the answer's index entry and its place among the user's running answers, both scored by <paramref name="expiry"/>.</summary>
+    private IEnumerable<Task> ListLease(IBatch batch, Guid conversationId, Guid messageId, string ownerId, long expiry)
+    {
+        var member = RedisKeys.LeaseMember(conversationId, messageId);
+        var index = RedisKeys.LeaseIndex(conversationId);
+        var active = RedisKeys.UserActive(ownerId);
+        var ttl = TimeSpan.FromMilliseconds(RunningTtlMilliseconds);
+        return
+        [
+            batch.SortedSetAddAsync(index, member, expiry),
+            batch.KeyExpireAsync(index, ttl),
+            batch.SortedSetAddAsync(active, member, expiry),
+            batch.KeyExpireAsync(active, ttl),
+        ];
+    }
+
+    /// <summary>
+    /// The answer ended: its index entry and its place among <paramref name="ownerId"/>'s running answers go (the owner,
+    /// when unknown, lets its entry lapse); with <paramref name="pointerTtlMilliseconds"/> its conversation pointer gets
+    /// the TTL its ended state got.
+    /// </summary>
+    private async Task UnlistLeaseAsync(Guid conversationId, Guid messageId, string? ownerId, long? pointerTtlMilliseconds = null)
+    {
+        var member = RedisKeys.LeaseMember(conversationId, messageId);
+        var batch = Db.CreateBatch();
+        var removed = new List<Task> { batch.SortedSetRemoveAsync(RedisKeys.LeaseIndex(conversationId), member) };
+        if (!string.IsNullOrEmpty(ownerId))
+        {
+            removed.Add(batch.SortedSetRemoveAsync(RedisKeys.UserActive(ownerId), member));
+        }
+
+        if (pointerTtlMilliseconds is { } ttl)
+        {
+            removed.Add(SetPointerAsync(batch, conversationId, messageId, ttl));
+        }
+
+        batch.Execute();
+        await Task.WhenAll(removed);
+    }
+
+    /// <summary>Answers whose lease ran out in the index (at most 100 per shard): their instance stopped renewing them, or they ended and the entry stayed.</summary>
+    public async Task<IReadOnlyList<(Guid ConversationId, Guid MessageId)>> ExpiredLeasesAsync()
+    {
+        var now = NowMilliseconds();
+        var batch = Db.CreateBatch();
+        var shards = Enumerable.Range(0, RedisKeys.LeaseShards)
+            .Select(shard => batch.SortedSetRangeByScoreAsync(RedisKeys.LeaseIndexShard(shard), double.NegativeInfinity, now, take: 100)).ToArray();
+        batch.Execute();
+        await Task.WhenAll(shards);
+        return [.. shards.SelectMany(s => s.Result).Select(member => RedisKeys.ParseLeaseMember((string)member!))];
+    }
+}
