@@ -149,7 +149,7 @@ public sealed class ProviderTests(ChatCluster cluster)
     {
         var (client, conversation) = await StartAsync(provider, "stalled");
         await using var _ = client;
-        cluster.FakeModel.Enqueue(new FakeReply { Deltas = ["before ", "the ", "silence"], StallAfter = 2 });
+        cluster.FakeModel.EnqueueFor("stall", new FakeReply { Deltas = ["before ", "the ", "silence"], StallAfter = 2 });
 
         var sent = await client.SendAsync(conversation.Id, "stall");
         await client.WaitForTextAsync(sent.AssistantMessageId, "before the "); // in one chunk or two: the relay may coalesce

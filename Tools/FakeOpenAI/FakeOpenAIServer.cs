@@ -54,11 +54,31 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The reply for the next request whose last user message is <paramref name="prompt"/>, whatever else is queued or
+    /// arrives meanwhile (a late retry of another test's request cannot take it).
+    /// </summary>
+    public void EnqueueFor(string prompt, FakeReply reply) => repliesByPrompt.GetOrAdd(prompt, _ => new()).Enqueue(reply);
+
     public void Reset()
     {
         replies.Clear();
+        repliesByPrompt.Clear();
         requests.Clear();
     }
+
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<FakeReply>> repliesByPrompt = new(StringComparer.Ordinal);
+
+    /// <summary>The content of the request's last user message, if any.</summary>
+    private static string? LastUserMessage(JsonNode? body) =>
+        body?["messages"] is JsonArray messages
+            ? messages.LastOrDefault(m => (string?)m?["role"] == "user")?["content"] switch
+            {
+                JsonValue text => (string?)text,
+                JsonArray parts => string.Concat(parts.Select(p => (string?)p?["text"])),
+                _ => null,
+            }
+            : null;
 
     private async Task HandleAsync(HttpContext context)
     {
@@ -66,7 +86,9 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         var recorded = new RecordedRequest(
             context.Request.Path, context.Request.Headers["api-key"].FirstOrDefault(), context.Request.Headers.Authorization.FirstOrDefault(), body);
         requests.Enqueue(recorded);
-        var reply = replies.TryDequeue(out var next) ? next : defaultReply;
+        var reply = LastUserMessage(body) is { } prompt && repliesByPrompt.TryGetValue(prompt, out var forPrompt) && forPrompt.TryDequeue(out var keyed)
+            ? keyed
+            : replies.TryDequeue(out var next) ? next : defaultReply;
         try
         {
             await AnswerAsync(context, reply, (string?)body?["model"] ?? "fake-model");

@@ -42,14 +42,15 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
     /// </summary>
     public async Task RegisterAsync(Guid messageId, Guid conversationId, Guid userMessageId, string ownerId, Admission admission)
     {
+        // The state first: listings of an answer whose state was never written would only mislead the sweepers.
         var expiry = LeaseExpiry();
+        await Db.ScriptEvaluateAsync(
+            GenerationScripts.Register,
+            [RedisKeys.Generation(conversationId, messageId)],
+            [conversationId.ToString(), userMessageId.ToString(), ownerId, RunningTtlMilliseconds, expiry, instance.Id]);
         var batch = Db.CreateBatch();
         Task[] written =
         [
-            batch.ScriptEvaluateAsync(
-                GenerationScripts.Register,
-                [RedisKeys.Generation(conversationId, messageId)],
-                [conversationId.ToString(), userMessageId.ToString(), ownerId, RunningTtlMilliseconds, expiry, instance.Id]),
             SetPointerAsync(batch, conversationId, messageId, RunningTtlMilliseconds),
             .. ListLease(batch, conversationId, messageId, ownerId, expiry),
             batch.SortedSetRemoveAsync(RedisKeys.UserActive(ownerId), admission.Reservation),

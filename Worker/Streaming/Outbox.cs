@@ -95,10 +95,16 @@ internal sealed class Outbox
             if (!write.IsCompleted)
             {
                 draining = DrainAsync(write.AsTask());
+                return true;
             }
-            else if (write.IsFaulted)
+
+            try
             {
-                WorkerLog.LocalDeliveryFailed(logger, write.AsTask().Exception!.InnerException!, message.Method);
+                write.GetAwaiter().GetResult(); // consumed once, as a ValueTask must be
+            }
+            catch (Exception ex)
+            {
+                WorkerLog.LocalDeliveryFailed(logger, ex, message.Method); // the connection is closing: dropped, as SignalR drops it
             }
 
             return true;
