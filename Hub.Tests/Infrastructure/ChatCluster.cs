@@ -222,7 +222,11 @@ public sealed class ChatCluster : IAsyncLifetime
 
     public const string ProviderSystemPrompt = "You are the test assistant.";
 
-    public static readonly TimeSpan ProviderStallTimeout = TimeSpan.FromSeconds(2);
+    /// <summary>
+    /// The provider hubs' Chat:Model:StallTimeout: long enough that a busy machine's first delta (the SDK's request on a
+    /// loaded CPU) is not taken for a stall, short enough for the stall test.
+    /// </summary>
+    public static readonly TimeSpan ProviderStallTimeout = TimeSpan.FromSeconds(5);
 
     /// <summary>The (fake) key of a provider: it must never appear in logs, Redis or Postgres.</summary>
     public static string ModelApiKey(string provider) => $"sk-{provider}-SECRET-7f3c9a1e";

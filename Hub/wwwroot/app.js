@@ -217,6 +217,8 @@ async function loadEarlier() {
 
 async function refreshConversations() {
   const { conversations } = await client.getConversations(null, 200);
+  // A rename in progress keeps its input: redrawing the list would drop what is being typed. Its end redraws it.
+  if (ui.conversations.querySelector(".rename-input")) return;
   ui.conversations.replaceChildren(...conversations.map((c) => {
     const li = document.createElement("li");
     li.dataset.conversationId = c.id;
@@ -235,8 +237,10 @@ function startRename(li, conversation) {
   const finish = async (save) => {
     if (done) return;
     done = true;
-    if (save && input.value.trim() !== conversation.title) {
-      const renamed = await client.renameConversation(conversation.id, input.value);
+    const title = input.value;
+    input.remove(); // the list may be redrawn from now on
+    if (save && title.trim() !== conversation.title) {
+      const renamed = await client.renameConversation(conversation.id, title);
       if (renamed.id === client.conversationId) ui.title.textContent = renamed.title;
     }
     await refreshConversations();
