@@ -72,8 +72,9 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
         db.StringSetAsync(RedisKeys.AnswerConversation(messageId), conversationId.ToString("N"), TimeSpan.FromMilliseconds(ttlMilliseconds));
 
     /// <summary>
-    /// This instance's heartbeat and the leases and state of the answers it owns, renewed in one round trip; returns
-    /// those that ended elsewhere (an instance that thought this one gone claimed them): their generation must stop.
+    /// This instance's heartbeat and the leases and state of the answers it owns, renewed in two pipelined round trips
+    /// (each answer's state, then the listings of those still streaming); returns those that ended elsewhere (an
+    /// instance that thought this one gone claimed them): their generation must stop.
     /// </summary>
     public async Task<IReadOnlyList<Guid>> RenewAsync(IReadOnlyCollection<OwnedAnswer> answers)
     {
