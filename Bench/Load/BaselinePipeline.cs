@@ -41,16 +41,7 @@ internal sealed class BaselinePipeline : IPipeline
 
     public async Task<IAsyncDisposable[]> ConnectAsync(int index, CancellationToken cancellationToken)
     {
-        var url = Urls[index % Urls.Count];
-        var connection = new HubConnectionBuilder()
-            .WithUrl($"{url}{ChatHubPaths.Hub}", o =>
-            {
-                o.SkipNegotiation = true;
-                o.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
-            })
-            .Build();
-        await connection.StartAsync(cancellationToken);
-        return [connection];
+        return [await SignalRGroupPipeline.ConnectAsync(Urls[index % Urls.Count], cancellationToken)];
     }
 
     public async Task<Guid> StartStreamAsync(IAsyncDisposable[] connections, StreamResult result, CancellationToken cancellationToken)

@@ -22,10 +22,11 @@ internal sealed class SignalRGroupPipeline(PeerServers servers, int tokens, doub
     public async Task<IAsyncDisposable[]> ConnectAsync(int index, CancellationToken cancellationToken) =>
         [await ConnectAsync(Urls[index % 2], cancellationToken), await ConnectAsync(Urls[(index + 1) % 2], cancellationToken)];
 
-    private static async Task<HubConnection> ConnectAsync(string url, CancellationToken cancellationToken)
+    /// <summary>A SignalR client of a peer's or a baseline's hub (<c>/hubs/chat</c>, WebSockets, JSON).</summary>
+    internal static async Task<HubConnection> ConnectAsync(string url, CancellationToken cancellationToken)
     {
         var connection = new HubConnectionBuilder()
-            .WithUrl($"{url}/hubs/chat", o =>
+            .WithUrl($"{url}{ChatHubPaths.Hub}", o =>
             {
                 o.SkipNegotiation = true;
                 o.Transports = Microsoft.AspNetCore.Http.Connections.HttpTransportType.WebSockets;
