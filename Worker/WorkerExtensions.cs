@@ -59,6 +59,7 @@ public static class WorkerExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<InstanceIdentity>();
         services.AddSingleton<RedisTopology>();
+        services.AddSingleton<RedisConnectionFailures>();
         services.AddSingleton<WorkerMetrics>();
 
         // The doors: what the host calls (one facade per concern).

@@ -12,8 +12,8 @@ namespace ChatStreaming.Hub.Tests.Cluster;
 /// one slot, so the one script that appends a chunk and publishes it runs on the conversation's master, and the
 /// publish is sharded (it reaches that shard's subscribers only).
 /// </summary>
-[Collection(FaultCollection.Name)]
-public sealed class RedisClusterTests(ChatCluster chat)
+[Collection(RedisClusterCollection.Name)]
+public sealed class RedisClusterTests(ChatOnRedisCluster chat)
 {
     /// <summary>
     /// Two hubs whose <c>ConnectionStrings:Redis</c> names the cluster's nodes: an answer sent through one and watched
@@ -23,10 +23,8 @@ public sealed class RedisClusterTests(ChatCluster chat)
     [Fact]
     public async Task TwoHubsOnAClusterStreamReplayCancelAndSaveEachAnswerExactly()
     {
-        await using var redisCluster = await RedisClusterServer.StartAsync();
         var settings = new Dictionary<string, string>(chat.Settings)
         {
-            ["ConnectionStrings:Redis"] = redisCluster.ConnectionString,
             ["Chat:Model:Simulated:ResponseTokens"] = "150",
         };
         await using var a = await HubInstance.StartAsync(settings);
@@ -62,7 +60,7 @@ public sealed class RedisClusterTests(ChatCluster chat)
     [Fact]
     public async Task OnAClusterEachChunkIsAppendedAndPublishedOnItsConversationsShardInOneScript()
     {
-        await using var cluster = await RedisClusterServer.StartAsync();
+        var cluster = chat.RedisCluster!;
         await using var redis = await ConnectionMultiplexer.ConnectAsync(cluster.ConnectionString);
         var topology = new RedisTopology(redis);
         Assert.True(topology.IsCluster);

@@ -1,35 +1,9 @@
-using Xunit.Abstractions;
-
 namespace ChatStreaming.Hub.Tests.Faults;
 
 /// <summary>Hub instances as real processes, killed or stopped mid-answer: every answer still ends saved and truthful.</summary>
 [Collection(OutageCollection.Name)]
-public sealed class FaultTests(ChatCluster cluster, ITestOutputHelper output)
+public sealed class FaultTests(ChatCluster cluster)
 {
-
-    [Fact]
-    public async Task AnAnswerOfAKilledInstanceEndsInterruptedWithItsStreamedTextWithin30Seconds()
-    {
-        await using var doomed = await HubInstance.StartAsync(SlowModel(tokens: 400));
-        var (watcher, sender, conversation) = await ConnectAsync("orphan", doomed);
-        await using var _ = watcher;
-        await using var __ = sender;
-        var sent = await sender.SendAsync(conversation.Id, "die midway");
-        await watcher.WaitForChunksAsync(sent.AssistantMessageId, 5);
-
-        doomed.Process.Signal(Signals.Kill);
-        var killedAt = DateTimeOffset.UtcNow;
-        var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(30));
-
-        var recovered = DateTimeOffset.UtcNow - killedAt;
-        output.WriteLine($"measured: orphan ended interrupted {recovered.TotalSeconds:0.0} s after SIGKILL");
-        Assert.Equal(MessageStatus.Interrupted, finished.Status);
-        Assert.InRange(recovered, TimeSpan.Zero, TimeSpan.FromSeconds(30));
-        var seen = string.Concat(watcher.ChunksOf(sent.AssistantMessageId).Select(c => c.Delta));
-        Assert.StartsWith(seen, finished.Content, StringComparison.Ordinal); // everything streamed, nothing invented
-        Assert.True(finished.LastSequence >= 5 && finished.LastSequence < 400);
-        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId));
-    }
 
     [Fact]
     public async Task SigtermLetsTheRunningAnswerFinishThenTheInstanceExitsZero()

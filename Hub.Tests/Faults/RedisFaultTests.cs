@@ -190,5 +190,59 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         Assert.Equal(expected, saved);
     }
 
+    /// <summary>
+    /// What a failover to a replica that missed the last writes does to an answer, made exact: the generator is paused, its
+    /// answer's replay buffer loses its last chunks (rebuilt without them, as the replica holds it), the generator's Redis
+    /// connections drop; resumed, its next append finds the gap, it writes back the lost chunks from memory, and the
+    /// buffer ends holding every sequence once. (Fails without the write-back: the buffer keeps a hole.)
+    /// </summary>
+    [Fact]
+    public async Task ChunksRedisLostFromAReplayBufferAreWrittenBackByTheGeneratorBeforeTheNext()
+    {
+        var settings = cluster.Settings.ToDictionary();
+        settings["ConnectionStrings:Redis"] = $"{cluster.Redis.ConnectionString},name=loses-its-tail";
+        settings["Chat:Model:Simulated:TokensPerSecond"] = "20";
+        settings["Chat:Model:Simulated:ResponseTokens"] = "200";
+        await using var generator = await HubInstance.StartAsync(settings);
+        await using var client = await cluster.ConnectAsync(generator.Url, "loses-its-tail");
+        var conversation = await client.CreateConversationAsync();
+        var sent = await client.SendAsync(conversation.Id, "lose my tail");
+        await client.WaitForChunksAsync(sent.AssistantMessageId, 10);
+
+        var db = cluster.RedisClient.GetDatabase();
+        var key = Worker.Redis.RedisKeys.Chunks(conversation.Id, sent.AssistantMessageId);
+        generator.Process.Signal(Signals.Stop);
+        int lost;
+        try
+        {
+            var entries = await db.StreamRangeAsync(key);
+            lost = Math.Min(3, entries.Length - 1);
+            var ttl = await db.KeyTimeToLiveAsync(key);
+            await db.KeyDeleteAsync(key);
+            foreach (var entry in entries[..^lost])
+            {
+                await db.StreamAddAsync(key, entry.Values, entry.Id);
+            }
+
+            await db.KeyExpireAsync(key, ttl);
+            var server = cluster.RedisClient.GetServers().Single();
+            foreach (var connection in (await server.ClientListAsync()).Where(c => c.Name == "loses-its-tail"))
+            {
+                await server.ClientKillAsync(connection.Id);
+            }
+        }
+        finally
+        {
+            generator.Process.Signal(Signals.Continue);
+        }
+
+        var finished = await client.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(60));
+        Assert.Equal(MessageStatus.Completed, finished.Status);
+        var replayed = await client.Hub.GetChunks(sent.AssistantMessageId, 0L);
+        StreamAssert.ExactlyOnceInOrder(replayed, finished);
+        Assert.Contains(generator.Process.Output, l => l.Contains($"Redis had lost {lost} chunks", StringComparison.Ordinal));
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId));
+    }
+
     private static StackExchange.Redis.RedisResult[] RedisResultArray(StackExchange.Redis.RedisResult result) => (StackExchange.Redis.RedisResult[])result!;
 }

@@ -10,9 +10,21 @@ namespace ChatStreaming.Hub.Tests.Infrastructure;
 /// The product as users run it: one real Redis, one real Postgres, two Hub processes (A and B) sharing them.
 /// The simulated model streams <see cref="ResponseTokens"/> tokens at <see cref="TokensPerSecond"/>, so an answer
 /// lasts long enough to join, replay and cancel mid-stream.
+/// Its one parameter is the Redis: a single node (this class), or a six-node Redis Cluster
+/// (<see cref="ChatOnRedisCluster"/>), so one test class runs against both (a class of the <c>redis-cluster</c>
+/// collection derives from the single-node one and adds nothing but its fixture).
 /// </summary>
-public sealed class ChatCluster : IAsyncLifetime
+public class ChatCluster : IAsyncLifetime
 {
+    private readonly bool onRedisCluster;
+
+    public ChatCluster()
+        : this(onRedisCluster: false)
+    {
+    }
+
+    protected ChatCluster(bool onRedisCluster) => this.onRedisCluster = onRedisCluster;
+
     public const int ResponseTokens = 40;
     public const int TokensPerSecond = 40;
 
@@ -24,7 +36,15 @@ public sealed class ChatCluster : IAsyncLifetime
     private readonly Dictionary<string, Task<HubInstance[]>> sharedHubs = [];
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
-    internal RedisServer Redis { get; private set; } = null!;
+    /// <summary>The single Redis node (tests that stop, pause or restart Redis run on it only).</summary>
+    internal RedisServer Redis => redis ?? throw new InvalidOperationException("this cluster runs on a Redis Cluster: there is no single node to signal");
+
+    private RedisServer? redis;
+
+    /// <summary>The Redis Cluster (<see cref="ChatOnRedisCluster"/> only).</summary>
+    internal RedisClusterServer? RedisCluster { get; private set; }
+
+    private string RedisConnectionString => RedisCluster?.ConnectionString ?? Redis.ConnectionString;
 
     internal PostgresServer Postgres { get; private set; } = null!;
 
@@ -40,7 +60,7 @@ public sealed class ChatCluster : IAsyncLifetime
 
     public IReadOnlyDictionary<string, string> Settings => new Dictionary<string, string>
     {
-        ["ConnectionStrings:Redis"] = Redis.ConnectionString,
+        ["ConnectionStrings:Redis"] = RedisConnectionString,
         ["ConnectionStrings:Postgres"] = Postgres.ConnectionString(Database),
         ["Chat:Model:Simulated:TokensPerSecond"] = TokensPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Chat:Model:Simulated:ResponseTokens"] = ResponseTokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -54,12 +74,19 @@ public sealed class ChatCluster : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var redis = RedisServer.StartAsync();
         var postgres = PostgresServer.StartAsync();
-        Redis = await redis;
+        if (onRedisCluster)
+        {
+            RedisCluster = await RedisClusterServer.StartAsync();
+        }
+        else
+        {
+            redis = await RedisServer.StartAsync();
+        }
+
         Postgres = await postgres;
         await Postgres.CreateDatabaseAsync(Database);
-        RedisClient = await ConnectionMultiplexer.ConnectAsync($"{Redis.ConnectionString},allowAdmin=true");
+        RedisClient = await ConnectionMultiplexer.ConnectAsync($"{RedisConnectionString},allowAdmin=true");
         Db = NpgsqlDataSource.Create(Postgres.ConnectionString(Database));
 
         // Started one after the other: the second also proves migrations are idempotent.
@@ -301,7 +328,16 @@ public sealed class ChatCluster : IAsyncLifetime
         http.Dispose();
         await Db.DisposeAsync();
         await RedisClient.DisposeAsync();
-        await Redis.DisposeAsync();
+        if (RedisCluster is not null)
+        {
+            await RedisCluster.DisposeAsync();
+        }
+
+        if (redis is not null)
+        {
+            await redis.DisposeAsync();
+        }
+
         await Postgres.DisposeAsync();
     }
 }
@@ -338,6 +374,19 @@ public sealed class FaultCollection : ICollectionFixture<ChatCluster>
 {
     /// <summary>Leases, cut links, slow clients, a load balancer losing an instance (long waits), and the packages.</summary>
     public const string Name = "faults";
+}
+
+/// <summary>The same product on a six-node Redis Cluster (three masters, three replicas).</summary>
+public sealed class ChatOnRedisCluster() : ChatCluster(onRedisCluster: true);
+
+[CollectionDefinition(Name)]
+public sealed class RedisClusterCollection : ICollectionFixture<ChatOnRedisCluster>
+{
+    /// <summary>
+    /// Streaming, resume, cancel, limits, leases and orphan recovery again, on a Redis Cluster: each class here derives
+    /// from its single-node class and only changes the fixture.
+    /// </summary>
+    public const string Name = "redis-cluster";
 }
 
 [CollectionDefinition(Name)]

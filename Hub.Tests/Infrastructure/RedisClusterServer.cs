@@ -12,6 +12,7 @@ internal sealed class RedisClusterServer : IAsyncDisposable
 {
     private readonly string directory = Directory.CreateTempSubdirectory("chatstreaming-redis-cluster-").FullName;
     private readonly Dictionary<int, ChildProcess> nodes = [];
+    private readonly HashSet<int> killed = [];
 
     private RedisClusterServer(int[] ports) => Ports = ports;
 
@@ -58,10 +59,15 @@ internal sealed class RedisClusterServer : IAsyncDisposable
     }
 
     /// <summary>The master that owns <paramref name="key"/>'s slot (its port).</summary>
-    public async Task<int> MasterOfAsync(RedisKey key)
+    public async Task<int> MasterOfAsync(RedisKey key) =>
+        await OwnerOfAsync(key) ?? throw new InvalidOperationException($"no master owns the slot of {key}");
+
+    /// <summary>The master that owns <paramref name="key"/>'s slot; null while none does (during a failover).</summary>
+    private async Task<int?> OwnerOfAsync(RedisKey key)
     {
-        var slot = long.Parse(await Cli(Ports[0], "cluster", "keyslot", key.ToString()), CultureInfo.InvariantCulture);
-        foreach (var line in (await Cli(Ports[0], "cluster", "nodes")).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        var live = Ports.First(p => !killed.Contains(p));
+        var slot = long.Parse(await Cli(live, "cluster", "keyslot", key.ToString()), CultureInfo.InvariantCulture);
+        foreach (var line in (await Cli(live, "cluster", "nodes")).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var fields = line.Split(' ');
             if (!fields[2].Contains("master", StringComparison.Ordinal) || fields[2].Contains("fail", StringComparison.Ordinal))
@@ -80,7 +86,105 @@ internal sealed class RedisClusterServer : IAsyncDisposable
             }
         }
 
-        throw new InvalidOperationException($"no master owns slot {slot}");
+        return null;
+    }
+
+    /// <summary>The cluster as <c>CLUSTER NODES</c> shows it from a live node: (port, id, is master, slot ranges) of each node not failed.</summary>
+    public async Task<IReadOnlyList<(int Port, string Id, bool IsMaster, string[] Slots)>> NodesAsync()
+    {
+        foreach (var asked in Ports.Where(p => !killed.Contains(p)))
+        {
+            var nodes = new List<(int, string, bool, string[])>();
+            foreach (var line in (await Cli(asked, "cluster", "nodes")).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                var fields = line.Split(' ');
+                if (fields.Length < 8 || fields[2].Contains("fail", StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                nodes.Add((int.Parse(fields[1].Split(':', '@')[1], CultureInfo.InvariantCulture), fields[0], fields[2].Contains("master", StringComparison.Ordinal), fields[8..]));
+            }
+
+            return nodes;
+        }
+
+        throw new InvalidOperationException("no node of the cluster is alive");
+    }
+
+    /// <summary>
+    /// A manual failover of every master: <c>CLUSTER FAILOVER</c> on each replica (each waits for its master to hand
+    /// over its last writes, then takes its slots). Returns once every former replica is a master and the cluster is ok.
+    /// </summary>
+    public async Task FailOverEveryMasterAsync()
+    {
+        var replicas = (await NodesAsync()).Where(n => !n.IsMaster).Select(n => n.Port).ToArray();
+        foreach (var replica in replicas)
+        {
+            Assert.Equal("OK", await Cli(replica, "cluster", "failover"));
+        }
+
+        await Wait.UntilAsync(async () => (await NodesAsync()).Where(n => replicas.Contains(n.Port)).All(n => n.IsMaster) && await IsOkAsync(),
+            TimeSpan.FromSeconds(60), "the replicas did not all take over their masters");
+    }
+
+    /// <summary>Kills the master of <paramref name="key"/>'s slot with SIGKILL; returns once its replica serves the slot.</summary>
+    public async Task<int> KillMasterOfAsync(RedisKey key)
+    {
+        var master = await MasterOfAsync(key);
+        killed.Add(master);
+        Signal(master, Signals.Kill);
+        await Wait.UntilAsync(async () => await OwnerOfAsync(key) is { } owner && owner != master && await IsOkAsync(),
+            TimeSpan.FromSeconds(60), $"no replica took over from the master on {master}");
+        return master;
+    }
+
+    /// <summary>
+    /// Moves <paramref name="key"/>'s slot, with its keys, to another master while it is in use: what
+    /// <c>redis-cli --cluster reshard</c> does for each slot it moves (<c>SETSLOT IMPORTING/MIGRATING</c>, <c>MIGRATE</c>
+    /// of the slot's keys in batches, <c>SETSLOT NODE</c> everywhere), for exactly that slot. Returns the new master's port.
+    /// </summary>
+    public async Task<int> MigrateSlotOfAsync(RedisKey key)
+    {
+        var slot = (await Cli(Ports.First(p => !killed.Contains(p)), "cluster", "keyslot", key.ToString())).Trim();
+        var from = await MasterOfAsync(key);
+        var nodes = await NodesAsync();
+        var source = nodes.Single(n => n.Port == from);
+        var target = nodes.First(n => n.IsMaster && n.Port != from);
+        Assert.Equal("OK", await Cli(target.Port, "cluster", "setslot", slot, "importing", source.Id));
+        Assert.Equal("OK", await Cli(source.Port, "cluster", "setslot", slot, "migrating", target.Id));
+        while (true)
+        {
+            var keys = (await Cli(source.Port, "cluster", "getkeysinslot", slot, "10")).Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            if (keys.Length == 0)
+            {
+                break;
+            }
+
+            Assert.Equal("OK", await Cli(source.Port, ["migrate", "127.0.0.1", target.Port.ToString(CultureInfo.InvariantCulture), "", "0", "5000", "keys", .. keys]));
+            await Task.Delay(50); // in batches, with the slot in use between them, as reshard does
+        }
+
+        foreach (var node in nodes.Where(n => n.IsMaster))
+        {
+            Assert.Equal("OK", await Cli(node.Port, "cluster", "setslot", slot, "node", target.Id));
+        }
+
+        await Wait.UntilAsync(async () => await MasterOfAsync(key) == target.Port && await IsOkAsync(), TimeSpan.FromSeconds(30), "the slot did not move");
+        return target.Port;
+    }
+
+    private async Task<bool> IsOkAsync()
+    {
+        foreach (var port in Ports.Where(p => !killed.Contains(p)))
+        {
+            if (!(await Cli(port, "cluster", "info")).Contains("cluster_state:ok", StringComparison.Ordinal))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Sends <paramref name="signal"/> to one node (SIGKILL kills it, SIGSTOP pauses it).</summary>

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.SignalR;
 
 namespace ChatStreaming.Hub.Tests.Limits;
 
-public sealed partial class LimitTests
+public partial class LimitTests
 {
     [Fact]
     public async Task RegenerateAndEditAreCountedByTheSendLimitsAcrossBothInstances()

@@ -8,7 +8,7 @@ namespace ChatStreaming.Hub.Tests.Limits;
 
 /// <summary>Per-user limits hold across instances (the counters are in Redis), refuse clearly and save nothing.</summary>
 [Collection(OutageCollection.Name)]
-public sealed partial class LimitTests(ChatCluster cluster)
+public partial class LimitTests(ChatCluster cluster)
 {
     private const int PerMinute = 4;
     private const int Concurrent = 2;
@@ -224,3 +224,7 @@ public sealed partial class LimitTests(ChatCluster cluster)
         return await connection.ExecuteScalarAsync<int>("SELECT count(*) FROM messages WHERE conversation_id = @conversationId", new { conversationId });
     }
 }
+
+/// <summary><see cref="LimitTests"/> on a Redis Cluster.</summary>
+[Collection(RedisClusterCollection.Name)]
+public sealed class LimitTestsOnRedisCluster(ChatOnRedisCluster cluster) : LimitTests(cluster);

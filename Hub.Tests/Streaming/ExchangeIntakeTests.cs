@@ -95,7 +95,7 @@ public sealed class ExchangeIntakeTests(ChatCluster cluster)
 
         public Task GenerationStartedAsync(GenerationStarted started) => Task.CompletedTask;
 
-        public Task<bool> ChunkAsync(AnswerKeys keys, Chunk chunk) => Task.FromResult(true);
+        public Task<ChunkWrite> ChunkAsync(AnswerKeys keys, Chunk chunk) => Task.FromResult(ChunkWrite.Written);
 
         public Task GenerationFinishedAsync(GenerationFinished finished)
         {

@@ -3,7 +3,7 @@ using Dapper;
 namespace ChatStreaming.Hub.Tests.Streaming;
 
 [Collection(ClusterCollection.Name)]
-public sealed class StreamingTests(ChatCluster cluster)
+public class StreamingTests(ChatCluster cluster)
 {
     [Fact]
     public async Task ChunksOfAnAnswerSentViaInstanceBReachAClientOnInstanceA()
@@ -143,3 +143,7 @@ public sealed class StreamingTests(ChatCluster cluster)
         Assert.Equal(MessageStatus.Completed, finished.Status);
     }
 }
+
+/// <summary><see cref="StreamingTests"/> on a Redis Cluster.</summary>
+[Collection(RedisClusterCollection.Name)]
+public sealed class StreamingTestsOnRedisCluster(ChatOnRedisCluster cluster) : StreamingTests(cluster);

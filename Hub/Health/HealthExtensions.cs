@@ -1,6 +1,5 @@
 using ChatStreaming.Contracts;
 using Microsoft.AspNetCore.Diagnostics.HealthChecks;
-using StackExchange.Redis;
 
 namespace ChatStreaming.Server.Health;
 
@@ -11,7 +10,7 @@ internal static class HealthExtensions
     public static IHostApplicationBuilder AddChatHealthChecks(this IHostApplicationBuilder builder)
     {
         builder.Services.AddHealthChecks()
-            .AddRedis(sp => sp.GetRequiredService<IConnectionMultiplexer>(), name: "redis", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(3))
+            .AddCheck<RedisHealthCheck>("redis", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(3))
             .AddNpgSql(name: "postgres", tags: [ReadyTag], timeout: TimeSpan.FromSeconds(3))
             .AddCheck<GeneratorHealthCheck>("generator", tags: [ReadyTag]);
         return builder;

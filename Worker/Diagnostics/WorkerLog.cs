@@ -61,6 +61,12 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1032, EventName = "SlowClientClosed", Level = LogLevel.Warning, Message = "Connection {ConnectionId} was closed: {Reason}; its client reconnects and catches up from the replay buffer")]
     public static partial void SlowClientClosed(ILogger logger, string connectionId, string reason);
 
+    [LoggerMessage(EventId = 1033, EventName = "ChunksWrittenBack", Level = LogLevel.Warning, Message = "Redis had lost {Count} chunks of answer {MessageId} (sequences {From}..{To}, after a connection failure or failover); written back from memory")]
+    public static partial void ChunksWrittenBack(ILogger logger, int count, long from, long to, Guid messageId);
+
+    [LoggerMessage(EventId = 1034, EventName = "WriteBackFailed", Level = LogLevel.Warning, Message = "Checking the replay buffer {Key} after a Redis failure failed at the answer's end; a client resuming it may find the buffer short (the saved answer is whole)")]
+    public static partial void WriteBackFailed(ILogger logger, Exception exception, string key);
+
     [LoggerMessage(EventId = 1031, EventName = "TokensNotCounted", Level = LogLevel.Warning, Message = "The tokens of answer {MessageId} were not counted against its owner's daily budget: Redis could not be reached")]
     public static partial void TokensNotCounted(ILogger logger, Exception exception, Guid messageId);
 

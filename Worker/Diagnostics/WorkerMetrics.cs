@@ -28,6 +28,7 @@ public sealed class WorkerMetrics
     private readonly Counter<long> replayRequests;
     private readonly Counter<long> resumes;
     private readonly Counter<long> slowClients;
+    private readonly Counter<long> writtenBack;
 
     public WorkerMetrics(IMeterFactory meterFactory)
     {
@@ -38,6 +39,7 @@ public sealed class WorkerMetrics
         slowClients = meter.CreateCounter<long>("chatstreaming.connections.slow_closed", "{connection}", "Connections closed because they fell behind (Chat:SlowClientTimeout or Chat:MaxQueuedEventsPerConnection)");
         chunkWrite = meter.CreateHistogram<double>("chatstreaming.chunk.write.duration", "ms", "Time to write one chunk: the script that appends it to the replay buffer and publishes it (in a batch), plus the write to this instance's connections");
         timeToFirstChunk = meter.CreateHistogram<double>("chatstreaming.generation.time_to_first_chunk", "ms", "From the job leaving the queue to its first chunk written");
+        writtenBack = meter.CreateCounter<long>("chatstreaming.chunks.written_back", "{chunk}", "Chunks a Redis failover had lost from a running answer's replay buffer, written back from the owner's memory");
         chunks = meter.CreateCounter<long>("chatstreaming.chunks.sent", "{chunk}", "Chunks written to Redis");
         chunkBytes = meter.CreateCounter<long>("chatstreaming.chunks.bytes", "By", "UTF-16 characters of chunk deltas written, times two");
         coalesced = meter.CreateCounter<long>("chatstreaming.deltas.coalesced", "{delta}", "Model deltas merged into an earlier chunk because Redis was slower than the model");
@@ -101,4 +103,6 @@ public sealed class WorkerMetrics
     public void Resumed() => resumes.Add(1);
 
     public void SlowClientClosed() => slowClients.Add(1);
+
+    public void ChunksWrittenBack(int count) => writtenBack.Add(count);
 }

@@ -47,6 +47,7 @@ internal sealed class AnswerGenerator(
         // Unbounded on purpose: the model's deltas are never held back; the relay coalesces what waits (see ChunkRelay).
         var deltas = Channel.CreateUnbounded<ModelDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         Task<RelayResult>? relay = null;
+        AnswerChunks? chunks = null;
         try
         {
             if (await state.IsCancelRequestedAsync(job.ConversationId, messageId))
@@ -63,8 +64,9 @@ internal sealed class AnswerGenerator(
             var answering = models.Get(job.Model ?? history.Model);
             modelName = answering.Name;
             activity?.SetTag("chat.model", modelName);
-            var keys = AnswerKeys.For(job.ConversationId, messageId);
-            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => sink.WriteAsync(keys, chunk, started, generation), CancellationToken.None);
+            chunks = sink.Open(job.ConversationId, messageId);
+            var answer = chunks;
+            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => sink.WriteAsync(answer, chunk, started, generation), CancellationToken.None);
             using (ToolCaller.Enter(new ToolCaller(job.OwnerId, job.ConversationId)))
             {
                 var messages = ConversationContext.Build(answering.Options, history.Messages, job.Prompt, history.SystemPrompt);
@@ -98,6 +100,11 @@ internal sealed class AnswerGenerator(
             try
             {
                 owned.MarkEnding(messageId);
+                if (chunks is not null)
+                {
+                    await sink.CompleteAsync(chunks); // what a failover took from the replay buffer, before the end
+                }
+
                 await finisher.EndAsync(job.ConversationId, messageId, outcome, relayed, modelName);
                 await tokens.SpendAsync(job, outcome.Usage);
             }

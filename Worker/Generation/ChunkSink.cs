@@ -11,9 +11,16 @@ namespace ChatStreaming.Worker.Generation;
 /// <summary>
 /// Where a relay puts each chunk: written and published through the broadcaster, retried for a few seconds when Redis
 /// pauses or fails over; a chunk refused because the answer ended elsewhere stops the generation here.
+/// Redis replicates asynchronously: a failover (or a restart) can take the last chunks of a replay buffer with it. The
+/// append script refuses a chunk whose predecessor the buffer lacks (<see cref="ChunkWrite.Gap"/>); the sink then writes
+/// back what is missing from <see cref="AnswerChunks"/> and the chunk after it, so a client resuming with GetChunks
+/// never meets a silent gap. The tail after the last chunk is checked at the answer's end when Redis failed meanwhile.
 /// </summary>
 internal sealed class ChunkSink(
     IChatBroadcaster broadcaster,
+    ChunkWriter writer,
+    ReplayStream replay,
+    RedisConnectionFailures failures,
     ResiliencePipelineProvider<string> pipelines,
     WorkerMetrics metrics,
     TimeProvider timeProvider,
@@ -21,7 +28,10 @@ internal sealed class ChunkSink(
 {
     private readonly ResiliencePipeline chunkRetry = pipelines.GetPipeline(RedisRetries.Chunks);
 
-    public async Task WriteAsync(AnswerKeys keys, Chunk chunk, long generationStarted, CancellationTokenSource generation)
+    /// <summary>An answer's chunk memory, started now (nothing written, nothing to check).</summary>
+    public AnswerChunks Open(Guid conversationId, Guid messageId) => new(AnswerKeys.For(conversationId, messageId), failures.Count);
+
+    public async Task WriteAsync(AnswerChunks answer, Chunk chunk, long generationStarted, CancellationTokenSource generation)
     {
         var writing = timeProvider.GetTimestamp();
         // Redis paused or failing over: a few seconds of retries (both steps take a repeat: the append is idempotent,
@@ -30,11 +40,11 @@ internal sealed class ChunkSink(
         bool endedElsewhere;
         try
         {
-            endedElsewhere = !await broadcaster.ChunkAsync(keys, chunk);
+            endedElsewhere = !await WriteOnceAsync(answer, chunk);
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {
-            endedElsewhere = await chunkRetry.ExecuteAsync(async _ => !await broadcaster.ChunkAsync(keys, chunk), CancellationToken.None);
+            endedElsewhere = await chunkRetry.ExecuteAsync(async _ => !await WriteOnceAsync(answer, chunk), CancellationToken.None);
         }
 
         if (endedElsewhere)
@@ -48,11 +58,90 @@ internal sealed class ChunkSink(
             return;
         }
 
+        answer.Add(chunk);
         metrics.ChunkWritten(timeProvider.GetElapsedTime(writing).TotalMilliseconds, chunk.Delta.Length);
         metrics.ChunkDelivered(timeProvider.UnixMilliseconds() - chunk.EmittedAt);
         if (chunk.Sequence == 1)
         {
             metrics.FirstChunk(timeProvider.GetElapsedTime(generationStarted).TotalMilliseconds);
         }
+    }
+
+    /// <summary>
+    /// Before an answer ends: if Redis failed since its buffer was last checked, writes back what it lost (best effort,
+    /// retried for a few seconds; the answer's end does not wait longer).
+    /// </summary>
+    public async Task CompleteAsync(AnswerChunks answer)
+    {
+        if (!answer.NeedsCheck(failures.Count))
+        {
+            return;
+        }
+
+        try
+        {
+            await chunkRetry.ExecuteAsync(async _ => await WriteBackAsync(answer), CancellationToken.None);
+        }
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+        {
+            WorkerLog.WriteBackFailed(logger, ex, answer.Keys.Chunks.ToString());
+        }
+    }
+
+    /// <summary>Writes the chunk; false when the answer ended elsewhere. A gap below it is written back first.</summary>
+    private async Task<bool> WriteOnceAsync(AnswerChunks answer, Chunk chunk)
+    {
+        try
+        {
+            var write = await broadcaster.ChunkAsync(answer.Keys, chunk);
+            if (write == ChunkWrite.Gap)
+            {
+                if (!await WriteBackAsync(answer))
+                {
+                    return false;
+                }
+
+                write = await broadcaster.ChunkAsync(answer.Keys, chunk);
+                if (write == ChunkWrite.Gap)
+                {
+                    // Only if Redis lost chunks again meanwhile: the relay offers this chunk again with the next one.
+                    throw new InvalidOperationException($"the replay buffer of {chunk.MessageId} still lacks chunks below {chunk.Sequence} after they were written back");
+                }
+            }
+
+            return write != ChunkWrite.Ended;
+        }
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+        {
+            answer.WriteFailed = true;
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Appends again (and publishes again: clients drop a sequence they have) every written chunk above the buffer's top,
+    /// in order. False when the answer ended elsewhere meanwhile.
+    /// </summary>
+    private async Task<bool> WriteBackAsync(AnswerChunks answer)
+    {
+        var failuresNow = failures.Count; // read first: a failure during the check is checked again next time
+        var top = await replay.TopSequenceAsync(answer.Keys);
+        var missing = answer.Written.Where(c => c.Sequence > top).ToArray();
+        foreach (var chunk in missing)
+        {
+            if (await writer.WriteAsync(answer.Keys, chunk) == ChunkWrite.Ended)
+            {
+                return false;
+            }
+        }
+
+        if (missing.Length > 0)
+        {
+            metrics.ChunksWrittenBack(missing.Length);
+            WorkerLog.ChunksWrittenBack(logger, missing.Length, missing[0].Sequence, missing[^1].Sequence, missing[0].MessageId);
+        }
+
+        answer.Checked(failuresNow);
+        return true;
     }
 }

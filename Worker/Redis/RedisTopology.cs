@@ -7,7 +7,7 @@ namespace ChatStreaming.Worker.Redis;
 /// pub/sub there (<c>SPUBLISH</c>/<c>SSUBSCRIBE</c>: a message goes to the one shard that owns the channel's slot, the
 /// slot of the conversation's keys), on plain pub/sub on a single node.
 /// </summary>
-internal sealed class RedisTopology(IConnectionMultiplexer redis)
+public sealed class RedisTopology(IConnectionMultiplexer redis)
 {
     private volatile int known; // 0 not yet known (no server connected so far), 1 single node, 2 cluster
 

@@ -13,4 +13,10 @@ internal enum ChunkWrite
 
     /// <summary>Refused: the answer's status is final (another instance ended it). Nothing written or published.</summary>
     Ended,
+
+    /// <summary>
+    /// Refused: the replay buffer lacks the chunk before this one (Redis lost its tail: a failover to a replica that had
+    /// not received the last writes, a restart). Nothing written or published; the owner writes back what is missing.
+    /// </summary>
+    Gap,
 }

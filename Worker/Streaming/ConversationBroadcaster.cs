@@ -27,16 +27,16 @@ internal sealed class ConversationBroadcaster(
     public Task GenerationFinishedAsync(GenerationFinished finished) =>
         PublishAsync(finished.ConversationId, ChatHubMethods.GenerationFinished, finished, ConversationEvent.Encode(instance.Value, finished));
 
-    public async Task<bool> ChunkAsync(AnswerKeys keys, Chunk chunk)
+    public async Task<ChunkWrite> ChunkAsync(AnswerKeys keys, Chunk chunk)
     {
-        if (await writer.WriteAsync(keys, chunk) == ChunkWrite.Ended)
+        var write = await writer.WriteAsync(keys, chunk);
+        if (write is ChunkWrite.Written or ChunkWrite.Repeated)
         {
-            return false;
+            // Written now, or by an earlier try whose reply was lost (then only its local delivery may be missing).
+            subscriptions.SendToMembers(chunk.ConversationId, ChatHubMethods.ReceiveChunk, chunk);
         }
 
-        // Written now, or by an earlier try whose reply was lost (then only its local delivery may be missing).
-        subscriptions.SendToMembers(chunk.ConversationId, ChatHubMethods.ReceiveChunk, chunk);
-        return true;
+        return write;
     }
 
     private async Task PublishAsync(Guid conversationId, string method, object argument, byte[] payload)

@@ -17,9 +17,10 @@ internal interface IChatBroadcaster
 
     /// <summary>
     /// Writes the chunk to its answer's replay buffer, then delivers it (the write and the publish to other instances are
-    /// one Redis call). False when the buffer refused it because the answer has ended elsewhere: nothing goes out.
+    /// one Redis call). Nothing goes out when the buffer refused it: <see cref="ChunkWrite.Ended"/> (the answer has ended
+    /// elsewhere) or <see cref="ChunkWrite.Gap"/> (the buffer lacks the chunks before it).
     /// </summary>
-    Task<bool> ChunkAsync(AnswerKeys keys, Chunk chunk);
+    Task<ChunkWrite> ChunkAsync(AnswerKeys keys, Chunk chunk);
 
     Task GenerationFinishedAsync(GenerationFinished finished);
 }

@@ -27,11 +27,21 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
     // The TTL slides with every chunk, so a buffer lives Chat:ReplayTtl after its last chunk.
     // Refused (-1) once the answer's status is final: an instance that was paused while another one ended its answer
     // adds nothing after the end (the state being gone, after a Redis restart, does not refuse).
+    // Refused (-2) when the buffer's top is below the chunk before this one: Redis lost the buffer's tail (a failover to
+    // a replica that had not received the last appends, a restart), and the owner writes it back first (ChunkSink), so
+    // the buffer never holds a silent gap. One XREVRANGE of one entry: O(1) next to the XADD.
     // The publish is PUBLISH on a single node, SPUBLISH on a cluster (the channel is in the slot of both keys).
     private const string AppendScriptTemplate = $"""
         local status = redis.call('HGET', KEYS[2], 'status')
         if status and status ~= 'streaming' then
             return -1
+        end
+        local sequence = tonumber(ARGV[1])
+        if sequence > 1 then
+            local top = redis.call('XREVRANGE', KEYS[1], '+', '-', 'COUNT', 1)[1]
+            if not top or tonumber(string.match(top[1], '%d+$')) < sequence - 1 then
+                return -2
+            end
         end
         local added
         if #ARGV > 6 then
@@ -74,6 +84,7 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
     {
         1 => ChunkWrite.Written,
         0 => ChunkWrite.Repeated,
+        -2 => ChunkWrite.Gap,
         _ => ChunkWrite.Ended,
     };
 
@@ -94,6 +105,13 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
         }
 
         return (generation, [.. (await entries).Select(e => ToChunk(generation.ConversationId, messageId, e))]);
+    }
+
+    /// <summary>The highest sequence in the answer's replay buffer; 0 when it is empty or gone.</summary>
+    public async Task<long> TopSequenceAsync(AnswerKeys keys)
+    {
+        var top = await Db.StreamRangeAsync(keys.Chunks, "-", "+", count: 1, messageOrder: Order.Descending);
+        return top.Length == 0 ? 0 : SequenceOf(top[0].Id);
     }
 
     /// <summary>What was streamed so far (the whole buffer): the text deltas joined, and every part in order.</summary>

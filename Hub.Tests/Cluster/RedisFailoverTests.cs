@@ -1,0 +1,134 @@
+using ChatStreaming.Worker.Redis;
+using Xunit.Abstractions;
+
+namespace ChatStreaming.Hub.Tests.Cluster;
+
+/// <summary>
+/// Redis Cluster changing under running answers: every master failed over by hand, a master killed with SIGKILL, an
+/// answer's slot migrated to another master. Answers generated on one hub and watched live from the other, as a client
+/// does: every answer completes; the watcher's live chunks (repeats dropped) with the gaps filled from GetChunks are the
+/// saved text; the replay buffer holds every sequence once (what a failover took is written back by the generator);
+/// live chunks keep arriving after the change (the sharded subscriptions followed the slots); both hubs stay ready.
+/// </summary>
+[Collection(RedisClusterCollection.Name)]
+public sealed class RedisFailoverTests(ChatOnRedisCluster chat, ITestOutputHelper output)
+{
+    private const int Answers = 6;
+
+    [Fact]
+    public async Task EveryMasterFailedOverByHandMidAnswerLosesNothing() =>
+        await AnswersSurviveAsync("failover-by-hand", chat.RedisCluster!, async (cluster, _) =>
+        {
+            await cluster.FailOverEveryMasterAsync();
+            return "every master failed over (CLUSTER FAILOVER on each replica)";
+        });
+
+    [Fact]
+    public async Task AnAnswerSlotMigratedToAnotherMasterMidAnswerLosesNothing() =>
+        await AnswersSurviveAsync("slot-migrated", chat.RedisCluster!, async (cluster, answers) =>
+        {
+            var (conversation, message) = answers[0];
+            var to = await cluster.MigrateSlotOfAsync(RedisKeys.Chunks(conversation, message));
+            return $"the slot of answer {message} moved to the master on {to}";
+        });
+
+    [Fact]
+    public async Task AMasterKilledWithSigkillMidAnswerLosesNothingThatWasAnnounced()
+    {
+        // A cluster of its own: this one stays a node short.
+        await using var cluster = await RedisClusterServer.StartAsync();
+        await AnswersSurviveAsync("master-killed", cluster, async (cluster, answers) =>
+        {
+            var (conversation, message) = answers[0];
+            var killed = await cluster.KillMasterOfAsync(RedisKeys.Chunks(conversation, message));
+            return $"the master on {killed} (answer {message}'s slot) was killed; its replica took over";
+        });
+    }
+
+    private async Task AnswersSurviveAsync(string user, RedisClusterServer cluster, Func<RedisClusterServer, (Guid Conversation, Guid Message)[], Task<string>> change)
+    {
+        var settings = new Dictionary<string, string>(chat.Settings)
+        {
+            ["ConnectionStrings:Redis"] = cluster.ConnectionString,
+            ["Chat:Model:Simulated:TokensPerSecond"] = "20",
+            ["Chat:Model:Simulated:ResponseTokens"] = "300",
+            ["Chat:MaxConcurrentGenerationsPerUser"] = "0",
+        };
+        await using var generator = await HubInstance.StartAsync(settings);
+        await using var other = await HubInstance.StartAsync(settings);
+        var token = await chat.TokenAsync(user);
+        await using var sender = await ChatTestClient.ConnectAsync(generator.Url, token);
+        await using var watcher = await ChatTestClient.ConnectAsync(other.Url, token);
+        var answers = new List<(Guid Conversation, Guid Message)>();
+        for (var i = 0; i < Answers; i++)
+        {
+            var conversation = await sender.CreateConversationAsync();
+            await watcher.Hub.JoinConversation(conversation.Id);
+            var sent = await sender.SendAsync(conversation.Id, $"answer {i} through a changing cluster");
+            answers.Add((conversation.Id, sent.AssistantMessageId));
+        }
+
+        foreach (var (_, message) in answers)
+        {
+            await watcher.WaitForChunksAsync(message, 5, TimeSpan.FromSeconds(60));
+        }
+
+        var changed = DateTimeOffset.UtcNow;
+        output.WriteLine($"{await change(cluster, [.. answers])} in {(DateTimeOffset.UtcNow - changed).TotalSeconds:0.0} s");
+        var seenBefore = answers.ToDictionary(a => a.Message, a => watcher.ChunksOf(a.Message).Max(c => c.Sequence));
+
+        foreach (var (_, message) in answers)
+        {
+            var finished = await watcher.WaitForFinishedAsync(message, TimeSpan.FromSeconds(90));
+            Assert.Equal(MessageStatus.Completed, finished.Status);
+            var live = watcher.ChunksOf(message);
+            var replayed = await ReplayAllAsync(watcher, message);
+            StreamAssert.ExactlyOnceInOrder(replayed, finished); // the buffer holds every sequence, once, in order
+
+            // The watcher's view, rebuilt as a client does: live chunks (a repeat dropped), each gap filled from GetChunks.
+            var rebuilt = new List<Chunk>();
+            foreach (var chunk in live.Where(c => c.Sequence > 0))
+            {
+                if (chunk.Sequence <= rebuilt.Count)
+                {
+                    Assert.Equal(replayed[(int)chunk.Sequence - 1].Delta, chunk.Delta); // a repeat carries the same text
+                    continue;
+                }
+
+                rebuilt.AddRange(replayed.Skip(rebuilt.Count).Take((int)chunk.Sequence - 1 - rebuilt.Count)); // the gap, fetched
+                Assert.Equal(replayed[(int)chunk.Sequence - 1].Delta, chunk.Delta);
+                rebuilt.Add(chunk);
+            }
+
+            StreamAssert.ExactlyOnceInOrder(rebuilt, finished);
+            Assert.Contains(live, c => c.Sequence > seenBefore[message] && c.Sequence == finished.LastSequence); // still live after the change
+            Assert.Equal(SavedAnswer.Of(finished), await chat.SavedAsync(message));
+            output.WriteLine($"{message}: {finished.LastSequence} chunks, {live.Count} received live ({live.Select(c => c.Sequence).Distinct().Count()} distinct)");
+        }
+
+        using var http = new HttpClient();
+        foreach (var hub in new[] { generator, other })
+        {
+            await Wait.UntilAsync(async () => (await http.GetAsync($"{hub.Url}{ChatHubPaths.HealthReady}")).IsSuccessStatusCode,
+                TimeSpan.FromSeconds(30), $"{hub.Url} is not ready after the change");
+        }
+
+        var written = generator.Process.Output.Count(l => l.Contains("written back from memory", StringComparison.Ordinal));
+        output.WriteLine($"the generator wrote back lost chunks of {written} answers");
+    }
+
+    private static async Task<List<Chunk>> ReplayAllAsync(ChatTestClient client, Guid message)
+    {
+        var all = new List<Chunk>();
+        while (true)
+        {
+            var page = await client.Hub.GetChunks(message, all.Count == 0 ? 0L : all[^1].Sequence);
+            if (page.Count == 0)
+            {
+                return all;
+            }
+
+            all.AddRange(page);
+        }
+    }
+}
