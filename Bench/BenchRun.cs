@@ -12,9 +12,10 @@ internal sealed class BenchRun(BenchSettings settings)
     public async Task<int> RunAsync(string command, string? jsonPath, string? markdownPath, string? chartPath, CancellationToken cancellationToken)
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync($"{settings.Redis},allowAdmin=true");
+        await using var cluster = settings.RedisCluster is null ? null : await ConnectionMultiplexer.ConnectAsync($"{settings.RedisCluster},allowAdmin=true");
         await using var postgres = NpgsqlDataSource.Create(settings.Postgres);
         await PrepareDatabaseAsync(cancellationToken);
-        var probe = new SystemProbe(redis, postgres, settings.PostgresDataDirectory);
+        var probe = new SystemProbe(redis, cluster is null ? null : new RedisNodesProbe(cluster), postgres, settings.PostgresDataDirectory);
         var runner = new LoadRunner(probe);
         var results = new List<PipelineResult>();
         var ramps = new Dictionary<string, IReadOnlyList<PipelineResult>>();
@@ -83,11 +84,12 @@ internal sealed class BenchRun(BenchSettings settings)
     {
         "redis" => await RedisPipeline.StartAsync(settings, tokens, Client.Core.ChatHubProtocol.Json, cancellationToken),
         "redis-msgpack" => await RedisPipeline.StartAsync(settings, tokens, Client.Core.ChatHubProtocol.MessagePack, cancellationToken),
+        "redis-cluster" => await RedisPipeline.StartAsync(settings, tokens, Client.Core.ChatHubProtocol.Json, cancellationToken, onRedisCluster: true),
         "signalr-group" => await SignalRGroupPipeline.StartAsync(settings, tokens, cancellationToken),
         "resumable-stream" => await ResumableStreamPipeline.StartAsync(settings, tokens, cancellationToken),
         "raw-websocket" => await RawWebSocketPipeline.StartAsync(settings, tokens, cancellationToken),
         "polling" or "bestpolling" or "notify" => await BaselinePipeline.StartAsync(name, settings, tokens, cancellationToken),
-        _ => throw new ArgumentException($"unknown pipeline '{name}' (redis, redis-msgpack, signalr-group, resumable-stream, raw-websocket, polling, bestpolling, notify)"),
+        _ => throw new ArgumentException($"unknown pipeline '{name}' (redis, redis-msgpack, redis-cluster, signalr-group, resumable-stream, raw-websocket, polling, bestpolling, notify)"),
     };
 
     private async Task PrepareDatabaseAsync(CancellationToken cancellationToken)

@@ -17,18 +17,19 @@ var json = new Option<string?>("--json") { Description = "Write every figure as 
 var markdown = new Option<string?>("--markdown") { Description = "Markdown report (default docs/benchmarks.md; none with --quick)" };
 var chart = new Option<string?>("--chart") { Description = "SVG chart (default docs/benchmarks.svg; none with --quick)" };
 var redis = new Option<string>("--redis") { Description = "Redis of the run", Required = true };
+var redisCluster = new Option<string?>("--redis-cluster") { Description = "A Redis Cluster's nodes (./bench.sh --cluster): adds the redis-cluster pipeline after redis" };
 var postgres = new Option<string>("--postgres") { Description = "Postgres of the run (pg_stat_statements loaded)", Required = true };
 var postgresData = new Option<string?>("--postgres-data") { Description = "Its data directory, to find its processes for CPU" };
 var replayTtl = new Option<TimeSpan?>("--replay-ttl") { Description = "Chat:ReplayTtl of the hubs; the run waits it out to measure Redis memory after it", CustomParser = r => TimeSpan.Parse(r.Tokens.Single().Value, CultureInfo.InvariantCulture) };
 var command = new Option<string>("--command") { Description = "The command line to record in the report", DefaultValueFactory = _ => "ChatStreaming.Bench run" };
 
-var run = new Command("run", "Run the pipelines and write the report") { streams, tokensPerSecond, tokens, ramp, rampTokens, pollInterval, pipelines, quick, json, markdown, chart, redis, postgres, postgresData, replayTtl, command };
+var run = new Command("run", "Run the pipelines and write the report") { streams, tokensPerSecond, tokens, ramp, rampTokens, pollInterval, pipelines, quick, json, markdown, chart, redis, redisCluster, postgres, postgresData, replayTtl, command };
 run.SetAction((p, ct) => new BenchRun(p.GetValue(quick)
         ? new(20, p.GetValue(tokensPerSecond), 50, TimeSpan.FromMilliseconds(p.GetValue(pollInterval)), p.GetValue(redis)!, p.GetValue(postgres)!, p.GetValue(postgresData),
-            p.GetValue(replayTtl) ?? TimeSpan.FromSeconds(3), [], 0, true, p.GetValue(pipelines)!.Split(','))
+            p.GetValue(replayTtl) ?? TimeSpan.FromSeconds(3), [], 0, true, PipelinesOf(p.GetValue(pipelines)!, p.GetValue(redisCluster)), p.GetValue(redisCluster))
         : new(p.GetValue(streams), p.GetValue(tokensPerSecond), p.GetValue(tokens), TimeSpan.FromMilliseconds(p.GetValue(pollInterval)), p.GetValue(redis)!, p.GetValue(postgres)!,
             p.GetValue(postgresData), p.GetValue(replayTtl) ?? TimeSpan.FromSeconds(20),
-            p.GetValue(ramp) is { } steps ? [.. steps.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture))] : [], p.GetValue(rampTokens), false, p.GetValue(pipelines)!.Split(',')))
+            p.GetValue(ramp) is { } steps ? [.. steps.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture))] : [], p.GetValue(rampTokens), false, PipelinesOf(p.GetValue(pipelines)!, p.GetValue(redisCluster)), p.GetValue(redisCluster)))
     .RunAsync(p.GetValue(command)!, p.GetValue(json), p.GetValue(markdown) ?? (p.GetValue(quick) ? null : "docs/benchmarks.md"), p.GetValue(chart) ?? (p.GetValue(quick) ? null : "docs/benchmarks.svg"), ct));
 
 var mode = new Option<string>("--mode") { Description = "polling, bestpolling or notify", Required = true };
@@ -59,3 +60,15 @@ soak.SetAction((p, ct) => new ChatStreaming.Bench.Soak.SoakRun(new(
 
 var root = new RootCommand("ChatStreaming benchmark: Redis push vs Postgres polling vs LISTEN/NOTIFY; soak") { run, baseline, peer, soak };
 return await root.Parse(args).InvokeAsync();
+
+// The pipelines asked for; with a Redis Cluster, redis-cluster after redis (or first) unless already listed.
+static string[] PipelinesOf(string list, string? redisCluster)
+{
+    var names = list.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+    if (redisCluster is not null && !names.Contains("redis-cluster"))
+    {
+        names.Insert(names.IndexOf("redis") + 1, "redis-cluster");
+    }
+
+    return [.. names];
+}

@@ -1,3 +1,4 @@
+using ChatStreaming.Contracts;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -9,7 +10,10 @@ public enum ChatHubProtocol
     /// <summary>SignalR's JSON protocol (camelCase fields): what every client gets unless it asks otherwise.</summary>
     Json,
 
-    /// <summary>SignalR's MessagePack protocol: binary frames, smaller and cheaper to encode and decode.</summary>
+    /// <summary>
+    /// SignalR's MessagePack protocol: binary frames, smaller and cheaper to decode; each argument the same document as
+    /// on JSON (<see cref="ChatMessagePack"/>).
+    /// </summary>
     MessagePack,
 }
 
@@ -17,5 +21,5 @@ public enum ChatHubProtocol
 public static class ChatHubProtocolExtensions
 {
     public static IHubConnectionBuilder WithProtocol(this IHubConnectionBuilder builder, ChatHubProtocol protocol) =>
-        protocol == ChatHubProtocol.MessagePack ? builder.AddMessagePackProtocol() : builder;
+        protocol == ChatHubProtocol.MessagePack ? builder.AddMessagePackProtocol(o => o.SerializerOptions = ChatMessagePack.Options) : builder;
 }

@@ -13,7 +13,8 @@ internal sealed record BenchSettings(
     IReadOnlyList<int> Ramp,
     int RampTokens,
     bool Quick,
-    IReadOnlyList<string> Pipelines)
+    IReadOnlyList<string> Pipelines,
+    string? RedisCluster = null)
 {
     /// <summary>The checkout this program was built in.</summary>
     public static string RepositoryRoot => new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Parent!.Parent!.Parent!.FullName;

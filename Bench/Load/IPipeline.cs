@@ -9,6 +9,9 @@ internal interface IPipeline : IAsyncDisposable
 
     IReadOnlyList<int> ServerProcessIds { get; }
 
+    /// <summary>Runs on the run's Redis Cluster (<c>./bench.sh --cluster</c>) instead of its single Redis.</summary>
+    bool OnRedisCluster => false;
+
     /// <summary>
     /// The connected clients of stream <paramref name="index"/> (SignalR connections, sockets… as the pipeline needs):
     /// the first one starts the stream on instance <c>index % 2</c>; every one watches it.

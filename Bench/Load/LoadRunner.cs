@@ -13,9 +13,10 @@ internal sealed class LoadRunner(SystemProbe probe)
         var results = Enumerable.Range(0, streams).Select(_ => new StreamResult()).ToArray();
         await pipeline.TakeServerStatsAsync(cancellationToken);
         await probe.ResetStatementsAsync();
-        var redisBaseline = await probe.RedisUsedMemoryAsync();
+        var redisBaseline = await probe.RedisUsedMemoryAsync(pipeline.OnRedisCluster);
         var redisPeak = redisBaseline;
-        var cpuBefore = await probe.CpuSecondsAsync(pipeline.ServerProcessIds);
+        var cpuBefore = await probe.CpuSecondsAsync(pipeline.ServerProcessIds, pipeline.OnRedisCluster);
+        var nodesBefore = pipeline.OnRedisCluster ? await probe.Cluster!.ReadAsync() : null;
         var clock = Stopwatch.StartNew();
 
         var refused = 0;
@@ -45,7 +46,7 @@ internal sealed class LoadRunner(SystemProbe probe)
         while (clock.Elapsed < deadline && results.Any(r => !r.Finished))
         {
             await Task.Delay(250, cancellationToken);
-            redisPeak = Math.Max(redisPeak, await probe.RedisUsedMemoryAsync());
+            redisPeak = Math.Max(redisPeak, await probe.RedisUsedMemoryAsync(pipeline.OnRedisCluster));
             if (firstFinished is null && results.Any(r => r.Finished))
             {
                 firstFinished = Clock.UnixMilliseconds() - 250; // it finished within the last poll
@@ -55,10 +56,11 @@ internal sealed class LoadRunner(SystemProbe probe)
         }
 
         var duration = clock.Elapsed.TotalSeconds;
-        var cpuAfter = await probe.CpuSecondsAsync(pipeline.ServerProcessIds);
+        var cpuAfter = await probe.CpuSecondsAsync(pipeline.ServerProcessIds, pipeline.OnRedisCluster);
+        var nodes = nodesBefore is null ? null : RedisNodesProbe.Between(nodesBefore, await probe.Cluster!.ReadAsync());
         var statements = await probe.StatementsAsync();
         var server = await pipeline.TakeServerStatsAsync(cancellationToken);
-        redisPeak = Math.Max(redisPeak, await probe.RedisUsedMemoryAsync());
+        redisPeak = Math.Max(redisPeak, await probe.RedisUsedMemoryAsync(pipeline.OnRedisCluster));
         await Task.WhenAll(connections.SelectMany(c => c).Select(c => c.DisposeAsync().AsTask()));
         Console.Error.WriteLine();
 
@@ -67,7 +69,7 @@ internal sealed class LoadRunner(SystemProbe probe)
         {
             Console.Error.WriteLine($"  waiting {ttl.TotalSeconds:0} s for the replay buffers to expire…");
             await Task.Delay(ttl + TimeSpan.FromSeconds(2), cancellationToken);
-            afterTtl = await probe.RedisUsedMemoryAsync();
+            afterTtl = await probe.RedisUsedMemoryAsync(pipeline.OnRedisCluster);
         }
 
         var receivers = results.SelectMany(r => r.Receivers).ToArray();
@@ -78,7 +80,7 @@ internal sealed class LoadRunner(SystemProbe probe)
             pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies, SteadyWindow(samples, allStarted, firstFinished ?? Clock.UnixMilliseconds()),
             results.Sum(r => r.Lost), results.Sum(r => r.Duplicated), results.Count(r => !r.Finished), server, statements,
             cpuAfter.ToDictionary(c => c.Key, c => 100 * (c.Value - cpuBefore[c.Key]) / duration),
-            redisBaseline, redisPeak, afterTtl);
+            redisBaseline, redisPeak, afterTtl, nodes);
     }
 
     private static Steady SteadyWindow((bool CrossInstance, (double EmittedAt, double Latency)[] Samples)[] receivers, double allStarted, double firstFinished)

@@ -16,8 +16,13 @@ internal sealed record PipelineResult(
     Dictionary<string, double> CpuPercent,
     long RedisBaselineBytes,
     long RedisPeakBytes,
-    long? RedisAfterTtlBytes)
+    long? RedisAfterTtlBytes,
+    IReadOnlyList<RedisNodeStats>? RedisNodes = null)
 {
+    /// <summary>Redis CPU (every node, on a cluster) per chunk written by the producing hubs, in µs.</summary>
+    public double RedisCpuMicrosecondsPerChunkWritten =>
+        Server.Writes == 0 || !CpuPercent.TryGetValue("redis", out var percent) ? double.NaN : percent / 100 * DurationSeconds * 1e6 / Server.Writes;
+
     public double P(double percentile) => Percentiles.Of(SortedLatencies, percentile);
 
     public double Max => SortedLatencies.Length == 0 ? double.NaN : SortedLatencies[^1];

@@ -7,28 +7,36 @@ using Microsoft.AspNetCore.SignalR.Client;
 
 namespace ChatStreaming.Bench.Load;
 
-/// <summary>The product: two ChatStreaming Hub processes; each client sends a message and watches its answer.</summary>
-internal sealed partial class RedisPipeline(ChatHubProtocol protocol) : IPipeline
+/// <summary>
+/// The product: two ChatStreaming Hub processes; each client sends a message and watches its answer. On the run's single
+/// Redis, or (<c>redis-cluster</c>) on its Redis Cluster.
+/// </summary>
+internal sealed partial class RedisPipeline(ChatHubProtocol protocol, bool onRedisCluster) : IPipeline
 {
     private readonly List<ChildProcess> hubs = [];
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private readonly string runId = Guid.NewGuid().ToString("N")[..8];
     private Dictionary<(string Histogram, double Bound), double> lastBuckets = [];
 
-    /// <summary>"redis" (JSON, what every client gets by default) or "redis-msgpack" (the MessagePack hub protocol).</summary>
-    public string Name => protocol == ChatHubProtocol.MessagePack ? "redis-msgpack" : "redis";
+    /// <summary>
+    /// "redis" (JSON, what every client gets by default), "redis-msgpack" (the MessagePack hub protocol), "redis-cluster"
+    /// (JSON, on the Redis Cluster).
+    /// </summary>
+    public string Name => onRedisCluster ? "redis-cluster" : protocol == ChatHubProtocol.MessagePack ? "redis-msgpack" : "redis";
+
+    public bool OnRedisCluster => onRedisCluster;
 
     public IReadOnlyList<string> Urls { get; private set; } = [];
 
     public IReadOnlyList<int> ServerProcessIds => [.. hubs.Select(h => h.Id)];
 
-    public static async Task<RedisPipeline> StartAsync(BenchSettings settings, int tokens, ChatHubProtocol protocol, CancellationToken cancellationToken)
+    public static async Task<RedisPipeline> StartAsync(BenchSettings settings, int tokens, ChatHubProtocol protocol, CancellationToken cancellationToken, bool onRedisCluster = false)
     {
-        var pipeline = new RedisPipeline(protocol);
+        var pipeline = new RedisPipeline(protocol, onRedisCluster);
         var environment = new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
-            ["ConnectionStrings__Redis"] = settings.Redis,
+            ["ConnectionStrings__Redis"] = onRedisCluster ? settings.RedisCluster ?? throw new ArgumentException("redis-cluster needs --redis-cluster (./bench.sh --cluster)") : settings.Redis,
             ["ConnectionStrings__Postgres"] = settings.Postgres,
             ["Chat__Model__Provider"] = "Simulated",
             ["Chat__Model__Simulated__TokensPerSecond"] = settings.TokensPerSecond.ToString(CultureInfo.InvariantCulture),

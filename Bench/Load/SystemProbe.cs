@@ -4,26 +4,39 @@ using StackExchange.Redis;
 
 namespace ChatStreaming.Bench.Load;
 
-/// <summary>Reads the machine: CPU time of processes (/proc), Redis memory (INFO), Postgres statements (pg_stat_statements).</summary>
-internal sealed class SystemProbe(IConnectionMultiplexer redis, NpgsqlDataSource postgres, string? postgresDataDirectory)
+/// <summary>
+/// Reads the machine: CPU time of processes (/proc), Redis memory (INFO), Postgres statements (pg_stat_statements).
+/// For a pipeline on the Redis Cluster (<paramref name="cluster"/>), "redis" is every node of the cluster.
+/// </summary>
+internal sealed class SystemProbe(IConnectionMultiplexer redis, RedisNodesProbe? cluster, NpgsqlDataSource postgres, string? postgresDataDirectory)
 {
+    /// <summary>The cluster's nodes, when the run has a Redis Cluster.</summary>
+    public RedisNodesProbe? Cluster => cluster;
+
     private static readonly double TicksPerSecond = 100; // USER_HZ on Linux
 
     /// <summary>CPU seconds used so far by each group of processes.</summary>
-    public async Task<Dictionary<string, double>> CpuSecondsAsync(IReadOnlyList<int> hubProcesses)
+    public async Task<Dictionary<string, double>> CpuSecondsAsync(IReadOnlyList<int> hubProcesses, bool onCluster)
     {
-        var redisPid = int.Parse((string)(await redis.GetServers()[0].InfoAsync("server")).SelectMany(g => g).First(p => p.Key == "process_id").Value, CultureInfo.InvariantCulture);
+        var redisCpu = onCluster
+            ? (await Cluster!.ReadAsync()).Sum(n => n.CpuSeconds)
+            : CpuSeconds(int.Parse((string)(await redis.GetServers()[0].InfoAsync("server")).SelectMany(g => g).First(p => p.Key == "process_id").Value, CultureInfo.InvariantCulture));
         return new Dictionary<string, double>
         {
             ["postgres"] = PostgresProcesses().Sum(CpuSeconds),
-            ["redis"] = CpuSeconds(redisPid),
+            ["redis"] = redisCpu,
             ["hubs"] = hubProcesses.Sum(CpuSeconds),
             ["client"] = CpuSeconds(Environment.ProcessId), // this process: the load clients (the probing is negligible)
         };
     }
 
-    public async Task<long> RedisUsedMemoryAsync()
+    public async Task<long> RedisUsedMemoryAsync(bool onCluster)
     {
+        if (onCluster)
+        {
+            return await Cluster!.UsedMemoryAsync();
+        }
+
         var info = await redis.GetServers()[0].InfoAsync("memory");
         return long.Parse(info.SelectMany(g => g).First(p => p.Key == "used_memory").Value, CultureInfo.InvariantCulture);
     }
@@ -85,7 +98,7 @@ internal sealed class SystemProbe(IConnectionMultiplexer redis, NpgsqlDataSource
         return line[key.Length..].Trim();
     }
 
-    private static double CpuSeconds(int pid)
+    public static double CpuSeconds(int pid)
     {
         try
         {

@@ -43,6 +43,14 @@ internal static class JsonReport
                 ["cpuMicrosecondsPerChunk"] = new JsonObject(result.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(result.CpuMicrosecondsPerChunk(k))))),
                 ["redisMemoryBytes"] = new JsonObject { ["baseline"] = result.RedisBaselineBytes, ["peak"] = result.RedisPeakBytes, ["afterTtl"] = result.RedisAfterTtlBytes },
                 ["redisMemoryBytesPerStream"] = Round(result.RedisBytesPerStream),
+                ["redisCpuMicrosecondsPerChunkWritten"] = Round(result.RedisCpuMicrosecondsPerChunkWritten),
+                ["redisNodes"] = result.RedisNodes is null ? null : new JsonArray([.. result.RedisNodes.Select(n => (JsonNode)new JsonObject
+                {
+                    ["endPoint"] = n.EndPoint, ["role"] = n.Role,
+                    ["cpuMicrosecondsPerChunkWritten"] = Round(result.Server.Writes == 0 ? double.NaN : n.CpuSeconds * 1e6 / result.Server.Writes),
+                    ["scripts"] = n.Scripts, ["shardedPublishes"] = n.ShardedPublishes, ["publishes"] = n.Publishes,
+                    ["busPublishesReceived"] = n.BusPublishesReceived, ["busShardedPublishesReceived"] = n.BusShardedPublishesReceived,
+                })]),
                 ["maxStreamsWithinSlo"] = report.MaxStreamsWithinSlo(result.Pipeline),
                 ["ramp"] = new JsonArray([.. (report.Ramps.GetValueOrDefault(result.Pipeline) ?? []).Select(s => (JsonNode)new JsonObject
                 {

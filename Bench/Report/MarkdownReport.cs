@@ -68,6 +68,7 @@ internal static class MarkdownReport
         }
 
         Peers(md, report);
+        ClusterReport.Write(md, report);
         md.AppendLine("## Targets").AppendLine();
         if (redis is not null)
         {

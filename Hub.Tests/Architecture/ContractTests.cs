@@ -7,6 +7,28 @@ namespace ChatStreaming.Hub.Tests.Architecture;
 [Collection(ClusterCollection.Name)]
 public sealed class ContractTests(ChatCluster cluster)
 {
+    /// <summary>
+    /// The MessagePack hub protocol carries the same documents as JSON (docs/protocol.md, "Protocols"): the same field
+    /// names, enums and dates as strings, and each round-trips to the same record.
+    /// </summary>
+    [Fact]
+    public void MessagePackArgumentsAreTheJsonDocumentsInBinary()
+    {
+        var message = new Message(Guid.NewGuid(), Guid.NewGuid(), MessageRole.Assistant, "he", MessageStatus.Interrupted,
+            DateTimeOffset.Parse("2026-12-05T01:02:03.456+00:00", System.Globalization.CultureInfo.InvariantCulture), null, 42,
+            ParentId: Guid.NewGuid(), SiblingIds: [Guid.NewGuid()], Parts: [new MessagePart(ChunkKinds.Reasoning, "think"), new MessagePart(ChunkKinds.Text, "he")]);
+        object[] arguments = [message, new Chunk(message.ConversationId, message.Id, 7, "d", 1733360523456.25), message.Id, 7L, "text", true];
+        var web = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        foreach (var argument in arguments)
+        {
+            var type = argument.GetType();
+            var packed = MessagePack.MessagePackSerializer.Serialize(type, argument, ChatMessagePack.Options);
+            Assert.Equal(JsonSerializer.Serialize(argument, type, web), MessagePack.MessagePackSerializer.ConvertToJson(packed));
+            var back = MessagePack.MessagePackSerializer.Deserialize(type, packed, ChatMessagePack.Options);
+            Assert.Equal(JsonSerializer.Serialize(argument, type, web), JsonSerializer.Serialize(back, type, web));
+        }
+    }
+
     [Fact]
     public async Task HistoryOverRestIsCamelCaseWithEnumsAsLowercaseStrings()
     {

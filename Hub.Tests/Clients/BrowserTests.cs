@@ -127,7 +127,7 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         var first = await SlowAnswerPageAsync(app, user, send: false);
         var conversationUrl = $"#c={await BrowserSession.OpenConversationIdAsync(first)}";
         var second = await browser.NewPageAsync(cluster.A, width: 390, height: 844); // a phone-width screen, another instance
-        await second.GotoAsync($"{app}{conversationUrl}");
+        await second.GotoAsync($"{app}?protocol=messagepack{conversationUrl}"); // the second tab on the MessagePack protocol
         await SignInAsync(second, user);
         await second.WaitForSelectorAsync("#composer-input:not([disabled])");
 

@@ -17,8 +17,9 @@ public sealed class NpmPackageTests(ChatCluster cluster)
         const timer = setTimeout(() => { console.log("timed out"); process.exit(1); }, 60_000);
         const { accessToken } = await getDevToken(a, "npm-user");
         const ended = new Map<string, Answer>();
-        const watcher = new ChatClient({
+        const watcher = new ChatClient({ // on the MessagePack protocol, the sender on JSON: the same fields either way
           baseUrl: b,
+          protocol: "messagepack",
           accessTokenFactory: () => accessToken,
           onAnswer: (answer: Answer) => { if (answer.status !== "streaming") ended.set(answer.messageId, answer); },
         });
@@ -49,6 +50,8 @@ public sealed class NpmPackageTests(ChatCluster cluster)
         const status: "done" = answer.status;
         // @ts-expect-error accessTokenFactory is required
         new ChatClient({ baseUrl: "" });
+        // @ts-expect-error a protocol is "json" or "messagepack"
+        new ChatClient({ accessTokenFactory: () => "", protocol: "xml" });
         // @ts-expect-error send takes the text first
         void new ChatClient({ accessTokenFactory: () => "" }).send(42);
         export { status };

@@ -165,7 +165,9 @@ internal sealed class RedisClusterServer : IAsyncDisposable
             await Task.Delay(50); // in batches, with the slot in use between them, as reshard does
         }
 
-        foreach (var node in nodes.Where(n => n.IsMaster))
+        // The new owner first, then the old one, then the others: the order CLUSTER SETSLOT's documentation asks for, so a
+        // client told by the old owner that the slot left (an unsolicited SUNSUBSCRIBE) finds the new owner.
+        foreach (var node in nodes.Where(n => n.IsMaster).OrderBy(n => n.Port == target.Port ? 0 : n.Port == source.Port ? 1 : 2))
         {
             Assert.Equal("OK", await Cli(node.Port, "cluster", "setslot", slot, "node", target.Id));
         }

@@ -61,3 +61,40 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
         File.Delete(json);
     }
 }
+
+/// <summary>
+/// <c>./bench.sh --cluster</c>'s pipeline, quick: the product on a Redis Cluster loses nothing, and the per-node figures
+/// show a chunk's publish reaching its own shard only.
+/// </summary>
+[Collection(RedisClusterCollection.Name)]
+public sealed class ClusterBenchmarkSmokeTests(ChatOnRedisCluster cluster)
+{
+    [Fact]
+    public async Task QuickBenchmarkOnTheClusterReportsEveryNodeAndEachChunkReachesOneShard()
+    {
+        var json = Path.Combine(Path.GetTempPath(), $"bench-cluster-{Guid.NewGuid():N}.json");
+        var nodes = cluster.RedisCluster!.ConnectionString;
+        await using var bench = ChildProcess.Start("dotnet", [
+            BuildOutput.Assembly("Bench", "ChatStreaming.Bench.dll"), "run", "--quick", "--json", json, "--pipelines", "redis-cluster",
+            "--redis", nodes, "--redis-cluster", nodes, "--postgres", cluster.Postgres.ConnectionString("bench")]);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
+        await bench.WaitForExitAsync(timeout.Token);
+
+        Assert.True(bench.ExitCode == 0, string.Join('\n', bench.Output.TakeLast(30)));
+        var p = JsonDocument.Parse(await File.ReadAllTextAsync(json)).RootElement.GetProperty("pipelines").GetProperty("redisCluster");
+        Assert.Equal((0, 0, 0), (p.GetProperty("lost").GetInt64(), p.GetProperty("duplicated").GetInt64(), p.GetProperty("unfinishedStreams").GetInt32()));
+        Assert.True(p.GetProperty("crossInstance").GetProperty("deliveries").GetInt64() > 0);
+        Assert.True(p.GetProperty("redisCpuMicrosecondsPerChunkWritten").GetDouble() > 0);
+        var redisNodes = p.GetProperty("redisNodes").EnumerateArray().ToArray();
+        Assert.Equal(6, redisNodes.Length);
+        var masters = redisNodes.Where(n => n.GetProperty("role").GetString() == "master").ToArray();
+        Assert.Equal(3, masters.Length);
+        var published = masters.Sum(n => n.GetProperty("shardedPublishes").GetInt64());
+        Assert.True(published >= p.GetProperty("chunkWriteMs").GetProperty("count").GetInt64(), "every chunk written is an SPUBLISH on its master");
+        Assert.All(masters, m => Assert.True(m.GetProperty("scripts").GetInt64() > 0, $"{m.GetProperty("endPoint")} ran no script: the conversations did not spread"));
+        // Sharded: each SPUBLISH reaches its shard's one replica over the bus, not the five other nodes.
+        Assert.InRange(redisNodes.Sum(n => n.GetProperty("busShardedPublishesReceived").GetInt64()), 1, published);
+        Assert.All(masters, m => Assert.Equal(0, m.GetProperty("busShardedPublishesReceived").GetInt64()));
+        File.Delete(json);
+    }
+}

@@ -37,7 +37,7 @@ internal static class ChatHubExtensions
                 o.ClientTimeoutInterval = TimeSpan.FromSeconds(30);
                 o.StatefulReconnectBufferSize = 100_000;
             })
-            .AddMessagePackProtocol() // beside JSON: a client picks it at connect (docs/protocol.md, "Protocols")
+            .AddMessagePackProtocol(o => o.SerializerOptions = ChatMessagePack.Options) // beside JSON: a client picks it at connect (docs/protocol.md, "Protocols")
             .AddStackExchangeRedis();
         services.AddOptions<RedisOptions>()
             .Configure<IOptions<RedisConnectionOptions>>((backplane, redis) =>

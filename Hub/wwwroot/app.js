@@ -374,6 +374,8 @@ async function startSession() {
   ui.who.textContent = session.userName;
   client = new ChatClient({
     accessTokenFactory: token,
+    // ?protocol=messagepack picks the binary hub protocol (same fields); JSON otherwise.
+    protocol: new URLSearchParams(location.search).get("protocol") === "messagepack" ? "messagepack" : "json",
     onAnswer: renderAnswer,
     onMessageAdded: (m) => {
       if (m.conversationId !== client.conversationId) return;

@@ -5,9 +5,22 @@
 // its parts (text, reasoning, tool calls and results) likewise.
 
 let signalR = globalThis.signalR;
+let msgpack; // @microsoft/signalr-protocol-msgpack: given to useSignalR, else the page's global (signalR.protocols.msgpack)
 
-/** Makes the client use `module` (`import * as signalR from "@microsoft/signalr"`) instead of the global `signalR`. */
-export function useSignalR(module) { signalR = module; }
+/**
+ * Makes the client use `module` (`import * as signalR from "@microsoft/signalr"`) instead of the global `signalR`, and
+ * `msgpackModule` (`import * as msgpack from "@microsoft/signalr-protocol-msgpack"`) for the "messagepack" protocol.
+ */
+export function useSignalR(module, msgpackModule) { signalR = module; msgpack = msgpackModule; }
+
+/** The hub protocol: "json" (SignalR's default) or "messagepack" (binary; the same fields, docs/protocol.md). */
+function hubProtocol(protocol) {
+  if (protocol === "json") return new signalR.JsonHubProtocol();
+  if (protocol !== "messagepack") throw new Error(`unknown protocol "${protocol}": "json" or "messagepack"`);
+  const module = msgpack ?? globalThis.signalR?.protocols?.msgpack;
+  if (!module) throw new Error('the "messagepack" protocol needs @microsoft/signalr-protocol-msgpack (a page: lib/signalr/signalr-protocol-msgpack.min.js)');
+  return new module.MessagePackHubProtocol();
+}
 
 /** A saved answer's parts (a server that sends none: its content as one text part). */
 const partsOf = (message) => message.parts ?? (message.content ? [{ kind: "text", text: message.content }] : []);
@@ -28,8 +41,9 @@ export class ChatClient {
    * @param {(error: Error) => void} [options.onError]
    * @param {number} [options.quietLimitMs] a streaming answer not heard of for this long makes the client reopen the
    *   conversation: delivery is at most once, and an end lost on the way is then recovered from the snapshot
+   * @param {"json"|"messagepack"} [options.protocol] the hub protocol (default "json"); both carry the same fields
    */
-  constructor({ baseUrl = "", accessTokenFactory, onAnswer = () => {}, onMessageAdded = () => {}, onConversationChanged = () => {}, onConnectionState = () => {}, onError = () => {}, quietLimitMs = 10000 }) {
+  constructor({ baseUrl = "", accessTokenFactory, onAnswer = () => {}, onMessageAdded = () => {}, onConversationChanged = () => {}, onConnectionState = () => {}, onError = () => {}, quietLimitMs = 10000, protocol = "json" }) {
     this.quietLimitMs = quietLimitMs;
     this.onConversationChanged = onConversationChanged;
     this.onAnswer = onAnswer;
@@ -44,6 +58,7 @@ export class ChatClient {
     this.connection = new signalR.HubConnectionBuilder()
       // chunkBatches: this client handles ReceiveChunks (several chunks in one frame when its connection backs up).
       .withUrl(`${baseUrl}/hubs/chat?chunkBatches=true`, { accessTokenFactory })
+      .withHubProtocol(hubProtocol(protocol))
       .withAutomaticReconnect(retryForever)
       .withStatefulReconnect()
       .configureLogging(signalR.LogLevel.Warning)

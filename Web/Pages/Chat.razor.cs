@@ -62,7 +62,9 @@ public sealed partial class Chat
 
     private async Task StartAsync()
     {
-        chat = new ChatSession(Http.BaseAddress!, TokenAsync);
+        // ?protocol=messagepack picks the binary hub protocol (the same fields, docs/protocol.md); JSON otherwise.
+        var protocol = new Uri(Navigation.Uri).Query.Contains("protocol=messagepack", StringComparison.OrdinalIgnoreCase) ? ChatHubProtocol.MessagePack : ChatHubProtocol.Json;
+        chat = new ChatSession(Http.BaseAddress!, TokenAsync, protocol: protocol);
         chat.TextAppended += (_, _) => Refresh();
         chat.PartReceived += (_, _) => Refresh();
         chat.Finished += _ => Refresh();

@@ -77,6 +77,8 @@ export interface ChatClientOptions {
   onError?: (error: Error) => void;
   /** A streaming answer not heard of for this long makes the client reopen the conversation (default 10000). */
   quietLimitMs?: number;
+  /** The hub protocol (default "json"): "messagepack" is binary and carries the same fields. */
+  protocol?: "json" | "messagepack";
 }
 
 export declare class ChatClient {
