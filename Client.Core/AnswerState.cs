@@ -22,6 +22,9 @@ public sealed class AnswerState(Guid messageId, Guid conversationId)
 
     public long LastSequence { get; set; }
 
+    /// <summary>Set when another server carried the answer on after its own stopped: the last sequence before the seam.</summary>
+    public long? ResumedFrom { get; internal set; }
+
     public GenerationFinished? Finished { get; set; }
 
     /// <summary>How long it reasoned, when its reasoning was seen streaming (first reasoning chunk to the next other one).</summary>

@@ -48,6 +48,13 @@ public sealed partial class ChatSession : IAsyncDisposable
             Started?.Invoke(started);
             return Task.CompletedTask;
         }));
+        Connection.On<GenerationResumed>(ChatHubMethods.GenerationResumed, resumed => UnderGateAsync(() =>
+        {
+            var answer = Answer(resumed.MessageId, resumed.ConversationId);
+            answer.ResumedFrom = resumed.FromSequence;
+            Resumed?.Invoke(answer);
+            return Task.CompletedTask;
+        }));
         Connection.On<Message>(ChatHubMethods.MessageAdded, message => MessageAdded?.Invoke(message));
         Connection.On<Conversation>(ChatHubMethods.ConversationCreated, c => ConversationChanged?.Invoke(new ConversationChange(ConversationChangeKind.Created, c.Id, c)));
         Connection.On<Conversation>(ChatHubMethods.ConversationUpdated, c => ConversationChanged?.Invoke(new ConversationChange(ConversationChangeKind.Updated, c.Id, c)));
@@ -88,6 +95,9 @@ public sealed partial class ChatSession : IAsyncDisposable
     public event Action<AnswerState>? Finished;
 
     public event Action<GenerationStarted>? Started;
+
+    /// <summary>An answer whose server stopped goes on from another one (the same answer, its sequences continuing).</summary>
+    public event Action<AnswerState>? Resumed;
 
     public event Action<Chunk>? ChunkReceived;
 

@@ -18,6 +18,7 @@ internal sealed partial class ConsoleApp
                 ? new { @event = "chunk", chunk.ConversationId, chunk.MessageId, chunk.Sequence, chunk.Delta, chunk.EmittedAt, chunk.Kind }
                 : new { @event = chunk.Kind, chunk.ConversationId, chunk.MessageId, chunk.Sequence, chunk.Delta, chunk.EmittedAt, chunk.Kind, chunk.Part });
             session.Finished += answer => WriteJson(new { @event = "finished", answer.Finished });
+            session.Resumed += answer => WriteJson(new { @event = "resumed", answer.ConversationId, answer.MessageId, FromSequence = answer.ResumedFrom });
             session.StateChanged += state =>
             {
                 if (!closing)
@@ -29,6 +30,13 @@ internal sealed partial class ConsoleApp
         else
         {
             var inReasoning = false;
+            session.Resumed += answer =>
+            {
+                if (answer.ConversationId == session.ConversationId)
+                {
+                    Console.Write(Dim(" [resumed after a server restart] "));
+                }
+            };
             session.TextAppended += (answer, text) =>
             {
                 if (answer.ConversationId == session.ConversationId)

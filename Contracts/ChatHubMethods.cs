@@ -26,6 +26,7 @@ public static class ChatHubMethods
     public const string ReceiveChunk = nameof(IChatHubClient.ReceiveChunk);
     public const string ReceiveChunks = nameof(IChatHubClient.ReceiveChunks);
     public const string GenerationFinished = nameof(IChatHubClient.GenerationFinished);
+    public const string GenerationResumed = nameof(IChatHubClient.GenerationResumed);
     public const string ConversationCreated = nameof(IChatHubClient.ConversationCreated);
     public const string ConversationUpdated = nameof(IChatHubClient.ConversationUpdated);
     public const string ConversationDeleted = nameof(IChatHubClient.ConversationDeleted);

@@ -21,6 +21,9 @@ public interface IChatHubClient
 
     Task GenerationFinished(GenerationFinished finished);
 
+    /// <summary>An answer whose instance stopped goes on from another one (Chat:Failover = Continue).</summary>
+    Task GenerationResumed(GenerationResumed resumed);
+
     Task ConversationCreated(Conversation conversation);
 
     Task ConversationUpdated(Conversation conversation);

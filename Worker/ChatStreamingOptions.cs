@@ -19,7 +19,14 @@ public sealed class ChatStreamingOptions
     [Range(1, 1_000_000, ErrorMessage = "Chat:GeneratorQueueCapacity must be between 1 and 1000000.")]
     public int GeneratorQueueCapacity { get; set; } = 1_000;
 
-    /// <summary>How long an answer's owner may go silent before another instance ends it as interrupted (renewed every third).</summary>
+    /// <summary>
+    /// What another instance does with an answer whose owner stopped (killed, or silent past its lease):
+    /// <see cref="FailoverMode.Continue"/> carries it on to its end under the same message id (the default),
+    /// <see cref="FailoverMode.Interrupt"/> ends it interrupted with the text streamed so far.
+    /// </summary>
+    public FailoverMode Failover { get; set; } = FailoverMode.Continue;
+
+    /// <summary>How long an answer's owner may go silent before another instance takes it over or ends it (renewed every third).</summary>
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Chat:GenerationLease must be a time span between 00:00:01 and 00:10:00.")]
     public TimeSpan GenerationLease { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -100,4 +107,14 @@ public sealed class ChatStreamingOptions
     /// </summary>
     [Range(0, long.MaxValue, ErrorMessage = "Chat:TokensPerDayPerUser must be 0 (no limit) or more.")]
     public long TokensPerDayPerUser { get; set; }
+}
+
+/// <summary>Chat:Failover: what happens to an answer whose instance stopped.</summary>
+public enum FailoverMode
+{
+    /// <summary>Another instance resumes the model and appends after the last chunk in the replay buffer.</summary>
+    Continue,
+
+    /// <summary>Another instance ends it interrupted, with the text streamed so far.</summary>
+    Interrupt,
 }

@@ -97,6 +97,7 @@ public static class WorkerExtensions
             sp.GetRequiredService<IOptions<ChatStreamingOptions>>(), sp.GetRequiredService<DrainSignal>(), sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>()));
         services.AddSingleton<AnswerGenerator>();
         services.AddSingleton<ChunkSink>();
+        services.AddSingleton<IAnswerContinuation, AnswerContinuation>();
         services.AddSingleton<TokenSpender>();
         services.AddSingleton<SimulatedClock>();
         services.AddSingleton<StallWatchdog>();

@@ -3,8 +3,9 @@ using Xunit.Abstractions;
 namespace ChatStreaming.Hub.Tests.Faults;
 
 /// <summary>
-/// An answer whose instance is gone (killed, or paused past its lease) is claimed by another instance through the
-/// lease index and ended once, with what it streamed; nothing comes after that end. Runs on a single Redis and on a
+/// An answer whose instance is gone (killed, or paused past its lease) and that was started under
+/// <c>Chat:Failover = Interrupt</c> is claimed by another instance through the lease index and ended once, with what it
+/// streamed; nothing comes after that end. (Under Continue, the default, it is carried on: TakeoverTests.) Runs on a single Redis and on a
 /// Redis Cluster (<see cref="OrphanTestsOnRedisCluster"/>: the lease index is sharded, the sweeper walks every shard).
 /// </summary>
 [Collection(FaultCollection.Name)]
@@ -17,6 +18,7 @@ public class OrphanTests(ChatCluster cluster, ITestOutputHelper output)
         {
             ["Chat:Model:Simulated:TokensPerSecond"] = "20",
             ["Chat:Model:Simulated:ResponseTokens"] = "400",
+            ["Chat:Failover"] = "Interrupt", // today's end for an orphan; TakeoverTests carry it on
         });
         var watcher = await cluster.ConnectAsync(cluster.A, "orphan");
         var sender = await cluster.ConnectAsync(doomed.Url, "orphan");
@@ -45,6 +47,7 @@ public class OrphanTests(ChatCluster cluster, ITestOutputHelper output)
     {
         var settings = cluster.Settings.ToDictionary();
         settings["Chat:GenerationLease"] = "00:00:03";
+        settings["Chat:Failover"] = "Interrupt";
         await using var watched = await WatchedAnswer.StartAsync(cluster, "lease-paused", cluster.A, 20, 600, "pause me past my lease", overrides: settings);
         await using var raw = await ChatTestClient.ConnectAsync(cluster.B, watched.Token);
         await raw.Hub.JoinConversation(watched.Session.ConversationId!.Value);

@@ -10,6 +10,7 @@ public sealed class ChatTestClient : IAsyncDisposable
     private readonly ConcurrentQueue<Chunk> chunks = new();
     private readonly ConcurrentQueue<GenerationFinished> finished = new();
     private readonly ConcurrentQueue<GenerationStarted> started = new();
+    private readonly ConcurrentQueue<GenerationResumed> resumed = new();
     private readonly ConcurrentQueue<Message> added = new();
     private readonly ConcurrentQueue<(string Event, Guid ConversationId, string? Title)> listEvents = new();
     private int batches;
@@ -28,6 +29,7 @@ public sealed class ChatTestClient : IAsyncDisposable
         });
         connection.On<GenerationFinished>(ChatHubMethods.GenerationFinished, finished.Enqueue);
         connection.On<GenerationStarted>(ChatHubMethods.GenerationStarted, started.Enqueue);
+        connection.On<GenerationResumed>(ChatHubMethods.GenerationResumed, resumed.Enqueue);
         connection.On<Message>(ChatHubMethods.MessageAdded, added.Enqueue);
         connection.On<Conversation>(ChatHubMethods.ConversationCreated, c => listEvents.Enqueue((ChatHubMethods.ConversationCreated, c.Id, c.Title)));
         connection.On<Conversation>(ChatHubMethods.ConversationUpdated, c =>
@@ -54,6 +56,9 @@ public sealed class ChatTestClient : IAsyncDisposable
     public IReadOnlyCollection<Message> MessagesAdded => added;
 
     public IReadOnlyCollection<GenerationStarted> Started => started;
+
+    /// <summary>Every GenerationResumed received (an answer carried on by another instance).</summary>
+    public IReadOnlyCollection<GenerationResumed> Resumed => resumed;
 
     /// <summary>How many ReceiveChunks frames arrived (their chunks are in the chunk list, in order, like any other).</summary>
     public int BatchesReceived => Volatile.Read(ref batches);

@@ -97,6 +97,8 @@ public sealed class ExchangeIntakeTests(ChatCluster cluster)
 
         public Task<ChunkWrite> ChunkAsync(AnswerKeys keys, Chunk chunk) => Task.FromResult(ChunkWrite.Written);
 
+        public Task GenerationResumedAsync(GenerationResumed resumed) => Task.CompletedTask;
+
         public Task GenerationFinishedAsync(GenerationFinished finished)
         {
             Finished.Enqueue(finished);

@@ -130,7 +130,8 @@ function renderAnswer(answer) {
   renderMarkdown(li.querySelector(".text"), answer.text);
   const reason = answer.finishReason && answer.finishReason !== "stop" ? ` (${answer.finishReason})` : "";
   const model = answer.model && knownModels.length > 1 ? ` · ${answer.model}` : ""; // which model, when there is a choice
-  li.querySelector(".badge").textContent = `${statusWords[answer.status]}${reason}${answer.error ? `: ${answer.error}` : ""}${model}`;
+  const resumed = answer.resumedFrom != null ? " · resumed after a server restart" : ""; // another server carried it on
+  li.querySelector(".badge").textContent = `${statusWords[answer.status]}${reason}${answer.error ? `: ${answer.error}` : ""}${model}${resumed}`;
   renderActions(li, shown.get(answer.messageId) ?? { id: answer.messageId, siblingIds: [answer.messageId] }, answer);
   if (opening === 0) li.scrollIntoView({ block: "end" });
   const streaming = [...client.answers.values()].some((a) => a.conversationId === client.conversationId && a.status === "streaming");

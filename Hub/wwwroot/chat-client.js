@@ -67,6 +67,11 @@ export class ChatClient {
     this.connection.on("ReceiveChunk", (chunk) => { this.#enqueue(() => this.#applyChunk(chunk)); });
     this.connection.on("ReceiveChunks", (chunks) => { for (const chunk of chunks) this.#enqueue(() => this.#applyChunk(chunk)); });
     this.connection.on("GenerationFinished", (finished) => { this.#enqueue(() => this.#applyFinished(finished)); });
+    this.connection.on("GenerationResumed", (resumed) => { this.#enqueue(() => {
+      const answer = this.#answer(resumed.messageId, resumed.conversationId);
+      answer.resumedFrom = resumed.fromSequence; // another server carries it on: the same answer, sequences continuing
+      this.onAnswer(answer);
+    }); });
     this.connection.on("GenerationStarted", (started) => { this.#enqueue(() => this.#answer(started.messageId, started.conversationId, started.userMessageId)); });
     this.connection.on("MessageAdded", (message) => { this.onMessageAdded(message); });
     this.connection.on("ConversationCreated", (c) => { this.onConversationChanged({ type: "created", conversation: c, conversationId: c.id }); });
@@ -197,7 +202,7 @@ export class ChatClient {
   #answer(messageId, conversationId, userMessageId = null) {
     let answer = this.answers.get(messageId);
     if (!answer) {
-      answer = { messageId, conversationId, userMessageId, text: "", parts: [], model: null, thoughtMs: null, lastSequence: 0, status: "streaming", error: null, finishReason: null, lastHeard: Date.now() };
+      answer = { messageId, conversationId, userMessageId, text: "", parts: [], model: null, thoughtMs: null, lastSequence: 0, status: "streaming", error: null, finishReason: null, resumedFrom: null, lastHeard: Date.now() };
       this.answers.set(messageId, answer);
       this.onAnswer(answer);
     }

@@ -68,6 +68,7 @@ public sealed partial class Chat
         chat.TextAppended += (_, _) => Refresh();
         chat.PartReceived += (_, _) => Refresh();
         chat.Finished += _ => Refresh();
+        chat.Resumed += _ => Refresh();
         chat.Started += started => Refresh(() =>
         {
             if (started.ConversationId != chat.ConversationId || messages.Any(m => m.Id == started.MessageId))
@@ -226,9 +227,11 @@ public sealed partial class Chat
 
     private string Badge(AnswerState? answer)
     {
+        // An answer another server carried on after its own stopped says so, discreetly.
+        var resumed = answer?.ResumedFrom is null ? "" : " · resumed after a server restart";
         if (answer?.Finished is not { } finished)
         {
-            return "Streaming…";
+            return $"Streaming…{resumed}";
         }
 
         var words = finished.Status switch
@@ -240,7 +243,7 @@ public sealed partial class Chat
         };
         var reason = finished.FinishReason is { } r && r != "stop" ? $" ({r})" : "";
         var model = finished.Model is { } name && models.Count > 1 ? $" · {name}" : ""; // which model, when there is a choice
-        return $"{words}{reason}{(finished.Error is null ? "" : $": {finished.Error}")}{model}";
+        return $"{words}{reason}{(finished.Error is null ? "" : $": {finished.Error}")}{model}{resumed}";
     }
 
     private string StatusLine()

@@ -67,6 +67,12 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1034, EventName = "WriteBackFailed", Level = LogLevel.Warning, Message = "Checking the replay buffer {Key} after a Redis failure failed at the answer's end; a client resuming it may find the buffer short (the saved answer is whole)")]
     public static partial void WriteBackFailed(ILogger logger, Exception exception, string key);
 
+    [LoggerMessage(EventId = 1035, EventName = "Fenced", Level = LogLevel.Warning, Message = "Answer {MessageId} was taken over by another instance while this one was silent (its epoch {Epoch} is stale): this instance adds nothing to it and ends nothing")]
+    public static partial void Fenced(ILogger logger, Guid messageId, long epoch);
+
+    [LoggerMessage(EventId = 1036, EventName = "AnswerTakenOver", Level = LogLevel.Warning, Message = "Answer {MessageId} in {ConversationId} lost its instance; carried on here after sequence {FromSequence}")]
+    public static partial void AnswerTakenOver(ILogger logger, Guid messageId, Guid conversationId, long fromSequence);
+
     [LoggerMessage(EventId = 1031, EventName = "TokensNotCounted", Level = LogLevel.Warning, Message = "The tokens of answer {MessageId} were not counted against its owner's daily budget: Redis could not be reached")]
     public static partial void TokensNotCounted(ILogger logger, Exception exception, Guid messageId);
 

@@ -29,6 +29,7 @@ public sealed class WorkerMetrics
     private readonly Counter<long> resumes;
     private readonly Counter<long> slowClients;
     private readonly Counter<long> writtenBack;
+    private readonly Counter<long> resumed;
 
     public WorkerMetrics(IMeterFactory meterFactory)
     {
@@ -39,6 +40,7 @@ public sealed class WorkerMetrics
         slowClients = meter.CreateCounter<long>("chatstreaming.connections.slow_closed", "{connection}", "Connections closed because they fell behind (Chat:SlowClientTimeout or Chat:MaxQueuedEventsPerConnection)");
         chunkWrite = meter.CreateHistogram<double>("chatstreaming.chunk.write.duration", "ms", "Time to write one chunk: the script that appends it to the replay buffer and publishes it (in a batch), plus the write to this instance's connections");
         timeToFirstChunk = meter.CreateHistogram<double>("chatstreaming.generation.time_to_first_chunk", "ms", "From the job leaving the queue to its first chunk written");
+        resumed = meter.CreateCounter<long>("chatstreaming.answers.resumed", "{answer}", "Answers of a stopped instance carried on to their end by this one (Chat:Failover = Continue)");
         writtenBack = meter.CreateCounter<long>("chatstreaming.chunks.written_back", "{chunk}", "Chunks a Redis failover had lost from a running answer's replay buffer, written back from the owner's memory");
         chunks = meter.CreateCounter<long>("chatstreaming.chunks.sent", "{chunk}", "Chunks written to Redis");
         chunkBytes = meter.CreateCounter<long>("chatstreaming.chunks.bytes", "By", "UTF-16 characters of chunk deltas written, times two");
@@ -105,4 +107,6 @@ public sealed class WorkerMetrics
     public void SlowClientClosed() => slowClients.Add(1);
 
     public void ChunksWrittenBack(int count) => writtenBack.Add(count);
+
+    public void AnswerResumed() => resumed.Add(1);
 }

@@ -32,13 +32,21 @@ internal sealed class GenerationFinisher(
     /// <summary>
     /// Decides the status (a cancel request that came first wins over <paramref name="outcome"/>), saves what
     /// <paramref name="relayed"/> streamed (nothing when null) with the <paramref name="model"/> that answered, announces.
+    /// Null when the caller's <paramref name="epoch"/> is stale: another instance took the answer over and will end it;
+    /// nothing is saved or announced here.
     /// </summary>
-    public async Task<GenerationFinished> EndAsync(Guid conversationId, Guid messageId, ModelOutcome outcome, RelayResult? relayed = null, string? model = null)
+    public async Task<GenerationFinished?> EndAsync(Guid conversationId, Guid messageId, ModelOutcome outcome, RelayResult? relayed = null, string? model = null, long epoch = 1)
     {
         MessageStatus status;
         try
         {
-            status = await redisRetry.ExecuteAsync(async _ => await state.FinishAsync(conversationId, messageId, outcome.Status, outcome.Error), CancellationToken.None);
+            if (await redisRetry.ExecuteAsync(async _ => await state.FinishAsync(conversationId, messageId, outcome.Status, outcome.Error, epoch), CancellationToken.None) is not { } decided)
+            {
+                WorkerLog.Fenced(logger, messageId, epoch);
+                return null;
+            }
+
+            status = decided;
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {

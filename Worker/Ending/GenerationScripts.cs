@@ -5,30 +5,37 @@ namespace ChatStreaming.Worker.Ending;
 /// and, for some, its replay buffer or lost marker, all under the conversation's hash tag — so each runs in one slot of
 /// a Redis Cluster. The lease's truth is the state's <c>lease</c> field (Unix ms); the lease index and the user's
 /// running answers are kept beside it by separate commands (<see cref="GenerationState"/>).
+/// Fencing: the state's <c>epoch</c> counts the answer's ownerships (1 at registration, +1 by every takeover); renewal,
+/// append (ReplayStream) and finish refuse a writer whose epoch is not the current one, so an owner that was paused and
+/// wakes after a takeover adds nothing: no chunk, no renewal, no end.
 /// </summary>
 internal static class GenerationScripts
 {
-    /// <summary>KEYS: state. ARGV: conversation, user message, owner, TTL, lease expiry, instance.</summary>
+    /// <summary>
+    /// KEYS: state. ARGV: conversation, user message, owner, TTL, lease expiry, instance, model (may be empty), failover
+    /// ('continue' or 'interrupt': the starting instance's Chat:Failover, which decides the answer's fate if it stops).
+    /// </summary>
     public const string Register = """
         redis.call('HSET', KEYS[1], 'conversation', ARGV[1], 'userMessage', ARGV[2], 'owner', ARGV[3], 'status', 'streaming',
-            'instance', ARGV[6], 'lease', ARGV[5])
+            'instance', ARGV[6], 'lease', ARGV[5], 'epoch', 1, 'model', ARGV[7], 'failover', ARGV[8])
         redis.call('PEXPIRE', KEYS[1], ARGV[4])
         return 1
         """;
 
     /// <summary>
-    /// KEYS: state. ARGV: lease expiry, TTL, conversation, user message, owner, instance. An answer still streaming (or
-    /// whose state Redis lost, e.g. a restart without persistence) gets its lease and state back with a fresh TTL
-    /// (1); one ended elsewhere is not revived (0), so its generator stops here.
+    /// KEYS: state. ARGV: lease expiry, TTL, conversation, user message, owner, instance, epoch, failover. An answer still
+    /// streaming under this epoch (or whose state Redis lost, e.g. a restart without persistence) gets its lease and
+    /// state back with a fresh TTL (1); one ended elsewhere, or taken over by another instance, is not revived (0), so
+    /// its generator stops here.
     /// </summary>
     public const string Renew = """
-        local status = redis.call('HGET', KEYS[1], 'status')
-        if status and status ~= 'streaming' then
+        local state = redis.call('HMGET', KEYS[1], 'status', 'epoch')
+        if (state[1] and state[1] ~= 'streaming') or (state[2] and state[2] ~= ARGV[7]) then
             return 0
         end
-        if not status then
+        if not state[1] then
             redis.call('HSET', KEYS[1], 'conversation', ARGV[3], 'userMessage', ARGV[4], 'owner', ARGV[5], 'status', 'streaming',
-                'instance', ARGV[6])
+                'instance', ARGV[6], 'epoch', ARGV[7], 'failover', ARGV[8])
         end
         redis.call('HSET', KEYS[1], 'lease', ARGV[1])
         redis.call('PEXPIRE', KEYS[1], ARGV[2])
@@ -36,12 +43,17 @@ internal static class GenerationScripts
         """;
 
     /// <summary>
-    /// KEYS: state, chunks. ARGV: proposed status, TTL, now, error. Decides the final status once: a cancel request that
-    /// came first wins over the model's own end. Records when (and why) it ended, so a sweep can still save it if its
-    /// instance never manages to (<see cref="ClaimOrphan"/>). Returns {status, owner}.
+    /// KEYS: state, chunks. ARGV: proposed status, TTL, now, error, epoch. Decides the final status once: a cancel request
+    /// that came first wins over the model's own end. Records when (and why) it ended, so a sweep can still save it if
+    /// its instance never manages to (<see cref="ClaimOrphan"/>). Returns {status, owner}; {'fenced', owner} when the
+    /// caller's epoch is stale (another instance carries the answer on: the caller ends nothing).
     /// </summary>
     public const string Finish = """
         local owner = redis.call('HGET', KEYS[1], 'owner') or ''
+        local epoch = redis.call('HGET', KEYS[1], 'epoch')
+        if epoch and epoch ~= ARGV[5] then
+            return {'fenced', owner} -- before the status: a fenced owner does not even repeat the successor's end
+        end
         local current = redis.call('HGET', KEYS[1], 'status')
         if current and current ~= 'streaming' then
             return {current, owner}
@@ -78,8 +90,11 @@ internal static class GenerationScripts
     /// out. Mode 'lost': Postgres says streaming and it has no current lease. Either way it is claimed only when its
     /// lease in its state is not current and no live instance owns it: its instance's heartbeat is gone, or (its state
     /// is gone too: Redis lost its data) no instance re-created that state within the lost grace.
-    /// Returns {'interrupted', error, owner} when this caller claimed it; in 'lost' mode, {status, error, owner} for an
-    /// answer that ended more than the unsaved grace ago but was never saved (its instance died or gave up between
+    /// ARGV[7] 'continue' (the claimer's Chat:Failover = Continue, with ARGV[8] the claiming instance and ARGV[9] its lease
+    /// expiry): an answer whose state is still there, started under Continue too (its 'failover' field), is taken over instead of ended — its epoch goes up by one, its instance and
+    /// lease become the caller's — and {'continue', epoch, owner, user message, model} is returned.
+    /// Returns {'interrupted', error, owner} when this caller claimed it to end it; in 'lost' mode, {status, error, owner}
+    /// for an answer that ended more than the unsaved grace ago but was never saved (its instance died or gave up between
     /// deciding and saving); 1 when it ended normally (its index entry is stale); 0 otherwise.
     /// </summary>
     public const string ClaimOrphan = """
@@ -109,6 +124,15 @@ internal static class GenerationScripts
             if tonumber(first) > now - tonumber(ARGV[5]) then return 0 end
         end
         redis.call('DEL', KEYS[2])
+        if status and ARGV[7] == 'continue' and redis.call('HGET', KEYS[1], 'failover') ~= 'interrupt' then
+            if not redis.call('HGET', KEYS[1], 'epoch') then
+                redis.call('HSET', KEYS[1], 'epoch', 1) -- registered before epochs existed: its owner writes as epoch 1
+            end
+            local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
+            redis.call('HSET', KEYS[1], 'instance', ARGV[8], 'lease', ARGV[9])
+            return {'continue', epoch, redis.call('HGET', KEYS[1], 'owner') or '', redis.call('HGET', KEYS[1], 'userMessage') or '',
+                redis.call('HGET', KEYS[1], 'model') or ''}
+        end
         redis.call('HSET', KEYS[1], 'status', 'interrupted', 'ended', now)
         redis.call('HDEL', KEYS[1], 'lease')
         redis.call('PEXPIRE', KEYS[1], ARGV[2])

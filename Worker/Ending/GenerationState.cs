@@ -40,14 +40,14 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
     /// <paramref name="admission"/> reserved among the user's running answers (it counts there while its lease is listed).
     /// Also records which conversation it belongs to (<see cref="RedisKeys.AnswerConversation"/>).
     /// </summary>
-    public async Task RegisterAsync(Guid messageId, Guid conversationId, Guid userMessageId, string ownerId, Admission admission)
+    public async Task RegisterAsync(Guid messageId, Guid conversationId, Guid userMessageId, string ownerId, Admission admission, string? model = null)
     {
         // The state first: listings of an answer whose state was never written would only mislead the sweepers.
         var expiry = LeaseExpiry();
         await Db.ScriptEvaluateAsync(
             GenerationScripts.Register,
             [RedisKeys.Generation(conversationId, messageId)],
-            [conversationId.ToString(), userMessageId.ToString(), ownerId, RunningTtlMilliseconds, expiry, instance.Id]);
+            [conversationId.ToString(), userMessageId.ToString(), ownerId, RunningTtlMilliseconds, expiry, instance.Id, model ?? "", FailoverName]);
         var batch = Db.CreateBatch();
         Task[] written =
         [
@@ -91,7 +91,7 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
         var renewed = answers.Select(a => (Answer: a, Streaming: renewing.ScriptEvaluateAsync(
             GenerationScripts.Renew,
             [RedisKeys.Generation(a.ConversationId, a.MessageId)],
-            [expiry, RunningTtlMilliseconds, a.ConversationId.ToString(), a.UserMessageId.ToString(), a.OwnerId, instance.Id]))).ToArray();
+            [expiry, RunningTtlMilliseconds, a.ConversationId.ToString(), a.UserMessageId.ToString(), a.OwnerId, instance.Id, a.Epoch, FailoverName]))).ToArray();
         renewing.Execute();
         await Task.WhenAll(renewed.Select(r => r.Streaming));
 
@@ -111,10 +111,12 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
     public Task StopHeartbeatAsync() => Db.KeyDeleteAsync(RedisKeys.Instance(instance.Id));
 
     /// <summary>
-    /// The status (and error, if one was recorded) to save an orphan with: interrupted when this caller won the right to
-    /// end it, or (no lease) the status decided for it long ago and never saved; null when it is not an orphan.
+    /// What to do with an orphan: end it interrupted when this caller won the right to end it, or (no lease) save the
+    /// status decided for it long ago and never saved; with <paramref name="takeOver"/>, carry it on when its state is
+    /// still there (<see cref="OrphanClaim.Continuation"/>: this instance now owns it, with the next epoch). Null when
+    /// it is not an orphan.
     /// </summary>
-    public async Task<(MessageStatus Status, string? Error)?> ClaimOrphanAsync(Guid conversationId, Guid messageId, bool leaseExpired)
+    public async Task<OrphanClaim?> ClaimOrphanAsync(Guid conversationId, Guid messageId, bool leaseExpired, bool takeOver)
     {
         var state = RedisKeys.Generation(conversationId, messageId);
         // Its instance's heartbeat is another slot's key: read first, then the script re-checks the lease in the state
@@ -124,7 +126,8 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
         var claimed = await Db.ScriptEvaluateAsync(
             GenerationScripts.ClaimOrphan,
             [state, RedisKeys.Lost(conversationId, messageId)],
-            [NowMilliseconds(), TtlMilliseconds, leaseExpired ? "expired" : "lost", (long)UnsavedGrace.TotalMilliseconds, (long)LostGrace.TotalMilliseconds, alive]);
+            [NowMilliseconds(), TtlMilliseconds, leaseExpired ? "expired" : "lost", (long)UnsavedGrace.TotalMilliseconds, (long)LostGrace.TotalMilliseconds, alive,
+                takeOver ? "continue" : "end", instance.Id, LeaseExpiry()]);
         if (claimed.Resp2Type != ResultType.Array)
         {
             if ((int)claimed == 1)
@@ -135,9 +138,20 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
             return null;
         }
 
+        if ((string)claimed[0]! == "continue")
+        {
+            var taken = new OwnedAnswer(messageId, conversationId, Guid.Parse((string)claimed[3]!), (string)claimed[2]!, (long)claimed[1]);
+            var model = (string)claimed[4]!;
+            var listing = Db.CreateBatch();
+            Task[] listed = [.. ListLease(listing, conversationId, messageId, taken.OwnerId, LeaseExpiry())];
+            listing.Execute();
+            await Task.WhenAll(listed);
+            return new OrphanClaim(MessageStatus.Streaming, null, taken, model.Length == 0 ? null : model);
+        }
+
         var (status, error, ownerId) = ((string)claimed[0]!, (string)claimed[1]!, (string)claimed[2]!);
         await UnlistLeaseAsync(conversationId, messageId, ownerId);
-        return (MessageStatusNames.ParseStatus(status), error.Length == 0 ? null : error);
+        return new OrphanClaim(MessageStatusNames.ParseStatus(status), error.Length == 0 ? null : error);
     }
 
     /// <summary>
@@ -160,16 +174,27 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
         return GenerationInfo.FromHash(messageId, fields);
     }
 
-    /// <summary>Sets the final status once and returns it: <paramref name="proposed"/>, or cancelled when a cancel came first.</summary>
-    public async Task<MessageStatus> FinishAsync(Guid conversationId, Guid messageId, MessageStatus proposed, string? error)
+    /// <summary>
+    /// Sets the final status once and returns it: <paramref name="proposed"/>, or cancelled when a cancel came first.
+    /// Null when <paramref name="epoch"/> is stale: another instance took the answer over, the caller ends nothing.
+    /// </summary>
+    public async Task<MessageStatus?> FinishAsync(Guid conversationId, Guid messageId, MessageStatus proposed, string? error, long epoch = 1)
     {
         var final = (RedisResult[])(await Db.ScriptEvaluateAsync(
             GenerationScripts.Finish,
             [RedisKeys.Generation(conversationId, messageId), RedisKeys.Chunks(conversationId, messageId)],
-            [proposed.ToWireName(), TtlMilliseconds, NowMilliseconds(), error ?? ""]))!;
+            [proposed.ToWireName(), TtlMilliseconds, NowMilliseconds(), error ?? "", epoch]))!;
+        if ((string)final[0]! == "fenced")
+        {
+            return null;
+        }
+
         await UnlistLeaseAsync(conversationId, messageId, (string)final[1]!, pointerTtlMilliseconds: TtlMilliseconds);
         return MessageStatusNames.ParseStatus((string)final[0]!);
     }
+
+    /// <summary>This instance's Chat:Failover as an answer's state records it.</summary>
+    private string FailoverName => options.Value.Failover == FailoverMode.Interrupt ? "interrupt" : "continue";
 
     private long LeaseExpiry() => NowMilliseconds() + (long)options.Value.GenerationLease.TotalMilliseconds;
 

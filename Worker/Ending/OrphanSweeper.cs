@@ -1,6 +1,7 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
 using ChatStreaming.Worker.Diagnostics;
+using ChatStreaming.Worker.Model;
 using ChatStreaming.Worker.Redis;
 using ChatStreaming.Worker.Streaming;
 using Microsoft.Extensions.Hosting;
@@ -10,9 +11,10 @@ using Microsoft.Extensions.Options;
 namespace ChatStreaming.Worker.Ending;
 
 /// <summary>
-/// Ends other instances' orphans: an answer whose lease ran out and whose instance's heartbeat is gone (it was killed
-/// or stayed paused past the lease) is claimed by exactly one instance, saved as interrupted with the text streamed so
-/// far, and announced. Every few sweeps it also asks Postgres for answers still "streaming" that have no lease: Redis
+/// Takes over or ends other instances' orphans: an answer whose lease ran out and whose instance's heartbeat is gone (it
+/// was killed or stayed paused past the lease) is claimed by exactly one instance, which carries it on to its end
+/// (Chat:Failover = Continue: <see cref="IAnswerContinuation"/>) or saves it as interrupted with the text streamed so
+/// far, and announces it (Interrupt, or when it cannot be carried on: its state is gone, or this instance is full). Every few sweeps it also asks Postgres for answers still "streaming" that have no lease: Redis
 /// lost them (a restart), or their instance died between deciding and saving. This instance's own leases are renewed
 /// by <see cref="LeaseRenewer"/>, on a timer of its own, so a slow sweep never lets them lapse.
 /// </summary>
@@ -22,6 +24,7 @@ internal sealed class OrphanSweeper(
     ReplayStream replay,
     ChatStore store,
     GenerationFinisher finisher,
+    IAnswerContinuation continuation,
     WorkerMetrics metrics,
     TimeProvider timeProvider,
     IOptions<ChatStreamingOptions> options,
@@ -64,8 +67,23 @@ internal sealed class OrphanSweeper(
     {
         try
         {
-            if (!owned.Owns(messageId) && await state.ClaimOrphanAsync(conversationId, messageId, leaseExpired) is { } claim)
+            var takeOver = options.Value.Failover == FailoverMode.Continue;
+            if (!owned.Owns(messageId) && await state.ClaimOrphanAsync(conversationId, messageId, leaseExpired, takeOver) is { } claim)
             {
+                if (claim.Continuation is { } taken)
+                {
+                    if (await continuation.TryContinueAsync(claim, stoppingToken))
+                    {
+                        return;
+                    }
+
+                    // Taken over, but this instance cannot run it now: it ends here, under the epoch it won.
+                    var streamed = await replay.GetStreamedTextAsync(conversationId, messageId);
+                    await finisher.EndAsync(conversationId, messageId, new ModelOutcome(MessageStatus.Interrupted, OrphanError),
+                        new RelayResult(streamed.Content, streamed.Parts, streamed.LastSequence, 0, null), claim.Model, taken.Epoch);
+                    return;
+                }
+
                 await RecoverAsync(messageId, conversationId, claim, stoppingToken);
             }
         }
@@ -75,7 +93,7 @@ internal sealed class OrphanSweeper(
         }
     }
 
-    private async Task RecoverAsync(Guid messageId, Guid conversation, (MessageStatus Status, string? Error) claim, CancellationToken cancellationToken)
+    private async Task RecoverAsync(Guid messageId, Guid conversation, OrphanClaim claim, CancellationToken cancellationToken)
     {
         var streamed = await replay.GetStreamedTextAsync(conversation, messageId);
         var error = claim.Error ?? (claim.Status == MessageStatus.Interrupted ? OrphanError : null);

@@ -27,6 +27,7 @@ internal sealed class AnswerGenerator(
     ChunkSink sink,
     TokenSpender tokens,
     IChatBroadcaster broadcaster,
+    InstanceIdentity instance,
     WorkerMetrics metrics,
     TimeProvider timeProvider,
     ILogger<AnswerGenerator> logger)
@@ -58,18 +59,34 @@ internal sealed class AnswerGenerator(
 
             WorkerLog.GenerationStarted(logger, messageId, job.ConversationId);
             var started = timeProvider.GetTimestamp();
-            await AnnounceStartAsync(new GenerationStarted(job.ConversationId, messageId, job.UserMessageId));
+            if (job.Resume is { } resume)
+            {
+                metrics.AnswerResumed();
+                WorkerLog.AnswerTakenOver(logger, messageId, job.ConversationId, resume.LastSequence);
+                await AnnounceAsync(messageId, () => broadcaster.GenerationResumedAsync(new GenerationResumed(job.ConversationId, messageId, resume.LastSequence, instance.Id)));
+            }
+            else
+            {
+                await AnnounceAsync(messageId, () => broadcaster.GenerationStartedAsync(new GenerationStarted(job.ConversationId, messageId, job.UserMessageId)));
+            }
+
             var history = await store.GetModelHistoryAsync(job.ConversationId, job.UserMessageId, models.MaxContextMessages, generation.Token);
             // The send's model, else the conversation's, else the default (a name no longer in the catalog is the default).
             var answering = models.Get(job.Model ?? history.Model);
             modelName = answering.Name;
             activity?.SetTag("chat.model", modelName);
-            chunks = sink.Open(job.ConversationId, messageId);
+            chunks = sink.Open(job.ConversationId, messageId, job.Answer.Epoch);
             var answer = chunks;
-            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => sink.WriteAsync(answer, chunk, started, generation), CancellationToken.None);
+            var from = job.Resume is { } r ? new RelayStart(r.LastSequence, r.Content, r.Parts) : null;
+            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => sink.WriteAsync(answer, chunk, started, generation), CancellationToken.None, from);
             using (ToolCaller.Enter(new ToolCaller(job.OwnerId, job.ConversationId)))
             {
                 var messages = ConversationContext.Build(answering.Options, history.Messages, job.Prompt, history.SystemPrompt);
+                if (job.Resume is { } taken)
+                {
+                    messages = ConversationContext.Continue(messages, taken.Content);
+                }
+
                 outcome = await model.ReadAsync(answering, messages, deltas.Writer, generation.Token, stoppingToken);
             }
 
@@ -105,7 +122,11 @@ internal sealed class AnswerGenerator(
                     await sink.CompleteAsync(chunks); // what a failover took from the replay buffer, before the end
                 }
 
-                await finisher.EndAsync(job.ConversationId, messageId, outcome, relayed, modelName);
+                if (await finisher.EndAsync(job.ConversationId, messageId, outcome, relayed, modelName, job.Answer.Epoch) is null)
+                {
+                    outcome = outcome with { Usage = null }; // fenced: the successor counts what it generates
+                }
+
                 await tokens.SpendAsync(job, outcome.Usage);
             }
             catch (Exception ex)
@@ -123,16 +144,16 @@ internal sealed class AnswerGenerator(
         }
     }
 
-    /// <summary>Best effort: a client not told of the start still gets the chunks (the first one it sees tells it).</summary>
-    private async Task AnnounceStartAsync(GenerationStarted started)
+    /// <summary>Best effort: a client not told of the start (or the resume) still gets the chunks (the first one it sees tells it).</summary>
+    private async Task AnnounceAsync(Guid messageId, Func<Task> announce)
     {
         try
         {
-            await broadcaster.GenerationStartedAsync(started);
+            await announce();
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {
-            WorkerLog.StartNotAnnounced(logger, ex, started.MessageId);
+            WorkerLog.StartNotAnnounced(logger, ex, messageId);
         }
     }
 }

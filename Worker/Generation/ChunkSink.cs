@@ -29,7 +29,7 @@ internal sealed class ChunkSink(
     private readonly ResiliencePipeline chunkRetry = pipelines.GetPipeline(RedisRetries.Chunks);
 
     /// <summary>An answer's chunk memory, started now (nothing written, nothing to check).</summary>
-    public AnswerChunks Open(Guid conversationId, Guid messageId) => new(AnswerKeys.For(conversationId, messageId), failures.Count);
+    public AnswerChunks Open(Guid conversationId, Guid messageId, long epoch) => new(AnswerKeys.For(conversationId, messageId, epoch), failures.Count);
 
     public async Task WriteAsync(AnswerChunks answer, Chunk chunk, long generationStarted, CancellationTokenSource generation)
     {

@@ -11,7 +11,10 @@ internal sealed record GenerationJob(Guid ConversationId, Guid UserMessageId, Gu
     public ActivityContext Parent { get; init; } = Activity.Current?.Context ?? default;
 
     /// <summary>The answer as the registry of owned answers holds it.</summary>
-    public OwnedAnswer Answer => new(AssistantMessageId, ConversationId, UserMessageId, OwnerId);
+    public OwnedAnswer Answer => new(AssistantMessageId, ConversationId, UserMessageId, OwnerId, Resume?.Epoch ?? 1);
+
+    /// <summary>Set when this is a takeover: the answer goes on after what its replay buffer holds.</summary>
+    public ResumePoint? Resume { get; init; }
 
     /// <summary>The catalog model the send named; null: the conversation's, else the default.</summary>
     public string? Model { get; init; }
@@ -19,3 +22,9 @@ internal sealed record GenerationJob(Guid ConversationId, Guid UserMessageId, Gu
     /// <summary>When it was queued (<see cref="Stopwatch.GetTimestamp"/>), for the queue wait metric.</summary>
     public long QueuedAt { get; init; } = Stopwatch.GetTimestamp();
 }
+
+/// <summary>
+/// Where a taken-over answer resumes: after <paramref name="LastSequence"/>, with the text and parts streamed so far
+/// (read from its replay buffer), written under <paramref name="Epoch"/>.
+/// </summary>
+internal sealed record ResumePoint(long LastSequence, string Content, IReadOnlyList<ChatStreaming.Contracts.MessagePart> Parts, long Epoch);

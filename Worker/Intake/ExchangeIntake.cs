@@ -127,7 +127,7 @@ internal sealed class ExchangeIntake(
         var messageId = accepted.Result.AssistantMessageId;
         try
         {
-            await state.RegisterAsync(messageId, accepted.ConversationId, accepted.Result.UserMessageId, accepted.UserId, accepted.Admission);
+            await state.RegisterAsync(messageId, accepted.ConversationId, accepted.Result.UserMessageId, accepted.UserId, accepted.Admission, accepted.Model);
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {

@@ -38,4 +38,23 @@ internal static class ConversationContext
         messages.Add(new ChatMessage(ChatRole.User, prompt));
         return messages;
     }
+
+    /// <summary>What a successor tells the model when it carries on an answer another instance began.</summary>
+    public const string ContinueInstruction = "Continue your previous answer exactly where it stopped. Do not repeat any of it.";
+
+    /// <summary>
+    /// A taken-over answer's request (chat completions have no server-side resume): the conversation, the answer so far
+    /// as the assistant's turn, then <see cref="ContinueInstruction"/>. The prompt is sent again; the model's seam is
+    /// its own (it may restart a sentence).
+    /// </summary>
+    public static List<ChatMessage> Continue(List<ChatMessage> messages, string partial)
+    {
+        if (partial.Length > 0)
+        {
+            messages.Add(new ChatMessage(ChatRole.Assistant, partial));
+            messages.Add(new ChatMessage(ChatRole.User, ContinueInstruction));
+        }
+
+        return messages;
+    }
 }

@@ -42,7 +42,11 @@ internal sealed class SimulatedChatClient(SimulatedModelOptions settings, Simula
         var responseTokens = options is { MaxOutputTokens: > 0 }
             ? Math.Min(settings.ResponseTokens, options.MaxOutputTokens.Value)
             : settings.ResponseTokens;
-        var prompt = sent.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
+        // A takeover (ConversationContext.Continue): the answer so far, then the instruction to go on. Same question, same
+        // answer: it resumes exactly where the partial answer stopped.
+        var continuing = sent.Count >= 2 && sent[^1].Role == ChatRole.User && sent[^1].Text == ConversationContext.ContinueInstruction && sent[^2].Role == ChatRole.Assistant;
+        var partial = continuing ? sent[^2].Text : "";
+        var prompt = (continuing ? sent.Take(sent.Count - 2) : sent).LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
         var afterTool = sent.Count > 0 && sent[^1].Contents.OfType<FunctionResultContent>().Any();
         var start = timeProvider.GetTimestamp();
         var index = 0;
@@ -68,7 +72,7 @@ internal sealed class SimulatedChatClient(SimulatedModelOptions settings, Simula
             index++;
         }
 
-        if (!afterTool)
+        if (!afterTool && !continuing)
         {
             foreach (var token in Reasoning(prompt, settings.ReasoningTokens))
             {
@@ -97,6 +101,11 @@ internal sealed class SimulatedChatClient(SimulatedModelOptions settings, Simula
             tokens.Insert(0, "I looked through your earlier messages first. ");
         }
 
+        if (continuing)
+        {
+            tokens = Remainder(tokens, partial);
+        }
+
         for (var i = 0; i < tokens.Count; i++)
         {
             await PaceAsync();
@@ -106,6 +115,33 @@ internal sealed class SimulatedChatClient(SimulatedModelOptions settings, Simula
         }
 
         yield return new ChatResponseUpdate { Role = ChatRole.Assistant, Contents = [Usage(sent, streamed)] };
+    }
+
+    /// <summary>
+    /// The tokens after <paramref name="partial"/> when the answer starts with it (cut inside a token if it stops there);
+    /// otherwise (an answer that used a tool: its first round is not repeated) the whole answer again.
+    /// </summary>
+    private static List<string> Remainder(List<string> tokens, string partial)
+    {
+        var at = 0;
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var end = at + tokens[i].Length;
+            if (end > partial.Length)
+            {
+                var whole = string.Concat(tokens);
+                if (!whole.StartsWith(partial, StringComparison.Ordinal))
+                {
+                    return tokens;
+                }
+
+                return [tokens[i][(partial.Length - at)..], .. tokens.Skip(i + 1)];
+            }
+
+            at = end;
+        }
+
+        return []; // it had streamed everything but its end
     }
 
     private static UsageContent Usage(IReadOnlyList<ChatMessage> sent, int streamed)

@@ -23,15 +23,21 @@ internal static class ChunkRelay
         Guid messageId,
         ChannelReader<ModelDelta> deltas,
         Func<Chunk, Task> sink,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        RelayStart? start = null)
     {
-        var content = new StringBuilder();
+        var content = new StringBuilder(start?.Content ?? "");
         var parts = new MessagePartsBuilder();
+        foreach (var part in start?.Parts ?? [])
+        {
+            parts.Add(part.Kind, part.Text);
+        }
+
         var pending = new StringBuilder(); // read, not yet in a chunk
         var pendingKind = ChunkKinds.Text;
         double takenAt = 0;
         var ready = new Queue<Chunk>(); // numbered, not yet taken by the sink: the head was refused (or not offered yet)
-        long sequence = 0;
+        var sequence = start?.LastSequence ?? 0; // a taken-over answer goes on after what its replay buffer holds
         var count = 0;
         Exception? sinkError = null;
 
@@ -107,3 +113,6 @@ internal static class ChunkRelay
         return new RelayResult(content.ToString(), parts.Build(), sequence - ready.Count, count, sinkError);
     }
 }
+
+/// <summary>Where a relay starts: after <paramref name="LastSequence"/>, its result beginning with that text and those parts.</summary>
+internal sealed record RelayStart(long LastSequence, string Content, IReadOnlyList<MessagePart> Parts);

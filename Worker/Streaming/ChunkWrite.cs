@@ -11,7 +11,10 @@ internal enum ChunkWrite
     /// <summary>Already in the replay buffer (a repeat after a timeout, which wrote and published it): nothing done.</summary>
     Repeated,
 
-    /// <summary>Refused: the answer's status is final (another instance ended it). Nothing written or published.</summary>
+    /// <summary>
+    /// Refused: the answer's status is final (another instance ended it), or another instance took it over (the writer's
+    /// epoch is stale). Nothing written or published; the writer stops.
+    /// </summary>
     Ended,
 
     /// <summary>

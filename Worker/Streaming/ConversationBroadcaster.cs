@@ -27,6 +27,9 @@ internal sealed class ConversationBroadcaster(
     public Task GenerationFinishedAsync(GenerationFinished finished) =>
         PublishAsync(finished.ConversationId, ChatHubMethods.GenerationFinished, finished, ConversationEvent.Encode(instance.Value, finished));
 
+    public Task GenerationResumedAsync(GenerationResumed resumed) =>
+        PublishAsync(resumed.ConversationId, ChatHubMethods.GenerationResumed, resumed, ConversationEvent.Encode(instance.Value, resumed));
+
     public async Task<ChunkWrite> ChunkAsync(AnswerKeys keys, Chunk chunk)
     {
         var write = await writer.WriteAsync(keys, chunk);

@@ -26,6 +26,7 @@ internal readonly record struct ConversationEvent(string Method, object Argument
         GenerationFinished = 3,
         MessageAdded = 4,
         PartChunk = 5,
+        GenerationResumed = 6,
     }
 
     // The kinds of a PartChunk, by their byte.
@@ -66,6 +67,8 @@ internal readonly record struct ConversationEvent(string Method, object Argument
 
     public static byte[] Encode(Guid origin, GenerationFinished finished) => EncodeJson(Kind.GenerationFinished, origin, finished);
 
+    public static byte[] Encode(Guid origin, GenerationResumed resumed) => EncodeJson(Kind.GenerationResumed, origin, resumed);
+
     public static byte[] Encode(Guid origin, Message added) => EncodeJson(Kind.MessageAdded, origin, added);
 
     /// <summary>The instance that published <paramref name="payload"/>.</summary>
@@ -101,6 +104,7 @@ internal readonly record struct ConversationEvent(string Method, object Argument
             Kind.GenerationStarted => new ConversationEvent(ChatHubMethods.GenerationStarted, JsonSerializer.Deserialize<GenerationStarted>(body, Json)!),
             Kind.GenerationFinished => new ConversationEvent(ChatHubMethods.GenerationFinished, JsonSerializer.Deserialize<GenerationFinished>(body, Json)!),
             Kind.MessageAdded => new ConversationEvent(ChatHubMethods.MessageAdded, JsonSerializer.Deserialize<Message>(body, Json)!),
+            Kind.GenerationResumed => new ConversationEvent(ChatHubMethods.GenerationResumed, JsonSerializer.Deserialize<GenerationResumed>(body, Json)!),
             _ => null,
         };
     }

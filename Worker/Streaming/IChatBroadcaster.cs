@@ -23,4 +23,6 @@ internal interface IChatBroadcaster
     Task<ChunkWrite> ChunkAsync(AnswerKeys keys, Chunk chunk);
 
     Task GenerationFinishedAsync(GenerationFinished finished);
+
+    Task GenerationResumedAsync(GenerationResumed resumed);
 }

@@ -20,20 +20,21 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
     private const string KindField = "k";
     private const string PartField = "p";
 
-    // KEYS: chunks stream, generation hash. ARGV: sequence, delta, emitted at, TTL (ms), events channel, payload, and
-    // for a chunk that is not text its kind and part (a text chunk, nearly all of them, sends six arguments).
+    // KEYS: chunks stream, generation hash. ARGV: sequence, delta, emitted at, TTL (ms), events channel, payload, the
+    // writer's epoch, and for a chunk that is not text its kind and part (a text chunk, nearly all of them, sends seven).
     // Idempotent without a read: XADD with an explicit id refuses an id not above the stream's top, which is a repeat
     // (chunks of an answer are written in order). Any other error (a key of the wrong type…) is the caller's.
     // The TTL slides with every chunk, so a buffer lives Chat:ReplayTtl after its last chunk.
-    // Refused (-1) once the answer's status is final: an instance that was paused while another one ended its answer
-    // adds nothing after the end (the state being gone, after a Redis restart, does not refuse).
+    // Refused (-1) once the answer's status is final, or when the writer's epoch is not the answer's current one (another
+    // instance took the answer over: fencing): an instance that was paused while another one ended or carried on its
+    // answer adds nothing (the state being gone, after a Redis restart, does not refuse).
     // Refused (-2) when the buffer's top is below the chunk before this one: Redis lost the buffer's tail (a failover to
     // a replica that had not received the last appends, a restart), and the owner writes it back first (ChunkSink), so
     // the buffer never holds a silent gap. One XREVRANGE of one entry: O(1) next to the XADD.
     // The publish is PUBLISH on a single node, SPUBLISH on a cluster (the channel is in the slot of both keys).
     private const string AppendScriptTemplate = $"""
-        local status = redis.call('HGET', KEYS[2], 'status')
-        if status and status ~= 'streaming' then
+        local state = redis.call('HMGET', KEYS[2], 'status', 'epoch')
+        if (state[1] and state[1] ~= 'streaming') or (state[2] and state[2] ~= ARGV[7]) then
             return -1
         end
         local sequence = tonumber(ARGV[1])
@@ -44,8 +45,8 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
             end
         end
         local added
-        if #ARGV > 6 then
-            added = redis.pcall('XADD', KEYS[1], '0-' .. ARGV[1], '{DeltaField}', ARGV[2], '{EmittedAtField}', ARGV[3], '{KindField}', ARGV[7], '{PartField}', ARGV[8])
+        if #ARGV > 7 then
+            added = redis.pcall('XADD', KEYS[1], '0-' .. ARGV[1], '{DeltaField}', ARGV[2], '{EmittedAtField}', ARGV[3], '{KindField}', ARGV[8], '{PartField}', ARGV[9])
         else
             added = redis.pcall('XADD', KEYS[1], '0-' .. ARGV[1], '{DeltaField}', ARGV[2], '{EmittedAtField}', ARGV[3])
         end
@@ -76,8 +77,8 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
             topology.IsCluster ? ShardedAppendScript : AppendScript,
             [keys.Chunks, keys.Generation],
             chunk.Kind == ChunkKinds.Text
-                ? [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, keys.Events, payload]
-                : [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, keys.Events, payload, chunk.Kind, chunk.Part ?? ""]);
+                ? [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, keys.Events, payload, keys.Epoch]
+                : [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, keys.Events, payload, keys.Epoch, chunk.Kind, chunk.Part ?? ""]);
 
     /// <summary>What the append script did.</summary>
     public static ChunkWrite WriteOf(RedisResult appended) => (int)appended switch

@@ -57,6 +57,8 @@ export interface Answer {
   status: MessageStatus;
   error: string | null;
   finishReason: string | null;
+  /** Set when another server carried the answer on after its own stopped: the last sequence before the seam. */
+  resumedFrom: number | null;
 }
 
 export type ConversationChange =

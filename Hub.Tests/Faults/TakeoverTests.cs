@@ -1,0 +1,115 @@
+using System.Diagnostics;
+using Xunit.Abstractions;
+
+namespace ChatStreaming.Hub.Tests.Faults;
+
+/// <summary>
+/// <c>Chat:Failover = Continue</c> (the default): an answer outlives its instance. Another instance claims it (two
+/// survivors both sweep: exactly one wins), resumes the model after the replay buffer's last chunk and ends it as if
+/// nothing happened; an owner that was only paused is fenced out when it wakes. Each test has a Redis of its own and
+/// three hubs with the same model settings (the survivors must answer with the owner's model, as in a deployment).
+/// </summary>
+[Collection(FaultCollection.Name)]
+public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
+{
+    [Fact]
+    public async Task AnAnswerOfAKilledInstanceIsCarriedOnByAnotherToTheTextAnUninterruptedAnswerHas()
+    {
+        const string prompt = "carry me on after a crash";
+        await using var redis = await RedisServer.StartAsync();
+        await using var survivors = await SurvivorsAsync(redis, tokens: 200);
+        await using var doomed = await HubInstance.StartAsync(Settings(redis, tokens: 200));
+        var (watcher, sender, messageId) = await StartAsync("takeover-killed", survivors.A, doomed, prompt);
+        await using var _ = watcher;
+        await using var __ = sender;
+        var before = watcher.ChunksOf(messageId).Max(c => c.Sequence);
+
+        doomed.Process.Signal(Signals.Kill);
+        var killed = Stopwatch.StartNew();
+        await Wait.UntilAsync(() => watcher.ChunksOf(messageId).Any(c => c.Sequence > before), TimeSpan.FromSeconds(45), "the answer was not carried on");
+        output.WriteLine($"measured: takeover pause, SIGKILL → next chunk at the watcher: {killed.Elapsed.TotalSeconds:0.0} s (lease 3 s)");
+        var finished = await watcher.WaitForFinishedAsync(messageId, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(MessageStatus.Completed, finished.Status);
+        Assert.Equal(Simulated.Answer(prompt, 200), finished.Content); // the simulated model resumed at the token where it stopped
+        StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(messageId), finished); // one answer, contiguous sequences, once each
+        var resumed = Assert.Single(watcher.Resumed, r => r.MessageId == messageId); // one instance carried it on
+        Assert.InRange(resumed.FromSequence, before, finished.LastSequence - 1);
+        StreamAssert.ExactlyOnceInOrder(await watcher.Hub.GetChunks(messageId, 0L), finished);
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(messageId));
+    }
+
+    [Fact]
+    public async Task AnOwnerPausedPastItsLeaseIsFencedOutWhenItWakesAndAddsNothing()
+    {
+        const string prompt = "carry me on while my server sleeps";
+        await using var redis = await RedisServer.StartAsync();
+        await using var survivors = await SurvivorsAsync(redis, tokens: 300);
+        var paused = await HubInstance.StartAsync(Settings(redis, tokens: 300));
+        await using var owner = paused;
+        var (watcher, sender, messageId) = await StartAsync("takeover-paused", survivors.A, paused, prompt);
+        await using var _ = watcher;
+        await using var __ = sender;
+
+        paused.Process.Signal(Signals.Stop);
+        try
+        {
+            await Wait.UntilAsync(() => watcher.Resumed.Any(r => r.MessageId == messageId), TimeSpan.FromSeconds(45), "no instance carried the answer on");
+            var from = watcher.Resumed.Single(r => r.MessageId == messageId).FromSequence;
+            await Wait.UntilAsync(() => watcher.ChunksOf(messageId).Any(c => c.Sequence > from + 3), Wait.Default, "the successor streamed nothing");
+        }
+        finally
+        {
+            paused.Process.Signal(Signals.Continue);
+        }
+
+        // Woken, the old owner finds its epoch stale: its appends, renewal and end are refused; it stops generating.
+        await Wait.UntilAsync(() => paused.Process.Output.Any(l => l.Contains("taken over by another instance", StringComparison.Ordinal)),
+            TimeSpan.FromSeconds(30), "the woken owner did not find itself fenced out");
+        var finished = await watcher.WaitForFinishedAsync(messageId, TimeSpan.FromSeconds(60));
+        await Task.Delay(TimeSpan.FromSeconds(1)); // anything the old owner might still send would have come by now (the condition under test)
+
+        Assert.Equal(MessageStatus.Completed, finished.Status);
+        Assert.Equal(Simulated.Answer(prompt, 300), finished.Content);
+        Assert.Single(watcher.AllFinishedOf(messageId)); // the fenced owner ended nothing, not even a repeat of the end
+        StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(messageId), finished); // no chunk of the old owner after the takeover
+        Assert.Single(watcher.Resumed, r => r.MessageId == messageId);
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(messageId));
+    }
+
+    /// <summary>A watcher on <paramref name="watching"/>, a sender (same user) on <paramref name="owner"/>, which generates; returns once 10 chunks arrived.</summary>
+    private async Task<(ChatTestClient Watcher, ChatTestClient Sender, Guid MessageId)> StartAsync(string user, HubInstance watching, HubInstance owner, string prompt)
+    {
+        var watcher = await cluster.ConnectAsync(watching.Url, user);
+        var sender = await cluster.ConnectAsync(owner.Url, user);
+        var conversation = await watcher.CreateConversationAsync();
+        var sent = await sender.SendAsync(conversation.Id, prompt);
+        await watcher.WaitForChunksAsync(sent.AssistantMessageId, 10);
+        return (watcher, sender, sent.AssistantMessageId);
+    }
+
+    /// <summary>Two hubs on <paramref name="redis"/> with the owner's settings: the instances that may carry an answer on.</summary>
+    private async Task<Survivors> SurvivorsAsync(RedisServer redis, int tokens)
+    {
+        var a = await HubInstance.StartAsync(Settings(redis, tokens));
+        return new Survivors(a, await HubInstance.StartAsync(Settings(redis, tokens)));
+    }
+
+    /// <summary>On <paramref name="redis"/>; 20 tokens a second; a lease of 3 s, so a stopped owner is noticed within seconds.</summary>
+    private Dictionary<string, string> Settings(RedisServer redis, int tokens) => new(cluster.Settings)
+    {
+        ["ConnectionStrings:Redis"] = redis.ConnectionString,
+        ["Chat:Model:Simulated:TokensPerSecond"] = "20",
+        ["Chat:Model:Simulated:ResponseTokens"] = tokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Chat:GenerationLease"] = "00:00:03",
+    };
+
+    private sealed record Survivors(HubInstance A, HubInstance B) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await A.DisposeAsync();
+            await B.DisposeAsync();
+        }
+    }
+}

@@ -1,0 +1,10 @@
+using ChatStreaming.Contracts;
+
+namespace ChatStreaming.Worker.Ending;
+
+/// <summary>
+/// What an orphan sweep won: the status (and error) to end the answer with, or — <see cref="Continuation"/> set, status
+/// streaming — the answer itself, now owned by this instance under the next epoch, to carry on (with the catalog model
+/// its send named, if any).
+/// </summary>
+internal sealed record OrphanClaim(MessageStatus Status, string? Error, OwnedAnswer? Continuation = null, string? Model = null);

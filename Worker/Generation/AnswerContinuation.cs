@@ -1,0 +1,41 @@
+using ChatStreaming.Persistence;
+using ChatStreaming.Worker.Ending;
+using ChatStreaming.Worker.Streaming;
+
+namespace ChatStreaming.Worker.Generation;
+
+/// <summary>
+/// Queues a taken-over answer (<see cref="IAnswerContinuation"/>): what its replay buffer holds becomes the start of the
+/// answer, its question is read from Postgres, and the generator carries it on under the epoch this instance won.
+/// </summary>
+internal sealed class AnswerContinuation(ReplayStream replay, ChatStore store, GenerationQueue queue, OwnedAnswers owned) : IAnswerContinuation
+{
+    public async Task<bool> TryContinueAsync(OrphanClaim claim, CancellationToken cancellationToken)
+    {
+        var taken = claim.Continuation ?? throw new ArgumentException("not a takeover", nameof(claim));
+        if (!queue.IsAcceptingWork || queue.IsFull)
+        {
+            return false;
+        }
+
+        var streamed = await replay.GetStreamedTextAsync(taken.ConversationId, taken.MessageId);
+        if (await store.GetMessageAsync(taken.UserMessageId, cancellationToken) is not { } question)
+        {
+            return false;
+        }
+
+        var job = new GenerationJob(taken.ConversationId, taken.UserMessageId, taken.MessageId, taken.OwnerId, question.Content)
+        {
+            Model = claim.Model,
+            Resume = new ResumePoint(streamed.LastSequence, streamed.Content, streamed.Parts, taken.Epoch),
+        };
+        owned.Add(job.Answer);
+        if (queue.TryEnqueue(job))
+        {
+            return true;
+        }
+
+        owned.Release(taken.MessageId);
+        return false;
+    }
+}
