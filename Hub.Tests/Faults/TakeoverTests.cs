@@ -1,3 +1,4 @@
+using ChatStreaming.Client.Core;
 using System.Diagnostics;
 using Xunit.Abstractions;
 
@@ -22,12 +23,21 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         var (watcher, sender, messageId) = await StartAsync("takeover-killed", survivors.A, doomed, prompt);
         await using var _ = watcher;
         await using var __ = sender;
+        // The client a user runs, on the other survivor: it shows one answer, marked resumed.
+        var token = await cluster.TokenAsync("takeover-killed");
+        await using var session = new ChatSession(new Uri(survivors.B.Url), () => Task.FromResult<string?>(token));
+        var shown = new TaskCompletionSource<AnswerState>(TaskCreationOptions.RunContinuationsAsynchronously);
+        session.Finished += answer => shown.TrySetResult(answer);
+        await session.StartAsync(CancellationToken.None);
+        await session.OpenAsync((await watcher.Hub.GetChunks(messageId, 0L))[0].ConversationId, CancellationToken.None);
         var before = watcher.ChunksOf(messageId).Max(c => c.Sequence);
 
         doomed.Process.Signal(Signals.Kill);
         var killed = Stopwatch.StartNew();
-        await Wait.UntilAsync(() => watcher.ChunksOf(messageId).Any(c => c.Sequence > before), TimeSpan.FromSeconds(45), "the answer was not carried on");
-        output.WriteLine($"measured: takeover pause, SIGKILL → next chunk at the watcher: {killed.Elapsed.TotalSeconds:0.0} s (lease 3 s)");
+        // The pause a client sees: from the kill to the successor's first chunk (the one after the resume point).
+        await Wait.UntilAsync(() => watcher.Resumed.FirstOrDefault(r => r.MessageId == messageId) is { } r && watcher.ChunksOf(messageId).Any(c => c.Sequence > r.FromSequence),
+            TimeSpan.FromSeconds(45), "the answer was not carried on");
+        output.WriteLine($"measured: takeover pause, SIGKILL → the successor's first chunk at the watcher: {killed.Elapsed.TotalSeconds:0.0} s (lease 3 s)");
         var finished = await watcher.WaitForFinishedAsync(messageId, TimeSpan.FromSeconds(60));
 
         Assert.Equal(MessageStatus.Completed, finished.Status);
@@ -37,6 +47,9 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         Assert.InRange(resumed.FromSequence, before, finished.LastSequence - 1);
         StreamAssert.ExactlyOnceInOrder(await watcher.Hub.GetChunks(messageId, 0L), finished);
         Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(messageId));
+        var seen = await shown.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal((messageId, finished.Content, finished.Content), (seen.MessageId, seen.Text.ToString(), seen.Finished!.Content));
+        Assert.Equal(resumed.FromSequence, seen.ResumedFrom); // marked "resumed after a server restart"
     }
 
     [Fact]
