@@ -70,10 +70,15 @@ public sealed class LoadBalancerTests(ChatCluster cluster)
         await using var nginx = await NginxServer.StartAsync([cluster.A, cluster.B]);
         using var http = new HttpClient();
 
-        using var proxied = await http.GetAsync($"{nginx.Url}/metrics");
         using var direct = await http.GetAsync($"{cluster.A}/metrics");
-
-        Assert.Equal(System.Net.HttpStatusCode.NotFound, proxied.StatusCode);
         Assert.Equal(System.Net.HttpStatusCode.OK, direct.StatusCode); // the operator's scraper reaches the instance itself
+
+        // ASP.NET routing serves every one of these spellings: nginx must refuse them all.
+        foreach (var path in new[] { "/metrics", "/METRICS", "/Metrics", "/metrics/", "/METRICS/" })
+        {
+            Assert.Equal(System.Net.HttpStatusCode.OK, (await http.GetAsync($"{cluster.A}{path}")).StatusCode);
+            using var proxied = await http.GetAsync($"{nginx.Url}{path}");
+            Assert.True(proxied.StatusCode == System.Net.HttpStatusCode.NotFound, $"{path} was served through the load balancer: {proxied.StatusCode}");
+        }
     }
 }
