@@ -143,7 +143,7 @@ public static class WorkerExtensions
     {
         var configuration = ConfigurationOptions.Parse(options.ConnectionString!);
         configuration.AbortOnConnectFail = false;
-        // On a Redis Cluster the readiness check (AspNetCore.HealthChecks.Redis) reads CLUSTER INFO, which
+        // On a Redis Cluster the readiness check (Hub/Health/RedisHealthCheck.cs) reads CLUSTER INFO, which
         // StackExchange.Redis counts as an admin command; nothing else here sends one.
         configuration.AllowAdmin = true;
         return configuration;

@@ -244,5 +244,30 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId));
     }
 
+    /// <summary>
+    /// Under the default per-user read limit (which is counted in Redis), calls that need only Postgres keep answering
+    /// while Redis is down: the limit is counted by the instance alone meanwhile (LocalCallLimits). Failed before: every
+    /// read was refused "unavailable" by the limit's Redis script.
+    /// </summary>
+    [Fact]
+    public async Task WithTheDefaultReadLimitReadsKeepAnsweringWhileRedisIsDown()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        var settings = cluster.Settings.Where(s => s.Key is not ("Chat:ReadsPerMinutePerUser" or "Chat:ConversationsPerMinutePerUser")).ToDictionary();
+        settings["ConnectionStrings:Redis"] = redis.ConnectionString;
+        await using var hub = await HubInstance.StartAsync(settings);
+        await using var client = await cluster.ConnectAsync(hub.Url, "reads-without-redis");
+        var conversation = await client.CreateConversationAsync("kept without redis");
+        await client.Hub.ListConversations();
+
+        await redis.StopProcessAsync();
+
+        var listed = await client.Hub.ListConversations().WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Contains(listed, c => c.Id == conversation.Id);
+        var page = await client.Hub.GetMessages(conversation.Id, null, null).WaitAsync(TimeSpan.FromSeconds(15));
+        Assert.Empty(page.Messages);
+        Assert.Contains(hub.Process.Output, l => l.Contains("counted by this instance alone", StringComparison.Ordinal));
+    }
+
     private static StackExchange.Redis.RedisResult[] RedisResultArray(StackExchange.Redis.RedisResult result) => (StackExchange.Redis.RedisResult[])result!;
 }

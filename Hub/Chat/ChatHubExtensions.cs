@@ -49,6 +49,7 @@ internal static class ChatHubExtensions
         services.AddSingleton(sp => new LocalConnectionsLifetimeManager(ActivatorUtilities.CreateInstance<RedisHubLifetimeManager<ChatHub>>(sp)));
         services.AddSingleton<HubLifetimeManager<ChatHub>>(sp => sp.GetRequiredService<LocalConnectionsLifetimeManager>());
         services.AddSingleton<ILocalConnections, HubLocalConnections>();
+        services.AddSingleton<LocalCallLimits>();
         return builder;
     }
 

@@ -1,6 +1,7 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Worker;
 using ChatStreaming.Worker.Limits;
+using ChatStreaming.Worker.Redis;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Options;
 
@@ -10,9 +11,11 @@ namespace ChatStreaming.Server.Chat;
 /// Per-user limits on the hub calls that are not sends (sends have their own, in the send flow), shared by all
 /// instances through Redis: <c>Chat:ConversationsPerMinutePerUser</c> for CreateConversation, and
 /// <c>Chat:ReadsPerMinutePerUser</c> for every other method (list, join, leave, page, replay, cancel, rename, delete, search, and any added
-/// later). Refused with <c>rate limited, retry after N s: …</c> before the method runs.
+/// later). Refused with <c>rate limited, retry after N s: …</c> before the method runs. While Redis is unreachable the
+/// limits are counted by this instance alone (<see cref="LocalCallLimits"/>): none of these calls is refused only
+/// because Redis is away (the ones that need Redis, such as a replay, say so themselves).
 /// </summary>
-public sealed class UserCallLimitFilter(UserLimiter limiter, IOptions<ChatStreamingOptions> options) : IHubFilter
+public sealed class UserCallLimitFilter(UserLimiter limiter, LocalCallLimits local, IOptions<ChatStreamingOptions> options) : IHubFilter
 {
     public async ValueTask<object?> InvokeMethodAsync(HubInvocationContext invocationContext, Func<HubInvocationContext, ValueTask<object?>> next)
     {
@@ -23,9 +26,19 @@ public sealed class UserCallLimitFilter(UserLimiter limiter, IOptions<ChatStream
             var (kind, perMinute, what) = method == ChatHubMethods.CreateConversation
                 ? ("conversations", o.ConversationsPerMinutePerUser, "conversations created")
                 : ("reads", o.ReadsPerMinutePerUser, "reads");
-            if (await limiter.CountCallAsync(userId, kind, perMinute) is { } wait)
+            TimeSpan? wait;
+            try
             {
-                throw new HubException(ChatErrors.RateLimited(wait, $"at most {perMinute} {what} per minute"));
+                wait = await limiter.CountCallAsync(userId, kind, perMinute);
+            }
+            catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+            {
+                wait = local.Count(userId, kind, perMinute, method);
+            }
+
+            if (wait is { } retryAfter)
+            {
+                throw new HubException(ChatErrors.RateLimited(retryAfter, $"at most {perMinute} {what} per minute"));
             }
         }
 
