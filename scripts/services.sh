@@ -68,8 +68,17 @@ start_redis_cluster() {
   redis-cli --cluster create "${nodes[@]}" --cluster-replicas 1 --cluster-yes >"$dir/create.log" 2>&1 \
     || { echo "redis-cli --cluster create failed (see $dir/create.log)" >&2; exit 1; }
   for _ in $(seq 1 100); do
-    redis-cli -p "$base" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && return 0
+    redis-cli -p "$base" cluster info 2>/dev/null | grep -q 'cluster_state:ok' && break
     sleep 0.1
+  done
+  # Ready once three replicas have synchronized: one still in its first sync cannot take over from a failed master.
+  for _ in $(seq 1 300); do
+    local synced=0
+    for port in $(seq "$base" $((base + 5))); do
+      redis-cli -p "$port" info replication 2>/dev/null | grep -q 'master_link_status:up' && synced=$((synced + 1))
+    done
+    [ "$synced" -eq 3 ] && return 0
+    sleep 0.2
   done
   echo "the Redis cluster on ports $base..$((base + 5)) did not become ready" >&2; exit 1
 }

@@ -1,7 +1,14 @@
 using System.Collections.Concurrent;
+using ChatStreaming.Persistence;
 using ChatStreaming.Worker;
+using ChatStreaming.Worker.Ending;
+using ChatStreaming.Worker.Limits;
 using ChatStreaming.Worker.Redis;
 using ChatStreaming.Worker.Streaming;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -118,5 +125,60 @@ public sealed class RedisClusterTests(ChatOnRedisCluster chat)
         {
             await writer.StopAsync(CancellationToken.None);
         }
+    }
+
+    /// <summary>
+    /// Every script of an answer's life and of a user's limits, called the way the product calls it, on the cluster:
+    /// admission, registration, renewal, cancel, finish, keep, the call limit, the token count, the orphan claim (both
+    /// taking over and ending), forget. None is refused (a script touching two slots fails with CROSSSLOT), and each
+    /// does what it does on a single node.
+    /// </summary>
+    [Fact]
+    public async Task EveryScriptRunsOnTheClusterAndDoesWhatItDoesOnASingleNode()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(chat.Settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)));
+        builder.Configuration["Chat:TokensPerDayPerUser"] = "1000";
+        builder.AddChatPersistence();
+        builder.AddChatWorker();
+        using var host = builder.Build(); // not started: no generator, no sweep of its own
+        var state = host.Services.GetRequiredService<GenerationState>();
+        var limiter = host.Services.GetRequiredService<UserLimiter>();
+        var db = chat.RedisClient.GetDatabase();
+        var (user, conversation, question) = ($"scripts-{Guid.NewGuid():N}", Guid.NewGuid(), Guid.NewGuid());
+
+        async Task<Guid> RegisteredAsync()
+        {
+            var admission = await limiter.AdmitAsync(user, conversation, Guid.NewGuid().ToString("N"));
+            Assert.Equal(AdmissionResult.Admitted, admission.Result);
+            var message = Guid.NewGuid();
+            await state.RegisterAsync(message, conversation, question, user, admission);
+            return message;
+        }
+
+        var ended = await RegisteredAsync();
+        Assert.Empty(await state.RenewAsync([new OwnedAnswer(ended, conversation, question, user)]));
+        Assert.True(await state.RequestCancelAsync(conversation, ended));
+        Assert.Equal(MessageStatus.Cancelled, await state.FinishAsync(conversation, ended, MessageStatus.Completed, null)); // the cancel came first
+        await state.KeepAsync(conversation, ended);
+        Assert.Null(await limiter.CountCallAsync(user, "reads", 10));
+        await limiter.SpendTokensAsync(user, 5);
+
+        // Two orphans: their instance is gone and their lease ran out.
+        var (takenOver, interrupted) = (await RegisteredAsync(), await RegisteredAsync());
+        foreach (var orphan in new[] { takenOver, interrupted })
+        {
+            await db.HashSetAsync(RedisKeys.Generation(conversation, orphan), [new("lease", 1), new("instance", "gone")]);
+        }
+
+        var claim = await state.ClaimOrphanAsync(conversation, takenOver, leaseExpired: true, takeOver: true);
+        Assert.Equal((MessageStatus.Streaming, 2L), (claim!.Status, claim.Continuation!.Epoch));
+        Assert.Null(await state.FinishAsync(conversation, takenOver, MessageStatus.Completed, null, epoch: 1)); // fenced
+        Assert.Equal(MessageStatus.Completed, await state.FinishAsync(conversation, takenOver, MessageStatus.Completed, null, epoch: 2));
+        Assert.Equal(MessageStatus.Interrupted, (await state.ClaimOrphanAsync(conversation, interrupted, leaseExpired: true, takeOver: false))!.Status);
+
+        await state.ForgetAsync(conversation, [ended, takenOver, interrupted]);
+        Assert.False(await db.KeyExistsAsync(RedisKeys.Generation(conversation, ended)));
     }
 }

@@ -13,7 +13,7 @@ namespace ChatStreaming.Hub.Tests.Cluster;
 [Collection(RedisClusterCollection.Name)]
 public sealed class RedisFailoverTests(ChatOnRedisCluster chat, ITestOutputHelper output)
 {
-    private const int Answers = 6;
+    private const int Answers = 4;
 
     [Fact]
     public async Task EveryMasterFailedOverByHandMidAnswerLosesNothing() =>
@@ -47,15 +47,18 @@ public sealed class RedisFailoverTests(ChatOnRedisCluster chat, ITestOutputHelpe
 
     private async Task AnswersSurviveAsync(string user, RedisClusterServer cluster, Func<RedisClusterServer, (Guid Conversation, Guid Message)[], Task<string>> change)
     {
-        var settings = new Dictionary<string, string>(chat.Settings)
+        var overrides = new Dictionary<string, string>
         {
             ["ConnectionStrings:Redis"] = cluster.ConnectionString,
             ["Chat:Model:Simulated:TokensPerSecond"] = "20",
             ["Chat:Model:Simulated:ResponseTokens"] = "300",
             ["Chat:MaxConcurrentGenerationsPerUser"] = "0",
         };
-        await using var generator = await HubInstance.StartAsync(settings);
-        await using var other = await HubInstance.StartAsync(settings);
+        // Two hubs shared by the tests on the fixture's cluster (it stays whole); the SIGKILL test's cluster has its own.
+        var (generator, other) = cluster == chat.RedisCluster
+            ? await SharedHubsAsync(overrides)
+            : (await HubInstance.StartAsync(Merged(overrides)), await HubInstance.StartAsync(Merged(overrides)));
+        await using var stopped = cluster == chat.RedisCluster ? null : new Stopped(generator, other);
         var token = await chat.TokenAsync(user);
         await using var sender = await ChatTestClient.ConnectAsync(generator.Url, token);
         await using var watcher = await ChatTestClient.ConnectAsync(other.Url, token);
@@ -115,6 +118,33 @@ public sealed class RedisFailoverTests(ChatOnRedisCluster chat, ITestOutputHelpe
 
         var written = generator.Process.Output.Count(l => l.Contains("written back from memory", StringComparison.Ordinal));
         output.WriteLine($"the generator wrote back lost chunks of {written} answers");
+    }
+
+    private async Task<(HubInstance, HubInstance)> SharedHubsAsync(Dictionary<string, string> overrides)
+    {
+        var hubs = await chat.HubsAsync(overrides);
+        return (hubs[0], hubs[1]);
+    }
+
+    private Dictionary<string, string> Merged(Dictionary<string, string> overrides)
+    {
+        var settings = new Dictionary<string, string>(chat.Settings);
+        foreach (var (key, value) in overrides)
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    /// <summary>Stops hubs a test started for itself.</summary>
+    private sealed record Stopped(HubInstance A, HubInstance B) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await A.DisposeAsync();
+            await B.DisposeAsync();
+        }
     }
 
     private static async Task<List<Chunk>> ReplayAllAsync(ChatTestClient client, Guid message)

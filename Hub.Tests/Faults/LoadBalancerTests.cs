@@ -13,7 +13,7 @@ public sealed class LoadBalancerTests(ChatCluster cluster)
     {
         var settings = cluster.Settings.ToDictionary();
         settings["Chat:Model:Simulated:TokensPerSecond"] = "20";
-        settings["Chat:Model:Simulated:ResponseTokens"] = "100";
+        settings["Chat:Model:Simulated:ResponseTokens"] = "300"; // 15 s: every answer is still streaming when one instance dies, however busy the machine
         await using var doomed = await HubInstance.StartAsync(settings);
         await using var survivor = await HubInstance.StartAsync(settings);
         await using var nginx = await NginxServer.StartAsync([doomed.Url, survivor.Url]);
@@ -40,10 +40,10 @@ public sealed class LoadBalancerTests(ChatCluster cluster)
                 clients.Add((session, done));
             }
 
-            await Wait.UntilAsync(() => clients.All(c => c.Session.Streaming().Count == 1), Wait.Default, "the answers did not start");
+            await Wait.UntilAsync(() => clients.All(c => c.Session.Streaming().Count == 1), TimeSpan.FromSeconds(30), "the answers did not start");
             doomed.Process.Signal(Signals.Kill); // one instance behind nginx
 
-            var answers = await Task.WhenAll(clients.Select(c => c.Done.Task)).WaitAsync(TimeSpan.FromSeconds(45));
+            var answers = await Task.WhenAll(clients.Select(c => c.Done.Task)).WaitAsync(TimeSpan.FromSeconds(90));
 
             Assert.True(Volatile.Read(ref reconnected) >= 1, "the clients of the dead instance reconnected through nginx");
             foreach (var answer in answers)

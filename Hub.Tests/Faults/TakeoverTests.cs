@@ -8,7 +8,7 @@ namespace ChatStreaming.Hub.Tests.Faults;
 /// <c>Chat:Failover = Continue</c> (the default): an answer outlives its instance. Another instance claims it (two
 /// survivors both sweep: exactly one wins), resumes the model after the replay buffer's last chunk and ends it as if
 /// nothing happened; an owner that was only paused is fenced out when it wakes. Each test has a Redis of its own and
-/// three hubs with the same model settings (the survivors must answer with the owner's model, as in a deployment).
+/// three hubs with the same model settings (the survivors, shared by the tests, must answer with the owner's model, as in a deployment).
 /// </summary>
 [Collection(FaultCollection.Name)]
 public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
@@ -17,9 +17,9 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
     public async Task AnAnswerOfAKilledInstanceIsCarriedOnByAnotherToTheTextAnUninterruptedAnswerHas()
     {
         const string prompt = "carry me on after a crash";
-        await using var redis = await RedisServer.StartAsync();
-        await using var survivors = await SurvivorsAsync(redis, tokens: 200);
-        await using var doomed = await HubInstance.StartAsync(Settings(redis, tokens: 200));
+        var redis = await cluster.SpareRedisAsync();
+        var survivors = await SurvivorsAsync(redis);
+        await using var doomed = await HubInstance.StartAsync(Settings(redis));
         var (watcher, sender, messageId) = await StartAsync("takeover-killed", survivors.A, doomed, prompt);
         await using var _ = watcher;
         await using var __ = sender;
@@ -41,7 +41,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         var finished = await watcher.WaitForFinishedAsync(messageId, TimeSpan.FromSeconds(60));
 
         Assert.Equal(MessageStatus.Completed, finished.Status);
-        Assert.Equal(Simulated.Answer(prompt, 200), finished.Content); // the simulated model resumed at the token where it stopped
+        Assert.Equal(Simulated.Answer(prompt, Tokens), finished.Content); // the simulated model resumed at the token where it stopped
         StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(messageId), finished); // one answer, contiguous sequences, once each
         var resumed = Assert.Single(watcher.Resumed, r => r.MessageId == messageId); // one instance carried it on
         Assert.InRange(resumed.FromSequence, before, finished.LastSequence - 1);
@@ -56,9 +56,9 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
     public async Task AnOwnerPausedPastItsLeaseIsFencedOutWhenItWakesAndAddsNothing()
     {
         const string prompt = "carry me on while my server sleeps";
-        await using var redis = await RedisServer.StartAsync();
-        await using var survivors = await SurvivorsAsync(redis, tokens: 300);
-        var paused = await HubInstance.StartAsync(Settings(redis, tokens: 300));
+        var redis = await cluster.SpareRedisAsync();
+        var survivors = await SurvivorsAsync(redis);
+        var paused = await HubInstance.StartAsync(Settings(redis));
         await using var owner = paused;
         var (watcher, sender, messageId) = await StartAsync("takeover-paused", survivors.A, paused, prompt);
         await using var _ = watcher;
@@ -83,7 +83,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         await Task.Delay(TimeSpan.FromSeconds(1)); // anything the old owner might still send would have come by now (the condition under test)
 
         Assert.Equal(MessageStatus.Completed, finished.Status);
-        Assert.Equal(Simulated.Answer(prompt, 300), finished.Content);
+        Assert.Equal(Simulated.Answer(prompt, Tokens), finished.Content);
         Assert.Single(watcher.AllFinishedOf(messageId)); // the fenced owner ended nothing, not even a repeat of the end
         StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(messageId), finished); // no chunk of the old owner after the takeover
         Assert.Single(watcher.Resumed, r => r.MessageId == messageId);
@@ -101,28 +101,34 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         return (watcher, sender, sent.AssistantMessageId);
     }
 
-    /// <summary>Two hubs on <paramref name="redis"/> with the owner's settings: the instances that may carry an answer on.</summary>
-    private async Task<Survivors> SurvivorsAsync(RedisServer redis, int tokens)
+    private const int Tokens = 300;
+
+    /// <summary>Two hubs on <paramref name="redis"/> with the owners' settings, shared by the tests: the instances that may carry an answer on.</summary>
+    private async Task<Survivors> SurvivorsAsync(RedisServer redis)
     {
-        var a = await HubInstance.StartAsync(Settings(redis, tokens));
-        return new Survivors(a, await HubInstance.StartAsync(Settings(redis, tokens)));
+        var hubs = await cluster.HubsAsync(Overrides(redis));
+        return new Survivors(hubs[0], hubs[1]);
     }
 
     /// <summary>On <paramref name="redis"/>; 20 tokens a second; a lease of 3 s, so a stopped owner is noticed within seconds.</summary>
-    private Dictionary<string, string> Settings(RedisServer redis, int tokens) => new(cluster.Settings)
+    private Dictionary<string, string> Settings(RedisServer redis)
+    {
+        var settings = cluster.Settings.ToDictionary();
+        foreach (var (key, value) in Overrides(redis))
+        {
+            settings[key] = value;
+        }
+
+        return settings;
+    }
+
+    private static Dictionary<string, string> Overrides(RedisServer redis) => new()
     {
         ["ConnectionStrings:Redis"] = redis.ConnectionString,
         ["Chat:Model:Simulated:TokensPerSecond"] = "20",
-        ["Chat:Model:Simulated:ResponseTokens"] = tokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        ["Chat:Model:Simulated:ResponseTokens"] = Tokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Chat:GenerationLease"] = "00:00:03",
     };
 
-    private sealed record Survivors(HubInstance A, HubInstance B) : IAsyncDisposable
-    {
-        public async ValueTask DisposeAsync()
-        {
-            await A.DisposeAsync();
-            await B.DisposeAsync();
-        }
-    }
+    private sealed record Survivors(HubInstance A, HubInstance B);
 }

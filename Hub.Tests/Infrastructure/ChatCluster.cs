@@ -46,6 +46,14 @@ public class ChatCluster : IAsyncLifetime
 
     private string RedisConnectionString => RedisCluster?.ConnectionString ?? Redis.ConnectionString;
 
+    private RedisServer? spareRedis;
+
+    /// <summary>
+    /// A second Redis (started on first use, stopped with the fixture), for hubs that must not share the fixture's Redis
+    /// with A and B (their sweeps would claim those hubs' answers). Tests of a collection run one at a time.
+    /// </summary>
+    internal async Task<RedisServer> SpareRedisAsync() => spareRedis ??= await RedisServer.StartAsync();
+
     internal PostgresServer Postgres { get; private set; } = null!;
 
     public string Database { get; } = "chat";
@@ -336,6 +344,11 @@ public class ChatCluster : IAsyncLifetime
         if (redis is not null)
         {
             await redis.DisposeAsync();
+        }
+
+        if (spareRedis is not null)
+        {
+            await spareRedis.DisposeAsync();
         }
 
         await Postgres.DisposeAsync();

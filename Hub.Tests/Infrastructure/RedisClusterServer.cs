@@ -40,6 +40,24 @@ internal sealed class RedisClusterServer : IAsyncDisposable
                 ["--cluster", "create", .. cluster.Ports.Select(p => $"127.0.0.1:{p}"), "--cluster-replicas", "1", "--cluster-yes"], timeout: TimeSpan.FromMinutes(1));
             await Wait.UntilAsync(async () => (await Cli(cluster.Ports[0], "cluster", "info")).Contains("cluster_state:ok", StringComparison.Ordinal),
                 TimeSpan.FromSeconds(30), "the Redis cluster did not become ready");
+            // Three replicas, each synchronized with its master: right after the create a node may not show its role yet,
+            // and a replica still in its first sync refuses to take over ("disconnected from master for longer than allowed").
+            await Wait.UntilAsync(
+                async () =>
+                {
+                    var replicas = (await cluster.NodesAsync()).Where(n => !n.IsMaster).ToArray();
+                    foreach (var replica in replicas)
+                    {
+                        if (!(await Cli(replica.Port, "info", "replication")).Contains("master_link_status:up", StringComparison.Ordinal))
+                        {
+                            return false;
+                        }
+                    }
+
+                    return replicas.Length == 3;
+                },
+                TimeSpan.FromSeconds(60),
+                "the replicas did not synchronize with their masters");
             return cluster;
         }
         catch
@@ -134,8 +152,17 @@ internal sealed class RedisClusterServer : IAsyncDisposable
         var master = await MasterOfAsync(key);
         killed.Add(master);
         Signal(master, Signals.Kill);
-        await Wait.UntilAsync(async () => await OwnerOfAsync(key) is { } owner && owner != master && await IsOkAsync(),
-            TimeSpan.FromSeconds(60), $"no replica took over from the master on {master}");
+        try
+        {
+            await Wait.UntilAsync(async () => await OwnerOfAsync(key) is { } owner && owner != master && await IsOkAsync(),
+                TimeSpan.FromSeconds(60), $"no replica took over from the master on {master}");
+        }
+        catch (TimeoutException ex)
+        {
+            var live = Ports.First(p => !killed.Contains(p));
+            throw new TimeoutException($"{ex.Message}; the cluster as {live} sees it:\n{await Cli(live, "cluster", "nodes")}\n{await Cli(live, "cluster", "info")}", ex);
+        }
+
         return master;
     }
 
