@@ -7,8 +7,8 @@ namespace ChatStreaming.Hub.Tests.Clients;
 /// test does) installed into a scratch project, a TypeScript program using it type-checked by tsc (including lines
 /// that must not type-check), then run under Node against two instances.
 /// </summary>
-[Collection(FaultCollection.Name)]
-public sealed class NpmPackageTests(ChatCluster cluster)
+[Collection(RedisClusterCollection.Name)] // balanced: the packages run against hubs on a Redis Cluster
+public sealed class NpmPackageTests(ChatOnRedisCluster cluster)
 {
     private const string Usage = """
         import { ChatClient, getDevToken, type Answer, type ModelInfo } from "@chatstreaming/client";

@@ -7,8 +7,8 @@ namespace ChatStreaming.Hub.Tests.Clients;
 /// here when that feed is missing), with their README and XML docs, and a sample that references only the packages
 /// (samples/PackageConsumer) restored from that feed, built and run against the hub.
 /// </summary>
-[Collection(FaultCollection.Name)]
-public sealed class PackageTests(ChatCluster cluster)
+[Collection(RedisClusterCollection.Name)] // balanced: the packages run against hubs on a Redis Cluster
+public sealed class PackageTests(ChatOnRedisCluster cluster)
 {
     [Fact]
     public async Task ASampleBuiltOnlyOnTheNuGetPackagesChatsWithTheHub()

@@ -17,9 +17,9 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
     public async Task AnAnswerOfAKilledInstanceIsCarriedOnByAnotherToTheTextAnUninterruptedAnswerHas()
     {
         const string prompt = "carry me on after a crash";
-        var redis = await cluster.SpareRedisAsync();
-        var survivors = await SurvivorsAsync(redis);
-        await using var doomed = await HubInstance.StartAsync(Settings(redis));
+        var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
+        var survivors = await SurvivorsAsync(redis, database);
+        await using var doomed = await HubInstance.StartAsync(Settings(redis, database));
         var (watcher, sender, messageId) = await StartAsync("takeover-killed", survivors.A, doomed, prompt);
         await using var _ = watcher;
         await using var __ = sender;
@@ -46,7 +46,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         var resumed = Assert.Single(watcher.Resumed, r => r.MessageId == messageId); // one instance carried it on
         Assert.InRange(resumed.FromSequence, before, finished.LastSequence - 1);
         StreamAssert.ExactlyOnceInOrder(await watcher.Hub.GetChunks(messageId, 0L), finished);
-        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(messageId));
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(messageId, database));
         var seen = await shown.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal((messageId, finished.Content, finished.Content), (seen.MessageId, seen.Text.ToString(), seen.Finished!.Content));
         Assert.Equal(resumed.FromSequence, seen.ResumedFrom); // marked "resumed after a server restart"
@@ -56,9 +56,9 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
     public async Task AnOwnerPausedPastItsLeaseIsFencedOutWhenItWakesAndAddsNothing()
     {
         const string prompt = "carry me on while my server sleeps";
-        var redis = await cluster.SpareRedisAsync();
-        var survivors = await SurvivorsAsync(redis);
-        var paused = await HubInstance.StartAsync(Settings(redis));
+        var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
+        var survivors = await SurvivorsAsync(redis, database);
+        var paused = await HubInstance.StartAsync(Settings(redis, database));
         await using var owner = paused;
         var (watcher, sender, messageId) = await StartAsync("takeover-paused", survivors.A, paused, prompt);
         await using var _ = watcher;
@@ -87,7 +87,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         Assert.Single(watcher.AllFinishedOf(messageId)); // the fenced owner ended nothing, not even a repeat of the end
         StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(messageId), finished); // no chunk of the old owner after the takeover
         Assert.Single(watcher.Resumed, r => r.MessageId == messageId);
-        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(messageId));
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(messageId, database));
     }
 
     /// <summary>A watcher on <paramref name="watching"/>, a sender (same user) on <paramref name="owner"/>, which generates; returns once 10 chunks arrived.</summary>
@@ -104,17 +104,20 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
     private const int Tokens = 300;
 
     /// <summary>Two hubs on <paramref name="redis"/> with the owners' settings, shared by the tests: the instances that may carry an answer on.</summary>
-    private async Task<Survivors> SurvivorsAsync(RedisServer redis)
+    private async Task<Survivors> SurvivorsAsync(RedisServer redis, string database)
     {
-        var hubs = await cluster.HubsAsync(Overrides(redis));
+        var hubs = await cluster.HubsAsync(Overrides(redis, database));
         return new Survivors(hubs[0], hubs[1]);
     }
 
-    /// <summary>On <paramref name="redis"/>; 20 tokens a second; a lease of 3 s, so a stopped owner is noticed within seconds.</summary>
-    private Dictionary<string, string> Settings(RedisServer redis)
+    /// <summary>
+    /// On <paramref name="redis"/> and <paramref name="database"/> (the fixture's hubs must not sweep these answers, nor
+    /// these hubs the fixture's); 20 tokens a second; a lease of 3 s, so a stopped owner is noticed within seconds.
+    /// </summary>
+    private Dictionary<string, string> Settings(RedisServer redis, string database)
     {
         var settings = cluster.Settings.ToDictionary();
-        foreach (var (key, value) in Overrides(redis))
+        foreach (var (key, value) in Overrides(redis, database))
         {
             settings[key] = value;
         }
@@ -122,9 +125,10 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         return settings;
     }
 
-    private static Dictionary<string, string> Overrides(RedisServer redis) => new()
+    private Dictionary<string, string> Overrides(RedisServer redis, string database) => new()
     {
         ["ConnectionStrings:Redis"] = redis.ConnectionString,
+        ["ConnectionStrings:Postgres"] = cluster.Postgres.ConnectionString(database),
         ["Chat:Model:Simulated:TokensPerSecond"] = "20",
         ["Chat:Model:Simulated:ResponseTokens"] = Tokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Chat:GenerationLease"] = "00:00:03",

@@ -54,6 +54,23 @@ public class ChatCluster : IAsyncLifetime
     /// </summary>
     internal async Task<RedisServer> SpareRedisAsync() => spareRedis ??= await RedisServer.StartAsync();
 
+    /// <summary>
+    /// A second database on the fixture's Postgres (created on first use), for hubs on <see cref="SpareRedisAsync"/>:
+    /// hubs that share a database but not a Redis take each other's answers for lost ones (the stale-answer sweep).
+    /// </summary>
+    internal async Task<string> SpareDatabaseAsync()
+    {
+        if (spareDatabase is null)
+        {
+            await Postgres.CreateDatabaseAsync("spare");
+            spareDatabase = "spare";
+        }
+
+        return spareDatabase;
+    }
+
+    private string? spareDatabase;
+
     internal PostgresServer Postgres { get; private set; } = null!;
 
     public string Database { get; } = "chat";
@@ -281,9 +298,10 @@ public class ChatCluster : IAsyncLifetime
     }
 
     /// <summary>An answer's row as Postgres holds it: what every test compares the streamed and announced text with.</summary>
-    public async Task<SavedAnswer> SavedAsync(Guid messageId)
+    public async Task<SavedAnswer> SavedAsync(Guid messageId, string? database = null)
     {
-        await using var connection = await Db.OpenConnectionAsync();
+        await using var other = database is null ? null : NpgsqlDataSource.Create(Postgres.ConnectionString(database));
+        await using var connection = await (other ?? Db).OpenConnectionAsync();
         return await connection.QuerySingleAsync<SavedAnswer>(
             "SELECT content AS Content, status AS Status, last_sequence AS LastSequence FROM messages WHERE id = @messageId", new { messageId });
     }
@@ -385,7 +403,7 @@ public sealed class ClientCollection : ICollectionFixture<ChatCluster>
 [CollectionDefinition(Name)]
 public sealed class FaultCollection : ICollectionFixture<ChatCluster>
 {
-    /// <summary>Leases, cut links, slow clients, a load balancer losing an instance (long waits), and the packages.</summary>
+    /// <summary>Leases, takeovers, cut links, slow clients, a load balancer losing an instance (long waits).</summary>
     public const string Name = "faults";
 }
 
@@ -397,7 +415,7 @@ public sealed class RedisClusterCollection : ICollectionFixture<ChatOnRedisClust
 {
     /// <summary>
     /// Streaming, resume, cancel, limits, leases and orphan recovery again, on a Redis Cluster: each class here derives
-    /// from its single-node class and only changes the fixture.
+    /// from its single-node class and only changes the fixture; failovers; and (for balance) the packages.
     /// </summary>
     public const string Name = "redis-cluster";
 }
