@@ -57,7 +57,7 @@ public sealed class RedisFailoverTests(ChatOnRedisCluster chat, ITestOutputHelpe
         // Two hubs shared by the tests on the fixture's cluster (it stays whole); the SIGKILL test's cluster has its own.
         var (generator, other) = cluster == chat.RedisCluster
             ? await SharedHubsAsync(overrides)
-            : (await HubInstance.StartAsync(Merged(overrides)), await HubInstance.StartAsync(Merged(overrides)));
+            : (await HubInstance.StartAsync(chat.SettingsWith(overrides)), await HubInstance.StartAsync(chat.SettingsWith(overrides)));
         await using var stopped = cluster == chat.RedisCluster ? null : new Stopped(generator, other);
         var token = await chat.TokenAsync(user);
         await using var sender = await ChatTestClient.ConnectAsync(generator.Url, token);
@@ -124,17 +124,6 @@ public sealed class RedisFailoverTests(ChatOnRedisCluster chat, ITestOutputHelpe
     {
         var hubs = await chat.HubsAsync(overrides);
         return (hubs[0], hubs[1]);
-    }
-
-    private Dictionary<string, string> Merged(Dictionary<string, string> overrides)
-    {
-        var settings = new Dictionary<string, string>(chat.Settings);
-        foreach (var (key, value) in overrides)
-        {
-            settings[key] = value;
-        }
-
-        return settings;
     }
 
     /// <summary>Stops hubs a test started for itself.</summary>

@@ -104,26 +104,17 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
     private const int Tokens = 300;
 
     /// <summary>Two hubs on <paramref name="redis"/> with the owners' settings, shared by the tests: the instances that may carry an answer on.</summary>
-    private async Task<Survivors> SurvivorsAsync(RedisServer redis, string database)
+    private async Task<(HubInstance A, HubInstance B)> SurvivorsAsync(RedisServer redis, string database)
     {
         var hubs = await cluster.HubsAsync(Overrides(redis, database));
-        return new Survivors(hubs[0], hubs[1]);
+        return (hubs[0], hubs[1]);
     }
 
     /// <summary>
     /// On <paramref name="redis"/> and <paramref name="database"/> (the fixture's hubs must not sweep these answers, nor
     /// these hubs the fixture's); 20 tokens a second; a lease of 3 s, so a stopped owner is noticed within seconds.
     /// </summary>
-    private Dictionary<string, string> Settings(RedisServer redis, string database)
-    {
-        var settings = cluster.Settings.ToDictionary();
-        foreach (var (key, value) in Overrides(redis, database))
-        {
-            settings[key] = value;
-        }
-
-        return settings;
-    }
+    private Dictionary<string, string> Settings(RedisServer redis, string database) => cluster.SettingsWith(Overrides(redis, database));
 
     private Dictionary<string, string> Overrides(RedisServer redis, string database) => new()
     {
@@ -133,6 +124,4 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         ["Chat:Model:Simulated:ResponseTokens"] = Tokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Chat:GenerationLease"] = "00:00:03",
     };
-
-    private sealed record Survivors(HubInstance A, HubInstance B);
 }

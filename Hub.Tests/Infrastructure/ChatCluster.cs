@@ -205,17 +205,24 @@ public class ChatCluster : IAsyncLifetime
         {
             if (!sharedHubs.TryGetValue(key, out hubs!))
             {
-                var settings = Settings.ToDictionary();
-                foreach (var (name, value) in overrides)
-                {
-                    settings[name] = value;
-                }
-
+                var settings = SettingsWith(overrides);
                 sharedHubs[key] = hubs = Task.WhenAll(Enumerable.Range(0, count).Select(_ => HubInstance.StartAsync(settings)));
             }
         }
 
         return await hubs;
+    }
+
+    /// <summary>The cluster's settings with <paramref name="overrides"/> on top: what a hub of a test's own is started with.</summary>
+    internal Dictionary<string, string> SettingsWith(IReadOnlyDictionary<string, string> overrides)
+    {
+        var settings = Settings.ToDictionary();
+        foreach (var (name, value) in overrides)
+        {
+            settings[name] = value;
+        }
+
+        return settings;
     }
 
     /// <summary>Each user's daily token budget on the catalog hubs.</summary>

@@ -39,11 +39,7 @@ internal sealed class WatchedAnswer : IAsyncDisposable
         ChatCluster cluster, string user, string watcherUrl, int tokensPerSecond, int tokens, string prompt, TimeSpan? quietLimit = null,
         IReadOnlyDictionary<string, string>? overrides = null)
     {
-        var settings = cluster.Settings.ToDictionary();
-        foreach (var (key, value) in overrides ?? new Dictionary<string, string>())
-        {
-            settings[key] = value;
-        }
+        var settings = cluster.SettingsWith(overrides ?? new Dictionary<string, string>());
 
         settings["Chat:Model:Simulated:TokensPerSecond"] = tokensPerSecond.ToString(System.Globalization.CultureInfo.InvariantCulture);
         settings["Chat:Model:Simulated:ResponseTokens"] = tokens.ToString(System.Globalization.CultureInfo.InvariantCulture);

@@ -30,7 +30,7 @@ internal sealed class RedisHealthCheck(IConnectionMultiplexer redis, RedisTopolo
                 {
                     info = (await server.ExecuteAsync("CLUSTER", "INFO")).ToString();
                 }
-                catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+                catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
                 {
                     continue; // went away since: ask the next one
                 }
@@ -42,7 +42,7 @@ internal sealed class RedisHealthCheck(IConnectionMultiplexer redis, RedisTopolo
 
             return HealthCheckResult.Unhealthy("no node of the Redis cluster is reachable");
         }
-        catch (Exception ex) when (ex is RedisException or RedisTimeoutException)
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {
             return HealthCheckResult.Unhealthy("Redis is not reachable", ex);
         }

@@ -62,8 +62,8 @@ internal sealed class AnswerGenerator(
             if (job.Resume is { } resume)
             {
                 metrics.AnswerResumed();
-                WorkerLog.AnswerTakenOver(logger, messageId, job.ConversationId, resume.LastSequence);
-                await AnnounceAsync(messageId, () => broadcaster.GenerationResumedAsync(new GenerationResumed(job.ConversationId, messageId, resume.LastSequence, instance.Id)));
+                WorkerLog.AnswerTakenOver(logger, messageId, job.ConversationId, resume.From.LastSequence);
+                await AnnounceAsync(messageId, () => broadcaster.GenerationResumedAsync(new GenerationResumed(job.ConversationId, messageId, resume.From.LastSequence, instance.Id)));
             }
             else
             {
@@ -77,14 +77,13 @@ internal sealed class AnswerGenerator(
             activity?.SetTag("chat.model", modelName);
             chunks = sink.Open(job.ConversationId, messageId, job.Answer.Epoch);
             var answer = chunks;
-            var from = job.Resume is { } r ? new RelayStart(r.LastSequence, r.Content, r.Parts) : null;
-            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => sink.WriteAsync(answer, chunk, started, generation), CancellationToken.None, from);
+            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => sink.WriteAsync(answer, chunk, started, generation), CancellationToken.None, job.Resume?.From);
             using (ToolCaller.Enter(new ToolCaller(job.OwnerId, job.ConversationId)))
             {
                 var messages = ConversationContext.Build(answering.Options, history.Messages, job.Prompt, history.SystemPrompt);
                 if (job.Resume is { } taken)
                 {
-                    messages = ConversationContext.Continue(messages, taken.Content);
+                    messages = ConversationContext.Continue(messages, taken.From.Content);
                 }
 
                 outcome = await model.ReadAsync(answering, messages, deltas.Writer, generation.Token, stoppingToken);

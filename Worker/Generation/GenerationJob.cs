@@ -24,7 +24,7 @@ internal sealed record GenerationJob(Guid ConversationId, Guid UserMessageId, Gu
 }
 
 /// <summary>
-/// Where a taken-over answer resumes: after <paramref name="LastSequence"/>, with the text and parts streamed so far
-/// (read from its replay buffer), written under <paramref name="Epoch"/>.
+/// Where a taken-over answer resumes: its relay starts <paramref name="From"/> what its replay buffer holds (last
+/// sequence, text and parts streamed so far), written under <paramref name="Epoch"/>.
 /// </summary>
-internal sealed record ResumePoint(long LastSequence, string Content, IReadOnlyList<ChatStreaming.Contracts.MessagePart> Parts, long Epoch);
+internal sealed record ResumePoint(ChatStreaming.Worker.Streaming.RelayStart From, long Epoch);
