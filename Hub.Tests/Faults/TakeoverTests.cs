@@ -1,4 +1,5 @@
 using ChatStreaming.Client.Core;
+using ChatStreaming.FakeOpenAI;
 using System.Diagnostics;
 using Xunit.Abstractions;
 
@@ -88,6 +89,57 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(messageId), finished); // no chunk of the old owner after the takeover
         Assert.Single(watcher.Resumed, r => r.MessageId == messageId);
         Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(messageId, database));
+    }
+
+    [Fact]
+    public async Task AResponsesApiAnswerOfAKilledInstanceResumesAfterTheProvidersSequenceNumberAndNoTokenIsGeneratedTwice()
+    {
+        const string prompt = "resume my background response after a crash";
+        var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
+        var overrides = Overrides(redis, database);
+        foreach (var (key, value) in await cluster.FakeModelSettingsAsync())
+        {
+            if (key.StartsWith("Chat:Model:", StringComparison.Ordinal))
+            {
+                overrides[key] = value;
+            }
+        }
+
+        overrides["Chat:Model:Api"] = "Responses";
+        overrides["Chat:Model:StallTimeout"] = "00:00:15";
+        var fake = cluster.FakeModel;
+        var reply = FakeReply.Tokens(150, 25);
+        fake.EnqueueFor(prompt, reply);
+        var hubs = await cluster.HubsAsync(overrides);
+        await using var doomed = await HubInstance.StartAsync(cluster.SettingsWith(overrides));
+        var (watcher, sender, messageId) = await StartAsync("takeover-responses", hubs[0], doomed, prompt);
+        await using var _ = watcher;
+        await using var __ = sender;
+
+        doomed.Process.Signal(Signals.Kill);
+        var finished = await watcher.WaitForFinishedAsync(messageId, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(MessageStatus.Completed, finished.Status);
+        Assert.Equal(string.Concat(reply.Deltas), finished.Content);
+        StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(messageId), finished);
+        StreamAssert.ExactlyOnceInOrder(await watcher.Hub.GetChunks(messageId, 0L), finished);
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(messageId, database));
+        // Generated once: one background response, each of its tokens generated once, read by the owner then resumed by
+        // the successor (GET ...?stream=true&starting_after=N), not asked again.
+        var response = Assert.Single(fake.Responses.Values, r => r.Prompt == prompt);
+        Assert.Equal(reply.Deltas.Count, response.GeneratedDeltas);
+        Assert.Equal(2, response.Streams.Count);
+        var resumedAfter = response.Streams[1][0] - 1;
+        Assert.Contains(fake.Requests, r => r.Path == $"/v1/responses/{response.Id}" && r.Query.Contains($"starting_after={resumedAfter}", StringComparison.Ordinal));
+        // ...right after the buffer's last chunk: the buffer held exactly the tokens up to that sequence number.
+        var resumed = Assert.Single(watcher.Resumed, r => r.MessageId == messageId);
+        var buffered = string.Concat(watcher.ChunksOf(messageId).Where(c => c.Sequence <= resumed.FromSequence).DistinctBy(c => c.Sequence).OrderBy(c => c.Sequence).Select(c => c.Delta));
+        var tokensBuffered = response.DeltaSequences.Count(s => s <= resumedAfter);
+        Assert.InRange(tokensBuffered, 1, reply.Deltas.Count - 1);
+        Assert.Equal(string.Concat(reply.Deltas.Take(tokensBuffered)), buffered);
+        // Usage counted once: the provider reports the whole response's tokens at its end, to the successor.
+        var usage = Assert.Single(await watcher.Hub.GetUsage(null));
+        Assert.Equal((1L, 11L, reply.Deltas.Count), (usage.Answers, usage.PromptTokens, usage.CompletionTokens));
     }
 
     /// <summary>A watcher on <paramref name="watching"/>, a sender (same user) on <paramref name="owner"/>, which generates; returns once 10 chunks arrived.</summary>

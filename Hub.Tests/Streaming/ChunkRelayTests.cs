@@ -16,7 +16,7 @@ public sealed class ChunkRelayTests
         var deltas = Channel.CreateUnbounded<ModelDelta>();
         var written = new List<Chunk>();
         var gate = new SemaphoreSlim(0);
-        var relay = ChunkRelay.RunAsync(Conversation, MessageId, deltas.Reader, async chunk =>
+        var relay = ChunkRelay.RunAsync(Conversation, MessageId, deltas.Reader, async (chunk, _) =>
         {
             lock (written)
             {
@@ -59,7 +59,7 @@ public sealed class ChunkRelayTests
     {
         var deltas = Channel.CreateUnbounded<ModelDelta>();
         var written = Channel.CreateUnbounded<Chunk>();
-        var relay = ChunkRelay.RunAsync(Conversation, MessageId, deltas.Reader, c => written.Writer.WriteAsync(c).AsTask(), CancellationToken.None);
+        var relay = ChunkRelay.RunAsync(Conversation, MessageId, deltas.Reader, (c, _) => written.Writer.WriteAsync(c).AsTask(), CancellationToken.None);
         var seen = new List<Chunk>();
         for (var i = 0; i < 20; i++)
         {
@@ -80,7 +80,7 @@ public sealed class ChunkRelayTests
         var deltas = Channel.CreateUnbounded<ModelDelta>();
         var calls = 0;
         var seen = new List<Chunk>();
-        var relay = ChunkRelay.RunAsync(Conversation, MessageId, deltas.Reader, chunk =>
+        var relay = ChunkRelay.RunAsync(Conversation, MessageId, deltas.Reader, (chunk, _) =>
         {
             switch (++calls)
             {
@@ -112,7 +112,7 @@ public sealed class ChunkRelayTests
     {
         var deltas = Channel.CreateUnbounded<ModelDelta>();
         var calls = 0;
-        var relay = ChunkRelay.RunAsync(Conversation, MessageId, deltas.Reader, _ =>
+        var relay = ChunkRelay.RunAsync(Conversation, MessageId, deltas.Reader, (_, _) =>
             ++calls >= 3 ? throw new InvalidOperationException("redis gone") : Task.CompletedTask, CancellationToken.None);
         for (var i = 0; i < 10; i++)
         {

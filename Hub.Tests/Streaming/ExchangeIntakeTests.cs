@@ -95,7 +95,7 @@ public sealed class ExchangeIntakeTests(ChatCluster cluster)
 
         public Task GenerationStartedAsync(GenerationStarted started) => Task.CompletedTask;
 
-        public Task<ChunkWrite> ChunkAsync(AnswerKeys keys, Chunk chunk) => Task.FromResult(ChunkWrite.Written);
+        public Task<ChunkWrite> ChunkAsync(AnswerKeys keys, Chunk chunk, byte[]? continuation = null) => Task.FromResult(ChunkWrite.Written);
 
         public Task GenerationResumedAsync(GenerationResumed resumed) => Task.CompletedTask;
 

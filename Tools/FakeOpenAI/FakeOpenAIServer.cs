@@ -10,10 +10,11 @@ namespace ChatStreaming.FakeOpenAI;
 
 /// <summary>
 /// A local HTTP server that speaks OpenAI's and Azure OpenAI's chat completion streaming format (SSE) byte for byte,
-/// so the real SDKs can be exercised offline. Each request takes the next queued <see cref="FakeReply"/>, or the
-/// default one; every request is recorded.
+/// and the Responses API's streaming and background mode (<c>FakeOpenAIServer.Responses.cs</c>), so the real SDKs can
+/// be exercised offline. Each request takes the next queued <see cref="FakeReply"/>, or the default one; every request
+/// is recorded.
 /// </summary>
-public sealed class FakeOpenAIServer : IAsyncDisposable
+public sealed partial class FakeOpenAIServer : IAsyncDisposable
 {
     private readonly WebApplication app;
     private readonly ConcurrentQueue<FakeReply> replies = new();
@@ -29,6 +30,7 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         app.MapPost("/chat/completions", HandleAsync);
         app.MapPost("/openai/deployments/{deployment}/chat/completions", HandleAsync);
         app.MapPost("/openai/v1/chat/completions", HandleAsync);
+        MapResponses(app);
     }
 
     public string Url => app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -65,6 +67,7 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
         replies.Clear();
         repliesByPrompt.Clear();
         requests.Clear();
+        responses.Clear();
     }
 
     private readonly ConcurrentDictionary<string, ConcurrentQueue<FakeReply>> repliesByPrompt = new(StringComparer.Ordinal);
@@ -80,15 +83,25 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
             }
             : null;
 
+    private RecordedRequest Record(HttpContext context, JsonNode? body)
+    {
+        var recorded = new RecordedRequest(
+            context.Request.Path, context.Request.Headers["api-key"].FirstOrDefault(), context.Request.Headers.Authorization.FirstOrDefault(), body);
+        recorded.Query = context.Request.QueryString.Value ?? "";
+        requests.Enqueue(recorded);
+        return recorded;
+    }
+
+    private FakeReply ReplyFor(string? prompt) =>
+        prompt is not null && repliesByPrompt.TryGetValue(prompt, out var forPrompt) && forPrompt.TryDequeue(out var keyed)
+            ? keyed
+            : replies.TryDequeue(out var next) ? next : defaultReply;
+
     private async Task HandleAsync(HttpContext context)
     {
         var body = await JsonNode.ParseAsync(context.Request.Body);
-        var recorded = new RecordedRequest(
-            context.Request.Path, context.Request.Headers["api-key"].FirstOrDefault(), context.Request.Headers.Authorization.FirstOrDefault(), body);
-        requests.Enqueue(recorded);
-        var reply = LastUserMessage(body) is { } prompt && repliesByPrompt.TryGetValue(prompt, out var forPrompt) && forPrompt.TryDequeue(out var keyed)
-            ? keyed
-            : replies.TryDequeue(out var next) ? next : defaultReply;
+        var recorded = Record(context, body);
+        var reply = ReplyFor(LastUserMessage(body));
         try
         {
             await AnswerAsync(context, reply, (string?)body?["model"] ?? "fake-model");
@@ -227,6 +240,7 @@ public sealed class FakeOpenAIServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        await StopBackgroundResponsesAsync();
         await app.StopAsync();
         await app.DisposeAsync();
     }

@@ -7,6 +7,9 @@ public sealed class RecordedRequest(string path, string? apiKey, string? authori
 {
     public string Path { get; } = path;
 
+    /// <summary>The query string, with its <c>?</c> (empty when there is none).</summary>
+    public string Query { get; internal set; } = "";
+
     /// <summary>The Azure <c>api-key</c> header.</summary>
     public string? ApiKey { get; } = apiKey;
 

@@ -12,7 +12,7 @@ namespace ChatStreaming.Worker.Generation;
 /// </summary>
 internal sealed class AnswerChunks(AnswerKeys keys, long failuresSeen)
 {
-    private readonly List<Chunk> written = [];
+    private readonly List<(Chunk Chunk, byte[]? Continuation)> written = [];
 
     public AnswerKeys Keys { get; } = keys;
 
@@ -22,14 +22,14 @@ internal sealed class AnswerChunks(AnswerKeys keys, long failuresSeen)
     /// <summary>A write of this answer failed since the buffer was last checked: what Redis holds is not known.</summary>
     public bool WriteFailed { get; set; }
 
-    /// <summary>The chunks Redis acknowledged, in sequence order.</summary>
-    public IReadOnlyList<Chunk> Written => written;
+    /// <summary>The chunks Redis acknowledged, in sequence order, each with its model continuation.</summary>
+    public IReadOnlyList<(Chunk Chunk, byte[]? Continuation)> Written => written;
 
-    public void Add(Chunk chunk)
+    public void Add(Chunk chunk, byte[]? continuation)
     {
-        if (written.Count == 0 || written[^1].Sequence < chunk.Sequence)
+        if (written.Count == 0 || written[^1].Chunk.Sequence < chunk.Sequence)
         {
-            written.Add(chunk);
+            written.Add((chunk, continuation));
         }
     }
 

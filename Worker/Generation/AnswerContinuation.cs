@@ -27,7 +27,7 @@ internal sealed class AnswerContinuation(ReplayStream replay, ChatStore store, G
         var job = new GenerationJob(taken.ConversationId, taken.UserMessageId, taken.MessageId, taken.OwnerId, question.Content)
         {
             Model = claim.Model,
-            Resume = new ResumePoint(new RelayStart(streamed.LastSequence, streamed.Content, streamed.Parts), taken.Epoch),
+            Resume = new ResumePoint(new RelayStart(streamed.LastSequence, streamed.Content, streamed.Parts), taken.Epoch, streamed.ModelContinuation),
         };
         owned.Add(job.Answer);
         if (queue.TryEnqueue(job))

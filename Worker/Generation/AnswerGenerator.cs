@@ -77,16 +77,25 @@ internal sealed class AnswerGenerator(
             activity?.SetTag("chat.model", modelName);
             chunks = sink.Open(job.ConversationId, messageId, job.Answer.Epoch);
             var answer = chunks;
-            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, chunk => sink.WriteAsync(answer, chunk, started, generation), CancellationToken.None, job.Resume?.From);
+            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, (chunk, continuation) => sink.WriteAsync(answer, chunk, continuation, started, generation), CancellationToken.None, job.Resume?.From);
             using (ToolCaller.Enter(new ToolCaller(job.OwnerId, job.ConversationId)))
             {
                 var messages = ConversationContext.Build(answering.Options, history.Messages, job.Prompt, history.SystemPrompt);
+                byte[]? resumeAfter = null;
                 if (job.Resume is { } taken)
                 {
-                    messages = ConversationContext.Continue(messages, taken.From.Content);
+                    // A resumable model's stream goes on after its last chunk; any other model is asked to continue.
+                    if (answering.Options.Resumable && taken.ModelContinuation is { } continuation)
+                    {
+                        resumeAfter = continuation;
+                    }
+                    else
+                    {
+                        messages = ConversationContext.Continue(messages, taken.From);
+                    }
                 }
 
-                outcome = await model.ReadAsync(answering, messages, deltas.Writer, generation.Token, stoppingToken);
+                outcome = await model.ReadAsync(answering, messages, deltas.Writer, generation.Token, stoppingToken, resumeAfter);
             }
 
             relayed = await relay;

@@ -31,7 +31,7 @@ internal sealed class ChunkSink(
     /// <summary>An answer's chunk memory, started now (nothing written, nothing to check).</summary>
     public AnswerChunks Open(Guid conversationId, Guid messageId, long epoch) => new(AnswerKeys.For(conversationId, messageId, epoch), failures.Count);
 
-    public async Task WriteAsync(AnswerChunks answer, Chunk chunk, long generationStarted, CancellationTokenSource generation)
+    public async Task WriteAsync(AnswerChunks answer, Chunk chunk, byte[]? continuation, long generationStarted, CancellationTokenSource generation)
     {
         var writing = timeProvider.GetTimestamp();
         // Redis paused or failing over: a few seconds of retries (both steps take a repeat: the append is idempotent,
@@ -40,11 +40,11 @@ internal sealed class ChunkSink(
         bool endedElsewhere;
         try
         {
-            endedElsewhere = !await WriteOnceAsync(answer, chunk);
+            endedElsewhere = !await WriteOnceAsync(answer, chunk, continuation);
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {
-            endedElsewhere = await chunkRetry.ExecuteAsync(async _ => !await WriteOnceAsync(answer, chunk), CancellationToken.None);
+            endedElsewhere = await chunkRetry.ExecuteAsync(async _ => !await WriteOnceAsync(answer, chunk, continuation), CancellationToken.None);
         }
 
         if (endedElsewhere)
@@ -58,7 +58,7 @@ internal sealed class ChunkSink(
             return;
         }
 
-        answer.Add(chunk);
+        answer.Add(chunk, continuation);
         metrics.ChunkWritten(timeProvider.GetElapsedTime(writing).TotalMilliseconds, chunk.Delta.Length);
         metrics.ChunkDelivered(timeProvider.UnixMilliseconds() - chunk.EmittedAt);
         if (chunk.Sequence == 1)
@@ -89,11 +89,11 @@ internal sealed class ChunkSink(
     }
 
     /// <summary>Writes the chunk; false when the answer ended elsewhere. A gap below it is written back first.</summary>
-    private async Task<bool> WriteOnceAsync(AnswerChunks answer, Chunk chunk)
+    private async Task<bool> WriteOnceAsync(AnswerChunks answer, Chunk chunk, byte[]? continuation)
     {
         try
         {
-            var write = await broadcaster.ChunkAsync(answer.Keys, chunk);
+            var write = await broadcaster.ChunkAsync(answer.Keys, chunk, continuation);
             if (write == ChunkWrite.Gap)
             {
                 if (!await WriteBackAsync(answer))
@@ -101,7 +101,7 @@ internal sealed class ChunkSink(
                     return false;
                 }
 
-                write = await broadcaster.ChunkAsync(answer.Keys, chunk);
+                write = await broadcaster.ChunkAsync(answer.Keys, chunk, continuation);
                 if (write == ChunkWrite.Gap)
                 {
                     // Only if Redis lost chunks again meanwhile: the relay offers this chunk again with the next one.
@@ -126,10 +126,10 @@ internal sealed class ChunkSink(
     {
         var failuresNow = failures.Count; // read first: a failure during the check is checked again next time
         var top = await replay.TopSequenceAsync(answer.Keys);
-        var missing = answer.Written.Where(c => c.Sequence > top).ToArray();
-        foreach (var chunk in missing)
+        var missing = answer.Written.Where(c => c.Chunk.Sequence > top).ToArray();
+        foreach (var (chunk, continuation) in missing)
         {
-            if (await writer.WriteAsync(answer.Keys, chunk) == ChunkWrite.Ended)
+            if (await writer.WriteAsync(answer.Keys, chunk, continuation) == ChunkWrite.Ended)
             {
                 return false;
             }
@@ -138,7 +138,7 @@ internal sealed class ChunkSink(
         if (missing.Length > 0)
         {
             metrics.ChunksWrittenBack(missing.Length);
-            WorkerLog.ChunksWrittenBack(logger, missing.Length, missing[0].Sequence, missing[^1].Sequence, missing[0].MessageId);
+            WorkerLog.ChunksWrittenBack(logger, missing.Length, missing[0].Chunk.Sequence, missing[^1].Chunk.Sequence, missing[0].Chunk.MessageId);
         }
 
         answer.Checked(failuresNow);

@@ -25,6 +25,7 @@ internal sealed record GenerationJob(Guid ConversationId, Guid UserMessageId, Gu
 
 /// <summary>
 /// Where a taken-over answer resumes: its relay starts <paramref name="From"/> what its replay buffer holds (last
-/// sequence, text and parts streamed so far), written under <paramref name="Epoch"/>.
+/// sequence, text and parts streamed so far), written under <paramref name="Epoch"/>; a resumable model's stream goes
+/// on after <paramref name="ModelContinuation"/> (kept with the buffer's last chunk; null when there is none).
 /// </summary>
-internal sealed record ResumePoint(ChatStreaming.Worker.Streaming.RelayStart From, long Epoch);
+internal sealed record ResumePoint(ChatStreaming.Worker.Streaming.RelayStart From, long Epoch, byte[]? ModelContinuation = null);

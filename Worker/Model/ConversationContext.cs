@@ -1,4 +1,6 @@
+using System.Text.Json;
 using ChatStreaming.Contracts;
+using ChatStreaming.Worker.Streaming;
 using Microsoft.Extensions.AI;
 
 namespace ChatStreaming.Worker.Model;
@@ -43,18 +45,44 @@ internal static class ConversationContext
     public const string ContinueInstruction = "Continue your previous answer exactly where it stopped. Do not repeat any of it.";
 
     /// <summary>
-    /// A taken-over answer's request (chat completions have no server-side resume): the conversation, the answer so far
-    /// as the assistant's turn, then <see cref="ContinueInstruction"/>. The prompt is sent again; the model's seam is
-    /// its own (it may restart a sentence).
+    /// A taken-over answer's request (chat completions have no server-side resume): the conversation, the tool calls the
+    /// answer already made with their results, the answer's text so far as the assistant's turn, then
+    /// <see cref="ContinueInstruction"/>. A tool whose result is in the replay buffer is not run again (the model reads
+    /// its result); a call streamed without its result is left out, so the model decides again whether to make it
+    /// (safe for read-only tools such as search_history; see docs/reliability.md). The prompt is sent again; the
+    /// model's seam is its own (it may restart a sentence).
     /// </summary>
-    public static List<ChatMessage> Continue(List<ChatMessage> messages, string partial)
+    public static List<ChatMessage> Continue(List<ChatMessage> messages, RelayStart partial)
     {
-        if (partial.Length > 0)
+        var results = partial.Parts.Where(p => p.Kind == ChunkKinds.ToolResult).Select(p => JsonSerializer.Deserialize<ToolResultPart>(p.Text, Json))
+            .Where(r => r?.CallId is not null).ToDictionary(r => r!.CallId!, r => r!.Result, StringComparer.Ordinal);
+        foreach (var call in partial.Parts.Where(p => p.Kind == ChunkKinds.ToolCall).Select(p => JsonSerializer.Deserialize<ToolCallPart>(p.Text, Json)))
         {
-            messages.Add(new ChatMessage(ChatRole.Assistant, partial));
+            if (call is { CallId: { } id, Name: { } name } && results.TryGetValue(id, out var result))
+            {
+                messages.Add(new ChatMessage(ChatRole.Assistant, [new FunctionCallContent(id, name, call.Arguments)]));
+                messages.Add(new ChatMessage(ChatRole.Tool, [new FunctionResultContent(id, result)]));
+            }
+        }
+
+        var continued = messages[^1].Role == ChatRole.Tool;
+        if (partial.Content.Length > 0)
+        {
+            messages.Add(new ChatMessage(ChatRole.Assistant, partial.Content));
+            continued = true;
+        }
+
+        if (continued)
+        {
             messages.Add(new ChatMessage(ChatRole.User, ContinueInstruction));
         }
 
         return messages;
     }
+
+    private sealed record ToolCallPart(string? CallId, string? Name, Dictionary<string, object?>? Arguments);
+
+    private sealed record ToolResultPart(string? CallId, JsonElement? Result);
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 }

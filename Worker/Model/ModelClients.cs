@@ -18,21 +18,26 @@ internal static class ModelClients
     {
         return options.Provider switch
         {
-            ModelOptions.OpenAIProvider => new OpenAIClient(
-                    new ApiKeyCredential(options.ApiKey!),
-                    new OpenAIClientOptions { Endpoint = options.Endpoint, RetryPolicy = NoRetries })
-                .GetChatClient(options.Name)
-                .AsIChatClient(),
-            ModelOptions.AzureOpenAIProvider => new AzureOpenAIClient(
-                    options.Endpoint!,
-                    new ApiKeyCredential(options.ApiKey!),
-                    AzureOptions(options.ApiVersion))
-                .GetChatClient(options.Deployment!)
-                .AsIChatClient(),
+            ModelOptions.OpenAIProvider => For(
+                new OpenAIClient(new ApiKeyCredential(options.ApiKey!), new OpenAIClientOptions { Endpoint = options.Endpoint, RetryPolicy = NoRetries }),
+                options.Name,
+                options.Api),
+            ModelOptions.AzureOpenAIProvider => For(
+                new AzureOpenAIClient(options.Endpoint!, new ApiKeyCredential(options.ApiKey!), AzureOptions(options.ApiVersion)),
+                options.Deployment!,
+                options.Api),
             _ => new SimulatedChatClient(
                 options.Simulated, services.GetRequiredService<SimulatedClock>(), services.GetRequiredService<TimeProvider>()),
         };
     }
+
+    // The Responses client is marked for evaluation (OPENAI001) in this SDK; background mode and resuming its stream
+    // are what Chat:Model:Api = Responses is for (docs/reliability.md).
+#pragma warning disable OPENAI001
+    private static IChatClient For(OpenAIClient client, string model, string api) => api == ModelOptions.ResponsesApi
+        ? client.GetResponsesClient().AsIChatClient(model)
+        : client.GetChatClient(model).AsIChatClient();
+#pragma warning restore OPENAI001
 
     private static readonly ClientRetryPolicy NoRetries = new(maxRetries: 0);
 

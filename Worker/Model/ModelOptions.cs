@@ -15,10 +15,23 @@ internal sealed class ModelOptions
     public const string SimulatedProvider = "Simulated";
     public const string OpenAIProvider = "OpenAI";
     public const string AzureOpenAIProvider = "AzureOpenAI";
+    public const string ChatCompletionsApi = "ChatCompletions";
+    public const string ResponsesApi = "Responses";
 
     [Required(ErrorMessage = "Chat:Model:Provider is required.")]
     [AllowedValues(SimulatedProvider, OpenAIProvider, AzureOpenAIProvider, ErrorMessage = "Chat:Model:Provider must be one of: Simulated, OpenAI, AzureOpenAI.")]
     public string Provider { get; set; } = SimulatedProvider;
+
+    /// <summary>
+    /// Which API of an OpenAI or Azure OpenAI model is asked: chat completions (any compatible server), or the Responses
+    /// API in background mode, whose stream another instance can resume after the provider's sequence number when the
+    /// one generating an answer stops (docs/reliability.md).
+    /// </summary>
+    [AllowedValues(ChatCompletionsApi, ResponsesApi, ErrorMessage = "Chat:Model:Api must be one of: ChatCompletions, Responses.")]
+    public string Api { get; set; } = ChatCompletionsApi;
+
+    /// <summary>Whether answers run as background responses that a successor can resume (the Responses API).</summary>
+    public bool Resumable => Api == ResponsesApi && Provider != SimulatedProvider;
 
     /// <summary>OpenAI: optional base URL of any OpenAI-compatible server (default the public API). Azure: the resource URL.</summary>
     public Uri? Endpoint { get; set; }

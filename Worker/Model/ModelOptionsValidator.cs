@@ -64,6 +64,11 @@ internal sealed class ModelOptionsValidator(ModelCatalogLayout layout, IEnumerab
                 break;
         }
 
+        if (options.Api == ModelOptions.ResponsesApi && options.Provider == ModelOptions.SimulatedProvider)
+        {
+            failures.Add("Chat:Model:Api Responses needs Chat:Model:Provider OpenAI or AzureOpenAI (the offline model resumes by itself).");
+        }
+
         var known = tools.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         foreach (var tool in options.Tools.Where(t => !known.Contains(t)))
         {

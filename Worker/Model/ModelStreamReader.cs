@@ -27,13 +27,30 @@ internal sealed class ModelStreamReader(
 
     /// <summary>
     /// Streams <paramref name="catalogModel"/>'s answer to <paramref name="messages"/>: text, reasoning, and the tool calls
-    /// and results of the function invocation around it (each round's usage added up).
+    /// and results of the function invocation around it (each round's usage added up). A resumable model
+    /// (<see cref="ModelOptions.Resumable"/>) runs it as a background response and gives every delta its continuation;
+    /// <paramref name="resumeAfter"/> (one of those) resumes that response's stream after it instead of asking anew.
     /// </summary>
     public async Task<ModelOutcome> ReadAsync(
-        CatalogModel catalogModel, IList<ChatMessage> messages, ChannelWriter<ModelDelta> deltas, CancellationToken generationToken, CancellationToken stoppingToken)
+        CatalogModel catalogModel,
+        IList<ChatMessage> messages,
+        ChannelWriter<ModelDelta> deltas,
+        CancellationToken generationToken,
+        CancellationToken stoppingToken,
+        byte[]? resumeAfter = null)
     {
         var model = catalogModel.Options;
         var chatOptions = new ChatOptions { MaxOutputTokens = model.MaxOutputTokens, Temperature = model.Temperature };
+        if (model.Resumable)
+        {
+            chatOptions.AllowBackgroundResponses = true;
+            if (resumeAfter is not null)
+            {
+                chatOptions.ContinuationToken = ResponseContinuationToken.FromBytes(resumeAfter);
+                messages = []; // the provider holds the request; the stream goes on after the token's sequence number
+            }
+        }
+
         if (catalogModel.Tools.Count > 0)
         {
             chatOptions.Tools = [.. catalogModel.Tools];
@@ -72,7 +89,7 @@ internal sealed class ModelStreamReader(
                         else if (ModelParts.ToDelta(content) is { } piece)
                         {
                             taken++;
-                            deltas.TryWrite(new ModelDelta(piece.Text, timeProvider.UnixMilliseconds(), piece.Kind));
+                            deltas.TryWrite(new ModelDelta(piece.Text, timeProvider.UnixMilliseconds(), piece.Kind, update.ContinuationToken?.ToBytes().ToArray()));
                         }
                     }
                 }

@@ -42,12 +42,19 @@ internal sealed class SimulatedChatClient(SimulatedModelOptions settings, Simula
         var responseTokens = options is { MaxOutputTokens: > 0 }
             ? Math.Min(settings.ResponseTokens, options.MaxOutputTokens.Value)
             : settings.ResponseTokens;
-        // A takeover (ConversationContext.Continue): the answer so far, then the instruction to go on. Same question, same
-        // answer: it resumes exactly where the partial answer stopped.
-        var continuing = sent.Count >= 2 && sent[^1].Role == ChatRole.User && sent[^1].Text == ConversationContext.ContinueInstruction && sent[^2].Role == ChatRole.Assistant;
-        var partial = continuing ? sent[^2].Text : "";
-        var prompt = (continuing ? sent.Take(sent.Count - 2) : sent).LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
-        var afterTool = sent.Count > 0 && sent[^1].Contents.OfType<FunctionResultContent>().Any();
+        // A takeover (ConversationContext.Continue): the tool round it made, the answer so far, then the instruction to go
+        // on. Same question, same answer: it resumes exactly where the partial answer stopped, without calling again.
+        var continuing = sent.Count >= 2 && sent[^1].Role == ChatRole.User && sent[^1].Text == ConversationContext.ContinueInstruction;
+        var before = continuing ? sent[..^1] : sent;
+        var partial = "";
+        if (continuing && before[^1].Role == ChatRole.Assistant && !before[^1].Contents.OfType<FunctionCallContent>().Any())
+        {
+            partial = before[^1].Text;
+            before = before[..^1];
+        }
+
+        var prompt = before.LastOrDefault(m => m.Role == ChatRole.User)?.Text ?? "";
+        var afterTool = before.Count > 0 && before[^1].Contents.OfType<FunctionResultContent>().Any();
         var start = timeProvider.GetTimestamp();
         var index = 0;
         var streamed = 0;
@@ -119,7 +126,7 @@ internal sealed class SimulatedChatClient(SimulatedModelOptions settings, Simula
 
     /// <summary>
     /// The tokens after <paramref name="partial"/> when the answer starts with it (cut inside a token if it stops there);
-    /// otherwise (an answer that used a tool: its first round is not repeated) the whole answer again.
+    /// otherwise the whole answer again.
     /// </summary>
     private static List<string> Remainder(List<string> tokens, string partial)
     {

@@ -15,6 +15,8 @@ namespace ChatStreaming.Worker.Streaming;
 /// Invariants: chunks carry sequences 1..N in order, and a sequence always carries the same payload; the concatenation
 /// of their text deltas is every text delta read, in order, except a tail the sink still refused at the very end (that
 /// tail is in <see cref="RelayResult.Content"/> and <see cref="RelayResult.Parts"/>, which are saved and announced).
+/// A chunk goes to the sink with the continuation of its last delta (<see cref="ModelDelta.Continuation"/>, null when
+/// the model gives none): where the model's stream resumes after that chunk.
 /// </summary>
 internal static class ChunkRelay
 {
@@ -22,7 +24,7 @@ internal static class ChunkRelay
         Guid conversationId,
         Guid messageId,
         ChannelReader<ModelDelta> deltas,
-        Func<Chunk, Task> sink,
+        Func<Chunk, byte[]?, Task> sink,
         CancellationToken cancellationToken,
         RelayStart? start = null)
     {
@@ -36,7 +38,8 @@ internal static class ChunkRelay
         var pending = new StringBuilder(); // read, not yet in a chunk
         var pendingKind = ChunkKinds.Text;
         double takenAt = 0;
-        var ready = new Queue<Chunk>(); // numbered, not yet taken by the sink: the head was refused (or not offered yet)
+        byte[]? continuation = null; // the pending piece's last delta's
+        var ready = new Queue<(Chunk Chunk, byte[]? Continuation)>(); // numbered, not yet taken by the sink: the head was refused (or not offered yet)
         var sequence = start?.LastSequence ?? 0; // a taken-over answer goes on after what its replay buffer holds
         var count = 0;
         Exception? sinkError = null;
@@ -50,19 +53,19 @@ internal static class ChunkRelay
 
             var text = pending.ToString();
             pending.Clear();
-            ready.Enqueue(pendingKind == ChunkKinds.Text
+            ready.Enqueue((pendingKind == ChunkKinds.Text
                 ? new Chunk(conversationId, messageId, ++sequence, text, takenAt)
-                : new Chunk(conversationId, messageId, ++sequence, "", takenAt, pendingKind, text));
+                : new Chunk(conversationId, messageId, ++sequence, "", takenAt, pendingKind, text), continuation));
         }
 
         async Task FlushAsync()
         {
             Seal();
-            while (ready.TryPeek(out var chunk))
+            while (ready.TryPeek(out var next))
             {
                 try
                 {
-                    await sink(chunk);
+                    await sink(next.Chunk, next.Continuation);
                     ready.Dequeue();
                 }
                 catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
@@ -91,6 +94,7 @@ internal static class ChunkRelay
                 }
 
                 pending.Append(delta.Text);
+                continuation = delta.Continuation;
                 parts.Add(delta.Kind, delta.Text);
                 if (delta.Kind == ChunkKinds.Text)
                 {

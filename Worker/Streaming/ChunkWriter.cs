@@ -48,9 +48,9 @@ internal sealed class ChunkWriter(IConnectionMultiplexer redis, ReplayStream rep
     /// Writes and publishes <paramref name="chunk"/>. Throws what Redis threw for this chunk (the caller retries; other
     /// chunks of the same batch are not affected).
     /// </summary>
-    public async Task<ChunkWrite> WriteAsync(AnswerKeys keys, Chunk chunk)
+    public async Task<ChunkWrite> WriteAsync(AnswerKeys keys, Chunk chunk, byte[]? continuation = null)
     {
-        var pending = new Pending(keys, chunk, ConversationEvent.Encode(instance.Value, chunk));
+        var pending = new Pending(keys, chunk, ConversationEvent.Encode(instance.Value, chunk), continuation);
         if (!queue.Writer.TryWrite(pending))
         {
             try
@@ -79,7 +79,7 @@ internal sealed class ChunkWriter(IConnectionMultiplexer redis, ReplayStream rep
                 Task<RedisResult> result;
                 try
                 {
-                    result = replay.Append(pipeline, pending.Keys, pending.Chunk, pending.Payload);
+                    result = replay.Append(pipeline, pending.Keys, pending.Chunk, pending.Payload, pending.Continuation);
                 }
                 catch (Exception ex) // the writer outlives any one failure: this chunk's caller gets it
                 {
@@ -147,7 +147,7 @@ internal sealed class ChunkWriter(IConnectionMultiplexer redis, ReplayStream rep
     /// <summary>Batches sent so far (a chunk or more each).</summary>
     internal long BatchesSent => Interlocked.Read(ref batchesSent);
 
-    private sealed class Pending(AnswerKeys keys, Chunk chunk, byte[] payload)
+    private sealed class Pending(AnswerKeys keys, Chunk chunk, byte[] payload, byte[]? continuation)
         : TaskCompletionSource<ChunkWrite>(TaskCreationOptions.RunContinuationsAsynchronously)
     {
         public AnswerKeys Keys { get; } = keys;
@@ -155,5 +155,7 @@ internal sealed class ChunkWriter(IConnectionMultiplexer redis, ReplayStream rep
         public Chunk Chunk { get; } = chunk;
 
         public byte[] Payload { get; } = payload;
+
+        public byte[]? Continuation { get; } = continuation;
     }
 }

@@ -30,9 +30,9 @@ internal sealed class ConversationBroadcaster(
     public Task GenerationResumedAsync(GenerationResumed resumed) =>
         PublishAsync(resumed.ConversationId, ChatHubMethods.GenerationResumed, resumed, ConversationEvent.Encode(instance.Value, resumed));
 
-    public async Task<ChunkWrite> ChunkAsync(AnswerKeys keys, Chunk chunk)
+    public async Task<ChunkWrite> ChunkAsync(AnswerKeys keys, Chunk chunk, byte[]? continuation = null)
     {
-        var write = await writer.WriteAsync(keys, chunk);
+        var write = await writer.WriteAsync(keys, chunk, continuation);
         if (write is ChunkWrite.Written or ChunkWrite.Repeated)
         {
             // Written now, or by an earlier try whose reply was lost (then only its local delivery may be missing).

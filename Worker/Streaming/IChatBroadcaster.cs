@@ -18,9 +18,10 @@ internal interface IChatBroadcaster
     /// <summary>
     /// Writes the chunk to its answer's replay buffer, then delivers it (the write and the publish to other instances are
     /// one Redis call). Nothing goes out when the buffer refused it: <see cref="ChunkWrite.Ended"/> (the answer has ended
-    /// elsewhere) or <see cref="ChunkWrite.Gap"/> (the buffer lacks the chunks before it).
+    /// elsewhere) or <see cref="ChunkWrite.Gap"/> (the buffer lacks the chunks before it). A model continuation is kept
+    /// with the chunk in the buffer (never sent to clients): where a successor resumes the model after it.
     /// </summary>
-    Task<ChunkWrite> ChunkAsync(AnswerKeys keys, Chunk chunk);
+    Task<ChunkWrite> ChunkAsync(AnswerKeys keys, Chunk chunk, byte[]? continuation = null);
 
     Task GenerationFinishedAsync(GenerationFinished finished);
 

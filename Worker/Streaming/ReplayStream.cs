@@ -19,9 +19,12 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
     private const string EmittedAtField = "t";
     private const string KindField = "k";
     private const string PartField = "p";
+    private const string ContinuationField = "c";
 
     // KEYS: chunks stream, generation hash. ARGV: sequence, delta, emitted at, TTL (ms), events channel, payload, the
-    // writer's epoch, and for a chunk that is not text its kind and part (a text chunk, nearly all of them, sends seven).
+    // writer's epoch, then kind, part and model continuation, each empty when it has none (a text chunk of a model that
+    // gives no continuation, nearly all of them, sends the first seven only). A continuation is stored as c: where a
+    // resumable model's stream goes on after this chunk (a successor reads the buffer's last one).
     // Idempotent without a read: XADD with an explicit id refuses an id not above the stream's top, which is a repeat
     // (chunks of an answer are written in order). Any other error (a key of the wrong type…) is the caller's.
     // The TTL slides with every chunk, so a buffer lives Chat:ReplayTtl after its last chunk.
@@ -32,7 +35,7 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
     // a replica that had not received the last appends, a restart), and the owner writes it back first (ChunkSink), so
     // the buffer never holds a silent gap. One XREVRANGE of one entry: O(1) next to the XADD.
     // The publish is PUBLISH on a single node, SPUBLISH on a cluster (the channel is in the slot of both keys).
-    private const string AppendScriptTemplate = $"""
+    private const string AppendScriptTemplate = $$"""
         local state = redis.call('HMGET', KEYS[2], 'status', 'epoch')
         if (state[1] and state[1] ~= 'streaming') or (state[2] and state[2] ~= ARGV[7]) then
             return -1
@@ -46,9 +49,20 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
         end
         local added
         if #ARGV > 7 then
-            added = redis.pcall('XADD', KEYS[1], '0-' .. ARGV[1], '{DeltaField}', ARGV[2], '{EmittedAtField}', ARGV[3], '{KindField}', ARGV[8], '{PartField}', ARGV[9])
+            local fields = {'XADD', KEYS[1], '0-' .. ARGV[1], '{{DeltaField}}', ARGV[2], '{{EmittedAtField}}', ARGV[3]}
+            if ARGV[8] ~= '' then
+                table.insert(fields, '{{KindField}}')
+                table.insert(fields, ARGV[8])
+                table.insert(fields, '{{PartField}}')
+                table.insert(fields, ARGV[9])
+            end
+            if ARGV[10] ~= '' then
+                table.insert(fields, '{{ContinuationField}}')
+                table.insert(fields, ARGV[10])
+            end
+            added = redis.pcall(unpack(fields))
         else
-            added = redis.pcall('XADD', KEYS[1], '0-' .. ARGV[1], '{DeltaField}', ARGV[2], '{EmittedAtField}', ARGV[3])
+            added = redis.pcall('XADD', KEYS[1], '0-' .. ARGV[1], '{{DeltaField}}', ARGV[2], '{{EmittedAtField}}', ARGV[3])
         end
         if type(added) == 'table' and added.err then
             if string.find(added.err, 'equal or smaller', 1, true) then
@@ -72,13 +86,16 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
     /// Queues the append of <paramref name="chunk"/> (and the publish of <paramref name="payload"/>) on
     /// <paramref name="batch"/>; its result, once the batch is sent, is read by <see cref="WriteOf"/>.
     /// </summary>
-    public Task<RedisResult> Append(IBatch batch, AnswerKeys keys, Chunk chunk, byte[] payload) =>
+    public Task<RedisResult> Append(IBatch batch, AnswerKeys keys, Chunk chunk, byte[] payload, byte[]? continuation = null) =>
         batch.ScriptEvaluateAsync(
             topology.IsCluster ? ShardedAppendScript : AppendScript,
             [keys.Chunks, keys.Generation],
-            chunk.Kind == ChunkKinds.Text
+            chunk.Kind == ChunkKinds.Text && continuation is null
                 ? [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, keys.Events, payload, keys.Epoch]
-                : [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, keys.Events, payload, keys.Epoch, chunk.Kind, chunk.Part ?? ""]);
+                : [
+                    chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, keys.Events, payload, keys.Epoch,
+                    chunk.Kind == ChunkKinds.Text ? "" : chunk.Kind, chunk.Part ?? "", continuation ?? [],
+                ]);
 
     /// <summary>What the append script did.</summary>
     public static ChunkWrite WriteOf(RedisResult appended) => (int)appended switch
@@ -126,7 +143,8 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
             parts.Add((string?)entry[KindField] ?? ChunkKinds.Text, (string?)entry[PartField] ?? (string?)entry[DeltaField] ?? "");
         }
 
-        return new StreamedText(text, entries.Length == 0 ? 0 : SequenceOf(entries[^1].Id), parts.Build());
+        var continuation = entries.Length == 0 ? RedisValue.Null : entries[^1][ContinuationField];
+        return new StreamedText(text, entries.Length == 0 ? 0 : SequenceOf(entries[^1].Id), parts.Build(), continuation.IsNull ? null : (byte[]?)continuation);
     }
 
     private static Chunk ToChunk(Guid conversationId, Guid messageId, StreamEntry entry) => new(
