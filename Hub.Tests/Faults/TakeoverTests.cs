@@ -17,7 +17,9 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
     [Fact]
     public async Task AnAnswerOfAKilledInstanceIsCarriedOnByAnotherToTheTextAnUninterruptedAnswerHas()
     {
-        const string prompt = "carry me on after a crash";
+        // The model searches the history first (a tool call and its result), then answers: the successor must not run
+        // the tool again, and must go on from the text the buffer holds.
+        const string prompt = "search for what I asked before the crash";
         var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
         var survivors = await SurvivorsAsync(redis, database);
         await using var doomed = await HubInstance.StartAsync(Settings(redis, database));
@@ -42,7 +44,9 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         var finished = await watcher.WaitForFinishedAsync(messageId, TimeSpan.FromSeconds(60));
 
         Assert.Equal(MessageStatus.Completed, finished.Status);
-        Assert.Equal(Simulated.Answer(prompt, Tokens), finished.Content); // the simulated model resumed at the token where it stopped
+        // The simulated model resumed at the token where it stopped, after the tool round it read from the buffer.
+        Assert.Equal(Simulated.AfterTool + Simulated.Answer(prompt, Tokens), finished.Content);
+        Assert.Equal([ChunkKinds.ToolCall, ChunkKinds.ToolResult, ChunkKinds.Text], finished.Parts!.Select(p => p.Kind)); // the tool ran once
         StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(messageId), finished); // one answer, contiguous sequences, once each
         var resumed = Assert.Single(watcher.Resumed, r => r.MessageId == messageId); // one instance carried it on
         Assert.InRange(resumed.FromSequence, before, finished.LastSequence - 1);
@@ -175,5 +179,6 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         ["Chat:Model:Simulated:TokensPerSecond"] = "20",
         ["Chat:Model:Simulated:ResponseTokens"] = Tokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
         ["Chat:GenerationLease"] = "00:00:03",
+        ["Chat:Model:Tools:0"] = "search_history", // asked to "search", the simulated model calls it first
     };
 }

@@ -21,6 +21,9 @@ internal sealed class SimulatedChatClient(SimulatedModelOptions settings, Simula
         "postgres", "saved", "final", "delta", "model", "worker", "hub", "scale", "out", "nothing", "lost",
     ];
 
+    /// <summary>The first token of an answer given after a tool's result.</summary>
+    public const string AfterTool = "I looked through your earlier messages first. ";
+
     public async Task<ChatResponse> GetResponseAsync(
         IEnumerable<ChatMessage> messages, ChatOptions? options = null, CancellationToken cancellationToken = default)
     {
@@ -105,7 +108,7 @@ internal sealed class SimulatedChatClient(SimulatedModelOptions settings, Simula
         List<string> tokens = [.. Tokens(prompt, responseTokens)];
         if (afterTool)
         {
-            tokens.Insert(0, "I looked through your earlier messages first. ");
+            tokens.Insert(0, AfterTool);
         }
 
         if (continuing)
