@@ -130,7 +130,7 @@ public sealed partial class ChatStore
             UPDATE messages
             SET content = @Content, status = @Status, last_sequence = @LastSequence, error = @Error, completed_at = @Now,
                 finish_reason = @FinishReason, prompt_tokens = @PromptTokens, completion_tokens = @CompletionTokens,
-                model = @Model, parts = @Parts
+                usage_estimated = @UsageEstimated, model = @Model, parts = @Parts
             WHERE id = @MessageId AND status = 'streaming'
             RETURNING conversation_id
         )
@@ -153,6 +153,7 @@ public sealed partial class ChatStore
                 message.FinishReason,
                 PromptTokens = message.Usage?.PromptTokens,
                 CompletionTokens = message.Usage?.CompletionTokens,
+                UsageEstimated = message.Usage?.Estimated ?? false,
                 message.Model,
                 Parts = StoredParts.Encode(message.Parts, message.Content),
                 Now = Now().UtcDateTime,

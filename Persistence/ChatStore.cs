@@ -37,7 +37,7 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
         m.id AS Id, m.conversation_id AS ConversationId, m.role AS Role, m.content AS Content, m.status AS Status,
         m.created_at AS CreatedAt, m.completed_at AS CompletedAt, m.last_sequence AS LastSequence, m.error AS Error,
         m.finish_reason AS FinishReason, m.prompt_tokens AS PromptTokens, m.completion_tokens AS CompletionTokens,
-        m.position AS Position, m.parent_id AS ParentId, m.model AS Model, m.parts AS Parts,
+        m.usage_estimated AS UsageEstimated, m.position AS Position, m.parent_id AS ParentId, m.model AS Model, m.parts AS Parts,
         ARRAY(SELECT s.id FROM messages s
               WHERE s.conversation_id = m.conversation_id
                 AND (s.parent_id = m.parent_id OR (s.parent_id IS NULL AND m.parent_id IS NULL))

@@ -32,6 +32,8 @@ internal sealed class MessageRow
 
     public long? CompletionTokens { get; init; }
 
+    public bool UsageEstimated { get; init; }
+
     public long Position { get; init; }
 
     public Guid? ParentId { get; init; }
@@ -53,7 +55,7 @@ internal sealed class MessageRow
         LastSequence,
         Error,
         FinishReason,
-        PromptTokens is { } prompt && CompletionTokens is { } completion ? new TokenUsage(prompt, completion) : null,
+        PromptTokens is { } prompt && CompletionTokens is { } completion ? new TokenUsage(prompt, completion) { Estimated = UsageEstimated } : null,
         Position,
         ParentId,
         SiblingIds,

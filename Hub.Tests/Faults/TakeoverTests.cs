@@ -55,6 +55,13 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         var seen = await shown.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal((messageId, finished.Content, finished.Content), (seen.MessageId, seen.Text.ToString(), seen.Finished!.Content));
         Assert.Equal(resumed.FromSequence, seen.ResumedFrom); // marked "resumed after a server restart"
+        // Usage counted once for the whole answer: the stopped instance's part (never reported) estimated, then the
+        // successor's own; not twice, not only the successor's.
+        var usage = Assert.Single(await watcher.Hub.GetUsage(null));
+        var streamed = finished.Parts!.Sum(p => (long)p.Text.Length);
+        Assert.Equal((1L, 1L), (usage.Answers, usage.EstimatedAnswers));
+        Assert.InRange(usage.CompletionTokens, Worker.Generation.UsageCharge.Estimate(streamed), Worker.Generation.UsageCharge.Estimate(streamed) + 1);
+        Assert.Equal((finished.Usage!.PromptTokens, finished.Usage.CompletionTokens, true), (usage.PromptTokens, usage.CompletionTokens, finished.Usage.Estimated));
     }
 
     [Fact]

@@ -232,7 +232,8 @@ public class ChatCluster : IAsyncLifetime
     /// Two Hub instances (sharing the cluster's Redis and Postgres) with a model catalog: <c>fast</c> (simulated, the
     /// default), <c>thinker</c> (simulated, reasons first, offered search_history), <c>slow</c> (the same at 20 tokens a
     /// second for <see cref="LongAnswerTokens"/>: a test acts mid-answer, then cancels), <c>long</c> (simulated, answers of
-    /// 3000 tokens: crosses the budget in one answer), <c>gpt</c> (OpenAI at the fake server, model fake-gpt) and
+    /// 3000 tokens: crosses the budget in one answer), <c>burst</c> (simulated, 5000 tokens at 300 a second: a test
+    /// cancels it after many tokens), <c>gpt</c> (OpenAI at the fake server, model fake-gpt) and
     /// <c>azure</c> (Azure OpenAI at the fake server, deployment fake-deployment), both offered search_history; each
     /// user may use <see cref="CatalogTokensPerDay"/> tokens a day. Started on first use.
     /// </summary>
@@ -262,6 +263,10 @@ public class ChatCluster : IAsyncLifetime
             settings["Chat:Models:long:MaxOutputTokens"] = "5000";
             settings["Chat:Models:long:Simulated:TokensPerSecond"] = "0";
             settings["Chat:Models:long:Simulated:ResponseTokens"] = "3000";
+            settings["Chat:Models:burst:Provider"] = "Simulated";
+            settings["Chat:Models:burst:MaxOutputTokens"] = "5000";
+            settings["Chat:Models:burst:Simulated:TokensPerSecond"] = "300";
+            settings["Chat:Models:burst:Simulated:ResponseTokens"] = "5000";
             settings["Chat:Models:gpt:Provider"] = "OpenAI";
             settings["Chat:Models:gpt:Endpoint"] = $"{fakeModel.Url}/v1";
             settings["Chat:Models:gpt:Name"] = "fake-gpt";

@@ -22,7 +22,7 @@ public sealed class ModelCatalogTests(ChatCluster cluster)
 
         var models = await client.Hub.ListModels();
 
-        Assert.Equal(["fast", "azure", "gpt", "long", "slow", "thinker"], models.Select(m => m.Name)); // the default, then by name
+        Assert.Equal(["fast", "azure", "burst", "gpt", "long", "slow", "thinker"], models.Select(m => m.Name)); // the default, then by name
         Assert.Equal(["Simulated", "AzureOpenAI", "OpenAI", "Simulated", "Simulated", "Simulated"], models.Select(m => m.Provider));
         Assert.Equal([true, false, false, false, false, false], models.Select(m => m.IsDefault));
         Assert.Equal(["search_history"], models.Single(m => m.Name == "thinker").Tools);
@@ -49,8 +49,8 @@ public sealed class ModelCatalogTests(ChatCluster cluster)
         var send = await Assert.ThrowsAsync<HubException>(() => client.SendAsync(conversation.Id, "hello", model: "gpt-9"));
         var update = await Assert.ThrowsAsync<HubException>(() => client.Hub.UpdateConversation(new UpdateConversationRequest(conversation.Id, null, Model: "nope")));
 
-        Assert.EndsWith("unknown model 'gpt-9' (models: fast, azure, gpt, long, slow, thinker)", send.Message, StringComparison.Ordinal);
-        Assert.EndsWith("unknown model 'nope' (models: fast, azure, gpt, long, slow, thinker)", update.Message, StringComparison.Ordinal);
+        Assert.EndsWith("unknown model 'gpt-9' (models: fast, azure, burst, gpt, long, slow, thinker)", send.Message, StringComparison.Ordinal);
+        Assert.EndsWith("unknown model 'nope' (models: fast, azure, burst, gpt, long, slow, thinker)", update.Message, StringComparison.Ordinal);
         await using var db = await cluster.Db.OpenConnectionAsync();
         Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE conversation_id = @Id", new { conversation.Id }));
         Assert.Null(await db.ExecuteScalarAsync<string?>("SELECT model FROM conversations WHERE id = @Id", new { conversation.Id }));
@@ -163,6 +163,34 @@ public sealed class ModelCatalogTests(ChatCluster cluster)
         var theirs = await other.CreateConversationAsync();
         var allowed = await other.SendAsync(theirs.Id, "hello");
         Assert.Equal(MessageStatus.Completed, (await other.WaitForFinishedAsync(allowed.AssistantMessageId)).Status);
+    }
+
+    [Fact]
+    public async Task CancellingEachAnswerBeforeItsEndDoesNotDodgeTheDailyTokenBudget()
+    {
+        var (a, b) = await cluster.CatalogHubsAsync();
+        await using var client = await cluster.ConnectAsync(a.Url, "catalog-budget-cancel");
+        var conversation = await client.CreateConversationAsync();
+
+        // The simulated model reports usage only at its end: before, a cancelled answer was charged nothing, and a user
+        // cancelling each answer just before its end never met the budget. Now it is charged an estimate.
+        for (var i = 0; i < 2; i++)
+        {
+            var sent = await client.SendAsync(conversation.Id, $"a burst of words number {i}", model: "burst");
+            await Wait.UntilAsync(() => client.ChunksOf(sent.AssistantMessageId).DistinctBy(c => c.Sequence).Sum(c => c.Delta.Length) >= 4400, Wait.Default, "the burst did not stream");
+            await client.Hub.CancelGeneration(sent.AssistantMessageId);
+            var cancelled = await client.WaitForFinishedAsync(sent.AssistantMessageId);
+            Assert.Equal(MessageStatus.Cancelled, cancelled.Status);
+            Assert.True(cancelled.Usage is { Estimated: true, CompletionTokens: >= 1100 }, $"{cancelled.Usage}");
+        }
+
+        // Two answers cancelled at ~1100 tokens each crossed the 2000 a day: the next send is refused on every instance.
+        await using var onB = await cluster.ConnectAsync(b.Url, "catalog-budget-cancel");
+        var refused = await Assert.ThrowsAsync<HubException>(() => onB.SendAsync(conversation.Id, "one more", model: "burst"));
+        Assert.EndsWith("token budget", refused.Message, StringComparison.Ordinal);
+        var usage = Assert.Single(await client.Hub.GetUsage(null));
+        Assert.Equal(("burst", 2L, 2L), (usage.Model, usage.Answers, usage.EstimatedAnswers));
+        Assert.True(usage.TotalTokens > ChatCluster.CatalogTokensPerDay, $"{usage}");
     }
 
     [Fact]

@@ -15,7 +15,7 @@ namespace ChatStreaming.Worker.Generation;
 /// <summary>
 /// One answer from its start to its end: stream the model's deltas through a <see cref="ChunkRelay"/> into Redis
 /// (<see cref="ChunkSink"/>), then end it through the <see cref="GenerationFinisher"/> (status decided once, saved once,
-/// announced) and count its tokens (<see cref="TokenSpender"/>). Whatever fails, the answer ends.
+/// announced) and count its tokens (<see cref="UsageCharge"/>, <see cref="TokenSpender"/>). Whatever fails, the answer ends.
 /// </summary>
 internal sealed class AnswerGenerator(
     OwnedAnswers owned,
@@ -49,6 +49,8 @@ internal sealed class AnswerGenerator(
         var deltas = Channel.CreateUnbounded<ModelDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         Task<RelayResult>? relay = null;
         AnswerChunks? chunks = null;
+        long promptCharacters = 0;
+        var providerResumed = false;
         try
         {
             if (await state.IsCancelRequestedAsync(job.ConversationId, messageId))
@@ -81,6 +83,7 @@ internal sealed class AnswerGenerator(
             using (ToolCaller.Enter(new ToolCaller(job.OwnerId, job.ConversationId)))
             {
                 var messages = ConversationContext.Build(answering.Options, history.Messages, job.Prompt, history.SystemPrompt);
+                promptCharacters = messages.Sum(m => (long)m.Text.Length);
                 byte[]? resumeAfter = null;
                 if (job.Resume is { } taken)
                 {
@@ -88,6 +91,7 @@ internal sealed class AnswerGenerator(
                     if (answering.Options.Resumable && taken.ModelContinuation is { } continuation)
                     {
                         resumeAfter = continuation;
+                        providerResumed = true;
                     }
                     else
                     {
@@ -125,17 +129,19 @@ internal sealed class AnswerGenerator(
             try
             {
                 owned.MarkEnding(messageId);
+                outcome = outcome with { Usage = Charge(job, outcome, relayed, promptCharacters, providerResumed) };
                 if (chunks is not null)
                 {
                     await sink.CompleteAsync(chunks); // what a failover took from the replay buffer, before the end
                 }
 
+                // Counted before the end is announced: a client that saw the end and sends again is checked against it.
+                await tokens.SpendAsync(job, outcome.Usage);
                 if (await finisher.EndAsync(job.ConversationId, messageId, outcome, relayed, modelName, job.Answer.Epoch) is null)
                 {
-                    outcome = outcome with { Usage = null }; // fenced: the successor counts what it generates
+                    await tokens.SpendAsync(job, outcome.Usage, refund: true); // fenced: the successor counts the whole answer
+                    outcome = outcome with { Usage = null };
                 }
-
-                await tokens.SpendAsync(job, outcome.Usage);
             }
             catch (Exception ex)
             {
@@ -151,6 +157,20 @@ internal sealed class AnswerGenerator(
             }
         }
     }
+
+    /// <summary>What the answer is charged: the model's report, or an estimate where it is not the whole answer's.</summary>
+    private static TokenUsage? Charge(GenerationJob job, ModelOutcome outcome, RelayResult relayed, long promptCharacters, bool providerResumed)
+    {
+        var inherited = job.Resume is { } resume ? Characters(resume.From.Parts) : 0;
+        return UsageCharge.Of(
+            outcome.Usage,
+            wholeAnswer: outcome.Status == MessageStatus.Completed && (job.Resume is null || providerResumed),
+            promptCharacters,
+            Math.Max(0, Characters(relayed.Parts) - inherited),
+            providerResumed ? 0 : inherited);
+    }
+
+    private static long Characters(IReadOnlyList<MessagePart>? parts) => parts?.Sum(p => (long)p.Text.Length) ?? 0;
 
     /// <summary>Best effort: a client not told of the start (or the resume) still gets the chunks (the first one it sees tells it).</summary>
     private async Task AnnounceAsync(Guid messageId, Func<Task> announce)

@@ -9,8 +9,8 @@ namespace ChatStreaming.Worker.Generation;
 /// <summary>Counts an answer's tokens against its owner's daily budget (Chat:TokensPerDayPerUser).</summary>
 internal sealed class TokenSpender(UserLimiter limiter, ILogger<TokenSpender> logger)
 {
-    /// <summary>Redis being away loses this answer's count only.</summary>
-    public async Task SpendAsync(GenerationJob job, TokenUsage? usage)
+    /// <summary>Redis being away loses this answer's count only. A refund takes back what an earlier call counted.</summary>
+    public async Task SpendAsync(GenerationJob job, TokenUsage? usage, bool refund = false)
     {
         if (usage is null)
         {
@@ -19,7 +19,8 @@ internal sealed class TokenSpender(UserLimiter limiter, ILogger<TokenSpender> lo
 
         try
         {
-            await limiter.SpendTokensAsync(job.OwnerId, usage.PromptTokens + usage.CompletionTokens);
+            var tokens = usage.PromptTokens + usage.CompletionTokens;
+            await limiter.SpendTokensAsync(job.OwnerId, refund ? -tokens : tokens);
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {

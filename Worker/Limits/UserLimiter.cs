@@ -131,11 +131,12 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
     /// <summary>
     /// Adds an answer's tokens to the user's count for today (UTC), which the next sends are checked against when
     /// Chat:TokensPerDayPerUser is set. Counted when the answer ends, so the answer that crosses the budget finishes.
+    /// Negative <paramref name="tokens"/> take back an earlier count.
     /// </summary>
     /// <exception cref="RedisException">Redis cannot be reached.</exception>
     public async Task SpendTokensAsync(string userId, long tokens)
     {
-        if (Options.TokensPerDayPerUser <= 0 || tokens <= 0)
+        if (Options.TokensPerDayPerUser <= 0 || tokens == 0)
         {
             return;
         }

@@ -1,0 +1,43 @@
+using ChatStreaming.Contracts;
+
+namespace ChatStreaming.Worker.Generation;
+
+/// <summary>
+/// What an answer is charged (saved with it, counted against Chat:TokensPerDayPerUser, summed by GetUsage): the tokens
+/// the model reported when it reported them for the whole answer; otherwise an estimate, marked
+/// <see cref="TokenUsage.Estimated"/> — a cancelled or interrupted answer (most providers report usage only at the
+/// end), or an answer another instance carried on (the stopped instance's part was never reported). The estimate is 4
+/// characters a token (OpenAI's rule of thumb for English) of the text sent to the model and of everything streamed
+/// (text, reasoning, tool calls and results); where the model reported some rounds, each count is the larger of the
+/// two. An answer that streamed nothing is charged what the model reported, if anything.
+/// </summary>
+internal static class UsageCharge
+{
+    public const int CharactersPerToken = 4;
+
+    /// <param name="reported">The usage the model reported for this instance's part (null: none).</param>
+    /// <param name="wholeAnswer">The report covers the whole answer: it completed here from its start (or the provider resumed its own stream).</param>
+    /// <param name="promptCharacters">Characters sent to the model for the answer's first request.</param>
+    /// <param name="generatedCharacters">Characters this instance streamed.</param>
+    /// <param name="inheritedCharacters">Characters streamed before a takeover by the instance that stopped (0: none, or covered by the report).</param>
+    public static TokenUsage? Of(TokenUsage? reported, bool wholeAnswer, long promptCharacters, long generatedCharacters, long inheritedCharacters)
+    {
+        if ((wholeAnswer && reported is not null) || generatedCharacters + inheritedCharacters == 0)
+        {
+            return reported;
+        }
+
+        var prompt = Math.Max(reported?.PromptTokens ?? 0, Estimate(promptCharacters));
+        var completion = Math.Max(reported?.CompletionTokens ?? 0, Estimate(generatedCharacters));
+        if (inheritedCharacters > 0)
+        {
+            // The stopped instance's request and what it streamed; this instance's own request is in `prompt`.
+            prompt += Estimate(promptCharacters);
+            completion += Estimate(inheritedCharacters);
+        }
+
+        return new TokenUsage(prompt, completion) { Estimated = true };
+    }
+
+    public static long Estimate(long characters) => (characters + CharactersPerToken - 1) / CharactersPerToken;
+}
