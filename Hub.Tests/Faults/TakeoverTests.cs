@@ -32,7 +32,16 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         var shown = new TaskCompletionSource<AnswerState>(TaskCreationOptions.RunContinuationsAsynchronously);
         session.Finished += answer => shown.TrySetResult(answer);
         await session.StartAsync(CancellationToken.None);
-        await session.OpenAsync((await watcher.Hub.GetChunks(messageId, 0L))[0].ConversationId, CancellationToken.None);
+        var conversationId = (await watcher.Hub.GetChunks(messageId, 0L))[0].ConversationId;
+        await session.OpenAsync(conversationId, CancellationToken.None);
+        // And the browser page, on the same survivor, with the answer open while it streams.
+        var browser = new BrowserSession();
+        await browser.InitializeAsync();
+        await using var ___ = new AsyncDisposer(browser.DisposeAsync);
+        var page = await browser.SignedInPageAsync(survivors.B.Url, "/", "takeover-killed");
+        await page.ClickAsync($"#conversations li[data-conversation-id='{conversationId}'] button.open");
+        var onPage = $"#messages li.assistant[data-message-id='{messageId}']";
+        await page.WaitForSelectorAsync(onPage);
         var before = watcher.ChunksOf(messageId).Max(c => c.Sequence);
 
         doomed.Process.Signal(Signals.Kill);
@@ -55,6 +64,9 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         var seen = await shown.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.Equal((messageId, finished.Content, finished.Content), (seen.MessageId, seen.Text.ToString(), seen.Finished!.Content));
         Assert.Equal(resumed.FromSequence, seen.ResumedFrom); // marked "resumed after a server restart"
+        await page.WaitForSelectorAsync($"{onPage}[data-status='completed'] .badge:has-text('resumed after a server restart')");
+        Assert.Equal(1, await page.Locator("#messages li.assistant").CountAsync()); // one answer on the page, not two
+        Assert.EndsWith(finished.Content.Split(' ')[^1], (await page.InnerTextAsync($"{onPage} .text")).Trim(), StringComparison.Ordinal);
         // Usage counted once for the whole answer: the stopped instance's part (never reported) estimated, then the
         // successor's own; not twice, not only the successor's.
         var usage = Assert.Single(await watcher.Hub.GetUsage(null));
