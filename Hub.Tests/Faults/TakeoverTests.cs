@@ -1,5 +1,6 @@
 using ChatStreaming.Client.Core;
 using ChatStreaming.FakeOpenAI;
+using ChatStreaming.Worker.Model;
 using System.Diagnostics;
 using Xunit.Abstractions;
 
@@ -115,9 +116,12 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task AResponsesApiAnswerOfAKilledInstanceResumesAfterTheProvidersSequenceNumberAndNoTokenIsGeneratedTwice()
+    public async Task OpenAIAnswersOfAKilledInstanceResumeTheResponsesStreamOrAskChatCompletionsToContinue()
     {
-        const string prompt = "resume my background response after a crash";
+        // One kill, two answers streaming on the doomed instance: one through the Responses API (background mode), one
+        // through chat completions. Models "responses" and "completions" at the fake OpenAI server.
+        const string viaResponses = "resume my background response after a crash";
+        const string viaCompletions = "continue my chat completion after a crash";
         var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
         var overrides = Overrides(redis, database);
         foreach (var (key, value) in await cluster.FakeModelSettingsAsync())
@@ -128,41 +132,69 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
             }
         }
 
-        overrides["Chat:Model:Api"] = "Responses";
         overrides["Chat:Model:StallTimeout"] = "00:00:15";
+        overrides["Chat:Models:responses:Api"] = "Responses";
+        overrides["Chat:Models:completions:Api"] = "ChatCompletions";
         var fake = cluster.FakeModel;
         var reply = FakeReply.Tokens(150, 25);
-        fake.EnqueueFor(prompt, reply);
+        fake.EnqueueFor(viaResponses, reply);
+        fake.EnqueueFor(viaCompletions, reply);
+        var continuation = new FakeReply { Deltas = [" and", " that", " is", " the", " rest."] };
+        fake.EnqueueFor(ConversationContext.ContinueInstruction, continuation);
         var hubs = await cluster.HubsAsync(overrides);
         await using var doomed = await HubInstance.StartAsync(cluster.SettingsWith(overrides));
-        var (watcher, sender, messageId) = await StartAsync("takeover-responses", hubs[0], doomed, prompt);
-        await using var _ = watcher;
-        await using var __ = sender;
+        await using var watcher = await cluster.ConnectAsync(hubs[0].Url, "takeover-openai");
+        await using var sender = await cluster.ConnectAsync(doomed.Url, "takeover-openai");
+        var first = await sender.SendAsync((await watcher.CreateConversationAsync()).Id, viaResponses, model: "responses");
+        var second = await sender.SendAsync((await watcher.CreateConversationAsync()).Id, viaCompletions, model: "completions");
+        await watcher.WaitForChunksAsync(first.AssistantMessageId, 10);
+        await watcher.WaitForChunksAsync(second.AssistantMessageId, 10);
 
         doomed.Process.Signal(Signals.Kill);
-        var finished = await watcher.WaitForFinishedAsync(messageId, TimeSpan.FromSeconds(60));
+        var viaResponsesEnd = await watcher.WaitForFinishedAsync(first.AssistantMessageId, TimeSpan.FromSeconds(60));
+        var viaCompletionsEnd = await watcher.WaitForFinishedAsync(second.AssistantMessageId, TimeSpan.FromSeconds(60));
 
-        Assert.Equal(MessageStatus.Completed, finished.Status);
-        Assert.Equal(string.Concat(reply.Deltas), finished.Content);
-        StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(messageId), finished);
-        StreamAssert.ExactlyOnceInOrder(await watcher.Hub.GetChunks(messageId, 0L), finished);
-        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(messageId, database));
-        // Generated once: one background response, each of its tokens generated once, read by the owner then resumed by
-        // the successor (GET ...?stream=true&starting_after=N), not asked again.
-        var response = Assert.Single(fake.Responses.Values, r => r.Prompt == prompt);
+        foreach (var finished in new[] { viaResponsesEnd, viaCompletionsEnd })
+        {
+            Assert.Equal(MessageStatus.Completed, finished.Status);
+            StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(finished.MessageId), finished);
+            StreamAssert.ExactlyOnceInOrder(await watcher.Hub.GetChunks(finished.MessageId, 0L), finished);
+            Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(finished.MessageId, database));
+        }
+
+        // Responses: generated once — one background response, each token generated once, read by the owner then resumed
+        // by the successor (GET ...?stream=true&starting_after=N), not asked again...
+        Assert.Equal(string.Concat(reply.Deltas), viaResponsesEnd.Content);
+        var response = Assert.Single(fake.Responses.Values, r => r.Prompt == viaResponses);
         Assert.Equal(reply.Deltas.Count, response.GeneratedDeltas);
         Assert.Equal(2, response.Streams.Count);
         var resumedAfter = response.Streams[1][0] - 1;
         Assert.Contains(fake.Requests, r => r.Path == $"/v1/responses/{response.Id}" && r.Query.Contains($"starting_after={resumedAfter}", StringComparison.Ordinal));
         // ...right after the buffer's last chunk: the buffer held exactly the tokens up to that sequence number.
-        var resumed = Assert.Single(watcher.Resumed, r => r.MessageId == messageId);
-        var buffered = string.Concat(watcher.ChunksOf(messageId).Where(c => c.Sequence <= resumed.FromSequence).DistinctBy(c => c.Sequence).OrderBy(c => c.Sequence).Select(c => c.Delta));
         var tokensBuffered = response.DeltaSequences.Count(s => s <= resumedAfter);
         Assert.InRange(tokensBuffered, 1, reply.Deltas.Count - 1);
-        Assert.Equal(string.Concat(reply.Deltas.Take(tokensBuffered)), buffered);
-        // Usage counted once: the provider reports the whole response's tokens at its end, to the successor.
-        var usage = Assert.Single(await watcher.Hub.GetUsage(null));
-        Assert.Equal((1L, 11L, reply.Deltas.Count), (usage.Answers, usage.PromptTokens, usage.CompletionTokens));
+        Assert.Equal(string.Concat(reply.Deltas.Take(tokensBuffered)), Buffered(watcher, first.AssistantMessageId));
+
+        // Chat completions: no server-side resume — the successor sent the conversation, the partial answer as the
+        // assistant's turn and the instruction to continue; the answer is the partial text, then what came.
+        var partial = Buffered(watcher, second.AssistantMessageId);
+        Assert.Equal(partial + string.Concat(continuation.Deltas), viaCompletionsEnd.Content);
+        var asked = Assert.Single(fake.Requests, r => r.Messages.Count > 0 && r.Messages[^1].Content == ConversationContext.ContinueInstruction);
+        Assert.Equal([("assistant", partial), ("user", ConversationContext.ContinueInstruction)], asked.Messages.TakeLast(2));
+        Assert.Contains(("user", viaCompletions), asked.Messages);
+
+        // Usage counted once: the Responses API reports the whole response's tokens at its end (to the successor); the
+        // chat completion's first part was never reported, so it is estimated with the successor's reported part.
+        var usage = await watcher.Hub.GetUsage(null);
+        Assert.Equal((1L, 0L, 11L, reply.Deltas.Count), usage.Where(u => u.Model == "responses").Select(u => (u.Answers, u.EstimatedAnswers, u.PromptTokens, u.CompletionTokens)).Single());
+        Assert.Equal((1L, 1L), usage.Where(u => u.Model == "completions").Select(u => (u.Answers, u.EstimatedAnswers)).Single());
+    }
+
+    /// <summary>The answer's text up to where it was resumed, as the watcher received it.</summary>
+    private static string Buffered(ChatTestClient watcher, Guid messageId)
+    {
+        var resumed = Assert.Single(watcher.Resumed, r => r.MessageId == messageId);
+        return string.Concat(watcher.ChunksOf(messageId).Where(c => c.Sequence <= resumed.FromSequence).DistinctBy(c => c.Sequence).OrderBy(c => c.Sequence).Select(c => c.Delta));
     }
 
     /// <summary>A watcher on <paramref name="watching"/>, a sender (same user) on <paramref name="owner"/>, which generates; returns once 10 chunks arrived.</summary>
