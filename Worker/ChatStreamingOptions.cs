@@ -91,6 +91,15 @@ public sealed class ChatStreamingOptions
     [Range(0, 1_000_000, ErrorMessage = "Chat:ReadsPerMinutePerUser must be between 0 (no limit) and 1000000.")]
     public int ReadsPerMinutePerUser { get; set; } = 600;
 
+    /// <summary>
+    /// SendMessage, RegenerateAnswer and EditMessage calls one user may make per minute (fixed 60 s windows), across all
+    /// instances, counted before the call does anything — refused ones too (an unknown conversation, someone else's
+    /// message): a loop of bad sends costs one Redis call each, no database work. Admitted sends also count against
+    /// <see cref="MessagesPerMinutePerUser"/>. 0 = no limit.
+    /// </summary>
+    [Range(0, 1_000_000, ErrorMessage = "Chat:SendCallsPerMinutePerUser must be between 0 (no limit) and 1000000.")]
+    public int SendCallsPerMinutePerUser { get; set; } = 60;
+
     /// <summary>REST requests one user may make per minute, per instance (ASP.NET Core's rate limiter); 0 = no limit.</summary>
     [Range(0, 1_000_000, ErrorMessage = "Chat:RestRequestsPerMinutePerUser must be between 0 (no limit) and 1000000.")]
     public int RestRequestsPerMinutePerUser { get; set; } = 120;

@@ -50,6 +50,7 @@ internal sealed partial class RedisPipeline(ChatHubProtocol protocol, bool onRed
             ["Auth__DevTokensPerMinute"] = "0",
             ["Chat__ConversationsPerMinutePerUser"] = "0",
             ["Chat__ReadsPerMinutePerUser"] = "0",
+            ["Chat__SendCallsPerMinutePerUser"] = "0",
         };
         var urls = new List<string>();
         for (var i = 0; i < 2; i++)

@@ -94,6 +94,7 @@ public class ChatCluster : IAsyncLifetime
         ["Auth:DevTokensPerMinute"] = "0",
         ["Chat:ConversationsPerMinutePerUser"] = "0",
         ["Chat:ReadsPerMinutePerUser"] = "0",
+        ["Chat:SendCallsPerMinutePerUser"] = "0",
         ["Chat:RestRequestsPerMinutePerUser"] = "0",
     };
 

@@ -12,6 +12,7 @@ public partial class LimitTests(ChatCluster cluster)
 {
     private const int PerMinute = 4;
     private const int Concurrent = 2;
+    private const int SendCalls = 6;
 
     [Fact]
     public async Task AUserMayRunOnlyMaxConcurrentGenerationsPerUserAcrossBothInstances()
@@ -63,6 +64,38 @@ public partial class LimitTests(ChatCluster cluster)
         Assert.InRange(RetryAfterSeconds(refused.Message), 30, 60); // the oldest send leaves the window within a minute
         Assert.DoesNotContain("   at ", refused.Message, StringComparison.Ordinal);
         Assert.Equal(2 * PerMinute, await MessageCountAsync(conversation.Id));
+    }
+
+    [Fact]
+    public async Task SendsToConversationsAndMessagesThatAreNotTheCallersCountAgainstTheSendCallLimit()
+    {
+        var (x, y) = await PairAsync(strict: true);
+        await using var prober = await cluster.ConnectAsync(x.Url, "send-prober");
+        await using var onY = await cluster.ConnectAsync(y.Url, "send-prober");
+        await using var victim = await cluster.ConnectAsync(y.Url, "send-prober-victim");
+        var theirs = await victim.CreateConversationAsync();
+        var theirAnswer = await victim.SendAsync(theirs.Id, "mine");
+        await victim.Hub.CancelGeneration(theirAnswer.AssistantMessageId);
+
+        // Before: refused sends were never counted — a loop of them was an unlimited stream of Redis and Postgres work.
+        // Now each call counts before it runs, on every instance, whatever it names.
+        var errors = new List<string>();
+        for (var i = 0; i < SendCalls + 4; i++)
+        {
+            Func<Task> call = (i % 4) switch
+            {
+                0 => () => prober.SendAsync(Guid.NewGuid(), "probe"),
+                1 => () => onY.SendAsync(theirs.Id, "probe"),
+                2 => () => prober.Hub.RegenerateAnswer(new RegenerateAnswerRequest(theirAnswer.AssistantMessageId)),
+                _ => () => onY.Hub.EditMessage(new EditMessageRequest(theirAnswer.UserMessageId, "probe")),
+            };
+            errors.Add((await Assert.ThrowsAsync<HubException>(call)).Message);
+        }
+
+        Assert.All(errors.Take(SendCalls), e => Assert.DoesNotContain("rate limited", e, StringComparison.Ordinal));
+        Assert.All(errors.Skip(SendCalls), e => Assert.Contains($"at most {SendCalls} send calls per minute", e, StringComparison.Ordinal));
+        Assert.InRange(RetryAfterSeconds(errors[^1]), 1, 60);
+        Assert.Equal(2, await MessageCountAsync(theirs.Id)); // nothing was saved in the victim's conversation
     }
 
     [Fact]
@@ -200,6 +233,7 @@ public partial class LimitTests(ChatCluster cluster)
         {
             settings["Chat:ConversationsPerMinutePerUser"] = "3";
             settings["Chat:ReadsPerMinutePerUser"] = "4";
+            settings["Chat:SendCallsPerMinutePerUser"] = SendCalls.ToString(CultureInfo.InvariantCulture);
             settings["Chat:RestRequestsPerMinutePerUser"] = "3";
             settings["Auth:DevTokensPerMinute"] = "2";
         }
