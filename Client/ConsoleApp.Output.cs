@@ -30,6 +30,8 @@ internal sealed partial class ConsoleApp
         else
         {
             var inReasoning = false;
+            var answerText = new TerminalText(); // the model's text never reaches the terminal with its escape sequences
+            var partText = new TerminalText();
             session.Resumed += answer =>
             {
                 if (answer.ConversationId == session.ConversationId)
@@ -47,7 +49,7 @@ internal sealed partial class ConsoleApp
                         inReasoning = false;
                     }
 
-                    Console.Write(text);
+                    Console.Write(answerText.Clean(text));
                 }
             };
             session.PartReceived += (answer, chunk) =>
@@ -60,12 +62,12 @@ internal sealed partial class ConsoleApp
                 // Reasoning streams dimmed as it comes; a tool call and its result are one dimmed line each.
                 if (chunk.Kind == ChunkKinds.Reasoning)
                 {
-                    Console.Write(Dim(inReasoning ? chunk.Part ?? "" : $"thinking: {chunk.Part}"));
+                    Console.Write(Dim(partText.Clean(inReasoning ? chunk.Part ?? "" : $"thinking: {chunk.Part}")));
                     inReasoning = true;
                     return;
                 }
 
-                Console.WriteLine(Dim($"{(inReasoning ? "\n" : "")}{ToolLine(chunk)}"));
+                Console.WriteLine(Dim($"{(inReasoning ? "\n" : "")}{TerminalText.Strip(ToolLine(chunk))}"));
                 inReasoning = false;
             };
             session.StateChanged += state =>
@@ -88,7 +90,7 @@ internal sealed partial class ConsoleApp
         for (var i = 0; i < hits.Count; i++)
         {
             var hit = hits[i];
-            Console.WriteLine($"{i + 1,3}. {hit.ConversationTitle} ({hit.ConversationId}) {(hit.Role == MessageRole.User ? "you" : "assistant")}: {hit.Snippet.ReplaceLineEndings(" ")}");
+            Console.WriteLine($"{i + 1,3}. {TerminalText.Strip(hit.ConversationTitle)} ({hit.ConversationId}) {(hit.Role == MessageRole.User ? "you" : "assistant")}: {TerminalText.Strip(hit.Snippet.ReplaceLineEndings(" "))}");
         }
     }
 

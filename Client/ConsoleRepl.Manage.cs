@@ -103,12 +103,12 @@ internal sealed partial class ConsoleRepl
     /// <summary>A conversation's active branch; its last question and answer become what /edit and /regenerate act on.</summary>
     private void Print(ConversationSnapshot snapshot)
     {
-        Console.WriteLine($"-- {snapshot.Conversation.Title} --");
+        Console.WriteLine($"-- {TerminalText.Strip(snapshot.Conversation.Title)} --");
         foreach (var message in snapshot.Messages)
         {
             var versions = message.SiblingIds is { Count: > 1 } siblings ? $" ({siblings.ToList().IndexOf(message.Id) + 1}/{siblings.Count})" : "";
             var status = message.Status is MessageStatus.Completed or MessageStatus.Streaming ? "" : $" [{message.Status.ToWireName()}]";
-            Console.WriteLine($"{(message.Role == MessageRole.User ? "you" : "assistant")}{versions}: {message.Content}{status}");
+            Console.WriteLine($"{(message.Role == MessageRole.User ? "you" : "assistant")}{versions}: {TerminalText.Strip(message.Content)}{status}");
         }
 
         lastQuestion = snapshot.Messages.LastOrDefault(m => m.Role == MessageRole.User);

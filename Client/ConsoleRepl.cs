@@ -66,7 +66,7 @@ internal sealed partial class ConsoleRepl(ChatSession session, ConsoleApp app)
                 listed = await session.ListConversationsAsync(cancellationToken);
                 for (var i = 0; i < listed.Count; i++)
                 {
-                    Console.WriteLine($"{i + 1,3}. {listed[i].Title}  ({listed[i].Id}, {listed[i].UpdatedAt.LocalDateTime:g})");
+                    Console.WriteLine($"{i + 1,3}. {TerminalText.Strip(listed[i].Title)}  ({listed[i].Id}, {listed[i].UpdatedAt.LocalDateTime:g})");
                 }
 
                 if (listed.Count == 0)

@@ -9,6 +9,10 @@ public static class ChatErrors
     public const string Busy = "busy: the generator queue is full, retry shortly";
     public const string Unavailable = "unavailable: the streaming store (Redis) cannot be reached, retry shortly";
 
+    /// <summary>"conversation is full: …": a send, edit or regenerate would pass Chat:MaxMessagesPerConversation.</summary>
+    public static string ConversationFull(int maxMessages) =>
+        $"conversation is full: at most {maxMessages.ToString(System.Globalization.CultureInfo.InvariantCulture)} messages; start a new conversation";
+
     /// <summary>The reason of the token-budget refusal (Chat:TokensPerDayPerUser): "rate limited, retry after N s: token budget".</summary>
     public const string TokenBudget = "token budget";
 

@@ -15,6 +15,9 @@ public static class ChatHubPaths
     public const string Search = "/api/search";
     public const string Models = "/api/models";
     public const string Usage = "/api/usage";
+
+    /// <summary>What the browser apps may load (<see cref="ClientSettings"/>); anonymous.</summary>
+    public const string ClientSettings = "/api/client-settings";
     public const string HealthLive = "/health/live";
     public const string HealthReady = "/health/ready";
 }

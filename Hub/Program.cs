@@ -20,6 +20,7 @@ builder.AddChatHealthChecks();
 builder.AddChatTelemetry();
 builder.AddChatHub();
 builder.AddChatApiDocs();
+builder.AddChatFrontend();
 
 var app = builder.Build();
 if (app.ConfigurationError() is { } error)

@@ -168,9 +168,10 @@ public sealed partial class ChatStore
     // messages is one row whose Role is null.
     private const string ModelHistorySql = """
         WITH RECURSIVE chain AS (
-            SELECT id, parent_id FROM messages WHERE id = (SELECT parent_id FROM messages WHERE id = @BeforeMessageId)
+            SELECT id, parent_id, 1 AS depth FROM messages WHERE id = (SELECT parent_id FROM messages WHERE id = @BeforeMessageId)
             UNION ALL
-            SELECT p.id, p.parent_id FROM messages p JOIN chain c ON p.id = c.parent_id
+            SELECT p.id, p.parent_id, c.depth + 1 FROM messages p JOIN chain c ON p.id = c.parent_id
+            WHERE c.depth < @Walk
         ),
         history AS (
             SELECT m.role, m.content, m.position FROM messages m JOIN chain c ON c.id = m.id
@@ -191,7 +192,10 @@ public sealed partial class ChatStore
     public async Task<ModelHistory> GetModelHistoryAsync(Guid conversationId, Guid beforeMessageId, int limit, CancellationToken cancellationToken)
     {
         var rows = (await ReadAsync((connection, ct) => connection.QueryAsync<(string? Model, string? SystemPrompt, string? Role, string? Content)>(new CommandDefinition(
-            ModelHistorySql, new { ConversationId = conversationId, BeforeMessageId = beforeMessageId, Limit = Math.Max(limit, 0) }, cancellationToken: ct)), cancellationToken)).ToList();
+            ModelHistorySql,
+            // The walk up the branch stops after 2 × limit + 2 messages (failed or empty answers are skipped, not counted).
+            new { ConversationId = conversationId, BeforeMessageId = beforeMessageId, Limit = Math.Max(limit, 0), Walk = (2 * Math.Max(limit, 0)) + 2 },
+            cancellationToken: ct)), cancellationToken)).ToList();
         var settings = rows.FirstOrDefault();
         return new ModelHistory(
             [.. rows.Where(r => r.Role is not null).Select(r => (MessageStatusNames.ParseRole(r.Role!), StoredText.Decode(r.Content ?? "")))],

@@ -79,13 +79,22 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
         """;
 
     // The newest Take messages of the active branch (the leaf and its ancestors) before Before (all when null), newest
-    // first; the caller asks one more than it returns.
+    // first; the caller asks one more than it returns. It costs what it returns: the walk up the branch starts at the
+    // leaf (no Before) or at the parent of the message at Before (a client paging back from the first message it has)
+    // and stops after Take messages; only a Before that is no message's position walks from the leaf and filters.
     private const string GetMessagesSql = $"""
-        WITH RECURSIVE branch AS (
-            SELECT id, parent_id FROM messages
-            WHERE id = (SELECT active_leaf_id FROM conversations WHERE id = @ConversationId)
+        WITH RECURSIVE anchor AS (
+            SELECT m.parent_id AS id, true AS bounded FROM messages m
+            WHERE m.conversation_id = @ConversationId AND m.position = @Before::bigint
             UNION ALL
-            SELECT p.id, p.parent_id FROM messages p JOIN branch b ON p.id = b.parent_id
+            SELECT c.active_leaf_id, @Before::bigint IS NULL FROM conversations c
+            WHERE c.id = @ConversationId
+              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = @ConversationId AND m.position = @Before::bigint)
+        ), branch AS (
+            SELECT m.id, m.parent_id, 1 AS depth, a.bounded FROM messages m JOIN anchor a ON m.id = a.id
+            UNION ALL
+            SELECT p.id, p.parent_id, b.depth + 1, b.bounded FROM messages p JOIN branch b ON p.id = b.parent_id
+            WHERE NOT b.bounded OR b.depth < @Take
         )
         SELECT {MessageColumns} FROM messages m JOIN branch b ON b.id = m.id
         WHERE @Before::bigint IS NULL OR m.position < @Before::bigint
@@ -113,6 +122,14 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
         var page = rows.Take(limit).Select(m => m.ToMessage()).Reverse().ToList();
         return (page, rows.Count > limit);
     }
+
+    // An index-only count (ix_messages_conversation_position), bounded by Chat:MaxMessagesPerConversation.
+    private const string CountMessagesSql = "SELECT count(*) FROM messages WHERE conversation_id = @ConversationId";
+
+    /// <summary>How many messages (every branch) the conversation holds.</summary>
+    public async Task<long> CountMessagesAsync(Guid conversationId, CancellationToken cancellationToken) =>
+        await ReadAsync((connection, ct) => connection.ExecuteScalarAsync<long>(new CommandDefinition(
+            CountMessagesSql, new { ConversationId = conversationId }, cancellationToken: ct)), cancellationToken);
 
     private const string FindMessageOwnerSql = """
         SELECT m.id AS MessageId, m.conversation_id AS ConversationId, c.owner_id AS OwnerId, m.role AS Role

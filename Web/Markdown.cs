@@ -9,10 +9,22 @@ namespace ChatStreaming.Web;
 /// <summary>
 /// Answers as HTML, safe to insert: raw HTML in the text is escaped (Markdig's <c>DisableHtml</c>), links and images keep
 /// only http(s), mailto and in-page addresses (a <c>javascript:</c> link becomes plain text), and no extension that lets
-/// the text set attributes is on. Links open in a new tab without access to this page.
+/// the text set attributes is on. Links open in a new tab without access to this page. An image is shown only from the
+/// hub's origin, <c>data:</c> or an origin the operator allowed (<c>Chat:Clients:ImageSources</c>): any other is a link,
+/// so an answer cannot make the page fetch an address of its choosing (the page's CSP refuses it as well).
 /// </summary>
 internal static class Markdown
 {
+    private static Uri? origin;
+    private static HashSet<string> imageSources = [];
+
+    /// <summary>The page's origin and the other origins answers' images may be shown from.</summary>
+    public static void AllowImagesFrom(Uri hub, IEnumerable<string> origins)
+    {
+        origin = hub;
+        imageSources = new HashSet<string>(origins.Select(o => o.TrimEnd('/')), StringComparer.OrdinalIgnoreCase);
+    }
+
     private static readonly MarkdownPipeline Pipeline = new MarkdownPipelineBuilder()
         .UsePipeTables()
         .UseGridTables()
@@ -27,9 +39,14 @@ internal static class Markdown
         var document = Markdig.Markdown.Parse(source, Pipeline);
         foreach (var link in document.Descendants<LinkInline>())
         {
-            if (!IsSafe(link.Url))
+            if (!IsSafe(link.Url) && !(link.IsImage && IsDataImage(link.Url)))
             {
                 link.Url = "";
+            }
+
+            if (link.IsImage && !ImageAllowed(link.Url))
+            {
+                link.IsImage = false; // shown as a link to it, its alt text as the link's text
             }
 
             if (!link.IsImage)
@@ -54,6 +71,25 @@ internal static class Markdown
         renderer.Render(document);
         return writer.ToString();
     }
+
+    private static bool ImageAllowed(string? url)
+    {
+        if (string.IsNullOrEmpty(url) || url.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
+        {
+            return true;
+        }
+
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var absolute))
+        {
+            return !url.StartsWith("//", StringComparison.Ordinal); // relative: the page's own origin
+        }
+
+        var its = absolute.GetLeftPart(UriPartial.Authority);
+        return (origin is not null && string.Equals(its, origin.GetLeftPart(UriPartial.Authority), StringComparison.OrdinalIgnoreCase))
+            || imageSources.Contains(its);
+    }
+
+    private static bool IsDataImage(string? url) => url?.StartsWith("data:image/", StringComparison.OrdinalIgnoreCase) == true;
 
     private static bool IsSafe(string? url) =>
         string.IsNullOrEmpty(url)

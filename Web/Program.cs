@@ -1,7 +1,18 @@
+using System.Net.Http.Json;
+using ChatStreaming.Contracts;
 using ChatStreaming.Web;
 using Microsoft.AspNetCore.Components.WebAssembly.Hosting;
 
 var builder = WebAssemblyHostBuilder.CreateDefault(args);
 builder.RootComponents.Add<App>("#blazor-app");
-builder.Services.AddScoped(_ => new HttpClient { BaseAddress = HubAddress.From(builder.HostEnvironment.BaseAddress) });
-await builder.Build().RunAsync();
+var hub = HubAddress.From(builder.HostEnvironment.BaseAddress);
+builder.Services.AddScoped(_ => new HttpClient { BaseAddress = hub });
+var host = builder.Build();
+// Which remote images answers may show (Chat:Clients:ImageSources); any other is shown as a link.
+using (var http = new HttpClient { BaseAddress = hub })
+{
+    var settings = await http.GetFromJsonAsync<ClientSettings>(ChatHubPaths.ClientSettings);
+    Markdown.AllowImagesFrom(hub, settings?.ImageSources ?? []);
+}
+
+await host.RunAsync();

@@ -75,6 +75,13 @@ public sealed class ChatStreamingOptions
     [Range(0, 10_000, ErrorMessage = "Chat:MaxConcurrentGenerationsPerUser must be between 0 (no limit) and 10000.")]
     public int MaxConcurrentGenerationsPerUser { get; set; } = 3;
 
+    /// <summary>
+    /// Messages (questions and answers, every branch) one conversation may hold; a send, edit or regenerate past it is
+    /// refused (<c>conversation is full</c>), so a conversation's depth, and what its reads and export cost, is bounded.
+    /// </summary>
+    [Range(2, 1_000_000, ErrorMessage = "Chat:MaxMessagesPerConversation must be between 2 and 1000000.")]
+    public int MaxMessagesPerConversation { get; set; } = 10_000;
+
     /// <summary>Messages one user may send in any 60 s window, across all instances; 0 = no limit.</summary>
     [Range(0, 100_000, ErrorMessage = "Chat:MessagesPerMinutePerUser must be between 0 (no limit) and 100000.")]
     public int MessagesPerMinutePerUser { get; set; } = 30;

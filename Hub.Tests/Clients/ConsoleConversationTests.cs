@@ -1,4 +1,5 @@
 using System.Text.Json;
+using ChatStreaming.FakeOpenAI;
 using Dapper;
 
 namespace ChatStreaming.Hub.Tests.Clients;
@@ -83,6 +84,22 @@ public sealed class ConsoleConversationTests(ChatCluster cluster)
         var finished = events.Single(e => e.GetProperty("event").GetString() == "finished").GetProperty("finished");
         Assert.Equal("thinker", finished.GetProperty("model").GetString());
         Assert.Equal(["reasoning", "toolCall", "toolResult", "text"], finished.GetProperty("parts").EnumerateArray().Select(p => p.GetProperty("kind").GetString()));
+    }
+
+    [Fact]
+    public async Task TheConsoleWritesModelTextWithoutItsTerminalEscapeSequences()
+    {
+        var (hub, _) = await cluster.CatalogHubsAsync();
+        const string prompt = "answer me with terminal escapes";
+        // Clear the screen, retitle the window, recolour (split across chunks), write the clipboard (OSC 52).
+        cluster.FakeModel.EnqueueFor(prompt, new FakeReply { Deltas = ["safe ", "\u001b[2J\u001b]0;pwned\u0007", "red \u001b[3", "1mtext\u001b[0m", "\u001b]52;c;c2VjcmV0\u001b\\ end\r."] });
+
+        await using var text = ChildProcess.Start("dotnet", [ClientAssembly, "--url", hub.Url, "--user", "console-escapes", "--model", "gpt", "--prompt", prompt]);
+        await text.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(60)).Token);
+
+        Assert.Equal(0, text.ExitCode);
+        Assert.Contains(text.Output, l => l.Contains("safe red text end.", StringComparison.Ordinal));
+        Assert.DoesNotContain(text.Output, l => l.Any(char.IsControl));
     }
 
     [Fact]

@@ -133,10 +133,14 @@ public sealed class ConversationTests(ChatCluster cluster)
         var second = await client.WaitForFinishedAsync(again.AssistantMessageId);
 
         using var http = await HttpAsync("exporter");
-        var markdown = await http.GetStringAsync($"{cluster.B}{ChatHubPaths.Conversations}/{conversation.Id}/export?format=markdown");
+        using var download = await http.GetAsync($"{cluster.B}{ChatHubPaths.Conversations}/{conversation.Id}/export?format=markdown", HttpCompletionOption.ResponseHeadersRead);
+        var streamed = download.Headers.TransferEncodingChunked;
+        var markdown = await download.Content.ReadAsStringAsync();
         var json = (await http.GetFromJsonAsync<ConversationExport>($"{cluster.B}{ChatHubPaths.Conversations}/{conversation.Id}/export?format=json"))!;
         using var bad = await http.GetAsync($"{cluster.B}{ChatHubPaths.Conversations}/{conversation.Id}/export?format=pdf");
 
+        Assert.True(streamed); // written to the response as produced (no Content-Length), not built whole first
+        Assert.Equal($"conversation-{conversation.Id:N}.md", download.Content.Headers.ContentDisposition?.FileName);
         Assert.StartsWith("# Trip *plans*", markdown, StringComparison.Ordinal);
         Assert.Contains("## You, ", markdown, StringComparison.Ordinal);
         Assert.Contains("where to go", markdown, StringComparison.Ordinal);

@@ -139,11 +139,48 @@ public sealed class PagingTests(ChatCluster cluster)
         await neighbour.CreateConversationAsync();
     }
 
+    [Fact]
+    public async Task ConnectionsThatRedisForgotCountAgainWithinAThirdOfALease()
+    {
+        var hubs = await cluster.HubsAsync(SmallLimits);
+        var token = await cluster.TokenAsync("forgotten-tabs");
+        await using var one = await ChatTestClient.ConnectAsync(hubs[0].Url, token);
+        await using var two = await ChatTestClient.ConnectAsync(hubs[1].Url, token);
+        var counted = cluster.RedisClient.GetDatabase();
+        var key = Worker.Redis.RedisKeys.UserConnections("forgotten-tabs");
+        Assert.Equal(2, await counted.SortedSetLengthAsync(key));
+
+        await counted.KeyDeleteAsync(key); // what a Redis restart without persistence does to the counts
+
+        // Before: renewal only extended entries still there, so these two never counted again.
+        await Wait.UntilAsync(async () => await counted.SortedSetLengthAsync(key) == 2, Wait.Default, "the renewal did not count the connections again");
+        var three = await ChatTestClient.ConnectAsync(hubs[0].Url, token);
+        await Wait.UntilAsync(() => three.Connection.State == HubConnectionState.Disconnected, Wait.Default, "a third connection was served");
+        await three.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task AUsersLapsedRunningAnswersAreDroppedEvenWithoutAConcurrencyLimit()
+    {
+        var hubs = await cluster.HubsAsync(SmallLimits); // Chat:MaxConcurrentGenerationsPerUser = 0: admission trims nothing
+        var active = Worker.Redis.RedisKeys.UserActive("lapsed-answers");
+        var db = cluster.RedisClient.GetDatabase();
+        await db.SortedSetAddAsync(active, "an answer whose instance died long ago", 1);
+        await using var client = await cluster.ConnectAsync(hubs[0].Url, "lapsed-answers");
+        var conversation = await client.CreateConversationAsync();
+        var sent = await client.SendAsync(conversation.Id, "list me");
+        await client.WaitForFinishedAsync(sent.AssistantMessageId);
+
+        Assert.Null(await db.SortedSetScoreAsync(active, "an answer whose instance died long ago")); // before: it stayed for good
+        Assert.Equal(0, await db.SortedSetLengthAsync(active)); // and the ended answer left
+    }
+
     /// <summary>Two instances with small paging and connection limits, shared by the tests of those limits (each its own users).</summary>
     private static readonly Dictionary<string, string> SmallLimits = new()
     {
         ["Chat:MaxChunksPerRead"] = "7",
         ["Chat:MaxGroupsPerConnection"] = "2",
         ["Chat:MaxConnectionsPerUser"] = "2",
+        ["Chat:MaxConcurrentGenerationsPerUser"] = "0",
     };
 }

@@ -48,8 +48,20 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         doomed.Process.Signal(Signals.Kill);
         var killed = Stopwatch.StartNew();
         // The pause a client sees: from the kill to the successor's first chunk (the one after the resume point).
-        await Wait.UntilAsync(() => watcher.Resumed.FirstOrDefault(r => r.MessageId == messageId) is { } r && watcher.ChunksOf(messageId).Any(c => c.Sequence > r.FromSequence),
-            TimeSpan.FromSeconds(45), "the answer was not carried on");
+        try
+        {
+            await Wait.UntilAsync(() => watcher.Resumed.FirstOrDefault(r => r.MessageId == messageId) is { } r && watcher.ChunksOf(messageId).Any(c => c.Sequence > r.FromSequence),
+                TimeSpan.FromSeconds(45), "the answer was not carried on");
+        }
+        catch
+        {
+            foreach (var line in survivors.A.Process.Output.Concat(survivors.B.Process.Output).Where(l => !l.Contains("Polly", StringComparison.Ordinal)).TakeLast(80))
+            {
+                output.WriteLine("DEBUG " + line);
+            }
+
+            throw;
+        }
         output.WriteLine($"measured: takeover pause, SIGKILL → the successor's first chunk at the watcher: {killed.Elapsed.TotalSeconds:0.0} s (lease 3 s)");
         var finished = await watcher.WaitForFinishedAsync(messageId, TimeSpan.FromSeconds(60));
 
@@ -94,7 +106,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         {
             await Wait.UntilAsync(() => watcher.Resumed.Any(r => r.MessageId == messageId), TimeSpan.FromSeconds(45), "no instance carried the answer on");
             var from = watcher.Resumed.Single(r => r.MessageId == messageId).FromSequence;
-            await Wait.UntilAsync(() => watcher.ChunksOf(messageId).Any(c => c.Sequence > from + 3), Wait.Default, "the successor streamed nothing");
+            await Wait.UntilAsync(() => watcher.ChunksOf(messageId).Any(c => c.Sequence > from + 3), TimeSpan.FromSeconds(30), "the successor streamed nothing");
         }
         finally
         {

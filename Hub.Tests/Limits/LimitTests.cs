@@ -99,6 +99,34 @@ public partial class LimitTests(ChatCluster cluster)
     }
 
     [Fact]
+    public async Task AConversationHoldsAtMostMaxMessagesPerConversation()
+    {
+        var (x, y) = await PairAsync(strict: true);
+        await using var onX = await cluster.ConnectAsync(x.Url, "deep-diver");
+        await using var onY = await cluster.ConnectAsync(y.Url, "deep-diver");
+        var conversation = await onX.CreateConversationAsync();
+        var first = await onX.SendAsync(conversation.Id, "one");
+        await onX.Hub.CancelGeneration(first.AssistantMessageId);
+        await onX.WaitForFinishedAsync(first.AssistantMessageId);
+        var second = await onY.SendAsync(conversation.Id, "two");
+        await onY.Hub.CancelGeneration(second.AssistantMessageId);
+        await onY.WaitForFinishedAsync(second.AssistantMessageId);
+
+        // Four messages: the limit (strict pair). A send, a regenerate and an edit would each add two more.
+        var refusals = new[]
+        {
+            await Assert.ThrowsAsync<HubException>(() => onX.SendAsync(conversation.Id, "three")),
+            await Assert.ThrowsAsync<HubException>(() => onY.Hub.RegenerateAnswer(new RegenerateAnswerRequest(second.AssistantMessageId))),
+            await Assert.ThrowsAsync<HubException>(() => onX.Hub.EditMessage(new EditMessageRequest(second.UserMessageId, "two, edited"))),
+        };
+
+        Assert.All(refusals, r => Assert.EndsWith("conversation is full: at most 4 messages; start a new conversation", r.Message, StringComparison.Ordinal));
+        Assert.Equal(4, await MessageCountAsync(conversation.Id));
+        var fresh = await onY.CreateConversationAsync();
+        await onY.SendAsync(fresh.Id, "a new conversation is fine"); // (its answer runs on: the read limit is 4 here)
+    }
+
+    [Fact]
     public async Task OneClientMessageIdReusedInManyConversationsIsCountedAsManySends()
     {
         var (x, y) = await PairAsync();
@@ -234,6 +262,7 @@ public partial class LimitTests(ChatCluster cluster)
             settings["Chat:ConversationsPerMinutePerUser"] = "3";
             settings["Chat:ReadsPerMinutePerUser"] = "4";
             settings["Chat:SendCallsPerMinutePerUser"] = SendCalls.ToString(CultureInfo.InvariantCulture);
+            settings["Chat:MaxMessagesPerConversation"] = "4";
             settings["Chat:RestRequestsPerMinutePerUser"] = "3";
             settings["Auth:DevTokensPerMinute"] = "2";
         }

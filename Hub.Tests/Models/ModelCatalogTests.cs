@@ -23,8 +23,8 @@ public sealed class ModelCatalogTests(ChatCluster cluster)
         var models = await client.Hub.ListModels();
 
         Assert.Equal(["fast", "azure", "burst", "gpt", "long", "slow", "thinker"], models.Select(m => m.Name)); // the default, then by name
-        Assert.Equal(["Simulated", "AzureOpenAI", "OpenAI", "Simulated", "Simulated", "Simulated"], models.Select(m => m.Provider));
-        Assert.Equal([true, false, false, false, false, false], models.Select(m => m.IsDefault));
+        Assert.Equal(["Simulated", "AzureOpenAI", "Simulated", "OpenAI", "Simulated", "Simulated", "Simulated"], models.Select(m => m.Provider));
+        Assert.Equal([true, false, false, false, false, false, false], models.Select(m => m.IsDefault));
         Assert.Equal(["search_history"], models.Single(m => m.Name == "thinker").Tools);
         Assert.Empty(models.Single(m => m.Name == "fast").Tools!);
 

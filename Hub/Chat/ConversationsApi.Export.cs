@@ -23,8 +23,11 @@ internal static partial class ConversationsApi
         return hits.Refusal is { } refused ? Problem(refused) : TypedResults.Ok(hits.Value);
     }
 
-    /// <summary>The conversation's active branch with every message's status: <c>markdown</c> (the default) or <c>json</c>.</summary>
-    private static async Task<Results<FileContentHttpResult, Ok<ConversationExport>, NotFound, ValidationProblem>> Export(
+    /// <summary>
+    /// The conversation's active branch with every message's status: <c>markdown</c> (the default) or <c>json</c>, written
+    /// to the response as it is produced (message by message), never built whole in memory as text or bytes.
+    /// </summary>
+    private static async Task<Results<PushStreamHttpResult, Ok<ConversationExport>, NotFound, ValidationProblem>> Export(
         Guid id, string? format, CurrentUser user, Conversations conversations, CancellationToken cancellationToken)
     {
         format ??= "markdown";
@@ -45,23 +48,24 @@ internal static partial class ConversationsApi
         }
 
         var (conversation, messages) = (export.Value.Conversation, export.Value.Messages);
-        var file = $"conversation-{conversation.Id:N}.md";
-        return TypedResults.File(Encoding.UTF8.GetBytes(Markdown(conversation, messages)), "text/markdown; charset=utf-8", file);
+        return TypedResults.Stream(
+            body => WriteMarkdownAsync(body, conversation, messages, cancellationToken),
+            "text/markdown; charset=utf-8",
+            $"conversation-{conversation.Id:N}.md");
     }
 
-    internal static string Markdown(Conversation conversation, IReadOnlyList<Message> messages)
+    private static async Task WriteMarkdownAsync(Stream body, Conversation conversation, IReadOnlyList<Message> messages, CancellationToken cancellationToken)
     {
-        var md = new StringBuilder();
-        md.Append("# ").AppendLine(conversation.Title.ReplaceLineEndings(" ")).AppendLine();
-        md.AppendLine(CultureInfo.InvariantCulture, $"_Exported {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC; created {conversation.CreatedAt:yyyy-MM-dd HH:mm} UTC._").AppendLine();
+        await using var md = new StreamWriter(body, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 16 * 1024);
+        md.NewLine = "\n";
+        await md.WriteLineAsync($"# {conversation.Title.ReplaceLineEndings(" ")}\n".AsMemory(), cancellationToken);
+        await md.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"_Exported {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC; created {conversation.CreatedAt:yyyy-MM-dd HH:mm} UTC._\n").AsMemory(), cancellationToken);
         foreach (var message in messages)
         {
             var who = message.Role == MessageRole.User ? "You" : "Assistant";
             var status = message.Status == MessageStatus.Completed ? "" : $" ({message.Status.ToWireName()}{(message.Error is null ? "" : ": " + message.Error)})";
-            md.AppendLine(CultureInfo.InvariantCulture, $"## {who}{status}, {message.CreatedAt:yyyy-MM-dd HH:mm:ss} UTC").AppendLine();
-            md.AppendLine(message.Content).AppendLine();
+            await md.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"## {who}{status}, {message.CreatedAt:yyyy-MM-dd HH:mm:ss} UTC\n").AsMemory(), cancellationToken);
+            await md.WriteLineAsync($"{message.Content}\n".AsMemory(), cancellationToken);
         }
-
-        return md.ToString();
     }
 }

@@ -47,6 +47,6 @@ internal static class OriginExtensions
         return app;
     }
 
-    private static bool IsOrigin(string value) =>
+    internal static bool IsOrigin(string value) =>
         Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https" && uri.AbsolutePath == "/" && !value.EndsWith('/');
 }

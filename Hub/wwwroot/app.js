@@ -1,6 +1,6 @@
 // The chat page: UI only. Connection, resume and dedupe live in chat-client.js; Markdown in markdown.js.
 import { ChatClient, getDevToken } from "./chat-client.js";
-import { renderMarkdown } from "./markdown.js";
+import { renderMarkdown, allowImagesFrom } from "./markdown.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
@@ -369,6 +369,11 @@ async function search(query) {
 function updateSend() { ui.send.disabled = ui.input.disabled || ui.input.value.trim() === ""; }
 
 async function startSession() {
+  try {
+    allowImagesFrom((await (await fetch("api/client-settings")).json()).imageSources); // which remote images may show
+  } catch {
+    allowImagesFrom([]); // unknown: every remote image is a link
+  }
   ui.signInForm.hidden = true;
   ui.signedIn.hidden = false;
   ui.app.hidden = false;

@@ -1,13 +1,40 @@
 // Markdown for answers and questions: parsed by marked, then sanitized by DOMPurify, so no script, event handler or
 // javascript: link from model or user text ever runs. Links open in a new tab without access to this page.
+// An image is shown only from this page's origin, data: or an origin the operator allowed (Chat:Clients:ImageSources,
+// read from /api/client-settings): any other is shown as a link, so an answer cannot make the page fetch an address
+// of its choosing (a prompt-injected image URL carrying the user's history). The page's CSP refuses them as well.
 import { marked } from "./lib/marked/marked.esm.js";
 import DOMPurify from "./lib/dompurify/purify.es.mjs";
+
+let imageSources = [];
+
+/** The origins, besides the page's own, that answers' images may be shown from. */
+export function allowImagesFrom(origins) { imageSources = [...(origins ?? [])]; }
+
+function imageAllowed(src) {
+  try {
+    const url = new URL(src, location.href);
+    return url.protocol === "data:" || url.origin === location.origin || imageSources.includes(url.origin);
+  } catch { return false; }
+}
+
+const escapeHtml = (text) => text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+
+marked.use({
+  renderer: {
+    image({ href, text }) {
+      if (imageAllowed(href)) return false; // marked's own <img>
+      return `<a href="${escapeHtml(href)}" class="image-link">${escapeHtml(text || href)}</a>`;
+    },
+  },
+});
 
 DOMPurify.addHook("afterSanitizeAttributes", (node) => {
   if (node.tagName === "A" && node.hasAttribute("href")) {
     node.setAttribute("target", "_blank");
     node.setAttribute("rel", "noopener noreferrer nofollow");
   }
+  if (node.tagName === "IMG" && !imageAllowed(node.getAttribute("src") ?? "")) node.removeAttribute("src"); // however it got here
 });
 
 const purifyOptions = { FORBID_TAGS: ["style", "form", "input", "button", "textarea", "select", "iframe", "object", "embed", "svg", "math"], FORBID_ATTR: ["style"] };

@@ -9,7 +9,8 @@ namespace ChatStreaming.Worker.Ending;
 /// (<see cref="RedisKeys.UserActive"/>, scored by the same expiry, so an answer whose instance died stops counting
 /// within a lease). Both are other slots than the answer's state: separate commands, pipelined with the script that
 /// changed the state. The state's <c>lease</c> field decides; a listing that a failure left behind is a hint at most
-/// (a sweep that finds it ended drops it; a user's entry lapses with its score).
+/// (a sweep that finds it ended drops it; a user's entry lapses with its score, and every listing drops the user's
+/// lapsed entries, so the set does not grow when nothing else trims it: Chat:MaxConcurrentGenerationsPerUser = 0).
 /// </summary>
 internal sealed partial class GenerationState
 {
@@ -24,6 +25,7 @@ internal sealed partial class GenerationState
         [
             batch.SortedSetAddAsync(index, member, expiry),
             batch.KeyExpireAsync(index, ttl),
+            batch.SortedSetRemoveRangeByScoreAsync(active, double.NegativeInfinity, NowMilliseconds()),
             batch.SortedSetAddAsync(active, member, expiry),
             batch.KeyExpireAsync(active, ttl),
         ];

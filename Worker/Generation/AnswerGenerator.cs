@@ -95,7 +95,7 @@ internal sealed class AnswerGenerator(
                     }
                     else
                     {
-                        messages = ConversationContext.Continue(messages, taken.From);
+                        messages = ConversationContext.Continue(messages, taken.From.Content, taken.From.Parts);
                     }
                 }
 

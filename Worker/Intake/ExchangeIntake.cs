@@ -93,6 +93,13 @@ internal sealed class ExchangeIntake(
             return refused;
         }
 
+        var maxMessages = options.Value.MaxMessagesPerConversation;
+        if (await store.CountMessagesAsync(conversationId, CancellationToken.None) + 2 > maxMessages)
+        {
+            await limiter.RefundAsync(userId, admission);
+            return new RefusedSend(ChatErrors.ConversationFull(maxMessages));
+        }
+
         Exchange? exchange;
         try
         {

@@ -9,7 +9,9 @@ namespace ChatStreaming.Worker.Limits;
 /// How many connections each user has open, all instances together (<c>Chat:MaxConnectionsPerUser</c>): a sorted set
 /// per user in Redis, member = connection id, score = when its entry lapses unless renewed. This instance renews its
 /// own connections' entries every third of a lease (<see cref="UserConnectionsRenewer"/>), so those of an instance that
-/// died stop counting within two leases.
+/// died stop counting within two leases. The renewal writes every entry of this instance, present or not: a connection
+/// opened while Redis was away, and every connection after a Redis restart lost the sets, count again within a third
+/// of a lease.
 /// </summary>
 internal sealed class UserConnections(IConnectionMultiplexer redis, IOptions<ChatStreamingOptions> options, TimeProvider time)
 {
@@ -33,10 +35,20 @@ internal sealed class UserConnections(IConnectionMultiplexer redis, IOptions<Cha
     public async Task<bool> TryOpenAsync(string userId, string connectionId)
     {
         var now = time.GetUtcNow().ToUnixTimeMilliseconds();
-        var opened = (int)await redis.GetDatabase().ScriptEvaluateAsync(
-            OpenScript,
-            [RedisKeys.UserConnections(userId)],
-            [now, options.Value.MaxConnectionsPerUser, connectionId, now + (long)EntryLifetime.TotalMilliseconds, (long)EntryLifetime.TotalMilliseconds]) == 1;
+        bool opened;
+        try
+        {
+            opened = (int)await redis.GetDatabase().ScriptEvaluateAsync(
+                OpenScript,
+                [RedisKeys.UserConnections(userId)],
+                [now, options.Value.MaxConnectionsPerUser, connectionId, now + (long)EntryLifetime.TotalMilliseconds, (long)EntryLifetime.TotalMilliseconds]) == 1;
+        }
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+        {
+            local[connectionId] = userId; // served without Redis: counted by the next renewal that reaches it
+            throw;
+        }
+
         if (opened)
         {
             local[connectionId] = userId;
@@ -53,12 +65,12 @@ internal sealed class UserConnections(IConnectionMultiplexer redis, IOptions<Cha
         }
     }
 
-    /// <summary>Extends the entries of this instance's connections (only those still listed).</summary>
+    /// <summary>Writes (extends, or writes again) the entries of this instance's open connections.</summary>
     public async Task RenewAsync()
     {
         var expiry = time.GetUtcNow().ToUnixTimeMilliseconds() + (long)EntryLifetime.TotalMilliseconds;
         var batch = redis.GetDatabase().CreateBatch();
-        var renewals = local.Select(c => batch.SortedSetAddAsync(RedisKeys.UserConnections(c.Value), c.Key, expiry, SortedSetWhen.Exists)).ToList();
+        var renewals = local.Select(c => batch.SortedSetAddAsync(RedisKeys.UserConnections(c.Value), c.Key, expiry)).ToList();
         renewals.AddRange(local.Values.Distinct().Select(user => (Task<bool>)batch.KeyExpireAsync(RedisKeys.UserConnections(user), EntryLifetime)));
         batch.Execute();
         await Task.WhenAll(renewals);

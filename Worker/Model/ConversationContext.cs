@@ -1,6 +1,5 @@
 using System.Text.Json;
 using ChatStreaming.Contracts;
-using ChatStreaming.Worker.Streaming;
 using Microsoft.Extensions.AI;
 
 namespace ChatStreaming.Worker.Model;
@@ -52,11 +51,11 @@ internal static class ConversationContext
     /// (safe for read-only tools such as search_history; see docs/reliability.md). The prompt is sent again; the
     /// model's seam is its own (it may restart a sentence).
     /// </summary>
-    public static List<ChatMessage> Continue(List<ChatMessage> messages, RelayStart partial)
+    public static List<ChatMessage> Continue(List<ChatMessage> messages, string content, IReadOnlyList<MessagePart> parts)
     {
-        var results = partial.Parts.Where(p => p.Kind == ChunkKinds.ToolResult).Select(p => JsonSerializer.Deserialize<ToolResultPart>(p.Text, Json))
+        var results = parts.Where(p => p.Kind == ChunkKinds.ToolResult).Select(p => JsonSerializer.Deserialize<ToolResultPart>(p.Text, Json))
             .Where(r => r?.CallId is not null).ToDictionary(r => r!.CallId!, r => r!.Result, StringComparer.Ordinal);
-        foreach (var call in partial.Parts.Where(p => p.Kind == ChunkKinds.ToolCall).Select(p => JsonSerializer.Deserialize<ToolCallPart>(p.Text, Json)))
+        foreach (var call in parts.Where(p => p.Kind == ChunkKinds.ToolCall).Select(p => JsonSerializer.Deserialize<ToolCallPart>(p.Text, Json)))
         {
             if (call is { CallId: { } id, Name: { } name } && results.TryGetValue(id, out var result))
             {
@@ -66,9 +65,9 @@ internal static class ConversationContext
         }
 
         var continued = messages[^1].Role == ChatRole.Tool;
-        if (partial.Content.Length > 0)
+        if (content.Length > 0)
         {
-            messages.Add(new ChatMessage(ChatRole.Assistant, partial.Content));
+            messages.Add(new ChatMessage(ChatRole.Assistant, content));
             continued = true;
         }
 
