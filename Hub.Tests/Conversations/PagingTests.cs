@@ -148,7 +148,7 @@ public sealed class PagingTests(ChatCluster cluster)
         await using var two = await ChatTestClient.ConnectAsync(hubs[1].Url, token);
         var counted = cluster.RedisClient.GetDatabase();
         var key = Worker.Redis.RedisKeys.UserConnections("forgotten-tabs");
-        Assert.Equal(2, await counted.SortedSetLengthAsync(key));
+        await Wait.UntilAsync(async () => await counted.SortedSetLengthAsync(key) == 2, Wait.Default, "the connections were not counted");
 
         await counted.KeyDeleteAsync(key); // what a Redis restart without persistence does to the counts
 

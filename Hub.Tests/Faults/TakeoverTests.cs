@@ -23,7 +23,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         const string prompt = "search for what I asked before the crash";
         var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
         var survivors = await SurvivorsAsync(redis, database);
-        await using var doomed = await HubInstance.StartAsync(Settings(redis, database));
+        await using var doomed = await HubInstance.StartAsync(await SettingsAsync(redis, database));
         var (watcher, sender, messageId) = await StartAsync("takeover-killed", survivors.A, doomed, prompt);
         await using var _ = watcher;
         await using var __ = sender;
@@ -95,7 +95,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         const string prompt = "carry me on while my server sleeps";
         var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
         var survivors = await SurvivorsAsync(redis, database);
-        var paused = await HubInstance.StartAsync(Settings(redis, database));
+        var paused = await HubInstance.StartAsync(await SettingsAsync(redis, database));
         await using var owner = paused;
         var (watcher, sender, messageId) = await StartAsync("takeover-paused", survivors.A, paused, prompt);
         await using var _ = watcher;
@@ -135,18 +135,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         const string viaResponses = "resume my background response after a crash";
         const string viaCompletions = "continue my chat completion after a crash";
         var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
-        var overrides = Overrides(redis, database);
-        foreach (var (key, value) in await cluster.FakeModelSettingsAsync())
-        {
-            if (key.StartsWith("Chat:Model:", StringComparison.Ordinal))
-            {
-                overrides[key] = value;
-            }
-        }
-
-        overrides["Chat:Model:StallTimeout"] = "00:00:15";
-        overrides["Chat:Models:responses:Api"] = "Responses";
-        overrides["Chat:Models:completions:Api"] = "ChatCompletions";
+        var overrides = await OverridesAsync(redis, database);
         var fake = cluster.FakeModel;
         var reply = FakeReply.Tokens(150, 25);
         fake.EnqueueFor(viaResponses, reply);
@@ -225,23 +214,44 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
     /// <summary>Two hubs on <paramref name="redis"/> with the owners' settings, shared by the tests: the instances that may carry an answer on.</summary>
     private async Task<(HubInstance A, HubInstance B)> SurvivorsAsync(RedisServer redis, string database)
     {
-        var hubs = await cluster.HubsAsync(Overrides(redis, database));
+        var hubs = await cluster.HubsAsync(await OverridesAsync(redis, database));
         return (hubs[0], hubs[1]);
     }
 
     /// <summary>
     /// On <paramref name="redis"/> and <paramref name="database"/> (the fixture's hubs must not sweep these answers, nor
-    /// these hubs the fixture's); 20 tokens a second; a lease of 3 s, so a stopped owner is noticed within seconds.
+    /// these hubs the fixture's); a lease of 3 s, so a stopped owner is noticed within seconds. Every instance on them has
+    /// the same catalog (any survivor may carry on any answer): <c>simulated</c>, the default, at 20 tokens a second,
+    /// offered search_history (asked to "search", it calls it first); <c>responses</c> and <c>completions</c> at the
+    /// fake OpenAI server, through the Responses API and chat completions.
     /// </summary>
-    private Dictionary<string, string> Settings(RedisServer redis, string database) => cluster.SettingsWith(Overrides(redis, database));
+    private async Task<Dictionary<string, string>> SettingsAsync(RedisServer redis, string database) => cluster.SettingsWith(await OverridesAsync(redis, database));
 
-    private Dictionary<string, string> Overrides(RedisServer redis, string database) => new()
+    private async Task<Dictionary<string, string>> OverridesAsync(RedisServer redis, string database)
     {
-        ["ConnectionStrings:Redis"] = redis.ConnectionString,
-        ["ConnectionStrings:Postgres"] = cluster.Postgres.ConnectionString(database),
-        ["Chat:Model:Simulated:TokensPerSecond"] = "20",
-        ["Chat:Model:Simulated:ResponseTokens"] = Tokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        ["Chat:GenerationLease"] = "00:00:03",
-        ["Chat:Model:Tools:0"] = "search_history", // asked to "search", the simulated model calls it first
-    };
+        var fake = await cluster.FakeModelSettingsAsync();
+        var overrides = new Dictionary<string, string>
+        {
+            ["ConnectionStrings:Redis"] = redis.ConnectionString,
+            ["ConnectionStrings:Postgres"] = cluster.Postgres.ConnectionString(database),
+            ["Chat:GenerationLease"] = "00:00:03",
+            ["Chat:Model:StallTimeout"] = "00:00:15",
+            ["Chat:DefaultModel"] = "simulated",
+            ["Chat:Models:simulated:Provider"] = "Simulated",
+            ["Chat:Models:simulated:Simulated:TokensPerSecond"] = "20",
+            ["Chat:Models:simulated:Simulated:ResponseTokens"] = Tokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Chat:Models:simulated:Tools:0"] = "search_history",
+        };
+        foreach (var (model, api) in new[] { ("responses", "Responses"), ("completions", "ChatCompletions") })
+        {
+            foreach (var key in new[] { "Provider", "Endpoint", "Name", "ApiKey" })
+            {
+                overrides[$"Chat:Models:{model}:{key}"] = fake[$"Chat:Model:{key}"];
+            }
+
+            overrides[$"Chat:Models:{model}:Api"] = api;
+        }
+
+        return overrides;
+    }
 }

@@ -43,9 +43,8 @@ internal sealed partial class GenerationState
         }
 
         var batch = Db.CreateBatch();
-        var now = NowMilliseconds();
         var forgotten = messageIds.Select(id => (Id: id, Result: batch.ScriptEvaluateAsync(
-            GenerationScripts.Forget, [RedisKeys.Generation(conversationId, id), RedisKeys.Chunks(conversationId, id)], [now]))).ToArray();
+            GenerationScripts.Forget, [RedisKeys.Generation(conversationId, id), RedisKeys.Chunks(conversationId, id)]))).ToArray();
         var pointers = messageIds.Select(id => batch.KeyDeleteAsync(RedisKeys.AnswerConversation(id))).ToArray(); // one slot each
         batch.Execute();
         await Task.WhenAll(pointers);

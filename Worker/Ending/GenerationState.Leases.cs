@@ -14,20 +14,14 @@ namespace ChatStreaming.Worker.Ending;
 /// </summary>
 internal sealed partial class GenerationState
 {
-    /// <summary>Queues the answer's index entry and its place among the user's running answers, both scored by <paramref name="expiry"/>.</summary>
-    private IEnumerable<Task> ListLease(IBatch batch, Guid conversationId, Guid messageId, string ownerId, long expiry)
+    /// <summary>Queues the answer's index entry and its place among the user's running answers, both until Redis's now + a lease.</summary>
+    private IEnumerable<Task> ListLease(IBatch batch, Guid conversationId, Guid messageId, string ownerId)
     {
         var member = RedisKeys.LeaseMember(conversationId, messageId);
-        var index = RedisKeys.LeaseIndex(conversationId);
-        var active = RedisKeys.UserActive(ownerId);
-        var ttl = TimeSpan.FromMilliseconds(RunningTtlMilliseconds);
         return
         [
-            batch.SortedSetAddAsync(index, member, expiry),
-            batch.KeyExpireAsync(index, ttl),
-            batch.SortedSetRemoveRangeByScoreAsync(active, double.NegativeInfinity, NowMilliseconds()),
-            batch.SortedSetAddAsync(active, member, expiry),
-            batch.KeyExpireAsync(active, ttl),
+            batch.ScriptEvaluateAsync(GenerationScripts.List, [RedisKeys.LeaseIndex(conversationId)], [LeaseMilliseconds, member, RunningTtlMilliseconds, "0"]),
+            batch.ScriptEvaluateAsync(GenerationScripts.List, [RedisKeys.UserActive(ownerId)], [LeaseMilliseconds, member, RunningTtlMilliseconds, "1"]),
         ];
     }
 
@@ -58,12 +52,11 @@ internal sealed partial class GenerationState
     /// <summary>Answers whose lease ran out in the index (at most 100 per shard): their instance stopped renewing them, or they ended and the entry stayed.</summary>
     public async Task<IReadOnlyList<(Guid ConversationId, Guid MessageId)>> ExpiredLeasesAsync()
     {
-        var now = NowMilliseconds();
         var batch = Db.CreateBatch();
         var shards = Enumerable.Range(0, RedisKeys.LeaseShards)
-            .Select(shard => batch.SortedSetRangeByScoreAsync(RedisKeys.LeaseIndexShard(shard), double.NegativeInfinity, now, take: 100)).ToArray();
+            .Select(shard => batch.ScriptEvaluateAsync(GenerationScripts.Expired, [RedisKeys.LeaseIndexShard(shard)], [100])).ToArray();
         batch.Execute();
         await Task.WhenAll(shards);
-        return [.. shards.SelectMany(s => s.Result).Select(member => RedisKeys.ParseLeaseMember((string)member!))];
+        return [.. shards.SelectMany(s => (RedisResult[])s.Result!).Select(member => RedisKeys.ParseLeaseMember((string)member!))];
     }
 }

@@ -13,7 +13,8 @@ namespace ChatStreaming.Worker.Ending;
 /// each runs in one slot of a Redis Cluster; the lease index and the user's running answers are kept beside them
 /// (GenerationState.Leases.cs).
 /// </summary>
-internal sealed partial class GenerationState(IConnectionMultiplexer redis, InstanceIdentity instance, Cancellations cancellations, IOptions<ChatStreamingOptions> options)
+internal sealed partial class GenerationState(
+    IConnectionMultiplexer redis, InstanceIdentity instance, Cancellations cancellations, IOptions<ChatStreamingOptions> options, TimeProvider time)
 {
     /// <summary>
     /// How long an answer whose state Redis lost (a restart) waits, from the first sweep that saw it so, before a sweep
@@ -43,16 +44,15 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
     public async Task RegisterAsync(Guid messageId, Guid conversationId, Guid userMessageId, string ownerId, Admission admission, string? model = null)
     {
         // The state first: listings of an answer whose state was never written would only mislead the sweepers.
-        var expiry = LeaseExpiry();
         await Db.ScriptEvaluateAsync(
             GenerationScripts.Register,
             [RedisKeys.Generation(conversationId, messageId)],
-            [conversationId.ToString(), userMessageId.ToString(), ownerId, RunningTtlMilliseconds, expiry, instance.Id, model ?? "", FailoverName]);
+            [conversationId.ToString(), userMessageId.ToString(), ownerId, RunningTtlMilliseconds, LeaseMilliseconds, instance.Id, model ?? "", FailoverName]);
         var batch = Db.CreateBatch();
         Task[] written =
         [
             SetPointerAsync(batch, conversationId, messageId, RunningTtlMilliseconds),
-            .. ListLease(batch, conversationId, messageId, ownerId, expiry),
+            .. ListLease(batch, conversationId, messageId, ownerId),
             batch.SortedSetRemoveAsync(RedisKeys.UserActive(ownerId), admission.Reservation),
         ];
         batch.Execute();
@@ -86,12 +86,11 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
             return [];
         }
 
-        var expiry = LeaseExpiry();
         var renewing = Db.CreateBatch();
         var renewed = answers.Select(a => (Answer: a, Streaming: renewing.ScriptEvaluateAsync(
             GenerationScripts.Renew,
             [RedisKeys.Generation(a.ConversationId, a.MessageId)],
-            [expiry, RunningTtlMilliseconds, a.ConversationId.ToString(), a.UserMessageId.ToString(), a.OwnerId, instance.Id, a.Epoch, FailoverName]))).ToArray();
+            [LeaseMilliseconds, RunningTtlMilliseconds, a.ConversationId.ToString(), a.UserMessageId.ToString(), a.OwnerId, instance.Id, a.Epoch, FailoverName]))).ToArray();
         renewing.Execute();
         await Task.WhenAll(renewed.Select(r => r.Streaming));
 
@@ -99,7 +98,7 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
         // user's running answers, its conversation pointer.
         var listing = Db.CreateBatch();
         var listed = renewed.Where(r => (int)r.Streaming.Result == 1).SelectMany(r =>
-            ListLease(listing, r.Answer.ConversationId, r.Answer.MessageId, r.Answer.OwnerId, expiry)
+            ListLease(listing, r.Answer.ConversationId, r.Answer.MessageId, r.Answer.OwnerId)
                 .Append(SetPointerAsync(listing, r.Answer.ConversationId, r.Answer.MessageId, RunningTtlMilliseconds))).ToArray();
         listing.Execute();
         await Task.WhenAll(listed);
@@ -126,8 +125,8 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
         var claimed = await Db.ScriptEvaluateAsync(
             GenerationScripts.ClaimOrphan,
             [state, RedisKeys.Lost(conversationId, messageId)],
-            [NowMilliseconds(), TtlMilliseconds, leaseExpired ? "expired" : "lost", (long)UnsavedGrace.TotalMilliseconds, (long)LostGrace.TotalMilliseconds, alive,
-                takeOver ? "continue" : "end", instance.Id, LeaseExpiry()]);
+            ["", TtlMilliseconds, leaseExpired ? "expired" : "lost", (long)UnsavedGrace.TotalMilliseconds, (long)LostGrace.TotalMilliseconds, alive,
+                takeOver ? "continue" : "end", instance.Id, LeaseMilliseconds]);
         if (claimed.Resp2Type != ResultType.Array)
         {
             if ((int)claimed == 1)
@@ -143,7 +142,7 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
             var taken = new OwnedAnswer(messageId, conversationId, Guid.Parse((string)claimed[3]!), (string)claimed[2]!, (long)claimed[1]);
             var model = (string)claimed[4]!;
             var listing = Db.CreateBatch();
-            Task[] listed = [.. ListLease(listing, conversationId, messageId, taken.OwnerId, LeaseExpiry())];
+            Task[] listed = [.. ListLease(listing, conversationId, messageId, taken.OwnerId)];
             listing.Execute();
             await Task.WhenAll(listed);
             return new OrphanClaim(MessageStatus.Streaming, null, taken, model.Length == 0 ? null : model);
@@ -183,7 +182,7 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
         var final = (RedisResult[])(await Db.ScriptEvaluateAsync(
             GenerationScripts.Finish,
             [RedisKeys.Generation(conversationId, messageId), RedisKeys.Chunks(conversationId, messageId)],
-            [proposed.ToWireName(), TtlMilliseconds, NowMilliseconds(), error ?? "", epoch]))!;
+            [proposed.ToWireName(), TtlMilliseconds, "", error ?? "", epoch]))!;
         if ((string)final[0]! == "fenced")
         {
             return null;
@@ -196,7 +195,8 @@ internal sealed partial class GenerationState(IConnectionMultiplexer redis, Inst
     /// <summary>This instance's Chat:Failover as an answer's state records it.</summary>
     private string FailoverName => options.Value.Failover == FailoverMode.Interrupt ? "interrupt" : "continue";
 
-    private long LeaseExpiry() => NowMilliseconds() + (long)options.Value.GenerationLease.TotalMilliseconds;
+    private long LeaseMilliseconds => (long)options.Value.GenerationLease.TotalMilliseconds;
 
-    private static long NowMilliseconds() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    /// <summary>This instance's clock: only for the heartbeat's value (for people reading Redis); nothing compares it.</summary>
+    private long NowMilliseconds() => time.GetUtcNow().ToUnixTimeMilliseconds();
 }

@@ -13,16 +13,26 @@ namespace ChatStreaming.Worker.Limits;
 /// opened while Redis was away, and every connection after a Redis restart lost the sets, count again within a third
 /// of a lease.
 /// </summary>
-internal sealed class UserConnections(IConnectionMultiplexer redis, IOptions<ChatStreamingOptions> options, TimeProvider time)
+internal sealed class UserConnections(IConnectionMultiplexer redis, IOptions<ChatStreamingOptions> options)
 {
-    // KEYS: the user's connections. ARGV: now, limit (0 = none), connection id, expiry, key TTL ms.
-    private const string OpenScript = """
-        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
+    // KEYS: the user's connections. ARGV: (unused), limit (0 = none), connection id, entry lifetime ms, key TTL ms.
+    // Times are Redis's (TIME), whichever instance calls.
+    private const string OpenScript = Ending.GenerationScripts.RedisNow + """
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
         if tonumber(ARGV[2]) > 0 and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
             return 0
         end
-        redis.call('ZADD', KEYS[1], ARGV[4], ARGV[3])
+        redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[3])
         redis.call('PEXPIRE', KEYS[1], ARGV[5])
+        return 1
+        """;
+
+    // KEYS: the user's connections. ARGV: entry lifetime ms, key TTL ms, then the connection ids to (re)write.
+    private const string RenewScript = Ending.GenerationScripts.RedisNow + """
+        for i = 3, #ARGV do
+            redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i])
+        end
+        redis.call('PEXPIRE', KEYS[1], ARGV[2])
         return 1
         """;
 
@@ -34,14 +44,13 @@ internal sealed class UserConnections(IConnectionMultiplexer redis, IOptions<Cha
     /// <summary>Counts the connection; false when the user already has the most allowed (it must be closed).</summary>
     public async Task<bool> TryOpenAsync(string userId, string connectionId)
     {
-        var now = time.GetUtcNow().ToUnixTimeMilliseconds();
         bool opened;
         try
         {
             opened = (int)await redis.GetDatabase().ScriptEvaluateAsync(
                 OpenScript,
                 [RedisKeys.UserConnections(userId)],
-                [now, options.Value.MaxConnectionsPerUser, connectionId, now + (long)EntryLifetime.TotalMilliseconds, (long)EntryLifetime.TotalMilliseconds]) == 1;
+                ["", options.Value.MaxConnectionsPerUser, connectionId, (long)EntryLifetime.TotalMilliseconds, (long)EntryLifetime.TotalMilliseconds]) == 1;
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {
@@ -68,10 +77,10 @@ internal sealed class UserConnections(IConnectionMultiplexer redis, IOptions<Cha
     /// <summary>Writes (extends, or writes again) the entries of this instance's open connections.</summary>
     public async Task RenewAsync()
     {
-        var expiry = time.GetUtcNow().ToUnixTimeMilliseconds() + (long)EntryLifetime.TotalMilliseconds;
+        var lifetime = (long)EntryLifetime.TotalMilliseconds;
         var batch = redis.GetDatabase().CreateBatch();
-        var renewals = local.Select(c => batch.SortedSetAddAsync(RedisKeys.UserConnections(c.Value), c.Key, expiry)).ToList();
-        renewals.AddRange(local.Values.Distinct().Select(user => (Task<bool>)batch.KeyExpireAsync(RedisKeys.UserConnections(user), EntryLifetime)));
+        var renewals = local.GroupBy(c => c.Value).Select(user => batch.ScriptEvaluateAsync(
+            RenewScript, [RedisKeys.UserConnections(user.Key)], [lifetime, lifetime, .. user.Select(c => (RedisValue)c.Key)])).ToList();
         batch.Execute();
         await Task.WhenAll(renewals);
     }

@@ -20,13 +20,12 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
     public static readonly TimeSpan ConcurrencyRetryAfter = TimeSpan.FromSeconds(2);
 
     // KEYS: sends, active (answers scored by their lease expiry, reservations by when they lapse), today's tokens: all
-    // the user's, one slot. ARGV: now, per minute, concurrent, send id, reservation ms, key ttl ms,
+    // the user's, one slot. ARGV: (unused: now is Redis's TIME), per minute, concurrent, send id, reservation ms, key ttl ms,
     // window ms, '1' to admit it as new even if its send id is in the window, tokens per day, ms until the day ends.
     // Returns {0, 1} admitted and counted, {0, 0} a retry of a send admitted within the window (not counted again),
     // {1, ms} too many messages this minute (ms until the oldest leaves the window), {2, 0} too many answers running,
     // {3, ms} the day's token budget is spent (ms until midnight UTC).
-    private const string AdmitScript = """
-        local now = tonumber(ARGV[1])
+    private const string AdmitScript = Ending.GenerationScripts.RedisNow + """
         local perMinute = tonumber(ARGV[2])
         local concurrent = tonumber(ARGV[3])
         local window = tonumber(ARGV[7])
@@ -109,14 +108,14 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
             return new Admission(AdmissionResult.Admitted, sendId, Counted: false, TimeSpan.Zero);
         }
 
+        // The window's times are Redis's (TIME in the script); the day of the token budget is this instance's UTC date.
         var utcNow = time.GetUtcNow();
-        var now = utcNow.ToUnixTimeMilliseconds();
         var today = DateOnly.FromDateTime(utcNow.UtcDateTime);
         var untilMidnight = (long)(today.AddDays(1).ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc) - utcNow.UtcDateTime).TotalMilliseconds;
         var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
             AdmitScript,
             [RedisKeys.UserSends(userId), RedisKeys.UserActive(userId), RedisKeys.UserTokens(userId, today)],
-            [now, Options.MessagesPerMinutePerUser, Options.MaxConcurrentGenerationsPerUser, sendId, ReservationMilliseconds,
+            ["", Options.MessagesPerMinutePerUser, Options.MaxConcurrentGenerationsPerUser, sendId, ReservationMilliseconds,
                 (long)Options.ReplayTtl.TotalMilliseconds, WindowMilliseconds, asNew ? "1" : "0", Options.TokensPerDayPerUser, untilMidnight]))!;
         return ((int)reply[0], (long)reply[1]) switch
         {
