@@ -24,23 +24,25 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
         var survivors = await SurvivorsAsync(redis, database);
         await using var doomed = await HubInstance.StartAsync(await SettingsAsync(redis, database));
-        var (watcher, sender, messageId) = await StartAsync("takeover-killed", survivors.A, doomed, prompt);
-        await using var _ = watcher;
-        await using var __ = sender;
-        // The client a user runs, on the other survivor: it shows one answer, marked resumed.
+        await using var watcher = await cluster.ConnectAsync(survivors.A.Url, "takeover-killed");
+        await using var sender = await cluster.ConnectAsync(doomed.Url, "takeover-killed");
+        var conversationId = (await watcher.CreateConversationAsync()).Id;
+        // Before the send (a busy machine takes seconds to start a browser, longer than the answer lasts): the client a
+        // user runs, on the other survivor — it shows one answer, marked resumed — and the browser page there.
         var token = await cluster.TokenAsync("takeover-killed");
         await using var session = new ChatSession(new Uri(survivors.B.Url), () => Task.FromResult<string?>(token));
         var shown = new TaskCompletionSource<AnswerState>(TaskCreationOptions.RunContinuationsAsynchronously);
         session.Finished += answer => shown.TrySetResult(answer);
         await session.StartAsync(CancellationToken.None);
-        var conversationId = (await watcher.Hub.GetChunks(messageId, 0L))[0].ConversationId;
         await session.OpenAsync(conversationId, CancellationToken.None);
-        // And the browser page, on the same survivor, with the answer open while it streams.
         var browser = new BrowserSession();
         await browser.InitializeAsync();
-        await using var ___ = new AsyncDisposer(browser.DisposeAsync);
+        await using var _ = new AsyncDisposer(browser.DisposeAsync);
         var page = await browser.SignedInPageAsync(survivors.B.Url, "/", "takeover-killed");
         await page.ClickAsync($"#conversations li[data-conversation-id='{conversationId}'] button.open");
+        await page.WaitForSelectorAsync("#composer-input:not([disabled])");
+        var messageId = (await sender.SendAsync(conversationId, prompt)).AssistantMessageId;
+        await watcher.WaitForChunksAsync(messageId, 10);
         var onPage = $"#messages li.assistant[data-message-id='{messageId}']";
         await page.WaitForSelectorAsync(onPage);
         var before = watcher.ChunksOf(messageId).Max(c => c.Sequence);
@@ -48,20 +50,8 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         doomed.Process.Signal(Signals.Kill);
         var killed = Stopwatch.StartNew();
         // The pause a client sees: from the kill to the successor's first chunk (the one after the resume point).
-        try
-        {
-            await Wait.UntilAsync(() => watcher.Resumed.FirstOrDefault(r => r.MessageId == messageId) is { } r && watcher.ChunksOf(messageId).Any(c => c.Sequence > r.FromSequence),
-                TimeSpan.FromSeconds(45), "the answer was not carried on");
-        }
-        catch
-        {
-            foreach (var line in survivors.A.Process.Output.Concat(survivors.B.Process.Output).Where(l => !l.Contains("Polly", StringComparison.Ordinal)).TakeLast(80))
-            {
-                output.WriteLine("DEBUG " + line);
-            }
-
-            throw;
-        }
+        await Wait.UntilAsync(() => watcher.Resumed.FirstOrDefault(r => r.MessageId == messageId) is { } r && watcher.ChunksOf(messageId).Any(c => c.Sequence > r.FromSequence),
+            TimeSpan.FromSeconds(45), "the answer was not carried on");
         output.WriteLine($"measured: takeover pause, SIGKILL → the successor's first chunk at the watcher: {killed.Elapsed.TotalSeconds:0.0} s (lease 3 s)");
         var finished = await watcher.WaitForFinishedAsync(messageId, TimeSpan.FromSeconds(60));
 
