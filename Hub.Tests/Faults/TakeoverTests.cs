@@ -127,7 +127,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
         var overrides = await OverridesAsync(redis, database);
         var fake = cluster.FakeModel;
-        var reply = FakeReply.Tokens(150, 25);
+        var reply = FakeReply.Tokens(300, 25); // 12 s: both answers are still streaming when the kill comes, even on a busy machine
         fake.EnqueueFor(viaResponses, reply);
         fake.EnqueueFor(viaCompletions, reply);
         var continuation = new FakeReply { Deltas = [" and", " that", " is", " the", " rest."] };

@@ -23,6 +23,22 @@ internal sealed class RedisClusterServer : IAsyncDisposable
 
     public static async Task<RedisClusterServer> StartAsync()
     {
+        // Twice at most: a port picked free can be taken by another collection's server before its node binds it
+        // (seen once on a busy machine: "Could not connect to Redis at …: Connection refused" from the create).
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartOnceAsync();
+            }
+            catch (Exception) when (attempt < 2)
+            {
+            }
+        }
+    }
+
+    private static async Task<RedisClusterServer> StartOnceAsync()
+    {
         var cluster = new RedisClusterServer([.. Enumerable.Range(0, 6).Select(_ => Infrastructure.Ports.Free())]);
         try
         {

@@ -19,6 +19,11 @@ public sealed class ConfigurationTests(ChatOnRedisCluster cluster)
         { "Chat:Model:Provider", "Nonexistent", "Chat:Model:Provider must be one of" },
         { "Chat:Model:Simulated:TokensPerSecond", "-1", "Chat:Model:Simulated:TokensPerSecond must be between" },
         { "Auth:SigningKey", "too-short", "Auth:SigningKey must be at least 32 characters" },
+        { "Chat:Model:Api", "Soap", "Chat:Model:Api must be one of: ChatCompletions, Responses." },
+        { "Chat:Model:Api", "Responses", "Chat:Model:Api Responses needs Chat:Model:Provider OpenAI or AzureOpenAI" },
+        { "Chat:MaxMessagesPerConversation", "1", "Chat:MaxMessagesPerConversation must be between 2 and 1000000." },
+        { "Chat:SendCallsPerMinutePerUser", "-1", "Chat:SendCallsPerMinutePerUser must be between 0 (no limit) and 1000000." },
+        { "Chat:Clients:ImageSources:0", "https://images.example.com/path", "Chat:Clients:ImageSources must list origins" },
     };
 
     [Theory]
