@@ -11,8 +11,15 @@ var host = builder.Build();
 // Which remote images answers may show (Chat:Clients:ImageSources); any other is shown as a link.
 using (var http = new HttpClient { BaseAddress = hub })
 {
-    var settings = await http.GetFromJsonAsync<ClientSettings>(ChatHubPaths.ClientSettings);
-    Markdown.AllowImagesFrom(hub, settings?.ImageSources ?? []);
+    try
+    {
+        var settings = await http.GetFromJsonAsync<ClientSettings>(ChatHubPaths.ClientSettings);
+        Markdown.AllowImagesFrom(hub, settings?.ImageSources ?? []);
+    }
+    catch (Exception ex) when (ex is HttpRequestException or System.Text.Json.JsonException)
+    {
+        Markdown.AllowImagesFrom(hub, []); // unknown: every remote image is a link
+    }
 }
 
 await host.RunAsync();
