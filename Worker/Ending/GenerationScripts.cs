@@ -1,30 +1,24 @@
+using ChatStreaming.Worker.Redis;
+
 namespace ChatStreaming.Worker.Ending;
 
 /// <summary>
 /// The Lua scripts of an answer's life (<see cref="GenerationState"/>). Each touches one answer's keys only — its state
 /// and, for some, its replay buffer or lost marker, all under the conversation's hash tag — so each runs in one slot of
 /// a Redis Cluster. The lease's truth is the state's <c>lease</c> field (Unix ms); the lease index and the user's
-/// running answers are kept beside it by separate scripts (<see cref="List"/>, <see cref="Expired"/>).
-/// Clocks: every time a script writes or compares is Redis's own (<c>TIME</c>, on the node that holds the key), never
-/// the calling instance's: instances whose clocks disagree still agree on which leases ran out and when an answer
-/// ended. Callers pass durations (a lease, a grace), not instants.
+/// running answers are kept beside it by separate scripts (<see cref="RedisClock.ListUntil"/>, <see cref="Expired"/>).
+/// Every time a script writes or compares is Redis's own (<see cref="RedisClock"/>): callers pass durations.
 /// Fencing: the state's <c>epoch</c> counts the answer's ownerships (1 at registration, +1 by every takeover); renewal,
 /// append (ReplayStream) and finish refuse a writer whose epoch is not the current one, so an owner that was paused and
 /// wakes after a takeover adds nothing: no chunk, no renewal, no end.
 /// </summary>
 internal static class GenerationScripts
 {
-    /// <summary>Lua: <c>now</c>, Redis's time in Unix milliseconds (TIME is allowed in scripts: Redis 5+ replicates effects).</summary>
-    public const string RedisNow = """
-        local time = redis.call('TIME')
-        local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-        """;
-
     /// <summary>
     /// KEYS: state. ARGV: conversation, user message, owner, TTL, lease (ms), instance, model (may be empty), failover
     /// ('continue' or 'interrupt': the starting instance's Chat:Failover, which decides the answer's fate if it stops).
     /// </summary>
-    public const string Register = RedisNow + """
+    public const string Register = RedisClock.Now + """
         redis.call('HSET', KEYS[1], 'conversation', ARGV[1], 'userMessage', ARGV[2], 'owner', ARGV[3], 'status', 'streaming',
             'instance', ARGV[6], 'lease', now + tonumber(ARGV[5]), 'epoch', 1, 'model', ARGV[7], 'failover', ARGV[8])
         redis.call('PEXPIRE', KEYS[1], ARGV[4])
@@ -37,7 +31,7 @@ internal static class GenerationScripts
     /// state back with a fresh TTL (1); one ended elsewhere, or taken over by another instance, is not revived (0), so
     /// its generator stops here.
     /// </summary>
-    public const string Renew = RedisNow + """
+    public const string Renew = RedisClock.Now + """
         local state = redis.call('HMGET', KEYS[1], 'status', 'epoch')
         if (state[1] and state[1] ~= 'streaming') or (state[2] and state[2] ~= ARGV[7]) then
             return 0
@@ -52,15 +46,15 @@ internal static class GenerationScripts
         """;
 
     /// <summary>
-    /// KEYS: state, chunks. ARGV: proposed status, TTL, (unused), error, epoch. Decides the final status once: a cancel request
+    /// KEYS: state, chunks. ARGV: proposed status, TTL, error, epoch. Decides the final status once: a cancel request
     /// that came first wins over the model's own end. Records when (and why) it ended, so a sweep can still save it if
     /// its instance never manages to (<see cref="ClaimOrphan"/>). Returns {status, owner}; {'fenced', owner} when the
     /// caller's epoch is stale (another instance carries the answer on: the caller ends nothing).
     /// </summary>
-    public const string Finish = RedisNow + """
+    public const string Finish = RedisClock.Now + """
         local owner = redis.call('HGET', KEYS[1], 'owner') or ''
         local epoch = redis.call('HGET', KEYS[1], 'epoch')
-        if epoch and epoch ~= ARGV[5] then
+        if epoch and epoch ~= ARGV[4] then
             return {'fenced', owner} -- before the status: a fenced owner does not even repeat the successor's end
         end
         local current = redis.call('HGET', KEYS[1], 'status')
@@ -73,8 +67,8 @@ internal static class GenerationScripts
         end
         redis.call('HSET', KEYS[1], 'status', final, 'ended', now)
         redis.call('HDEL', KEYS[1], 'lease')
-        if final == ARGV[1] and ARGV[4] ~= '' then
-            redis.call('HSET', KEYS[1], 'error', ARGV[4])
+        if final == ARGV[1] and ARGV[3] ~= '' then
+            redis.call('HSET', KEYS[1], 'error', ARGV[3])
         end
         redis.call('PEXPIRE', KEYS[1], ARGV[2])
         if redis.call('EXISTS', KEYS[2]) == 1 then
@@ -94,19 +88,19 @@ internal static class GenerationScripts
         """;
 
     /// <summary>
-    /// Ends an answer whose owner is gone, once. KEYS: state, lost marker. ARGV: (unused), TTL, mode, unsaved grace, lost
-    /// grace, the answer's instance if its heartbeat is alive (else empty). Mode 'expired': its lease index entry ran
+    /// Ends an answer whose owner is gone, once. KEYS: state, lost marker. ARGV: TTL, mode, unsaved grace, lost grace, the
+    /// answer's instance if its heartbeat is alive (else empty). Mode 'expired': its lease index entry ran
     /// out. Mode 'lost': Postgres says streaming and it has no current lease. Either way it is claimed only when its
     /// lease in its state is not current and no live instance owns it: its instance's heartbeat is gone, or (its state
     /// is gone too: Redis lost its data) no instance re-created that state within the lost grace.
-    /// ARGV[7] 'continue' (the claimer's Chat:Failover = Continue, with ARGV[8] the claiming instance and ARGV[9] its lease
+    /// ARGV[6] 'continue' (the claimer's Chat:Failover = Continue, with ARGV[7] the claiming instance and ARGV[8] its lease
     /// in ms): an answer whose state is still there, started under Continue too (its 'failover' field), is taken over instead of ended — its epoch goes up by one, its instance and
     /// lease become the caller's — and {'continue', epoch, owner, user message, model} is returned.
     /// Returns {'interrupted', error, owner} when this caller claimed it to end it; in 'lost' mode, {status, error, owner}
     /// for an answer that ended more than the unsaved grace ago but was never saved (its instance died or gave up between
     /// deciding and saving); 1 when it ended normally (its index entry is stale); 0 otherwise.
     /// </summary>
-    public const string ClaimOrphan = RedisNow + """
+    public const string ClaimOrphan = RedisClock.Now + """
         local status = redis.call('HGET', KEYS[1], 'status')
         local lease = tonumber(redis.call('HGET', KEYS[1], 'lease') or '0')
         if status == 'streaming' and lease > now then
@@ -114,36 +108,36 @@ internal static class GenerationScripts
         end
         if status and status ~= 'streaming' then
             local ended = tonumber(redis.call('HGET', KEYS[1], 'ended') or '0')
-            if ARGV[3] == 'lost' and ended < now - tonumber(ARGV[4]) then
+            if ARGV[2] == 'lost' and ended < now - tonumber(ARGV[3]) then
                 return {status, redis.call('HGET', KEYS[1], 'error') or '', redis.call('HGET', KEYS[1], 'owner') or ''}
             end
             return 1
         end
         local instance = redis.call('HGET', KEYS[1], 'instance')
-        if instance and instance == ARGV[6] then
+        if instance and instance == ARGV[5] then
             return 0 -- its instance is alive and renews it
         end
-        if not status and ARGV[3] == 'lost' then
+        if not status and ARGV[2] == 'lost' then
             local first = redis.call('GET', KEYS[2])
             if not first then
-                redis.call('SET', KEYS[2], now, 'PX', ARGV[2])
+                redis.call('SET', KEYS[2], now, 'PX', ARGV[1])
                 return 0
             end
-            if tonumber(first) > now - tonumber(ARGV[5]) then return 0 end
+            if tonumber(first) > now - tonumber(ARGV[4]) then return 0 end
         end
         redis.call('DEL', KEYS[2])
-        if status and ARGV[7] == 'continue' and redis.call('HGET', KEYS[1], 'failover') ~= 'interrupt' then
+        if status and ARGV[6] == 'continue' and redis.call('HGET', KEYS[1], 'failover') ~= 'interrupt' then
             if not redis.call('HGET', KEYS[1], 'epoch') then
                 redis.call('HSET', KEYS[1], 'epoch', 1) -- registered before epochs existed: its owner writes as epoch 1
             end
             local epoch = redis.call('HINCRBY', KEYS[1], 'epoch', 1)
-            redis.call('HSET', KEYS[1], 'instance', ARGV[8], 'lease', now + tonumber(ARGV[9]))
+            redis.call('HSET', KEYS[1], 'instance', ARGV[7], 'lease', now + tonumber(ARGV[8]))
             return {'continue', epoch, redis.call('HGET', KEYS[1], 'owner') or '', redis.call('HGET', KEYS[1], 'userMessage') or '',
                 redis.call('HGET', KEYS[1], 'model') or ''}
         end
         redis.call('HSET', KEYS[1], 'status', 'interrupted', 'ended', now)
         redis.call('HDEL', KEYS[1], 'lease')
-        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        redis.call('PEXPIRE', KEYS[1], ARGV[1])
         return {'interrupted', redis.call('HGET', KEYS[1], 'error') or '', redis.call('HGET', KEYS[1], 'owner') or ''}
         """;
 
@@ -161,7 +155,7 @@ internal static class GenerationScripts
     /// (its generator stops at its next chunk or cancel check) and its state stays, marked deleted, until its TTL, so it
     /// is not revived; every other state and every replay buffer goes at once. Returns {1 if it was running, owner}.
     /// </summary>
-    public const string Forget = RedisNow + """
+    public const string Forget = RedisClock.Now + """
         local owner = redis.call('HGET', KEYS[1], 'owner') or ''
         if redis.call('HGET', KEYS[1], 'status') == 'streaming' then
             redis.call('HSET', KEYS[1], 'status', 'cancelled', 'cancel', '1', 'deleted', '1', 'ended', now)
@@ -173,21 +167,8 @@ internal static class GenerationScripts
         return {0, owner}
         """;
 
-    /// <summary>
-    /// KEYS: a sorted set of leases (the lease index, a user's running answers). ARGV: lease (ms), member, the set's TTL,
-    /// '1' to drop the entries that lapsed first. Lists the member until Redis's now + lease.
-    /// </summary>
-    public const string List = RedisNow + """
-        if ARGV[4] == '1' then
-            redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-        end
-        redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[2])
-        redis.call('PEXPIRE', KEYS[1], ARGV[3])
-        return 1
-        """;
-
     /// <summary>KEYS: a lease index shard. ARGV: most to return. The members whose lease ran out by Redis's now.</summary>
-    public const string Expired = RedisNow + """
+    public const string Expired = RedisClock.Now + """
         return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, tonumber(ARGV[1]))
         """;
 }

@@ -7,7 +7,7 @@ namespace ChatStreaming.Worker.Ending;
 /// Where an answer's lease is listed besides its state: the lease index the sweepers walk
 /// (<see cref="RedisKeys.LeaseIndex"/>, <see cref="RedisKeys.LeaseShards"/> shards) and the user's running answers
 /// (<see cref="RedisKeys.UserActive"/>, scored by the same expiry, so an answer whose instance died stops counting
-/// within a lease). Both are other slots than the answer's state: separate commands, pipelined with the script that
+/// within a lease). Both are other slots than the answer's state: scripts of their own (RedisClock.ListUntil), pipelined with the script that
 /// changed the state. The state's <c>lease</c> field decides; a listing that a failure left behind is a hint at most
 /// (a sweep that finds it ended drops it; a user's entry lapses with its score, and every listing drops the user's
 /// lapsed entries, so the set does not grow when nothing else trims it: Chat:MaxConcurrentGenerationsPerUser = 0).
@@ -20,8 +20,8 @@ internal sealed partial class GenerationState
         var member = RedisKeys.LeaseMember(conversationId, messageId);
         return
         [
-            batch.ScriptEvaluateAsync(GenerationScripts.List, [RedisKeys.LeaseIndex(conversationId)], [LeaseMilliseconds, member, RunningTtlMilliseconds, "0"]),
-            batch.ScriptEvaluateAsync(GenerationScripts.List, [RedisKeys.UserActive(ownerId)], [LeaseMilliseconds, member, RunningTtlMilliseconds, "1"]),
+            batch.ScriptEvaluateAsync(RedisClock.ListUntil, [RedisKeys.LeaseIndex(conversationId)], [LeaseMilliseconds, RunningTtlMilliseconds, "0", member]),
+            batch.ScriptEvaluateAsync(RedisClock.ListUntil, [RedisKeys.UserActive(ownerId)], [LeaseMilliseconds, RunningTtlMilliseconds, "1", member]),
         ];
     }
 

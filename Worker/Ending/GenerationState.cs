@@ -125,7 +125,7 @@ internal sealed partial class GenerationState(
         var claimed = await Db.ScriptEvaluateAsync(
             GenerationScripts.ClaimOrphan,
             [state, RedisKeys.Lost(conversationId, messageId)],
-            ["", TtlMilliseconds, leaseExpired ? "expired" : "lost", (long)UnsavedGrace.TotalMilliseconds, (long)LostGrace.TotalMilliseconds, alive,
+            [TtlMilliseconds, leaseExpired ? "expired" : "lost", (long)UnsavedGrace.TotalMilliseconds, (long)LostGrace.TotalMilliseconds, alive,
                 takeOver ? "continue" : "end", instance.Id, LeaseMilliseconds]);
         if (claimed.Resp2Type != ResultType.Array)
         {
@@ -182,7 +182,7 @@ internal sealed partial class GenerationState(
         var final = (RedisResult[])(await Db.ScriptEvaluateAsync(
             GenerationScripts.Finish,
             [RedisKeys.Generation(conversationId, messageId), RedisKeys.Chunks(conversationId, messageId)],
-            [proposed.ToWireName(), TtlMilliseconds, "", error ?? "", epoch]))!;
+            [proposed.ToWireName(), TtlMilliseconds, error ?? "", epoch]))!;
         if ((string)final[0]! == "fenced")
         {
             return null;

@@ -15,24 +15,15 @@ namespace ChatStreaming.Worker.Limits;
 /// </summary>
 internal sealed class UserConnections(IConnectionMultiplexer redis, IOptions<ChatStreamingOptions> options)
 {
-    // KEYS: the user's connections. ARGV: (unused), limit (0 = none), connection id, entry lifetime ms, key TTL ms.
-    // Times are Redis's (TIME), whichever instance calls.
-    private const string OpenScript = Ending.GenerationScripts.RedisNow + """
+    // KEYS: the user's connections. ARGV: limit (0 = none), connection id, entry lifetime ms, key TTL ms. Times are
+    // Redis's (RedisClock), whichever instance calls.
+    private const string OpenScript = RedisClock.Now + """
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-        if tonumber(ARGV[2]) > 0 and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[2]) then
+        if tonumber(ARGV[1]) > 0 and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then
             return 0
         end
-        redis.call('ZADD', KEYS[1], now + tonumber(ARGV[4]), ARGV[3])
-        redis.call('PEXPIRE', KEYS[1], ARGV[5])
-        return 1
-        """;
-
-    // KEYS: the user's connections. ARGV: entry lifetime ms, key TTL ms, then the connection ids to (re)write.
-    private const string RenewScript = Ending.GenerationScripts.RedisNow + """
-        for i = 3, #ARGV do
-            redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i])
-        end
-        redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+        redis.call('PEXPIRE', KEYS[1], ARGV[4])
         return 1
         """;
 
@@ -50,7 +41,7 @@ internal sealed class UserConnections(IConnectionMultiplexer redis, IOptions<Cha
             opened = (int)await redis.GetDatabase().ScriptEvaluateAsync(
                 OpenScript,
                 [RedisKeys.UserConnections(userId)],
-                ["", options.Value.MaxConnectionsPerUser, connectionId, (long)EntryLifetime.TotalMilliseconds, (long)EntryLifetime.TotalMilliseconds]) == 1;
+                [options.Value.MaxConnectionsPerUser, connectionId, (long)EntryLifetime.TotalMilliseconds, (long)EntryLifetime.TotalMilliseconds]) == 1;
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {
@@ -80,7 +71,7 @@ internal sealed class UserConnections(IConnectionMultiplexer redis, IOptions<Cha
         var lifetime = (long)EntryLifetime.TotalMilliseconds;
         var batch = redis.GetDatabase().CreateBatch();
         var renewals = local.GroupBy(c => c.Value).Select(user => batch.ScriptEvaluateAsync(
-            RenewScript, [RedisKeys.UserConnections(user.Key)], [lifetime, lifetime, .. user.Select(c => (RedisValue)c.Key)])).ToList();
+            RedisClock.ListUntil, [RedisKeys.UserConnections(user.Key)], [lifetime, lifetime, "0", .. user.Select(c => (RedisValue)c.Key)])).ToList();
         batch.Execute();
         await Task.WhenAll(renewals);
     }

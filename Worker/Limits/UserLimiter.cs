@@ -20,22 +20,22 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
     public static readonly TimeSpan ConcurrencyRetryAfter = TimeSpan.FromSeconds(2);
 
     // KEYS: sends, active (answers scored by their lease expiry, reservations by when they lapse), today's tokens: all
-    // the user's, one slot. ARGV: (unused: now is Redis's TIME), per minute, concurrent, send id, reservation ms, key ttl ms,
-    // window ms, '1' to admit it as new even if its send id is in the window, tokens per day, ms until the day ends.
+    // the user's, one slot. ARGV: per minute, concurrent, send id, reservation ms, key ttl ms, window ms, '1' to admit it
+    // as new even if its send id is in the window, tokens per day, ms until the day ends. Times are Redis's (RedisClock).
     // Returns {0, 1} admitted and counted, {0, 0} a retry of a send admitted within the window (not counted again),
     // {1, ms} too many messages this minute (ms until the oldest leaves the window), {2, 0} too many answers running,
     // {3, ms} the day's token budget is spent (ms until midnight UTC).
-    private const string AdmitScript = Ending.GenerationScripts.RedisNow + """
-        local perMinute = tonumber(ARGV[2])
-        local concurrent = tonumber(ARGV[3])
-        local window = tonumber(ARGV[7])
-        local budget = tonumber(ARGV[9])
+    private const string AdmitScript = RedisClock.Now + """
+        local perMinute = tonumber(ARGV[1])
+        local concurrent = tonumber(ARGV[2])
+        local window = tonumber(ARGV[6])
+        local budget = tonumber(ARGV[8])
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-        if ARGV[8] ~= '1' and redis.call('ZSCORE', KEYS[1], ARGV[4]) then
+        if ARGV[7] ~= '1' and redis.call('ZSCORE', KEYS[1], ARGV[3]) then
             return {0, 0}
         end
         if budget > 0 and tonumber(redis.call('GET', KEYS[3]) or '0') >= budget then
-            return {3, tonumber(ARGV[10])}
+            return {3, tonumber(ARGV[9])}
         end
         if perMinute > 0 and redis.call('ZCARD', KEYS[1]) >= perMinute then
             local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
@@ -47,10 +47,10 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
             if running >= concurrent then
                 return {2, 0}
             end
-            redis.call('ZADD', KEYS[2], now + tonumber(ARGV[5]), 'r:' .. ARGV[4])
-            redis.call('PEXPIRE', KEYS[2], ARGV[6])
+            redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), 'r:' .. ARGV[3])
+            redis.call('PEXPIRE', KEYS[2], ARGV[5])
         end
-        redis.call('ZADD', KEYS[1], now, ARGV[4])
+        redis.call('ZADD', KEYS[1], now, ARGV[3])
         redis.call('PEXPIRE', KEYS[1], window)
         return {0, 1}
         """;
@@ -115,7 +115,7 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
         var reply = (RedisResult[])(await redis.GetDatabase().ScriptEvaluateAsync(
             AdmitScript,
             [RedisKeys.UserSends(userId), RedisKeys.UserActive(userId), RedisKeys.UserTokens(userId, today)],
-            ["", Options.MessagesPerMinutePerUser, Options.MaxConcurrentGenerationsPerUser, sendId, ReservationMilliseconds,
+            [Options.MessagesPerMinutePerUser, Options.MaxConcurrentGenerationsPerUser, sendId, ReservationMilliseconds,
                 (long)Options.ReplayTtl.TotalMilliseconds, WindowMilliseconds, asNew ? "1" : "0", Options.TokensPerDayPerUser, untilMidnight]))!;
         return ((int)reply[0], (long)reply[1]) switch
         {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using ChatStreaming.Contracts;
 using Microsoft.Extensions.AI;
 
@@ -53,15 +52,10 @@ internal static class ConversationContext
     /// </summary>
     public static List<ChatMessage> Continue(List<ChatMessage> messages, string content, IReadOnlyList<MessagePart> parts)
     {
-        var results = parts.Where(p => p.Kind == ChunkKinds.ToolResult).Select(p => JsonSerializer.Deserialize<ToolResultPart>(p.Text, Json))
-            .Where(r => r?.CallId is not null).ToDictionary(r => r!.CallId!, r => r!.Result, StringComparer.Ordinal);
-        foreach (var call in parts.Where(p => p.Kind == ChunkKinds.ToolCall).Select(p => JsonSerializer.Deserialize<ToolCallPart>(p.Text, Json)))
+        foreach (var (call, result) in ModelParts.ToolRounds(parts))
         {
-            if (call is { CallId: { } id, Name: { } name } && results.TryGetValue(id, out var result))
-            {
-                messages.Add(new ChatMessage(ChatRole.Assistant, [new FunctionCallContent(id, name, call.Arguments)]));
-                messages.Add(new ChatMessage(ChatRole.Tool, [new FunctionResultContent(id, result)]));
-            }
+            messages.Add(new ChatMessage(ChatRole.Assistant, [call]));
+            messages.Add(new ChatMessage(ChatRole.Tool, [result]));
         }
 
         var continued = messages[^1].Role == ChatRole.Tool;
@@ -78,10 +72,4 @@ internal static class ConversationContext
 
         return messages;
     }
-
-    private sealed record ToolCallPart(string? CallId, string? Name, Dictionary<string, object?>? Arguments);
-
-    private sealed record ToolResultPart(string? CallId, JsonElement? Result);
-
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 }

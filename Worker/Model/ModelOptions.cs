@@ -31,7 +31,7 @@ internal sealed class ModelOptions
     public string Api { get; set; } = ChatCompletionsApi;
 
     /// <summary>Whether answers run as background responses that a successor can resume (the Responses API).</summary>
-    public bool Resumable => Api == ResponsesApi && Provider != SimulatedProvider;
+    public bool Resumable => Api == ResponsesApi; // the validator allows it for OpenAI and Azure OpenAI only
 
     /// <summary>OpenAI: optional base URL of any OpenAI-compatible server (default the public API). Azure: the resource URL.</summary>
     public Uri? Endpoint { get; set; }

@@ -7,7 +7,8 @@ namespace ChatStreaming.Worker.Model;
 /// <summary>
 /// What of a streamed <see cref="AIContent"/> becomes part of the answer: text, reasoning text, and the tool calls and
 /// results the function invocation streams, as JSON (<c>{ callId, name, arguments }</c>, <c>{ callId, result }</c>).
-/// Usage is read by the caller; anything else (a provider's own content types) is not streamed.
+/// Usage is read by the caller; anything else (a provider's own content types) is not streamed. And back: the tool
+/// rounds an answer's parts hold, as the model is given them again after a takeover (<see cref="ToolRounds"/>).
 /// </summary>
 internal static class ModelParts
 {
@@ -21,6 +22,22 @@ internal static class ModelParts
             new ToolResultPart(result.CallId, result.Exception is null ? result.Result : "the tool failed"), Json)),
         _ => null,
     };
+
+    /// <summary>Each tool call among <paramref name="parts"/> whose result is there too, with that result, in order.</summary>
+    public static IEnumerable<(FunctionCallContent Call, FunctionResultContent Result)> ToolRounds(IReadOnlyList<MessagePart> parts)
+    {
+        var results = parts.Where(p => p.Kind == ChunkKinds.ToolResult)
+            .Select(p => JsonSerializer.Deserialize<ToolResultPart>(p.Text, Json))
+            .Where(r => r?.CallId is not null)
+            .ToDictionary(r => r!.CallId, r => r!.Result, StringComparer.Ordinal);
+        foreach (var call in parts.Where(p => p.Kind == ChunkKinds.ToolCall).Select(p => JsonSerializer.Deserialize<ToolCallPart>(p.Text, Json)))
+        {
+            if (call is { CallId: { } id, Name: { } name } && results.TryGetValue(id, out var result))
+            {
+                yield return (new FunctionCallContent(id, name, call.Arguments), new FunctionResultContent(id, result));
+            }
+        }
+    }
 
     private sealed record ToolCallPart(string CallId, string Name, IDictionary<string, object?>? Arguments);
 
