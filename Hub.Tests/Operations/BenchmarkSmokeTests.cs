@@ -11,6 +11,12 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
     /// <summary>The product and its peers: a client on the producing instance and one on the other, the same fields.</summary>
     private static readonly string[] TwoInstancePipelines = ["redis", "redisMsgpack", "signalrGroup", "resumableStream", "rawWebsocket"];
 
+    /// <summary>
+    /// The benchmark and every server it starts (they inherit it) compile tiered, as the test hubs do: the measured
+    /// runs' settings (no tiered compilation, Hub.csproj and Bench.csproj) pay for long runs, and a smoke run is seconds.
+    /// </summary>
+    internal static readonly Dictionary<string, string> QuickStart = new() { ["DOTNET_TieredCompilation"] = "1" };
+
     [Fact]
     public async Task QuickBenchmarkRunsEveryPipelineAndTheProductLosesNothingOnEitherInstance()
     {
@@ -19,7 +25,7 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
             BuildOutput.Assembly("Bench", "ChatStreaming.Bench.dll"), "run", "--quick", "--json", json,
             "--redis", cluster.Redis.ConnectionString,
             "--postgres", cluster.Postgres.ConnectionString("bench"),
-            "--postgres-data", cluster.Postgres.DataDirectory]);
+            "--postgres-data", cluster.Postgres.DataDirectory], QuickStart);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(6)); // ≈ 1.5 min idle; a busy machine took over 3
         await bench.WaitForExitAsync(timeout.Token);
 
@@ -76,7 +82,7 @@ public sealed class ClusterBenchmarkSmokeTests(ChatOnRedisCluster cluster)
         var nodes = cluster.RedisCluster!.ConnectionString;
         await using var bench = ChildProcess.Start("dotnet", [
             BuildOutput.Assembly("Bench", "ChatStreaming.Bench.dll"), "run", "--quick", "--json", json, "--pipelines", "redis-cluster",
-            "--redis", nodes, "--redis-cluster", nodes, "--postgres", cluster.Postgres.ConnectionString("bench")]);
+            "--redis", nodes, "--redis-cluster", nodes, "--postgres", cluster.Postgres.ConnectionString("bench")], BenchmarkSmokeTests.QuickStart);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(6)); // ≈ 1.5 min idle; a busy machine took over 3
         await bench.WaitForExitAsync(timeout.Token);
 
