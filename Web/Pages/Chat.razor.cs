@@ -129,9 +129,20 @@ public sealed partial class Chat
     private async Task OpenCoreAsync(Guid conversationId, ConversationSnapshot? snapshot)
     {
         navigations++;
-        snapshot ??= await chat!.OpenAsync(conversationId, CancellationToken.None);
-        title = snapshot.Conversation.Title;
-        conversationModel = snapshot.Conversation.Model;
+        (openingId, updatedWhileOpening) = (conversationId, null);
+        try
+        {
+            snapshot ??= await chat!.OpenAsync(conversationId, CancellationToken.None);
+        }
+        finally
+        {
+            openingId = null;
+        }
+
+        var conversation = updatedWhileOpening ?? snapshot.Conversation;
+        updatedWhileOpening = null;
+        title = conversation.Title;
+        conversationModel = conversation.Model;
         messages = [.. snapshot.Messages];
         hasMoreBefore = snapshot.HasMoreBefore;
         found = null;
