@@ -22,6 +22,21 @@ public sealed partial class Chat
     private Guid? openingId;
     private Conversation? updatedWhileOpening;
 
+    /// <summary>Joins the conversation and reads its snapshot; a change of it heard meanwhile replaces the snapshot's.</summary>
+    private async Task<ConversationSnapshot> ReadSnapshotAsync(Guid conversationId)
+    {
+        (openingId, updatedWhileOpening) = (conversationId, null);
+        try
+        {
+            var snapshot = await chat!.OpenAsync(conversationId, CancellationToken.None);
+            return updatedWhileOpening is { } newer ? snapshot with { Conversation = newer } : snapshot;
+        }
+        finally
+        {
+            (openingId, updatedWhileOpening) = (null, null);
+        }
+    }
+
     private async Task RefreshConversationsAsync() =>
         conversations = (await chat!.GetConversationsAsync(null, 200, CancellationToken.None)).Conversations;
 

@@ -129,20 +129,9 @@ public sealed partial class Chat
     private async Task OpenCoreAsync(Guid conversationId, ConversationSnapshot? snapshot)
     {
         navigations++;
-        (openingId, updatedWhileOpening) = (conversationId, null);
-        try
-        {
-            snapshot ??= await chat!.OpenAsync(conversationId, CancellationToken.None);
-        }
-        finally
-        {
-            openingId = null;
-        }
-
-        var conversation = updatedWhileOpening ?? snapshot.Conversation;
-        updatedWhileOpening = null;
-        title = conversation.Title;
-        conversationModel = conversation.Model;
+        snapshot ??= await ReadSnapshotAsync(conversationId);
+        title = snapshot.Conversation.Title;
+        conversationModel = snapshot.Conversation.Model;
         messages = [.. snapshot.Messages];
         hasMoreBefore = snapshot.HasMoreBefore;
         found = null;
