@@ -57,7 +57,15 @@ public sealed partial class ChatSession : IAsyncDisposable
         }));
         Connection.On<Message>(ChatHubMethods.MessageAdded, message => MessageAdded?.Invoke(message));
         Connection.On<Conversation>(ChatHubMethods.ConversationCreated, c => ConversationChanged?.Invoke(new ConversationChange(ConversationChangeKind.Created, c.Id, c)));
-        Connection.On<Conversation>(ChatHubMethods.ConversationUpdated, c => ConversationChanged?.Invoke(new ConversationChange(ConversationChangeKind.Updated, c.Id, c)));
+        Connection.On<Conversation>(ChatHubMethods.ConversationUpdated, c =>
+        {
+            if (Volatile.Read(ref opening) is { } o && o.Id == c.Id)
+            {
+                o.Heard = c;
+            }
+
+            ConversationChanged?.Invoke(new ConversationChange(ConversationChangeKind.Updated, c.Id, c));
+        });
         Connection.On<ConversationDeleted>(ChatHubMethods.ConversationDeleted, d =>
         {
             if (ConversationId == d.ConversationId)
@@ -82,6 +90,10 @@ public sealed partial class ChatSession : IAsyncDisposable
     public HubConnection Connection { get; }
 
     public Guid? ConversationId { get; private set; }
+
+    // The conversation being opened, and a change of it heard before its snapshot arrived: as new as the snapshot or
+    // newer (a user's changes arrive in order), so the snapshot OpenAsync returns carries it.
+    private Opening? opening;
 
     /// <summary>New text of an answer, in order, each piece once.</summary>
     public event Action<AnswerState, string>? TextAppended;
@@ -121,13 +133,30 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     /// <summary>
     /// Joins the conversation (leaving the one open before, so its events stop coming) and applies its snapshot:
-    /// answers that ended while this client was away get their end, streaming ones the text so far.
+    /// answers that ended while this client was away get their end, streaming ones the text so far. The snapshot
+    /// returned carries a change of the conversation (title, model) heard while it was read.
     /// </summary>
     public async Task<ConversationSnapshot> OpenAsync(Guid conversationId, CancellationToken cancellationToken)
     {
         await LeaveOpenConversationAsync(conversationId, cancellationToken);
         ConversationId = conversationId;
-        var snapshot = await Connection.AsChatHub(cancellationToken).JoinConversation(conversationId);
+        var reading = new Opening(conversationId);
+        Volatile.Write(ref opening, reading);
+        ConversationSnapshot snapshot;
+        try
+        {
+            snapshot = await Connection.AsChatHub(cancellationToken).JoinConversation(conversationId);
+        }
+        finally
+        {
+            Interlocked.CompareExchange(ref opening, null, reading);
+        }
+
+        if (reading.Heard is { } heard)
+        {
+            snapshot = snapshot with { Conversation = heard };
+        }
+
         await UnderGateAsync(() =>
         {
             ApplySnapshot(snapshot.Messages);
@@ -227,5 +256,13 @@ public sealed partial class ChatSession : IAsyncDisposable
     {
         public TimeSpan? NextRetryDelay(RetryContext retryContext) =>
             TimeSpan.FromMilliseconds(Math.Min(10_000, 500 * Math.Pow(2, Math.Min(retryContext.PreviousRetryCount, 5))));
+    }
+
+    /// <summary>A conversation being opened; <see cref="Heard"/> is written by the event handler, read once the snapshot is in.</summary>
+    private sealed class Opening(Guid id)
+    {
+        public Guid Id { get; } = id;
+
+        public volatile Conversation? Heard;
     }
 }

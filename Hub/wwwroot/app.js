@@ -392,14 +392,8 @@ async function startSession() {
     onConversationChanged: (change) => {
       if (change.type === "deleted" && change.conversationId === client.conversationId) closeConversation();
       if (change.type === "updated" && change.conversationId === client.conversationId) {
-        const show = () => {
-          if (change.conversationId !== client.conversationId) return;
-          ui.title.textContent = change.conversation.title;
-          ui.model.value = change.conversation.model ?? "";
-        };
-        // Heard while a snapshot is read: it may be newer than the snapshot, never older (a user's changes arrive in
-        // order), so it is shown after the snapshot is drawn, not overwritten by it.
-        if (opening > 0) arrivedWhileOpening.push(show); else show();
+        ui.title.textContent = change.conversation.title;
+        ui.model.value = change.conversation.model ?? "";
       }
       refreshConversations().catch(showError);
     },

@@ -29,6 +29,9 @@ const partsOf = (message) => message.parts ?? (message.content ? [{ kind: "text"
 const retryForever = { nextRetryDelayInMilliseconds: (ctx) => Math.min(10000, 500 * 2 ** Math.min(ctx.previousRetryCount, 5)) };
 
 export class ChatClient {
+  /** The conversations being opened: `{ id, heard }`, heard = a change of it that arrived meanwhile. */
+  #openings = new Set();
+
   /**
    * @param {object} options
    * @param {string} [options.baseUrl] the hub's origin ("" = this page's)
@@ -75,7 +78,10 @@ export class ChatClient {
     this.connection.on("GenerationStarted", (started) => { this.#enqueue(() => this.#answer(started.messageId, started.conversationId, started.userMessageId)); });
     this.connection.on("MessageAdded", (message) => { this.onMessageAdded(message); });
     this.connection.on("ConversationCreated", (c) => { this.onConversationChanged({ type: "created", conversation: c, conversationId: c.id }); });
-    this.connection.on("ConversationUpdated", (c) => { this.onConversationChanged({ type: "updated", conversation: c, conversationId: c.id }); });
+    this.connection.on("ConversationUpdated", (c) => {
+      for (const opening of this.#openings) if (opening.id === c.id) opening.heard = c;
+      this.onConversationChanged({ type: "updated", conversation: c, conversationId: c.id });
+    });
     this.connection.on("ConversationDeleted", (d) => { this.onConversationChanged({ type: "deleted", conversationId: d.conversationId }); });
     this.connection.onreconnecting(() => this.onConnectionState("reconnecting"));
     this.connection.onreconnected(async () => {
@@ -161,7 +167,15 @@ export class ChatClient {
       await this.connection.invoke("LeaveConversation", this.conversationId).catch(() => {});
     }
     this.conversationId = conversationId;
-    const snapshot = await this.connection.invoke("JoinConversation", conversationId);
+    // A change of this conversation heard before its snapshot arrives is as new as the snapshot or newer (a user's
+    // changes arrive in order): the snapshot carries it, so whoever draws the snapshot does not draw an older title or model.
+    const opening = { id: conversationId, heard: null };
+    this.#openings.add(opening);
+    let snapshot;
+    try {
+      snapshot = await this.connection.invoke("JoinConversation", conversationId);
+    } finally { this.#openings.delete(opening); }
+    if (opening.heard) snapshot = { ...snapshot, conversation: opening.heard };
     await this.#enqueue(() => {
       for (const m of snapshot.messages.filter((m) => m.role === "assistant")) this.#applySnapshot(m);
     });

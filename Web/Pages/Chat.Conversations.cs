@@ -17,26 +17,6 @@ public sealed partial class Chat
     private Guid? found;
     private Guid? openId; // the conversation shown (the session forgets a deleted one before the page hears of it)
 
-    // The conversation a snapshot is being read for, and a change of it heard meanwhile: that change may be newer than
-    // the snapshot, never older (a user's changes arrive in order), so it wins over the snapshot's title and model.
-    private Guid? openingId;
-    private Conversation? updatedWhileOpening;
-
-    /// <summary>Joins the conversation and reads its snapshot; a change of it heard meanwhile replaces the snapshot's.</summary>
-    private async Task<ConversationSnapshot> ReadSnapshotAsync(Guid conversationId)
-    {
-        (openingId, updatedWhileOpening) = (conversationId, null);
-        try
-        {
-            var snapshot = await chat!.OpenAsync(conversationId, CancellationToken.None);
-            return updatedWhileOpening is { } newer ? snapshot with { Conversation = newer } : snapshot;
-        }
-        finally
-        {
-            (openingId, updatedWhileOpening) = (null, null);
-        }
-    }
-
     private async Task RefreshConversationsAsync() =>
         conversations = (await chat!.GetConversationsAsync(null, 200, CancellationToken.None)).Conversations;
 
@@ -45,11 +25,6 @@ public sealed partial class Chat
         if (change.Kind == ConversationChangeKind.Deleted && change.ConversationId == openId)
         {
             CloseConversation();
-        }
-
-        if (change.Kind == ConversationChangeKind.Updated && change.ConversationId == openingId)
-        {
-            updatedWhileOpening = change.Conversation;
         }
 
         if (change.Kind == ConversationChangeKind.Updated && change.ConversationId == chat?.ConversationId)

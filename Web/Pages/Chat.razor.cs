@@ -129,7 +129,7 @@ public sealed partial class Chat
     private async Task OpenCoreAsync(Guid conversationId, ConversationSnapshot? snapshot)
     {
         navigations++;
-        snapshot ??= await ReadSnapshotAsync(conversationId);
+        snapshot ??= await chat!.OpenAsync(conversationId, CancellationToken.None);
         title = snapshot.Conversation.Title;
         conversationModel = snapshot.Conversation.Model;
         messages = [.. snapshot.Messages];

@@ -104,7 +104,7 @@ export declare class ChatClient {
   regenerate(answerId: string, clientMessageId?: string): Promise<SendMessageResult>;
   edit(messageId: string, content: string, clientMessageId?: string): Promise<SendMessageResult>;
   selectBranch(messageId: string): Promise<ConversationSnapshot>;
-  /** Joins the conversation and applies its snapshot; rejoined after every reconnect. */
+  /** Joins the conversation and applies its snapshot (carrying a change of the conversation heard meanwhile); rejoined after every reconnect. */
   open(conversationId: string): Promise<ConversationSnapshot>;
   loadEarlier(beforePosition?: number | null, limit?: number | null): Promise<MessagePage>;
   applyMessages(messages: Message[]): Promise<void>;
