@@ -124,7 +124,8 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
     public async Task ASecondTabOnTheOtherInstanceShowsTheSameAnswerLive(string app)
     {
         var user = $"{Name(app)}-tabs";
-        var first = await SlowAnswerPageAsync(app, user, send: false);
+        // 8 s of answer (200 tokens at 25 a second): the second tab, starved of CPU on a busy machine, still sees it streaming.
+        var first = await SlowAnswerPageAsync(app, user, send: false, tokens: 200);
         var conversationUrl = $"#c={await BrowserSession.OpenConversationIdAsync(first)}";
         var second = await browser.NewPageAsync(cluster.A, width: 390, height: 844); // a phone-width screen, another instance
         await second.GotoAsync($"{app}?protocol=messagepack{conversationUrl}"); // the second tab on the MessagePack protocol
@@ -133,10 +134,10 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
 
         await first.FillAsync("#composer-input", "seen everywhere");
         await first.PressAsync("#composer-input", "Enter");
-        await second.WaitForSelectorAsync($"{Answer}[data-status='streaming'] .text:not(:empty)");
+        await BrowserSession.WaitForAsync(second, $"{Answer}[data-status='streaming'] .text:not(:empty)");
         await Screenshot(second, $"{Name(app)}-second-tab-phone");
-        await second.WaitForSelectorAsync($"{Answer}[data-status='completed']", new() { Timeout = 20_000 });
-        await first.WaitForSelectorAsync($"{Answer}[data-status='completed']");
+        await BrowserSession.WaitForAsync(second, $"{Answer}[data-status='completed']");
+        await BrowserSession.WaitForAsync(first, $"{Answer}[data-status='completed']");
 
         var saved = (await SavedAnswerAsync(first)).Content;
         await AssertShowsAsync(first, Answer, saved);
@@ -158,7 +159,7 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         {
             await page.FillAsync("#composer-input", "a long answer please");
             await page.ClickAsync("#send");
-            await page.WaitForSelectorAsync($"{Answer}[data-status='streaming'] .text:not(:empty)");
+            await BrowserSession.WaitForAsync(page, $"{Answer}[data-status='streaming'] .text:not(:empty)");
         }
 
         return page;

@@ -79,6 +79,45 @@ public sealed class BrowserSession : IAsyncLifetime
     }
 
     /// <summary>
+    /// Waits for <paramref name="selector"/> like <see cref="IPage.WaitForSelectorAsync"/>; a timeout says what the page
+    /// showed instead (its connection, error and each message's role, status and text), so a failure on a CI machine
+    /// explains itself.
+    /// </summary>
+    public static async Task WaitForAsync(IPage page, string selector, float? timeoutMs = null)
+    {
+        try
+        {
+            await page.WaitForSelectorAsync(selector, new() { Timeout = timeoutMs });
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}\nThe page at {page.Url} showed: {await DescribeAsync(page)}", e);
+        }
+    }
+
+    /// <summary>What the page shows, in one line: connection, error, and each message (role, status, text length, start).</summary>
+    public static async Task<string> DescribeAsync(IPage page)
+    {
+        try
+        {
+            return await page.EvaluateAsync<string>("""
+                () => {
+                  const text = (id) => document.getElementById(id)?.textContent ?? "";
+                  const messages = [...document.querySelectorAll("#messages li")].map((li) => {
+                    const t = li.querySelector(".text")?.textContent ?? "";
+                    return `${li.className}[${li.dataset.status ?? ""}] ${li.dataset.messageId ?? ""} ${t.length} chars "${t.slice(0, 40)}"`;
+                  });
+                  return `connection "${text("connection")}", error "${text("error")}", hash ${location.hash}, messages: ${messages.join("; ") || "none"}`;
+                }
+                """);
+        }
+        catch (PlaywrightException e)
+        {
+            return $"(not readable: {e.Message})";
+        }
+    }
+
+    /// <summary>
     /// The id of the conversation the page has open, once its URL says so (#c=id). Both apps put it there after the
     /// conversation is drawn (the Blazor app after its composer is enabled), so read it from the URL only this way.
     /// </summary>
