@@ -145,6 +145,23 @@ public sealed class ProviderTests(ChatCluster cluster)
 
     [Theory]
     [MemberData(nameof(Providers))]
+    public async Task AStreamThatEndsCleanlyBeforeTheModelsFinishIsSavedInterruptedNotCompleted(string provider)
+    {
+        var (client, conversation) = await StartAsync(provider, "cut");
+        await using var _ = client;
+        cluster.FakeModel.EnqueueFor("cut short", new FakeReply { Deltas = ["one ", "two ", "three ", "four"], EndAfter = 2 });
+
+        var sent = await client.SendAsync(conversation.Id, "cut short");
+        var finished = await client.WaitForFinishedAsync(sent.AssistantMessageId);
+
+        Assert.Equal((MessageStatus.Interrupted, "one two ", "the model's stream ended before the answer did"), (finished.Status, finished.Content, finished.Error));
+        StreamAssert.ExactlyOnceInOrder(client.ChunksOf(sent.AssistantMessageId), finished);
+        var saved = await SavedAsync(client, conversation.Id, sent.AssistantMessageId);
+        Assert.Equal((MessageStatus.Interrupted, "one two "), (saved.Status, saved.Content));
+    }
+
+    [Theory]
+    [MemberData(nameof(Providers))]
     public async Task AStalledStreamEndsInterruptedWithinTheStallTimeout(string provider)
     {
         var (client, conversation) = await StartAsync(provider, "stalled");

@@ -66,8 +66,11 @@ public sealed class SlowClientTests(ChatCluster cluster)
         {
             await Wait.UntilAsync(async () => (await cluster.SavedAsync(id)).Status != "streaming", TimeSpan.FromSeconds(60), $"answer {id} did not end");
             var saved = await cluster.SavedAsync(id);
-            Assert.Equal("completed", saved.Status);
-            Assert.Equal(text, saved.Content);
+            var log = string.Join('\n', hub.Process.Output.Concat(cluster.HubOutput).Where(l => l.Contains(id.ToString(), StringComparison.Ordinal)));
+            Assert.True(
+                saved.Status == "completed" && saved.Content == text,
+                $"answer {id}: saved {saved.Status}, {saved.Content.Length} of {text.Length} chars, last sequence {saved.LastSequence}, " +
+                $"ending \"{saved.Content[^Math.Min(40, saved.Content.Length)..]}\"; the hubs logged:\n{log}");
         }
 
         using var http = new HttpClient();

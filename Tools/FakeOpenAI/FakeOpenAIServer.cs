@@ -41,6 +41,9 @@ public sealed partial class FakeOpenAIServer : IAsyncDisposable
     {
         var builder = WebApplication.CreateSlimBuilder(args ?? []);
         builder.WebHost.UseUrls(url);
+        // A model server never drops a reader that falls behind (Kestrel's default minimum response rate would, on a busy
+        // test machine, cut a long answer's stream under the hub reading it).
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MinResponseDataRate = null);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         var server = new FakeOpenAIServer(builder.Build(), defaultReply ?? new FakeReply());
         await server.app.StartAsync();
@@ -160,6 +163,11 @@ public sealed partial class FakeOpenAIServer : IAsyncDisposable
                 // Let the client read what was sent (an abort can discard unread bytes), then drop the connection.
                 await Task.Delay(TimeSpan.FromMilliseconds(200), aborted);
                 context.Abort();
+                return;
+            }
+
+            if (i == reply.EndAfter)
+            {
                 return;
             }
 

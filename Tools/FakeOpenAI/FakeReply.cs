@@ -28,6 +28,12 @@ public sealed record FakeReply
     /// <summary>Abort the TCP connection after this many deltas.</summary>
     public int? DropAfter { get; init; }
 
+    /// <summary>
+    /// End the response cleanly after this many deltas, as a gateway that cuts a stream at an event boundary does: no
+    /// finish reason, no usage, no <c>[DONE]</c>, and the HTTP response itself complete.
+    /// </summary>
+    public int? EndAfter { get; init; }
+
     /// <summary>Stop sending (but keep the connection open) after this many deltas.</summary>
     public int? StallAfter { get; init; }
 

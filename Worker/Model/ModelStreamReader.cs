@@ -25,6 +25,8 @@ internal sealed class ModelStreamReader(
 {
     public const string AuthenticationFailed = "model authentication failed";
 
+    public const string EndedEarly = "the model's stream ended before the answer did";
+
     /// <summary>
     /// Streams <paramref name="catalogModel"/>'s answer to <paramref name="messages"/>: text, reasoning, and the tool calls
     /// and results of the function invocation around it (each round's usage added up). A resumable model
@@ -60,6 +62,7 @@ internal sealed class ModelStreamReader(
         var taken = 0;
         var retries = 0;
         string? finishReason = null;
+        var finished = false; // the model said the answer ended (a finish reason after its last delta)
         TokenUsage? usage = null;
         using var stall = new CancellationTokenSource();
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(generationToken, stall.Token);
@@ -79,6 +82,7 @@ internal sealed class ModelStreamReader(
                     finishReason = update.FinishReason?.Value ?? finishReason;
                     foreach (var content in update.Contents)
                     {
+                        finished &= content is UsageContent; // anything after a round's finish (a tool's result, the next round) is unfinished again
                         if (content is UsageContent reported)
                         {
                             // One per model round: a tool call is a round of its own.
@@ -92,8 +96,20 @@ internal sealed class ModelStreamReader(
                             deltas.TryWrite(new ModelDelta(piece.Text, timeProvider.UnixMilliseconds(), piece.Kind, update.ContinuationToken?.ToBytes().ToArray()));
                         }
                     }
+
+                    finished |= update.FinishReason is not null;
                 }
             }, linked.Token);
+            if (!finished)
+            {
+                // The stream ended cleanly without the model's finish (a gateway or proxy cut it at an event boundary):
+                // what came is saved, but it is not a whole answer.
+                Failed("truncated", null);
+                return taken > 0
+                    ? new ModelOutcome(MessageStatus.Interrupted, EndedEarly, finishReason, usage)
+                    : new ModelOutcome(MessageStatus.Failed, EndedEarly, finishReason, usage);
+            }
+
             return new ModelOutcome(MessageStatus.Completed, null, finishReason, usage);
         }
         catch (OperationCanceledException) when (generationToken.IsCancellationRequested)
