@@ -124,7 +124,8 @@ internal sealed class SimulatedChatClient(SimulatedModelOptions settings, Simula
             yield return new ChatResponseUpdate(ChatRole.Assistant, tokens[i]) { FinishReason = last ? ChatFinishReason.Stop : null };
         }
 
-        yield return new ChatResponseUpdate { Role = ChatRole.Assistant, Contents = [Usage(sent, streamed)] };
+        // Nothing left to say (a continuation of an answer that had streamed everything but its end) still finishes.
+        yield return new ChatResponseUpdate { Role = ChatRole.Assistant, Contents = [Usage(sent, streamed)], FinishReason = tokens.Count == 0 ? ChatFinishReason.Stop : null };
     }
 
     /// <summary>
