@@ -31,10 +31,6 @@ public sealed partial class Chat
     private string connectionText = "";
     private string? error;
 
-    // Each answer's HTML as last rendered, with the text it was rendered from: a chunk re-renders the page, and only the
-    // answer whose text changed is parsed again (Markdig in WebAssembly), not every answer of the conversation.
-    private readonly Dictionary<Guid, (string Source, MarkupString Html)> answersHtml = [];
-
     [Inject]
     private HttpClient Http { get; set; } = null!;
 
@@ -260,19 +256,6 @@ public sealed partial class Chat
 
         var last = messages.LastOrDefault(m => m.Role == MessageRole.Assistant);
         return last is null ? "" : Badge(chat?.Find(last.Id)).Split(':')[0];
-    }
-
-    /// <summary>The answer's text as safe HTML (<see cref="Markdown.ToHtml"/>), parsed again only when the text changed.</summary>
-    private MarkupString AnswerHtml(Guid messageId, string text)
-    {
-        if (answersHtml.TryGetValue(messageId, out var rendered) && string.Equals(rendered.Source, text, StringComparison.Ordinal))
-        {
-            return rendered.Html;
-        }
-
-        var html = (MarkupString)Markdown.ToHtml(text);
-        answersHtml[messageId] = (text, html);
-        return html;
     }
 
     private void Refresh(Action? change = null) => _ = InvokeAsync(() =>
