@@ -1,5 +1,6 @@
 using ChatStreaming.FakeOpenAI;
 using Dapper;
+using ChatStreaming.Worker.Model;
 using StackExchange.Redis;
 
 namespace ChatStreaming.Hub.Tests.Models;
@@ -125,36 +126,36 @@ public sealed class ProviderTests(ChatCluster cluster)
         Assert.Equal(MessageStatus.Failed, (await SavedAsync(client, conversation.Id, sent.AssistantMessageId)).Status);
     }
 
-    [Theory]
-    [MemberData(nameof(Providers))]
-    public async Task AConnectionDroppedMidStreamEndsInterruptedWithThePartialTextSaved(string provider)
+    /// <summary>How a stream is cut after its first two deltas: the connection dropped, or the response ended cleanly without the model's finish.</summary>
+    public static TheoryData<string, string> ProvidersAndCuts
     {
-        var (client, conversation) = await StartAsync(provider, "dropped");
-        await using var _ = client;
-        cluster.FakeModel.Enqueue(new FakeReply { Deltas = ["one ", "two ", "three ", "four"], DropAfter = 2 });
+        get
+        {
+            var data = new TheoryData<string, string>();
+            foreach (var provider in ProviderNames)
+            {
+                data.Add(provider, "dropped");
+                data.Add(provider, "ended");
+            }
 
-        var sent = await client.SendAsync(conversation.Id, "drop");
-        var finished = await client.WaitForFinishedAsync(sent.AssistantMessageId);
-
-        Assert.Equal((MessageStatus.Interrupted, "one two "), (finished.Status, finished.Content));
-        Assert.NotNull(finished.Error);
-        StreamAssert.ExactlyOnceInOrder(client.ChunksOf(sent.AssistantMessageId), finished);
-        var saved = await SavedAsync(client, conversation.Id, sent.AssistantMessageId);
-        Assert.Equal((MessageStatus.Interrupted, "one two "), (saved.Status, saved.Content));
+            return data;
+        }
     }
 
     [Theory]
-    [MemberData(nameof(Providers))]
-    public async Task AStreamThatEndsCleanlyBeforeTheModelsFinishIsSavedInterruptedNotCompleted(string provider)
+    [MemberData(nameof(ProvidersAndCuts))]
+    public async Task AStreamCutMidAnswerEndsInterruptedWithThePartialTextSavedNeverCompleted(string provider, string cut)
     {
-        var (client, conversation) = await StartAsync(provider, "cut");
+        var (client, conversation) = await StartAsync(provider, cut);
         await using var _ = client;
-        cluster.FakeModel.EnqueueFor("cut short", new FakeReply { Deltas = ["one ", "two ", "three ", "four"], EndAfter = 2 });
+        var deltas = new[] { "one ", "two ", "three ", "four" };
+        cluster.FakeModel.EnqueueFor($"cut {cut}", cut == "dropped" ? new FakeReply { Deltas = deltas, DropAfter = 2 } : new FakeReply { Deltas = deltas, EndAfter = 2 });
 
-        var sent = await client.SendAsync(conversation.Id, "cut short");
+        var sent = await client.SendAsync(conversation.Id, $"cut {cut}");
         var finished = await client.WaitForFinishedAsync(sent.AssistantMessageId);
 
-        Assert.Equal((MessageStatus.Interrupted, "one two ", "the model's stream ended before the answer did"), (finished.Status, finished.Content, finished.Error));
+        var error = cut == "dropped" ? "the connection to the model was lost during the answer" : ModelStreamReader.EndedEarly;
+        Assert.Equal((MessageStatus.Interrupted, "one two ", error), (finished.Status, finished.Content, finished.Error));
         StreamAssert.ExactlyOnceInOrder(client.ChunksOf(sent.AssistantMessageId), finished);
         var saved = await SavedAsync(client, conversation.Id, sent.AssistantMessageId);
         Assert.Equal((MessageStatus.Interrupted, "one two "), (saved.Status, saved.Content));
