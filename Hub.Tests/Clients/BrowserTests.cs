@@ -70,10 +70,11 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
     [MemberData(nameof(Apps))]
     public async Task StopCancelsTheAnswerAndThePageShowsWhatWasSaved(string app)
     {
-        var page = await SlowAnswerPageAsync(app, $"{Name(app)}-stop");
+        // 60 s of answer (1500 tokens at 25 a second): only the click ends it, however late a busy machine shows it streaming.
+        var page = await SlowAnswerPageAsync(app, $"{Name(app)}-stop", tokens: 1500);
 
         await page.ClickAsync("#stop");
-        await page.WaitForSelectorAsync($"{Answer}[data-status='cancelled']");
+        await BrowserSession.WaitForAsync(page, $"{Answer}[data-status='cancelled']");
         await Screenshot(page, $"{Name(app)}-cancelled");
 
         var saved = await SavedAnswerAsync(page);
