@@ -12,9 +12,10 @@ namespace ChatStreaming.Contracts;
 /// — encoded as MessagePack (maps, arrays, strings, numbers) instead of text. So a client reads the same fields whichever
 /// protocol it picked, the JavaScript one (<c>@microsoft/signalr-protocol-msgpack</c>) included, and docs/protocol.md
 /// describes one shape. Booleans, numbers, strings and ids are MessagePack's own; every other type is shaped by
-/// System.Text.Json's web defaults (what SignalR's JSON protocol uses), then written as MessagePack.
+/// System.Text.Json's web defaults (what SignalR's JSON protocol uses), then written as MessagePack; chunks, the
+/// argument of every delivery, have a formatter of their own that writes the same bytes directly.
 /// </summary>
-public static class ChatMessagePack
+public static partial class ChatMessagePack
 {
     /// <summary>For <c>AddMessagePackProtocol(o => o.SerializerOptions = ChatMessagePack.Options)</c>.</summary>
     public static MessagePackSerializerOptions Options { get; } = MessagePackSerializerOptions.Standard
@@ -28,7 +29,11 @@ public static class ChatMessagePack
     {
         public static readonly JsonShapedResolver Instance = new();
 
-        public IMessagePackFormatter<T>? GetFormatter<T>() => IsScalar(typeof(T)) ? null : JsonShapedFormatter<T>.Instance;
+        public IMessagePackFormatter<T>? GetFormatter<T>() =>
+            typeof(T) == typeof(Chunk) ? (IMessagePackFormatter<T>)(object)ChunkFormatter.Instance
+            : ChunkListFormatter<T>.Handles ? ChunkListFormatter<T>.Instance
+            : IsScalar(typeof(T)) ? null
+            : JsonShapedFormatter<T>.Instance;
 
         private static bool IsScalar(Type type)
         {

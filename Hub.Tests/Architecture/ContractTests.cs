@@ -9,7 +9,9 @@ public sealed class ContractTests(ChatCluster cluster)
 {
     /// <summary>
     /// The MessagePack hub protocol carries the same documents as JSON (docs/protocol.md, "Protocols"): the same field
-    /// names, enums and dates as strings, and each round-trips to the same record.
+    /// names, enums and dates as strings, and each round-trips to the same record. Byte for byte what MessagePack makes
+    /// of the JSON text (a JSON integer a MessagePack integer, any other number a double), chunks and chunk batches (which
+    /// have a formatter of their own) included.
     /// </summary>
     [Fact]
     public void MessagePackArgumentsAreTheJsonDocumentsInBinary()
@@ -17,16 +19,32 @@ public sealed class ContractTests(ChatCluster cluster)
         var message = new Message(Guid.NewGuid(), Guid.NewGuid(), MessageRole.Assistant, "he", MessageStatus.Interrupted,
             DateTimeOffset.Parse("2026-12-05T01:02:03.456+00:00", System.Globalization.CultureInfo.InvariantCulture), null, 42,
             ParentId: Guid.NewGuid(), SiblingIds: [Guid.NewGuid()], Parts: [new MessagePart(ChunkKinds.Reasoning, "think"), new MessagePart(ChunkKinds.Text, "he")]);
-        object[] arguments = [message, new Chunk(message.ConversationId, message.Id, 7, "d", 1733360523456.25), message.Id, 7L, "text", true];
+        var chunk = new Chunk(message.ConversationId, message.Id, 7, "d", 1733360523456.25);
+        var part = new Chunk(message.ConversationId, message.Id, 8, "", 1733360523457, ChunkKinds.ToolCall, """{"name":"search"}""");
+        object[] arguments =
+        [
+            message, chunk, part, chunk with { EmittedAt = 1e15, Delta = "ünïcødé ✓ " + new string('x', 300) }, chunk with { EmittedAt = -0.5, Sequence = long.MaxValue },
+            new[] { chunk, part }, new List<Chunk> { part, chunk }, Array.Empty<Chunk>(), message.Id, 7L, "text", true,
+        ];
         var web = new JsonSerializerOptions(JsonSerializerDefaults.Web);
         foreach (var argument in arguments)
         {
             var type = argument.GetType();
             var packed = MessagePack.MessagePackSerializer.Serialize(type, argument, ChatMessagePack.Options);
-            Assert.Equal(JsonSerializer.Serialize(argument, type, web), MessagePack.MessagePackSerializer.ConvertToJson(packed));
+            Assert.Equal(Escaped(JsonSerializer.Serialize(argument, type, web)), Escaped(MessagePack.MessagePackSerializer.ConvertToJson(packed)));
+            Assert.Equal(MessagePack.MessagePackSerializer.ConvertFromJson(JsonSerializer.Serialize(argument, type, web)), packed);
             var back = MessagePack.MessagePackSerializer.Deserialize(type, packed, ChatMessagePack.Options);
             Assert.Equal(JsonSerializer.Serialize(argument, type, web), JsonSerializer.Serialize(back, type, web));
         }
+
+        // What a client declares for ReceiveChunks / GetChunks reads a batch; names match case-insensitively, as on JSON.
+        var batch = MessagePack.MessagePackSerializer.Serialize(new[] { chunk, part }, ChatMessagePack.Options);
+        Assert.Equal([chunk, part], MessagePack.MessagePackSerializer.Deserialize<IReadOnlyList<Chunk>>(batch, ChatMessagePack.Options));
+        var shouted = MessagePack.MessagePackSerializer.ConvertFromJson(JsonSerializer.Serialize(part, web).Replace("\"messageId\"", "\"MESSAGEID\"", StringComparison.Ordinal)[..^1] + ""","extra":[1,{"x":2}]}""");
+        Assert.Equal(part, MessagePack.MessagePackSerializer.Deserialize<Chunk>(shouted, ChatMessagePack.Options));
+
+        // One escaping for both sides (System.Text.Json writes a quote in a string as \u0022, MessagePack as \").
+        static string Escaped(string json) => JsonSerializer.Serialize(JsonDocument.Parse(json).RootElement);
     }
 
     [Fact]

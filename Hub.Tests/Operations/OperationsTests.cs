@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
@@ -134,8 +135,10 @@ public sealed class OperationsTests(ChatCluster cluster)
         var longOne = await client.SendAsync(conversation.Id, "keeps it draining");
         await client.WaitForChunksAsync(longOne.AssistantMessageId, 1);
         hub.Process.Signal(Signals.Terminate); // not ready but serving for Chat:DrainDelay, then Chat:ShutdownGrace for the answer
+        var sinceSignal = Stopwatch.StartNew();
         var whileDraining = new List<HttpStatusCode>();
-        while (!hub.Process.HasExited && whileDraining.Count < 50)
+        TimeSpan? stoppedServing = null;
+        while (whileDraining.Count < 50)
         {
             try
             {
@@ -143,7 +146,8 @@ public sealed class OperationsTests(ChatCluster cluster)
             }
             catch (HttpRequestException)
             {
-                break; // no longer listening
+                stoppedServing = sinceSignal.Elapsed; // no longer listening
+                break;
             }
 
             await Task.Delay(100); // the poll interval: the test samples readiness through the drain
@@ -152,7 +156,8 @@ public sealed class OperationsTests(ChatCluster cluster)
         var firstUnavailable = whileDraining.IndexOf(HttpStatusCode.ServiceUnavailable);
         Assert.True(firstUnavailable >= 0, $"never 503 while draining: {string.Join(", ", whileDraining)}");
         Assert.DoesNotContain(HttpStatusCode.OK, whileDraining.Skip(firstUnavailable)); // once draining, never ready again
-        Assert.True(whileDraining.Count(s => s == HttpStatusCode.ServiceUnavailable) >= 10, "the instance kept serving (not ready) through the drain delay");
+        // However few samples a busy machine takes, the instance answers (503) until Chat:DrainDelay has passed.
+        Assert.True(stoppedServing is null || stoppedServing >= TimeSpan.FromSeconds(1.9), $"stopped serving {stoppedServing} after SIGTERM, before the 2-s drain delay");
     }
 }
 
