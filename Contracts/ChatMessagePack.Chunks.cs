@@ -18,6 +18,10 @@ public static partial class ChatMessagePack
     {
         public static readonly ChunkFormatter Instance = new();
 
+        /// <summary>The fields as System.Text.Json names them, in its order (the record's).</summary>
+        private static readonly byte[][] FieldNames =
+            [.. new[] { "conversationId", "messageId", "sequence", "delta", "emittedAt", "kind", "part" }.Select(Encoding.UTF8.GetBytes)];
+
         public void Serialize(ref MessagePackWriter writer, Chunk value, MessagePackSerializerOptions options)
         {
             if (value is null)
@@ -27,21 +31,21 @@ public static partial class ChatMessagePack
             }
 
             writer.WriteMapHeader(value.Part is null ? 6 : 7);
-            writer.WriteString("conversationId"u8);
+            writer.WriteString(FieldNames[0]);
             WriteGuid(ref writer, value.ConversationId);
-            writer.WriteString("messageId"u8);
+            writer.WriteString(FieldNames[1]);
             WriteGuid(ref writer, value.MessageId);
-            writer.WriteString("sequence"u8);
+            writer.WriteString(FieldNames[2]);
             writer.Write(value.Sequence);
-            writer.WriteString("delta"u8);
+            writer.WriteString(FieldNames[3]);
             writer.Write(value.Delta);
-            writer.WriteString("emittedAt"u8);
+            writer.WriteString(FieldNames[4]);
             WriteNumber(ref writer, value.EmittedAt);
-            writer.WriteString("kind"u8);
+            writer.WriteString(FieldNames[5]);
             writer.Write(value.Kind);
             if (value.Part is not null)
             {
-                writer.WriteString("part"u8);
+                writer.WriteString(FieldNames[6]);
                 writer.Write(value.Part);
             }
         }
@@ -73,7 +77,7 @@ public static partial class ChatMessagePack
                             messageId = ReadGuid(ref reader);
                             break;
                         case 2:
-                            sequence = reader.NextMessagePackType == MessagePackType.Float ? checked((long)reader.ReadDouble()) : reader.ReadInt64();
+                            sequence = reader.ReadInt64();
                             break;
                         case 3:
                             delta = reader.ReadString();
@@ -101,24 +105,19 @@ public static partial class ChatMessagePack
             }
         }
 
-        /// <summary>
-        /// The index of the next map key in <see cref="Serialize"/>'s order, or -1; matched as System.Text.Json's web
-        /// defaults match names (case-insensitive).
-        /// </summary>
+        /// <summary>The index in <see cref="FieldNames"/> of the next map key (case-insensitive, as on JSON), or -1.</summary>
         private static int ReadField(ref MessagePackReader reader)
         {
             ReadOnlySpan<byte> name = reader.TryReadStringSpan(out var span) ? span : reader.ReadStringSequence() is { } sequence ? sequence.ToArray() : [];
-            return name.Length switch
+            for (var i = 0; i < FieldNames.Length; i++)
             {
-                14 when Ascii.EqualsIgnoreCase(name, "conversationId"u8) => 0,
-                9 when Ascii.EqualsIgnoreCase(name, "messageId"u8) => 1,
-                8 when Ascii.EqualsIgnoreCase(name, "sequence"u8) => 2,
-                5 when Ascii.EqualsIgnoreCase(name, "delta"u8) => 3,
-                9 when Ascii.EqualsIgnoreCase(name, "emittedAt"u8) => 4,
-                4 when Ascii.EqualsIgnoreCase(name, "kind"u8) => 5,
-                4 when Ascii.EqualsIgnoreCase(name, "part"u8) => 6,
-                _ => -1,
-            };
+                if (Ascii.EqualsIgnoreCase(name, FieldNames[i]))
+                {
+                    return i;
+                }
+            }
+
+            return -1;
         }
 
         private static void WriteGuid(ref MessagePackWriter writer, Guid value)
@@ -128,8 +127,7 @@ public static partial class ChatMessagePack
             writer.Advance(36);
         }
 
-        private static Guid ReadGuid(ref MessagePackReader reader) =>
-            reader.TryReadNil() ? default : Guid.Parse(reader.ReadString()!);
+        private static Guid ReadGuid(ref MessagePackReader reader) => Guid.Parse(reader.ReadString()!);
 
         /// <summary>As the JSON-shaped path: a number whose JSON text is an integer is a MessagePack integer.</summary>
         private static void WriteNumber(ref MessagePackWriter writer, double value)

@@ -23,7 +23,8 @@ public sealed class ContractTests(ChatCluster cluster)
         var part = new Chunk(message.ConversationId, message.Id, 8, "", 1733360523457, ChunkKinds.ToolCall, """{"name":"search"}""");
         object[] arguments =
         [
-            message, chunk, part, chunk with { EmittedAt = 1e15, Delta = "ünïcødé ✓ " + new string('x', 300) }, chunk with { EmittedAt = -0.5, Sequence = long.MaxValue },
+            message, chunk, part, chunk with { EmittedAt = 1e15, Delta = "ünïcødé ✓ " + new string('x', 300) }, chunk with { EmittedAt = 999_999_999_999_999 },
+            chunk with { EmittedAt = 1_234_567_890_123_456 }, chunk with { EmittedAt = -0.5, Sequence = long.MaxValue },
             new[] { chunk, part }, new List<Chunk> { part, chunk }, Array.Empty<Chunk>(), message.Id, 7L, "text", true,
         ];
         var web = new JsonSerializerOptions(JsonSerializerDefaults.Web);

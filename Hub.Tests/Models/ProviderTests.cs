@@ -154,7 +154,7 @@ public sealed class ProviderTests(ChatCluster cluster)
         var sent = await client.SendAsync(conversation.Id, $"cut {cut}");
         var finished = await client.WaitForFinishedAsync(sent.AssistantMessageId);
 
-        var error = cut == "dropped" ? "the connection to the model was lost during the answer" : ModelStreamReader.EndedEarly;
+        var error = cut == "dropped" ? ModelStreamReader.ConnectionLost : ModelStreamReader.EndedEarly;
         Assert.Equal((MessageStatus.Interrupted, "one two ", error), (finished.Status, finished.Content, finished.Error));
         StreamAssert.ExactlyOnceInOrder(client.ChunksOf(sent.AssistantMessageId), finished);
         var saved = await SavedAsync(client, conversation.Id, sent.AssistantMessageId);

@@ -27,6 +27,8 @@ internal sealed class ModelStreamReader(
 
     public const string EndedEarly = "the model's stream ended before the answer did";
 
+    public const string ConnectionLost = "the connection to the model was lost during the answer";
+
     /// <summary>
     /// Streams <paramref name="catalogModel"/>'s answer to <paramref name="messages"/>: text, reasoning, and the tool calls
     /// and results of the function invocation around it (each round's usage added up). A resumable model
@@ -105,9 +107,7 @@ internal sealed class ModelStreamReader(
                 // The stream ended cleanly without the model's finish (a gateway or proxy cut it at an event boundary):
                 // what came is saved, but it is not a whole answer.
                 Failed("truncated", null);
-                return taken > 0
-                    ? new ModelOutcome(MessageStatus.Interrupted, EndedEarly, finishReason, usage)
-                    : new ModelOutcome(MessageStatus.Failed, EndedEarly, finishReason, usage);
+                return new ModelOutcome(taken > 0 ? MessageStatus.Interrupted : MessageStatus.Failed, EndedEarly, finishReason, usage);
             }
 
             return new ModelOutcome(MessageStatus.Completed, null, finishReason, usage);
@@ -145,7 +145,7 @@ internal sealed class ModelStreamReader(
         catch (Exception) when (taken > 0)
         {
             Failed("dropped", null);
-            return new ModelOutcome(MessageStatus.Interrupted, "the connection to the model was lost during the answer", finishReason, usage);
+            return new ModelOutcome(MessageStatus.Interrupted, ConnectionLost, finishReason, usage);
         }
         catch (Exception)
         {
