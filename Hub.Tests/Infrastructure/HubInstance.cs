@@ -57,10 +57,11 @@ internal sealed class HubInstance : IAsyncDisposable
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["DOTNET_NOLOGO"] = "1",
-            ["DOTNET_TieredPGO"] = "0", // a test hub lives minutes: the profiling JIT costs CPU it never pays back (~10 % of a start)
-            // The Hub turns tiered compilation off for steady load (Hub.csproj); a test hub lives minutes, and compiling
-            // every method optimized at start costs more CPU than it saves: ready in 1.6-1.8 s and 1.7-2.0 s of CPU with
-            // it, against 2.6-2.9 s and 2.9-3.0 s without (this machine, a hub against local Redis and Postgres).
+            // No dynamic PGO comes from the Hub's own runtimeconfig (Hub.csproj); the suite-wide runtime knobs are in
+            // Hub.Tests.runsettings. The Hub turns tiered compilation off for steady load (Hub.csproj); a test hub lives
+            // minutes, and compiling every method optimized at start costs more CPU than it saves: ready in 1.6-1.8 s and
+            // 1.7-2.0 s of CPU with it, against 2.6-2.9 s and 2.9-3.0 s without (this machine, a hub against local Redis
+            // and Postgres).
             ["DOTNET_TieredCompilation"] = "1",
             ["Logging__LogLevel__Default"] = "Information",
         };
