@@ -102,6 +102,7 @@ public static class WorkerExtensions
         services.AddSingleton<SimulatedClock>();
         services.AddSingleton<StallWatchdog>();
         services.AddSingleton<ModelStreamReader>();
+        services.AddSingleton<BackgroundResponses>();
 
         // Background work, stopped in the reverse order: the chunk writer and the lease renewer outlive the generator.
         services.AddHostedService(sp => sp.GetRequiredService<Outboxes>());

@@ -181,6 +181,34 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         Assert.Equal((1L, 1L), usage.Where(u => u.Model == "completions").Select(u => (u.Answers, u.EstimatedAnswers)).Single());
     }
 
+    [Fact]
+    public async Task ACancelledAnswerOfTheResponsesApiCancelsItsBackgroundResponseAtTheProvider()
+    {
+        // A background response goes on at the provider when its reader goes away (that is what lets a successor resume
+        // it, above): an answer cancelled here must cancel it there, or it runs to its end and is billed.
+        const string prompt = "cancel me at the provider too";
+        var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
+        var (a, b) = await SurvivorsAsync(redis, database); // starts the fake OpenAI server
+        var fake = cluster.FakeModel;
+        var reply = FakeReply.Tokens(300, 25); // 12 s at the provider: still generating when the cancel comes
+        fake.EnqueueFor(prompt, reply);
+        await using var watcher = await cluster.ConnectAsync(a.Url, "takeover-cancel");
+        await using var sender = await cluster.ConnectAsync(b.Url, "takeover-cancel");
+        var sent = await sender.SendAsync((await watcher.CreateConversationAsync()).Id, prompt, model: "responses");
+        await watcher.WaitForChunksAsync(sent.AssistantMessageId, 3);
+
+        Assert.True(await watcher.Hub.CancelGeneration(sent.AssistantMessageId));
+        var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId);
+
+        Assert.Equal(MessageStatus.Cancelled, finished.Status);
+        var response = Assert.Single(fake.Responses.Values, r => r.Prompt == prompt);
+        Assert.True(response.Background);
+        await Wait.UntilAsync(() => response.Status == "cancelled", TimeSpan.FromSeconds(15), $"the background response is {response.Status}, not cancelled");
+        Assert.Single(fake.Requests, r => r.Path == $"/v1/responses/{response.Id}/cancel");
+        Assert.InRange(response.GeneratedDeltas, 3, reply.Deltas.Count - 1); // stopped generating, not run to its end
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId, database));
+    }
+
     /// <summary>The answer's text up to where it was resumed, as the watcher received it.</summary>
     private static string Buffered(ChatTestClient watcher, Guid messageId)
     {

@@ -73,6 +73,12 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1036, EventName = "AnswerTakenOver", Level = LogLevel.Warning, Message = "Answer {MessageId} in {ConversationId} lost its instance; carried on here after sequence {FromSequence}")]
     public static partial void AnswerTakenOver(ILogger logger, Guid messageId, Guid conversationId, long fromSequence);
 
+    [LoggerMessage(EventId = 1037, EventName = "BackgroundResponseCancelled", Level = LogLevel.Debug, Message = "The background response of an answer that ended without it was cancelled at the provider (model {Model})")]
+    public static partial void BackgroundResponseCancelled(ILogger logger, string model);
+
+    [LoggerMessage(EventId = 1038, EventName = "BackgroundResponseNotCancelled", Level = LogLevel.Warning, Message = "The background response of an answer that ended without it could not be cancelled at the provider (model {Model}, HTTP {Status}): it may run to its end there")]
+    public static partial void BackgroundResponseNotCancelled(ILogger logger, string model, int? status);
+
     [LoggerMessage(EventId = 1031, EventName = "TokensNotCounted", Level = LogLevel.Warning, Message = "The tokens of answer {MessageId} were not counted against its owner's daily budget: Redis could not be reached")]
     public static partial void TokensNotCounted(ILogger logger, Exception exception, Guid messageId);
 

@@ -23,6 +23,7 @@ internal sealed class AnswerGenerator(
     ChatStore store,
     GenerationFinisher finisher,
     ModelStreamReader model,
+    BackgroundResponses backgroundResponses,
     ModelCatalog models,
     ChunkSink sink,
     TokenSpender tokens,
@@ -45,6 +46,7 @@ internal sealed class AnswerGenerator(
         var outcome = new ModelOutcome(MessageStatus.Failed, "the answer could not be generated");
         var relayed = RelayResult.Empty;
         string? modelName = null;
+        CatalogModel? answering = null;
         // Unbounded on purpose: the model's deltas are never held back; the relay coalesces what waits (see ChunkRelay).
         var deltas = Channel.CreateUnbounded<ModelDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         Task<RelayResult>? relay = null;
@@ -74,7 +76,7 @@ internal sealed class AnswerGenerator(
 
             var history = await store.GetModelHistoryAsync(job.ConversationId, job.UserMessageId, models.MaxContextMessages, generation.Token);
             // The send's model, else the conversation's, else the default (a name no longer in the catalog is the default).
-            var answering = models.Get(job.Model ?? history.Model);
+            answering = models.Get(job.Model ?? history.Model);
             modelName = answering.Name;
             activity?.SetTag("chat.model", modelName);
             chunks = sink.Open(job.ConversationId, messageId, job.Answer.Epoch);
@@ -121,7 +123,7 @@ internal sealed class AnswerGenerator(
             }
 
             outcome = generation.IsCancellationRequested && stoppingToken.IsCancellationRequested
-                ? new ModelOutcome(MessageStatus.Interrupted, "the server shut down during the answer")
+                ? new ModelOutcome(MessageStatus.Interrupted, "the server shut down during the answer") { BackgroundResponseId = outcome.BackgroundResponseId }
                 : outcome with { Status = relayed.LastSequence > 0 ? MessageStatus.Interrupted : MessageStatus.Failed };
         }
         finally
@@ -141,6 +143,12 @@ internal sealed class AnswerGenerator(
                 {
                     await tokens.SpendAsync(job, outcome.Usage, refund: true); // fenced: the successor counts the whole answer
                     outcome = outcome with { Usage = null };
+                }
+                else if (outcome.Status != MessageStatus.Completed && outcome.BackgroundResponseId is { } responseId && answering is not null)
+                {
+                    // Ended here without the provider's end (cancelled, stalled, cut, shut down): nobody reads that
+                    // response any more. Not when fenced (above): the successor reads it.
+                    await backgroundResponses.CancelAsync(answering, responseId);
                 }
             }
             catch (Exception ex)

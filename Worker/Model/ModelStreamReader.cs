@@ -1,5 +1,6 @@
 using System.ClientModel;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Threading.Channels;
 using ChatStreaming.Contracts;
@@ -43,6 +44,21 @@ internal sealed class ModelStreamReader(
         CancellationToken stoppingToken,
         byte[]? resumeAfter = null)
     {
+        var background = new StrongBox<string?>();
+        var outcome = await ReadCoreAsync(catalogModel, messages, deltas, resumeAfter, background, generationToken, stoppingToken);
+        return outcome with { BackgroundResponseId = background.Value };
+    }
+
+    /// <summary><see cref="ReadAsync"/>; <paramref name="background"/> gets the background response's id once the provider sent it.</summary>
+    private async Task<ModelOutcome> ReadCoreAsync(
+        CatalogModel catalogModel,
+        IList<ChatMessage> messages,
+        ChannelWriter<ModelDelta> deltas,
+        byte[]? resumeAfter,
+        StrongBox<string?> background,
+        CancellationToken generationToken,
+        CancellationToken stoppingToken)
+    {
         var model = catalogModel.Options;
         var chatOptions = new ChatOptions { MaxOutputTokens = model.MaxOutputTokens, Temperature = model.Temperature };
         if (model.Resumable)
@@ -81,6 +97,11 @@ internal sealed class ModelStreamReader(
                 await foreach (var update in catalogModel.Client.GetStreamingResponseAsync(messages, chatOptions, token))
                 {
                     watched.Touch();
+                    if (model.Resumable)
+                    {
+                        background.Value = update.ResponseId ?? background.Value;
+                    }
+
                     finishReason = update.FinishReason?.Value ?? finishReason;
                     foreach (var content in update.Contents)
                     {
