@@ -1,5 +1,6 @@
 using ChatStreaming.FakeOpenAI;
 using Microsoft.Playwright;
+using Xunit.Abstractions;
 
 namespace ChatStreaming.Hub.Tests.Clients;
 
@@ -9,7 +10,7 @@ namespace ChatStreaming.Hub.Tests.Clients;
 /// whose result opens, live on the other instance and again after a reload.
 /// </summary>
 [Collection(ClientCollection.Name)]
-public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browser) : IClassFixture<BrowserSession>
+public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browser, ITestOutputHelper output) : IClassFixture<BrowserSession>
 {
     private const string Answer = "#messages li.assistant";
 
@@ -54,6 +55,38 @@ public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browse
         await AssertShowsPartsAsync(second, live: false); // the saved parts
 
         await AnAnswersRemoteImageIsShownAsALinkAndNeverFetchedAsync(first, b.Url, app);
+        await ALongFastAnswerEndsShownWholeAsync(first, app);
+    }
+
+    /// <summary>
+    /// A long answer from a fast model (2000 tokens at 400 a second): the page draws streaming text at most every 50 ms,
+    /// whatever the chunks' pace, and ends showing the whole text. Prints how long the page's main thread was busy
+    /// (Chrome's Performance.getMetrics TaskDuration: scripts, Markdown, layout, paint) while it streamed.
+    /// </summary>
+    private async Task ALongFastAnswerEndsShownWholeAsync(IPage page, string app)
+    {
+        var prompt = $"a long answer, fast ({Name(app)})";
+        var reply = FakeReply.Tokens(2000, 400);
+        cluster.FakeModel.EnqueueFor(prompt, reply);
+        await BrowserSession.NewConversationAsync(page);
+        await page.SelectOptionAsync("#model-select", "gpt");
+        var cdp = await page.Context.NewCDPSessionAsync(page);
+        await cdp.SendAsync("Performance.enable");
+        var before = await MainThreadBusyAsync(cdp);
+
+        await page.FillAsync("#composer-input", prompt);
+        await page.PressAsync("#composer-input", "Enter");
+        await page.WaitForSelectorAsync($"{Answer}[data-status='completed']", new() { Timeout = 60_000 });
+
+        var busy = await MainThreadBusyAsync(cdp) - before;
+        output.WriteLine($"measured: {Name(app)} page, a 2000-token answer at 400 tokens/s: main thread busy {busy:0.0} s");
+        Assert.Equal(string.Concat(reply.Deltas), (await page.InnerTextAsync($"{Answer} .text")).Trim());
+    }
+
+    private static async Task<double> MainThreadBusyAsync(ICDPSession cdp)
+    {
+        var metrics = (await cdp.SendAsync("Performance.getMetrics"))!.Value.GetProperty("metrics");
+        return metrics.EnumerateArray().Single(m => m.GetProperty("name").GetString() == "TaskDuration").GetProperty("value").GetDouble();
     }
 
     /// <summary>

@@ -65,8 +65,8 @@ public sealed partial class Chat
         // ?protocol=messagepack picks the binary hub protocol (the same fields, docs/protocol.md); JSON otherwise.
         var protocol = new Uri(Navigation.Uri).Query.Contains("protocol=messagepack", StringComparison.OrdinalIgnoreCase) ? ChatHubProtocol.MessagePack : ChatHubProtocol.Json;
         chat = new ChatSession(Http.BaseAddress!, TokenAsync, protocol: protocol);
-        chat.TextAppended += (_, _) => Refresh();
-        chat.PartReceived += (_, _) => Refresh();
+        chat.TextAppended += (_, _) => RefreshText();
+        chat.PartReceived += (_, _) => RefreshText();
         chat.Finished += _ => Refresh();
         chat.Resumed += _ => Refresh();
         chat.Started += started => Refresh(() =>
