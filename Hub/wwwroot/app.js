@@ -127,7 +127,7 @@ function renderAnswer(answer) {
   }
   li.dataset.status = answer.status;
   renderParts(li.querySelector(".parts"), answer);
-  renderMarkdown(li.querySelector(".text"), answer.text);
+  renderMarkdown(li.querySelector(".text"), answer.text, answer.status === "streaming");
   const reason = answer.finishReason && answer.finishReason !== "stop" ? ` (${answer.finishReason})` : "";
   const model = answer.model && knownModels.length > 1 ? ` · ${answer.model}` : ""; // which model, when there is a choice
   const resumed = answer.resumedFrom != null ? " · resumed after a server restart" : ""; // another server carried it on

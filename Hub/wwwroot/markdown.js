@@ -54,20 +54,29 @@ const pending = new Map(); // element -> newest source not yet drawn
 const TEXT_FRAME_MS = 50;
 
 /**
- * Draws `source` as Markdown into `element` within TEXT_FRAME_MS: however many chunks arrive in between, one parse and
- * one DOM update, so a streaming answer grows without flicker. A timer, not animation frames: those stop in a hidden tab.
+ * Draws `source` as Markdown into `element`: while the answer streams, within TEXT_FRAME_MS (however many chunks arrive
+ * in between, one parse and one DOM update, so it grows without flicker; a timer, not animation frames: those stop in a
+ * hidden tab); a saved or ended answer (`streaming` false) at once, with its status.
  */
-export function renderMarkdown(element, source) {
+export function renderMarkdown(element, source, streaming = false) {
+  if (!streaming) {
+    pending.delete(element);
+    draw(element, source);
+    return;
+  }
   if (element.dataset.source === source && !pending.has(element)) return;
   const first = pending.size === 0;
   pending.set(element, source);
   if (first) setTimeout(flush, TEXT_FRAME_MS);
 }
 
+function draw(element, source) {
+  if (element.dataset.source === source) return;
+  element.innerHTML = markdownToHtml(source);
+  element.dataset.source = source;
+}
+
 function flush() {
-  for (const [element, source] of pending) {
-    element.innerHTML = markdownToHtml(source);
-    element.dataset.source = source;
-  }
+  for (const [element, source] of pending) draw(element, source);
   pending.clear();
 }
