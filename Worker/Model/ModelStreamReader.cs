@@ -97,8 +97,10 @@ internal sealed class ModelStreamReader(
                 await foreach (var update in catalogModel.Client.GetStreamingResponseAsync(messages, chatOptions, token))
                 {
                     watched.Touch();
-                    if (model.Resumable)
+                    if (model.Resumable && update.ContinuationToken is not null)
                     {
+                        // Only the background response's own updates (they carry its continuation): the function
+                        // invocation's tool-result updates are not the provider's and need not carry its response id.
                         background.Value = update.ResponseId ?? background.Value;
                     }
 
