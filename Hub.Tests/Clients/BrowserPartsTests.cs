@@ -59,14 +59,14 @@ public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browse
     }
 
     /// <summary>
-    /// A long answer from a fast model (2000 tokens at 400 a second): the page draws streaming text at most every 50 ms,
+    /// A long answer from a fast model (1000 tokens at 500 a second): the page draws streaming text at most every 50 ms,
     /// whatever the chunks' pace, and ends showing the whole text. Prints how long the page's main thread was busy
     /// (Chrome's Performance.getMetrics TaskDuration: scripts, Markdown, layout, paint) while it streamed.
     /// </summary>
     private async Task ALongFastAnswerEndsShownWholeAsync(IPage page, string app)
     {
         var prompt = $"a long answer, fast ({Name(app)})";
-        var reply = FakeReply.Tokens(2000, 400);
+        var reply = FakeReply.Tokens(1000, 500);
         cluster.FakeModel.EnqueueFor(prompt, reply);
         await BrowserSession.NewConversationAsync(page);
         await page.SelectOptionAsync("#model-select", "gpt");
@@ -79,7 +79,7 @@ public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browse
         await page.WaitForSelectorAsync($"{Answer}[data-status='completed']", new() { Timeout = 60_000 });
 
         var busy = await MainThreadBusyAsync(cdp) - before;
-        output.WriteLine($"measured: {Name(app)} page, a 2000-token answer at 400 tokens/s: main thread busy {busy:0.0} s");
+        output.WriteLine($"measured: {Name(app)} page, a 1000-token answer at 500 tokens/s: main thread busy {busy:0.0} s");
         Assert.Equal(string.Concat(reply.Deltas), (await page.InnerTextAsync($"{Answer} .text")).Trim());
     }
 
