@@ -59,9 +59,10 @@ public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browse
     }
 
     /// <summary>
-    /// A long answer from a fast model (1000 tokens at 500 a second): the page draws streaming text at most every 50 ms,
-    /// whatever the chunks' pace, and ends showing the whole text. Prints how long the page's main thread was busy
-    /// (Chrome's Performance.getMetrics TaskDuration: scripts, Markdown, layout, paint) while it streamed.
+    /// A long answer from a fast model (1000 tokens at 500 a second) ends shown whole: the page draws streaming text at
+    /// most every 50 ms, so a draw may lag the stream, but the end draws everything. Prints how long the page's main
+    /// thread was busy while it streamed (Chrome's Performance.getMetrics TaskDuration: scripts, Markdown, layout,
+    /// paint; docs/clients.md compares it with drawing every chunk).
     /// </summary>
     private async Task ALongFastAnswerEndsShownWholeAsync(IPage page, string app)
     {

@@ -12,7 +12,8 @@ public sealed partial class Chat
     /// <summary>
     /// How often the page draws streaming text at most. Chunks come tens of times a second per answer (hundreds with a
     /// fast model), and each draw parses the streaming answer's Markdown again, at a cost growing with its length: the
-    /// chunks that arrive within one frame are drawn together, as the JavaScript page does once per animation frame.
+    /// chunks that arrive within one frame are drawn together, at the JavaScript page's pace (TEXT_FRAME_MS in
+    /// Hub/wwwroot/markdown.js). A start, an end or a new message renders at once (<see cref="Refresh"/>).
     /// </summary>
     private static readonly TimeSpan TextFrame = TimeSpan.FromMilliseconds(50);
 

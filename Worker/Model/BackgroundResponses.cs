@@ -15,9 +15,9 @@ internal sealed class BackgroundResponses(ILogger<BackgroundResponses> logger)
     /// <summary>How long a cancel may take before it is given up (it runs after the answer's end is announced).</summary>
     public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
-    /// <summary>Best effort: a failure is logged (never the key, the URL or the provider's error text) and changes nothing.</summary>
     // The SDK marks its Responses client for evaluation (OPENAI001), as ModelClients says.
 #pragma warning disable OPENAI001
+    /// <summary>Best effort: a failure is logged (never the key, the URL or the provider's error text) and changes nothing.</summary>
     public async Task CancelAsync(CatalogModel model, string responseId)
     {
         if (model.Client.GetService<ResponsesClient>() is not { } client)
