@@ -82,12 +82,16 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
     [Fact]
     public async Task AnOwnerPausedPastItsLeaseIsFencedOutWhenItWakesAndAddsNothing()
     {
+        // Through the Responses API: the woken owner stops reading the background response its successor resumed, and
+        // must not cancel it at the provider (an answer it ended itself would).
         const string prompt = "carry me on while my server sleeps";
         var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
-        var survivors = await SurvivorsAsync(redis, database);
+        var survivors = await SurvivorsAsync(redis, database); // starts the fake OpenAI server
+        var reply = FakeReply.Tokens(Tokens, 20); // 15 s: still streaming when the owner wakes, even on a busy machine
+        cluster.FakeModel.EnqueueFor(prompt, reply);
         var paused = await HubInstance.StartAsync(await SettingsAsync(redis, database));
         await using var owner = paused;
-        var (watcher, sender, messageId) = await StartAsync("takeover-paused", survivors.A, paused, prompt);
+        var (watcher, sender, messageId) = await StartAsync("takeover-paused", survivors.A, paused, prompt, model: "responses");
         await using var _ = watcher;
         await using var __ = sender;
 
@@ -110,8 +114,11 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         await Task.Delay(TimeSpan.FromSeconds(1)); // anything the old owner might still send would have come by now (the condition under test)
 
         Assert.Equal(MessageStatus.Completed, finished.Status);
-        Assert.Equal(Simulated.Answer(prompt, Tokens), finished.Content);
+        Assert.Equal(string.Concat(reply.Deltas), finished.Content);
         Assert.Single(watcher.AllFinishedOf(messageId)); // the fenced owner ended nothing, not even a repeat of the end
+        var response = Assert.Single(cluster.FakeModel.Responses.Values, r => r.Prompt == prompt);
+        Assert.Equal("completed", response.Status); // generated to its end for the successor: the fenced owner cancelled nothing
+        Assert.DoesNotContain(cluster.FakeModel.Requests, r => r.Path == $"/v1/responses/{response.Id}/cancel");
         StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(messageId), finished); // no chunk of the old owner after the takeover
         Assert.Single(watcher.Resumed, r => r.MessageId == messageId);
         Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(messageId, database));
@@ -216,13 +223,13 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         return string.Concat(watcher.ChunksOf(messageId).Where(c => c.Sequence <= resumed.FromSequence).DistinctBy(c => c.Sequence).OrderBy(c => c.Sequence).Select(c => c.Delta));
     }
 
-    /// <summary>A watcher on <paramref name="watching"/>, a sender (same user) on <paramref name="owner"/>, which generates; returns once 10 chunks arrived.</summary>
-    private async Task<(ChatTestClient Watcher, ChatTestClient Sender, Guid MessageId)> StartAsync(string user, HubInstance watching, HubInstance owner, string prompt)
+    /// <summary>A watcher on <paramref name="watching"/>, a sender (same user) on <paramref name="owner"/>, which generates (with <paramref name="model"/>, else the default); returns once 10 chunks arrived.</summary>
+    private async Task<(ChatTestClient Watcher, ChatTestClient Sender, Guid MessageId)> StartAsync(string user, HubInstance watching, HubInstance owner, string prompt, string? model = null)
     {
         var watcher = await cluster.ConnectAsync(watching.Url, user);
         var sender = await cluster.ConnectAsync(owner.Url, user);
         var conversation = await watcher.CreateConversationAsync();
-        var sent = await sender.SendAsync(conversation.Id, prompt);
+        var sent = await sender.SendAsync(conversation.Id, prompt, model: model);
         await watcher.WaitForChunksAsync(sent.AssistantMessageId, 10);
         return (watcher, sender, sent.AssistantMessageId);
     }

@@ -45,8 +45,7 @@ internal sealed class AnswerGenerator(
         metrics.GenerationStarted();
         var outcome = new ModelOutcome(MessageStatus.Failed, "the answer could not be generated");
         var relayed = RelayResult.Empty;
-        string? modelName = null;
-        CatalogModel? answering = null;
+        CatalogModel? answering = null; // once chosen: its name is saved with the answer, its client cancels a background response
         // Unbounded on purpose: the model's deltas are never held back; the relay coalesces what waits (see ChunkRelay).
         var deltas = Channel.CreateUnbounded<ModelDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         Task<RelayResult>? relay = null;
@@ -77,8 +76,7 @@ internal sealed class AnswerGenerator(
             var history = await store.GetModelHistoryAsync(job.ConversationId, job.UserMessageId, models.MaxContextMessages, generation.Token);
             // The send's model, else the conversation's, else the default (a name no longer in the catalog is the default).
             answering = models.Get(job.Model ?? history.Model);
-            modelName = answering.Name;
-            activity?.SetTag("chat.model", modelName);
+            activity?.SetTag("chat.model", answering.Name);
             chunks = sink.Open(job.ConversationId, messageId, job.Answer.Epoch);
             var answer = chunks;
             relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, (chunk, continuation) => sink.WriteAsync(answer, chunk, continuation, started, generation), CancellationToken.None, job.Resume?.From);
@@ -139,7 +137,7 @@ internal sealed class AnswerGenerator(
 
                 // Counted before the end is announced: a client that saw the end and sends again is checked against it.
                 await tokens.SpendAsync(job, outcome.Usage);
-                if (await finisher.EndAsync(job.ConversationId, messageId, outcome, relayed, modelName, job.Answer.Epoch) is null)
+                if (await finisher.EndAsync(job.ConversationId, messageId, outcome, relayed, answering?.Name, job.Answer.Epoch) is null)
                 {
                     await tokens.SpendAsync(job, outcome.Usage, refund: true); // fenced: the successor counts the whole answer
                     outcome = outcome with { Usage = null };

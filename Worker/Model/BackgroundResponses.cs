@@ -13,7 +13,7 @@ namespace ChatStreaming.Worker.Model;
 internal sealed class BackgroundResponses(ILogger<BackgroundResponses> logger)
 {
     /// <summary>How long a cancel may take before it is given up (it runs after the answer's end is announced).</summary>
-    public static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(5);
 
     // The SDK marks its Responses client for evaluation (OPENAI001), as ModelClients says.
 #pragma warning disable OPENAI001
