@@ -12,15 +12,19 @@ namespace ChatStreaming.Persistence;
 public sealed partial class ChatStore
 {
     // The edited message must be a user message of the owner's. The new one takes its parent (and the conversation's
-    // lock, so concurrent sends line up); its answer becomes the leaf.
+    // lock, so concurrent sends line up); its answer becomes the leaf. Room is checked as a send checks it (AddExchangeSql).
     private const string AddEditSql = """
         WITH target AS (
-            SELECT m.conversation_id, m.parent_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+            SELECT m.conversation_id, m.parent_id, c.message_count FROM messages m JOIN conversations c ON c.id = m.conversation_id
             WHERE m.id = @EditedMessageId AND m.role = 'user' AND c.owner_id = @OwnerId
             FOR UPDATE OF c
+        ), full_ AS (
+            SELECT 1 FROM target t WHERE t.message_count + 2 > @MaxMessages
+              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = t.conversation_id AND (m.client_message_id = @ClientMessageId OR m.id = @UserMessageId))
         ), u AS (
             INSERT INTO messages (id, conversation_id, role, content, status, client_message_id, created_at, completed_at, parent_id)
             SELECT @UserMessageId, t.conversation_id, 'user', @Content, 'completed', @ClientMessageId, @Now, @Now, t.parent_id FROM target t
+            WHERE NOT EXISTS (SELECT 1 FROM full_)
             ON CONFLICT (conversation_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
             RETURNING id, conversation_id
         ), a AS (
@@ -28,10 +32,11 @@ public sealed partial class ChatStore
             SELECT @AssistantMessageId, u.conversation_id, 'assistant', '', 'streaming', u.id, u.id, @Now FROM u
             RETURNING id
         ), touched AS (
-            UPDATE conversations SET updated_at = @Now, active_leaf_id = COALESCE((SELECT id FROM a), active_leaf_id)
-            WHERE id = (SELECT conversation_id FROM target)
+            UPDATE conversations SET updated_at = @Now, active_leaf_id = COALESCE((SELECT id FROM a), active_leaf_id),
+                message_count = message_count + 2 * (SELECT count(*) FROM a)
+            WHERE id = (SELECT conversation_id FROM target) AND NOT EXISTS (SELECT 1 FROM full_)
         )
-        SELECT (SELECT conversation_id FROM target) AS ConversationId, EXISTS (SELECT 1 FROM a) AS Inserted,
+        SELECT (SELECT conversation_id FROM target) AS ConversationId, EXISTS (SELECT 1 FROM full_) AS Full, EXISTS (SELECT 1 FROM a) AS Inserted,
                (SELECT parent_id FROM target) AS ParentId,
                ARRAY(SELECT s.id FROM messages s, target t
                      WHERE s.conversation_id = t.conversation_id
@@ -42,10 +47,11 @@ public sealed partial class ChatStore
     /// <summary>
     /// Saves <paramref name="content"/> as a new version of the user message <paramref name="editedMessageId"/> (same
     /// parent) with its answer's placeholder, and makes it the active branch; the first call's pair when
-    /// <paramref name="clientMessageId"/> was used in the conversation before. Null when it is not the owner's user message.
+    /// <paramref name="clientMessageId"/> was used in the conversation before. Saves nothing when it is not the owner's user
+    /// message, or when the conversation would then hold more than <paramref name="maxMessages"/>.
     /// </summary>
-    public async Task<Exchange?> AddEditAsync(
-        string ownerId, Guid editedMessageId, string content, string? clientMessageId, CancellationToken cancellationToken)
+    public async Task<ExchangeSave> AddEditAsync(
+        string ownerId, Guid editedMessageId, string content, string? clientMessageId, int maxMessages, CancellationToken cancellationToken)
     {
         var now = Now();
         var (userMessageId, assistantMessageId) = (Guid.CreateVersion7(now), Guid.CreateVersion7(now));
@@ -58,23 +64,24 @@ public sealed partial class ChatStore
             Content = StoredText.Encode(content),
             ClientMessageId = clientMessageId,
             Now = now.UtcDateTime,
+            MaxMessages = maxMessages,
         };
-        return await RunAsync(
+        return await RunAsync<ExchangeSave>(
             async (connection, attempt, ct) =>
             {
-                (Guid? ConversationId, bool Inserted, Guid? ParentId, Guid[] EarlierSiblings) saved;
+                (Guid? ConversationId, bool Full, bool Inserted, Guid? ParentId, Guid[] EarlierSiblings) saved;
                 try
                 {
-                    saved = await connection.QuerySingleAsync<(Guid?, bool, Guid?, Guid[])>(new CommandDefinition(AddEditSql, parameters, cancellationToken: ct));
+                    saved = await connection.QuerySingleAsync<(Guid?, bool, bool, Guid?, Guid[])>(new CommandDefinition(AddEditSql, parameters, cancellationToken: ct));
                 }
                 catch (PostgresException e) when (attempt > 0 && e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "messages_pkey")
                 {
                     return await QueryPairAsync(connection, userMessageId, assistantMessageId, ct) with { IsNew = true };
                 }
 
-                if (saved.ConversationId is not { } conversationId)
+                if (saved.ConversationId is not { } conversationId || saved.Full)
                 {
-                    return null;
+                    return saved.Full ? ExchangeSave.Full : ExchangeSave.NotFound;
                 }
 
                 if (saved.Inserted)
@@ -89,23 +96,29 @@ public sealed partial class ChatStore
             cancellationToken);
     }
 
-    // The regenerated message must be an answer of the owner's; the new answer replies to the same question.
+    // The regenerated message must be an answer of the owner's; the new answer replies to the same question. Room (for
+    // the one new message) is checked as a send checks it (AddExchangeSql).
     private const string AddRegenerationSql = """
         WITH target AS (
-            SELECT m.conversation_id, m.parent_id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+            SELECT m.conversation_id, m.parent_id, c.message_count FROM messages m JOIN conversations c ON c.id = m.conversation_id
             WHERE m.id = @AnswerId AND m.role = 'assistant' AND c.owner_id = @OwnerId
             FOR UPDATE OF c
+        ), full_ AS (
+            SELECT 1 FROM target t WHERE t.message_count + 1 > @MaxMessages
+              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = t.conversation_id AND (m.client_message_id = @ClientMessageId OR m.id = @AssistantMessageId))
         ), a AS (
             INSERT INTO messages (id, conversation_id, role, content, status, reply_to_id, parent_id, client_message_id, created_at)
             SELECT @AssistantMessageId, t.conversation_id, 'assistant', '', 'streaming', t.parent_id, t.parent_id, @ClientMessageId, @Now
             FROM target t
+            WHERE NOT EXISTS (SELECT 1 FROM full_)
             ON CONFLICT (conversation_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
             RETURNING id
         ), touched AS (
-            UPDATE conversations SET updated_at = @Now, active_leaf_id = COALESCE((SELECT id FROM a), active_leaf_id)
-            WHERE id = (SELECT conversation_id FROM target)
+            UPDATE conversations SET updated_at = @Now, active_leaf_id = COALESCE((SELECT id FROM a), active_leaf_id),
+                message_count = message_count + (SELECT count(*) FROM a)
+            WHERE id = (SELECT conversation_id FROM target) AND NOT EXISTS (SELECT 1 FROM full_)
         )
-        SELECT (SELECT conversation_id FROM target) AS ConversationId, EXISTS (SELECT 1 FROM a) AS Inserted,
+        SELECT (SELECT conversation_id FROM target) AS ConversationId, EXISTS (SELECT 1 FROM full_) AS Full, EXISTS (SELECT 1 FROM a) AS Inserted,
                (SELECT parent_id FROM target) AS QuestionId,
                ARRAY(SELECT s.id FROM messages s, target t WHERE s.parent_id = t.parent_id ORDER BY s.position) AS EarlierSiblings
         """;
@@ -113,20 +126,25 @@ public sealed partial class ChatStore
     /// <summary>
     /// Saves the placeholder of a new answer to the question <paramref name="answerId"/> answered, and makes it the
     /// active branch; the first call's pair when <paramref name="clientMessageId"/> was used in the conversation
-    /// before. Null when <paramref name="answerId"/> is not the owner's answer.
+    /// before. Saves nothing when <paramref name="answerId"/> is not the owner's answer, or when the conversation would then
+    /// hold more than <paramref name="maxMessages"/>.
     /// </summary>
-    public async Task<Exchange?> AddRegenerationAsync(string ownerId, Guid answerId, string? clientMessageId, CancellationToken cancellationToken)
+    public async Task<ExchangeSave> AddRegenerationAsync(string ownerId, Guid answerId, string? clientMessageId, int maxMessages, CancellationToken cancellationToken)
     {
         var now = Now();
         var assistantMessageId = Guid.CreateVersion7(now);
-        var parameters = new { AnswerId = answerId, OwnerId = ownerId, AssistantMessageId = assistantMessageId, ClientMessageId = clientMessageId, Now = now.UtcDateTime };
-        return await RunAsync(
+        var parameters = new
+        {
+            AnswerId = answerId, OwnerId = ownerId, AssistantMessageId = assistantMessageId, ClientMessageId = clientMessageId, Now = now.UtcDateTime,
+            MaxMessages = maxMessages,
+        };
+        return await RunAsync<ExchangeSave>(
             async (connection, attempt, ct) =>
             {
-                (Guid? ConversationId, bool Inserted, Guid? QuestionId, Guid[] EarlierSiblings) saved;
+                (Guid? ConversationId, bool Full, bool Inserted, Guid? QuestionId, Guid[] EarlierSiblings) saved;
                 try
                 {
-                    saved = await connection.QuerySingleAsync<(Guid?, bool, Guid?, Guid[])>(new CommandDefinition(AddRegenerationSql, parameters, cancellationToken: ct));
+                    saved = await connection.QuerySingleAsync<(Guid?, bool, bool, Guid?, Guid[])>(new CommandDefinition(AddRegenerationSql, parameters, cancellationToken: ct));
                 }
                 catch (PostgresException e) when (attempt > 0 && e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "messages_pkey")
                 {
@@ -141,9 +159,14 @@ public sealed partial class ChatStore
                     return new Exchange(question, Placeholder(assistantMessageId, question, [.. saved.EarlierSiblings.Where(id => id != assistantMessageId)]), IsNew: true);
                 }
 
+                if (saved.Full)
+                {
+                    return ExchangeSave.Full;
+                }
+
                 return saved.ConversationId is { } conversationId
                     ? await RepeatedAsync(connection, ownerId, conversationId, clientMessageId!, assistantMessageId, ct)
-                    : null;
+                    : ExchangeSave.NotFound;
             },
             cancellationToken);
     }

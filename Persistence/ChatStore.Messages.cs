@@ -6,17 +6,23 @@ namespace ChatStreaming.Persistence;
 
 public sealed partial class ChatStore
 {
-    // One statement, atomic: locks the conversation only if the caller owns it, inserts the user message after the
-    // active branch's leaf unless its client key was seen (ON CONFLICT), inserts the answer's placeholder only when the
-    // user message was inserted, and makes that answer the leaf. The lock orders concurrent sends into one line.
+    // One statement, atomic: locks the conversation only if the caller owns it, refuses when two more messages would
+    // pass @MaxMessages (unless it is a repeat: the client key was seen, or a lost reply's attempt saved these ids),
+    // inserts the user message after the active branch's leaf unless its client key was seen (ON CONFLICT), inserts the
+    // answer's placeholder only when the user message was inserted, and makes that answer the leaf. The lock orders
+    // concurrent sends into one line, and FOR UPDATE reads the row as the send before left it (its message_count).
     private const string AddExchangeSql = """
         WITH conv AS (
-            SELECT id, active_leaf_id FROM conversations
+            SELECT id, active_leaf_id, message_count FROM conversations
             WHERE id = @ConversationId AND owner_id = @OwnerId
             FOR UPDATE
+        ), full_ AS (
+            SELECT 1 FROM conv WHERE conv.message_count + 2 > @MaxMessages
+              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conv.id AND (m.client_message_id = @ClientMessageId OR m.id = @UserMessageId))
         ), u AS (
             INSERT INTO messages (id, conversation_id, role, content, status, client_message_id, created_at, completed_at, parent_id)
             SELECT @UserMessageId, conv.id, 'user', @Content, 'completed', @ClientMessageId, @Now, @Now, conv.active_leaf_id FROM conv
+            WHERE NOT EXISTS (SELECT 1 FROM full_)
             ON CONFLICT (conversation_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
             RETURNING id, parent_id
         ), a AS (
@@ -24,10 +30,11 @@ public sealed partial class ChatStore
             SELECT @AssistantMessageId, @ConversationId, 'assistant', '', 'streaming', u.id, u.id, @Now FROM u
             RETURNING id
         ), touched AS (
-            UPDATE conversations SET updated_at = @Now, active_leaf_id = COALESCE((SELECT id FROM a), active_leaf_id)
-            WHERE id = (SELECT id FROM conv)
+            UPDATE conversations SET updated_at = @Now, active_leaf_id = COALESCE((SELECT id FROM a), active_leaf_id),
+                message_count = message_count + 2 * (SELECT count(*) FROM a)
+            WHERE id = (SELECT id FROM conv) AND NOT EXISTS (SELECT 1 FROM full_)
         )
-        SELECT EXISTS (SELECT 1 FROM conv) AS ConversationFound, EXISTS (SELECT 1 FROM a) AS Inserted,
+        SELECT EXISTS (SELECT 1 FROM conv) AS ConversationFound, EXISTS (SELECT 1 FROM full_) AS Full, EXISTS (SELECT 1 FROM a) AS Inserted,
                (SELECT parent_id FROM u) AS ParentId,
                ARRAY(SELECT s.id FROM messages s, conv
                      WHERE s.conversation_id = conv.id
@@ -37,10 +44,11 @@ public sealed partial class ChatStore
 
     /// <summary>
     /// Saves a user message and the placeholder of its answer (status streaming), or returns the first call's pair when
-    /// <paramref name="clientMessageId"/> was already used in the conversation. Null when the conversation is not the owner's.
+    /// <paramref name="clientMessageId"/> was already used in the conversation. Saves nothing when the conversation is not
+    /// the owner's, or when it would then hold more than <paramref name="maxMessages"/>.
     /// </summary>
-    public async Task<Exchange?> AddExchangeAsync(
-        string ownerId, Guid conversationId, string content, string? clientMessageId, CancellationToken cancellationToken)
+    public async Task<ExchangeSave> AddExchangeAsync(
+        string ownerId, Guid conversationId, string content, string? clientMessageId, int maxMessages, CancellationToken cancellationToken)
     {
         var now = Now();
         var userMessageId = Guid.CreateVersion7(now);
@@ -54,16 +62,17 @@ public sealed partial class ChatStore
             Content = StoredText.Encode(content),
             ClientMessageId = clientMessageId,
             Now = now.UtcDateTime,
+            MaxMessages = maxMessages,
         };
-        return await RunAsync(
+        return await RunAsync<ExchangeSave>(
             async (connection, attempt, ct) =>
             {
-                bool found, inserted;
+                bool found, full, inserted;
                 Guid? parentId;
                 Guid[] earlierSiblings;
                 try
                 {
-                    (found, inserted, parentId, earlierSiblings) = await connection.QuerySingleAsync<(bool, bool, Guid?, Guid[])>(
+                    (found, full, inserted, parentId, earlierSiblings) = await connection.QuerySingleAsync<(bool, bool, bool, Guid?, Guid[])>(
                         new CommandDefinition(AddExchangeSql, parameters, cancellationToken: ct));
                 }
                 catch (PostgresException e) when (attempt > 0 && e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "messages_pkey")
@@ -72,9 +81,9 @@ public sealed partial class ChatStore
                     return await QueryPairAsync(connection, userMessageId, assistantMessageId, ct) with { IsNew = true };
                 }
 
-                if (!found)
+                if (!found || full)
                 {
-                    return null;
+                    return found ? ExchangeSave.Full : ExchangeSave.NotFound;
                 }
 
                 if (inserted)

@@ -123,14 +123,6 @@ public sealed partial class ChatStore(NpgsqlDataSource dataSource, PostgresRetry
         return (page, rows.Count > limit);
     }
 
-    // An index-only count (ix_messages_conversation_position), bounded by Chat:MaxMessagesPerConversation.
-    private const string CountMessagesSql = "SELECT count(*) FROM messages WHERE conversation_id = @ConversationId";
-
-    /// <summary>How many messages (every branch) the conversation holds.</summary>
-    public async Task<long> CountMessagesAsync(Guid conversationId, CancellationToken cancellationToken) =>
-        await ReadAsync((connection, ct) => connection.ExecuteScalarAsync<long>(new CommandDefinition(
-            CountMessagesSql, new { ConversationId = conversationId }, cancellationToken: ct)), cancellationToken);
-
     private const string FindMessageOwnerSql = """
         SELECT m.id AS MessageId, m.conversation_id AS ConversationId, c.owner_id AS OwnerId, m.role AS Role
         FROM messages m JOIN conversations c ON c.id = m.conversation_id

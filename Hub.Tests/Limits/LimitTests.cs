@@ -127,6 +127,42 @@ public partial class LimitTests(ChatCluster cluster)
     }
 
     [Fact]
+    public async Task SendsRacingForTheLastRoomOfAConversationOnBothInstancesSaveOnlyOne()
+    {
+        var (x, y) = await PairAsync(strict: true);
+        await Task.WhenAll(Enumerable.Range(0, 5).Select(i => RaceForTheLastRoomAsync(x, y, $"last-room-{i}")));
+    }
+
+    /// <summary>Two messages, room for one more exchange (strict pair: 4): two sends at once, one on each instance.</summary>
+    private async Task RaceForTheLastRoomAsync(HubInstance x, HubInstance y, string user)
+    {
+        await using var onX = await cluster.ConnectAsync(x.Url, user);
+        await using var onY = await cluster.ConnectAsync(y.Url, user);
+        var conversation = await onX.CreateConversationAsync();
+        var first = await onX.SendAsync(conversation.Id, "one");
+        await onX.Hub.CancelGeneration(first.AssistantMessageId);
+        await onX.WaitForFinishedAsync(first.AssistantMessageId);
+
+        var outcomes = await Task.WhenAll(new[] { onX, onY }.Select(async client =>
+        {
+            try
+            {
+                return (Sent: await client.SendAsync(conversation.Id, "two"), Error: (string?)null);
+            }
+            catch (HubException e)
+            {
+                return (Sent: (SendMessageResult?)null, Error: e.Message);
+            }
+        }));
+
+        Assert.Equal(4, await MessageCountAsync(conversation.Id));
+        var saved = Assert.Single(outcomes, o => o.Sent is not null).Sent!;
+        Assert.EndsWith("conversation is full: at most 4 messages; start a new conversation", Assert.Single(outcomes, o => o.Error is not null).Error);
+        await onX.Hub.CancelGeneration(saved.AssistantMessageId);
+        await onX.WaitForFinishedAsync(saved.AssistantMessageId);
+    }
+
+    [Fact]
     public async Task OneClientMessageIdReusedInManyConversationsIsCountedAsManySends()
     {
         var (x, y) = await PairAsync();

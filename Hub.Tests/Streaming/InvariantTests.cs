@@ -48,11 +48,11 @@ public sealed class InvariantTests(ChatCluster cluster)
         var after = await StatementsAsync();
 
         Assert.Equal((MessageStatus.Completed, Simulated.Answer("count my statements")), (finished.Status, finished.Content));
-        // the conversation's size (Chat:MaxMessagesPerConversation); the user message with its placeholder answer; the
-        // earlier messages for the model's context; the final answer
+        // the user message with its placeholder answer (the conversation's room, Chat:MaxMessagesPerConversation, checked
+        // in the same statement); the earlier messages for the model's context; the final answer
         var counted = after.Sum(s => s.Calls) - before.Sum(s => s.Calls);
         var ran = after.Select(a => (a.Query, Calls: a.Calls - before.Where(b => b.Query == a.Query).Sum(b => b.Calls))).Where(q => q.Calls > 0);
-        Assert.True(counted == 4, $"{counted} statements:\n{string.Join('\n', ran.Select(q => $"{q.Calls} × {q.Query}"))}");
+        Assert.True(counted == 3, $"{counted} statements:\n{string.Join('\n', ran.Select(q => $"{q.Calls} × {q.Query}"))}");
     }
 
     private const string CountedRole = "counted_hub";

@@ -34,7 +34,7 @@ internal sealed class ExchangeIntake(
     /// </summary>
     public async Task<IntakeResult> AcceptAsync(string userId, SendMessageRequest request) =>
         await AcceptAsync(userId, request.ConversationId, request.ClientMessageId, ChatErrors.ConversationNotFound,
-            () => store.AddExchangeAsync(userId, request.ConversationId, request.Content, request.ClientMessageId, CancellationToken.None)) switch
+            maxMessages => store.AddExchangeAsync(userId, request.ConversationId, request.Content, request.ClientMessageId, maxMessages, CancellationToken.None)) switch
         {
             AcceptedExchange accepted => accepted with { Model = request.Model },
             var refused => refused,
@@ -43,16 +43,16 @@ internal sealed class ExchangeIntake(
     /// <summary>Admits and saves a new answer to the question the answer <see cref="RegenerateAnswerRequest.MessageId"/> answered.</summary>
     public Task<IntakeResult> AcceptRegenerationAsync(string userId, RegenerateAnswerRequest request) =>
         AcceptOnMessageAsync(userId, request.MessageId, "assistant", "messageId must be an answer (an assistant message); to change a question use EditMessage",
-            request.ClientMessageId, () => store.AddRegenerationAsync(userId, request.MessageId, request.ClientMessageId, CancellationToken.None));
+            request.ClientMessageId, maxMessages => store.AddRegenerationAsync(userId, request.MessageId, request.ClientMessageId, maxMessages, CancellationToken.None));
 
     /// <summary>Admits and saves a new version of the user message <see cref="EditMessageRequest.MessageId"/> with its answer.</summary>
     public Task<IntakeResult> AcceptEditAsync(string userId, EditMessageRequest request) =>
         AcceptOnMessageAsync(userId, request.MessageId, "user", "messageId must be a user message; to get another answer use RegenerateAnswer",
-            request.ClientMessageId, () => store.AddEditAsync(userId, request.MessageId, request.Content, request.ClientMessageId, CancellationToken.None));
+            request.ClientMessageId, maxMessages => store.AddEditAsync(userId, request.MessageId, request.Content, request.ClientMessageId, maxMessages, CancellationToken.None));
 
     /// <summary>A send that starts from one of the caller's messages of <paramref name="role"/> (its conversation is the message's).</summary>
     private async Task<IntakeResult> AcceptOnMessageAsync(
-        string userId, Guid messageId, string role, string wrongRole, string? clientMessageId, Func<Task<Exchange?>> save)
+        string userId, Guid messageId, string role, string wrongRole, string? clientMessageId, Func<int, Task<ExchangeSave>> save)
     {
         var owner = await store.FindMessageOwnerAsync(messageId, CancellationToken.None);
         if (owner is null || owner.OwnerId != userId)
@@ -65,8 +65,13 @@ internal sealed class ExchangeIntake(
             : new RefusedSend(wrongRole);
     }
 
+    /// <summary>
+    /// Admits the send, then <paramref name="save"/>s it: one statement that also checks the conversation's room
+    /// (Chat:MaxMessagesPerConversation, given to it) under the conversation's lock, so sends racing for the last room
+    /// save only what fits.
+    /// </summary>
     private async Task<IntakeResult> AcceptAsync(
-        string userId, Guid conversationId, string? clientMessageId, string notFound, Func<Task<Exchange?>> save)
+        string userId, Guid conversationId, string? clientMessageId, string notFound, Func<int, Task<ExchangeSave>> save)
     {
         using var activity = WorkerTracing.Source.StartActivity("chat.send_message");
         activity?.SetTag(WorkerTracing.ConversationIdTag, conversationId.ToString());
@@ -94,16 +99,10 @@ internal sealed class ExchangeIntake(
         }
 
         var maxMessages = options.Value.MaxMessagesPerConversation;
-        if (await store.CountMessagesAsync(conversationId, CancellationToken.None) + 2 > maxMessages)
-        {
-            await limiter.RefundAsync(userId, admission);
-            return new RefusedSend(ChatErrors.ConversationFull(maxMessages));
-        }
-
-        Exchange? exchange;
+        ExchangeSave outcome;
         try
         {
-            exchange = await save();
+            outcome = await save(maxMessages);
         }
         catch
         {
@@ -111,10 +110,10 @@ internal sealed class ExchangeIntake(
             throw;
         }
 
-        if (exchange is null)
+        if (outcome.Exchange is not { } exchange)
         {
             await limiter.RefundAsync(userId, admission);
-            return new RefusedSend(notFound);
+            return new RefusedSend(outcome.ConversationFull ? ChatErrors.ConversationFull(maxMessages) : notFound);
         }
 
         if (!exchange.IsNew)
