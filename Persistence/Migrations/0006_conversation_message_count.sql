@@ -6,5 +6,5 @@ ALTER TABLE conversations
 
 UPDATE conversations c
 SET message_count = (SELECT count(*) FROM messages m WHERE m.conversation_id = c.id);
--- During a rolling upgrade, messages that instances of an older version add are not counted until the next migration
--- that recounts: the limit is then lenient by that much, never stricter.
+-- During a rolling upgrade, messages that instances of an older version add are not counted: the limit is then
+-- lenient by that many messages in those conversations, never stricter.
