@@ -18,13 +18,13 @@ public sealed partial class ChatStore
             SELECT m.conversation_id, m.parent_id, c.message_count FROM messages m JOIN conversations c ON c.id = m.conversation_id
             WHERE m.id = @EditedMessageId AND m.role = 'user' AND c.owner_id = @OwnerId
             FOR UPDATE OF c
-        ), full_ AS (
+        ), no_room AS (
             SELECT 1 FROM target t WHERE t.message_count + 2 > @MaxMessages
               AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = t.conversation_id AND (m.client_message_id = @ClientMessageId OR m.id = @UserMessageId))
         ), u AS (
             INSERT INTO messages (id, conversation_id, role, content, status, client_message_id, created_at, completed_at, parent_id)
             SELECT @UserMessageId, t.conversation_id, 'user', @Content, 'completed', @ClientMessageId, @Now, @Now, t.parent_id FROM target t
-            WHERE NOT EXISTS (SELECT 1 FROM full_)
+            WHERE NOT EXISTS (SELECT 1 FROM no_room)
             ON CONFLICT (conversation_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
             RETURNING id, conversation_id
         ), a AS (
@@ -34,9 +34,9 @@ public sealed partial class ChatStore
         ), touched AS (
             UPDATE conversations SET updated_at = @Now, active_leaf_id = COALESCE((SELECT id FROM a), active_leaf_id),
                 message_count = message_count + 2 * (SELECT count(*) FROM a)
-            WHERE id = (SELECT conversation_id FROM target) AND NOT EXISTS (SELECT 1 FROM full_)
+            WHERE id = (SELECT conversation_id FROM target) AND NOT EXISTS (SELECT 1 FROM no_room)
         )
-        SELECT (SELECT conversation_id FROM target) AS ConversationId, EXISTS (SELECT 1 FROM full_) AS Full, EXISTS (SELECT 1 FROM a) AS Inserted,
+        SELECT (SELECT conversation_id FROM target) AS ConversationId, EXISTS (SELECT 1 FROM no_room) AS NoRoom, EXISTS (SELECT 1 FROM a) AS Inserted,
                (SELECT parent_id FROM target) AS ParentId,
                ARRAY(SELECT s.id FROM messages s, target t
                      WHERE s.conversation_id = t.conversation_id
@@ -103,22 +103,22 @@ public sealed partial class ChatStore
             SELECT m.conversation_id, m.parent_id, c.message_count FROM messages m JOIN conversations c ON c.id = m.conversation_id
             WHERE m.id = @AnswerId AND m.role = 'assistant' AND c.owner_id = @OwnerId
             FOR UPDATE OF c
-        ), full_ AS (
+        ), no_room AS (
             SELECT 1 FROM target t WHERE t.message_count + 1 > @MaxMessages
               AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = t.conversation_id AND (m.client_message_id = @ClientMessageId OR m.id = @AssistantMessageId))
         ), a AS (
             INSERT INTO messages (id, conversation_id, role, content, status, reply_to_id, parent_id, client_message_id, created_at)
             SELECT @AssistantMessageId, t.conversation_id, 'assistant', '', 'streaming', t.parent_id, t.parent_id, @ClientMessageId, @Now
             FROM target t
-            WHERE NOT EXISTS (SELECT 1 FROM full_)
+            WHERE NOT EXISTS (SELECT 1 FROM no_room)
             ON CONFLICT (conversation_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
             RETURNING id
         ), touched AS (
             UPDATE conversations SET updated_at = @Now, active_leaf_id = COALESCE((SELECT id FROM a), active_leaf_id),
                 message_count = message_count + (SELECT count(*) FROM a)
-            WHERE id = (SELECT conversation_id FROM target) AND NOT EXISTS (SELECT 1 FROM full_)
+            WHERE id = (SELECT conversation_id FROM target) AND NOT EXISTS (SELECT 1 FROM no_room)
         )
-        SELECT (SELECT conversation_id FROM target) AS ConversationId, EXISTS (SELECT 1 FROM full_) AS Full, EXISTS (SELECT 1 FROM a) AS Inserted,
+        SELECT (SELECT conversation_id FROM target) AS ConversationId, EXISTS (SELECT 1 FROM no_room) AS NoRoom, EXISTS (SELECT 1 FROM a) AS Inserted,
                (SELECT parent_id FROM target) AS QuestionId,
                ARRAY(SELECT s.id FROM messages s, target t WHERE s.parent_id = t.parent_id ORDER BY s.position) AS EarlierSiblings
         """;

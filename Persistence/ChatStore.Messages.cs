@@ -16,13 +16,13 @@ public sealed partial class ChatStore
             SELECT id, active_leaf_id, message_count FROM conversations
             WHERE id = @ConversationId AND owner_id = @OwnerId
             FOR UPDATE
-        ), full_ AS (
+        ), no_room AS (
             SELECT 1 FROM conv WHERE conv.message_count + 2 > @MaxMessages
               AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conv.id AND (m.client_message_id = @ClientMessageId OR m.id = @UserMessageId))
         ), u AS (
             INSERT INTO messages (id, conversation_id, role, content, status, client_message_id, created_at, completed_at, parent_id)
             SELECT @UserMessageId, conv.id, 'user', @Content, 'completed', @ClientMessageId, @Now, @Now, conv.active_leaf_id FROM conv
-            WHERE NOT EXISTS (SELECT 1 FROM full_)
+            WHERE NOT EXISTS (SELECT 1 FROM no_room)
             ON CONFLICT (conversation_id, client_message_id) WHERE client_message_id IS NOT NULL DO NOTHING
             RETURNING id, parent_id
         ), a AS (
@@ -32,9 +32,9 @@ public sealed partial class ChatStore
         ), touched AS (
             UPDATE conversations SET updated_at = @Now, active_leaf_id = COALESCE((SELECT id FROM a), active_leaf_id),
                 message_count = message_count + 2 * (SELECT count(*) FROM a)
-            WHERE id = (SELECT id FROM conv) AND NOT EXISTS (SELECT 1 FROM full_)
+            WHERE id = (SELECT id FROM conv) AND NOT EXISTS (SELECT 1 FROM no_room)
         )
-        SELECT EXISTS (SELECT 1 FROM conv) AS ConversationFound, EXISTS (SELECT 1 FROM full_) AS Full, EXISTS (SELECT 1 FROM a) AS Inserted,
+        SELECT EXISTS (SELECT 1 FROM conv) AS ConversationFound, EXISTS (SELECT 1 FROM no_room) AS NoRoom, EXISTS (SELECT 1 FROM a) AS Inserted,
                (SELECT parent_id FROM u) AS ParentId,
                ARRAY(SELECT s.id FROM messages s, conv
                      WHERE s.conversation_id = conv.id

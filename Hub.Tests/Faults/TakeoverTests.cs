@@ -216,6 +216,37 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId, database));
     }
 
+    [Fact]
+    public async Task AnOrphanOfTheResponsesApiEndedInterruptedCancelsItsBackgroundResponseAtTheProvider()
+    {
+        // Chat:Failover = Interrupt: the instance that sweeps an orphan ends it with the text it streamed. Its background
+        // response must not go on generating at the provider (and be billed) for nobody.
+        const string prompt = "stop at the provider too when my instance dies";
+        var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
+        var overrides = await OverridesAsync(redis, database);
+        overrides["Chat:Failover"] = "Interrupt";
+        var fake = cluster.FakeModel;
+        var reply = FakeReply.Tokens(300, 25); // 12 s at the provider: still generating when the sweep ends the answer
+        fake.EnqueueFor(prompt, reply);
+        var hubs = await cluster.HubsAsync(overrides);
+        await using var doomed = await HubInstance.StartAsync(cluster.SettingsWith(overrides));
+        await using var watcher = await cluster.ConnectAsync(hubs[0].Url, "interrupt-responses");
+        await using var sender = await cluster.ConnectAsync(doomed.Url, "interrupt-responses");
+        var sent = await sender.SendAsync((await watcher.CreateConversationAsync()).Id, prompt, model: "responses");
+        await watcher.WaitForChunksAsync(sent.AssistantMessageId, 10);
+
+        doomed.Process.Signal(Signals.Kill);
+        var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(MessageStatus.Interrupted, finished.Status);
+        var response = Assert.Single(fake.Responses.Values, r => r.Prompt == prompt);
+        Assert.True(response.Background);
+        await Wait.UntilAsync(() => response.Status == "cancelled", TimeSpan.FromSeconds(15), $"the background response is {response.Status}, not cancelled");
+        Assert.Single(fake.Requests, r => r.Path == $"/v1/responses/{response.Id}/cancel");
+        Assert.InRange(response.GeneratedDeltas, 10, reply.Deltas.Count - 1); // stopped generating, not run to its end
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId, database));
+    }
+
     /// <summary>The answer's text up to where it was resumed, as the watcher received it.</summary>
     private static string Buffered(ChatTestClient watcher, Guid messageId)
     {

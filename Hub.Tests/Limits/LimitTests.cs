@@ -28,7 +28,7 @@ public partial class LimitTests(ChatCluster cluster)
         var retry = await onY.SendAsync(conversation.Id, "one", clientMessageId: "first"); // a retry is not a new answer
         await using var other = await cluster.ConnectAsync(y.Url, "bystander-limits");
         var othersConversation = await other.CreateConversationAsync();
-        await other.SendAsync(othersConversation.Id, "mine runs");
+        var others = await other.SendAsync(othersConversation.Id, "mine runs");
 
         Assert.Equal(2, RetryAfterSeconds(refused.Message));
         Assert.Contains($"at most {Concurrent} answers may run at once", refused.Message, StringComparison.Ordinal);
@@ -40,6 +40,7 @@ public partial class LimitTests(ChatCluster cluster)
         var third = await onX.SendAsync(conversation.Id, "three, now that one ended");
         await onX.Hub.CancelGeneration(first.AssistantMessageId);
         await onX.Hub.CancelGeneration(third.AssistantMessageId);
+        await other.Hub.CancelGeneration(others.AssistantMessageId); // a 100-s answer: it would outlive the test
         await onX.WaitForFinishedAsync(third.AssistantMessageId);
     }
 

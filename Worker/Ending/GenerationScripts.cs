@@ -96,8 +96,8 @@ internal static class GenerationScripts
     /// ARGV[6] 'continue' (the claimer's Chat:Failover = Continue, with ARGV[7] the claiming instance and ARGV[8] its lease
     /// in ms): an answer whose state is still there, started under Continue too (its 'failover' field), is taken over instead of ended — its epoch goes up by one, its instance and
     /// lease become the caller's — and {'continue', epoch, owner, user message, model} is returned.
-    /// Returns {'interrupted', error, owner} when this caller claimed it to end it; in 'lost' mode, {status, error, owner}
-    /// for an answer that ended more than the unsaved grace ago but was never saved (its instance died or gave up between
+    /// Returns {'interrupted', error, owner, model} when this caller claimed it to end it; in 'lost' mode, {status, error,
+    /// owner, model} for an answer that ended more than the unsaved grace ago but was never saved (its instance died or gave up between
     /// deciding and saving); 1 when it ended normally (its index entry is stale); 0 otherwise.
     /// </summary>
     public const string ClaimOrphan = RedisClock.Now + """
@@ -109,7 +109,8 @@ internal static class GenerationScripts
         if status and status ~= 'streaming' then
             local ended = tonumber(redis.call('HGET', KEYS[1], 'ended') or '0')
             if ARGV[2] == 'lost' and ended < now - tonumber(ARGV[3]) then
-                return {status, redis.call('HGET', KEYS[1], 'error') or '', redis.call('HGET', KEYS[1], 'owner') or ''}
+                return {status, redis.call('HGET', KEYS[1], 'error') or '', redis.call('HGET', KEYS[1], 'owner') or '',
+                    redis.call('HGET', KEYS[1], 'model') or ''}
             end
             return 1
         end
@@ -138,7 +139,8 @@ internal static class GenerationScripts
         redis.call('HSET', KEYS[1], 'status', 'interrupted', 'ended', now)
         redis.call('HDEL', KEYS[1], 'lease')
         redis.call('PEXPIRE', KEYS[1], ARGV[1])
-        return {'interrupted', redis.call('HGET', KEYS[1], 'error') or '', redis.call('HGET', KEYS[1], 'owner') or ''}
+        return {'interrupted', redis.call('HGET', KEYS[1], 'error') or '', redis.call('HGET', KEYS[1], 'owner') or '',
+            redis.call('HGET', KEYS[1], 'model') or ''}
         """;
 
     /// <summary>KEYS: state. Flags a streaming answer for cancellation (1), or says it has ended (0).</summary>

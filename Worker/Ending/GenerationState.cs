@@ -148,9 +148,9 @@ internal sealed partial class GenerationState(
             return new OrphanClaim(MessageStatus.Streaming, null, taken, model.Length == 0 ? null : model);
         }
 
-        var (status, error, ownerId) = ((string)claimed[0]!, (string)claimed[1]!, (string)claimed[2]!);
+        var (status, error, ownerId, named) = ((string)claimed[0]!, (string)claimed[1]!, (string)claimed[2]!, (string)claimed[3]!);
         await UnlistLeaseAsync(conversationId, messageId, ownerId);
-        return new OrphanClaim(MessageStatusNames.ParseStatus(status), error.Length == 0 ? null : error);
+        return new OrphanClaim(MessageStatusNames.ParseStatus(status), error.Length == 0 ? null : error, Model: named.Length == 0 ? null : named);
     }
 
     /// <summary>

@@ -16,7 +16,8 @@ namespace ChatStreaming.Worker.Ending;
 /// (Chat:Failover = Continue: <see cref="IAnswerContinuation"/>) or saves it as interrupted with the text streamed so
 /// far, and announces it (Interrupt, or when it cannot be carried on: its state is gone, or this instance is full). Every few sweeps it also asks Postgres for answers still "streaming" that have no lease: Redis
 /// lost them (a restart), or their instance died between deciding and saving. This instance's own leases are renewed
-/// by <see cref="LeaseRenewer"/>, on a timer of its own, so a slow sweep never lets them lapse.
+/// by <see cref="LeaseRenewer"/>, on a timer of its own, so a slow sweep never lets them lapse. An orphan of the Responses
+/// API that a sweep ends has its background response cancelled at the provider, as its owner would have.
 /// </summary>
 internal sealed class OrphanSweeper(
     OwnedAnswers owned,
@@ -25,6 +26,8 @@ internal sealed class OrphanSweeper(
     ChatStore store,
     GenerationFinisher finisher,
     IAnswerContinuation continuation,
+    ModelCatalog catalog,
+    BackgroundResponses backgroundResponses,
     WorkerMetrics metrics,
     TimeProvider timeProvider,
     IOptions<ChatStreamingOptions> options,
@@ -79,8 +82,12 @@ internal sealed class OrphanSweeper(
 
                     // Taken over, but this instance cannot run it now: it ends here, under the epoch it won.
                     var streamed = await replay.GetStreamedTextAsync(conversationId, messageId);
-                    await finisher.EndAsync(conversationId, messageId, new ModelOutcome(MessageStatus.Interrupted, OrphanError),
-                        new RelayResult(streamed.Content, streamed.Parts, streamed.LastSequence, 0, null), claim.Model, taken.Epoch);
+                    if (await finisher.EndAsync(conversationId, messageId, new ModelOutcome(MessageStatus.Interrupted, OrphanError),
+                        new RelayResult(streamed.Content, streamed.Parts, streamed.LastSequence, 0, null), claim.Model, taken.Epoch) is not null)
+                    {
+                        await CancelBackgroundResponseAsync(claim, streamed);
+                    }
+
                     return;
                 }
 
@@ -103,6 +110,19 @@ internal sealed class OrphanSweeper(
         {
             metrics.OrphanRecovered();
             WorkerLog.OrphanRecovered(logger, messageId, conversation, claim.Status, streamed.LastSequence);
+            if (claim.Status != MessageStatus.Completed)
+            {
+                await CancelBackgroundResponseAsync(claim, streamed);
+            }
         }
     }
+
+    /// <summary>
+    /// An orphan of the Responses API ended here: its background response would go on generating (and be billed) at the
+    /// provider, so it is cancelled there (its id is kept with the buffer's last chunk, <see cref="ModelContinuation"/>).
+    /// </summary>
+    private Task CancelBackgroundResponseAsync(OrphanClaim claim, StreamedText streamed) =>
+        streamed.ModelContinuation is { } continuation && ModelContinuation.ResponseIdOf(continuation) is { } responseId
+            ? backgroundResponses.CancelAsync(catalog.Get(claim.Model), responseId)
+            : Task.CompletedTask;
 }

@@ -34,7 +34,8 @@ internal sealed class ModelStreamReader(
     /// Streams <paramref name="catalogModel"/>'s answer to <paramref name="messages"/>: text, reasoning, and the tool calls
     /// and results of the function invocation around it (each round's usage added up). A resumable model
     /// (<see cref="ModelOptions.Resumable"/>) runs it as a background response and gives every delta its continuation;
-    /// <paramref name="resumeAfter"/> (one of those) resumes that response's stream after it instead of asking anew.
+    /// <paramref name="resumeAfter"/> (one of those, <see cref="ModelContinuation"/>) resumes that response's stream after it
+    /// instead of asking anew.
     /// </summary>
     public async Task<ModelOutcome> ReadAsync(
         CatalogModel catalogModel,
@@ -66,7 +67,7 @@ internal sealed class ModelStreamReader(
             chatOptions.AllowBackgroundResponses = true;
             if (resumeAfter is not null)
             {
-                chatOptions.ContinuationToken = ResponseContinuationToken.FromBytes(resumeAfter);
+                chatOptions.ContinuationToken = ResponseContinuationToken.FromBytes(ModelContinuation.TokenOf(resumeAfter));
                 messages = []; // the provider holds the request; the stream goes on after the token's sequence number
             }
         }
@@ -118,7 +119,8 @@ internal sealed class ModelStreamReader(
                         else if (ModelParts.ToDelta(content) is { } piece)
                         {
                             taken++;
-                            deltas.TryWrite(new ModelDelta(piece.Text, timeProvider.UnixMilliseconds(), piece.Kind, update.ContinuationToken?.ToBytes().ToArray()));
+                            var continuation = update.ContinuationToken is { } resume ? ModelContinuation.Encode(background.Value, resume.ToBytes().Span) : null;
+                            deltas.TryWrite(new ModelDelta(piece.Text, timeProvider.UnixMilliseconds(), piece.Kind, continuation));
                         }
                     }
 
