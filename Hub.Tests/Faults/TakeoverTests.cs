@@ -222,15 +222,19 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         // Chat:Failover = Interrupt: the instance that sweeps an orphan ends it with the text it streamed. Its background
         // response must not go on generating at the provider (and be billed) for nobody.
         const string prompt = "stop at the provider too when my instance dies";
-        var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
+        // A Redis and a database of its own: an Interrupt instance sweeping the other tests' orphans would end them
+        // instead of carrying them on (the claimer's setting decides).
+        await using var redis = await RedisServer.StartAsync();
+        const string database = "takeover_interrupt";
+        await cluster.Postgres.CreateDatabaseAsync(database);
         var overrides = await OverridesAsync(redis, database);
         overrides["Chat:Failover"] = "Interrupt";
         var fake = cluster.FakeModel;
         var reply = FakeReply.Tokens(300, 25); // 12 s at the provider: still generating when the sweep ends the answer
         fake.EnqueueFor(prompt, reply);
-        var hubs = await cluster.HubsAsync(overrides);
+        await using var survivor = await HubInstance.StartAsync(cluster.SettingsWith(overrides));
         await using var doomed = await HubInstance.StartAsync(cluster.SettingsWith(overrides));
-        await using var watcher = await cluster.ConnectAsync(hubs[0].Url, "interrupt-responses");
+        await using var watcher = await cluster.ConnectAsync(survivor.Url, "interrupt-responses");
         await using var sender = await cluster.ConnectAsync(doomed.Url, "interrupt-responses");
         var sent = await sender.SendAsync((await watcher.CreateConversationAsync()).Id, prompt, model: "responses");
         await watcher.WaitForChunksAsync(sent.AssistantMessageId, 10);
