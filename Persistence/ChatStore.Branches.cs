@@ -20,7 +20,7 @@ public sealed partial class ChatStore
             FOR UPDATE OF c
         ), no_room AS (
             SELECT 1 FROM target t WHERE t.message_count + 2 > @MaxMessages
-              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = t.conversation_id AND (m.client_message_id = @ClientMessageId OR m.id = @UserMessageId))
+              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = t.conversation_id AND m.id = @UserMessageId)
         ), u AS (
             INSERT INTO messages (id, conversation_id, role, content, status, client_message_id, created_at, completed_at, parent_id)
             SELECT @UserMessageId, t.conversation_id, 'user', @Content, 'completed', @ClientMessageId, @Now, @Now, t.parent_id FROM target t
@@ -69,7 +69,7 @@ public sealed partial class ChatStore
         return await RunAsync<ExchangeSave>(
             async (connection, attempt, ct) =>
             {
-                (Guid? ConversationId, bool Full, bool Inserted, Guid? ParentId, Guid[] EarlierSiblings) saved;
+                (Guid? ConversationId, bool NoRoom, bool Inserted, Guid? ParentId, Guid[] EarlierSiblings) saved;
                 try
                 {
                     saved = await connection.QuerySingleAsync<(Guid?, bool, bool, Guid?, Guid[])>(new CommandDefinition(AddEditSql, parameters, cancellationToken: ct));
@@ -79,9 +79,14 @@ public sealed partial class ChatStore
                     return await QueryPairAsync(connection, userMessageId, assistantMessageId, ct) with { IsNew = true };
                 }
 
-                if (saved.ConversationId is not { } conversationId || saved.Full)
+                if (saved.ConversationId is not { } conversationId)
                 {
-                    return saved.Full ? ExchangeSave.Full : ExchangeSave.NotFound;
+                    return ExchangeSave.NotFound;
+                }
+
+                if (saved.NoRoom)
+                {
+                    return await NoRoomAsync(connection, ownerId, conversationId, clientMessageId, ct);
                 }
 
                 if (saved.Inserted)
@@ -105,7 +110,7 @@ public sealed partial class ChatStore
             FOR UPDATE OF c
         ), no_room AS (
             SELECT 1 FROM target t WHERE t.message_count + 1 > @MaxMessages
-              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = t.conversation_id AND (m.client_message_id = @ClientMessageId OR m.id = @AssistantMessageId))
+              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = t.conversation_id AND m.id = @AssistantMessageId)
         ), a AS (
             INSERT INTO messages (id, conversation_id, role, content, status, reply_to_id, parent_id, client_message_id, created_at)
             SELECT @AssistantMessageId, t.conversation_id, 'assistant', '', 'streaming', t.parent_id, t.parent_id, @ClientMessageId, @Now
@@ -141,7 +146,7 @@ public sealed partial class ChatStore
         return await RunAsync<ExchangeSave>(
             async (connection, attempt, ct) =>
             {
-                (Guid? ConversationId, bool Full, bool Inserted, Guid? QuestionId, Guid[] EarlierSiblings) saved;
+                (Guid? ConversationId, bool NoRoom, bool Inserted, Guid? QuestionId, Guid[] EarlierSiblings) saved;
                 try
                 {
                     saved = await connection.QuerySingleAsync<(Guid?, bool, bool, Guid?, Guid[])>(new CommandDefinition(AddRegenerationSql, parameters, cancellationToken: ct));
@@ -159,9 +164,9 @@ public sealed partial class ChatStore
                     return new Exchange(question, Placeholder(assistantMessageId, question, [.. saved.EarlierSiblings.Where(id => id != assistantMessageId)]), IsNew: true);
                 }
 
-                if (saved.Full)
+                if (saved.NoRoom && saved.ConversationId is { } full)
                 {
-                    return ExchangeSave.Full;
+                    return await NoRoomAsync(connection, ownerId, full, clientMessageId, ct);
                 }
 
                 return saved.ConversationId is { } conversationId

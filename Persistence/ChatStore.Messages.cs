@@ -7,7 +7,8 @@ namespace ChatStreaming.Persistence;
 public sealed partial class ChatStore
 {
     // One statement, atomic: locks the conversation only if the caller owns it, refuses when two more messages would
-    // pass @MaxMessages (unless it is a repeat: the client key was seen, or a lost reply's attempt saved these ids),
+    // pass @MaxMessages (unless a lost reply's attempt saved these very ids: the insert then meets them; a repeated
+    // client key is looked up after a refusal, NoRoomAsync),
     // inserts the user message after the active branch's leaf unless its client key was seen (ON CONFLICT), inserts the
     // answer's placeholder only when the user message was inserted, and makes that answer the leaf. The lock orders
     // concurrent sends into one line, and FOR UPDATE reads the row as the send before left it (its message_count).
@@ -18,7 +19,7 @@ public sealed partial class ChatStore
             FOR UPDATE
         ), no_room AS (
             SELECT 1 FROM conv WHERE conv.message_count + 2 > @MaxMessages
-              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conv.id AND (m.client_message_id = @ClientMessageId OR m.id = @UserMessageId))
+              AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = conv.id AND m.id = @UserMessageId)
         ), u AS (
             INSERT INTO messages (id, conversation_id, role, content, status, client_message_id, created_at, completed_at, parent_id)
             SELECT @UserMessageId, conv.id, 'user', @Content, 'completed', @ClientMessageId, @Now, @Now, conv.active_leaf_id FROM conv
@@ -67,12 +68,12 @@ public sealed partial class ChatStore
         return await RunAsync<ExchangeSave>(
             async (connection, attempt, ct) =>
             {
-                bool found, full, inserted;
+                bool found, noRoom, inserted;
                 Guid? parentId;
                 Guid[] earlierSiblings;
                 try
                 {
-                    (found, full, inserted, parentId, earlierSiblings) = await connection.QuerySingleAsync<(bool, bool, bool, Guid?, Guid[])>(
+                    (found, noRoom, inserted, parentId, earlierSiblings) = await connection.QuerySingleAsync<(bool, bool, bool, Guid?, Guid[])>(
                         new CommandDefinition(AddExchangeSql, parameters, cancellationToken: ct));
                 }
                 catch (PostgresException e) when (attempt > 0 && e.SqlState == PostgresErrorCodes.UniqueViolation && e.ConstraintName == "messages_pkey")
@@ -81,9 +82,14 @@ public sealed partial class ChatStore
                     return await QueryPairAsync(connection, userMessageId, assistantMessageId, ct) with { IsNew = true };
                 }
 
-                if (!found || full)
+                if (!found)
                 {
-                    return found ? ExchangeSave.Full : ExchangeSave.NotFound;
+                    return ExchangeSave.NotFound;
+                }
+
+                if (noRoom)
+                {
+                    return await NoRoomAsync(connection, ownerId, conversationId, clientMessageId, ct);
                 }
 
                 if (inserted)
@@ -97,6 +103,16 @@ public sealed partial class ChatStore
             },
             cancellationToken);
     }
+
+    /// <summary>
+    /// A full conversation refuses a new exchange, not a repeat: a twin with the same client key that committed while this
+    /// statement waited for the conversation's lock (after its snapshot, so its check did not see it) is the repeat's answer.
+    /// </summary>
+    private static async Task<ExchangeSave> NoRoomAsync(
+        NpgsqlConnection connection, string ownerId, Guid conversationId, string? clientMessageId, CancellationToken cancellationToken) =>
+        clientMessageId is not null && await QueryExchangeAsync(connection, ownerId, conversationId, clientMessageId, cancellationToken) is { } twin
+            ? twin
+            : ExchangeSave.Full;
 
     // The exchange a send (key on the user message: its first answer), an edit (the same) or a regenerate (key on the
     // answer: its question) with this client key saved in the owner's conversation.

@@ -33,6 +33,28 @@ public sealed class ExchangeIntakeTests(ChatCluster cluster)
     }
 
     [Fact]
+    public async Task AFullConversationRefusesANewExchangeButGivesARepeatedClientKeyItsFirstPair()
+    {
+        using var worker = Worker(queueCapacity: 10);
+        var store = worker.Services.GetRequiredService<ChatStore>();
+        var conversation = await store.CreateConversationAsync("intake-full", "full", CancellationToken.None);
+        var first = (await store.AddExchangeAsync("intake-full", conversation.Id, "one", "key-one", 2, CancellationToken.None)).Exchange!;
+
+        // Two of two messages. The same key again (a retry whose admission Redis no longer holds) is not a new exchange.
+        var repeat = await store.AddExchangeAsync("intake-full", conversation.Id, "one", "key-one", 2, CancellationToken.None);
+        var send = await store.AddExchangeAsync("intake-full", conversation.Id, "two", "key-two", 2, CancellationToken.None);
+        var edit = await store.AddEditAsync("intake-full", first.UserMessage.Id, "one, edited", "key-edit", 2, CancellationToken.None);
+        var regenerate = await store.AddRegenerationAsync("intake-full", first.AssistantMessage.Id, "key-again", 2, CancellationToken.None);
+
+        Assert.Equal((first.UserMessage.Id, first.AssistantMessage.Id, false), (repeat.Exchange!.UserMessage.Id, repeat.Exchange.AssistantMessage.Id, repeat.Exchange.IsNew));
+        Assert.All([send, edit, regenerate], refused => Assert.Equal(ExchangeSave.Full, refused));
+        await using var db = await cluster.Db.OpenConnectionAsync();
+        Assert.Equal((2L, 2), (
+            await Dapper.SqlMapper.ExecuteScalarAsync<long>(db, "SELECT count(*) FROM messages WHERE conversation_id = @Id", new { conversation.Id }),
+            await Dapper.SqlMapper.ExecuteScalarAsync<int>(db, "SELECT message_count FROM conversations WHERE id = @Id", new { conversation.Id })));
+    }
+
+    [Fact]
     public async Task AnAcceptedSendThatLosesTheLastQueueSlotEndsItsAnswerFailedThroughTheFinisherAndIsNotOwned()
     {
         using var worker = Worker(queueCapacity: 1);
