@@ -222,19 +222,17 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         // Chat:Failover = Interrupt: the instance that sweeps an orphan ends it with the text it streamed. Its background
         // response must not go on generating at the provider (and be billed) for nobody.
         const string prompt = "stop at the provider too when my instance dies";
-        // A Redis and a database of its own: an Interrupt instance sweeping the other tests' orphans would end them
-        // instead of carrying them on (the claimer's setting decides).
-        await using var redis = await RedisServer.StartAsync();
-        const string database = "takeover_interrupt";
-        await cluster.Postgres.CreateDatabaseAsync(database);
+        var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
+        var survivors = await SurvivorsAsync(redis, database);
+        // Only the instance that starts the answer runs Interrupt: the mode is recorded with the answer, so the survivor
+        // that sweeps it (Continue, like the other tests' instances here) ends it instead of carrying it on.
         var overrides = await OverridesAsync(redis, database);
         overrides["Chat:Failover"] = "Interrupt";
         var fake = cluster.FakeModel;
         var reply = FakeReply.Tokens(300, 25); // 12 s at the provider: still generating when the sweep ends the answer
         fake.EnqueueFor(prompt, reply);
-        await using var survivor = await HubInstance.StartAsync(cluster.SettingsWith(overrides));
         await using var doomed = await HubInstance.StartAsync(cluster.SettingsWith(overrides));
-        await using var watcher = await cluster.ConnectAsync(survivor.Url, "interrupt-responses");
+        await using var watcher = await cluster.ConnectAsync(survivors.A.Url, "interrupt-responses");
         await using var sender = await cluster.ConnectAsync(doomed.Url, "interrupt-responses");
         var sent = await sender.SendAsync((await watcher.CreateConversationAsync()).Id, prompt, model: "responses");
         await watcher.WaitForChunksAsync(sent.AssistantMessageId, 10);
