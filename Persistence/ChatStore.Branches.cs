@@ -164,14 +164,14 @@ public sealed partial class ChatStore
                     return new Exchange(question, Placeholder(assistantMessageId, question, [.. saved.EarlierSiblings.Where(id => id != assistantMessageId)]), IsNew: true);
                 }
 
-                if (saved.NoRoom && saved.ConversationId is { } full)
+                if (saved.ConversationId is not { } conversationId)
                 {
-                    return await NoRoomAsync(connection, ownerId, full, clientMessageId, ct);
+                    return ExchangeSave.NotFound;
                 }
 
-                return saved.ConversationId is { } conversationId
-                    ? await RepeatedAsync(connection, ownerId, conversationId, clientMessageId!, assistantMessageId, ct)
-                    : ExchangeSave.NotFound;
+                return saved.NoRoom
+                    ? await NoRoomAsync(connection, ownerId, conversationId, clientMessageId, ct)
+                    : await RepeatedAsync(connection, ownerId, conversationId, clientMessageId!, assistantMessageId, ct);
             },
             cancellationToken);
     }

@@ -208,11 +208,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId);
 
         Assert.Equal(MessageStatus.Cancelled, finished.Status);
-        var response = Assert.Single(fake.Responses.Values, r => r.Prompt == prompt);
-        Assert.True(response.Background);
-        await Wait.UntilAsync(() => response.Status == "cancelled", TimeSpan.FromSeconds(15), $"the background response is {response.Status}, not cancelled");
-        Assert.Single(fake.Requests, r => r.Path == $"/v1/responses/{response.Id}/cancel");
-        Assert.InRange(response.GeneratedDeltas, 3, reply.Deltas.Count - 1); // stopped generating, not run to its end
+        await AssertCancelledAtTheProviderAsync(prompt, reply, generatedAtLeast: 3);
         Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId, database));
     }
 
@@ -241,12 +237,22 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(60));
 
         Assert.Equal(MessageStatus.Interrupted, finished.Status);
+        await AssertCancelledAtTheProviderAsync(prompt, reply, generatedAtLeast: 10);
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId, database));
+    }
+
+    /// <summary>
+    /// The answer's background response at the fake OpenAI server was cancelled, once, and stopped generating before its
+    /// end (it had generated at least <paramref name="generatedAtLeast"/> deltas).
+    /// </summary>
+    private async Task AssertCancelledAtTheProviderAsync(string prompt, FakeReply reply, int generatedAtLeast)
+    {
+        var fake = cluster.FakeModel;
         var response = Assert.Single(fake.Responses.Values, r => r.Prompt == prompt);
         Assert.True(response.Background);
         await Wait.UntilAsync(() => response.Status == "cancelled", TimeSpan.FromSeconds(15), $"the background response is {response.Status}, not cancelled");
         Assert.Single(fake.Requests, r => r.Path == $"/v1/responses/{response.Id}/cancel");
-        Assert.InRange(response.GeneratedDeltas, 10, reply.Deltas.Count - 1); // stopped generating, not run to its end
-        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId, database));
+        Assert.InRange(response.GeneratedDeltas, generatedAtLeast, reply.Deltas.Count - 1); // stopped generating, not run to its end
     }
 
     /// <summary>The answer's text up to where it was resumed, as the watcher received it.</summary>
