@@ -9,11 +9,14 @@ namespace ChatStreaming.Hub.Tests.Clients;
 /// tabs on both instances, rename, delete, search, regenerate, edit, siblings, Markdown that cannot run anything.
 /// </summary>
 [Collection(ClientCollection.Name)]
-public sealed class BrowserConversationTests(ChatCluster cluster, BrowserSession browser) : IClassFixture<BrowserSession>
+public sealed class BrowserConversationTests(ChatCluster cluster, BrowserSession browser) : IDisposable
 {
     private const string Answer = "#messages li.assistant";
 
     public static TheoryData<string> Apps => new() { "/", "/web/" };
+
+    /// <summary>The Blazor pages this test signed in are free for the next test (<see cref="BrowserSession"/>).</summary>
+    public void Dispose() => browser.ReleasePages();
 
     private static string Name(string app) => app == "/" ? "browser" : "blazor";
 

@@ -10,11 +10,14 @@ namespace ChatStreaming.Hub.Tests.Clients;
 /// whose result opens, live on the other instance and again after a reload.
 /// </summary>
 [Collection(ClientCollection.Name)]
-public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browser, ITestOutputHelper output) : IClassFixture<BrowserSession>
+public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browser, ITestOutputHelper output) : IDisposable
 {
     private const string Answer = "#messages li.assistant";
 
     public static TheoryData<string> Apps => new() { "/", "/web/" };
+
+    /// <summary>The Blazor pages this test signed in are free for the next test (<see cref="BrowserSession"/>).</summary>
+    public void Dispose() => browser.ReleasePages();
 
     private static string Name(string app) => app == "/" ? "browser" : "blazor";
 

@@ -11,11 +11,14 @@ namespace ChatStreaming.Hub.Tests.Clients;
 /// page at "/" and the Blazor WebAssembly app at "/web/" (same markup ids, so the same flows run on both).
 /// </summary>
 [Collection(ClientCollection.Name)]
-public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : IClassFixture<BrowserSession>
+public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : IDisposable
 {
     private const string Answer = "#messages li.assistant";
 
     public static TheoryData<string> Apps => new() { "/", "/web/" };
+
+    /// <summary>The Blazor pages this test signed in are free for the next test (<see cref="BrowserSession"/>).</summary>
+    public void Dispose() => browser.ReleasePages();
 
     private static string Name(string app) => app == "/" ? "browser" : "blazor";
 
@@ -23,9 +26,7 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
     [MemberData(nameof(Apps))]
     public async Task AUserSignsInSendsAndWatchesTheAnswerStreamToTheSavedText(string app)
     {
-        var page = await browser.NewPageAsync(cluster.A);
-        await page.GotoAsync(app);
-        await SignInAsync(page, $"{Name(app)}-basic");
+        var page = await browser.SignedInPageAsync(cluster.A, app, $"{Name(app)}-basic");
         await page.ClickAsync("#new-conversation");
         await page.FillAsync("#composer-input", "hello from the browser");
         await page.PressAsync("#composer-input", "Enter");
@@ -70,8 +71,8 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
     [MemberData(nameof(Apps))]
     public async Task StopCancelsTheAnswerAndThePageShowsWhatWasSaved(string app)
     {
-        // 60 s of answer (1500 tokens at 25 a second): only the click ends it, however late a busy machine shows it streaming.
-        var page = await SlowAnswerPageAsync(app, $"{Name(app)}-stop", tokens: 1500);
+        // 60 s of answer: only the click ends it, however late a busy machine shows it streaming.
+        var page = await SlowAnswerPageAsync(app, $"{Name(app)}-stop", seconds: 60);
 
         await page.ClickAsync("#stop");
         await BrowserSession.WaitForAsync(page, $"{Answer}[data-status='cancelled']");
@@ -108,8 +109,8 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
     [MemberData(nameof(Apps))]
     public async Task ReloadingThePageMidAnswerStillEndsWithExactlyTheSavedAnswer(string app)
     {
-        // 16 s of answer (400 tokens at 25 a second): a reload (the Blazor app boots again) on a busy machine still lands mid-answer.
-        var page = await SlowAnswerPageAsync(app, $"{Name(app)}-reload", tokens: 400);
+        // 16 s of answer: a reload (the Blazor app boots again) on a busy machine still lands mid-answer.
+        var page = await SlowAnswerPageAsync(app, $"{Name(app)}-reload", seconds: 16);
 
         await page.ReloadAsync();
         // Rebuilt from the snapshot: still streaming, or (a reload slower than the answer on a busy machine) already ended.
@@ -125,8 +126,8 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
     public async Task ASecondTabOnTheOtherInstanceShowsTheSameAnswerLive(string app)
     {
         var user = $"{Name(app)}-tabs";
-        // 8 s of answer (200 tokens at 25 a second): the second tab, starved of CPU on a busy machine, still sees it streaming.
-        var first = await SlowAnswerPageAsync(app, user, send: false, tokens: 200);
+        // 8 s of answer: the second tab, starved of CPU on a busy machine, still sees it streaming.
+        var first = await SlowAnswerPageAsync(app, user, send: false, seconds: 8);
         var conversationUrl = $"#c={await BrowserSession.OpenConversationIdAsync(first)}";
         var second = await browser.NewPageAsync(cluster.A, width: 390, height: 844); // a phone-width screen, another instance
         await second.GotoAsync($"{app}?protocol=messagepack{conversationUrl}"); // the second tab on the MessagePack protocol
@@ -146,15 +147,18 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         Assert.Equal("seen everywhere", await second.InnerTextAsync("#messages li.user .text"));
     }
 
-    /// <summary>A page on an instance whose model answers slowly (100 tokens at 25/s), with an answer streaming.</summary>
-    private async Task<IPage> SlowAnswerPageAsync(string app, string user, bool send = true, int tokens = 100)
+    /// <summary>
+    /// A page on an instance whose model answers slowly, with an answer streaming (or, without <paramref name="send"/>,
+    /// the next one queued) that lasts <paramref name="seconds"/>. Five tokens a second: the page draws each one, and a
+    /// faster pace would only add draws (the whole text parsed again each time) to the suite's CPU, not what is tested.
+    /// </summary>
+    private async Task<IPage> SlowAnswerPageAsync(string app, string user, int seconds, bool send = true)
     {
+        const int TokensPerSecond = 5;
         var hub = await cluster.ProviderHubAsync("OpenAI");
         cluster.FakeModel.Reset();
-        cluster.FakeModel.Enqueue(FakeReply.Tokens(tokens, 25));
-        var page = await browser.NewPageAsync(hub.Url);
-        await page.GotoAsync(app);
-        await SignInAsync(page, user);
+        cluster.FakeModel.Enqueue(FakeReply.Tokens(seconds * TokensPerSecond, TokensPerSecond));
+        var page = await browser.SignedInPageAsync(hub.Url, app, user);
         await BrowserSession.NewConversationAsync(page);
         if (send)
         {

@@ -3,7 +3,7 @@ using ChatStreaming.Client.Core;
 namespace ChatStreaming.Hub.Tests.Clients;
 
 /// <summary>The .NET client logic (<see cref="ChatSession"/>) shared by the console client and the Blazor app.</summary>
-[Collection(ClientCollection.Name)]
+[Collection(ClusterCollection.Name)]
 public sealed class ChatSessionTests(ChatCluster cluster)
 {
     [Fact]

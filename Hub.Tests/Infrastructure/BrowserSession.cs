@@ -3,12 +3,22 @@ using Microsoft.Playwright;
 namespace ChatStreaming.Hub.Tests.Infrastructure;
 
 /// <summary>
-/// Headless Debian Chromium driven by Playwright (no browser download). Missing Chromium fails the tests loudly:
-/// .ci/run installs it.
+/// Headless Debian Chromium driven by Playwright (no browser download), one for the whole clients collection. Missing
+/// Chromium fails the tests loudly: .ci/run installs it.
 /// </summary>
+/// <remarks>
+/// A Blazor page costs ~8 s of CPU to boot (.NET in WebAssembly), the JavaScript page ~2.5 s, and the suite runs on two
+/// cores: a Blazor page a test is done with is kept booted, and the next test asking for a signed-in Blazor page on the
+/// same instance gets it signed out and in again as its own user (the app signs out in place, forgetting everything of
+/// the last user). A test class using <see cref="SignedInPageAsync"/> calls <see cref="ReleasePages"/> when a test ends.
+/// </remarks>
 public sealed class BrowserSession : IAsyncLifetime
 {
     private IPlaywright? playwright;
+    private readonly Dictionary<string, Stack<IPage>> idleBlazorPages = [];
+    private readonly List<(string BaseUrl, IPage Page)> lentBlazorPages = [];
+
+    private const string BlazorApp = "/web/";
 
     public IBrowser Browser { get; private set; } = null!;
 
@@ -43,16 +53,75 @@ public sealed class BrowserSession : IAsyncLifetime
         return await context.NewPageAsync();
     }
 
-    /// <summary>A page of <paramref name="app"/> ("/" or "/web/") at <paramref name="baseUrl"/>, signed in as <paramref name="user"/> and connected.</summary>
+    /// <summary>
+    /// A page of <paramref name="app"/> ("/" or "/web/") at <paramref name="baseUrl"/>, signed in as <paramref name="user"/>
+    /// and connected, with no conversation open: a Blazor page a finished test left, signed out and in again, or a new one.
+    /// </summary>
     public async Task<IPage> SignedInPageAsync(string baseUrl, string app, string user)
     {
-        var page = await NewPageAsync(baseUrl);
-        await page.GotoAsync(app);
-        await page.WaitForSelectorAsync("#user-name", new() { Timeout = BootTimeoutMs });
+        var page = app == BlazorApp ? await ReusedBlazorPageAsync(baseUrl) : null;
+        if (page is null)
+        {
+            page = await NewPageAsync(baseUrl);
+            await page.GotoAsync(app);
+            await page.WaitForSelectorAsync("#user-name", new() { Timeout = BootTimeoutMs });
+        }
+
+        if (app == BlazorApp)
+        {
+            lentBlazorPages.Add((baseUrl, page));
+        }
+
         await page.FillAsync("#user-name", user);
         await page.ClickAsync("#sign-in");
         await page.WaitForSelectorAsync("#connection:text('Connected')");
+        // Booted or reused, nothing of anyone else: no conversation open, no search hits, no #c= to restore.
+        var leftover = await page.EvaluateAsync<string>(
+            "() => `${location.hash}${document.querySelectorAll('#messages li, #search-results li').length || ''}`");
+        if (leftover.Length > 0)
+        {
+            throw new InvalidOperationException($"{user}'s new session at {page.Url} shows what the last one left: {await DescribeAsync(page)}");
+        }
+
         return page;
+    }
+
+    /// <summary>The Blazor pages <see cref="SignedInPageAsync"/> gave the test that ended are free for the next one.</summary>
+    public void ReleasePages()
+    {
+        foreach (var (baseUrl, page) in lentBlazorPages)
+        {
+            if (!idleBlazorPages.TryGetValue(baseUrl, out var idle))
+            {
+                idleBlazorPages[baseUrl] = idle = new Stack<IPage>();
+            }
+
+            idle.Push(page);
+        }
+
+        lentBlazorPages.Clear();
+    }
+
+    /// <summary>An idle booted Blazor page at <paramref name="baseUrl"/>, signed out (showing the sign-in form); null if none is left.</summary>
+    private async Task<IPage?> ReusedBlazorPageAsync(string baseUrl)
+    {
+        while (idleBlazorPages.TryGetValue(baseUrl, out var idle) && idle.TryPop(out var page))
+        {
+            if (page.IsClosed)
+            {
+                continue;
+            }
+
+            if (await page.Locator("#sign-out").IsVisibleAsync())
+            {
+                await page.ClickAsync("#sign-out");
+            }
+
+            await page.WaitForSelectorAsync("#user-name");
+            return page;
+        }
+
+        return null;
     }
 
     public async Task DisposeAsync()

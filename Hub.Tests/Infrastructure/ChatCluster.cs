@@ -407,9 +407,9 @@ public sealed class ClusterCollection : ICollectionFixture<ChatCluster>
 }
 
 [CollectionDefinition(Name)]
-public sealed class ClientCollection : ICollectionFixture<ChatCluster>
+public sealed class ClientCollection : ICollectionFixture<ChatCluster>, ICollectionFixture<BrowserSession>
 {
-    /// <summary>The browser apps in headless Chromium (the console client runs with the cluster collection).</summary>
+    /// <summary>The browser apps in headless Chromium, one for the collection (the console client runs with the cluster collection).</summary>
     public const string Name = "clients";
 }
 

@@ -186,6 +186,10 @@ public sealed partial class Chat
         }
     });
 
+    /// <summary>
+    /// Signs out in place (no reload, as the JavaScript page does): nothing of this user stays for the next one to see —
+    /// no list, search hits, draft or open conversation, and no <c>#c=</c> in the URL for the next sign-in to open.
+    /// </summary>
     private async Task SignOutAsync()
     {
         await JS.InvokeVoidAsync("localStorage.removeItem", SessionKey);
@@ -196,9 +200,26 @@ public sealed partial class Chat
 
         chat = null;
         signedIn = null;
+        conversations = [];
         messages = [];
+        answersHtml.Clear();
+        hasMoreBefore = false;
         title = null;
+        conversationModel = null;
+        models = [];
+        draft = "";
         connectionText = "";
+        error = null;
+        hits = null;
+        query = "";
+        renaming = null;
+        renameText = "";
+        editing = null;
+        editText = "";
+        found = null;
+        openId = null;
+        // The address without its #c=: NavigationManager (read at the next sign-in) then forgets it too.
+        Navigation.NavigateTo(new Uri(Navigation.Uri).GetLeftPart(UriPartial.Query), replace: true);
     }
 
     /// <summary>A development token, renewed a minute before it expires and kept in localStorage.</summary>
