@@ -111,6 +111,33 @@ public sealed class BrowserConversationTests(ChatCluster cluster, BrowserSession
 
     [Theory]
     [MemberData(nameof(Apps))]
+    public async Task SigningOutAndInAsAnotherUserShowsNothingOfTheFirst(string app)
+    {
+        var first = $"{Name(app)}-first-user";
+        var (_, conversationId, _) = await cluster.SeedConversationAsync(first, pairs: 2);
+        var page = await PageAsync(cluster.A, app, first);
+        await page.ClickAsync($"#conversations li[data-conversation-id='{conversationId}'] button.open");
+        await page.WaitForFunctionAsync("id => location.hash === '#c=' + id", conversationId.ToString());
+        await page.FillAsync("#search-input", "question");
+        await page.ClickAsync("#search");
+        await page.WaitForSelectorAsync("#search-results li");
+        await page.FillAsync("#composer-input", "a draft of the first user");
+
+        await page.ClickAsync("#sign-out");
+        await page.WaitForSelectorAsync("#user-name", new() { Timeout = BrowserSession.BootTimeoutMs }); // the JavaScript page reloads
+        await page.FillAsync("#user-name", $"{Name(app)}-second-user");
+        await page.ClickAsync("#sign-in");
+        await page.WaitForSelectorAsync("#connection:text('Connected')");
+
+        Assert.Equal("", await page.EvaluateAsync<string>("() => location.hash")); // nothing to restore at the next reload
+        Assert.Equal(0, await page.Locator("#conversations li, #search-results li, #messages li").CountAsync());
+        Assert.Equal("", await page.InputValueAsync("#composer-input"));
+        Assert.True(await page.Locator("#composer-input").IsDisabledAsync()); // no conversation open
+        Assert.Equal($"{Name(app)}-second-user", (await page.InnerTextAsync("#who")).Trim());
+    }
+
+    [Theory]
+    [MemberData(nameof(Apps))]
     public async Task HostileMarkdownFromTheModelOrTheUserNeverRunsAndRichMarkdownRenders(string app)
     {
         var hub = await cluster.ProviderHubAsync("OpenAI");
