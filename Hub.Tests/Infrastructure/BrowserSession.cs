@@ -112,6 +112,8 @@ public sealed class BrowserSession : IAsyncLifetime
                 continue;
             }
 
+            // Signed in, or signed out, or (its test ended during a reload) still booting into either.
+            await page.WaitForSelectorAsync("#user-name, #sign-out", new() { Timeout = BootTimeoutMs });
             if (await page.Locator("#sign-out").IsVisibleAsync())
             {
                 await page.ClickAsync("#sign-out");
