@@ -90,9 +90,8 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
     {
         var user = $"{Name(app)}-long";
         var (_, conversationId, expected) = await cluster.SeedConversationAsync(user, pairs: 40);
-        var page = await browser.NewPageAsync(cluster.B);
-        await page.GotoAsync($"{app}#c={conversationId}");
-        await SignInAsync(page, user);
+        var page = await browser.SignedInPageAsync(cluster.B, app, user); // opening from the address: the second-tab test
+        await page.ClickAsync($"#conversations li[data-conversation-id='{conversationId}'] button.open");
         await page.WaitForSelectorAsync("#composer-input:not([disabled])");
         await page.WaitForFunctionAsync("() => document.querySelectorAll('#messages li').length === 50");
         var newest = await page.Locator("#messages li .text").AllInnerTextsAsync();
