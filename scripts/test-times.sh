@@ -8,5 +8,5 @@ trx=${1:-$(ls -t TestResults/*.trx 2>/dev/null | head -1)}
 grep -o '<UnitTestResult [^>]*>' "$trx" \
   | sed -n 's/.*testName="\([^"(]*\)[^"]*".* duration="\([0-9]*\):\([0-9]*\):\([0-9.]*\)".*/\1 \2 \3 \4/p' \
   | awk '{ n = split($1, parts, "."); cls = parts[n - 1]; s[cls] += $2 * 3600 + $3 * 60 + $4; c[cls]++; total += $2 * 3600 + $3 * 60 + $4 }
-         END { for (k in s) printf "%7.1f s  %3d tests  %s\n", s[k], c[k], k; printf "%7.1f s  in all (tests of one collection run one after another; the four collections side by side)\n", total }' \
+         END { for (k in s) printf "%7.1f s  %3d tests  %s\n", s[k], c[k], k; printf "%7.1f s  in all (tests of one collection run one after another; the five collections side by side)\n", total }' \
   | sort -rn

@@ -124,10 +124,7 @@ public sealed class BrowserConversationTests(ChatCluster cluster, BrowserSession
         await page.FillAsync("#composer-input", "a draft of the first user");
 
         await page.ClickAsync("#sign-out");
-        await page.WaitForSelectorAsync("#user-name", new() { Timeout = BrowserSession.BootTimeoutMs }); // the JavaScript page reloads
-        await page.FillAsync("#user-name", $"{Name(app)}-second-user");
-        await page.ClickAsync("#sign-in");
-        await page.WaitForSelectorAsync("#connection:text('Connected')");
+        await BrowserSession.SignInAsync(page, $"{Name(app)}-second-user"); // the JavaScript page reloads first
 
         Assert.Equal("", await page.EvaluateAsync<string>("() => location.hash")); // nothing to restore at the next reload
         Assert.Equal(0, await page.Locator("#conversations li, #search-results li, #messages li").CountAsync());

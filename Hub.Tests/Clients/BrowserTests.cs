@@ -51,7 +51,7 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         await using var nginx = await NginxServer.StartAsync([cluster.A, cluster.B]);
         var page = await browser.NewPageAsync(nginx.Url);
         await page.GotoAsync("/");
-        await SignInAsync(page, "browser-nginx");
+        await BrowserSession.SignInAsync(page, "browser-nginx");
         for (var i = 0; i < 3; i++)
         {
             await BrowserSession.NewConversationAsync(page); // after a reload, not the conversation it restored
@@ -130,7 +130,7 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         var conversationUrl = $"#c={await BrowserSession.OpenConversationIdAsync(first)}";
         var second = await browser.NewPageAsync(cluster.A, width: 390, height: 844); // a phone-width screen, another instance
         await second.GotoAsync($"{app}?protocol=messagepack{conversationUrl}"); // the second tab on the MessagePack protocol
-        await SignInAsync(second, user);
+        await BrowserSession.SignInAsync(second, user);
         await second.WaitForSelectorAsync("#composer-input:not([disabled])");
 
         await first.FillAsync("#composer-input", "seen everywhere");
@@ -167,14 +167,6 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         }
 
         return page;
-    }
-
-    private static async Task SignInAsync(IPage page, string user)
-    {
-        await page.WaitForSelectorAsync("#user-name", new() { Timeout = BrowserSession.BootTimeoutMs });
-        await page.FillAsync("#user-name", user);
-        await page.ClickAsync("#sign-in");
-        await page.WaitForSelectorAsync("#connection:text('Connected')");
     }
 
     /// <summary>The assistant message of the page's open conversation, as saved (REST, the page's own token).</summary>

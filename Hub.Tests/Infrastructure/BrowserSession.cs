@@ -64,7 +64,6 @@ public sealed class BrowserSession : IAsyncLifetime
         {
             page = await NewPageAsync(baseUrl);
             await page.GotoAsync(app);
-            await page.WaitForSelectorAsync("#user-name", new() { Timeout = BootTimeoutMs });
         }
 
         if (app == BlazorApp)
@@ -72,9 +71,7 @@ public sealed class BrowserSession : IAsyncLifetime
             lentBlazorPages.Add((baseUrl, page));
         }
 
-        await page.FillAsync("#user-name", user);
-        await page.ClickAsync("#sign-in");
-        await page.WaitForSelectorAsync("#connection:text('Connected')");
+        await SignInAsync(page, user);
         // Booted or reused, nothing of anyone else: no conversation open, no search hits, no #c= to restore.
         var leftover = await page.EvaluateAsync<string>(
             "() => `${location.hash}${document.querySelectorAll('#messages li, #search-results li').length || ''}`");
@@ -102,7 +99,7 @@ public sealed class BrowserSession : IAsyncLifetime
         lentBlazorPages.Clear();
     }
 
-    /// <summary>An idle booted Blazor page at <paramref name="baseUrl"/>, signed out (showing the sign-in form); null if none is left.</summary>
+    /// <summary>An idle booted Blazor page at <paramref name="baseUrl"/>, signed out; null if none is left.</summary>
     private async Task<IPage?> ReusedBlazorPageAsync(string baseUrl)
     {
         while (idleBlazorPages.TryGetValue(baseUrl, out var idle) && idle.TryPop(out var page))
@@ -119,11 +116,19 @@ public sealed class BrowserSession : IAsyncLifetime
                 await page.ClickAsync("#sign-out");
             }
 
-            await page.WaitForSelectorAsync("#user-name");
             return page;
         }
 
         return null;
+    }
+
+    /// <summary>Signs <paramref name="user"/> in on a page showing (or booting into) the sign-in form, and waits until it is connected.</summary>
+    public static async Task SignInAsync(IPage page, string user)
+    {
+        await page.WaitForSelectorAsync("#user-name", new() { Timeout = BootTimeoutMs });
+        await page.FillAsync("#user-name", user);
+        await page.ClickAsync("#sign-in");
+        await page.WaitForSelectorAsync("#connection:text('Connected')");
     }
 
     public async Task DisposeAsync()

@@ -394,7 +394,7 @@ public sealed record SavedAnswer(string Content, string Status, long? LastSequen
 }
 
 /// <summary>
-/// The suite runs as four collections side by side, each with a cluster of its own (its own Redis, Postgres and two
+/// The suite runs as five collections side by side, each with a cluster of its own (its own Redis, Postgres and two
 /// hubs): what restarts Redis or Postgres, waits out leases or cuts links shares a cluster only with tests of its kind,
 /// and the long waits of one collection overlap the work of the others; they are balanced by their measured durations
 /// (README, "Tests"). Inside a collection tests run one at a time.
