@@ -5,10 +5,7 @@ using ChatStreaming.Worker.Ending;
 using ChatStreaming.Worker.Limits;
 using ChatStreaming.Worker.Redis;
 using ChatStreaming.Worker.Streaming;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -136,13 +133,7 @@ public sealed class RedisClusterTests(ChatOnRedisCluster chat)
     [Fact]
     public async Task EveryScriptRunsOnTheClusterAndDoesWhatItDoesOnASingleNode()
     {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(chat.Settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)));
-        builder.Configuration["Chat:TokensPerDayPerUser"] = "1000";
-        builder.AddChatPersistence();
-        builder.AddChatWorker();
-        using var host = builder.Build(); // not started: no generator, no sweep of its own
+        using var host = WorkerHost.Create(chat, new Dictionary<string, string> { ["Chat:TokensPerDayPerUser"] = "1000" });
         var state = host.Services.GetRequiredService<GenerationState>();
         var limiter = host.Services.GetRequiredService<UserLimiter>();
         var db = chat.RedisClient.GetDatabase();

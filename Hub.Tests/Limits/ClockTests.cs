@@ -1,12 +1,8 @@
-using ChatStreaming.Persistence;
-using ChatStreaming.Worker;
 using ChatStreaming.Worker.Ending;
 using ChatStreaming.Worker.Limits;
 using ChatStreaming.Worker.Redis;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace ChatStreaming.Hub.Tests.Limits;
 
@@ -66,18 +62,14 @@ public sealed class ClockTests(ChatCluster cluster)
     }
 
     /// <summary>The worker's services, not started, on the cluster's Redis and Postgres, with a clock <paramref name="skew"/> off.</summary>
-    private IHost Host(TimeSpan skew)
-    {
-        var builder = Microsoft.Extensions.Hosting.Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Configuration.AddInMemoryCollection(cluster.Settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)));
-        builder.Configuration["Chat:MessagesPerMinutePerUser"] = PerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        builder.Configuration["Chat:GenerationLease"] = Lease.ToString();
-        builder.AddChatPersistence();
-        builder.AddChatWorker();
-        builder.Services.AddSingleton<TimeProvider>(new SkewedClock(skew));
-        return builder.Build();
-    }
+    private IHost Host(TimeSpan skew) => WorkerHost.Create(
+        cluster,
+        new Dictionary<string, string>
+        {
+            ["Chat:MessagesPerMinutePerUser"] = PerMinute.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["Chat:GenerationLease"] = Lease.ToString(),
+        },
+        services => services.AddSingleton<TimeProvider>(new SkewedClock(skew)));
 
     private sealed class SkewedClock(TimeSpan skew) : TimeProvider
     {

@@ -5,10 +5,8 @@ using ChatStreaming.Worker.Generation;
 using ChatStreaming.Worker.Intake;
 using ChatStreaming.Worker.Redis;
 using ChatStreaming.Worker.Streaming;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace ChatStreaming.Hub.Tests.Streaming;
 
@@ -95,19 +93,11 @@ public sealed class ExchangeIntakeTests(ChatCluster cluster)
         Assert.Equal(first.Result, again.Result);
     }
 
-    /// <summary>The Worker as the hub hosts it, but not started: no generator, no sweep.</summary>
-    private IHost Worker(int queueCapacity)
-    {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders(); // the answers it ends are logged by the product; the test says what matters
-        builder.Configuration.AddInMemoryCollection(cluster.Settings.Select(s => KeyValuePair.Create(s.Key, (string?)s.Value)));
-        builder.Configuration["Chat:GeneratorQueueCapacity"] = queueCapacity.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        builder.AddChatPersistence();
-        builder.AddChatWorker();
-        builder.Services.AddSingleton<RecordingBroadcaster>();
-        builder.Services.AddSingleton<IChatBroadcaster>(sp => sp.GetRequiredService<RecordingBroadcaster>());
-        return builder.Build();
-    }
+    /// <summary>The Worker as the hub hosts it, but not started: no generator, no sweep; its broadcasts recorded.</summary>
+    private IHost Worker(int queueCapacity) => WorkerHost.Create(
+        cluster,
+        new Dictionary<string, string> { ["Chat:GeneratorQueueCapacity"] = queueCapacity.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+        services => services.AddSingleton<RecordingBroadcaster>().AddSingleton<IChatBroadcaster>(sp => sp.GetRequiredService<RecordingBroadcaster>()));
 
     private sealed class RecordingBroadcaster : IChatBroadcaster
     {

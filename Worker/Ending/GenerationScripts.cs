@@ -27,22 +27,24 @@ internal static class GenerationScripts
 
     /// <summary>
     /// KEYS: state. ARGV: lease (ms), TTL, conversation, user message, owner, instance, epoch, failover. An answer still
-    /// streaming under this epoch (or whose state Redis lost, e.g. a restart without persistence) gets its lease and
-    /// state back with a fresh TTL (1); one ended elsewhere, or taken over by another instance, is not revived (0), so
-    /// its generator stops here.
+    /// streaming under this epoch gets its lease and state back with a fresh TTL (1), one whose state Redis lost (a
+    /// restart without persistence) is written again (2); one ended elsewhere, or taken over by another instance, is not
+    /// revived (0), so its generator stops here.
     /// </summary>
     public const string Renew = RedisClock.Now + """
         local state = redis.call('HMGET', KEYS[1], 'status', 'epoch')
         if (state[1] and state[1] ~= 'streaming') or (state[2] and state[2] ~= ARGV[7]) then
             return 0
         end
+        local renewed = 1
         if not state[1] then
             redis.call('HSET', KEYS[1], 'conversation', ARGV[3], 'userMessage', ARGV[4], 'owner', ARGV[5], 'status', 'streaming',
                 'instance', ARGV[6], 'epoch', ARGV[7], 'failover', ARGV[8])
+            renewed = 2
         end
         redis.call('HSET', KEYS[1], 'lease', now + tonumber(ARGV[1]))
         redis.call('PEXPIRE', KEYS[1], ARGV[2])
-        return 1
+        return renewed
         """;
 
     /// <summary>

@@ -14,14 +14,20 @@ namespace ChatStreaming.Worker.Ending;
 /// </summary>
 internal sealed partial class GenerationState
 {
-    /// <summary>Queues the answer's index entry and its place among the user's running answers, both until Redis's now + a lease.</summary>
-    private IEnumerable<Task> ListLease(IBatch batch, Guid conversationId, Guid messageId, string ownerId)
+    /// <summary>
+    /// Queues the answer's index entry and its place among the user's running answers, both until Redis's now + a lease.
+    /// A renewal (<paramref name="extendOnly"/>) only extends the entries still there: the answer may have ended since its
+    /// state was renewed (another round trip), and its end's unlisting must not be undone — an ended answer listed again
+    /// would count as running for a whole lease, refusing its user's next send.
+    /// </summary>
+    private IEnumerable<Task> ListLease(IBatch batch, Guid conversationId, Guid messageId, string ownerId, bool extendOnly = false)
     {
         var member = RedisKeys.LeaseMember(conversationId, messageId);
+        var mode = extendOnly ? "1" : "0";
         return
         [
-            batch.ScriptEvaluateAsync(RedisClock.ListUntil, [RedisKeys.LeaseIndex(conversationId)], [LeaseMilliseconds, RunningTtlMilliseconds, "0", member]),
-            batch.ScriptEvaluateAsync(RedisClock.ListUntil, [RedisKeys.UserActive(ownerId)], [LeaseMilliseconds, RunningTtlMilliseconds, "1", member]),
+            batch.ScriptEvaluateAsync(RedisClock.ListUntil, [RedisKeys.LeaseIndex(conversationId)], [LeaseMilliseconds, RunningTtlMilliseconds, "0", mode, member]),
+            batch.ScriptEvaluateAsync(RedisClock.ListUntil, [RedisKeys.UserActive(ownerId)], [LeaseMilliseconds, RunningTtlMilliseconds, "1", mode, member]),
         ];
     }
 

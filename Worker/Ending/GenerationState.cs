@@ -80,30 +80,50 @@ internal sealed partial class GenerationState(
     {
         var lease = options.Value.GenerationLease;
         var heartbeat = Db.StringSetAsync(RedisKeys.Instance(instance.Id), NowMilliseconds(), lease);
+        var renewed = await RenewStatesAsync(answers);
+        await ListRenewedAsync(renewed);
+        await heartbeat;
+        return [.. renewed.Where(r => r.Outcome == Renewal.EndedElsewhere).Select(r => r.Answer.MessageId)];
+    }
+
+    internal enum Renewal { EndedElsewhere = 0, Streaming = 1, Rewritten = 2 }
+
+    /// <summary>The first round trip of <see cref="RenewAsync"/>: each answer's state and lease.</summary>
+    internal async Task<IReadOnlyList<(OwnedAnswer Answer, Renewal Outcome)>> RenewStatesAsync(IReadOnlyCollection<OwnedAnswer> answers)
+    {
         if (answers.Count == 0)
         {
-            await heartbeat;
             return [];
         }
 
         var renewing = Db.CreateBatch();
-        var renewed = answers.Select(a => (Answer: a, Streaming: renewing.ScriptEvaluateAsync(
+        var renewed = answers.Select(a => (Answer: a, Reply: renewing.ScriptEvaluateAsync(
             GenerationScripts.Renew,
             [RedisKeys.Generation(a.ConversationId, a.MessageId)],
             [LeaseMilliseconds, RunningTtlMilliseconds, a.ConversationId.ToString(), a.UserMessageId.ToString(), a.OwnerId, instance.Id, a.Epoch, FailoverName]))).ToArray();
         renewing.Execute();
-        await Task.WhenAll(renewed.Select(r => r.Streaming));
+        await Task.WhenAll(renewed.Select(r => r.Reply));
+        return [.. renewed.Select(r => (r.Answer, (Renewal)(int)r.Reply.Result))];
+    }
 
-        // What is still streaming is listed again (re-created if Redis lost it): its index entry, its place among the
-        // user's running answers, its conversation pointer.
+    /// <summary>
+    /// The second round trip of <see cref="RenewAsync"/>: what was still streaming is listed again — its index entry and
+    /// its place among the user's running answers extended (written again only where Redis lost the state), its
+    /// conversation pointer.
+    /// </summary>
+    internal async Task ListRenewedAsync(IReadOnlyList<(OwnedAnswer Answer, Renewal Outcome)> renewed)
+    {
+        if (renewed.Count == 0)
+        {
+            return;
+        }
+
         var listing = Db.CreateBatch();
-        var listed = renewed.Where(r => (int)r.Streaming.Result == 1).SelectMany(r =>
-            ListLease(listing, r.Answer.ConversationId, r.Answer.MessageId, r.Answer.OwnerId)
+        var listed = renewed.Where(r => r.Outcome != Renewal.EndedElsewhere).SelectMany(r =>
+            ListLease(listing, r.Answer.ConversationId, r.Answer.MessageId, r.Answer.OwnerId, extendOnly: r.Outcome == Renewal.Streaming)
                 .Append(SetPointerAsync(listing, r.Answer.ConversationId, r.Answer.MessageId, RunningTtlMilliseconds))).ToArray();
         listing.Execute();
         await Task.WhenAll(listed);
-        await heartbeat;
-        return [.. renewed.Where(r => (int)r.Streaming.Result == 0).Select(r => r.Answer.MessageId)];
     }
 
     /// <summary>Removes this instance's heartbeat (it stops): what it still owns can be claimed at once.</summary>

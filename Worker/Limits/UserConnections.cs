@@ -66,13 +66,22 @@ internal sealed class UserConnections(IConnectionMultiplexer redis, IOptions<Cha
     }
 
     /// <summary>Writes (extends, or writes again) the entries of this instance's open connections.</summary>
-    public async Task RenewAsync()
+    public Task RenewAsync() => RenewAsync([.. local]);
+
+    /// <summary>
+    /// Writes the entries of <paramref name="open"/> (connection id → user id, read from the connections open here). One
+    /// closed meanwhile is removed again afterwards: its close may have reached Redis before this renewal did.
+    /// </summary>
+    internal async Task RenewAsync(KeyValuePair<string, string>[] open)
     {
         var lifetime = (long)EntryLifetime.TotalMilliseconds;
         var batch = redis.GetDatabase().CreateBatch();
-        var renewals = local.GroupBy(c => c.Value).Select(user => batch.ScriptEvaluateAsync(
-            RedisClock.ListUntil, [RedisKeys.UserConnections(user.Key)], [lifetime, lifetime, "0", .. user.Select(c => (RedisValue)c.Key)])).ToList();
+        var renewals = open.GroupBy(c => c.Value).Select(user => batch.ScriptEvaluateAsync(
+            RedisClock.ListUntil, [RedisKeys.UserConnections(user.Key)], [lifetime, lifetime, "0", "0", .. user.Select(c => (RedisValue)c.Key)])).ToList();
         batch.Execute();
         await Task.WhenAll(renewals);
+
+        var db = redis.GetDatabase();
+        await Task.WhenAll(open.Where(c => !local.ContainsKey(c.Key)).Select(c => db.SortedSetRemoveAsync(RedisKeys.UserConnections(c.Value), c.Key)));
     }
 }

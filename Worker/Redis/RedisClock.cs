@@ -15,15 +15,21 @@ internal static class RedisClock
 
     /// <summary>
     /// KEYS: a sorted set of entries that lapse (a lease index, a user's running answers or connections). ARGV: how long
-    /// the entries last (ms), the set's TTL (ms), '1' to drop the entries that lapsed first, then the members: each is
-    /// listed until Redis's now + that long.
+    /// the entries last (ms), the set's TTL (ms), '1' to drop the entries that lapsed, '1' to extend only members still
+    /// listed (a renewal: one whose end removed it meanwhile stays removed), then the members: each is listed until
+    /// Redis's now + that long. The members are written before the lapsed are dropped, so a late renewal still extends
+    /// its own entry.
     /// </summary>
     public const string ListUntil = Now + """
+        for i = 5, #ARGV do
+            if ARGV[4] == '1' then
+                redis.call('ZADD', KEYS[1], 'XX', now + tonumber(ARGV[1]), ARGV[i])
+            else
+                redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i])
+            end
+        end
         if ARGV[3] == '1' then
             redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-        end
-        for i = 4, #ARGV do
-            redis.call('ZADD', KEYS[1], now + tonumber(ARGV[1]), ARGV[i])
         end
         redis.call('PEXPIRE', KEYS[1], ARGV[2])
         return 1
