@@ -17,7 +17,8 @@ internal sealed record PipelineResult(
     long RedisBaselineBytes,
     long RedisPeakBytes,
     long? RedisAfterTtlBytes,
-    IReadOnlyList<RedisNodeStats>? RedisNodes = null)
+    IReadOnlyList<RedisNodeStats>? RedisNodes = null,
+    long TokenDeliveries = 0)
 {
     /// <summary>Redis CPU (every node, on a cluster) per chunk written by the producing hubs, in µs.</summary>
     public double RedisCpuMicrosecondsPerChunkWritten =>
@@ -36,6 +37,14 @@ internal sealed record PipelineResult(
     /// <summary>CPU time of a group of processes (hubs, redis, postgres, client) per chunk delivered to a client, in µs.</summary>
     public double CpuMicrosecondsPerChunk(string processes) =>
         Chunks == 0 || !CpuPercent.TryGetValue(processes, out var percent) ? 0 : percent / 100 * DurationSeconds * 1e6 / Chunks;
+
+    /// <summary>
+    /// CPU time of a group of processes per token delivered to a client (the model's deltas × the clients watching), in
+    /// µs: the same workload for every pipeline, whatever it coalesces. Per chunk (<see cref="CpuMicrosecondsPerChunk"/>)
+    /// counts what each delivered, and a pipeline that merges deltas under load delivers fewer, bigger chunks.
+    /// </summary>
+    public double CpuMicrosecondsPerToken(string processes) =>
+        TokenDeliveries == 0 || !CpuPercent.TryGetValue(processes, out var percent) ? 0 : percent / 100 * DurationSeconds * 1e6 / TokenDeliveries;
 
     /// <summary>The headline: cross-instance delivery in the steady window (all deliveries in it, for the baselines).</summary>
     public double[] Headline => Steady.CrossInstance.Length > 0 ? Steady.CrossInstance : Steady.All;

@@ -41,6 +41,8 @@ internal static class JsonReport
                 ["emptyPollShare"] = Round(result.EmptyPollShare),
                 ["cpuPercent"] = new JsonObject(result.CpuPercent.Select(c => KeyValuePair.Create(c.Key, (JsonNode?)Round(c.Value)))),
                 ["cpuMicrosecondsPerChunk"] = new JsonObject(result.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(result.CpuMicrosecondsPerChunk(k))))),
+                ["tokenDeliveries"] = result.TokenDeliveries,
+                ["cpuMicrosecondsPerToken"] = new JsonObject(result.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(result.CpuMicrosecondsPerToken(k))))),
                 ["redisMemoryBytes"] = new JsonObject { ["baseline"] = result.RedisBaselineBytes, ["peak"] = result.RedisPeakBytes, ["afterTtl"] = result.RedisAfterTtlBytes },
                 ["redisMemoryBytesPerStream"] = Round(result.RedisBytesPerStream),
                 ["redisCpuMicrosecondsPerChunkWritten"] = Round(result.RedisCpuMicrosecondsPerChunkWritten),
@@ -57,6 +59,8 @@ internal static class JsonReport
                     ["streams"] = s.Streams, ["p50"] = Round(s.H(50)), ["p99"] = Round(s.H(99)), ["wholeRunP50"] = Round(s.P(50)), ["wholeRunP99"] = Round(s.P(99)),
                     ["lost"] = s.Lost, ["duplicated"] = s.Duplicated,
                     ["cpuMicrosecondsPerChunk"] = new JsonObject(s.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(s.CpuMicrosecondsPerChunk(k))))),
+                    ["chunks"] = s.Chunks, ["tokenDeliveries"] = s.TokenDeliveries, ["steadyWindowSeconds"] = Round(s.Steady.WindowSeconds),
+                    ["cpuMicrosecondsPerToken"] = new JsonObject(s.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(s.CpuMicrosecondsPerToken(k))))),
                     ["unfinishedStreams"] = s.UnfinishedStreams, ["withinSlo"] = s.WithinSlo(RunReport.SloP99Milliseconds),
                 })]),
             };

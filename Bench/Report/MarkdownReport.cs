@@ -85,7 +85,7 @@ internal static class MarkdownReport
 
             if (best is not null)
             {
-                md.AppendLine(Inv($"- reported, no target: best polling p50 / redis p50 — measured {best.H(50) / redis.H(50):0.#}× (p99: {best.H(99) / redis.H(99):0.#}×)"));
+                Reported(md, "best polling p50 / redis p50", Inv($"{best.H(50) / redis.H(50):0.#}× (p99: {best.H(99) / redis.H(99):0.#}×)"));
             }
 
             if (report.MaxStreamsWithinSlo("redis") is { } max)
@@ -109,6 +109,8 @@ internal static class MarkdownReport
                         Target(md, Inv($"ahead of {name} at {streams} streams on p99 and on server CPU per delivery"),
                             product.H(99) < peer.H(99) && product.CpuMicrosecondsPerChunk("hubs") < peer.CpuMicrosecondsPerChunk("hubs"),
                             Inv($"p99 {Ms(product.H(99))} vs {Ms(peer.H(99))}, CPU {product.CpuMicrosecondsPerChunk("hubs"):0} vs {peer.CpuMicrosecondsPerChunk("hubs"):0} µs"));
+                        Reported(md, Inv($"server CPU per token delivered at {streams} streams, product vs {name}"),
+                            Inv($"{product.CpuMicrosecondsPerToken("hubs"):0} vs {peer.CpuMicrosecondsPerToken("hubs"):0} µs"));
                     }
                 }
 
@@ -117,6 +119,8 @@ internal static class MarkdownReport
                     Target(md, Inv($"within 2× of raw-websocket's server CPU per delivery at {streams} streams"),
                         product.CpuMicrosecondsPerChunk("hubs") <= 2 * floor.CpuMicrosecondsPerChunk("hubs"),
                         Inv($"{product.CpuMicrosecondsPerChunk("hubs"):0} vs {floor.CpuMicrosecondsPerChunk("hubs"):0} µs ({product.CpuMicrosecondsPerChunk("hubs") / floor.CpuMicrosecondsPerChunk("hubs"):0.0}×)"));
+                    Reported(md, Inv($"server CPU per token delivered at {streams} streams, product vs raw-websocket"),
+                        Inv($"{product.CpuMicrosecondsPerToken("hubs"):0} vs {floor.CpuMicrosecondsPerToken("hubs"):0} µs ({product.CpuMicrosecondsPerToken("hubs") / floor.CpuMicrosecondsPerToken("hubs"):0.0}×)"));
                 }
             }
 
@@ -144,9 +148,9 @@ internal static class MarkdownReport
         }
 
         md.AppendLine("## Side by side with the peers and the machine's floor").AppendLine();
-        md.AppendLine("Cross-instance delivery in the steady window (model delta → client callback on the other instance); CPU per delivery of the servers (*hubs*: the pipeline's two server processes) and of the load client; the ratio is the peer's figure over the product's (JSON), so above 1 means the product is ahead.").AppendLine();
-        md.AppendLine("| streams | pipeline | p50 / p99 | servers / client CPU per delivery (µs) | lost / duplicated / unfinished | p99 ratio | server CPU ratio |");
-        md.AppendLine("|---|---|---|---|---|---|---|");
+        md.AppendLine("Cross-instance delivery in the steady window (model delta → client callback on the other instance; *whole run* where the sends took so long that no stream ran while all did); CPU per delivery of the servers (*hubs*: the pipeline's two server processes) and of the load client; the servers' CPU per token delivered (the same workload for every pipeline: the model's tokens × the clients watching — a pipeline that merges tokens under load delivers fewer, bigger chunks, so its CPU per delivery counts each merge as one); the ratios are the peer's figure over the product's (JSON), so above 1 means the product is ahead.").AppendLine();
+        md.AppendLine("| streams | pipeline | p50 / p99 | servers / client CPU per delivery (µs) | deliveries per token | servers CPU per token (µs) | lost / duplicated / unfinished | p99 ratio | server CPU ratio per delivery / per token |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var streams in new[] { report.Settings.Streams, 500 }.Distinct().Where(n => names.Any(name => report.At(name, n) is not null)))
         {
             var product = report.At("redis", streams);
@@ -154,12 +158,16 @@ internal static class MarkdownReport
             {
                 if (report.At(name, streams) is not { } r)
                 {
-                    md.AppendLine(Inv($"| {streams} | {name} | not run at {streams} | | | | |"));
+                    md.AppendLine(Inv($"| {streams} | {name} | not run at {streams} | | | | | | |"));
                     continue;
                 }
 
-                var (p99, cpu) = product is null || name == "redis" ? ("—", "—") : (Inv($"{r.H(99) / product.H(99):0.0}×"), Inv($"{r.CpuMicrosecondsPerChunk("hubs") / product.CpuMicrosecondsPerChunk("hubs"):0.0}×"));
-                md.AppendLine(Inv($"| {streams} | {name} | {Ms(r.H(50))} / {Ms(r.H(99))} | {r.CpuMicrosecondsPerChunk("hubs"):0} / {r.CpuMicrosecondsPerChunk("client"):0} | {r.Lost} / {r.Duplicated} / {r.UnfinishedStreams} | {p99} | {cpu} |"));
+                var (p99, cpu) = product is null || name == "redis" ? ("—", "—") : (
+                    Inv($"{r.H(99) / product.H(99):0.0}×"),
+                    Inv($"{r.CpuMicrosecondsPerChunk("hubs") / product.CpuMicrosecondsPerChunk("hubs"):0.0}× / {r.CpuMicrosecondsPerToken("hubs") / product.CpuMicrosecondsPerToken("hubs"):0.0}×"));
+                var window = r.Steady.WholeRun ? " (whole run)" : "";
+                var perToken = r.TokenDeliveries == 0 ? "—" : Inv($"{(double)r.Chunks / r.TokenDeliveries:0.00}");
+                md.AppendLine(Inv($"| {streams} | {name} | {Ms(r.H(50))} / {Ms(r.H(99))}{window} | {r.CpuMicrosecondsPerChunk("hubs"):0} / {r.CpuMicrosecondsPerChunk("client"):0} | {perToken} | {r.CpuMicrosecondsPerToken("hubs"):0} | {r.Lost} / {r.Duplicated} / {r.UnfinishedStreams} | {p99} | {cpu} |"));
             }
         }
 
@@ -171,6 +179,9 @@ internal static class MarkdownReport
 
     private static void Target(StringBuilder md, string target, bool met, string measured) =>
         md.AppendLine(Inv($"- {(met ? "✔ met" : "✘ **missed**")}: {target} — measured {measured}"));
+
+    private static void Reported(StringBuilder md, string figure, string measured) =>
+        md.AppendLine(Inv($"- reported, no target: {figure} — measured {measured}"));
 
     private static string Ms(double value) => double.IsNaN(value) ? "—" : value < 10 ? Inv($"{value:0.00} ms") : Inv($"{value:0} ms");
 

@@ -51,6 +51,11 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
 
             Assert.True(p.GetProperty("cpuMicrosecondsPerChunk").GetProperty("hubs").GetDouble() > 0, name);
             Assert.Equal(0, p.GetProperty("unfinishedStreams").GetInt32());
+
+            // Per token: the quick run's 20 streams × 150 tokens, each to two clients; a chunk carries one token or more.
+            Assert.Equal(20 * 150 * 2, p.GetProperty("tokenDeliveries").GetInt64());
+            Assert.InRange(p.GetProperty("chunks").GetInt64(), 1, p.GetProperty("tokenDeliveries").GetInt64());
+            Assert.True(p.GetProperty("cpuMicrosecondsPerToken").GetProperty("hubs").GetDouble() > 0, name);
         }
 
         var redis = pipelines.GetProperty("redis");
