@@ -11,7 +11,7 @@ namespace ChatStreaming.Hub.Tests.Cluster;
 /// live chunks keep arriving after the change (the sharded subscriptions followed the slots); both hubs stay ready.
 /// </summary>
 [Collection(RedisClusterCollection.Name)]
-public sealed class RedisFailoverTests(ChatOnRedisCluster chat, ITestOutputHelper output)
+public sealed class RedisFailoverTests(ChatOnRedisCluster chat, ClassHubs shared, ITestOutputHelper output) : IClassFixture<ClassHubs>
 {
     private const int Answers = 4;
 
@@ -122,7 +122,7 @@ public sealed class RedisFailoverTests(ChatOnRedisCluster chat, ITestOutputHelpe
 
     private async Task<(HubInstance, HubInstance)> SharedHubsAsync(Dictionary<string, string> overrides)
     {
-        var hubs = await chat.HubsAsync(overrides);
+        var hubs = await shared.GetAsync(chat, overrides);
         return (hubs[0], hubs[1]);
     }
 

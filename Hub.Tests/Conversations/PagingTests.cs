@@ -8,7 +8,7 @@ namespace ChatStreaming.Hub.Tests.Conversations;
 
 /// <summary>Reads and fan-out are bounded: snapshots and pages of messages, pages of chunks, groups per connection, connections per user.</summary>
 [Collection(ClusterCollection.Name)]
-public sealed class PagingTests(ChatCluster cluster)
+public sealed class PagingTests(ChatCluster cluster, ClassHubs shared) : IClassFixture<ClassHubs>
 {
     [Fact]
     public async Task AJoinReturnsTheNewest50MessagesAndPagingBackReturnsEveryOtherOnceInOrder()
@@ -62,7 +62,7 @@ public sealed class PagingTests(ChatCluster cluster)
     [Fact]
     public async Task GetChunksReturnsAtMostMaxChunksPerReadAndPagingAfterTheLastOneReadsTheRest()
     {
-        var hub = (await cluster.HubsAsync(SmallLimits))[0];
+        var hub = (await shared.GetAsync(cluster, SmallLimits))[0];
         await using var client = await cluster.ConnectAsync(hub.Url, "chunk-pager");
         var conversation = await client.CreateConversationAsync();
         var sent = await client.SendAsync(conversation.Id, "page my chunks");
@@ -90,7 +90,7 @@ public sealed class PagingTests(ChatCluster cluster)
     [Fact]
     public async Task AConnectionMayBeInAtMostMaxGroupsPerConnectionConversations()
     {
-        var hub = (await cluster.HubsAsync(SmallLimits))[0];
+        var hub = (await shared.GetAsync(cluster, SmallLimits))[0];
         await using var client = await cluster.ConnectAsync(hub.Url, "group-hoarder");
         var first = await client.CreateConversationAsync();
         await client.CreateConversationAsync();
@@ -111,7 +111,7 @@ public sealed class PagingTests(ChatCluster cluster)
     [Fact]
     public async Task AUserMayHaveAtMostMaxConnectionsPerUserOpenAcrossInstances()
     {
-        var hubs = await cluster.HubsAsync(SmallLimits);
+        var hubs = await shared.GetAsync(cluster, SmallLimits);
         var (x, y) = (hubs[0], hubs[1]);
         var token = await cluster.TokenAsync("many-tabs");
         await using var one = await ChatTestClient.ConnectAsync(x.Url, token);
@@ -142,7 +142,7 @@ public sealed class PagingTests(ChatCluster cluster)
     [Fact]
     public async Task ConnectionsThatRedisForgotCountAgainWithinAThirdOfALease()
     {
-        var hubs = await cluster.HubsAsync(SmallLimits);
+        var hubs = await shared.GetAsync(cluster, SmallLimits);
         var token = await cluster.TokenAsync("forgotten-tabs");
         await using var one = await ChatTestClient.ConnectAsync(hubs[0].Url, token);
         await using var two = await ChatTestClient.ConnectAsync(hubs[1].Url, token);
@@ -162,7 +162,7 @@ public sealed class PagingTests(ChatCluster cluster)
     [Fact]
     public async Task AUsersLapsedRunningAnswersAreDroppedEvenWithoutAConcurrencyLimit()
     {
-        var hubs = await cluster.HubsAsync(SmallLimits); // Chat:MaxConcurrentGenerationsPerUser = 0: admission trims nothing
+        var hubs = await shared.GetAsync(cluster, SmallLimits); // Chat:MaxConcurrentGenerationsPerUser = 0: admission trims nothing
         var active = Worker.Redis.RedisKeys.UserActive("lapsed-answers");
         var db = cluster.RedisClient.GetDatabase();
         await db.SortedSetAddAsync(active, "an answer whose instance died long ago", 1);

@@ -13,7 +13,7 @@ namespace ChatStreaming.Hub.Tests.Faults;
 /// three hubs with the same model settings (the survivors, shared by the tests, must answer with the owner's model, as in a deployment).
 /// </summary>
 [Collection(FaultCollection.Name)]
-public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
+public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOutputHelper output) : IClassFixture<ClassHubs>
 {
     [Fact]
     public async Task AnAnswerOfAKilledInstanceIsCarriedOnByAnotherToTheTextAnUninterruptedAnswerHas()
@@ -139,7 +139,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
         fake.EnqueueFor(viaCompletions, reply);
         var continuation = new FakeReply { Deltas = [" and", " that", " is", " the", " rest."] };
         fake.EnqueueFor(ConversationContext.ContinueInstruction, continuation);
-        var hubs = await cluster.HubsAsync(overrides);
+        var hubs = await shared.GetAsync(cluster, overrides);
         await using var doomed = await HubInstance.StartAsync(cluster.SettingsWith(overrides));
         await using var watcher = await cluster.ConnectAsync(hubs[0].Url, "takeover-openai");
         await using var sender = await cluster.ConnectAsync(doomed.Url, "takeover-openai");
@@ -278,7 +278,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ITestOutputHelper output)
     /// <summary>Two hubs on <paramref name="redis"/> with the owners' settings, shared by the tests: the instances that may carry an answer on.</summary>
     private async Task<(HubInstance A, HubInstance B)> SurvivorsAsync(RedisServer redis, string database)
     {
-        var hubs = await cluster.HubsAsync(await OverridesAsync(redis, database));
+        var hubs = await shared.GetAsync(cluster, await OverridesAsync(redis, database));
         return (hubs[0], hubs[1]);
     }
 

@@ -33,7 +33,7 @@ public class ChatCluster : IAsyncLifetime
     private FakeOpenAIServer? fakeModel;
     private HubInstance? longAnswerHub;
     private readonly List<HubInstance> catalogHubs = [];
-    private readonly Dictionary<string, Task<HubInstance[]>> sharedHubs = [];
+    private readonly List<HubInstance> retired = [];
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(10) };
 
     /// <summary>The single Redis node (tests that stop, pause or restart Redis run on it only).</summary>
@@ -192,28 +192,6 @@ public class ChatCluster : IAsyncLifetime
 
     public const int LongAnswerTokens = 2000;
 
-    /// <summary>
-    /// <paramref name="count"/> Hub instances (sharing the cluster's Redis and Postgres) with the cluster's settings and
-    /// <paramref name="overrides"/>, started on first use and shared by every test asking for the same settings: tests
-    /// that only read their configuration share hubs instead of starting their own. A test that stops, pauses or kills
-    /// its hub starts its own with <see cref="HubInstance.StartAsync"/>. Callers use distinct user names.
-    /// </summary>
-    internal async Task<HubInstance[]> HubsAsync(IReadOnlyDictionary<string, string> overrides, int count = 2)
-    {
-        var key = $"{count}|{string.Join('|', overrides.OrderBy(o => o.Key, StringComparer.Ordinal).Select(o => $"{o.Key}={o.Value}"))}";
-        Task<HubInstance[]> hubs;
-        lock (sharedHubs)
-        {
-            if (!sharedHubs.TryGetValue(key, out hubs!))
-            {
-                var settings = SettingsWith(overrides);
-                sharedHubs[key] = hubs = Task.WhenAll(Enumerable.Range(0, count).Select(_ => HubInstance.StartAsync(settings)));
-            }
-        }
-
-        return await hubs;
-    }
-
     /// <summary>The cluster's settings with <paramref name="overrides"/> on top: what a hub of a test's own is started with.</summary>
     internal Dictionary<string, string> SettingsWith(IReadOnlyDictionary<string, string> overrides)
     {
@@ -296,12 +274,29 @@ public class ChatCluster : IAsyncLifetime
     /// <summary>The (fake) key of a provider: it must never appear in logs, Redis or Postgres.</summary>
     public static string ModelApiKey(string provider) => $"sk-{provider}-SECRET-7f3c9a1e";
 
-    /// <summary>Everything every hub process has written so far.</summary>
-    internal IEnumerable<string> HubOutput => AllHubs.SelectMany(i => i.Process.Output);
+    /// <summary>Everything every hub process has written so far (those of test classes that are done included).</summary>
+    internal IEnumerable<string> HubOutput
+    {
+        get
+        {
+            lock (retired)
+            {
+                return [.. AllHubs.Concat(retired).SelectMany(i => i.Process.Output)];
+            }
+        }
+    }
+
+    /// <summary>A class's shared hub (<see cref="ClassHubs"/>), stopped when the class is done: its output is kept.</summary>
+    internal void Retire(HubInstance hub)
+    {
+        lock (retired)
+        {
+            retired.Add(hub);
+        }
+    }
 
     private IEnumerable<HubInstance> AllHubs =>
-        instances.Concat(providerHubs.Values).Concat(catalogHubs).Concat(longAnswerHub is null ? [] : [longAnswerHub])
-            .Concat(sharedHubs.Values.Where(h => h.IsCompletedSuccessfully).SelectMany(h => h.Result));
+        instances.Concat(providerHubs.Values).Concat(catalogHubs).Concat(longAnswerHub is null ? [] : [longAnswerHub]);
 
     public async Task<string> TokenAsync(string userName)
     {

@@ -8,7 +8,7 @@ namespace ChatStreaming.Hub.Tests.Limits;
 
 /// <summary>Per-user limits hold across instances (the counters are in Redis), refuse clearly and save nothing.</summary>
 [Collection(OutageCollection.Name)]
-public partial class LimitTests(ChatCluster cluster)
+public partial class LimitTests(ChatCluster cluster, ClassHubs shared) : IClassFixture<ClassHubs>
 {
     private const int PerMinute = 4;
     private const int Concurrent = 2;
@@ -304,7 +304,7 @@ public partial class LimitTests(ChatCluster cluster)
             settings["Auth:DevTokensPerMinute"] = "2";
         }
 
-        var hubs = await cluster.HubsAsync(settings);
+        var hubs = await shared.GetAsync(cluster, settings);
         return (hubs[0], hubs[1]);
     }
 
@@ -327,4 +327,4 @@ public partial class LimitTests(ChatCluster cluster)
 
 /// <summary><see cref="LimitTests"/> on a Redis Cluster.</summary>
 [Collection(RedisClusterCollection.Name)]
-public sealed class LimitTestsOnRedisCluster(ChatOnRedisCluster cluster) : LimitTests(cluster);
+public sealed class LimitTestsOnRedisCluster(ChatOnRedisCluster cluster, ClassHubs shared) : LimitTests(cluster, shared);
