@@ -16,9 +16,11 @@ internal sealed partial class GenerationState
 {
     /// <summary>
     /// Queues the answer's index entry and its place among the user's running answers, both until Redis's now + a lease.
-    /// A renewal (<paramref name="extendOnly"/>) only extends the entries still there: the answer may have ended since its
-    /// state was renewed (another round trip), and its end's unlisting must not be undone — an ended answer listed again
-    /// would count as running for a whole lease, refusing its user's next send.
+    /// A renewal (<paramref name="extendOnly"/>) only extends the user's entry if it is still there: the answer may have
+    /// ended since its state was renewed (another round trip), and its end's unlisting must not be undone — an ended
+    /// answer listed again would count as running for a whole lease, refusing its user's next send. The index entry is
+    /// always written: one left by an end is only a hint a sweep drops, one lost (a failover of its shard) would leave the
+    /// answer to the slower Postgres sweep if its instance died.
     /// </summary>
     private IEnumerable<Task> ListLease(IBatch batch, Guid conversationId, Guid messageId, string ownerId, bool extendOnly = false)
     {
@@ -26,7 +28,7 @@ internal sealed partial class GenerationState
         var mode = extendOnly ? "1" : "0";
         return
         [
-            batch.ScriptEvaluateAsync(RedisClock.ListUntil, [RedisKeys.LeaseIndex(conversationId)], [LeaseMilliseconds, RunningTtlMilliseconds, "0", mode, member]),
+            batch.ScriptEvaluateAsync(RedisClock.ListUntil, [RedisKeys.LeaseIndex(conversationId)], [LeaseMilliseconds, RunningTtlMilliseconds, "0", "0", member]),
             batch.ScriptEvaluateAsync(RedisClock.ListUntil, [RedisKeys.UserActive(ownerId)], [LeaseMilliseconds, RunningTtlMilliseconds, "1", mode, member]),
         ];
     }

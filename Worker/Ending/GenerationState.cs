@@ -107,9 +107,9 @@ internal sealed partial class GenerationState(
     }
 
     /// <summary>
-    /// The second round trip of <see cref="RenewAsync"/>: what was still streaming is listed again — its index entry and
-    /// its place among the user's running answers extended (written again only where Redis lost the state), its
-    /// conversation pointer.
+    /// The second round trip of <see cref="RenewAsync"/>: what was still streaming is listed again — its index entry, its
+    /// place among the user's running answers extended (written again only where Redis lost the state), its conversation
+    /// pointer.
     /// </summary>
     internal async Task ListRenewedAsync(IReadOnlyList<(OwnedAnswer Answer, Renewal Outcome)> renewed)
     {
