@@ -39,7 +39,7 @@ public sealed class BrowserPartsTests(ChatCluster cluster, BrowserSession browse
         var id = await BrowserSession.NewConversationAsync(first);
         await first.SelectOptionAsync("#model-select", "thinker");
         await second.ClickAsync($"#conversations li[data-conversation-id='{id}'] button.open");
-        await second.WaitForFunctionAsync("() => document.querySelector('#model-select').value === 'thinker'"); // set in the other tab
+        await BrowserSession.WaitUntilAsync(second, "() => document.querySelector('#model-select').value === 'thinker'", first); // set in the other tab
 
         await first.FillAsync("#composer-input", "please search my history for okapi");
         await first.PressAsync("#composer-input", "Enter");

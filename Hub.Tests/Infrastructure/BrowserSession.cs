@@ -171,7 +171,25 @@ public sealed class BrowserSession : IAsyncLifetime
         }
     }
 
-    /// <summary>What the page shows, in one line: connection, error, and each message (role, status, text length, start).</summary>
+    /// <summary>
+    /// Waits until <paramref name="expression"/> (a JavaScript function) returns a truthy value, like
+    /// <see cref="IPage.WaitForFunctionAsync"/>; a timeout says what the page (and <paramref name="alongside"/>, e.g. the
+    /// tab whose change it waits for) showed instead.
+    /// </summary>
+    public static async Task WaitUntilAsync(IPage page, string expression, IPage? alongside = null)
+    {
+        try
+        {
+            await page.WaitForFunctionAsync(expression);
+        }
+        catch (TimeoutException e)
+        {
+            var other = alongside is null ? "" : $"\nThe page at {alongside.Url} showed: {await DescribeAsync(alongside)}";
+            throw new TimeoutException($"{e.Message} waiting for {expression}\nThe page at {page.Url} showed: {await DescribeAsync(page)}{other}", e);
+        }
+    }
+
+    /// <summary>What the page shows, in one line: connection, error, title, model, and each message (role, status, text length, start).</summary>
     public static async Task<string> DescribeAsync(IPage page)
     {
         try
@@ -183,7 +201,9 @@ public sealed class BrowserSession : IAsyncLifetime
                     const t = li.querySelector(".text")?.textContent ?? "";
                     return `${li.className}[${li.dataset.status ?? ""}] ${li.dataset.messageId ?? ""} ${t.length} chars "${t.slice(0, 40)}"`;
                   });
-                  return `connection "${text("connection")}", error "${text("error")}", hash ${location.hash}, messages: ${messages.join("; ") || "none"}`;
+                  const model = document.getElementById("model-select");
+                  return `connection "${text("connection")}", error "${text("error")}", hash ${location.hash}, title "${text("conversation-title")}", ` +
+                    `model "${model?.value ?? "?"}"${model?.disabled ? " (disabled)" : ""}, messages: ${messages.join("; ") || "none"}`;
                 }
                 """);
         }

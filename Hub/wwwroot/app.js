@@ -216,30 +216,52 @@ async function loadEarlier() {
   } finally { opening--; placeArrivedWhileOpening(); }
 }
 
+/**
+ * Draws the user's conversations, newest first. Rows already shown are updated and moved in place, never replaced: a
+ * redraw (another tab renamed or re-modelled a conversation) must not swap the button under a click that is landing.
+ */
 async function refreshConversations() {
   const { conversations } = await client.getConversations(null, 200);
   // A rename in progress keeps its input: redrawing the list would drop what is being typed. Its end redraws it.
   if (ui.conversations.querySelector(".rename-input")) return;
-  ui.conversations.replaceChildren(...conversations.map((c) => {
-    const li = document.createElement("li");
-    li.dataset.conversationId = c.id;
-    const open = button("open", c.title, null, () => openConversation(c.id));
-    open.dataset.conversationId = c.id;
+  const rows = new Map([...ui.conversations.children].map((li) => [li.dataset.conversationId, li]));
+  const listed = new Set(conversations.map((c) => c.id));
+  for (const [id, li] of rows) if (!listed.has(id)) li.remove();
+  let previous = null;
+  for (const c of conversations) {
+    const li = rows.get(c.id) ?? conversationRow(c.id);
+    li.conversation = c;
+    const open = li.querySelector("button.open");
+    if (open.textContent !== c.title) open.textContent = c.title;
     open.setAttribute("aria-current", String(c.id === client.conversationId));
-    li.append(open, button("rename", "✎", `Rename ${c.title}`, () => startRename(li, c)), button("delete", "×", `Delete ${c.title}`, () => deleteConversation(c)));
-    return li;
-  }));
+    li.querySelector("button.rename").setAttribute("aria-label", `Rename ${c.title}`);
+    li.querySelector("button.delete").setAttribute("aria-label", `Delete ${c.title}`);
+    const expected = previous ? previous.nextElementSibling : ui.conversations.firstElementChild;
+    if (expected !== li) { if (previous) previous.after(li); else ui.conversations.prepend(li); }
+    previous = li;
+  }
+}
+
+/** A conversation's row: open, rename, delete; its buttons act on the conversation last drawn into it (li.conversation). */
+function conversationRow(id) {
+  const li = document.createElement("li");
+  li.dataset.conversationId = id;
+  const open = button("open", "", null, () => openConversation(id));
+  open.dataset.conversationId = id;
+  li.append(open, button("rename", "✎", null, () => startRename(li, li.conversation)), button("delete", "×", null, () => deleteConversation(li.conversation)));
+  return li;
 }
 
 function startRename(li, conversation) {
   const input = Object.assign(document.createElement("input"), { className: "rename-input", value: conversation.title, maxLength: 200 });
   input.setAttribute("aria-label", "New title");
+  const buttons = [...li.children];
   let done = false;
   const finish = async (save) => {
     if (done) return;
     done = true;
     const title = input.value;
-    input.remove(); // the list may be redrawn from now on
+    li.replaceChildren(...buttons); // the row again; the list may be redrawn from now on
     if (save && title.trim() !== conversation.title) {
       const renamed = await client.renameConversation(conversation.id, title);
       if (renamed.id === client.conversationId) ui.title.textContent = renamed.title;
