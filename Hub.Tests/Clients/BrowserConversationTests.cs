@@ -31,8 +31,21 @@ public sealed class BrowserConversationTests(ChatCluster cluster, BrowserSession
         var id = await BrowserSession.NewConversationAsync(first);
         var item = $"#conversations li[data-conversation-id='{id}']";
         await second.WaitForSelectorAsync(item); // created in the other tab, no reload
-        await second.ClickAsync($"{item} button.open");
+
+        // A click whose press and release straddle a redraw of the list (the conversation renamed elsewhere meanwhile)
+        // still opens it: the row is updated in place, not replaced under the pointer.
+        var box = (await second.Locator($"{item} button.open").BoundingBoxAsync())!;
+        await second.Mouse.MoveAsync(box.X + (box.Width / 2), box.Y + (box.Height / 2));
+        await second.Mouse.DownAsync();
+        await using (var elsewhere = await cluster.ConnectAsync(cluster.A, user))
+        {
+            await elsewhere.Hub.UpdateConversation(new UpdateConversationRequest(Guid.Parse(id), "Renamed while pressed"));
+        }
+
+        await second.WaitForSelectorAsync($"{item} button.open:text-is('Renamed while pressed')");
+        await second.Mouse.UpAsync();
         await second.WaitForSelectorAsync("#composer-input:not([disabled])");
+        await second.WaitForSelectorAsync("#conversation-title:text-is('Renamed while pressed')");
 
         await second.ClickAsync($"{item} button.rename");
         await second.FillAsync($"{item} .rename-input", "Renamed in the other tab");
