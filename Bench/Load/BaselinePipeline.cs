@@ -8,7 +8,7 @@ namespace ChatStreaming.Bench.Load;
 /// <summary>A baseline (polling or notify): two baseline server processes of this program, the same SignalR clients.</summary>
 internal sealed class BaselinePipeline : IPipeline
 {
-    private readonly List<ChildProcess> servers = [];
+    private ServerPair servers = null!;
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private int tokens;
     private double tokensPerSecond;
@@ -17,25 +17,16 @@ internal sealed class BaselinePipeline : IPipeline
 
     public string Name { get; }
 
-    public IReadOnlyList<string> Urls { get; private set; } = [];
+    public IReadOnlyList<string> Urls => servers.Urls;
 
-    public IReadOnlyList<int> ServerProcessIds => [.. servers.Select(s => s.Id)];
+    public IReadOnlyList<int> ServerProcessIds => servers.ProcessIds;
 
     public static async Task<BaselinePipeline> StartAsync(string mode, BenchSettings settings, int tokens, CancellationToken cancellationToken)
     {
         var pipeline = new BaselinePipeline(mode) { tokens = tokens, tokensPerSecond = settings.TokensPerSecond };
-        var urls = new List<string>();
-        for (var i = 0; i < 2; i++)
-        {
-            var url = $"http://127.0.0.1:{RedisPipeline.Port()}";
-            pipeline.servers.Add(await ChildProcess.StartAsync(
-                [BenchSettings.Assembly("Bench", "ChatStreaming.Bench.dll"), "baseline", "--mode", mode, "--urls", url, "--postgres", settings.Postgres,
-                 "--poll-interval", ((int)settings.PollInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)],
-                new Dictionary<string, string>(), $"{url}/health/ready", cancellationToken));
-            urls.Add(url);
-        }
-
-        pipeline.Urls = urls;
+        pipeline.servers = await ServerPair.StartAsync((url, _) => ("dotnet", [
+            BenchSettings.Assembly("Bench", "ChatStreaming.Bench.dll"), "baseline", "--mode", mode, "--urls", url, "--postgres", settings.Postgres,
+            "--poll-interval", ((int)settings.PollInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)]), cancellationToken);
         return pipeline;
     }
 
@@ -80,9 +71,9 @@ internal sealed class BaselinePipeline : IPipeline
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var server in servers)
+        if (servers is not null)
         {
-            await server.DisposeAsync();
+            await servers.DisposeAsync();
         }
 
         http.Dispose();

@@ -8,7 +8,7 @@ namespace ChatStreaming.Bench.Load;
 /// The <c>raw-websocket</c> peer, the machine's floor (<see cref="RawWebSocketServer"/>): a plain WebSocket per client,
 /// chunks from Redis pub/sub written as frames. A socket on the producing instance and one on the other per stream.
 /// </summary>
-internal sealed class RawWebSocketPipeline(PeerServers servers, int tokens, double tokensPerSecond) : IPipeline
+internal sealed class RawWebSocketPipeline(ServerPair servers, int tokens, double tokensPerSecond) : IPipeline
 {
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(30) };
 
@@ -19,7 +19,7 @@ internal sealed class RawWebSocketPipeline(PeerServers servers, int tokens, doub
     public IReadOnlyList<int> ServerProcessIds => servers.ProcessIds;
 
     public static async Task<RawWebSocketPipeline> StartAsync(BenchSettings settings, int tokens, CancellationToken cancellationToken) =>
-        new(await PeerServers.StartBenchPeerAsync("raw-websocket", settings.Redis, cancellationToken), tokens, settings.TokensPerSecond);
+        new(await ServerPair.StartBenchPeerAsync("raw-websocket", settings.Redis, cancellationToken), tokens, settings.TokensPerSecond);
 
     public Task<IAsyncDisposable[]> ConnectAsync(int index, CancellationToken cancellationToken) =>
         Task.FromResult<IAsyncDisposable[]>([new Socket(Urls[index % 2]), new Socket(Urls[(index + 1) % 2])]);

@@ -13,7 +13,7 @@ namespace ChatStreaming.Bench.Load;
 /// </summary>
 internal sealed partial class RedisPipeline(ChatHubProtocol protocol, bool onRedisCluster) : IPipeline
 {
-    private readonly List<ChildProcess> hubs = [];
+    private ServerPair hubs = null!;
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private readonly string runId = Guid.NewGuid().ToString("N")[..8];
     private Dictionary<(string Histogram, double Bound), double> lastBuckets = [];
@@ -26,9 +26,9 @@ internal sealed partial class RedisPipeline(ChatHubProtocol protocol, bool onRed
 
     public bool OnRedisCluster => onRedisCluster;
 
-    public IReadOnlyList<string> Urls { get; private set; } = [];
+    public IReadOnlyList<string> Urls => hubs.Urls;
 
-    public IReadOnlyList<int> ServerProcessIds => [.. hubs.Select(h => h.Id)];
+    public IReadOnlyList<int> ServerProcessIds => hubs.ProcessIds;
 
     public static async Task<RedisPipeline> StartAsync(BenchSettings settings, int tokens, ChatHubProtocol protocol, CancellationToken cancellationToken, bool onRedisCluster = false)
     {
@@ -52,16 +52,7 @@ internal sealed partial class RedisPipeline(ChatHubProtocol protocol, bool onRed
             ["Chat__ReadsPerMinutePerUser"] = "0",
             ["Chat__SendCallsPerMinutePerUser"] = "0",
         };
-        var urls = new List<string>();
-        for (var i = 0; i < 2; i++)
-        {
-            var url = $"http://127.0.0.1:{FreePort()}";
-            pipeline.hubs.Add(await ChildProcess.StartAsync(
-                [BenchSettings.Assembly("Hub", "ChatStreaming.Hub.dll"), "--urls", url], environment, $"{url}/health/ready", cancellationToken));
-            urls.Add(url);
-        }
-
-        pipeline.Urls = urls;
+        pipeline.hubs = await ServerPair.StartAsync((url, _) => ("dotnet", [BenchSettings.Assembly("Hub", "ChatStreaming.Hub.dll"), "--urls", url]), cancellationToken, environment);
         await pipeline.TakeServerStatsAsync(cancellationToken); // baseline of the cumulative histograms
         return pipeline;
     }
@@ -154,20 +145,11 @@ internal sealed partial class RedisPipeline(ChatHubProtocol protocol, bool onRed
     [GeneratedRegex("""chatstreaming_(chunk_write_duration|chunk_delay|chunk_received_delay)_milliseconds_bucket\{[^}]*le="([^"]+)"[^}]*\} (\S+)""")]
     private static partial Regex BucketLine();
 
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    internal static int Port() => FreePort();
-
     public async ValueTask DisposeAsync()
     {
-        foreach (var hub in hubs)
+        if (hubs is not null)
         {
-            await hub.DisposeAsync();
+            await hubs.DisposeAsync();
         }
 
         http.Dispose();

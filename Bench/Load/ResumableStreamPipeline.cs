@@ -10,7 +10,7 @@ namespace ChatStreaming.Bench.Load;
 /// client reads the stream over SSE from the instance that runs it (same-instance); a second client resumes it from
 /// the other instance over SSE (cross-instance), which the package serves by asking the producer over Redis pub/sub.
 /// </summary>
-internal sealed class ResumableStreamPipeline(PeerServers servers, int tokens, double tokensPerSecond) : IPipeline
+internal sealed class ResumableStreamPipeline(ServerPair servers, int tokens, double tokensPerSecond) : IPipeline
 {
     private static readonly string Folder = Path.Combine(BenchSettings.RepositoryRoot, "Bench", "Peers", "resumable-stream");
 
@@ -26,7 +26,7 @@ internal sealed class ResumableStreamPipeline(PeerServers servers, int tokens, d
     {
         await InstallAsync(cancellationToken);
         var redis = StackExchange.Redis.ConfigurationOptions.Parse(settings.Redis).EndPoints.Single().ToString()!;
-        var servers = await PeerServers.StartAsync((_, port) => ("node", [Path.Combine(Folder, "server.mjs"), port.ToString(System.Globalization.CultureInfo.InvariantCulture), $"redis://{redis}"]), cancellationToken);
+        var servers = await ServerPair.StartAsync((_, port) => ("node", [Path.Combine(Folder, "server.mjs"), port.ToString(System.Globalization.CultureInfo.InvariantCulture), $"redis://{redis}"]), cancellationToken);
         return new(servers, tokens, settings.TokensPerSecond);
     }
 

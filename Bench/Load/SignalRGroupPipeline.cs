@@ -8,7 +8,7 @@ namespace ChatStreaming.Bench.Load;
 /// Like the product's run, each stream has a client on the producing instance (same-instance) and one on the other
 /// (cross-instance), both in the stream's group.
 /// </summary>
-internal sealed class SignalRGroupPipeline(PeerServers servers, int tokens, double tokensPerSecond) : IPipeline
+internal sealed class SignalRGroupPipeline(ServerPair servers, int tokens, double tokensPerSecond) : IPipeline
 {
     public string Name => "signalr-group";
 
@@ -17,7 +17,7 @@ internal sealed class SignalRGroupPipeline(PeerServers servers, int tokens, doub
     public IReadOnlyList<int> ServerProcessIds => servers.ProcessIds;
 
     public static async Task<SignalRGroupPipeline> StartAsync(BenchSettings settings, int tokens, CancellationToken cancellationToken) =>
-        new(await PeerServers.StartBenchPeerAsync("signalr-group", settings.Redis, cancellationToken), tokens, settings.TokensPerSecond);
+        new(await ServerPair.StartBenchPeerAsync("signalr-group", settings.Redis, cancellationToken), tokens, settings.TokensPerSecond);
 
     public async Task<IAsyncDisposable[]> ConnectAsync(int index, CancellationToken cancellationToken) =>
         [await ConnectAsync(Urls[index % 2], cancellationToken), await ConnectAsync(Urls[(index + 1) % 2], cancellationToken)];
