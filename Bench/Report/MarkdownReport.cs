@@ -166,8 +166,8 @@ internal static class MarkdownReport
                     Inv($"{r.H(99) / product.H(99):0.0}×"),
                     Inv($"{r.CpuMicrosecondsPerChunk("hubs") / product.CpuMicrosecondsPerChunk("hubs"):0.0}× / {r.CpuMicrosecondsPerToken("hubs") / product.CpuMicrosecondsPerToken("hubs"):0.0}×"));
                 var window = r.Steady.WholeRun ? " (whole run)" : "";
-                var perToken = r.TokenDeliveries == 0 ? "—" : Inv($"{(double)r.Chunks / r.TokenDeliveries:0.00}");
-                md.AppendLine(Inv($"| {streams} | {name} | {Ms(r.H(50))} / {Ms(r.H(99))}{window} | {r.CpuMicrosecondsPerChunk("hubs"):0} / {r.CpuMicrosecondsPerChunk("client"):0} | {perToken} | {r.CpuMicrosecondsPerToken("hubs"):0} | {r.Lost} / {r.Duplicated} / {r.UnfinishedStreams} | {p99} | {cpu} |"));
+                var chunksPerToken = r.TokenDeliveries == 0 ? "—" : Inv($"{(double)r.Chunks / r.TokenDeliveries:0.00}");
+                md.AppendLine(Inv($"| {streams} | {name} | {Ms(r.H(50))} / {Ms(r.H(99))}{window} | {r.CpuMicrosecondsPerChunk("hubs"):0} / {r.CpuMicrosecondsPerChunk("client"):0} | {chunksPerToken} | {r.CpuMicrosecondsPerToken("hubs"):0} | {r.Lost} / {r.Duplicated} / {r.UnfinishedStreams} | {p99} | {cpu} |"));
             }
         }
 
