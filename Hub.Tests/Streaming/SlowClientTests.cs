@@ -8,7 +8,7 @@ namespace ChatStreaming.Hub.Tests.Streaming;
 /// an instance with few generation slots. Everyone else's answer there runs to its end, the slow users' answers end and
 /// are saved as if nobody watched, leases stay renewed, and the slow connections are closed with the documented reason.
 /// </summary>
-[Collection(OutageCollection.Name)]
+[Collection(ClientCollection.Name)]
 public sealed class SlowClientTests(ChatCluster cluster)
 {
     [Fact]
