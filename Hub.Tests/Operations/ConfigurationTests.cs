@@ -1,12 +1,14 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
+using Xunit.Abstractions;
 
 namespace ChatStreaming.Hub.Tests.Operations;
 
 // In the redis-cluster collection for balance (the outages collection was the longest): start-up checks do not depend
 // on the kind of Redis; the hubs that do start, start on the cluster.
 [Collection(RedisClusterCollection.Name)]
-public sealed class ConfigurationTests(ChatOnRedisCluster cluster)
+public sealed class ConfigurationTests(ChatOnRedisCluster cluster, ITestOutputHelper output)
 {
     public static TheoryData<string, string?, string> BadSettings => new()
     {
@@ -114,6 +116,7 @@ public sealed class ConfigurationTests(ChatOnRedisCluster cluster)
         try
         {
             // README: dotnet user-secrets set Chat:Model:ApiKey sk-... --project Hub (here a key whose effect is visible).
+            var took = Stopwatch.StartNew();
             await using (var set = ChildProcess.Start(
                 "dotnet", ["user-secrets", "set", "Chat:Models:from-secrets:Provider", "Simulated", "--project", Path.Combine(BuildOutput.Root, "Hub")], environment))
             {
@@ -121,9 +124,12 @@ public sealed class ConfigurationTests(ChatOnRedisCluster cluster)
                 Assert.True(set.ExitCode == 0, string.Join('\n', set.Output));
             }
 
+            output.WriteLine($"measured: dotnet user-secrets set took {took.Elapsed.TotalSeconds:0.0} s");
             var settings = cluster.Settings.ToDictionary();
             settings["HOME"] = home;
+            took.Restart();
             await using var hub = await HubInstance.StartAsync(settings);
+            output.WriteLine($"measured: the hub with that HOME was ready in {took.Elapsed.TotalSeconds:0.0} s");
             await using var client = await cluster.ConnectAsync(hub.Url, "secrets");
             var models = await client.Hub.ListModels();
 
