@@ -404,10 +404,7 @@ public sealed class ClusterCollection : ICollectionFixture<ChatCluster>
 [CollectionDefinition(Name)]
 public sealed class ClientCollection : ICollectionFixture<ChatCluster>, ICollectionFixture<BrowserSession>
 {
-    /// <summary>
-    /// The browser apps in headless Chromium, one for the collection (the console client runs with the cluster
-    /// collection); clients that never read or acknowledge.
-    /// </summary>
+    /// <summary>The browser apps in headless Chromium, one for the collection (the console client runs with the cluster collection).</summary>
     public const string Name = "clients";
 }
 
@@ -435,8 +432,8 @@ public sealed class RedisClusterCollection : ICollectionFixture<ChatOnRedisClust
 public sealed class OutageCollection : ICollectionFixture<ChatCluster>
 {
     /// <summary>
-    /// Redis and Postgres stopped, paused or refusing; killed and stopped instances; the per-user limits; the
-    /// benchmark's quick run.
+    /// Redis and Postgres stopped, paused or refusing; killed and stopped instances; clients that never read or
+    /// acknowledge; the per-user limits; the benchmark's quick run.
     /// </summary>
     public const string Name = "outages";
 }

@@ -98,7 +98,17 @@ public sealed class ChatTestClient : IAsyncDisposable
 
     public async Task<GenerationFinished> WaitForFinishedAsync(Guid messageId, TimeSpan? timeout = null)
     {
-        await Wait.UntilAsync(() => FinishedOf(messageId) is not null, timeout ?? Wait.Default, $"GenerationFinished for {messageId} did not arrive");
+        try
+        {
+            await Wait.UntilAsync(() => FinishedOf(messageId) is not null, timeout ?? Wait.Default, $"GenerationFinished for {messageId} did not arrive");
+        }
+        catch (TimeoutException e)
+        {
+            var chunks = ChunksOf(messageId);
+            var started = Started.Any(s => s.MessageId == messageId) ? "GenerationStarted received" : "no GenerationStarted";
+            throw new TimeoutException($"{e.Message}; meanwhile: {started}, {chunks.Count} chunks (last sequence {(chunks.Count == 0 ? "none" : chunks.Max(c => c.Sequence))}), connection {Connection.State}", e);
+        }
+
         return FinishedOf(messageId)!;
     }
 

@@ -8,7 +8,7 @@ namespace ChatStreaming.Hub.Tests.Streaming;
 /// an instance with few generation slots. Everyone else's answer there runs to its end, the slow users' answers end and
 /// are saved as if nobody watched, leases stay renewed, and the slow connections are closed with the documented reason.
 /// </summary>
-[Collection(ClientCollection.Name)]
+[Collection(OutageCollection.Name)]
 public sealed class SlowClientTests(ChatCluster cluster)
 {
     [Fact]
@@ -46,7 +46,17 @@ public sealed class SlowClientTests(ChatCluster cluster)
         await using var other = await cluster.ConnectAsync(hub.Url, "on-time");
         var conversation = await other.CreateConversationAsync();
         var theirs = await other.SendAsync(conversation.Id, "am I held up");
-        var finished = await other.WaitForFinishedAsync(theirs.AssistantMessageId, TimeSpan.FromSeconds(60));
+        GenerationFinished finished;
+        try
+        {
+            finished = await other.WaitForFinishedAsync(theirs.AssistantMessageId, TimeSpan.FromSeconds(60));
+        }
+        catch (TimeoutException e)
+        {
+            var log = hub.Process.Output.Where(l => l.Contains(theirs.AssistantMessageId.ToString(), StringComparison.Ordinal) || l.Contains("fail", StringComparison.OrdinalIgnoreCase));
+            throw new TimeoutException($"{e.Message}; the model had {cluster.FakeModel.Requests.Count} requests; the hub logged:\n{string.Join('\n', log.TakeLast(40))}", e);
+        }
+
         Assert.Equal(MessageStatus.Completed, finished.Status);
         StreamAssert.ExactlyOnceInOrder(other.ChunksOf(theirs.AssistantMessageId), finished);
         Assert.Equal(text, finished.Content);
