@@ -159,33 +159,28 @@ public sealed class BrowserSession : IAsyncLifetime
     /// showed instead (its connection, error and each message's role, status and text), so a failure on a CI machine
     /// explains itself.
     /// </summary>
-    public static async Task WaitForAsync(IPage page, string selector, float? timeoutMs = null)
-    {
-        try
-        {
-            await page.WaitForSelectorAsync(selector, new() { Timeout = timeoutMs });
-        }
-        catch (TimeoutException e)
-        {
-            throw new TimeoutException($"{e.Message}\nThe page at {page.Url} showed: {await DescribeAsync(page)}", e);
-        }
-    }
+    public static Task WaitForAsync(IPage page, string selector, float? timeoutMs = null) =>
+        DescribingTimeoutAsync(page, () => page.WaitForSelectorAsync(selector, new() { Timeout = timeoutMs }), "");
 
     /// <summary>
     /// Waits until <paramref name="expression"/> (a JavaScript function) returns a truthy value, like
     /// <see cref="IPage.WaitForFunctionAsync"/>; a timeout says what the page (and <paramref name="alongside"/>, e.g. the
     /// tab whose change it waits for) showed instead.
     /// </summary>
-    public static async Task WaitUntilAsync(IPage page, string expression, IPage? alongside = null)
+    public static Task WaitUntilAsync(IPage page, string expression, IPage? alongside = null) =>
+        DescribingTimeoutAsync(page, () => page.WaitForFunctionAsync(expression), $" waiting for {expression}", alongside);
+
+    /// <summary>Runs <paramref name="wait"/>; a Playwright timeout is thrown again with what the pages showed.</summary>
+    private static async Task DescribingTimeoutAsync(IPage page, Func<Task> wait, string what, IPage? alongside = null)
     {
         try
         {
-            await page.WaitForFunctionAsync(expression);
+            await wait();
         }
         catch (TimeoutException e)
         {
             var other = alongside is null ? "" : $"\nThe page at {alongside.Url} showed: {await DescribeAsync(alongside)}";
-            throw new TimeoutException($"{e.Message} waiting for {expression}\nThe page at {page.Url} showed: {await DescribeAsync(page)}{other}", e);
+            throw new TimeoutException($"{e.Message}{what}\nThe page at {page.Url} showed: {await DescribeAsync(page)}{other}", e);
         }
     }
 
