@@ -146,6 +146,10 @@ public sealed class HostileClientTests(ChatCluster cluster)
         Assert.All(refusals, m => Assert.DoesNotContain("   at ", m, StringComparison.Ordinal));
         Assert.DoesNotContain(hub.Process.Output, l => l.StartsWith("fail:", StringComparison.Ordinal) || l.StartsWith("crit:", StringComparison.Ordinal));
         Assert.DoesNotContain(hub.Process.Output, l => l.Contains("   at ", StringComparison.Ordinal)); // no stack trace per bad call
+        // At the shipped levels an answer is one line (GenerationFinished), not two more per database call (Polly's
+        // telemetry logs every pipeline execution at Information; appsettings.json keeps the "Polly" category at Warning).
+        await Wait.UntilAsync(() => hub.Process.Output.Any(l => l.Contains($"Generation of {sent.AssistantMessageId}", StringComparison.Ordinal)), Wait.Default, "the answer's GenerationFinished line was not logged");
+        Assert.DoesNotContain(hub.Process.Output, l => l.StartsWith("info: Polly", StringComparison.Ordinal));
     }
 
     /// <summary>An HS256 JWT signed with <paramref name="key"/>, or unsigned ("alg": "none") when it is null.</summary>
