@@ -70,6 +70,14 @@ internal sealed class HubInstance : IAsyncDisposable
             environment[key.Replace(":", "__", StringComparison.Ordinal)] = value;
         }
 
+        if (Environment.GetEnvironmentVariable("CHATSTREAMING_HUBLOG") is { Length: > 0 } log)
+        {
+            // Which tests start hubs (README, "Tests"): the test class on the stack, one line per hub.
+            var caller = new System.Diagnostics.StackTrace().GetFrames().Select(f => f.GetMethod()?.DeclaringType?.FullName ?? "")
+                .FirstOrDefault(n => n.StartsWith("ChatStreaming.Hub.Tests.", StringComparison.Ordinal) && !n.Contains(".Infrastructure.", StringComparison.Ordinal));
+            File.AppendAllText(log, $"{caller?.Split('+')[0] ?? "(a fixture)"}\n");
+        }
+
         return ChildProcess.Start("dotnet", [HubAssembly, "--urls", url], environment);
     }
 
