@@ -3,7 +3,8 @@ FROM mcr.microsoft.com/dotnet/sdk:10.0 AS build
 RUN apt-get update && apt-get install -y --no-install-recommends npm && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-RUN dotnet publish Hub/Hub.csproj -c Release -o /app
+# The image's assemblies carry the commit in their informational version (local builds leave it out: Directory.Build.props).
+RUN dotnet publish Hub/Hub.csproj -c Release -p:IncludeSourceRevisionInInformationalVersion=true -o /app
 
 FROM mcr.microsoft.com/dotnet/aspnet:10.0
 WORKDIR /app
