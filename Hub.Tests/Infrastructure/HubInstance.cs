@@ -5,6 +5,8 @@ namespace ChatStreaming.Hub.Tests.Infrastructure;
 /// <summary>One Hub instance as a real process (dotnet ChatStreaming.Hub.dll) on a free loopback port.</summary>
 internal sealed class HubInstance : IAsyncDisposable
 {
+    private static readonly Lock HubLog = new();
+
     private readonly ChildProcess process;
 
     private HubInstance(ChildProcess process, string url)
@@ -75,7 +77,10 @@ internal sealed class HubInstance : IAsyncDisposable
             // Which tests start hubs (README, "Tests"): the test class on the stack, one line per hub.
             var caller = new System.Diagnostics.StackTrace().GetFrames().Select(f => f.GetMethod()?.DeclaringType?.FullName ?? "")
                 .FirstOrDefault(n => n.StartsWith("ChatStreaming.Hub.Tests.", StringComparison.Ordinal) && !n.Contains(".Infrastructure.", StringComparison.Ordinal));
-            File.AppendAllText(log, $"{caller?.Split('+')[0] ?? "(a fixture)"}\n");
+            lock (HubLog)
+            {
+                File.AppendAllText(log, $"{caller?.Split('+')[0] ?? "(a fixture)"}\n"); // collections start hubs side by side
+            }
         }
 
         return ChildProcess.Start("dotnet", [HubAssembly, "--urls", url], environment);
