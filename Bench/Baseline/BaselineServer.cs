@@ -19,13 +19,9 @@ internal static class BaselineServer
         builder.Services.AddHostedService(sp => sp.GetRequiredService<BaselineDelivery>());
         var app = builder.Build();
 
-        // Both instances start at once, and two CREATE TABLE IF NOT EXISTS racing can both try to create it: one at a time.
-        await using (var connection = await app.Services.GetRequiredService<NpgsqlDataSource>().OpenConnectionAsync(cancellationToken))
-        await using (var transaction = await connection.BeginTransactionAsync(cancellationToken))
+        await using (var create = app.Services.GetRequiredService<NpgsqlDataSource>().CreateCommand(BaselineSql.CreateTable))
         {
-            await using var create = new NpgsqlCommand($"SELECT pg_advisory_xact_lock(hashtext('bench_chunks')); {BaselineSql.CreateTable}", connection, transaction);
             await create.ExecuteNonQueryAsync(cancellationToken);
-            await transaction.CommitAsync(cancellationToken);
         }
 
         app.MapHub<BaselineHub>("/hubs/chat");

@@ -5,7 +5,12 @@ internal static class BaselineSql
 {
     public const string Channel = "bench_chunks";
 
+    /// <summary>
+    /// Both baseline instances start at once, and two CREATE TABLE IF NOT EXISTS racing can both try to create it (23505
+    /// on pg_type): one at a time, under a transaction-scoped advisory lock (one command, so one implicit transaction).
+    /// </summary>
     public const string CreateTable = """
+        SELECT pg_advisory_xact_lock(hashtext('bench_chunks'));
         CREATE TABLE IF NOT EXISTS bench_chunks (
             stream_id  uuid             NOT NULL,
             seq        bigint           NOT NULL,
