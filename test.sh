@@ -17,6 +17,13 @@ export PATH
 
 dotnet build ChatStreaming.sln -c Release -nologo -v quiet -clp:ErrorsOnly || { echo "0 passed, 1 failed (build)"; exit 1; }
 
+# The hub the tests start, published as the image publishes it (the Blazor app trimmed) and compiled ReadyToRun for this
+# machine: a test hub lives seconds to minutes, and precompiled code cut the hubs' CPU by a fifth (README, "Tests").
+rid=$(dotnet --info | awk '/ RID:/ { print $2; exit }')
+dotnet publish Hub/Hub.csproj -c Release -r "$rid" --self-contained false -p:HubReadyToRun=true -o artifacts/hub \
+  -nologo -v quiet -clp:ErrorsOnly || { echo "0 passed, 1 failed (publish)"; exit 1; }
+export CHATSTREAMING_HUB="$PWD/artifacts/hub/ChatStreaming.Hub.dll" # HubInstance starts this one
+
 # The client libraries as NuGet packages, into the local feed samples/PackageConsumer restores from (PackageTests).
 rm -rf artifacts/packages
 for project in Contracts Client.Core; do

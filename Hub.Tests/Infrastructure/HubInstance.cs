@@ -19,8 +19,13 @@ internal sealed class HubInstance : IAsyncDisposable
 
     public ChildProcess Process => process;
 
-    /// <summary>The Hub build next to this test build (same configuration).</summary>
-    public static string HubAssembly => BuildOutput.Assembly("Hub", "ChatStreaming.Hub.dll");
+    /// <summary>
+    /// The hub the tests start: <c>CHATSTREAMING_HUB</c> when set (./test.sh sets it to the hub it publishes like the
+    /// image, compiled ReadyToRun: README, "Tests"), else the Hub build next to this test build (same configuration).
+    /// </summary>
+    public static string HubAssembly => Environment.GetEnvironmentVariable("CHATSTREAMING_HUB") is { Length: > 0 } published
+        ? File.Exists(published) ? published : throw new FileNotFoundException("CHATSTREAMING_HUB names no file", published)
+        : BuildOutput.Assembly("Hub", "ChatStreaming.Hub.dll");
 
     /// <summary>Starts the process with <paramref name="settings"/> (configuration keys such as Chat:ReplayTtl) and waits until it is ready.</summary>
     public static async Task<HubInstance> StartAsync(IReadOnlyDictionary<string, string> settings)
