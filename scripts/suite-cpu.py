@@ -19,9 +19,8 @@ KINDS = [  # first match wins: (substring of the command line, kind)
     ("chrom", "Chromium"),
     ("testhost", "test host"),
     # Before "node": MSBuild's worker processes run with /nodemode:N.
-    ("MSBuild", "build, publish and packs"), ("VBCSCompiler", "build, publish and packs"), ("csc.dll", "build, publish and packs"),
-    ("Razor", "build, publish and packs"), ("crossgen", "build, publish and packs"), ("dotnet build", "build, publish and packs"),
-    ("dotnet publish", "build, publish and packs"), ("dotnet pack", "build, publish and packs"),
+    *[(needle, "build, publish and packs") for needle in
+      ("MSBuild", "VBCSCompiler", "csc.dll", "Razor", "crossgen", "dotnet build", "dotnet publish", "dotnet pack")],
     ("playwright", "Playwright driver (Node)"),
     ("node", "Node (npm, resumable-stream servers)"),
     ("postgres", "Postgres"), ("initdb", "Postgres"),
@@ -89,7 +88,7 @@ def main():
         if used >= 0.5:
             print(f"{used:8.1f} s  {count:5d} processes  {kind}")
     print("== hub processes by how long they lived")
-    for label, low, high in [("under 4 s (refused at start)", 0, 4), ("4-30 s", 4, 30), ("30-120 s", 30, 120), ("over 120 s", 120, 1e9)]:
+    for label, low, high in [("under 4 s (most refused at start)", 0, 4), ("4-30 s", 4, 30), ("30-120 s", 30, 120), ("over 120 s", 120, 1e9)]:
         group = [used for lived, used in hubs if low <= lived < high]
         if group:
             print(f"{len(group):5d} lived {label}: {sum(group):7.1f} s of CPU, {sum(group) / len(group):5.2f} s each")
