@@ -98,12 +98,13 @@ internal sealed class BenchRun(BenchSettings settings)
         await using (var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(settings.Postgres) { Database = "postgres" }.ConnectionString))
         {
             await admin.OpenAsync(cancellationToken);
-            await using var exists = new NpgsqlCommand("SELECT 1 FROM pg_database WHERE datname = @name", admin);
-            exists.Parameters.AddWithValue("name", target.Database!);
-            if (await exists.ExecuteScalarAsync(cancellationToken) is null)
+            // Every run starts from an empty database, as from an empty Redis (FLUSHALL): earlier runs' rows would make
+            // the tables bigger than this run's load, and their unfinished answers (a ramp step that ended while answers
+            // still streamed) would be swept as orphans by this run's hubs. The hubs create the schema (migrations).
+            foreach (var sql in new[] { $"DROP DATABASE IF EXISTS \"{target.Database}\" WITH (FORCE)", $"CREATE DATABASE \"{target.Database}\"" })
             {
-                await using var create = new NpgsqlCommand($"CREATE DATABASE \"{target.Database}\"", admin);
-                await create.ExecuteNonQueryAsync(cancellationToken);
+                await using var command = new NpgsqlCommand(sql, admin);
+                await command.ExecuteNonQueryAsync(cancellationToken);
             }
         }
 
@@ -111,9 +112,6 @@ internal sealed class BenchRun(BenchSettings settings)
         await connection.OpenAsync(cancellationToken);
         await using var extension = new NpgsqlCommand("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", connection);
         await extension.ExecuteNonQueryAsync(cancellationToken);
-        // The baselines' chunk rows of earlier runs would make this run's table bigger than its load: start empty.
-        await using var fresh = new NpgsqlCommand("DROP TABLE IF EXISTS bench_chunks", connection);
-        await fresh.ExecuteNonQueryAsync(cancellationToken);
     }
 
     private static void Summarize(PipelineResult r) => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -87,7 +87,7 @@ public sealed class ClusterBenchmarkSmokeTests(ChatOnRedisCluster cluster)
         var nodes = cluster.RedisCluster!.ConnectionString;
         await using var bench = ChildProcess.Start("dotnet", [
             BuildOutput.Assembly("Bench", "ChatStreaming.Bench.dll"), "run", "--quick", "--json", json, "--pipelines", "redis-cluster",
-            "--redis", nodes, "--redis-cluster", nodes, "--postgres", cluster.Postgres.ConnectionString("bench")], BenchmarkSmokeTests.QuickStart);
+            "--redis", nodes, "--redis-cluster", nodes, "--postgres", cluster.Postgres.ConnectionString("bench_cluster")], BenchmarkSmokeTests.QuickStart);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(6)); // ≈ 1.5 min idle; a busy machine took over 3
         await bench.WaitForExitAsync(timeout.Token);
 
