@@ -25,7 +25,8 @@ internal sealed class BenchRun(BenchSettings settings)
             await using (var pipeline = await StartAsync(name, settings.Tokens, cancellationToken))
             {
                 await WarmUpAsync(runner, pipeline, settings.Tokens, cancellationToken);
-                results.Add(await runner.RunAsync(pipeline, settings.Streams, settings.Tokens, settings.TokensPerSecond, name == "redis" ? settings.ReplayTtl : null, cancellationToken));
+                results.Add(await runner.RunAsync(
+                    pipeline, settings.Streams, settings.Tokens, settings.TokensPerSecond, name == "redis" ? settings.ReplayTtl : null, cancellationToken, SamplesFile(name, settings.Streams)));
             }
 
             Summarize(results[^1]);
@@ -37,7 +38,7 @@ internal sealed class BenchRun(BenchSettings settings)
                 foreach (var n in settings.Ramp)
                 {
                     Console.Error.WriteLine($"{name} ramp: {n} streams");
-                    var step = await runner.RunAsync(pipeline, n, settings.RampTokens, settings.TokensPerSecond, null, cancellationToken);
+                    var step = await runner.RunAsync(pipeline, n, settings.RampTokens, settings.TokensPerSecond, null, cancellationToken, SamplesFile(name, n, "ramp-"));
                     steps.Add(step);
                     Summarize(step);
                     if (step.Lost + step.UnfinishedStreams > 0 || step.H(99) > 20 * RunReport.SloP99Milliseconds)
@@ -62,6 +63,10 @@ internal sealed class BenchRun(BenchSettings settings)
         var redisResult = report.Result("redis");
         return redisResult is null || (redisResult.Lost == 0 && redisResult.Duplicated == 0 && redisResult.UnfinishedStreams == 0) ? 0 : 3;
     }
+
+    /// <summary>Where a measured run writes every delivery (--samples PREFIX): PREFIX-PIPELINE-[ramp-]STREAMS.txt.</summary>
+    private string? SamplesFile(string pipeline, int streams, string step = "") =>
+        settings.Samples is { } prefix ? string.Create(CultureInfo.InvariantCulture, $"{prefix}-{pipeline}-{step}{streams}.txt") : null;
 
     /// <summary>
     /// Not measured: JIT tiering, connection pools, Redis and Postgres caches. Long enough (seconds of steady load) for

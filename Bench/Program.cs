@@ -21,15 +21,16 @@ var redisCluster = new Option<string?>("--redis-cluster") { Description = "A Red
 var postgres = new Option<string>("--postgres") { Description = "Postgres of the run (pg_stat_statements loaded)", Required = true };
 var postgresData = new Option<string?>("--postgres-data") { Description = "Its data directory, to find its processes for CPU" };
 var replayTtl = new Option<TimeSpan?>("--replay-ttl") { Description = "Chat:ReplayTtl of the hubs; the run waits it out to measure Redis memory after it", CustomParser = r => TimeSpan.Parse(r.Tokens.Single().Value, CultureInfo.InvariantCulture) };
+var samples = new Option<string?>("--samples") { Description = "Write every delivery of each measured run (emitted at, latency) to PREFIX-PIPELINE-STREAMS.txt (scripts/gc-tail.sh reads them)" };
 var command = new Option<string>("--command") { Description = "The command line to record in the report", DefaultValueFactory = _ => "ChatStreaming.Bench run" };
 
-var run = new Command("run", "Run the pipelines and write the report") { streams, tokensPerSecond, tokens, ramp, rampTokens, pollInterval, pipelines, quick, json, markdown, chart, redis, redisCluster, postgres, postgresData, replayTtl, command };
+var run = new Command("run", "Run the pipelines and write the report") { streams, tokensPerSecond, tokens, ramp, rampTokens, pollInterval, pipelines, quick, json, markdown, chart, redis, redisCluster, postgres, postgresData, replayTtl, samples, command };
 run.SetAction((p, ct) => new BenchRun(p.GetValue(quick)
         ? new(20, p.GetValue(tokensPerSecond), 150, TimeSpan.FromMilliseconds(p.GetValue(pollInterval)), p.GetValue(redis)!, p.GetValue(postgres)!, p.GetValue(postgresData),
-            p.GetValue(replayTtl) ?? TimeSpan.FromSeconds(3), [], 0, true, PipelinesOf(p.GetValue(pipelines)!, p.GetValue(redisCluster)), p.GetValue(redisCluster))
+            p.GetValue(replayTtl) ?? TimeSpan.FromSeconds(3), [], 0, true, PipelinesOf(p.GetValue(pipelines)!, p.GetValue(redisCluster)), p.GetValue(redisCluster), p.GetValue(samples))
         : new(p.GetValue(streams), p.GetValue(tokensPerSecond), p.GetValue(tokens), TimeSpan.FromMilliseconds(p.GetValue(pollInterval)), p.GetValue(redis)!, p.GetValue(postgres)!,
             p.GetValue(postgresData), p.GetValue(replayTtl) ?? TimeSpan.FromSeconds(20),
-            p.GetValue(ramp) is { } steps ? [.. steps.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture))] : [], p.GetValue(rampTokens), false, PipelinesOf(p.GetValue(pipelines)!, p.GetValue(redisCluster)), p.GetValue(redisCluster)))
+            p.GetValue(ramp) is { } steps ? [.. steps.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture))] : [], p.GetValue(rampTokens), false, PipelinesOf(p.GetValue(pipelines)!, p.GetValue(redisCluster)), p.GetValue(redisCluster), p.GetValue(samples)))
     .RunAsync(p.GetValue(command)!, p.GetValue(json), p.GetValue(markdown) ?? (p.GetValue(quick) ? null : "docs/benchmarks.md"), p.GetValue(chart) ?? (p.GetValue(quick) ? null : "docs/benchmarks.svg"), ct));
 
 var mode = new Option<string>("--mode") { Description = "polling, bestpolling or notify", Required = true };

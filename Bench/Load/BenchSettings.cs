@@ -14,7 +14,8 @@ internal sealed record BenchSettings(
     int RampTokens,
     bool Quick,
     IReadOnlyList<string> Pipelines,
-    string? RedisCluster = null)
+    string? RedisCluster = null,
+    string? Samples = null)
 {
     /// <summary>The checkout this program was built in.</summary>
     public static string RepositoryRoot => new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Parent!.Parent!.Parent!.FullName;

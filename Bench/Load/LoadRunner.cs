@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 
 namespace ChatStreaming.Bench.Load;
@@ -5,12 +6,12 @@ namespace ChatStreaming.Bench.Load;
 /// <summary>Runs N concurrent streams through a pipeline, clients spread over its two instances, and measures.</summary>
 internal sealed class LoadRunner(SystemProbe probe)
 {
-    public async Task<PipelineResult> RunAsync(IPipeline pipeline, int streams, int tokens, double tokensPerSecond, TimeSpan? replayTtl, CancellationToken cancellationToken)
+    public async Task<PipelineResult> RunAsync(IPipeline pipeline, int streams, int tokens, double tokensPerSecond, TimeSpan? replayTtl, CancellationToken cancellationToken, string? samplesFile = null)
     {
         var connections = new IAsyncDisposable[streams][];
         await Parallel.ForEachAsync(Enumerable.Range(0, streams), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
             connections[i] = await pipeline.ConnectAsync(i, ct));
-        var results = Enumerable.Range(0, streams).Select(_ => new StreamResult()).ToArray();
+        var results = Enumerable.Range(0, streams).Select(_ => new StreamResult(tokens)).ToArray();
         await pipeline.TakeServerStatsAsync(cancellationToken);
         await probe.ResetStatementsAsync();
         var redisBaseline = await probe.RedisUsedMemoryAsync(pipeline.OnRedisCluster);
@@ -74,13 +75,44 @@ internal sealed class LoadRunner(SystemProbe probe)
 
         var receivers = results.SelectMany(r => r.Receivers).ToArray();
         var samples = receivers.Select(r => (r.CrossInstance, Samples: r.Locked(x => x.Samples.ToArray()))).ToArray();
+        var lastStart = firstFinished ?? Clock.UnixMilliseconds(); // the steady window ends before the first finish
+        if (samplesFile is not null)
+        {
+            await WriteSamplesAsync(samplesFile, samples, allStarted, lastStart, cancellationToken);
+        }
+
         double[] latencies = [.. samples.SelectMany(s => s.Samples).Select(s => s.Latency)];
         Array.Sort(latencies);
         return new PipelineResult(
-            pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies, SteadyWindow(samples, allStarted, firstFinished ?? Clock.UnixMilliseconds()),
+            pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies, SteadyWindow(samples, allStarted, lastStart),
             results.Sum(r => r.Lost), results.Sum(r => r.Duplicated), results.Count(r => !r.Finished), server, statements,
             cpuAfter.ToDictionary(c => c.Key, c => 100 * (c.Value - cpuBefore[c.Key]) / duration),
             redisBaseline, redisPeak, afterTtl, nodes, TokenDeliveries: (long)receivers.Length * tokens);
+    }
+
+    /// <summary>
+    /// Every delivery, for a closer look than percentiles (scripts/gc-tail.sh): a header line "# steady FROM TO" (Unix ms,
+    /// the steady window), then one line per delivery: "cross|same EMITTED_AT LATENCY" (Unix ms, ms).
+    /// </summary>
+    private static async Task WriteSamplesAsync(
+        string path, (bool CrossInstance, (double EmittedAt, double Latency)[] Samples)[] receivers, double allStarted, double firstFinished, CancellationToken cancellationToken)
+    {
+        var (from, to) = (allStarted + 1000, firstFinished - 500); // as SteadyWindow
+        IEnumerable<string> Lines()
+        {
+            yield return string.Create(CultureInfo.InvariantCulture, $"# steady {from:0.###} {to:0.###}");
+            foreach (var (crossInstance, samples) in receivers)
+            {
+                foreach (var (emittedAt, latency) in samples)
+                {
+                    yield return string.Create(CultureInfo.InvariantCulture, $"{(crossInstance ? "cross" : "same")} {emittedAt:0.###} {latency:0.###}");
+                }
+            }
+        }
+
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        await File.WriteAllLinesAsync(path, Lines(), cancellationToken);
+        Console.Error.WriteLine($"  samples: {path}");
     }
 
     private static Steady SteadyWindow((bool CrossInstance, (double EmittedAt, double Latency)[] Samples)[] receivers, double allStarted, double firstFinished)

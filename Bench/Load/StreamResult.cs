@@ -1,13 +1,17 @@
 namespace ChatStreaming.Bench.Load;
 
-/// <summary>What the clients of one stream saw: one receiver per watching connection.</summary>
-internal sealed class StreamResult
+/// <summary>
+/// What the clients of one stream saw: one receiver per watching connection. A receiver's records are sized for the
+/// stream's <paramref name="tokens"/> up front, so recording a delivery allocates nothing: the load client's own
+/// bookkeeping must not add garbage collections (each pause delays every stream's callbacks, whatever the pipeline).
+/// </summary>
+internal sealed class StreamResult(int tokens)
 {
     public List<Receiver> Receivers { get; } = [];
 
     public Receiver Add(bool crossInstance)
     {
-        var receiver = new Receiver(crossInstance);
+        var receiver = new Receiver(crossInstance, tokens);
         lock (Receivers)
         {
             Receivers.Add(receiver);
@@ -26,17 +30,18 @@ internal sealed class StreamResult
 }
 
 /// <summary>One connection's view of one stream (lock it to read or write).</summary>
-internal sealed class Receiver(bool crossInstance)
+internal sealed class Receiver(bool crossInstance, int tokens)
 {
     /// <summary>Watching from the other instance than the one that produces the stream.</summary>
     public bool CrossInstance { get; } = crossInstance;
 
     /// <summary>(emitted at, Unix ms; delivery latency, ms) per chunk received.</summary>
-    public List<(double EmittedAt, double Latency)> Samples { get; } = [];
+    public List<(double EmittedAt, double Latency)> Samples { get; } = new(tokens);
 
-    public HashSet<long> Sequences { get; } = [];
+    public SequenceSet Sequences { get; } = new(tokens);
 
-    public System.Text.StringBuilder Text { get; } = new();
+    /// <summary>Room for the answer's text at the simulated model's pace (a few characters a token); it grows past that.</summary>
+    public System.Text.StringBuilder Text { get; } = new(8 * tokens);
 
     public long Received { get; set; }
 
@@ -71,5 +76,44 @@ internal sealed class Receiver(bool crossInstance)
         {
             return read(this);
         }
+    }
+}
+
+/// <summary>The distinct sequences one receiver saw: a flag per sequence (they run 1..N; it grows past its first size).</summary>
+internal sealed class SequenceSet(int capacity)
+{
+    private bool[] seen = new bool[capacity + 1];
+    private HashSet<long>? outside; // a sequence no array index can hold (never seen so far)
+
+    public int Count { get; private set; }
+
+    /// <summary>False when <paramref name="sequence"/> was seen before.</summary>
+    public bool Add(long sequence)
+    {
+        if (sequence < 0 || sequence >= Array.MaxLength)
+        {
+            outside ??= [];
+            if (!outside.Add(sequence))
+            {
+                return false;
+            }
+        }
+        else
+        {
+            if (sequence >= seen.Length)
+            {
+                Array.Resize(ref seen, (int)Math.Min(Array.MaxLength, Math.Max(sequence + 1, 2L * seen.Length)));
+            }
+
+            if (seen[sequence])
+            {
+                return false;
+            }
+
+            seen[sequence] = true;
+        }
+
+        Count++;
+        return true;
     }
 }
