@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Where the tail of one benchmark run comes from: its slowest 1 % of cross-instance deliveries in the steady window,
-each attributed to the longest garbage-collection pause it overlaps (a hub's, or the load client's), or to none.
+each attributed to the longest garbage-collection pause it overlaps (a hub's, or the load client's), or to none; and
+what a hub allocates, by type.
 
 Usage: scripts/gc-tail.py SAMPLES_FILE PAUSES_DIR   (both written by scripts/gc-tail.sh)
 """
@@ -39,6 +40,13 @@ def main(samples_path, pauses_dir):
     print("|---|---|---|---|---|---|")
     for who, n, median, longest, total, promoted, older in table:
         print(f"| {who} | {n} | {median:.1f} / {longest:.1f} | {total:.0f} | {promoted:.0f} | {older} |")
+
+    for path in sorted(glob.glob(os.path.join(pauses_dir, "ChatStreaming.Hub*.alloc")))[:1]:
+        lines = open(path).read().splitlines()
+        print(f"\nWhat one hub allocated, by type (the runtime's allocation samples, its whole life: {lines[0].split('; ')[1]}):")
+        for line in lines[1:13]:
+            kb, share, kind = line.split(" ", 2)
+            print(f"  {share:>5} %  {kind}")
 
     tail = [(e, l) for e, l in cross if l >= p99]
     blamed = {}

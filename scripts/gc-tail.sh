@@ -4,6 +4,7 @@
 # every delivery written out (--samples); then scripts/gc-tail.py attributes the steady window's slowest 1 % of
 # cross-instance deliveries to the pauses they overlap (a hub's or the load client's).
 # Usage: scripts/gc-tail.sh [STREAMS] [more ./bench.sh options]   Output kept in a temporary directory (printed).
+# GC_ALLOCATIONS=1 scripts/gc-tail.sh also samples what the hubs allocate, by type (it costs them some CPU).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 streams=${1:-100}

@@ -6,6 +6,9 @@ using System.Globalization;
 /// name in no namespace). With GC_PAUSES_DIR set, writes one line per garbage collection to
 /// GC_PAUSES_DIR/PROGRAM-ARGUMENT-PID.txt: "START_MS PAUSE_MS gen N promoted KB": when the runtime began to suspend
 /// the process (Unix ms), how long until it resumed, the generation collected and the bytes it promoted (survivors).
+/// With GC_ALLOCATIONS=1 also, beside it, PROGRAM-ARGUMENT-PID.alloc: what was allocated since the process started, by
+/// type, from the runtime's allocation samples (one about every 100 KB), rewritten every hundred samples. That needs the
+/// GC events' verbose level, which costs the process some CPU: off unless asked.
 /// </summary>
 internal static class StartupHook
 {
@@ -17,17 +20,22 @@ internal static class StartupHook
         {
             var args = Environment.GetCommandLineArgs();
             var name = string.Join('-', args.Take(2).Select(a => Path.GetFileNameWithoutExtension(a)));
-            listener = new GcPauseListener(Path.Combine(directory, $"{name}-{Environment.ProcessId}.txt"));
+            listener = new GcPauseListener(Path.Combine(directory, $"{name}-{Environment.ProcessId}"));
         }
     }
 }
 
-/// <summary>The runtime's GC events (keyword 0x1), in process: suspension begins, the collection, the restart ends.</summary>
+/// <summary>
+/// The runtime's GC events (keyword 0x1; verbose: with the allocation samples), in process: suspension begins, the
+/// collection, the restart ends.
+/// </summary>
 internal sealed class GcPauseListener(string path) : EventListener
 {
+    private readonly Dictionary<string, long> allocated = [];
+    private long samples;
     private const EventKeywords GcKeyword = (EventKeywords)0x1;
     private static readonly string[] Promoted = ["TotalPromotedSize0", "TotalPromotedSize1", "TotalPromotedSize2", "TotalPromotedSize3"];
-    private readonly StreamWriter output = new(path) { AutoFlush = true };
+    private readonly StreamWriter output = new(path + ".txt") { AutoFlush = true };
     private double suspending;
     private object? generation;
     private long promotedBytes;
@@ -36,7 +44,7 @@ internal sealed class GcPauseListener(string path) : EventListener
     {
         if (eventSource.Name == "Microsoft-Windows-DotNETRuntime")
         {
-            EnableEvents(eventSource, EventLevel.Informational, GcKeyword);
+            EnableEvents(eventSource, Environment.GetEnvironmentVariable("GC_ALLOCATIONS") == "1" ? EventLevel.Verbose : EventLevel.Informational, GcKeyword);
         }
     }
 
@@ -53,6 +61,21 @@ internal sealed class GcPauseListener(string path) : EventListener
                 break;
             case "GCHeapStats_V2":
                 promotedBytes = Promoted.Sum(name => Convert.ToInt64(e.Payload![e.PayloadNames!.IndexOf(name)], CultureInfo.InvariantCulture));
+                break;
+            case "GCAllocationTick_V4":
+                var type = e.Payload![e.PayloadNames!.IndexOf("TypeName")] as string ?? "?";
+                lock (allocated)
+                {
+                    allocated[type] = allocated.GetValueOrDefault(type) + Convert.ToInt64(e.Payload[e.PayloadNames.IndexOf("AllocationAmount64")], CultureInfo.InvariantCulture);
+                    if (++samples % 100 == 0)
+                    {
+                        var total = allocated.Values.Sum();
+                        File.WriteAllLines(path + ".alloc", allocated.OrderByDescending(a => a.Value).Take(30)
+                            .Select(a => string.Create(CultureInfo.InvariantCulture, $"{a.Value / 1024} {100.0 * a.Value / total:0.0} {a.Key}"))
+                            .Prepend(string.Create(CultureInfo.InvariantCulture, $"# KB % type; {total / 1024} KB sampled")));
+                    }
+                }
+
                 break;
             case "GCRestartEEEnd_V1":
                 lock (output)
