@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Diagnostics;
+using System.Globalization;
 
 namespace ChatStreaming.Bench.Load;
 
@@ -75,16 +75,16 @@ internal sealed class LoadRunner(SystemProbe probe)
 
         var receivers = results.SelectMany(r => r.Receivers).ToArray();
         var samples = receivers.Select(r => (r.CrossInstance, Samples: r.Locked(x => x.Samples.ToArray()))).ToArray();
-        var lastStart = firstFinished ?? Clock.UnixMilliseconds(); // the steady window ends before the first finish
+        var firstEnd = firstFinished ?? Clock.UnixMilliseconds(); // the steady window ends before it
         if (samplesFile is not null)
         {
-            await WriteSamplesAsync(samplesFile, samples, allStarted, lastStart, cancellationToken);
+            await WriteSamplesAsync(samplesFile, samples, allStarted, firstEnd, cancellationToken);
         }
 
         double[] latencies = [.. samples.SelectMany(s => s.Samples).Select(s => s.Latency)];
         Array.Sort(latencies);
         return new PipelineResult(
-            pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies, SteadyWindow(samples, allStarted, lastStart),
+            pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies, SteadyWindow(samples, allStarted, firstEnd),
             results.Sum(r => r.Lost), results.Sum(r => r.Duplicated), results.Count(r => !r.Finished), server, statements,
             cpuAfter.ToDictionary(c => c.Key, c => 100 * (c.Value - cpuBefore[c.Key]) / duration),
             redisBaseline, redisPeak, afterTtl, nodes, TokenDeliveries: (long)receivers.Length * tokens);
