@@ -31,11 +31,11 @@ internal static class StartupHook
 /// </summary>
 internal sealed class GcPauseListener(string path) : EventListener
 {
-    private readonly Dictionary<string, long> allocated = [];
-    private long samples;
     private const EventKeywords GcKeyword = (EventKeywords)0x1;
     private static readonly string[] Promoted = ["TotalPromotedSize0", "TotalPromotedSize1", "TotalPromotedSize2", "TotalPromotedSize3"];
     private readonly StreamWriter output = new(path + ".txt") { AutoFlush = true };
+    private readonly Dictionary<string, long> allocated = [];
+    private long samples;
     private double suspending;
     private object? generation;
     private long promotedBytes;
@@ -57,7 +57,7 @@ internal sealed class GcPauseListener(string path) : EventListener
                 suspending = at;
                 break;
             case "GCStart_V2":
-                generation = e.Payload![1];
+                generation = e.Payload![e.PayloadNames!.IndexOf("Depth")];
                 break;
             case "GCHeapStats_V2":
                 promotedBytes = Promoted.Sum(name => Convert.ToInt64(e.Payload![e.PayloadNames!.IndexOf(name)], CultureInfo.InvariantCulture));
