@@ -10,7 +10,8 @@ cd "$(dirname "$0")/.."
 streams=${1:-100}
 shift || true
 out=$(mktemp -d /tmp/gc-tail.XXXXXX)
-dotnet build ChatStreaming.sln -c Release -nologo -v quiet -clp:ErrorsOnly
+# The hook first, on its own: every dotnet process below (./bench.sh builds too) loads it, and fails without it.
+dotnet build Tools/GcPauses -c Release -nologo -v quiet -clp:ErrorsOnly
 GC_PAUSES_DIR=$out DOTNET_STARTUP_HOOKS=$PWD/Tools/GcPauses/bin/Release/net10.0/ChatStreaming.GcPauses.dll \
   ./bench.sh --pipelines redis --streams "$streams" --markdown "$out/bench.md" --chart "$out/bench.svg" --json "$out/bench.json" \
   --samples "$out/samples" "$@"

@@ -75,32 +75,31 @@ internal sealed class LoadRunner(SystemProbe probe)
 
         var receivers = results.SelectMany(r => r.Receivers).ToArray();
         var samples = receivers.Select(r => (r.CrossInstance, Samples: r.Locked(x => x.Samples.ToArray()))).ToArray();
-        var firstEnd = firstFinished ?? Clock.UnixMilliseconds(); // the steady window ends before it
+        var window = Window.Steady(allStarted, firstFinished ?? Clock.UnixMilliseconds());
         if (samplesFile is not null)
         {
-            await WriteSamplesAsync(samplesFile, samples, allStarted, firstEnd, cancellationToken);
+            await WriteSamplesAsync(samplesFile, samples, window, cancellationToken);
         }
 
         double[] latencies = [.. samples.SelectMany(s => s.Samples).Select(s => s.Latency)];
         Array.Sort(latencies);
         return new PipelineResult(
-            pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies, SteadyWindow(samples, allStarted, firstEnd),
+            pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies, SteadyWindow(samples, window),
             results.Sum(r => r.Lost), results.Sum(r => r.Duplicated), results.Count(r => !r.Finished), server, statements,
             cpuAfter.ToDictionary(c => c.Key, c => 100 * (c.Value - cpuBefore[c.Key]) / duration),
             redisBaseline, redisPeak, afterTtl, nodes, TokenDeliveries: (long)receivers.Length * tokens);
     }
 
     /// <summary>
-    /// Every delivery, for a closer look than percentiles (scripts/gc-tail.sh): a header line "# steady FROM TO" (Unix ms,
-    /// the steady window), then one line per delivery: "cross|same EMITTED_AT LATENCY" (Unix ms, ms).
+    /// Every delivery, for a closer look than percentiles (scripts/gc-tail.sh): a header line "# steady FROM TO" (Unix ms;
+    /// -Infinity and Infinity for a whole run), then one line per delivery: "cross|same EMITTED_AT LATENCY" (Unix ms, ms).
     /// </summary>
     private static async Task WriteSamplesAsync(
-        string path, (bool CrossInstance, (double EmittedAt, double Latency)[] Samples)[] receivers, double allStarted, double firstFinished, CancellationToken cancellationToken)
+        string path, (bool CrossInstance, (double EmittedAt, double Latency)[] Samples)[] receivers, Window window, CancellationToken cancellationToken)
     {
-        var (from, to) = (allStarted + 1000, firstFinished - 500); // as SteadyWindow
         IEnumerable<string> Lines()
         {
-            yield return string.Create(CultureInfo.InvariantCulture, $"# steady {from:0.###} {to:0.###}");
+            yield return string.Create(CultureInfo.InvariantCulture, $"# steady {window.From:0.###} {window.To:0.###}");
             foreach (var (crossInstance, samples) in receivers)
             {
                 foreach (var (emittedAt, latency) in samples)
@@ -115,19 +114,34 @@ internal sealed class LoadRunner(SystemProbe probe)
         Console.Error.WriteLine($"  samples: {path}");
     }
 
-    private static Steady SteadyWindow((bool CrossInstance, (double EmittedAt, double Latency)[] Samples)[] receivers, double allStarted, double firstFinished)
+    private static Steady SteadyWindow((bool CrossInstance, (double EmittedAt, double Latency)[] Samples)[] receivers, Window window)
     {
-        var (from, to) = (allStarted + 1000, firstFinished - 500);
-        var wholeRun = to - from < 1000;
         double[] Sorted(Func<bool, bool> which)
         {
             double[] values = [.. receivers.Where(r => which(r.CrossInstance)).SelectMany(r => r.Samples)
-                .Where(s => wholeRun || (s.EmittedAt >= from && s.EmittedAt <= to)).Select(s => s.Latency)];
+                .Where(s => window.Contains(s.EmittedAt)).Select(s => s.Latency)];
             Array.Sort(values);
             return values;
         }
 
-        return new Steady(Sorted(cross => cross), Sorted(cross => !cross), Sorted(_ => true), wholeRun ? 0 : (to - from) / 1000, wholeRun);
+        return new Steady(Sorted(cross => cross), Sorted(cross => !cross), Sorted(_ => true), window.WholeRun ? 0 : (window.To - window.From) / 1000, window.WholeRun);
+    }
+
+    /// <summary>
+    /// The chunks whose latencies count (Unix ms of emission): from 1 s after the last stream started to 0.5 s before the
+    /// first one finished, so neither the burst of sends nor the finishes are in it; the whole run when that leaves less
+    /// than a second.
+    /// </summary>
+    private readonly record struct Window(double From, double To)
+    {
+        public static Window Steady(double allStarted, double firstFinished) =>
+            firstFinished - 500 - (allStarted + 1000) < 1000
+                ? new(double.NegativeInfinity, double.PositiveInfinity)
+                : new(allStarted + 1000, firstFinished - 500);
+
+        public bool WholeRun => double.IsInfinity(From);
+
+        public bool Contains(double emittedAt) => emittedAt >= From && emittedAt <= To;
     }
 
     private static void Progress(string pipeline, int streams, StreamResult[] results, TimeSpan elapsed)

@@ -38,7 +38,7 @@ internal sealed class Receiver(bool crossInstance, int tokens)
     /// <summary>(emitted at, Unix ms; delivery latency, ms) per chunk received.</summary>
     public List<(double EmittedAt, double Latency)> Samples { get; } = new(tokens);
 
-    public SequenceSet Sequences { get; } = new(tokens);
+    public HashSet<long> Sequences { get; } = new(tokens);
 
     /// <summary>Room for the answer's text at the simulated model's pace (a few characters a token); it grows past that.</summary>
     public System.Text.StringBuilder Text { get; } = new(8 * tokens);
@@ -76,44 +76,5 @@ internal sealed class Receiver(bool crossInstance, int tokens)
         {
             return read(this);
         }
-    }
-}
-
-/// <summary>The distinct sequences one receiver saw: a flag per sequence (they run 1..N; it grows past its first size).</summary>
-internal sealed class SequenceSet(int capacity)
-{
-    private bool[] seen = new bool[capacity + 1];
-    private HashSet<long>? outside; // a sequence no array index can hold (never seen so far)
-
-    public int Count { get; private set; }
-
-    /// <summary>False when <paramref name="sequence"/> was seen before.</summary>
-    public bool Add(long sequence)
-    {
-        if (sequence < 0 || sequence >= Array.MaxLength)
-        {
-            outside ??= [];
-            if (!outside.Add(sequence))
-            {
-                return false;
-            }
-        }
-        else
-        {
-            if (sequence >= seen.Length)
-            {
-                Array.Resize(ref seen, (int)Math.Min(Array.MaxLength, Math.Max(sequence + 1, 2L * seen.Length)));
-            }
-
-            if (seen[sequence])
-            {
-                return false;
-            }
-
-            seen[sequence] = true;
-        }
-
-        Count++;
-        return true;
     }
 }
