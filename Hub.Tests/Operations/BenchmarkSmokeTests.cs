@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Npgsql;
 
 namespace ChatStreaming.Hub.Tests.Operations;
 
@@ -21,8 +22,12 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
     public async Task QuickBenchmarkRunsEveryPipelineAndTheProductLosesNothingOnEitherInstance()
     {
         var json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
+        var samples = Path.Combine(Path.GetTempPath(), $"bench-samples-{Guid.NewGuid():N}");
+        // What an earlier run left in its database: a run starts from an empty one.
+        await ExecuteAsync("postgres", "CREATE DATABASE bench");
+        await ExecuteAsync("bench", "CREATE TABLE left_by_an_earlier_run (id int)");
         await using var bench = ChildProcess.Start("dotnet", [
-            BuildOutput.Assembly("Bench", "ChatStreaming.Bench.dll"), "run", "--quick", "--json", json,
+            BuildOutput.Assembly("Bench", "ChatStreaming.Bench.dll"), "run", "--quick", "--json", json, "--samples", samples,
             "--redis", cluster.Redis.ConnectionString,
             "--postgres", cluster.Postgres.ConnectionString("bench"),
             "--postgres-data", cluster.Postgres.DataDirectory], QuickStart);
@@ -30,6 +35,7 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
         await bench.WaitForExitAsync(timeout.Token);
 
         Assert.True(bench.ExitCode == 0, string.Join('\n', bench.Output.TakeLast(30)));
+        Assert.False((bool)(await ExecuteAsync("bench", "SELECT to_regclass('left_by_an_earlier_run') IS NOT NULL"))!);
         var pipelines = JsonDocument.Parse(await File.ReadAllTextAsync(json)).RootElement.GetProperty("pipelines");
         foreach (var name in Pipelines)
         {
@@ -69,7 +75,29 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
 
         Assert.True(pipelines.GetProperty("polling").GetProperty("emptyPollShare").GetDouble() >= 0);
         Assert.True(pipelines.GetProperty("polling").GetProperty("dbStatementsPerSecond").GetDouble() > pipelines.GetProperty("redis").GetProperty("dbStatementsPerSecond").GetDouble());
+
+        // --samples: the steady window, then every delivery of the run, one line each.
+        var lines = await File.ReadAllLinesAsync($"{samples}-redis-20.txt");
+        Assert.StartsWith("# steady ", lines[0], StringComparison.Ordinal);
+        Assert.Equal(redis.GetProperty("chunks").GetInt64(), lines.Length - 1);
+        Assert.All(lines.Skip(1), line => Assert.Matches(@"^(cross|same) [0-9.]+ -?[0-9.]+$", line));
         File.Delete(json);
+        foreach (var file in Directory.GetFiles(Path.GetTempPath(), $"{Path.GetFileName(samples)}-*"))
+        {
+            File.Delete(file);
+        }
+    }
+
+    /// <summary>
+    /// One statement, on a connection of its own: the run drops the database under any pooled one, and a pooled one may
+    /// be left over from before another test of this collection restarted Postgres.
+    /// </summary>
+    private async Task<object?> ExecuteAsync(string database, string sql)
+    {
+        await using var connection = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(cluster.Postgres.ConnectionString(database)) { Pooling = false }.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        return await command.ExecuteScalarAsync();
     }
 }
 
