@@ -15,15 +15,15 @@ PROCESSES = [("ChatStreaming.Hub", "hub"), ("ChatStreaming.Bench-run", "load cli
 
 
 def read_pauses(pauses_dir, start, end):
-    """{(kind, pid): [(start ms, pause ms, generation, survivors KB)]} of the pauses that began in the window."""
+    """{(kind, pid): [(start ms, pause ms, generation, survivors KB, suspension ms)]} of the pauses that began in the window."""
     found = {}
     for path in sorted(glob.glob(os.path.join(pauses_dir, "*.txt"))):
         name = os.path.basename(path)[:-len(".txt")]
         kind = next((k for prefix, k in PROCESSES if name.startswith(prefix)), None)
         if kind is None:
             continue
-        # a line: START_MS PAUSE_MS gen N promoted KB
-        rows = [(float(r[0]), float(r[1]), r[3], int(r[5])) for r in (line.split() for line in open(path))]
+        # a line: START_MS PAUSE_MS gen N promoted KB suspend MS
+        rows = [(float(r[0]), float(r[1]), r[3], int(r[5]), float(r[7])) for r in (line.split() for line in open(path))]
         found[(kind, name.rsplit("-", 1)[1])] = [r for r in rows if start <= r[0] <= end]
     return found
 
@@ -41,14 +41,16 @@ def main(samples_path, pauses_dir):
     print(f"{span}, {len(cross)} cross-instance deliveries: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
 
     pauses = read_pauses(pauses_dir, start, end)
-    print("\n| process | GCs in the window | pause median / max (ms) | paused in all (ms) | gen0 survivors, median (KB) | gen1/gen2 GCs |")
-    print("|---|---|---|---|---|---|")
+    print("\n| process | GCs in the window | pause median / max (ms) | of which suspending, median / max (ms) | paused in all (ms) | gen0 survivors, median (KB) | gen1/gen2 GCs |")
+    print("|---|---|---|---|---|---|---|")
     for (kind, pid), rows in pauses.items():
         if rows:
-            durations = [d for _, d, _, _ in rows]
-            gen0 = [kb for _, _, g, kb in rows if g == "0"]
-            print(f"| {kind} (pid {pid}) | {len(rows)} | {statistics.median(durations):.1f} / {max(durations):.1f} | {sum(durations):.0f} | "
-                  f"{statistics.median(gen0) if gen0 else 0:.0f} | {sum(1 for _, _, g, _ in rows if g != '0')} |")
+            durations = [d for _, d, _, _, _ in rows]
+            suspensions = [s for _, _, _, _, s in rows]
+            gen0 = [kb for _, _, g, kb, _ in rows if g == "0"]
+            print(f"| {kind} (pid {pid}) | {len(rows)} | {statistics.median(durations):.1f} / {max(durations):.1f} | "
+                  f"{statistics.median(suspensions):.1f} / {max(suspensions):.1f} | {sum(durations):.0f} | "
+                  f"{statistics.median(gen0) if gen0 else 0:.0f} | {sum(1 for _, _, g, _, _ in rows if g != '0')} |")
 
     for path in sorted(glob.glob(os.path.join(pauses_dir, "ChatStreaming.Hub*.alloc")))[:1]:
         lines = open(path).read().splitlines()
@@ -60,7 +62,7 @@ def main(samples_path, pauses_dir):
     tail = [(e, l) for e, l in cross if l >= p99]
     blamed = {}
     for emitted, latency in tail:
-        overlapping = [(d, kind) for (kind, _), rows in pauses.items() for t, d, _, _ in rows if t < emitted + latency and t + d > emitted]
+        overlapping = [(d, kind) for (kind, _), rows in pauses.items() for t, d, _, _, _ in rows if t < emitted + latency and t + d > emitted]
         key = max(overlapping)[1] if overlapping else "no pause"
         blamed[key] = blamed.get(key, 0) + 1
     print(f"\nThe {len(tail)} slowest deliveries (≥ p99), by the longest GC pause each overlaps (emitted → received):")

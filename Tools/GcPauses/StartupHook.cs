@@ -4,8 +4,9 @@ using System.Globalization;
 /// <summary>
 /// Loaded by the runtime before Main when DOTNET_STARTUP_HOOKS names this assembly (the runtime looks for this class
 /// name in no namespace). With GC_PAUSES_DIR set, writes one line per garbage collection to
-/// GC_PAUSES_DIR/PROGRAM-ARGUMENT-PID.txt: "START_MS PAUSE_MS gen N promoted KB": when the runtime began to suspend
-/// the process (Unix ms), how long until it resumed, the generation collected and the bytes it promoted (survivors).
+/// GC_PAUSES_DIR/PROGRAM-ARGUMENT-PID.txt: "START_MS PAUSE_MS gen N promoted KB suspend MS": when the runtime began to
+/// suspend the process (Unix ms), how long until it resumed, the generation collected, the bytes it promoted (survivors)
+/// and how much of the pause was the suspension itself (every thread brought to a safe point, before the collection).
 /// With GC_ALLOCATIONS=1 also, beside it, PROGRAM-ARGUMENT-PID.alloc: what was allocated since the process started, by
 /// type, from the runtime's allocation samples (one about every 100 KB), rewritten every hundred samples. That needs the
 /// GC events' verbose level, which costs the process some CPU: off unless asked.
@@ -37,6 +38,7 @@ internal sealed class GcPauseListener(string path) : EventListener
     private readonly Dictionary<string, long> allocated = [];
     private long samples;
     private double suspending;
+    private double suspended;
     private object? generation;
     private long promotedBytes;
 
@@ -55,6 +57,9 @@ internal sealed class GcPauseListener(string path) : EventListener
         {
             case "GCSuspendEEBegin_V1":
                 suspending = at;
+                break;
+            case "GCSuspendEEEnd_V1":
+                suspended = at - suspending;
                 break;
             case "GCStart_V2":
                 generation = e.Payload![e.PayloadNames!.IndexOf("Depth")];
@@ -80,7 +85,7 @@ internal sealed class GcPauseListener(string path) : EventListener
             case "GCRestartEEEnd_V1":
                 lock (output)
                 {
-                    output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{suspending:0.0} {at - suspending:0.00} gen {generation} promoted {promotedBytes / 1024}"));
+                    output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{suspending:0.0} {at - suspending:0.00} gen {generation} promoted {promotedBytes / 1024} suspend {suspended:0.00}"));
                 }
 
                 break;
