@@ -37,7 +37,8 @@ const users = Number(options.users), answers = Number(options.answers), idleUser
 const now = () => performance.timeOrigin + performance.now(); // sub-millisecond wall clock
 const run = Date.now();
 const cross = [], same = []; // [emittedAt, latency ms]
-const firstAnswers = new Map(); // the first answer of each user: message id → [first emitted, last emitted]
+const spans = new Map(); // every answer: message id → [first emitted, last emitted] of the chunks received
+const firstAnswers = new Set(); // the first answer of each user
 let lost = 0, duplicated = 0, wrongText = 0, unfinished = 0;
 
 async function signIn(name) {
@@ -59,10 +60,12 @@ async function open(url, token, samples) {
     if (!chunks) connection.chunks.set(chunk.messageId, (chunks = []));
     chunks.push(chunk);
     samples?.push([chunk.emittedAt, at - chunk.emittedAt]);
-    const span = firstAnswers.get(chunk.messageId);
+    const span = spans.get(chunk.messageId);
     if (span) {
       span[0] = Math.min(span[0], chunk.emittedAt);
       span[1] = Math.max(span[1], chunk.emittedAt);
+    } else {
+      spans.set(chunk.messageId, [chunk.emittedAt, chunk.emittedAt]);
     }
   });
   connection.on("GenerationFinished", (finished) => connection.finished.set(finished.messageId, finished));
@@ -93,7 +96,7 @@ async function user(index) {
   await watcher.invoke("JoinConversation", conversation.id);
   for (let round = 0; round < answers; round++) {
     const sent = await sender.invoke("SendMessage", { conversationId: conversation.id, content: `js-load ${index}.${round}` });
-    if (round === 0) firstAnswers.set(sent.assistantMessageId, [Infinity, -Infinity]);
+    if (round === 0) firstAnswers.add(sent.assistantMessageId);
     const deadline = Date.now() + 120_000;
     while (!(sender.finished.has(sent.assistantMessageId) && watcher.finished.has(sent.assistantMessageId)) && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -153,9 +156,9 @@ async function main() {
   const seconds = (Date.now() - started) / 1000;
   if (options.keep) await Promise.all(tabs.map((tab) => tab.stop()));
 
-  const spans = [...firstAnswers.values()];
-  const from = Math.max(...spans.map((s) => s[0])) + 1000;
-  const to = Math.min(...spans.map((s) => s[1])) - 500;
+  const first = [...firstAnswers].map((id) => spans.get(id)).filter((span) => span);
+  const from = Math.max(...first.map((s) => s[0])) + 1000;
+  const to = Math.min(...first.map((s) => s[1])) - 500;
   const steady = cross.filter(([emitted]) => emitted >= from && emitted <= to);
   console.log(`${users} users × ${answers} answers, official JavaScript client (JSON), ${options.keep ? "tabs kept open to the end" : "each user closes its tabs when done"}: ${seconds.toFixed(1)} s`);
   console.log(`  cross-instance, whole run: ${summary(cross)}`);
