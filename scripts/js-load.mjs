@@ -116,12 +116,12 @@ async function idleUser(index) {
   return tabs;
 }
 
-const percentile = (samples, p) => {
-  if (samples.length === 0) return "–";
+const summary = (samples) => {
+  if (samples.length === 0) return "no deliveries";
   const sorted = samples.map((s) => s[1]).sort((x, y) => x - y);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))].toFixed(2);
+  const at = (p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))].toFixed(2);
+  return `p50 ${at(0.5)} ms, p99 ${at(0.99)} ms, max ${at(1)} ms (${samples.length})`;
 };
-const summary = (samples) => `p50 ${percentile(samples, 0.5)} ms, p99 ${percentile(samples, 0.99)} ms, max ${percentile(samples, 1)} ms (${samples.length})`;
 
 if (options["idle-child"]) {
   // The idle users' process: opens their tabs, says so, closes them all when told, says so, ends.

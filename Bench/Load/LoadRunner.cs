@@ -124,7 +124,7 @@ internal sealed class LoadRunner(SystemProbe probe)
             return values;
         }
 
-        return new Steady(Sorted(cross => cross), Sorted(cross => !cross), Sorted(_ => true), window.WholeRun ? 0 : (window.To - window.From) / 1000, window.WholeRun);
+        return new Steady(Sorted(cross => cross), Sorted(cross => !cross), Sorted(_ => true), window.Seconds, window.WholeRun);
     }
 
     /// <summary>
@@ -140,6 +140,9 @@ internal sealed class LoadRunner(SystemProbe probe)
                 : new(allStarted + 1000, firstFinished - 500);
 
         public bool WholeRun => double.IsInfinity(From);
+
+        /// <summary>Its length; 0 for a whole run.</summary>
+        public double Seconds => WholeRun ? 0 : (To - From) / 1000;
 
         public bool Contains(double emittedAt) => emittedAt >= From && emittedAt <= To;
     }

@@ -90,7 +90,7 @@ public sealed class RedisClusterTests(ChatOnRedisCluster chat)
             var answers = conversations.ToDictionary(c => c, _ => Guid.NewGuid());
             for (var sequence = 1; sequence <= 3; sequence++)
             {
-                // Every answer's chunk at once: one pipelined batch holds chunks of several slots, on several masters.
+                // Every answer's chunk at once, so the writer's batches may hold chunks of several slots, on several masters.
                 var writes = answers.Select(a => writer.WriteAsync(AnswerKeys.For(a.Key, a.Value), new Chunk(a.Key, a.Value, sequence, $"d{sequence}", 1.0)));
                 Assert.All(await Task.WhenAll(writes), write => Assert.Equal(ChunkWrite.Written, write));
             }
