@@ -75,9 +75,18 @@ public class ChatCluster : IAsyncLifetime
 
     public string Database { get; } = "chat";
 
-    public string A => instances[0].Url;
+    public string A => Running(instances[0], "A").Url;
 
-    public string B => instances[1].Url;
+    public string B => Running(instances[1], "B").Url;
+
+    /// <summary>
+    /// The fixture's hub, or a failure saying how it ended: a test must not go on talking to its port once the process is
+    /// gone (another test's hub may be listening there by then, on another database).
+    /// </summary>
+    private static HubInstance Running(HubInstance hub, string name) => hub.Process.HasExited
+        ? throw new InvalidOperationException(
+            $"the fixture's hub {name} ({hub.Url}) exited {hub.Process.ExitCode}; its last output:\n{string.Join('\n', hub.Process.Output.TakeLast(60))}")
+        : hub;
 
     public IConnectionMultiplexer RedisClient { get; private set; } = null!;
 

@@ -1,9 +1,7 @@
-using System.Globalization;
-
 namespace ChatStreaming.Hub.Tests.Infrastructure;
 
-/// <summary>One Hub instance as a real process (dotnet ChatStreaming.Hub.dll) on a free loopback port.</summary>
-internal sealed class HubInstance : IAsyncDisposable
+/// <summary>One Hub instance as a real process (dotnet ChatStreaming.Hub.dll) on a loopback port of its own.</summary>
+internal sealed partial class HubInstance : IAsyncDisposable
 {
     private static readonly Lock HubLog = new();
 
@@ -27,11 +25,15 @@ internal sealed class HubInstance : IAsyncDisposable
         ? File.Exists(published) ? published : throw new FileNotFoundException("CHATSTREAMING_HUB names no file", published)
         : BuildOutput.Assembly("Hub", "ChatStreaming.Hub.dll");
 
-    /// <summary>Starts the process with <paramref name="settings"/> (configuration keys such as Chat:ReplayTtl) and waits until it is ready.</summary>
+    /// <summary>
+    /// Starts the process with <paramref name="settings"/> (configuration keys such as Chat:ReplayTtl) and waits until it is
+    /// ready. It binds port 0 and the URL is the one it says it listens on: a port chosen beforehand could be bound by
+    /// another process first, and the readiness check would then be answered by another test's hub.
+    /// </summary>
     public static async Task<HubInstance> StartAsync(IReadOnlyDictionary<string, string> settings)
     {
-        var url = $"http://127.0.0.1:{Ports.Free().ToString(CultureInfo.InvariantCulture)}";
-        var process = Launch(settings, url);
+        var process = Launch(settings, "http://127.0.0.1:0");
+        var url = await ListeningUrlAsync(process);
         var instance = new HubInstance(process, url);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         await Wait.UntilAsync(async () =>
@@ -57,6 +59,23 @@ internal sealed class HubInstance : IAsyncDisposable
         return instance;
     }
 
+    /// <summary>The address a hub launched on port 0 says it listens on (Kestrel's "Now listening on:" line).</summary>
+    public static async Task<string> ListeningUrlAsync(ChildProcess process)
+    {
+        string? url = null;
+        await Wait.UntilAsync(() =>
+        {
+            url = process.Output.Select(line => ListeningLine().Match(line)).FirstOrDefault(m => m.Success)?.Groups[1].Value;
+            return url is not null || (process.HasExited
+                ? throw new InvalidOperationException($"hub exited {process.ExitCode} at start:\n{string.Join('\n', process.Output)}")
+                : false);
+        }, TimeSpan.FromSeconds(60), "the hub did not say which port it listens on");
+        return url!;
+    }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]
+    private static partial System.Text.RegularExpressions.Regex ListeningLine();
+
     /// <summary>Starts the process without waiting for it (for start-up failures).</summary>
     public static ChildProcess Launch(IReadOnlyDictionary<string, string> settings, string url)
     {
@@ -71,6 +90,8 @@ internal sealed class HubInstance : IAsyncDisposable
             // and Postgres).
             ["DOTNET_TieredCompilation"] = "1",
             ["Logging__LogLevel__Default"] = "Information",
+            // The "Now listening on:" line a hub on port 0 is found by (ListeningUrlAsync), whatever a test sets the default to.
+            ["Logging__LogLevel__Microsoft.Hosting.Lifetime"] = "Information",
         };
         foreach (var (key, value) in settings)
         {
