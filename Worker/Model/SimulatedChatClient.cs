@@ -62,7 +62,9 @@ internal sealed class SimulatedChatClient(SimulatedModelOptions settings, Simula
         var index = 0;
         var streamed = 0;
 
-        async Task PaceAsync()
+        // Once per token, each awaited once: a pooled state machine instead of one allocated per token.
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+        async ValueTask PaceAsync()
         {
             if (settings.TokensPerSecond > 0)
             {
