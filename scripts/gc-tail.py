@@ -10,12 +10,17 @@ import math
 import os
 import statistics
 import sys
+from collections import namedtuple
 
 PROCESSES = [("ChatStreaming.Hub", "hub"), ("ChatStreaming.Bench-run", "load client")]  # the build's, the peers': not read
 
+# One collection: when the process began to suspend (Unix ms), how long it was paused, the generation, the KB it
+# promoted, how long the suspension itself took.
+Pause = namedtuple("Pause", "start duration generation promoted_kb suspension")
+
 
 def read_pauses(pauses_dir, start, end):
-    """{(kind, pid): [(start ms, pause ms, generation, survivors KB, suspension ms)]} of the pauses that began in the window."""
+    """{(kind, pid): [Pause]} of the pauses that began in the window."""
     found = {}
     for path in sorted(glob.glob(os.path.join(pauses_dir, "*.txt"))):
         name = os.path.basename(path)[:-len(".txt")]
@@ -23,8 +28,8 @@ def read_pauses(pauses_dir, start, end):
         if kind is None:
             continue
         # a line: START_MS PAUSE_MS gen N promoted KB suspend MS
-        rows = [(float(r[0]), float(r[1]), r[3], int(r[5]), float(r[7])) for r in (line.split() for line in open(path))]
-        found[(kind, name.rsplit("-", 1)[1])] = [r for r in rows if start <= r[0] <= end]
+        rows = [Pause(float(r[0]), float(r[1]), r[3], int(r[5]), float(r[7])) for r in (line.split() for line in open(path))]
+        found[(kind, name.rsplit("-", 1)[1])] = [r for r in rows if start <= r.start <= end]
     return found
 
 
@@ -45,12 +50,12 @@ def main(samples_path, pauses_dir):
     print("|---|---|---|---|---|---|---|")
     for (kind, pid), rows in pauses.items():
         if rows:
-            durations = [d for _, d, _, _, _ in rows]
-            suspensions = [s for _, _, _, _, s in rows]
-            gen0 = [kb for _, _, g, kb, _ in rows if g == "0"]
+            durations = [r.duration for r in rows]
+            suspensions = [r.suspension for r in rows]
+            gen0 = [r.promoted_kb for r in rows if r.generation == "0"]
             print(f"| {kind} (pid {pid}) | {len(rows)} | {statistics.median(durations):.1f} / {max(durations):.1f} | "
                   f"{statistics.median(suspensions):.1f} / {max(suspensions):.1f} | {sum(durations):.0f} | "
-                  f"{statistics.median(gen0) if gen0 else 0:.0f} | {sum(1 for _, _, g, _, _ in rows if g != '0')} |")
+                  f"{statistics.median(gen0) if gen0 else 0:.0f} | {len(rows) - len(gen0)} |")
 
     for path in sorted(glob.glob(os.path.join(pauses_dir, "ChatStreaming.Hub*.alloc")))[:1]:
         lines = open(path).read().splitlines()
@@ -62,7 +67,8 @@ def main(samples_path, pauses_dir):
     tail = [(e, l) for e, l in cross if l >= p99]
     blamed = {}
     for emitted, latency in tail:
-        overlapping = [(d, kind) for (kind, _), rows in pauses.items() for t, d, _, _, _ in rows if t < emitted + latency and t + d > emitted]
+        overlapping = [(r.duration, kind) for (kind, _), rows in pauses.items() for r in rows
+                       if r.start < emitted + latency and r.start + r.duration > emitted]
         key = max(overlapping)[1] if overlapping else "no pause"
         blamed[key] = blamed.get(key, 0) + 1
     print(f"\nThe {len(tail)} slowest deliveries (≥ p99), by the longest GC pause each overlaps (emitted → received):")

@@ -25,19 +25,19 @@ for _ in $(seq 1 600); do
   sleep 1
 done
 if [ "${TARGET:-hub}" = client ]; then
-  hub=$(pgrep -f 'ChatStreaming.Bench.dll run' | head -1)
+  pid=$(pgrep -f 'ChatStreaming.Bench.dll run' | head -1)
 else
-  hub=$(pgrep -f 'ChatStreaming.Hub.dll' | head -1)
+  pid=$(pgrep -f 'ChatStreaming.Hub.dll' | head -1)
 fi
 # One after the other: the counters session formats every instrument it reads, which a CPU profile would count.
-dotnet tool run dotnet-trace collect-linux -p "$hub" --profile cpu-sampling --duration 00:00:00:10 -o "$out/cpu-$streams.nettrace" >/dev/null 2>&1
-dotnet tool run dotnet-counters collect -p "$hub" --duration 00:00:00:05 --format csv -o "$out/counters-$streams.csv" \
+dotnet tool run dotnet-trace collect-linux -p "$pid" --profile cpu-sampling --duration 00:00:00:10 -o "$out/cpu-$streams.nettrace" >/dev/null 2>&1
+dotnet tool run dotnet-counters collect -p "$pid" --duration 00:00:00:05 --format csv -o "$out/counters-$streams.csv" \
   --counters System.Runtime,Microsoft.AspNetCore.Server.Kestrel >/dev/null 2>&1
 wait $bench || true
 trap - EXIT
 
 echo "== $streams streams: $(grep -E '^  redis: ' "$log" | tail -1)"
-echo "== runtime counters of ${TARGET:-hub} $hub (last sample)"
+echo "== runtime counters of ${TARGET:-hub} $pid (last sample)"
 grep -E 'cpu.time|gc.collections|gc.pause|thread_pool.(work_item|thread).count|lock_contentions' "$out/counters-$streams.csv" \
   | awk -F, '{k=$3; v=$5; last[k]=v} END {for (k in last) print "  " k ": " last[k]}' | sort
 echo "== hottest frames, inclusive share of the ${TARGET:-hub}'s CPU samples"

@@ -140,8 +140,8 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         await lateRedis.StopProcessAsync(); // a port where Redis will appear later
         var settings = cluster.Settings.ToDictionary();
         settings["ConnectionStrings:Redis"] = lateRedis.ConnectionString;
-        var url = $"http://127.0.0.1:{Ports.Free()}";
-        await using var hub = HubInstance.Launch(settings, url);
+        await using var hub = HubInstance.Launch(settings);
+        var url = await HubInstance.ListeningUrlAsync(hub);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         await Wait.UntilAsync(async () =>
         {

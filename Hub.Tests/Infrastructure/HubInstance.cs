@@ -32,7 +32,7 @@ internal sealed partial class HubInstance : IAsyncDisposable
     /// </summary>
     public static async Task<HubInstance> StartAsync(IReadOnlyDictionary<string, string> settings)
     {
-        var process = Launch(settings, "http://127.0.0.1:0");
+        var process = Launch(settings);
         var url = await ListeningUrlAsync(process);
         var instance = new HubInstance(process, url);
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
@@ -40,7 +40,7 @@ internal sealed partial class HubInstance : IAsyncDisposable
         {
             if (process.HasExited)
             {
-                throw new InvalidOperationException($"hub exited {process.ExitCode} at start:\n{string.Join('\n', process.Output)}");
+                throw ExitedAtStart(process);
             }
 
             try
@@ -59,25 +59,29 @@ internal sealed partial class HubInstance : IAsyncDisposable
         return instance;
     }
 
-    /// <summary>The address a hub launched on port 0 says it listens on (Kestrel's "Now listening on:" line).</summary>
+    /// <summary>The address a <see cref="Launch"/>ed hub says it listens on (Kestrel's "Now listening on:" line).</summary>
     public static async Task<string> ListeningUrlAsync(ChildProcess process)
     {
         string? url = null;
         await Wait.UntilAsync(() =>
         {
             url = process.Output.Select(line => ListeningLine().Match(line)).FirstOrDefault(m => m.Success)?.Groups[1].Value;
-            return url is not null || (process.HasExited
-                ? throw new InvalidOperationException($"hub exited {process.ExitCode} at start:\n{string.Join('\n', process.Output)}")
-                : false);
+            return url is not null || (process.HasExited ? throw ExitedAtStart(process) : false);
         }, TimeSpan.FromSeconds(60), "the hub did not say which port it listens on");
         return url!;
     }
 
+    private static InvalidOperationException ExitedAtStart(ChildProcess process) =>
+        new($"hub exited {process.ExitCode} at start:\n{string.Join('\n', process.Output)}");
+
     [System.Text.RegularExpressions.GeneratedRegex(@"Now listening on: (http://127\.0\.0\.1:\d+)")]
     private static partial System.Text.RegularExpressions.Regex ListeningLine();
 
-    /// <summary>Starts the process without waiting for it (for start-up failures).</summary>
-    public static ChildProcess Launch(IReadOnlyDictionary<string, string> settings, string url)
+    /// <summary>
+    /// Starts the process without waiting for it (for start-up failures), on port 0: the port it gets is in its output
+    /// (<see cref="ListeningUrlAsync"/>).
+    /// </summary>
+    public static ChildProcess Launch(IReadOnlyDictionary<string, string> settings)
     {
         var environment = new Dictionary<string, string>
         {
@@ -109,7 +113,7 @@ internal sealed partial class HubInstance : IAsyncDisposable
             }
         }
 
-        return ChildProcess.Start("dotnet", [HubAssembly, "--urls", url], environment);
+        return ChildProcess.Start("dotnet", [HubAssembly, "--urls", "http://127.0.0.1:0"], environment);
     }
 
     public async ValueTask DisposeAsync() => await process.DisposeAsync();

@@ -12,7 +12,7 @@ internal static class Ports
     /// run) and other binds to port 0 take their ports from that range, so a server stopped and started again on its
     /// port (Redis and Postgres in the fault tests) never finds it taken by one of them. Two callers may still draw the
     /// same port (rarely): the second server to bind it fails to start, loudly. Hubs do not use this: they bind port 0
-    /// and say which port they got (<see cref="HubInstance"/>).
+    /// and say which port they got (<see cref="HubInstance.Launch"/>).
     /// </summary>
     public static int Free()
     {

@@ -95,7 +95,7 @@ public sealed class ConfigurationTests(ChatOnRedisCluster cluster, ITestOutputHe
     /// <summary>Starts a hub with <paramref name="settings"/>: it must exit 2 with one "Configuration error:" line containing <paramref name="expected"/>.</summary>
     private static async Task<string> RefusedLineAsync(Dictionary<string, string> settings, string expected)
     {
-        await using var process = HubInstance.Launch(settings, $"http://127.0.0.1:{Ports.Free()}");
+        await using var process = HubInstance.Launch(settings);
         await process.ExitCodeAsync();
 
         Assert.Equal(2, process.ExitCode);
@@ -146,7 +146,7 @@ public sealed class ConfigurationTests(ChatOnRedisCluster cluster, ITestOutputHe
     {
         var settings = cluster.Settings.ToDictionary();
         settings["ASPNETCORE_ENVIRONMENT"] = "Production";
-        await using var process = HubInstance.Launch(settings, $"http://127.0.0.1:{Ports.Free()}");
+        await using var process = HubInstance.Launch(settings);
         await process.ExitCodeAsync();
 
         Assert.Equal(2, process.ExitCode);

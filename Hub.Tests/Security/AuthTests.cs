@@ -80,7 +80,7 @@ public sealed class AuthTests(ChatCluster cluster)
         settings["ASPNETCORE_ENVIRONMENT"] = "Production";
         settings["Auth:SigningKey"] = "a-secret-of-our-own-that-nobody-else-knows-42";
         settings[key] = value;
-        await using var process = HubInstance.Launch(settings, $"http://127.0.0.1:{Ports.Free()}");
+        await using var process = HubInstance.Launch(settings);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await process.WaitForExitAsync(cts.Token);
         await Wait.UntilAsync(() => process.Output.Any(l => l.StartsWith("Configuration error:", StringComparison.Ordinal)), Wait.Default, "no configuration error was printed");
