@@ -20,9 +20,9 @@ internal sealed class ServerPair : IAsyncDisposable
     /// </summary>
     public static async Task<ServerPair> StartAsync(Func<string, int, (string FileName, string[] Arguments)> command, CancellationToken cancellationToken, IDictionary<string, string>? environment = null)
     {
-        var first = FreePort();
+        var first = LoopbackPorts.Free();
         int second;
-        while ((second = FreePort()) == first)
+        while ((second = LoopbackPorts.Free()) == first)
         {
         }
 
@@ -51,13 +51,6 @@ internal sealed class ServerPair : IAsyncDisposable
     /// <summary>A peer of this program: <c>ChatStreaming.Bench peer --kind KIND --urls URL --redis REDIS</c>.</summary>
     public static Task<ServerPair> StartBenchPeerAsync(string kind, string redis, CancellationToken cancellationToken) =>
         StartAsync((url, _) => ("dotnet", [BenchSettings.Assembly("Bench", "ChatStreaming.Bench.dll"), "peer", "--kind", kind, "--urls", url, "--redis", redis]), cancellationToken);
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public async ValueTask DisposeAsync()
     {

@@ -44,7 +44,7 @@ public sealed class ConsoleClientTests(ChatCluster cluster)
     [Fact]
     public async Task AgainstAStoppedHubItExitsNonZeroWithAOneLineError()
     {
-        await using var client = ChildProcess.Start("dotnet", [ClientAssembly, "--url", $"http://127.0.0.1:{Ports.Free()}", "--user", "nobody", "--prompt", "hi"]);
+        await using var client = ChildProcess.Start("dotnet", [ClientAssembly, "--url", $"http://127.0.0.1:{LoopbackPorts.Free()}", "--user", "nobody", "--prompt", "hi"]);
 
         Assert.Equal(1, await client.ExitCodeAsync());
         var line = Assert.Single(client.Output);

@@ -9,7 +9,7 @@ internal sealed class NginxServer : IAsyncDisposable
     private readonly string directory = Directory.CreateTempSubdirectory("chatstreaming-nginx-").FullName;
     private ChildProcess? process;
 
-    public int Port { get; } = Ports.Free();
+    public int Port { get; } = LoopbackPorts.Free();
 
     public string Url => $"http://127.0.0.1:{Port.ToString(CultureInfo.InvariantCulture)}";
 

@@ -17,7 +17,7 @@ internal sealed class PostgresServer : IAsyncDisposable
         this.directory = directory;
     }
 
-    public int Port { get; } = Ports.Free();
+    public int Port { get; } = LoopbackPorts.Free();
 
     public string DataDirectory => Path.Combine(directory, "data");
 

@@ -39,7 +39,7 @@ internal sealed class RedisClusterServer : IAsyncDisposable
 
     private static async Task<RedisClusterServer> StartOnceAsync()
     {
-        var cluster = new RedisClusterServer([.. Enumerable.Range(0, 6).Select(_ => Infrastructure.Ports.Free())]);
+        var cluster = new RedisClusterServer([.. Enumerable.Range(0, 6).Select(_ => LoopbackPorts.Free())]);
         try
         {
             foreach (var port in cluster.Ports)

@@ -8,7 +8,7 @@ internal sealed class RedisServer : IAsyncDisposable
     private readonly string directory = Directory.CreateTempSubdirectory("chatstreaming-redis-").FullName;
     private ChildProcess? process;
 
-    public int Port { get; } = Ports.Free();
+    public int Port { get; } = LoopbackPorts.Free();
 
     public string ConnectionString => $"127.0.0.1:{Port}";
 

@@ -1,9 +1,13 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace ChatStreaming.Hub.Tests.Infrastructure;
+namespace ChatStreaming.Shared;
 
-internal static class Ports
+/// <summary>
+/// Ports for the servers the tests and the benchmark start on this machine (one source file, linked into
+/// <c>Hub.Tests</c> and <c>Bench</c>).
+/// </summary>
+internal static class LoopbackPorts
 {
     private const int Lowest = 10000;
 
@@ -11,8 +15,8 @@ internal static class Ports
     /// A loopback port free right now, below the system's ephemeral range: outgoing connections (thousands in a suite
     /// run) and other binds to port 0 take their ports from that range, so a server stopped and started again on its
     /// port (Redis and Postgres in the fault tests) never finds it taken by one of them. Two callers may still draw the
-    /// same port (rarely): the second server to bind it fails to start, loudly. Hubs do not use this: they bind port 0
-    /// and say which port they got (<see cref="HubInstance.Launch"/>).
+    /// same port (rarely): the second server to bind it fails to start, loudly. The tests' hubs do not use this: they
+    /// bind port 0 and say which port they got (<c>HubInstance.Launch</c>).
     /// </summary>
     public static int Free()
     {
