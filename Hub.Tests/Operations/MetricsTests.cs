@@ -37,8 +37,7 @@ public sealed partial class MetricsTests(ChatCluster cluster)
         Assert.True(Value(after, "chatstreaming_postgres_save_duration_milliseconds_count") > Value(before, "chatstreaming_postgres_save_duration_milliseconds_count"));
     }
 
-    /// <summary>The sum of a series' samples (0 when absent), matching its name and, if given, its labels.</summary>
-    /// <summary>The sum of the samples of <paramref name="series"/> (a name, optionally with {labels}) in a Prometheus scrape.</summary>
+    /// <summary>The sum of the samples of <paramref name="series"/> (a name, optionally with {labels}) in a Prometheus scrape; 0 when absent.</summary>
     internal static double Value(string scrape, string series)
     {
         var brace = series.IndexOf('{', StringComparison.Ordinal);

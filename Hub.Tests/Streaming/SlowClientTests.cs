@@ -1,4 +1,5 @@
 using ChatStreaming.FakeOpenAI;
+using ChatStreaming.Hub.Tests.Operations;
 
 namespace ChatStreaming.Hub.Tests.Streaming;
 
@@ -41,6 +42,8 @@ public sealed class SlowClientTests(ChatCluster cluster)
         }
 
         var draining = neverAcks.ReadUntilClosedAsync(); // it reads everything and acknowledges nothing; notReading reads no more
+        using var http = new HttpClient();
+        var before = await http.GetStringAsync($"{hub.Url}/metrics");
 
         // Someone else on the same instance, meanwhile: their answer starts and runs to its end like any other.
         await using var other = await cluster.ConnectAsync(hub.Url, "on-time");
@@ -71,7 +74,17 @@ public sealed class SlowClientTests(ChatCluster cluster)
 
         await draining.WithTimeout(TimeSpan.FromSeconds(30)); // the server closed the one that never acknowledged
 
-        // Their answers ended at their own pace, whole and completed (not claimed as orphans: the leases were renewed).
+        // Meanwhile (7.5 s and more, one round a second) the instance kept renewing its leases and sweeping, none failed.
+        var during = await http.GetStringAsync($"{hub.Url}/metrics");
+        foreach (var series in new[] { "chatstreaming_leases_renewals_total", "chatstreaming_orphans_sweeps_total" })
+        {
+            var ran = MetricsTests.Value(during, series + "{result=\"ok\"}") - MetricsTests.Value(before, series + "{result=\"ok\"}");
+            Assert.True(ran >= 3, $"{series}: {ran} rounds while the slow clients were connected");
+            Assert.Equal(MetricsTests.Value(before, series + "{result=\"failed\"}"), MetricsTests.Value(during, series + "{result=\"failed\"}"));
+        }
+
+        // Their answers ended at their own pace, whole and completed, on this instance (no other claimed them: their leases
+        // were renewed).
         foreach (var id in slowAnswers)
         {
             await Wait.UntilAsync(async () => (await cluster.SavedAsync(id)).Status != "streaming", TimeSpan.FromSeconds(60), $"answer {id} did not end");
@@ -81,9 +94,10 @@ public sealed class SlowClientTests(ChatCluster cluster)
                 saved.Status == "completed" && saved.Content == text,
                 $"answer {id}: saved {saved.Status}, {saved.Content.Length} of {text.Length} chars, last sequence {saved.LastSequence}, " +
                 $"ending \"{saved.Content[^Math.Min(40, saved.Content.Length)..]}\"; the hubs logged:\n{log}");
+            Assert.DoesNotContain(hub.Process.Output.Concat(cluster.HubOutput), l => l.Contains(id.ToString(), StringComparison.Ordinal)
+                && (l.Contains("lost its instance", StringComparison.Ordinal) || l.Contains("was orphaned", StringComparison.Ordinal)));
         }
 
-        using var http = new HttpClient();
         Assert.True((await http.GetAsync($"{hub.Url}{ChatHubPaths.HealthReady}")).IsSuccessStatusCode, "the instance stayed ready");
     }
 

@@ -30,6 +30,8 @@ public sealed class WorkerMetrics
     private readonly Counter<long> slowClients;
     private readonly Counter<long> writtenBack;
     private readonly Counter<long> resumed;
+    private readonly Counter<long> leaseRenewals;
+    private readonly Counter<long> orphanSweeps;
 
     public WorkerMetrics(IMeterFactory meterFactory)
     {
@@ -54,6 +56,8 @@ public sealed class WorkerMetrics
         modelErrors = meter.CreateCounter<long>("chatstreaming.model.errors", "{error}", "Model calls that failed, by kind (authentication, rate_limited, http_error, stalled, dropped, invalid_response, unreachable)");
         saveDuration = meter.CreateHistogram<double>("chatstreaming.postgres.save.duration", "ms", "Saving a finished answer in Postgres, retries included");
         saveRetries = meter.CreateCounter<long>("chatstreaming.postgres.save.retries", "{retry}", "Retried attempts to save a finished answer (Postgres unreachable or restarting)");
+        leaseRenewals = meter.CreateCounter<long>("chatstreaming.leases.renewals", "{round}", "Rounds of renewing this instance's heartbeat and its answers' leases (one per third of Chat:GenerationLease), by result (ok, failed): if it stops rising, other instances will claim this one's answers");
+        orphanSweeps = meter.CreateCounter<long>("chatstreaming.orphans.sweeps", "{sweep}", "Sweeps for answers whose instance stopped (one per third of Chat:GenerationLease), by result (ok, failed)");
     }
 
     public void ChunkWritten(double milliseconds, int deltaCharacters)
@@ -109,4 +113,10 @@ public sealed class WorkerMetrics
     public void ChunksWrittenBack(int count) => writtenBack.Add(count);
 
     public void AnswerResumed() => resumed.Add(1);
+
+    public void LeaseRenewal(bool ok) => leaseRenewals.Add(1, Result(ok));
+
+    public void OrphanSweep(bool ok) => orphanSweeps.Add(1, Result(ok));
+
+    private static KeyValuePair<string, object?> Result(bool ok) => new("result", ok ? "ok" : "failed");
 }

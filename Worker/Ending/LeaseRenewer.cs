@@ -15,6 +15,7 @@ namespace ChatStreaming.Worker.Ending;
 internal sealed class LeaseRenewer(
     OwnedAnswers owned,
     GenerationState state,
+    WorkerMetrics metrics,
     TimeProvider timeProvider,
     IOptions<ChatStreamingOptions> options,
     ILogger<LeaseRenewer> logger) : BackgroundService
@@ -33,9 +34,12 @@ internal sealed class LeaseRenewer(
                         WorkerLog.EndedElsewhere(logger, messageId);
                     }
                 }
+
+                metrics.LeaseRenewal(ok: true);
             }
             catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
             {
+                metrics.LeaseRenewal(ok: false);
                 WorkerLog.RenewalFailed(logger, ex); // Redis away: the next tick tries again
             }
         }

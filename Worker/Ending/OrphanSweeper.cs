@@ -57,9 +57,12 @@ internal sealed class OrphanSweeper(
                         await TryRecoverAsync(messageId, conversationId, leaseExpired: false, stoppingToken);
                     }
                 }
+
+                metrics.OrphanSweep(ok: true);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                metrics.OrphanSweep(ok: false);
                 WorkerLog.SweepFailed(logger, ex); // Redis or Postgres away: try again next tick
             }
         }
