@@ -59,7 +59,11 @@ soak.SetAction((p, ct) => new ChatStreaming.Bench.Soak.SoakRun(new(
         p.GetValue(soakTokens), p.GetValue(redis)!, p.GetValue(postgres)!, TimeSpan.FromMinutes(2)))
     .RunAsync(p.GetValue(soakMarkdown), p.GetValue(json), p.GetValue(command)!, ct));
 
-var root = new RootCommand("ChatStreaming benchmark: Redis push vs Postgres polling vs LISTEN/NOTIFY; soak") { run, baseline, peer, soak };
+var events = new Option<int>("--events") { Description = "Events per protocol and round", DefaultValueFactory = _ => 1_000_000 };
+var protocols = new Command("protocols", "What writing one chunk event costs with each hub protocol, in this process (no network)") { events };
+protocols.SetAction(p => ChatStreaming.Bench.ProtocolCost.Run(p.GetValue(events)));
+
+var root = new RootCommand("ChatStreaming benchmark: Redis push vs Postgres polling vs LISTEN/NOTIFY; soak; hub protocols' cost") { run, baseline, peer, soak, protocols };
 return await root.Parse(args).InvokeAsync();
 
 // The pipelines asked for; with a Redis Cluster, redis-cluster after redis (or first) unless already listed.
