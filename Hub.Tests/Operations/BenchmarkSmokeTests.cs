@@ -137,3 +137,23 @@ public sealed class ClusterBenchmarkSmokeTests(ChatOnRedisCluster cluster)
         File.Delete(json);
     }
 }
+
+/// <summary>The benchmark's <c>protocols</c> command (no servers): it times writing a chunk event with each hub protocol.</summary>
+public sealed class ProtocolCostSmokeTests
+{
+    [Fact]
+    public async Task TheProtocolsCommandTimesWritingAChunkEventWithEachHubProtocol()
+    {
+        await using var bench = ChildProcess.Start("dotnet", [BuildOutput.Assembly("Bench", "ChatStreaming.Bench.dll"), "protocols", "--events", "2000"], BenchmarkSmokeTests.QuickStart);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        await bench.WaitForExitAsync(timeout.Token);
+
+        Assert.True(bench.ExitCode == 0, string.Join('\n', bench.Output.TakeLast(30)));
+        foreach (var protocol in new[] { "json", "messagepack" })
+        {
+            var rounds = bench.Output.Where(l => l.Contains($" {protocol} ", StringComparison.Ordinal)).ToList();
+            Assert.Equal(3, rounds.Count);
+            Assert.All(rounds, l => Assert.Matches(@"\s[1-9][0-9]* bytes per ReceiveChunk frame\s+[0-9.]+ µs per event$", l));
+        }
+    }
+}
