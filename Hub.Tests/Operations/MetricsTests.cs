@@ -1,10 +1,7 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
-
 namespace ChatStreaming.Hub.Tests.Operations;
 
 [Collection(ClusterCollection.Name)]
-public sealed partial class MetricsTests(ChatCluster cluster)
+public sealed class MetricsTests(ChatCluster cluster)
 {
     [Fact]
     public async Task MetricsMoveWhileAnAnswerStreamsWithTheirLabels()
@@ -25,32 +22,15 @@ public sealed partial class MetricsTests(ChatCluster cluster)
         var finished = await client.WaitForFinishedAsync(sent.AssistantMessageId);
         var after = await http.GetStringAsync($"{hub.Url}/metrics");
 
-        Assert.True(Value(during, "chatstreaming_generations_active") >= 1, "an active generation is visible while it streams");
-        Assert.True(Value(after, "chatstreaming_chunks_sent_total") - Value(before, "chatstreaming_chunks_sent_total") >= finished.LastSequence);
-        Assert.True(Value(after, "chatstreaming_chunk_write_duration_milliseconds_count") > Value(before, "chatstreaming_chunk_write_duration_milliseconds_count"));
-        Assert.True(Value(after, """chatstreaming_generations_finished_total{status="cancelled"}""") >= 1 + Value(before, """chatstreaming_generations_finished_total{status="cancelled"}"""));
+        Assert.True(Prometheus.Value(during, "chatstreaming_generations_active") >= 1, "an active generation is visible while it streams");
+        Assert.True(Prometheus.Value(after, "chatstreaming_chunks_sent_total") - Prometheus.Value(before, "chatstreaming_chunks_sent_total") >= finished.LastSequence);
+        Assert.True(Prometheus.Value(after, "chatstreaming_chunk_write_duration_milliseconds_count") > Prometheus.Value(before, "chatstreaming_chunk_write_duration_milliseconds_count"));
+        Assert.True(Prometheus.Value(after, """chatstreaming_generations_finished_total{status="cancelled"}""") >= 1 + Prometheus.Value(before, """chatstreaming_generations_finished_total{status="cancelled"}"""));
         Assert.Contains("chatstreaming_generator_queue_depth", after, StringComparison.Ordinal);
-        Assert.True(Value(during, "chatstreaming_resumes_total") >= 1 + Value(before, "chatstreaming_resumes_total"));
-        Assert.True(Value(during, """chatstreaming_replay_requests_total{result="hit"}""") >= 1 + Value(before, """chatstreaming_replay_requests_total{result="hit"}"""));
-        Assert.True(Value(after, "chatstreaming_chunk_delay_milliseconds_count") - Value(before, "chatstreaming_chunk_delay_milliseconds_count") >= finished.LastSequence);
-        Assert.True(Value(after, "chatstreaming_generator_queue_wait_milliseconds_count") > Value(before, "chatstreaming_generator_queue_wait_milliseconds_count"));
-        Assert.True(Value(after, "chatstreaming_postgres_save_duration_milliseconds_count") > Value(before, "chatstreaming_postgres_save_duration_milliseconds_count"));
+        Assert.True(Prometheus.Value(during, "chatstreaming_resumes_total") >= 1 + Prometheus.Value(before, "chatstreaming_resumes_total"));
+        Assert.True(Prometheus.Value(during, """chatstreaming_replay_requests_total{result="hit"}""") >= 1 + Prometheus.Value(before, """chatstreaming_replay_requests_total{result="hit"}"""));
+        Assert.True(Prometheus.Value(after, "chatstreaming_chunk_delay_milliseconds_count") - Prometheus.Value(before, "chatstreaming_chunk_delay_milliseconds_count") >= finished.LastSequence);
+        Assert.True(Prometheus.Value(after, "chatstreaming_generator_queue_wait_milliseconds_count") > Prometheus.Value(before, "chatstreaming_generator_queue_wait_milliseconds_count"));
+        Assert.True(Prometheus.Value(after, "chatstreaming_postgres_save_duration_milliseconds_count") > Prometheus.Value(before, "chatstreaming_postgres_save_duration_milliseconds_count"));
     }
-
-    /// <summary>The sum of the samples of <paramref name="series"/> (a name, optionally with {labels}) in a Prometheus scrape; 0 when absent.</summary>
-    internal static double Value(string scrape, string series)
-    {
-        var brace = series.IndexOf('{', StringComparison.Ordinal);
-        var name = brace < 0 ? series : series[..brace];
-        var labels = brace < 0 ? "" : series[(brace + 1)..^1];
-        return scrape.Split('\n')
-            .Where(l => l.StartsWith(name, StringComparison.Ordinal) && (l.Length == name.Length || l[name.Length] is ' ' or '{'))
-            .Where(l => labels.Length == 0 || l.Contains(labels, StringComparison.Ordinal))
-            .Select(l => Sample().Match(l))
-            .Where(m => m.Success)
-            .Sum(m => double.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture));
-    }
-
-    [GeneratedRegex(@"\s(-?[0-9.eE+-]+)(\s+\d+)?$")]
-    private static partial Regex Sample();
 }

@@ -91,11 +91,11 @@ public sealed class OperationsTests(ChatCluster cluster)
         {
             after = await http.GetStringAsync($"{hub.Url}/metrics");
             // SignalR counts a connection down, then records its duration: both, before reading either.
-            return MetricsTests.Value(after, "signalr_server_active_connections") <= MetricsTests.Value(before, "signalr_server_active_connections")
-                && MetricsTests.Value(after, "signalr_server_connection_duration_seconds_count") >= 2;
+            return Prometheus.Value(after, "signalr_server_active_connections") <= Prometheus.Value(before, "signalr_server_active_connections")
+                && Prometheus.Value(after, "signalr_server_connection_duration_seconds_count") >= 2;
         }, Wait.Default, "the SignalR connection count did not come back down, or the two connections' durations were not recorded");
 
-        Assert.Equal(MetricsTests.Value(before, "signalr_server_active_connections") + 2, MetricsTests.Value(during, "signalr_server_active_connections"));
+        Assert.Equal(Prometheus.Value(before, "signalr_server_active_connections") + 2, Prometheus.Value(during, "signalr_server_active_connections"));
         foreach (var name in new[]
         {
             "http_server_request_duration_seconds", "kestrel_active_connections", "dotnet_gc_collections_total",

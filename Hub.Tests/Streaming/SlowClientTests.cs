@@ -1,5 +1,4 @@
 using ChatStreaming.FakeOpenAI;
-using ChatStreaming.Hub.Tests.Operations;
 
 namespace ChatStreaming.Hub.Tests.Streaming;
 
@@ -78,9 +77,9 @@ public sealed class SlowClientTests(ChatCluster cluster)
         var during = await http.GetStringAsync($"{hub.Url}/metrics");
         foreach (var series in new[] { "chatstreaming_leases_renewals_total", "chatstreaming_orphans_sweeps_total" })
         {
-            var ran = MetricsTests.Value(during, series + "{result=\"ok\"}") - MetricsTests.Value(before, series + "{result=\"ok\"}");
+            var ran = Prometheus.Value(during, series + "{result=\"ok\"}") - Prometheus.Value(before, series + "{result=\"ok\"}");
             Assert.True(ran >= 3, $"{series}: {ran} rounds while the slow clients were connected");
-            Assert.Equal(MetricsTests.Value(before, series + "{result=\"failed\"}"), MetricsTests.Value(during, series + "{result=\"failed\"}"));
+            Assert.Equal(Prometheus.Value(before, series + "{result=\"failed\"}"), Prometheus.Value(during, series + "{result=\"failed\"}"));
         }
 
         // Their answers ended at their own pace, whole and completed, on this instance (no other claimed them: their leases
