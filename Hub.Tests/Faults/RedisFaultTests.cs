@@ -245,6 +245,39 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
     }
 
     /// <summary>
+    /// Each chunk runs the append script by its hash (EVALSHA). A Redis that forgot its scripts (SCRIPT FLUSH here; a
+    /// restart or a failover to a node that never ran them does the same) answers NOSCRIPT: the chunk then goes with the
+    /// script's text, which loads it again, and the answer goes on with nothing lost, doubled or failed.
+    /// </summary>
+    [Fact]
+    public async Task AnAnswerGoesOnWholeWhenRedisForgetsItsScriptsMidAnswer()
+    {
+        var generator = await cluster.LongAnswerHubAsync();
+        var token = await cluster.TokenAsync("script-flush");
+        await using var sender = await ChatTestClient.ConnectAsync(generator.Url, token);
+        await using var watcher = await ChatTestClient.ConnectAsync(cluster.B, token);
+        var conversation = await sender.CreateConversationAsync();
+        await watcher.Hub.JoinConversation(conversation.Id);
+        var sent = await sender.SendAsync(conversation.Id, "forget your scripts");
+        await watcher.WaitForChunksAsync(sent.AssistantMessageId, 10);
+
+        await cluster.RedisClient.GetServers().Single().ScriptFlushAsync();
+        var flushedAt = watcher.ChunksOf(sent.AssistantMessageId).Max(c => c.Sequence);
+        await Wait.UntilAsync(() => watcher.ChunksOf(sent.AssistantMessageId).Max(c => c.Sequence) >= flushedAt + 20,
+            TimeSpan.FromSeconds(30), "the answer did not go on after SCRIPT FLUSH");
+        await sender.Hub.CancelGeneration(sent.AssistantMessageId);
+        var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId);
+
+        Assert.Equal(MessageStatus.Cancelled, finished.Status);
+        StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(sent.AssistantMessageId), finished);
+        StreamAssert.ExactlyOnceInOrder(sender.ChunksOf(sent.AssistantMessageId), finished);
+        StreamAssert.ExactlyOnceInOrder(await watcher.Hub.GetChunks(sent.AssistantMessageId, 0L), finished);
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId));
+        Assert.DoesNotContain(generator.Process.Output, l => l.Contains(sent.AssistantMessageId.ToString(), StringComparison.Ordinal)
+            && l.Contains("fail", StringComparison.OrdinalIgnoreCase));
+    }
+
+    /// <summary>
     /// Under the default per-user read limit (which is counted in Redis), calls that need only Postgres keep answering
     /// while Redis is down: the limit is counted by the instance alone meanwhile (LocalCallLimits). Failed before: every
     /// read was refused "unavailable" by the limit's Redis script.

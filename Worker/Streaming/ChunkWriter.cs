@@ -129,7 +129,20 @@ internal sealed class ChunkWriter(IConnectionMultiplexer redis, ReplayStream rep
             {
                 try
                 {
-                    pending.TrySetResult(ReplayStream.WriteOf(await result));
+                    RedisResult appended;
+                    try
+                    {
+                        appended = await result;
+                    }
+                    catch (RedisServerException ex) when (ReplayStream.IsUnknownScript(ex))
+                    {
+                        // That Redis lost its scripts (or never had this one): this chunk goes with the script's text,
+                        // which loads it there; the next chunks find it. Chunks of one answer are written one at a time,
+                        // so this one is still the answer's latest.
+                        appended = await replay.AppendLoadingAsync(pending.Keys, pending.Chunk, pending.Payload, pending.Continuation);
+                    }
+
+                    pending.TrySetResult(ReplayStream.WriteOf(appended));
                 }
                 catch (Exception ex)
                 {

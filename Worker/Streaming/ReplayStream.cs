@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
 using ChatStreaming.Contracts;
 using ChatStreaming.Worker.Redis;
 using Microsoft.Extensions.Options;
@@ -78,24 +80,46 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
     private static readonly string AppendScript = AppendScriptTemplate.Replace("PUBLISH_COMMAND", "PUBLISH", StringComparison.Ordinal);
     private static readonly string ShardedAppendScript = AppendScriptTemplate.Replace("PUBLISH_COMMAND", "SPUBLISH", StringComparison.Ordinal);
 
+    // Each chunk runs the script by its SHA1 (EVALSHA), hashed here once: StackExchange.Redis's by-text overload looks
+    // the text up in its per-server cache on every call, which hashes the whole script each time (1.3 % of a hub's CPU
+    // under the benchmark's load: docs/benchmarks-profile.md, "the append script by its hash"). A Redis that does not
+    // know the script (restarted, failed over, SCRIPT FLUSH, a new cluster node) answers NOSCRIPT: that chunk is then
+    // appended with EVAL (AppendLoadingAsync), which caches the script there for the next ones.
+#pragma warning disable CA5350 // not security: SHA1 is how Redis names a script (EVALSHA)
+    private static readonly byte[] AppendScriptHash = SHA1.HashData(Encoding.UTF8.GetBytes(AppendScript));
+    private static readonly byte[] ShardedAppendScriptHash = SHA1.HashData(Encoding.UTF8.GetBytes(ShardedAppendScript));
+#pragma warning restore CA5350
+
     private readonly RedisValue ttlMilliseconds = (long)options.Value.ReplayTtl.TotalMilliseconds;
 
     private IDatabase Db => redis.GetDatabase();
 
     /// <summary>
     /// Queues the append of <paramref name="chunk"/> (and the publish of <paramref name="payload"/>) on
-    /// <paramref name="batch"/>; its result, once the batch is sent, is read by <see cref="WriteOf"/>.
+    /// <paramref name="batch"/>, by the script's hash; its result, once the batch is sent, is read by
+    /// <see cref="WriteOf"/>. It fails with <see cref="IsUnknownScript"/> when that Redis does not know the script yet:
+    /// then <see cref="AppendLoadingAsync"/>.
     /// </summary>
     public Task<RedisResult> Append(IBatch batch, AnswerKeys keys, Chunk chunk, byte[] payload, byte[]? continuation = null) =>
-        batch.ScriptEvaluateAsync(
-            topology.IsCluster ? ShardedAppendScript : AppendScript,
-            [keys.Chunks, keys.Generation],
-            chunk.Kind == ChunkKinds.Text && continuation is null
-                ? [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, keys.Events, payload, keys.Epoch]
-                : [
-                    chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, keys.Events, payload, keys.Epoch,
-                    chunk.Kind == ChunkKinds.Text ? "" : chunk.Kind, chunk.Part ?? "", continuation ?? [],
-                ]);
+        batch.ScriptEvaluateAsync(topology.IsCluster ? ShardedAppendScriptHash : AppendScriptHash, [keys.Chunks, keys.Generation], AppendArguments(keys, chunk, payload, continuation));
+
+    /// <summary>The same append with the script's text (EVAL), which also caches the script on that Redis.</summary>
+    public Task<RedisResult> AppendLoadingAsync(AnswerKeys keys, Chunk chunk, byte[] payload, byte[]? continuation = null) =>
+        Db.ScriptEvaluateAsync(
+            topology.IsCluster ? ShardedAppendScript : AppendScript, [keys.Chunks, keys.Generation], AppendArguments(keys, chunk, payload, continuation),
+            CommandFlags.NoScriptCache);
+
+    /// <summary>Redis answered NOSCRIPT: it does not have the script (restarted, failed over, flushed, a new node).</summary>
+    public static bool IsUnknownScript(Exception exception) =>
+        exception is RedisServerException && exception.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal);
+
+    private RedisValue[] AppendArguments(AnswerKeys keys, Chunk chunk, byte[] payload, byte[]? continuation) =>
+        chunk.Kind == ChunkKinds.Text && continuation is null
+            ? [chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, keys.Events, payload, keys.Epoch]
+            : [
+                chunk.Sequence, chunk.Delta, chunk.EmittedAt, ttlMilliseconds, keys.Events, payload, keys.Epoch,
+                chunk.Kind == ChunkKinds.Text ? "" : chunk.Kind, chunk.Part ?? "", continuation ?? [],
+            ];
 
     /// <summary>What the append script did.</summary>
     public static ChunkWrite WriteOf(RedisResult appended) => (int)appended switch
