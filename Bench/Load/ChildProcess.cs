@@ -5,7 +5,11 @@ namespace ChatStreaming.Bench.Load;
 /// <summary>A server process the benchmark starts (a hub or a baseline server) and stops.</summary>
 internal sealed class ChildProcess : IAsyncDisposable
 {
+    /// <summary>Lines of a server's output kept (the last ones): what is printed when it fails to start or dies.</summary>
+    private const int KeptLines = 200;
+
     private readonly Process process;
+    private volatile bool stopping;
 
     private ChildProcess(Process process) => this.process = process;
 
@@ -28,12 +32,34 @@ internal sealed class ChildProcess : IAsyncDisposable
             info.Environment[key] = value;
         }
 
-        var process = Process.Start(info)!;
+        var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null && output.Count < 200) output.Enqueue(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null && output.Count < 200) output.Enqueue(e.Data); };
+        void Keep(string? line)
+        {
+            if (line is not null)
+            {
+                output.Enqueue(line);
+                while (output.Count > KeptLines && output.TryDequeue(out _))
+                {
+                }
+            }
+        }
+
+        process.OutputDataReceived += (_, e) => Keep(e.Data);
+        process.ErrorDataReceived += (_, e) => Keep(e.Data);
+        process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        ChildProcess? started = null;
+        process.Exited += (_, _) =>
+        {
+            if (started is { stopping: false })
+            {
+                // A server that dies during a run is a finding, not noise: say so where the run's log is read.
+                process.WaitForExit(); // the output read to its end
+                Console.Error.WriteLine($"\n  !! {string.Join(' ', arguments)} exited during the run with code {process.ExitCode}; its last output:\n{string.Join('\n', output)}");
+            }
+        };
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (DateTime.UtcNow < deadline)
@@ -47,7 +73,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             {
                 if ((await http.GetAsync(readyUrl, cancellationToken)).IsSuccessStatusCode)
                 {
-                    return new ChildProcess(process);
+                    return started = new ChildProcess(process);
                 }
             }
             catch (HttpRequestException)
@@ -66,6 +92,7 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        stopping = true;
         if (!process.HasExited)
         {
             process.Kill(entireProcessTree: true);
