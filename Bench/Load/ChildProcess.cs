@@ -5,6 +5,9 @@ namespace ChatStreaming.Bench.Load;
 /// <summary>A server process the benchmark starts (a hub or a baseline server) and stops.</summary>
 internal sealed class ChildProcess : IAsyncDisposable
 {
+    /// <summary>Where each server's whole output goes, one file per port (relative to the repository, where bench.sh runs).</summary>
+    public static readonly string LogDirectory = Path.Combine(".data", "bench-logs");
+
     /// <summary>Lines of a server's output kept (the last ones): what is printed when it fails to start or dies.</summary>
     private const int KeptLines = 200;
 
@@ -34,10 +37,21 @@ internal sealed class ChildProcess : IAsyncDisposable
 
         var process = new Process { StartInfo = info, EnableRaisingEvents = true };
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        // All of it in .data/bench-logs/server-PORT.log (a server logs warnings and errors only: little).
+        Directory.CreateDirectory(LogDirectory);
+        var log = new StreamWriter(Path.Combine(LogDirectory, $"server-{new Uri(readyUrl).Port}.log")) { AutoFlush = true };
         void Keep(string? line)
         {
             if (line is not null)
             {
+                lock (log)
+                {
+                    if (log.BaseStream is not null)
+                    {
+                        log.WriteLine(line); // not after the process exited (its file is closed then)
+                    }
+                }
+
                 output.Enqueue(line);
                 while (output.Count > KeptLines && output.TryDequeue(out _))
                 {
@@ -53,11 +67,16 @@ internal sealed class ChildProcess : IAsyncDisposable
         ChildProcess? started = null;
         process.Exited += (_, _) =>
         {
+            process.WaitForExit(); // the output read to its end
+            lock (log)
+            {
+                log.Dispose();
+            }
+
             if (started is { stopping: false })
             {
                 // A server that dies during a run is a finding, not noise: say so where the run's log is read.
-                process.WaitForExit(); // the output read to its end
-                Console.Error.WriteLine($"\n  !! {string.Join(' ', arguments)} exited during the run with code {process.ExitCode}; its last output:\n{string.Join('\n', output)}");
+                Console.Error.WriteLine($"\n  !! {string.Join(' ', arguments)} exited during the run with code {process.ExitCode} (all its output: {LogDirectory}/server-{new Uri(readyUrl).Port}.log); its last output:\n{string.Join('\n', output)}");
             }
         };
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };

@@ -9,8 +9,22 @@ internal sealed class LoadRunner(SystemProbe probe)
     public async Task<PipelineResult> RunAsync(IPipeline pipeline, int streams, int tokens, double tokensPerSecond, TimeSpan? replayTtl, CancellationToken cancellationToken, string? samplesFile = null)
     {
         var connections = new IAsyncDisposable[streams][];
+        var refused = 0;
+        string? firstRefusal = null;
         await Parallel.ForEachAsync(Enumerable.Range(0, streams), new ParallelOptions { MaxDegreeOfParallelism = 16, CancellationToken = cancellationToken }, async (i, ct) =>
-            connections[i] = await pipeline.ConnectAsync(i, ct));
+        {
+            try
+            {
+                connections[i] = await pipeline.ConnectAsync(i, ct);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // A client the pipeline would not connect under this load: its stream counts as unfinished, the run goes on.
+                connections[i] = [];
+                Interlocked.Increment(ref refused);
+                Interlocked.CompareExchange(ref firstRefusal, $"connecting: {ex.Message}", null);
+            }
+        });
         var results = Enumerable.Range(0, streams).Select(_ => new StreamResult(tokens)).ToArray();
         await pipeline.TakeServerStatsAsync(cancellationToken);
         await probe.ResetStatementsAsync();
@@ -20,10 +34,13 @@ internal sealed class LoadRunner(SystemProbe probe)
         var nodesBefore = pipeline.OnRedisCluster ? await probe.Cluster!.ReadAsync() : null;
         var clock = Stopwatch.StartNew();
 
-        var refused = 0;
-        string? firstRefusal = null;
         await Parallel.ForEachAsync(Enumerable.Range(0, streams), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = cancellationToken }, async (i, ct) =>
         {
+            if (connections[i].Length == 0)
+            {
+                return; // not connected (counted above)
+            }
+
             try
             {
                 await pipeline.StartStreamAsync(connections[i], results[i], ct);
