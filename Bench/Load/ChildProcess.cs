@@ -40,15 +40,16 @@ internal sealed class ChildProcess : IAsyncDisposable
         // All of it in .data/bench-logs/server-PORT.log (a server logs warnings and errors only: little).
         Directory.CreateDirectory(LogDirectory);
         var log = new StreamWriter(Path.Combine(LogDirectory, $"server-{new Uri(readyUrl).Port}.log")) { AutoFlush = true };
+        var logClosed = false; // guarded by log
         void Keep(string? line)
         {
             if (line is not null)
             {
                 lock (log)
                 {
-                    if (log.BaseStream is not null)
+                    if (!logClosed)
                     {
-                        log.WriteLine(line); // not after the process exited (its file is closed then)
+                        log.WriteLine(line);
                     }
                 }
 
@@ -70,6 +71,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             process.WaitForExit(); // the output read to its end
             lock (log)
             {
+                logClosed = true;
                 log.Dispose();
             }
 
