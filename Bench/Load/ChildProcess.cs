@@ -39,7 +39,8 @@ internal sealed class ChildProcess : IAsyncDisposable
         var output = new System.Collections.Concurrent.ConcurrentQueue<string>();
         // All of it in .data/bench-logs/server-PORT.log (a server logs warnings and errors only: little).
         Directory.CreateDirectory(LogDirectory);
-        var log = new StreamWriter(Path.Combine(LogDirectory, $"server-{new Uri(readyUrl).Port}.log")) { AutoFlush = true };
+        var logPath = Path.Combine(LogDirectory, $"server-{new Uri(readyUrl).Port}.log");
+        var log = new StreamWriter(logPath) { AutoFlush = true };
         var logClosed = false; // guarded by log
         void Keep(string? line)
         {
@@ -78,7 +79,7 @@ internal sealed class ChildProcess : IAsyncDisposable
             if (started is { stopping: false })
             {
                 // A server that dies during a run is a finding, not noise: say so where the run's log is read.
-                Console.Error.WriteLine($"\n  !! {string.Join(' ', arguments)} exited during the run with code {process.ExitCode} (all its output: {LogDirectory}/server-{new Uri(readyUrl).Port}.log); its last output:\n{string.Join('\n', output)}");
+                Console.Error.WriteLine($"\n  !! {string.Join(' ', arguments)} exited during the run with code {process.ExitCode} (all its output: {logPath}); its last output:\n{string.Join('\n', output)}");
             }
         };
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };

@@ -77,22 +77,20 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
         return 1
         """;
 
-    private static readonly string AppendScript = AppendScriptTemplate.Replace("PUBLISH_COMMAND", "PUBLISH", StringComparison.Ordinal);
-    private static readonly string ShardedAppendScript = AppendScriptTemplate.Replace("PUBLISH_COMMAND", "SPUBLISH", StringComparison.Ordinal);
-
     // Each chunk runs the script by its SHA1 (EVALSHA), hashed here once: StackExchange.Redis's by-text overload looks
     // the text up in its per-server cache on every call, which hashes the whole script each time (1.3 % of a hub's CPU
     // under the benchmark's load: docs/benchmarks-profile.md, "the append script by its hash"). A Redis that does not
     // know the script (restarted, failed over, SCRIPT FLUSH, a new cluster node) answers NOSCRIPT: that chunk is then
     // appended with EVAL (AppendLoadingAsync), which caches the script there for the next ones.
-#pragma warning disable CA5350 // not security: SHA1 is how Redis names a script (EVALSHA)
-    private static readonly byte[] AppendScriptHash = SHA1.HashData(Encoding.UTF8.GetBytes(AppendScript));
-    private static readonly byte[] ShardedAppendScriptHash = SHA1.HashData(Encoding.UTF8.GetBytes(ShardedAppendScript));
-#pragma warning restore CA5350
+    private static readonly (string Text, byte[] Hash) NodeAppendScript = AppendScriptFor("PUBLISH");
+    private static readonly (string Text, byte[] Hash) ClusterAppendScript = AppendScriptFor("SPUBLISH");
 
     private readonly RedisValue ttlMilliseconds = (long)options.Value.ReplayTtl.TotalMilliseconds;
 
     private IDatabase Db => redis.GetDatabase();
+
+    /// <summary>The append script for this Redis: PUBLISH on a single node, SPUBLISH on a cluster.</summary>
+    private (string Text, byte[] Hash) AppendScriptHere => topology.IsCluster ? ClusterAppendScript : NodeAppendScript;
 
     /// <summary>
     /// Queues the append of <paramref name="chunk"/> (and the publish of <paramref name="payload"/>) on
@@ -101,17 +99,23 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
     /// then <see cref="AppendLoadingAsync"/>.
     /// </summary>
     public Task<RedisResult> Append(IBatch batch, AnswerKeys keys, Chunk chunk, byte[] payload, byte[]? continuation = null) =>
-        batch.ScriptEvaluateAsync(topology.IsCluster ? ShardedAppendScriptHash : AppendScriptHash, [keys.Chunks, keys.Generation], AppendArguments(keys, chunk, payload, continuation));
+        batch.ScriptEvaluateAsync(AppendScriptHere.Hash, [keys.Chunks, keys.Generation], AppendArguments(keys, chunk, payload, continuation));
 
     /// <summary>The same append with the script's text (EVAL), which also caches the script on that Redis.</summary>
     public Task<RedisResult> AppendLoadingAsync(AnswerKeys keys, Chunk chunk, byte[] payload, byte[]? continuation = null) =>
-        Db.ScriptEvaluateAsync(
-            topology.IsCluster ? ShardedAppendScript : AppendScript, [keys.Chunks, keys.Generation], AppendArguments(keys, chunk, payload, continuation),
-            CommandFlags.NoScriptCache);
+        Db.ScriptEvaluateAsync(AppendScriptHere.Text, [keys.Chunks, keys.Generation], AppendArguments(keys, chunk, payload, continuation), CommandFlags.NoScriptCache);
 
     /// <summary>Redis answered NOSCRIPT: it does not have the script (restarted, failed over, flushed, a new node).</summary>
     public static bool IsUnknownScript(Exception exception) =>
         exception is RedisServerException && exception.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal);
+
+#pragma warning disable CA5350 // not security: SHA1 is how Redis names a script (EVALSHA)
+    private static (string Text, byte[] Hash) AppendScriptFor(string publish)
+    {
+        var text = AppendScriptTemplate.Replace("PUBLISH_COMMAND", publish, StringComparison.Ordinal);
+        return (text, SHA1.HashData(Encoding.UTF8.GetBytes(text)));
+    }
+#pragma warning restore CA5350
 
     private RedisValue[] AppendArguments(AnswerKeys keys, Chunk chunk, byte[] payload, byte[]? continuation) =>
         chunk.Kind == ChunkKinds.Text && continuation is null
