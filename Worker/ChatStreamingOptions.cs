@@ -64,6 +64,14 @@ public sealed class ChatStreamingOptions
     [Range(typeof(TimeSpan), "00:00:01", "00:10:00", ErrorMessage = "Chat:SlowClientTimeout must be a time span between 00:00:01 and 00:10:00.")]
     public TimeSpan SlowClientTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// The longest an answer's relay lets model deltas gather into one chunk when this instance is behind (its threads
+    /// wait for a CPU); zero while it keeps up. 0 = never: every delta is its own chunk unless Redis is slower than the
+    /// model. See docs/benchmarks-profile.md, "pacing chunks to the CPU".
+    /// </summary>
+    [Range(typeof(TimeSpan), "00:00:00", "00:00:01", ErrorMessage = "Chat:MaxChunkLinger must be a time span between 00:00:00 (never) and 00:00:01.")]
+    public TimeSpan MaxChunkLinger { get; set; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Events waiting for one connection at most; past it the connection is closed as too slow (as above).</summary>
     [Range(16, 1_000_000, ErrorMessage = "Chat:MaxQueuedEventsPerConnection must be between 16 and 1000000.")]
     public int MaxQueuedEventsPerConnection { get; set; } = 10_000;

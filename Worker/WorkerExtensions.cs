@@ -81,6 +81,7 @@ public static class WorkerExtensions
         // Streaming: the replay stream, its one writer, the conversations' events and local delivery.
         services.AddSingleton<ReplayStream>();
         services.AddSingleton<ChunkWriter>();
+        services.AddSingleton<ChunkPacing>();
         services.AddSingleton<ConversationSubscriptions>();
         services.AddSingleton<Outboxes>();
         services.AddSingleton<IChatBroadcaster, ConversationBroadcaster>();
@@ -99,7 +100,7 @@ public static class WorkerExtensions
         services.AddSingleton<ChunkSink>();
         services.AddSingleton<IAnswerContinuation, AnswerContinuation>();
         services.AddSingleton<TokenSpender>();
-        services.AddSingleton<SimulatedClock>();
+        services.AddSingleton<CoarseClock>();
         services.AddSingleton<StallWatchdog>();
         services.AddSingleton<ModelStreamReader>();
         services.AddSingleton<BackgroundResponses>();
@@ -107,6 +108,7 @@ public static class WorkerExtensions
         // Background work, stopped in the reverse order: the chunk writer and the lease renewer outlive the generator.
         services.AddHostedService(sp => sp.GetRequiredService<Outboxes>());
         services.AddHostedService(sp => sp.GetRequiredService<ChunkWriter>());
+        services.AddHostedService(sp => sp.GetRequiredService<ChunkPacing>());
         services.AddHostedService<LeaseRenewer>();
         services.AddHostedService<UserConnectionsRenewer>();
         services.AddHostedService(sp => sp.GetRequiredService<Cancellations>());

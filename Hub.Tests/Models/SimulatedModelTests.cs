@@ -1,3 +1,4 @@
+using ChatStreaming.Worker;
 using ChatStreaming.Worker.Model;
 using Microsoft.Extensions.AI;
 
@@ -14,7 +15,7 @@ public sealed class SimulatedModelTests
     [InlineData(20)] // everything but its end: nothing left to say, and still a finish (else the answer would not be whole)
     public async Task AnAnswerContinuedAfterATakeoverStreamsTheRestAndEndsWithAFinish(int streamedTokens)
     {
-        using var clock = new SimulatedClock(TimeProvider.System);
+        using var clock = new CoarseClock(TimeProvider.System);
         var model = new SimulatedChatClient(new SimulatedModelOptions { TokensPerSecond = 0, ResponseTokens = 20 }, clock, TimeProvider.System);
         var tokens = SimulatedChatClient.Tokens(Question, 20).ToList();
         var partial = string.Concat(tokens.Take(streamedTokens));
@@ -34,10 +35,10 @@ public sealed class SimulatedModelTests
     [Fact]
     public async Task TheClocksLongWaitEndsAtACancelAndAShortOneRunsItsCourse()
     {
-        using var clock = new SimulatedClock(TimeProvider.System);
+        using var clock = new CoarseClock(TimeProvider.System);
         using var cancel = new CancellationTokenSource();
         var longWait = clock.DelayAsync(TimeSpan.FromMinutes(1), cancel.Token);
-        var shortWait = clock.DelayAsync(SimulatedClock.UnregisteredWait, cancel.Token);
+        var shortWait = clock.DelayAsync(CoarseClock.UnregisteredWait, cancel.Token);
         await cancel.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => longWait.WaitAsync(TimeSpan.FromSeconds(30)));

@@ -25,6 +25,7 @@ public sealed class ConfigurationTests(ChatOnRedisCluster cluster, ITestOutputHe
         { "Chat:Model:Api", "Responses", "Chat:Model:Api Responses needs Chat:Model:Provider OpenAI or AzureOpenAI" },
         { "Chat:MaxMessagesPerConversation", "1", "Chat:MaxMessagesPerConversation must be between 2 and 1000000." },
         { "Chat:SendCallsPerMinutePerUser", "-1", "Chat:SendCallsPerMinutePerUser must be between 0 (no limit) and 1000000." },
+        { "Chat:MaxChunkLinger", "00:00:05", "Chat:MaxChunkLinger must be a time span between 00:00:00 (never) and 00:00:01." },
         { "Chat:Clients:ImageSources:0", "https://images.example.com/path", "Chat:Clients:ImageSources must list origins" },
     };
 

@@ -75,6 +75,48 @@ public sealed class ChunkRelayTests
     }
 
     [Fact]
+    public async Task WhatTheModelSaysWhileTheRelayLingersGoesOutAsOneChunkInOrder()
+    {
+        var deltas = Channel.CreateUnbounded<ModelDelta>();
+        var written = Channel.CreateUnbounded<Chunk>();
+        var lingering = Channel.CreateUnbounded<TaskCompletionSource>(); // one per chunk: the relay waits until the test lets it go
+        var relay = ChunkRelay.RunAsync(Conversation, MessageId, deltas.Reader, (c, _) => written.Writer.WriteAsync(c).AsTask(), CancellationToken.None,
+            gather: () =>
+            {
+                var linger = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                lingering.Writer.TryWrite(linger);
+                return linger.Task;
+            });
+        async Task<Chunk> NextChunkAsync() => await written.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+        async Task<TaskCompletionSource> NextLingerAsync() => await lingering.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(5));
+
+        await deltas.Writer.WriteAsync(new ModelDelta("first ", 0));
+        var first = await NextChunkAsync(); // an answer's first delta does not wait for company
+        var linger = await NextLingerAsync();
+        for (var i = 1; i <= 5; i++)
+        {
+            await deltas.Writer.WriteAsync(new ModelDelta($"w{i} ", i)); // said while the relay lingers
+        }
+
+        linger.SetResult();
+        var second = await NextChunkAsync();
+        linger = await NextLingerAsync();
+        await deltas.Writer.WriteAsync(new ModelDelta("last", 6));
+        deltas.Writer.Complete();
+        linger.SetResult();
+        var third = await NextChunkAsync();
+        (await NextLingerAsync()).SetResult();
+        var result = await relay.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(["first ", "w1 w2 w3 w4 w5 ", "last"], new[] { first, second, third }.Select(c => c.Delta));
+        Assert.Equal([1L, 2L, 3L], new[] { first, second, third }.Select(c => c.Sequence));
+        Assert.Equal(1.0, second.EmittedAt); // as old as its oldest delta: the linger counts in the latency measured
+        Assert.Equal("first w1 w2 w3 w4 w5 last", result.Content);
+        Assert.Equal(3, result.LastSequence);
+        Assert.Equal(7, result.Deltas);
+    }
+
+    [Fact]
     public async Task AChunkTheSinkRefusedGoesOutWithTheNextOneUnderTheSameSequence()
     {
         var deltas = Channel.CreateUnbounded<ModelDelta>();

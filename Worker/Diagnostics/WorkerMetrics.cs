@@ -32,6 +32,7 @@ public sealed class WorkerMetrics
     private readonly Counter<long> resumed;
     private readonly Counter<long> leaseRenewals;
     private readonly Counter<long> orphanSweeps;
+    private readonly Gauge<double> chunkLinger;
 
     public WorkerMetrics(IMeterFactory meterFactory)
     {
@@ -46,7 +47,8 @@ public sealed class WorkerMetrics
         writtenBack = meter.CreateCounter<long>("chatstreaming.chunks.written_back", "{chunk}", "Chunks a Redis failover had lost from a running answer's replay buffer, written back from the owner's memory");
         chunks = meter.CreateCounter<long>("chatstreaming.chunks.sent", "{chunk}", "Chunks written to Redis");
         chunkBytes = meter.CreateCounter<long>("chatstreaming.chunks.bytes", "By", "UTF-16 characters of chunk deltas written, times two");
-        coalesced = meter.CreateCounter<long>("chatstreaming.deltas.coalesced", "{delta}", "Model deltas merged into an earlier chunk because Redis was slower than the model");
+        coalesced = meter.CreateCounter<long>("chatstreaming.deltas.coalesced", "{delta}", "Model deltas merged into an earlier chunk: Redis was slower than the model, or the instance was behind (chatstreaming.chunks.linger)");
+        chunkLinger = meter.CreateGauge<double>("chatstreaming.chunks.linger", "ms", "How long this instance's relays let model deltas gather into one chunk: 0 while it keeps up, up to Chat:MaxChunkLinger while its chunk writes are slow");
         active = meter.CreateUpDownCounter<long>("chatstreaming.generations.active", "{generation}", "Generations running on this instance");
         finished = meter.CreateCounter<long>("chatstreaming.generations.finished", "{generation}", "Generations ended, by status");
         orphans = meter.CreateCounter<long>("chatstreaming.generations.orphans_recovered", "{generation}", "Answers of a stopped instance ended as interrupted by this one");
@@ -59,6 +61,8 @@ public sealed class WorkerMetrics
         leaseRenewals = meter.CreateCounter<long>("chatstreaming.leases.renewals", "{round}", "Rounds of renewing this instance's heartbeat and its answers' leases (one per third of Chat:GenerationLease), by result (ok, failed): if it stops rising, other instances will claim this one's answers");
         orphanSweeps = meter.CreateCounter<long>("chatstreaming.orphans.sweeps", "{sweep}", "Sweeps for answers whose instance stopped (one per third of Chat:GenerationLease), by result (ok, failed)");
     }
+
+    public void ChunkLinger(double milliseconds) => chunkLinger.Record(milliseconds);
 
     public void ChunkWritten(double milliseconds, int deltaCharacters)
     {

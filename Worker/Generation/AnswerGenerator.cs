@@ -26,6 +26,7 @@ internal sealed class AnswerGenerator(
     BackgroundResponses backgroundResponses,
     ModelCatalog models,
     ChunkSink sink,
+    ChunkPacing pacing,
     TokenSpender tokens,
     IChatBroadcaster broadcaster,
     InstanceIdentity instance,
@@ -79,7 +80,7 @@ internal sealed class AnswerGenerator(
             activity?.SetTag("chat.model", answering.Name);
             chunks = sink.Open(job.ConversationId, messageId, job.Answer.Epoch);
             var answer = chunks;
-            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, (chunk, continuation) => sink.WriteAsync(answer, chunk, continuation, started, generation), CancellationToken.None, job.Resume?.From);
+            relay = ChunkRelay.RunAsync(job.ConversationId, messageId, deltas.Reader, (chunk, continuation) => sink.WriteAsync(answer, chunk, continuation, started, generation), CancellationToken.None, job.Resume?.From, pacing.GatherAsync);
             using (ToolCaller.Enter(new ToolCaller(job.OwnerId, job.ConversationId)))
             {
                 var messages = ConversationContext.Build(answering.Options, history.Messages, job.Prompt, history.SystemPrompt);

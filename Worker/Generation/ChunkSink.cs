@@ -19,6 +19,7 @@ namespace ChatStreaming.Worker.Generation;
 internal sealed class ChunkSink(
     IChatBroadcaster broadcaster,
     ChunkWriter writer,
+    ChunkPacing pacing,
     ReplayStream replay,
     RedisConnectionFailures failures,
     ResiliencePipelineProvider<string> pipelines,
@@ -59,7 +60,9 @@ internal sealed class ChunkSink(
         }
 
         answer.Add(chunk, continuation);
-        metrics.ChunkWritten(timeProvider.GetElapsedTime(writing).TotalMilliseconds, chunk.Delta.Length);
+        var written = timeProvider.GetElapsedTime(writing);
+        pacing.Observe(written);
+        metrics.ChunkWritten(written.TotalMilliseconds, chunk.Delta.Length);
         metrics.ChunkDelivered(timeProvider.UnixMilliseconds() - chunk.EmittedAt);
         if (chunk.Sequence == 1)
         {

@@ -27,7 +27,7 @@ internal static class ModelClients
                 options.Deployment!,
                 options.Api),
             _ => new SimulatedChatClient(
-                options.Simulated, services.GetRequiredService<SimulatedClock>(), services.GetRequiredService<TimeProvider>()),
+                options.Simulated, services.GetRequiredService<CoarseClock>(), services.GetRequiredService<TimeProvider>()),
         };
     }
 

@@ -6,12 +6,12 @@ namespace ChatStreaming.Worker.Model;
 /// <summary>
 /// The offline model: a deterministic answer in Markdown derived from the last user message, streamed one token (a
 /// word and its space, or a piece of Markdown) at a time at <see cref="SimulatedModelOptions.TokensPerSecond"/>, all
-/// answers paced by one shared <see cref="SimulatedClock"/>. Same prompt, same answer. It can also stream
+/// answers paced by one shared <see cref="CoarseClock"/>. Same prompt, same answer. It can also stream
 /// <see cref="SimulatedModelOptions.ReasoningTokens"/> of reasoning first, and when it is offered tools and the question
 /// asks it to "search", it calls the first tool with the words after "for" (or after "search") as <c>query</c>, then
 /// answers. Every round reports its usage: the words it was sent, the tokens it streamed.
 /// </summary>
-internal sealed class SimulatedChatClient(SimulatedModelOptions settings, SimulatedClock clock, TimeProvider timeProvider) : IChatClient
+internal sealed class SimulatedChatClient(SimulatedModelOptions settings, CoarseClock clock, TimeProvider timeProvider) : IChatClient
 {
     private static readonly string[] Words =
     [

@@ -15,6 +15,8 @@ namespace ChatStreaming.Worker.Streaming;
 /// Invariants: chunks carry sequences 1..N in order, and a sequence always carries the same payload; the concatenation
 /// of their text deltas is every text delta read, in order, except a tail the sink still refused at the very end (that
 /// tail is in <see cref="RelayResult.Content"/> and <see cref="RelayResult.Parts"/>, which are saved and announced).
+/// After each chunk the relay awaits <c>gather</c> (<see cref="ChunkPacing.GatherAsync"/>: at once while the instance
+/// keeps up, its linger while it is behind), so what the model says meanwhile coalesces the same way.
 /// A chunk goes to the sink with the continuation of its last delta (<see cref="ModelDelta.Continuation"/>, null when
 /// the model gives none): where the model's stream resumes after that chunk.
 /// </summary>
@@ -26,7 +28,8 @@ internal static class ChunkRelay
         ChannelReader<ModelDelta> deltas,
         Func<Chunk, byte[]?, Task> sink,
         CancellationToken cancellationToken,
-        RelayStart? start = null)
+        RelayStart? start = null,
+        Func<Task>? gather = null)
     {
         var content = new StringBuilder(start?.Content ?? "");
         var parts = new MessagePartsBuilder();
@@ -105,6 +108,10 @@ internal static class ChunkRelay
             }
 
             await FlushAsync();
+            if (gather is not null)
+            {
+                await gather(); // the instance is behind (ChunkPacing): the next deltas gather into one chunk meanwhile
+            }
         }
 
         if (ready.Count > 0 || pending.Length > 0)

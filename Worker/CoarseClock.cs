@@ -1,15 +1,16 @@
 using System.Collections.Concurrent;
 
-namespace ChatStreaming.Worker.Model;
+namespace ChatStreaming.Worker;
 
 /// <summary>
-/// The simulated model's pacing for every answer at once: one periodic timer (every <see cref="Resolution"/>) and a
-/// wheel of waits keyed by the tick they are due, instead of a timer per token per answer — at 1000 streams × 50
-/// tokens a second that is one timer instead of 50,000 timer arms a second. Each wait wakes once, at most one
-/// resolution late; the delta is timestamped when it is taken, so the latency the app measures is unaffected.
+/// One clock for the many short waits every running answer makes (the simulated model's pace per token, a relay's
+/// linger per chunk, <see cref="Streaming.ChunkPacing"/>): one periodic timer (every <see cref="Resolution"/>) and a
+/// wheel of waits keyed by the tick they are due, instead of a timer per wait — at 1000 streams × 50 tokens a second
+/// that is one timer instead of 50,000 timer arms a second. Each wait wakes once, at most one resolution late; a delta
+/// is timestamped when it is taken, so the latency the app measures is unaffected.
 /// The timer runs only while a wait is pending: an idle instance does not wake 200 times a second.
 /// </summary>
-internal sealed class SimulatedClock(TimeProvider timeProvider) : IDisposable
+internal sealed class CoarseClock(TimeProvider timeProvider) : IDisposable
 {
     public static readonly TimeSpan Resolution = TimeSpan.FromMilliseconds(5);
 
