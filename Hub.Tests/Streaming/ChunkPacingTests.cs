@@ -13,9 +13,11 @@ public sealed class ChunkPacingTests : IDisposable
     private readonly ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly CoarseClock clock = new(TimeProvider.System);
 
-    private static readonly TimeSpan Slow = ChunkPacing.HighWrite + TimeSpan.FromMilliseconds(1);
-    private static readonly TimeSpan Middling = (ChunkPacing.HighWrite + ChunkPacing.LowWrite) / 2;
-    private static readonly TimeSpan Fast = ChunkPacing.LowWrite / 4;
+    // Each window's fastest write is the round trip itself; what the others take beyond it is waiting.
+    private static readonly TimeSpan Quickest = TimeSpan.FromMilliseconds(0.3);
+    private static readonly TimeSpan Slow = Quickest + ChunkPacing.HighWait + TimeSpan.FromMilliseconds(1);
+    private static readonly TimeSpan Middling = Quickest + ((ChunkPacing.HighWait + ChunkPacing.LowWait) / 2);
+    private static readonly TimeSpan Fast = Quickest + (ChunkPacing.LowWait / 4);
 
     [Fact]
     public void SlowWritesGrowTheLingerAStepAWindowUpToItsMaximumAndFastOnesTakeItBackToZero()
@@ -47,6 +49,26 @@ public sealed class ChunkPacingTests : IDisposable
     }
 
     [Fact]
+    public void ARedisFarAwayIsNotALoad()
+    {
+        var pacing = Pacing(TimeSpan.FromMilliseconds(50));
+
+        // Every write takes 8 ms, none less: that is the round trip, nothing waits. No linger, however long it lasts.
+        for (var i = 0; i < 5; i++)
+        {
+            for (var j = 0; j < 100; j++)
+            {
+                pacing.Observe(TimeSpan.FromMilliseconds(8));
+            }
+
+            Assert.Equal(TimeSpan.Zero, pacing.EndWindow());
+        }
+
+        // The same Redis while the instance is behind: the writes wait beyond the round trip.
+        Assert.Equal(ChunkPacing.Step, Window(pacing, 100, TimeSpan.FromMilliseconds(8) + Slow, fastest: TimeSpan.FromMilliseconds(8)));
+    }
+
+    [Fact]
     public void AMaximumOfZeroNeverLingers()
     {
         var pacing = Pacing(TimeSpan.Zero);
@@ -73,8 +95,10 @@ public sealed class ChunkPacingTests : IDisposable
         new WorkerMetrics(services.GetRequiredService<IMeterFactory>()),
         Options.Create(new ChatStreamingOptions { MaxChunkLinger = maxLinger }));
 
-    private static TimeSpan Window(ChunkPacing pacing, int writes, TimeSpan each)
+    /// <summary>One window: its fastest write (<see cref="Quickest"/> unless told), then <paramref name="writes"/> more.</summary>
+    private static TimeSpan Window(ChunkPacing pacing, int writes, TimeSpan each, TimeSpan? fastest = null)
     {
+        pacing.Observe(fastest ?? Quickest);
         for (var i = 0; i < writes; i++)
         {
             pacing.Observe(each);
