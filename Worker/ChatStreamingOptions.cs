@@ -65,9 +65,10 @@ public sealed class ChatStreamingOptions
     public TimeSpan SlowClientTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
-    /// The longest an answer's relay lets model deltas gather into one chunk when this instance is behind (its threads
-    /// wait for a CPU); zero while it keeps up. 0 = never: every delta is its own chunk unless Redis is slower than the
-    /// model. See docs/benchmarks-profile.md, "pacing chunks to the CPU".
+    /// The longest an answer's relay lets model deltas gather into one chunk while this instance is behind (its chunk
+    /// writes wait: its threads wait for a CPU, or its chunks queue for Redis); zero while it keeps up
+    /// (<see cref="Streaming.ChunkPacing"/>). 0 = never: every delta is its own chunk unless Redis is slower than the
+    /// model. See docs/benchmarks-profile.md, "pacing chunks to the load".
     /// </summary>
     [Range(typeof(TimeSpan), "00:00:00", "00:00:01", ErrorMessage = "Chat:MaxChunkLinger must be a time span between 00:00:00 (never) and 00:00:01.")]
     public TimeSpan MaxChunkLinger { get; set; } = TimeSpan.FromMilliseconds(50);

@@ -12,10 +12,11 @@ namespace ChatStreaming.Worker.Streaming;
 /// round trip itself (a Redis a few milliseconds away is not a load). It is well below a millisecond while the instance
 /// keeps up and several when its threads wait for a CPU or its chunks queue for Redis. Every <see cref="Window"/> it
 /// decides: above <see cref="HighWait"/> the linger grows a <see cref="Step"/>, up to Chat:MaxChunkLinger; below
-/// <see cref="LowWait"/> (or with nothing written) it shrinks a step; between the two it holds. A chunk then carries the tokens of its linger: the work done once per chunk (the
-/// script, the pub/sub message, a frame and its send per client) stops growing with the token rate, and an overloaded
-/// instance's latency stays near its linger instead of growing with its queues (docs/benchmarks-profile.md, "pacing
-/// chunks to the load"). What a client receives does not change: every sequence once, in order, the same text.
+/// <see cref="LowWait"/> (or with nothing written) it shrinks a step; between the two it holds. A chunk then carries
+/// the tokens of its linger: the work done once per chunk (the script, the pub/sub message, a frame and its send per
+/// client) stops growing with the token rate, and an overloaded instance's latency stays near its linger instead of
+/// growing with its queues (docs/benchmarks-profile.md, "pacing chunks to the load"). What a client receives does not
+/// change: every sequence once, in order, the same text.
 /// </summary>
 internal sealed class ChunkPacing(CoarseClock clock, TimeProvider timeProvider, WorkerMetrics metrics, IOptions<ChatStreamingOptions> options)
     : BackgroundService
