@@ -27,8 +27,12 @@ internal sealed class ChunkPacing(CoarseClock clock, TimeProvider timeProvider, 
     /// <summary>The linger's change per window.</summary>
     public static readonly TimeSpan Step = TimeSpan.FromMilliseconds(5);
 
-    /// <summary>A window's mean write beyond its fastest above this: the instance is behind, the linger grows.</summary>
-    public static readonly TimeSpan HighWait = TimeSpan.FromMilliseconds(5);
+    /// <summary>
+    /// A window's mean write beyond its fastest above this: the instance is behind, the linger grows. Well above what
+    /// an instance near its knee shows (a linger there costs more latency than the queue it saves): at 5 ms a Redis
+    /// Cluster on the benchmark's two cores lingered at 200 streams (docs/benchmarks-profile.md).
+    /// </summary>
+    public static readonly TimeSpan HighWait = TimeSpan.FromMilliseconds(10);
 
     /// <summary>A window's mean write beyond its fastest below this: the instance keeps up, the linger shrinks.</summary>
     public static readonly TimeSpan LowWait = TimeSpan.FromMilliseconds(2);
