@@ -53,19 +53,21 @@ public sealed class ChunkPacingTests : IDisposable
     {
         var pacing = Pacing(TimeSpan.FromMilliseconds(50));
 
-        // Every write takes 8 ms, none less: that is the round trip, nothing waits. No linger, however long it lasts.
+        // Every write takes longer than the threshold to start lingering, none less: that is the round trip, nothing
+        // waits. No linger, however long it lasts (a mean write alone would have grown it from the first window).
+        var roundTrip = ChunkPacing.HighWait + TimeSpan.FromMilliseconds(5);
         for (var i = 0; i < 5; i++)
         {
             for (var j = 0; j < 100; j++)
             {
-                pacing.Observe(TimeSpan.FromMilliseconds(8));
+                pacing.Observe(roundTrip);
             }
 
             Assert.Equal(TimeSpan.Zero, pacing.EndWindow());
         }
 
         // The same Redis while the instance is behind: the writes wait beyond the round trip.
-        Assert.Equal(ChunkPacing.Step, Window(pacing, 100, TimeSpan.FromMilliseconds(8) + Slow, fastest: TimeSpan.FromMilliseconds(8)));
+        Assert.Equal(ChunkPacing.Step, Window(pacing, 100, roundTrip + Slow, fastest: roundTrip));
     }
 
     [Fact]
