@@ -58,6 +58,8 @@ internal sealed class LoadRunner(SystemProbe probe)
         }
 
         var allStarted = Clock.UnixMilliseconds();
+        var startSeconds = clock.Elapsed.TotalSeconds;
+        Console.Error.WriteLine($"  {pipeline.Name}: {streams} streams started in {startSeconds:0.0} s");
         double? firstFinished = null;
 
         var deadline = TimeSpan.FromSeconds((tokens / tokensPerSecond) + 30);
@@ -104,7 +106,7 @@ internal sealed class LoadRunner(SystemProbe probe)
             pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies, SteadyWindow(samples, window),
             results.Sum(r => r.Lost), results.Sum(r => r.Duplicated), results.Count(r => !r.Finished), server, statements,
             cpuAfter.ToDictionary(c => c.Key, c => 100 * (c.Value - cpuBefore[c.Key]) / duration),
-            redisBaseline, redisPeak, afterTtl, nodes, TokenDeliveries: (long)receivers.Length * tokens);
+            redisBaseline, redisPeak, afterTtl, nodes, TokenDeliveries: (long)receivers.Length * tokens, StartSeconds: startSeconds);
     }
 
     /// <summary>

@@ -18,7 +18,8 @@ internal sealed record PipelineResult(
     long RedisPeakBytes,
     long? RedisAfterTtlBytes,
     IReadOnlyList<RedisNodeStats>? RedisNodes = null,
-    long TokenDeliveries = 0)
+    long TokenDeliveries = 0,
+    double StartSeconds = 0)
 {
     /// <summary>Redis CPU (every node, on a cluster) per chunk written by the producing hubs, in µs.</summary>
     public double RedisCpuMicrosecondsPerChunkWritten =>

@@ -19,6 +19,7 @@ internal static class JsonReport
             {
                 ["streams"] = result.Streams,
                 ["durationSeconds"] = Round(result.DurationSeconds),
+                ["startSeconds"] = Round(result.StartSeconds),
                 ["chunks"] = result.Chunks,
                 ["latencyMs"] = new JsonObject { ["p50"] = Round(result.P(50)), ["p95"] = Round(result.P(95)), ["p99"] = Round(result.P(99)), ["max"] = Round(result.Max) },
                 ["steadyWindowSeconds"] = Round(result.Steady.WindowSeconds),
@@ -60,6 +61,7 @@ internal static class JsonReport
                     ["lost"] = s.Lost, ["duplicated"] = s.Duplicated,
                     ["cpuMicrosecondsPerChunk"] = new JsonObject(s.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(s.CpuMicrosecondsPerChunk(k))))),
                     ["chunks"] = s.Chunks, ["tokenDeliveries"] = s.TokenDeliveries, ["steadyWindowSeconds"] = Round(s.Steady.WindowSeconds),
+                    ["startSeconds"] = Round(s.StartSeconds),
                     ["cpuMicrosecondsPerToken"] = new JsonObject(s.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(s.CpuMicrosecondsPerToken(k))))),
                     ["unfinishedStreams"] = s.UnfinishedStreams, ["withinSlo"] = s.WithinSlo(RunReport.SloP99Milliseconds),
                 })]),
