@@ -120,7 +120,10 @@ internal sealed class BenchRun(BenchSettings settings)
     }
 
     private static void Summarize(PipelineResult r) => Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture,
-        $"  {r.Pipeline}: {r.Streams} streams, {r.Chunks} deliveries; steady ({r.Steady.WindowSeconds:0.#} s) cross-instance p50 {Percentiles.Of(r.Steady.CrossInstance, 50):0.00} ms, p99 {Percentiles.Of(r.Steady.CrossInstance, 99):0.00} ms, same-instance p50 {Percentiles.Of(r.Steady.SameInstance, 50):0.00} ms, p99 {Percentiles.Of(r.Steady.SameInstance, 99):0.00} ms; whole run p50 {r.P(50):0.00} ms, p99 {r.P(99):0.00} ms, max {r.Max:0.0} ms; write p50 {r.Server.WriteP50:0.00} ms; lost {r.Lost}, dup {r.Duplicated}, unfinished {r.UnfinishedStreams}; db {r.DbStatementsPerSecond:0.#}/s; CPU per delivery: hubs {r.CpuMicrosecondsPerChunk("hubs"):0} µs, redis {r.CpuMicrosecondsPerChunk("redis"):0} µs, client {r.CpuMicrosecondsPerChunk("client"):0} µs"));
+        $"  {r.Pipeline}: {r.Streams} streams, {r.Chunks} deliveries; steady ({r.Steady.WindowSeconds:0.#} s) cross-instance p50 {Percentiles.Of(r.Steady.CrossInstance, 50):0.00} ms, p99 {Percentiles.Of(r.Steady.CrossInstance, 99):0.00} ms, same-instance p50 {Percentiles.Of(r.Steady.SameInstance, 50):0.00} ms, p99 {Percentiles.Of(r.Steady.SameInstance, 99):0.00} ms; whole run p50 {r.P(50):0.00} ms, p99 {r.P(99):0.00} ms, max {r.Max:0.0} ms; write p50 {r.Server.WriteP50:0.00} ms; lost {r.Lost}, dup {r.Duplicated}, unfinished {r.UnfinishedStreams}; db {r.DbStatementsPerSecond:0.#}/s; CPU per delivery: hubs {r.CpuMicrosecondsPerChunk("hubs"):0} µs, redis {r.CpuMicrosecondsPerChunk("redis"):0} µs, client {r.CpuMicrosecondsPerChunk("client"):0} µs{SteadyCpu(r)}"));
+
+    private static string SteadyCpu(PipelineResult r) => r.Steady.CpuMicrosecondsPerChunk is not { } cpu ? ""
+        : string.Create(CultureInfo.InvariantCulture, $" (steady window: hubs {cpu["hubs"]:0} µs, redis {cpu["redis"]:0} µs, client {cpu["client"]:0} µs)");
 
     private static async Task<Dictionary<string, string>> MachineAsync(IConnectionMultiplexer redis, NpgsqlDataSource postgres)
     {

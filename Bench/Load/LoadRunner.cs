@@ -63,9 +63,11 @@ internal sealed class LoadRunner(SystemProbe probe)
         double? firstFinished = null;
 
         var deadline = TimeSpan.FromSeconds((tokens / tokensPerSecond) + 30);
+        var cpuProbes = new List<(double At, Dictionary<string, double> Seconds)>(); // for the steady window's CPU
         while (clock.Elapsed < deadline && results.Any(r => !r.Finished))
         {
             await Task.Delay(250, cancellationToken);
+            cpuProbes.Add((Clock.UnixMilliseconds(), await probe.CpuSecondsAsync(pipeline.ServerProcessIds, pipeline.OnRedisCluster)));
             redisPeak = Math.Max(redisPeak, await probe.RedisUsedMemoryAsync(pipeline.OnRedisCluster));
             if (firstFinished is null && results.Any(r => r.Finished))
             {
@@ -103,7 +105,7 @@ internal sealed class LoadRunner(SystemProbe probe)
         double[] latencies = [.. samples.SelectMany(s => s.Samples).Select(s => s.Latency)];
         Array.Sort(latencies);
         return new PipelineResult(
-            pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies, SteadyWindow(samples, window),
+            pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies, SteadyWindow(samples, window) with { CpuMicrosecondsPerChunk = SteadyCpu(samples, window, cpuProbes) },
             results.Sum(r => r.Lost), results.Sum(r => r.Duplicated), results.Count(r => !r.Finished), server, statements,
             cpuAfter.ToDictionary(c => c.Key, c => 100 * (c.Value - cpuBefore[c.Key]) / duration),
             redisBaseline, redisPeak, afterTtl, nodes, TokenDeliveries: (long)receivers.Length * tokens, StartSeconds: startSeconds);
@@ -144,6 +146,21 @@ internal sealed class LoadRunner(SystemProbe probe)
         }
 
         return new Steady(Sorted(cross => cross), Sorted(cross => !cross), Sorted(_ => true), window.Seconds, window.WholeRun);
+    }
+
+    /// <summary>CPU per delivery between the first and the last CPU probe inside the window, over the deliveries emitted between them.</summary>
+    private static Dictionary<string, double>? SteadyCpu(
+        (bool CrossInstance, (double EmittedAt, double Latency)[] Samples)[] receivers, Window window, List<(double At, Dictionary<string, double> Seconds)> probes)
+    {
+        var inside = probes.Where(p => window.Contains(p.At)).ToList();
+        if (window.WholeRun || inside.Count < 2)
+        {
+            return null;
+        }
+
+        var (from, to) = (inside[0], inside[^1]);
+        var deliveries = receivers.Sum(r => r.Samples.Count(s => s.EmittedAt >= from.At && s.EmittedAt < to.At));
+        return deliveries == 0 ? null : to.Seconds.ToDictionary(c => c.Key, c => (c.Value - from.Seconds[c.Key]) * 1e6 / deliveries);
     }
 
     /// <summary>

@@ -62,4 +62,12 @@ internal sealed record PipelineResult(
 /// before the first one finished (less half a second), so neither the burst of sends nor the finishes are in it.
 /// <see cref="WholeRun"/> is set when the run was too short for a window of a second (then every chunk counts).
 /// </summary>
-internal sealed record Steady(double[] CrossInstance, double[] SameInstance, double[] All, double WindowSeconds, bool WholeRun);
+internal sealed record Steady(double[] CrossInstance, double[] SameInstance, double[] All, double WindowSeconds, bool WholeRun)
+{
+    /// <summary>
+    /// CPU time of each group of processes per delivery while every stream ran (µs): the CPU read at the first and the
+    /// last probe inside the window, over the deliveries emitted between them. Without what starting and saving answers
+    /// cost, which the run's own figure includes. Null for a whole run (no window).
+    /// </summary>
+    public IReadOnlyDictionary<string, double>? CpuMicrosecondsPerChunk { get; init; }
+}

@@ -42,6 +42,7 @@ internal static class JsonReport
                 ["emptyPollShare"] = Round(result.EmptyPollShare),
                 ["cpuPercent"] = new JsonObject(result.CpuPercent.Select(c => KeyValuePair.Create(c.Key, (JsonNode?)Round(c.Value)))),
                 ["cpuMicrosecondsPerChunk"] = new JsonObject(result.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(result.CpuMicrosecondsPerChunk(k))))),
+                ["steadyCpuMicrosecondsPerChunk"] = SteadyCpu(result),
                 ["tokenDeliveries"] = result.TokenDeliveries,
                 ["cpuMicrosecondsPerToken"] = new JsonObject(result.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(result.CpuMicrosecondsPerToken(k))))),
                 ["redisMemoryBytes"] = new JsonObject { ["baseline"] = result.RedisBaselineBytes, ["peak"] = result.RedisPeakBytes, ["afterTtl"] = result.RedisAfterTtlBytes },
@@ -62,6 +63,7 @@ internal static class JsonReport
                     ["cpuMicrosecondsPerChunk"] = new JsonObject(s.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(s.CpuMicrosecondsPerChunk(k))))),
                     ["chunks"] = s.Chunks, ["tokenDeliveries"] = s.TokenDeliveries, ["steadyWindowSeconds"] = Round(s.Steady.WindowSeconds),
                     ["startSeconds"] = Round(s.StartSeconds),
+                    ["steadyCpuMicrosecondsPerChunk"] = SteadyCpu(s),
                     ["cpuMicrosecondsPerToken"] = new JsonObject(s.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(s.CpuMicrosecondsPerToken(k))))),
                     ["unfinishedStreams"] = s.UnfinishedStreams, ["withinSlo"] = s.WithinSlo(RunReport.SloP99Milliseconds),
                 })]),
@@ -84,6 +86,10 @@ internal static class JsonReport
     }
 
     private static double? Round(double value) => double.IsNaN(value) ? null : Math.Round(value, 3);
+
+    /// <summary>CPU per delivery while every stream ran (no window, no figure).</summary>
+    private static JsonObject? SteadyCpu(PipelineResult result) => result.Steady.CpuMicrosecondsPerChunk is not { } cpu ? null
+        : new JsonObject(cpu.Select(c => KeyValuePair.Create(c.Key, (JsonNode?)Round(c.Value))));
 
     /// <summary>The JSON name of a pipeline: its CLI name, camel-cased where it has two words (bestPolling, redisMsgpack, signalrGroup…).</summary>
     public static string Key(string pipeline) => pipeline == "bestpolling"

@@ -153,9 +153,9 @@ internal static class MarkdownReport
         }
 
         md.AppendLine("## Side by side with the peers and the machine's floor").AppendLine();
-        md.AppendLine("Cross-instance delivery in the steady window (model delta → client callback on the other instance; *whole run* where the sends took so long that no stream ran while all did); CPU per delivery of the servers (*hubs*: the pipeline's two server processes) and of the load client; the servers' CPU per token delivered (the same workload for every pipeline: the model's tokens × the clients watching — a pipeline that merges tokens under load delivers fewer, bigger chunks, so its CPU per delivery counts each merge as one); the ratios are the peer's figure over the product's (JSON), so above 1 means the product is ahead.").AppendLine();
-        md.AppendLine("| streams | pipeline | p50 / p99 | servers / client CPU per delivery (µs) | deliveries per token | servers CPU per token (µs) | lost / duplicated / unfinished | p99 ratio | server CPU ratio per delivery / per token |");
-        md.AppendLine("|---|---|---|---|---|---|---|---|---|");
+        md.AppendLine("Cross-instance delivery in the steady window (model delta → client callback on the other instance; *whole run* where the sends took so long that no stream ran while all did); CPU per delivery of the servers (*hubs*: the pipeline's two server processes) and of the load client, over the whole run and, for the servers, in the steady window alone (without what starting and saving the answers cost); the servers' CPU per token delivered (the same workload for every pipeline: the model's tokens × the clients watching — a pipeline that merges tokens under load delivers fewer, bigger chunks, so its CPU per delivery counts each merge as one); the ratios are the peer's figure over the product's (JSON), so above 1 means the product is ahead.").AppendLine();
+        md.AppendLine("| streams | pipeline | p50 / p99 | servers / client CPU per delivery (µs) | servers CPU per delivery, steady window (µs) | deliveries per token | servers CPU per token (µs) | lost / duplicated / unfinished | p99 ratio | server CPU ratio per delivery / per token |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var streams in new[] { report.Settings.Streams, 500 }.Distinct().Where(n => names.Any(name => report.At(name, n) is not null)))
         {
             var product = report.At("redis", streams);
@@ -163,7 +163,7 @@ internal static class MarkdownReport
             {
                 if (report.At(name, streams) is not { } r)
                 {
-                    md.AppendLine(Inv($"| {streams} | {name} | not run at {streams} | | | | | | |"));
+                    md.AppendLine(Inv($"| {streams} | {name} | not run at {streams} | | | | | | | |"));
                     continue;
                 }
 
@@ -172,7 +172,8 @@ internal static class MarkdownReport
                     Inv($"{r.CpuMicrosecondsPerChunk("hubs") / product.CpuMicrosecondsPerChunk("hubs"):0.0}× / {r.CpuMicrosecondsPerToken("hubs") / product.CpuMicrosecondsPerToken("hubs"):0.0}×"));
                 var window = r.Steady.WholeRun ? " (whole run)" : "";
                 var chunksPerToken = r.TokenDeliveries == 0 ? "—" : Inv($"{(double)r.Chunks / r.TokenDeliveries:0.00}");
-                md.AppendLine(Inv($"| {streams} | {name} | {Ms(r.H(50))} / {Ms(r.H(99))}{window} | {r.CpuMicrosecondsPerChunk("hubs"):0} / {r.CpuMicrosecondsPerChunk("client"):0} | {chunksPerToken} | {r.CpuMicrosecondsPerToken("hubs"):0} | {r.Lost} / {r.Duplicated} / {r.UnfinishedStreams} | {p99} | {cpu} |"));
+                var steadyCpu = r.Steady.CpuMicrosecondsPerChunk?.GetValueOrDefault("hubs") is { } hubs ? Inv($"{hubs:0}") : "—";
+                md.AppendLine(Inv($"| {streams} | {name} | {Ms(r.H(50))} / {Ms(r.H(99))}{window} | {r.CpuMicrosecondsPerChunk("hubs"):0} / {r.CpuMicrosecondsPerChunk("client"):0} | {steadyCpu} | {chunksPerToken} | {r.CpuMicrosecondsPerToken("hubs"):0} | {r.Lost} / {r.Duplicated} / {r.UnfinishedStreams} | {p99} | {cpu} |"));
             }
         }
 

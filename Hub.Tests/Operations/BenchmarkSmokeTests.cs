@@ -62,6 +62,20 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
             Assert.Equal(20 * 150 * 2, p.GetProperty("tokenDeliveries").GetInt64());
             Assert.InRange(p.GetProperty("chunks").GetInt64(), 1, p.GetProperty("tokenDeliveries").GetInt64());
             Assert.True(p.GetProperty("cpuMicrosecondsPerToken").GetProperty("hubs").GetDouble() > 0, name);
+
+            // How long the streams took to start, and the servers' CPU while all of them ran: none without a steady
+            // window (a busy machine may start the quick run's short answers too slowly to have one, or probe it too
+            // rarely), else what the servers spent.
+            Assert.True(p.GetProperty("startSeconds").GetDouble() > 0, name);
+            var steadyCpu = p.GetProperty("steadyCpuMicrosecondsPerChunk");
+            if (p.GetProperty("steadyWindowSeconds").GetDouble() == 0)
+            {
+                Assert.Equal(JsonValueKind.Null, steadyCpu.ValueKind);
+            }
+            else if (steadyCpu.ValueKind != JsonValueKind.Null)
+            {
+                Assert.True(steadyCpu.GetProperty("hubs").GetDouble() > 0, name);
+            }
         }
 
         var redis = pipelines.GetProperty("redis");
