@@ -6,9 +6,20 @@ using StackExchange.Redis;
 
 namespace ChatStreaming.Bench;
 
-/// <summary>Runs the pipelines one after another on the same machine, then the ramps, then writes the reports.</summary>
+/// <summary>
+/// Starts every pipeline's servers, then runs the measured runs in rounds and the ramp step by step, the pipelines
+/// interleaved (see <see cref="RunAsync"/>), then writes the reports.
+/// </summary>
 internal sealed class BenchRun(BenchSettings settings)
 {
+    /// <summary>
+    /// Every pipeline's servers start first and stay up (idle ones cost next to nothing, and each pipeline that uses
+    /// Postgres has a database of its own), each is warmed up; then <see cref="BenchSettings.Rounds"/> rounds run each
+    /// pipeline once at <see cref="BenchSettings.Streams"/>, one after another, each round starting one pipeline later
+    /// in the list; then each ramp step runs every pipeline still in the ramp before the next step. This machine's speed
+    /// drifts by tens of percent within an hour: run one after another for minutes each, a pipeline's figures would be
+    /// partly its hour's; interleaved and pooled, every pipeline meets the same drift.
+    /// </summary>
     public async Task<int> RunAsync(string command, string? jsonPath, string? markdownPath, string? chartPath, CancellationToken cancellationToken)
     {
         await using var redis = await ConnectionMultiplexer.ConnectAsync($"{settings.Redis},allowAdmin=true");
@@ -19,36 +30,44 @@ internal sealed class BenchRun(BenchSettings settings)
         var runner = new LoadRunner(probe);
         var results = new List<PipelineResult>();
         var ramps = new Dictionary<string, IReadOnlyList<PipelineResult>>();
-        foreach (var name in settings.Pipelines)
+        var pipelines = await StartAllAsync(runner, settings.Tokens, cancellationToken);
+        try
         {
-            Console.Error.WriteLine($"{name}: {settings.Streams} streams × {settings.TokensPerSecond} tokens/s × {settings.Tokens} tokens");
-            await using (var pipeline = await StartAsync(name, settings.Tokens, cancellationToken))
+            var rounds = pipelines.ToDictionary(p => p.Name, _ => new List<PipelineResult>());
+            for (var round = 0; round < settings.Rounds; round++)
             {
-                await WarmUpAsync(runner, pipeline, settings.Tokens, cancellationToken);
-                results.Add(await runner.RunAsync(
-                    pipeline, settings.Streams, settings.Tokens, settings.TokensPerSecond, name == "redis" ? settings.ReplayTtl : null, cancellationToken, SamplesFile(name, settings.Streams)));
+                foreach (var pipeline in Turned(pipelines, round))
+                {
+                    var name = pipeline.Name;
+                    Console.Error.WriteLine($"{name}: {settings.Streams} streams × {settings.TokensPerSecond} tokens/s × {settings.Tokens} tokens{(settings.Rounds > 1 ? $", round {round + 1} of {settings.Rounds}" : "")}");
+                    var replayTtl = name == "redis" && round == settings.Rounds - 1 ? settings.ReplayTtl : (TimeSpan?)null; // waited out once
+                    rounds[name].Add(await runner.RunAsync(
+                        pipeline, settings.Streams, settings.Tokens, settings.TokensPerSecond, replayTtl, cancellationToken, SamplesFile(name, settings.Streams, round: round)));
+                    Summarize(rounds[name][^1]);
+                }
             }
 
-            Summarize(results[^1]);
+            results.AddRange(pipelines.Select(p => PipelineResult.Pool(rounds[p.Name])));
+            if (settings.Rounds > 1)
+            {
+                Console.Error.WriteLine($"pooled, {settings.Rounds} rounds:");
+                results.ForEach(Summarize);
+            }
+
             if (settings.Ramp.Count > 0)
             {
-                var steps = new List<PipelineResult>();
-                await using var pipeline = await StartAsync(name, settings.RampTokens, cancellationToken);
-                await WarmUpAsync(runner, pipeline, settings.RampTokens, cancellationToken);
-                foreach (var n in settings.Ramp)
+                if (settings.RampTokens != settings.Tokens)
                 {
-                    Console.Error.WriteLine($"{name} ramp: {n} streams");
-                    var step = await runner.RunAsync(pipeline, n, settings.RampTokens, settings.TokensPerSecond, null, cancellationToken, SamplesFile(name, n, "ramp-"));
-                    steps.Add(step);
-                    Summarize(step);
-                    if (step.Lost + step.UnfinishedStreams > 0 || step.H(99) > 20 * RunReport.SloP99Milliseconds)
-                    {
-                        break; // losing, or 20× over the SLO: larger steps only take longer to say the same
-                    }
+                    await DisposeAllAsync(pipelines); // the product's answer length is a setting of its hubs
+                    pipelines = await StartAllAsync(runner, settings.RampTokens, cancellationToken);
                 }
 
-                ramps[name] = steps;
+                await RampAsync(runner, pipelines, ramps, cancellationToken);
             }
+        }
+        finally
+        {
+            await DisposeAllAsync(pipelines);
         }
 
         var report = new RunReport(DateTimeOffset.UtcNow, command, await MachineAsync(redis, postgres), settings, results, ramps);
@@ -64,9 +83,80 @@ internal sealed class BenchRun(BenchSettings settings)
         return redisResult is null || (redisResult.Lost == 0 && redisResult.Duplicated == 0 && redisResult.UnfinishedStreams == 0) ? 0 : 3;
     }
 
-    /// <summary>Where a measured run writes every delivery (--samples PREFIX): PREFIX-PIPELINE-[ramp-]STREAMS.txt.</summary>
-    private string? SamplesFile(string pipeline, int streams, string step = "") =>
-        settings.Samples is { } prefix ? string.Create(CultureInfo.InvariantCulture, $"{prefix}-{pipeline}-{step}{streams}.txt") : null;
+    /// <summary>Each ramp step, every pipeline still in the ramp; a pipeline leaves it at its first step that loses or is 20× over the SLO.</summary>
+    private async Task RampAsync(LoadRunner runner, List<IPipeline> pipelines, Dictionary<string, IReadOnlyList<PipelineResult>> ramps, CancellationToken cancellationToken)
+    {
+        var steps = pipelines.ToDictionary(p => p.Name, _ => new List<PipelineResult>());
+        var going = pipelines.ToList();
+        for (var i = 0; i < settings.Ramp.Count && going.Count > 0; i++)
+        {
+            var n = settings.Ramp[i];
+            foreach (var pipeline in Turned(going, i))
+            {
+                Console.Error.WriteLine($"{pipeline.Name} ramp: {n} streams");
+                var step = await runner.RunAsync(pipeline, n, settings.RampTokens, settings.TokensPerSecond, null, cancellationToken, SamplesFile(pipeline.Name, n, "ramp-"));
+                steps[pipeline.Name].Add(step);
+                Summarize(step);
+                if (step.Lost + step.UnfinishedStreams > 0 || step.H(99) > 20 * RunReport.SloP99Milliseconds)
+                {
+                    going.Remove(pipeline); // losing, or 20× over the SLO: larger steps only take longer to say the same
+                }
+            }
+        }
+
+        foreach (var pipeline in pipelines)
+        {
+            ramps[pipeline.Name] = steps[pipeline.Name];
+        }
+    }
+
+    /// <summary>The list turned by <paramref name="by"/>: round k starts with the k-th pipeline, so none is always first or last.</summary>
+    private static List<IPipeline> Turned(List<IPipeline> pipelines, int by) =>
+        [.. pipelines.Skip(by % pipelines.Count), .. pipelines.Take(by % pipelines.Count)];
+
+    /// <summary>Every pipeline asked for, started one after another (each waits for its servers to be ready), then each warmed up.</summary>
+    private async Task<List<IPipeline>> StartAllAsync(LoadRunner runner, int tokens, CancellationToken cancellationToken)
+    {
+        var pipelines = new List<IPipeline>();
+        try
+        {
+            foreach (var name in settings.Pipelines)
+            {
+                Console.Error.WriteLine($"starting {name}");
+                pipelines.Add(await StartAsync(name, tokens, pipelines, cancellationToken));
+            }
+
+            foreach (var pipeline in pipelines)
+            {
+                await WarmUpAsync(runner, pipeline, tokens, cancellationToken);
+            }
+
+            return pipelines;
+        }
+        catch
+        {
+            await DisposeAllAsync(pipelines);
+            throw;
+        }
+    }
+
+    private static async Task DisposeAllAsync(List<IPipeline> pipelines)
+    {
+        foreach (var pipeline in pipelines)
+        {
+            await pipeline.DisposeAsync();
+        }
+
+        pipelines.Clear();
+    }
+
+    /// <summary>
+    /// Where a measured run writes every delivery (--samples PREFIX): PREFIX-PIPELINE-[ramp-]STREAMS.txt, and
+    /// PREFIX-PIPELINE-STREAMS-roundK.txt for round K of several.
+    /// </summary>
+    private string? SamplesFile(string pipeline, int streams, string step = "", int round = 0) =>
+        settings.Samples is not { } prefix ? null
+        : string.Create(CultureInfo.InvariantCulture, $"{prefix}-{pipeline}-{step}{streams}{(settings.Rounds > 1 && step.Length == 0 ? $"-round{round + 1}" : "")}.txt");
 
     /// <summary>
     /// Not measured: JIT tiering, connection pools, Redis and Postgres caches. Long enough (seconds of steady load) for
@@ -80,38 +170,61 @@ internal sealed class BenchRun(BenchSettings settings)
         }
 
         var (streams, length) = (Math.Min(settings.Streams, 100), Math.Min(tokens, 250));
-        Console.Error.WriteLine($"  warm-up: {streams} streams × {length} tokens");
+        Console.Error.WriteLine($"  {pipeline.Name} warm-up: {streams} streams × {length} tokens");
         await runner.RunAsync(pipeline, streams, length, settings.TokensPerSecond, null, cancellationToken);
         Console.Error.WriteLine();
     }
 
-    private async Task<IPipeline> StartAsync(string name, int tokens, CancellationToken cancellationToken) => name switch
+    /// <summary>
+    /// A pipeline's servers. The product's JSON and MessagePack pipelines are one deployment (every hub serves both
+    /// protocols): the second of them shares the first's hubs.
+    /// </summary>
+    private async Task<IPipeline> StartAsync(string name, int tokens, IReadOnlyList<IPipeline> started, CancellationToken cancellationToken)
     {
-        "redis" => await RedisPipeline.StartAsync(settings, tokens, Client.Core.ChatHubProtocol.Json, cancellationToken),
-        "redis-msgpack" => await RedisPipeline.StartAsync(settings, tokens, Client.Core.ChatHubProtocol.MessagePack, cancellationToken),
-        "redis-cluster" => await RedisPipeline.StartAsync(settings, tokens, Client.Core.ChatHubProtocol.Json, cancellationToken, onRedisCluster: true),
-        "signalr-group" => await SignalRGroupPipeline.StartAsync(settings, tokens, cancellationToken),
-        "resumable-stream" => await ResumableStreamPipeline.StartAsync(settings, tokens, cancellationToken),
-        "raw-websocket" => await RawWebSocketPipeline.StartAsync(settings, tokens, cancellationToken),
-        "polling" or "bestpolling" or "notify" => await BaselinePipeline.StartAsync(name, settings, tokens, cancellationToken),
-        _ => throw new ArgumentException($"unknown pipeline '{name}' (redis, redis-msgpack, redis-cluster, signalr-group, resumable-stream, raw-websocket, polling, bestpolling, notify)"),
-    };
+        var protocol = name == "redis-msgpack" ? Client.Core.ChatHubProtocol.MessagePack : Client.Core.ChatHubProtocol.Json;
+        return name switch
+        {
+            "redis" or "redis-msgpack" when started.OfType<RedisPipeline>().FirstOrDefault(p => !p.OnRedisCluster) is { } product =>
+                await product.Sharing(protocol, cancellationToken),
+            "redis" or "redis-msgpack" => await RedisPipeline.StartAsync(settings, tokens, protocol, cancellationToken, postgres: await DatabaseAsync("redis", cancellationToken)),
+            "redis-cluster" => await RedisPipeline.StartAsync(
+                settings, tokens, protocol, cancellationToken, onRedisCluster: true, postgres: await DatabaseAsync(name, cancellationToken)),
+            "signalr-group" => await SignalRGroupPipeline.StartAsync(settings, tokens, cancellationToken),
+            "resumable-stream" => await ResumableStreamPipeline.StartAsync(settings, tokens, cancellationToken),
+            "raw-websocket" => await RawWebSocketPipeline.StartAsync(settings, tokens, cancellationToken),
+            "polling" or "bestpolling" or "notify" => await BaselinePipeline.StartAsync(name, settings, tokens, await DatabaseAsync(name, cancellationToken), cancellationToken),
+            _ => throw new ArgumentException($"unknown pipeline '{name}' (redis, redis-msgpack, redis-cluster, signalr-group, resumable-stream, raw-websocket, polling, bestpolling, notify)"),
+        };
+    }
 
+    /// <summary>A pipeline's own database (<see cref="BenchSettings.PostgresDatabase"/>), emptied: dropped if an earlier run left it, created.</summary>
+    private async Task<string> DatabaseAsync(string name, CancellationToken cancellationToken)
+    {
+        var connectionString = settings.PostgresDatabase(name);
+        await RecreateAsync(new NpgsqlConnectionStringBuilder(connectionString).Database!, cancellationToken);
+        return connectionString;
+    }
+
+    private async Task RecreateAsync(string database, CancellationToken cancellationToken)
+    {
+        await using var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(settings.Postgres) { Database = "postgres" }.ConnectionString);
+        await admin.OpenAsync(cancellationToken);
+        foreach (var sql in new[] { $"DROP DATABASE IF EXISTS \"{database}\" WITH (FORCE)", $"CREATE DATABASE \"{database}\"" })
+        {
+            await using var command = new NpgsqlCommand(sql, admin);
+            await command.ExecuteNonQueryAsync(cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// Every run starts from empty databases, as from an empty Redis (FLUSHALL): earlier runs' rows would make the tables
+    /// bigger than this run's load, and their unfinished answers (a ramp step that ended while answers still streamed)
+    /// would be swept as orphans by this run's hubs. The hubs create their schema (migrations). The run's own database
+    /// holds only pg_stat_statements, read for every pipeline's.
+    /// </summary>
     private async Task PrepareDatabaseAsync(CancellationToken cancellationToken)
     {
-        var target = new NpgsqlConnectionStringBuilder(settings.Postgres);
-        await using (var admin = new NpgsqlConnection(new NpgsqlConnectionStringBuilder(settings.Postgres) { Database = "postgres" }.ConnectionString))
-        {
-            await admin.OpenAsync(cancellationToken);
-            // Every run starts from an empty database, as from an empty Redis (FLUSHALL): earlier runs' rows would make
-            // the tables bigger than this run's load, and their unfinished answers (a ramp step that ended while answers
-            // still streamed) would be swept as orphans by this run's hubs. The hubs create the schema (migrations).
-            foreach (var sql in new[] { $"DROP DATABASE IF EXISTS \"{target.Database}\" WITH (FORCE)", $"CREATE DATABASE \"{target.Database}\"" })
-            {
-                await using var command = new NpgsqlCommand(sql, admin);
-                await command.ExecuteNonQueryAsync(cancellationToken);
-            }
-        }
+        await RecreateAsync(new NpgsqlConnectionStringBuilder(settings.Postgres).Database!, cancellationToken);
 
         await using var connection = new NpgsqlConnection(settings.Postgres);
         await connection.OpenAsync(cancellationToken);

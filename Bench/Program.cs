@@ -4,7 +4,7 @@ using ChatStreaming.Bench;
 using ChatStreaming.Bench.Baseline;
 
 // ./bench.sh [options]  — starts Redis and Postgres, then: ChatStreaming.Bench run --redis … --postgres … [options]
-// (the product, its peers and the database baselines, one after another)
+// (the product, its peers and the database baselines, interleaved: BenchRun)
 var streams = new Option<int>("--streams") { Description = "Concurrent streams", DefaultValueFactory = _ => 100 };
 var tokensPerSecond = new Option<double>("--tokens-per-second") { Description = "Pace of each simulated answer", DefaultValueFactory = _ => 50 };
 var tokens = new Option<int>("--tokens") { Description = "Tokens per answer (500 at 50 tokens/s: a 10 s answer, so the steady window is most of it)", DefaultValueFactory = _ => 500 };
@@ -22,15 +22,25 @@ var postgres = new Option<string>("--postgres") { Description = "Postgres of the
 var postgresData = new Option<string?>("--postgres-data") { Description = "Its data directory, to find its processes for CPU" };
 var replayTtl = new Option<TimeSpan?>("--replay-ttl") { Description = "Chat:ReplayTtl of the hubs; the run waits it out to measure Redis memory after it", CustomParser = r => TimeSpan.Parse(r.Tokens.Single().Value, CultureInfo.InvariantCulture) };
 var samples = new Option<string?>("--samples") { Description = "Write every delivery of each measured run (emitted at, latency) to PREFIX-PIPELINE-STREAMS.txt (scripts/gc-tail.sh reads them)" };
+var rounds = new Option<int?>("--rounds") { Description = "Measured runs per pipeline at --streams, interleaved (round k runs every pipeline once, starting with the k-th) and pooled: the machine's drift falls on all of them. Default 3; 1 with --quick" };
+rounds.Validators.Add(r =>
+{
+    if (r.GetValueOrDefault<int?>() is < 1)
+    {
+        r.AddError("--rounds must be at least 1");
+    }
+});
 var command = new Option<string>("--command") { Description = "The command line to record in the report", DefaultValueFactory = _ => "ChatStreaming.Bench run" };
 
-var run = new Command("run", "Run the pipelines and write the report") { streams, tokensPerSecond, tokens, ramp, rampTokens, pollInterval, pipelines, quick, json, markdown, chart, redis, redisCluster, postgres, postgresData, replayTtl, samples, command };
+var run = new Command("run", "Run the pipelines and write the report") { streams, tokensPerSecond, tokens, ramp, rampTokens, pollInterval, pipelines, quick, json, markdown, chart, redis, redisCluster, postgres, postgresData, replayTtl, samples, rounds, command };
 run.SetAction((p, ct) => new BenchRun(p.GetValue(quick)
         ? new(20, p.GetValue(tokensPerSecond), 150, TimeSpan.FromMilliseconds(p.GetValue(pollInterval)), p.GetValue(redis)!, p.GetValue(postgres)!, p.GetValue(postgresData),
-            p.GetValue(replayTtl) ?? TimeSpan.FromSeconds(3), [], 0, true, PipelinesOf(p.GetValue(pipelines)!, p.GetValue(redisCluster)), p.GetValue(redisCluster), p.GetValue(samples))
+            p.GetValue(replayTtl) ?? TimeSpan.FromSeconds(3), [], 0, true, PipelinesOf(p.GetValue(pipelines)!, p.GetValue(redisCluster)), p.GetValue(redisCluster), p.GetValue(samples),
+            p.GetValue(rounds) ?? 1)
         : new(p.GetValue(streams), p.GetValue(tokensPerSecond), p.GetValue(tokens), TimeSpan.FromMilliseconds(p.GetValue(pollInterval)), p.GetValue(redis)!, p.GetValue(postgres)!,
             p.GetValue(postgresData), p.GetValue(replayTtl) ?? TimeSpan.FromSeconds(20),
-            p.GetValue(ramp) is { } steps ? [.. steps.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture))] : [], p.GetValue(rampTokens), false, PipelinesOf(p.GetValue(pipelines)!, p.GetValue(redisCluster)), p.GetValue(redisCluster), p.GetValue(samples)))
+            p.GetValue(ramp) is { } steps ? [.. steps.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture))] : [], p.GetValue(rampTokens), false, PipelinesOf(p.GetValue(pipelines)!, p.GetValue(redisCluster)), p.GetValue(redisCluster), p.GetValue(samples),
+            p.GetValue(rounds) ?? 3))
     .RunAsync(p.GetValue(command)!, p.GetValue(json), p.GetValue(markdown) ?? (p.GetValue(quick) ? null : "docs/benchmarks.md"), p.GetValue(chart) ?? (p.GetValue(quick) ? null : "docs/benchmarks.svg"), ct));
 
 var mode = new Option<string>("--mode") { Description = "polling, bestpolling or notify", Required = true };

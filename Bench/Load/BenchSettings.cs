@@ -15,8 +15,21 @@ internal sealed record BenchSettings(
     bool Quick,
     IReadOnlyList<string> Pipelines,
     string? RedisCluster = null,
-    string? Samples = null)
+    string? Samples = null,
+    int Rounds = 1)
 {
+    /// <summary>
+    /// The connection string of a database of its own beside the run's (<c>{database}_{name}</c>): every pipeline that
+    /// uses Postgres gets one, so pipelines that are all up at once count only their own statements, and one deployment's
+    /// sweeper never sees another's answers.
+    /// </summary>
+    public string PostgresDatabase(string name)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(Postgres);
+        builder.Database = $"{builder.Database}_{name.Replace('-', '_')}";
+        return builder.ConnectionString;
+    }
+
     /// <summary>The checkout this program was built in.</summary>
     public static string RepositoryRoot => new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Parent!.Parent!.Parent!.FullName;
 

@@ -9,6 +9,9 @@ internal interface IPipeline : IAsyncDisposable
 
     IReadOnlyList<int> ServerProcessIds { get; }
 
+    /// <summary>The Postgres database its servers use (their statements are counted), or null when they use none.</summary>
+    string? Database => null;
+
     /// <summary>Runs on the run's Redis Cluster (<c>./bench.sh --cluster</c>) instead of its single Redis.</summary>
     bool OnRedisCluster => false;
 

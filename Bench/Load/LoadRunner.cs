@@ -80,7 +80,7 @@ internal sealed class LoadRunner(SystemProbe probe)
         var duration = clock.Elapsed.TotalSeconds;
         var cpuAfter = await probe.CpuSecondsAsync(pipeline.ServerProcessIds, pipeline.OnRedisCluster);
         var nodes = nodesBefore is null ? null : RedisNodesProbe.Between(nodesBefore, await probe.Cluster!.ReadAsync());
-        var statements = await probe.StatementsAsync();
+        var statements = await probe.StatementsAsync(pipeline.Database);
         var server = await pipeline.TakeServerStatsAsync(cancellationToken);
         redisPeak = Math.Max(redisPeak, await probe.RedisUsedMemoryAsync(pipeline.OnRedisCluster));
         await Task.WhenAll(connections.SelectMany(c => c).Select(c => c.DisposeAsync().AsTask()));
@@ -102,10 +102,11 @@ internal sealed class LoadRunner(SystemProbe probe)
             await WriteSamplesAsync(samplesFile, samples, window, cancellationToken);
         }
 
+        var steadyCpu = SteadyCpu(samples, window, cpuProbes);
         double[] latencies = [.. samples.SelectMany(s => s.Samples).Select(s => s.Latency)];
         Array.Sort(latencies);
         return new PipelineResult(
-            pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies, SteadyWindow(samples, window) with { CpuMicrosecondsPerChunk = SteadyCpu(samples, window, cpuProbes) },
+            pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies, SteadyWindow(samples, window) with { CpuMicrosecondsPerChunk = steadyCpu.PerDelivery, CpuDeliveries = steadyCpu.Deliveries },
             results.Sum(r => r.Lost), results.Sum(r => r.Duplicated), results.Count(r => !r.Finished), server, statements,
             cpuAfter.ToDictionary(c => c.Key, c => 100 * (c.Value - cpuBefore[c.Key]) / duration),
             redisBaseline, redisPeak, afterTtl, nodes, TokenDeliveries: (long)receivers.Length * tokens, StartSeconds: startSeconds);
@@ -149,18 +150,18 @@ internal sealed class LoadRunner(SystemProbe probe)
     }
 
     /// <summary>CPU per delivery between the first and the last CPU probe inside the window, over the deliveries emitted between them.</summary>
-    private static Dictionary<string, double>? SteadyCpu(
+    private static (Dictionary<string, double>? PerDelivery, long Deliveries) SteadyCpu(
         (bool CrossInstance, (double EmittedAt, double Latency)[] Samples)[] receivers, Window window, List<(double At, Dictionary<string, double> Seconds)> probes)
     {
         var inside = probes.Where(p => window.Contains(p.At)).ToList();
         if (window.WholeRun || inside.Count < 2)
         {
-            return null;
+            return (null, 0);
         }
 
         var (from, to) = (inside[0], inside[^1]);
         var deliveries = receivers.Sum(r => r.Samples.Count(s => s.EmittedAt >= from.At && s.EmittedAt < to.At));
-        return deliveries == 0 ? null : to.Seconds.ToDictionary(c => c.Key, c => (c.Value - from.Seconds[c.Key]) * 1e6 / deliveries);
+        return deliveries == 0 ? (null, 0) : (to.Seconds.ToDictionary(c => c.Key, c => (c.Value - from.Seconds[c.Key]) * 1e6 / deliveries), deliveries);
     }
 
     /// <summary>

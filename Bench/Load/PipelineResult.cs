@@ -55,6 +55,73 @@ internal sealed record PipelineResult(
     public double HeadlineMax => Headline.Length == 0 ? double.NaN : Headline[^1];
 
     public bool WithinSlo(double p99Milliseconds) => Lost == 0 && Duplicated == 0 && UnfinishedStreams == 0 && H(99) <= p99Milliseconds;
+
+    /// <summary>The measured runs this result pools (<see cref="Pool"/>), in the order they ran; itself when it is one run.</summary>
+    public IReadOnlyList<PipelineResult> Rounds { get => pooledRounds ?? [this]; private init => pooledRounds = value; }
+
+    private readonly IReadOnlyList<PipelineResult>? pooledRounds;
+
+    /// <summary>
+    /// One pipeline's rounds of the same run (<c>--rounds</c>), as one result: every delivery of every round in the
+    /// percentiles; CPU, statements, deliveries and losses summed over the rounds' time; Redis memory from the round
+    /// that used most; the server's write-time percentiles averaged over the rounds, weighted by their writes (the hubs
+    /// report histograms per scrape, not the samples).
+    /// </summary>
+    public static PipelineResult Pool(IReadOnlyList<PipelineResult> rounds)
+    {
+        if (rounds.Count == 1)
+        {
+            return rounds[0];
+        }
+
+        var duration = rounds.Sum(r => r.DurationSeconds);
+        var withSteadyCpu = rounds.Where(r => r.Steady.CpuMicrosecondsPerChunk is not null && r.Steady.CpuDeliveries > 0).ToList();
+        var steadyDeliveries = withSteadyCpu.Sum(r => r.Steady.CpuDeliveries);
+        var steady = new Steady(
+            Merged(rounds, r => r.Steady.CrossInstance), Merged(rounds, r => r.Steady.SameInstance), Merged(rounds, r => r.Steady.All),
+            rounds.Sum(r => r.Steady.WindowSeconds), rounds.All(r => r.Steady.WholeRun))
+        {
+            CpuMicrosecondsPerChunk = withSteadyCpu.Count == 0 ? null : withSteadyCpu[0].Steady.CpuMicrosecondsPerChunk!.Keys.ToDictionary(
+                k => k, k => withSteadyCpu.Sum(r => r.Steady.CpuMicrosecondsPerChunk![k] * r.Steady.CpuDeliveries) / steadyDeliveries),
+            CpuDeliveries = steadyDeliveries,
+        };
+        var server = new ServerStats(
+            Weighted(rounds, r => r.Server.WriteP50, r => r.Server.Writes), Weighted(rounds, r => r.Server.WriteP99, r => r.Server.Writes),
+            rounds.Sum(r => r.Server.Writes), rounds.Sum(r => r.Server.Polls), rounds.Sum(r => r.Server.EmptyPolls),
+            Weighted(rounds, r => r.Server.ProducedToRedisP50, r => r.Server.Writes), Weighted(rounds, r => r.Server.ProducedToOtherHubP50, r => r.Server.Writes));
+        var memory = rounds.MaxBy(r => r.RedisPeakBytes - r.RedisBaselineBytes)!;
+        var nodes = rounds[0].RedisNodes is null ? null : rounds.SelectMany(r => r.RedisNodes!).GroupBy(n => n.EndPoint).Select(g => g.Aggregate((a, b) => a with
+        {
+            CpuSeconds = a.CpuSeconds + b.CpuSeconds,
+            Scripts = a.Scripts + b.Scripts,
+            ShardedPublishes = a.ShardedPublishes + b.ShardedPublishes,
+            Publishes = a.Publishes + b.Publishes,
+            BusPublishesReceived = a.BusPublishesReceived + b.BusPublishesReceived,
+            BusShardedPublishesReceived = a.BusShardedPublishesReceived + b.BusShardedPublishesReceived,
+        })).ToList();
+        return new PipelineResult(
+            rounds[0].Pipeline, rounds[0].Streams, duration, rounds.Sum(r => r.Chunks), Merged(rounds, r => r.SortedLatencies), steady,
+            rounds.Sum(r => r.Lost), rounds.Sum(r => r.Duplicated), rounds.Sum(r => r.UnfinishedStreams), server, rounds.Sum(r => r.DbStatements),
+            rounds[0].CpuPercent.Keys.ToDictionary(k => k, k => rounds.Sum(r => r.CpuPercent[k] * r.DurationSeconds) / duration),
+            memory.RedisBaselineBytes, memory.RedisPeakBytes, rounds.LastOrDefault(r => r.RedisAfterTtlBytes is not null)?.RedisAfterTtlBytes, nodes,
+            rounds.Sum(r => r.TokenDeliveries), rounds.Average(r => r.StartSeconds))
+        {
+            Rounds = rounds,
+        };
+    }
+
+    private static double[] Merged(IReadOnlyList<PipelineResult> rounds, Func<PipelineResult, double[]> sorted)
+    {
+        double[] all = [.. rounds.SelectMany(sorted)];
+        Array.Sort(all);
+        return all;
+    }
+
+    private static double Weighted(IReadOnlyList<PipelineResult> rounds, Func<PipelineResult, double> value, Func<PipelineResult, double> weight)
+    {
+        var counted = rounds.Where(r => !double.IsNaN(value(r)) && weight(r) > 0).ToList();
+        return counted.Count == 0 ? double.NaN : counted.Sum(r => value(r) * weight(r)) / counted.Sum(weight);
+    }
 }
 
 /// <summary>
@@ -70,4 +137,7 @@ internal sealed record Steady(double[] CrossInstance, double[] SameInstance, dou
     /// cost, which the run's own figure includes. Null for a whole run (no window).
     /// </summary>
     public IReadOnlyDictionary<string, double>? CpuMicrosecondsPerChunk { get; init; }
+
+    /// <summary>The deliveries <see cref="CpuMicrosecondsPerChunk"/> is over (to pool rounds by).</summary>
+    public long CpuDeliveries { get; init; }
 }

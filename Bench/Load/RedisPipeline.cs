@@ -14,6 +14,7 @@ namespace ChatStreaming.Bench.Load;
 internal sealed partial class RedisPipeline(ChatHubProtocol protocol, bool onRedisCluster) : IPipeline
 {
     private ServerPair hubs = null!;
+    private bool ownsHubs = true;
     private readonly HttpClient http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private readonly string runId = Guid.NewGuid().ToString("N")[..8];
     private Dictionary<(string Histogram, double Bound), double> lastBuckets = [];
@@ -30,14 +31,22 @@ internal sealed partial class RedisPipeline(ChatHubProtocol protocol, bool onRed
 
     public IReadOnlyList<int> ServerProcessIds => hubs.ProcessIds;
 
-    public static async Task<RedisPipeline> StartAsync(BenchSettings settings, int tokens, ChatHubProtocol protocol, CancellationToken cancellationToken, bool onRedisCluster = false)
+    public string? Database { get; private init; }
+
+    /// <summary>
+    /// Two hubs on <paramref name="postgres"/> (else the run's database); <see cref="Sharing"/> gives the same hubs to
+    /// clients of the other hub protocol.
+    /// </summary>
+    public static async Task<RedisPipeline> StartAsync(
+        BenchSettings settings, int tokens, ChatHubProtocol protocol, CancellationToken cancellationToken, bool onRedisCluster = false, string? postgres = null)
     {
-        var pipeline = new RedisPipeline(protocol, onRedisCluster);
+        postgres ??= settings.Postgres;
+        var pipeline = new RedisPipeline(protocol, onRedisCluster) { Database = new Npgsql.NpgsqlConnectionStringBuilder(postgres).Database };
         var environment = new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
             ["ConnectionStrings__Redis"] = onRedisCluster ? settings.RedisCluster ?? throw new ArgumentException("redis-cluster needs --redis-cluster (./bench.sh --cluster)") : settings.Redis,
-            ["ConnectionStrings__Postgres"] = settings.Postgres,
+            ["ConnectionStrings__Postgres"] = postgres,
             ["Chat__Model__Provider"] = "Simulated",
             ["Chat__Model__Simulated__TokensPerSecond"] = settings.TokensPerSecond.ToString(CultureInfo.InvariantCulture),
             ["Chat__Model__Simulated__ResponseTokens"] = tokens.ToString(CultureInfo.InvariantCulture),
@@ -54,6 +63,17 @@ internal sealed partial class RedisPipeline(ChatHubProtocol protocol, bool onRed
         };
         pipeline.hubs = await ServerPair.StartAsync((url, _) => ("dotnet", [BenchSettings.Assembly("Hub", "ChatStreaming.Hub.dll"), "--urls", url]), cancellationToken, environment);
         await pipeline.TakeServerStatsAsync(cancellationToken); // baseline of the cumulative histograms
+        return pipeline;
+    }
+
+    /// <summary>
+    /// The same two hubs, for clients of <paramref name="clientProtocol"/> (every hub serves JSON and MessagePack): the
+    /// product's two protocols measured on one deployment. The hubs stop with the pipeline that started them.
+    /// </summary>
+    public async Task<RedisPipeline> Sharing(ChatHubProtocol clientProtocol, CancellationToken cancellationToken)
+    {
+        var pipeline = new RedisPipeline(clientProtocol, onRedisCluster) { hubs = hubs, ownsHubs = false, Database = Database };
+        await pipeline.TakeServerStatsAsync(cancellationToken);
         return pipeline;
     }
 
@@ -147,7 +167,7 @@ internal sealed partial class RedisPipeline(ChatHubProtocol protocol, bool onRed
 
     public async ValueTask DisposeAsync()
     {
-        if (hubs is not null)
+        if (hubs is not null && ownsHubs)
         {
             await hubs.DisposeAsync();
         }

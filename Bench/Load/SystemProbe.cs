@@ -47,13 +47,19 @@ internal sealed class SystemProbe(IConnectionMultiplexer redis, RedisNodesProbe?
         await command.ExecuteNonQueryAsync();
     }
 
-    /// <summary>Statements executed in the benchmark's database since the last reset (its own queries excluded).</summary>
-    public async Task<long> StatementsAsync()
+    /// <summary>Statements executed in a pipeline's database since the last reset; 0 for a pipeline without one.</summary>
+    public async Task<long> StatementsAsync(string? database)
     {
+        if (database is null)
+        {
+            return 0;
+        }
+
         await using var command = postgres.CreateCommand("""
             SELECT coalesce(sum(calls), 0)::bigint FROM pg_stat_statements
-            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) AND query NOT LIKE '%pg_stat_statements%'
+            WHERE dbid = (SELECT oid FROM pg_database WHERE datname = $1) AND query NOT LIKE '%pg_stat_statements%'
             """);
+        command.Parameters.Add(new NpgsqlParameter { Value = database });
         return (long)(await command.ExecuteScalarAsync())!;
     }
 

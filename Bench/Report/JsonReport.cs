@@ -55,6 +55,12 @@ internal static class JsonReport
                     ["scripts"] = n.Scripts, ["shardedPublishes"] = n.ShardedPublishes, ["publishes"] = n.Publishes,
                     ["busPublishesReceived"] = n.BusPublishesReceived, ["busShardedPublishesReceived"] = n.BusShardedPublishesReceived,
                 })]),
+                ["rounds"] = new JsonArray([.. result.Rounds.Select(r => (JsonNode)new JsonObject
+                {
+                    ["p50"] = Round(r.H(50)), ["p99"] = Round(r.H(99)), ["chunks"] = r.Chunks, ["durationSeconds"] = Round(r.DurationSeconds),
+                    ["cpuMicrosecondsPerChunk"] = new JsonObject(r.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(r.CpuMicrosecondsPerChunk(k))))),
+                    ["lost"] = r.Lost, ["duplicated"] = r.Duplicated,
+                })]),
                 ["maxStreamsWithinSlo"] = report.MaxStreamsWithinSlo(result.Pipeline),
                 ["ramp"] = new JsonArray([.. (report.Ramps.GetValueOrDefault(result.Pipeline) ?? []).Select(s => (JsonNode)new JsonObject
                 {

@@ -23,11 +23,16 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
     {
         var json = Path.Combine(Path.GetTempPath(), $"bench-{Guid.NewGuid():N}.json");
         var samples = Path.Combine(Path.GetTempPath(), $"bench-samples-{Guid.NewGuid():N}");
-        // What an earlier run left in its database: a run starts from an empty one.
-        await ExecuteAsync("postgres", "CREATE DATABASE bench");
-        await ExecuteAsync("bench", "CREATE TABLE left_by_an_earlier_run (id int)");
+        // What an earlier run left in its databases (its own, and the product's beside it): a run starts from empty ones.
+        foreach (var database in new[] { "bench", "bench_redis" })
+        {
+            await ExecuteAsync("postgres", $"CREATE DATABASE {database}");
+            await ExecuteAsync(database, "CREATE TABLE left_by_an_earlier_run (id int)");
+        }
+
+        // Two rounds: every pipeline runs twice, interleaved with the others, and its figures pool both.
         await using var bench = ChildProcess.Start("dotnet", [
-            BuildOutput.Assembly("Bench", "ChatStreaming.Bench.dll"), "run", "--quick", "--json", json, "--samples", samples,
+            BuildOutput.Assembly("Bench", "ChatStreaming.Bench.dll"), "run", "--quick", "--rounds", "2", "--json", json, "--samples", samples,
             "--redis", cluster.Redis.ConnectionString,
             "--postgres", cluster.Postgres.ConnectionString("bench"),
             "--postgres-data", cluster.Postgres.DataDirectory], QuickStart);
@@ -35,7 +40,11 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
         await bench.WaitForExitAsync(timeout.Token);
 
         Assert.True(bench.ExitCode == 0, string.Join('\n', bench.Output.TakeLast(30)));
-        Assert.False((bool)(await ExecuteAsync("bench", "SELECT to_regclass('left_by_an_earlier_run') IS NOT NULL"))!);
+        foreach (var database in new[] { "bench", "bench_redis" })
+        {
+            Assert.False((bool)(await ExecuteAsync(database, "SELECT to_regclass('left_by_an_earlier_run') IS NOT NULL"))!, database);
+        }
+
         var pipelines = JsonDocument.Parse(await File.ReadAllTextAsync(json)).RootElement.GetProperty("pipelines");
         foreach (var name in Pipelines)
         {
@@ -43,6 +52,12 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
             Assert.True(p.GetProperty("latencyMs").GetProperty("p50").GetDouble() > 0, name);
             Assert.True(p.GetProperty("lost").GetInt64() == 0, $"{name} lost {p.GetProperty("lost").GetInt64()}");
             Assert.True(p.GetProperty("duplicated").GetInt64() == 0, $"{name} duplicated {p.GetProperty("duplicated").GetInt64()}");
+
+            // Pooled: the two rounds' deliveries together, each round's own figures beside them.
+            var rounds = p.GetProperty("rounds").EnumerateArray().ToList();
+            Assert.Equal(2, rounds.Count);
+            Assert.Equal(p.GetProperty("chunks").GetInt64(), rounds.Sum(r => r.GetProperty("chunks").GetInt64()));
+            Assert.All(rounds, r => Assert.True(r.GetProperty("chunks").GetInt64() > 0 && r.GetProperty("p50").GetDouble() > 0, name));
         }
 
         var steadyCpuFigures = 0; // pipelines with a steady window whose servers' CPU in it was reported
@@ -60,8 +75,8 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
             Assert.True(p.GetProperty("cpuMicrosecondsPerChunk").GetProperty("hubs").GetDouble() > 0, name);
             Assert.Equal(0, p.GetProperty("unfinishedStreams").GetInt32());
 
-            // Per token: the quick run's 20 streams × 150 tokens, each to two clients; a chunk carries one token or more.
-            Assert.Equal(20 * 150 * 2, p.GetProperty("tokenDeliveries").GetInt64());
+            // Per token: the quick run's 20 streams × 150 tokens, each to two clients, twice; a chunk carries one token or more.
+            Assert.Equal(2 * 20 * 150 * 2, p.GetProperty("tokenDeliveries").GetInt64());
             Assert.InRange(p.GetProperty("chunks").GetInt64(), 1, p.GetProperty("tokenDeliveries").GetInt64());
             Assert.True(p.GetProperty("cpuMicrosecondsPerToken").GetProperty("hubs").GetDouble() > 0, name);
 
@@ -99,10 +114,10 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
         Assert.True(pipelines.GetProperty("polling").GetProperty("emptyPollShare").GetDouble() >= 0);
         Assert.True(pipelines.GetProperty("polling").GetProperty("dbStatementsPerSecond").GetDouble() > pipelines.GetProperty("redis").GetProperty("dbStatementsPerSecond").GetDouble());
 
-        // --samples: the steady window, then every delivery of the run, one line each.
-        var lines = await File.ReadAllLinesAsync($"{samples}-redis-20.txt");
+        // --samples: per round, the steady window, then every delivery of the round, one line each.
+        var lines = await File.ReadAllLinesAsync($"{samples}-redis-20-round1.txt");
         Assert.StartsWith("# steady ", lines[0], StringComparison.Ordinal);
-        Assert.Equal(redis.GetProperty("chunks").GetInt64(), lines.Length - 1);
+        Assert.Equal(redis.GetProperty("rounds")[0].GetProperty("chunks").GetInt64(), lines.Length - 1);
         Assert.All(lines.Skip(1), line => Assert.Matches(@"^(cross|same) [0-9.]+ -?[0-9.]+$", line));
         File.Delete(json);
         foreach (var file in Directory.GetFiles(Path.GetTempPath(), $"{Path.GetFileName(samples)}-*"))
