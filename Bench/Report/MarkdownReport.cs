@@ -23,6 +23,7 @@ internal static class MarkdownReport
         md.AppendLine(Inv($"- **Load:** {s.Streams} concurrent streams × {s.TokensPerSecond} tokens/s × {s.Tokens} tokens; polling every {s.PollInterval.TotalMilliseconds} ms. Everything (servers, Redis, Postgres, clients) on this one machine. The load clients (the official .NET SignalR client, WebSockets, JSON) run in the benchmark's own process, workstation GC; its CPU is the *client* figure."));
         md.AppendLine("- **Who watches:** *redis*: each stream is one user with two tabs — the sender on instance A (its chunks come from its own instance: *same-instance*) and a watcher on instance B (*cross-instance*, the headline); streams alternate which instance is A. Every chunk is delivered twice, and per-chunk figures count deliveries. Baselines: one watcher per stream (every instance reads Postgres, so where it is produced does not matter).");
         md.AppendLine("- **Steady window:** latencies of chunks emitted from 1 s after the last stream started to 0.5 s before the first one finished, so neither the burst of sends nor the finishes are in them; *whole run* counts every delivery. A warm-up (up to 100 streams × 250 tokens) runs first, not measured.");
+        md.AppendLine(Inv($"- **Interleaved:** every pipeline's servers are up for the whole run (idle ones cost next to nothing; each pipeline that uses Postgres has a database of its own). The {s.Streams}-stream figures pool {s.Rounds} {(s.Rounds == 1 ? "round" : "rounds")}: each round runs every pipeline once, one after another, starting one pipeline later in the list than the round before (\"Round by round\" below); each ramp step runs every pipeline still in the ramp before the next step. This machine's speed drifts by tens of percent within an hour, and interleaved, every pipeline meets the same drift."));
         md.AppendLine("- **Pipelines:** *redis* = the product (two Hub processes; worker → one Redis script writes the replay buffer and publishes on the conversation's channel → the producing hub writes to its own clients directly, the other hub gets it by its subscription). *polling* = each chunk a Postgres row, the serving instance polls per stream (the design note's baseline). *bestpolling* = the same rows, but each instance reads every stream it serves in one query per interval (`unnest` of stream ids and last sequences, one primary-key range scan per stream through `LATERAL`): the best a polling design can do. *notify* = each chunk a row plus `pg_notify` in one statement, instances `LISTEN` and push. Same SignalR clients, same simulated model pace.");
         md.AppendLine("- **Peers** (what a user would pick instead; same Redis, same pace, same measure, a client on the producing instance and one on the other): *redis-msgpack* = the product with the MessagePack hub protocol. *signalr-group* = what a .NET team writes from the SignalR docs: the stock Redis backplane, `XADD` per chunk for resume, then `Clients.Group(stream).SendAsync` per chunk. *resumable-stream* = Vercel's `resumable-stream` npm package (2.2.x) in a small Node server, two instances; the producer's client reads its SSE stream, the other resumes it from the second instance over SSE. *raw-websocket* = the machine's floor: Kestrel WebSockets fed by Redis pub/sub, one frame per chunk, no SignalR, replay buffer or persistence. Their *hubs* CPU is their two server processes.").AppendLine();
 
@@ -68,6 +69,7 @@ internal static class MarkdownReport
         }
 
         Peers(md, report);
+        Rounds(md, report);
         ClusterReport.Write(md, report);
         md.AppendLine("## Targets").AppendLine();
         if (redis is not null)
@@ -175,6 +177,27 @@ internal static class MarkdownReport
                 var steadyCpu = r.Steady.CpuMicrosecondsPerChunk?.GetValueOrDefault("hubs") is { } hubs ? Inv($"{hubs:0}") : "—";
                 md.AppendLine(Inv($"| {streams} | {name} | {Ms(r.H(50))} / {Ms(r.H(99))}{window} | {r.CpuMicrosecondsPerChunk("hubs"):0} / {r.CpuMicrosecondsPerChunk("client"):0} | {steadyCpu} | {chunksPerToken} | {r.CpuMicrosecondsPerToken("hubs"):0} | {r.Lost} / {r.Duplicated} / {r.UnfinishedStreams} | {p99} | {cpu} |"));
             }
+        }
+
+        md.AppendLine();
+    }
+
+    /// <summary>Each round's figures beside the pooled ones: how far the machine drifted between rounds, and whether a verdict holds in each.</summary>
+    private static void Rounds(StringBuilder md, RunReport report)
+    {
+        var rounds = report.Settings.Rounds;
+        if (rounds < 2)
+        {
+            return;
+        }
+
+        md.AppendLine("## Round by round").AppendLine();
+        md.AppendLine(Inv($"The {report.Settings.Streams}-stream runs, each round's p50 / p99 (steady window; cross-instance where there is one) and servers' CPU per delivery, then the pooled figures the tables above give."));
+        md.AppendLine().AppendLine("| pipeline | " + string.Concat(Enumerable.Range(1, rounds).Select(i => Inv($"round {i} | "))) + "pooled |");
+        md.AppendLine("|---|" + string.Concat(Enumerable.Repeat("---|", rounds + 1)));
+        foreach (var r in report.Results)
+        {
+            md.AppendLine(Inv($"| {r.Pipeline} | {string.Concat(r.Rounds.Select(x => $"{Ms(x.H(50))} / {Ms(x.H(99))}, {x.CpuMicrosecondsPerChunk("hubs"):0} µs | "))}{Ms(r.H(50))} / {Ms(r.H(99))}, {r.CpuMicrosecondsPerChunk("hubs"):0} µs |"));
         }
 
         md.AppendLine();
