@@ -53,6 +53,9 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
             Assert.True(p.GetProperty("lost").GetInt64() == 0, $"{name} lost {p.GetProperty("lost").GetInt64()}");
             Assert.True(p.GetProperty("duplicated").GetInt64() == 0, $"{name} duplicated {p.GetProperty("duplicated").GetInt64()}");
 
+            // CPU is time used: a group's never shrinks (Postgres's backends that exit during a run keep theirs).
+            Assert.All(p.GetProperty("cpuPercent").EnumerateObject(), c => Assert.True(c.Value.GetDouble() >= 0, $"{name} {c.Name} {c.Value}"));
+
             // Pooled: the two rounds' deliveries together, each round's own figures beside them.
             var rounds = p.GetProperty("rounds").EnumerateArray().ToList();
             Assert.Equal(2, rounds.Count);
