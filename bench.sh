@@ -18,7 +18,7 @@ CLUSTER_PORT=${BENCH_REDIS_CLUSTER_PORT:-7200}
 PG_PORT=${BENCH_PG_PORT:-5435}
 ensure_servers
 start_redis .data/bench-redis "$REDIS_PORT"
-PG_EXTRA_OPTIONS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_utility=off -c max_connections=1000" \
+PG_EXTRA_OPTIONS="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_utility=off -c max_connections=2000" \
   start_postgres .data/bench-postgres "$PG_PORT"
 trap 'stop_services .data/bench-redis .data/bench-postgres; stop_redis_cluster .data/bench-redis-cluster' EXIT
 redis-cli -p "$REDIS_PORT" flushall >/dev/null

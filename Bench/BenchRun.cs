@@ -94,7 +94,20 @@ internal sealed class BenchRun(BenchSettings settings)
             foreach (var pipeline in Turned(going, i))
             {
                 Console.Error.WriteLine($"{pipeline.Name} ramp: {n} streams");
-                var step = await runner.RunAsync(pipeline, n, settings.RampTokens, settings.TokensPerSecond, null, cancellationToken, SamplesFile(pipeline.Name, n, "ramp-"));
+                PipelineResult step;
+                try
+                {
+                    step = await runner.RunAsync(pipeline, n, settings.RampTokens, settings.TokensPerSecond, null, cancellationToken, SamplesFile(pipeline.Name, n, "ramp-"));
+                }
+                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                {
+                    // Overloaded, a pipeline's server may die (its log in .data/bench-logs says why): the step has no
+                    // figures, the pipeline leaves the ramp, and the others' steps go on.
+                    Console.Error.WriteLine($"  {pipeline.Name}: the {n}-stream step failed ({ex.GetType().Name}: {ex.Message}); it leaves the ramp");
+                    going.Remove(pipeline);
+                    continue;
+                }
+
                 steps[pipeline.Name].Add(step);
                 Summarize(step);
                 if (step.Lost + step.UnfinishedStreams > 0 || step.H(99) > 20 * RunReport.SloP99Milliseconds)

@@ -25,7 +25,10 @@ internal sealed record BenchSettings(
     /// </summary>
     public string PostgresDatabase(string name)
     {
-        var builder = new Npgsql.NpgsqlConnectionStringBuilder(Postgres);
+        // Every pipeline's servers stay up for the whole run: the pools of the ones not running close their idle
+        // connections within seconds (not Npgsql's default 5 minutes), so their backends do not hold the server's
+        // connection slots the running pipeline needs.
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(Postgres) { ConnectionIdleLifetime = 10 };
         builder.Database = $"{builder.Database}_{name.Replace('-', '_')}";
         return builder.ConnectionString;
     }
