@@ -41,6 +41,7 @@ internal sealed class BenchRun(BenchSettings settings)
                     var name = pipeline.Name;
                     Console.Error.WriteLine($"{name}: {settings.Streams} streams × {settings.TokensPerSecond} tokens/s × {settings.Tokens} tokens{(settings.Rounds > 1 ? $", round {round + 1} of {settings.Rounds}" : "")}");
                     var replayTtl = name == "redis" && round == settings.Rounds - 1 ? settings.ReplayTtl : (TimeSpan?)null; // waited out once
+                    await SettleAsync(probe, pipelines, cancellationToken);
                     rounds[name].Add(await runner.RunAsync(
                         pipeline, settings.Streams, settings.Tokens, settings.TokensPerSecond, replayTtl, cancellationToken, SamplesFile(name, settings.Streams, round: round)));
                     Summarize(rounds[name][^1]);
@@ -62,7 +63,7 @@ internal sealed class BenchRun(BenchSettings settings)
                     pipelines = await StartAllAsync(runner, settings.RampTokens, cancellationToken);
                 }
 
-                await RampAsync(runner, pipelines, ramps, cancellationToken);
+                await RampAsync(runner, probe, pipelines, ramps, cancellationToken);
             }
         }
         finally
@@ -84,7 +85,8 @@ internal sealed class BenchRun(BenchSettings settings)
     }
 
     /// <summary>Each ramp step, every pipeline still in the ramp; a pipeline leaves it at its first step that loses or is 20× over the SLO.</summary>
-    private async Task RampAsync(LoadRunner runner, List<IPipeline> pipelines, Dictionary<string, IReadOnlyList<PipelineResult>> ramps, CancellationToken cancellationToken)
+    private async Task RampAsync(
+        LoadRunner runner, SystemProbe probe, List<IPipeline> pipelines, Dictionary<string, IReadOnlyList<PipelineResult>> ramps, CancellationToken cancellationToken)
     {
         var steps = pipelines.ToDictionary(p => p.Name, _ => new List<PipelineResult>());
         var going = pipelines.ToList();
@@ -94,6 +96,7 @@ internal sealed class BenchRun(BenchSettings settings)
             foreach (var pipeline in Turned(going, i))
             {
                 Console.Error.WriteLine($"{pipeline.Name} ramp: {n} streams");
+                await SettleAsync(probe, pipelines, cancellationToken);
                 PipelineResult step;
                 try
                 {
@@ -120,6 +123,40 @@ internal sealed class BenchRun(BenchSettings settings)
         foreach (var pipeline in pipelines)
         {
             ramps[pipeline.Name] = steps[pipeline.Name];
+        }
+    }
+
+    /// <summary>
+    /// Waits, a minute at most, until the servers, Redis and Postgres use less than a fifth of a core together: a
+    /// pipeline that fell behind (the baselines past their knee) goes on producing after its run ends, and the next
+    /// pipeline must not start on its leftovers.
+    /// </summary>
+    private static async Task SettleAsync(SystemProbe probe, List<IPipeline> pipelines, CancellationToken cancellationToken)
+    {
+        IReadOnlyList<int> servers = [.. pipelines.SelectMany(p => p.ServerProcessIds).Distinct()];
+        async Task<double> BusySeconds()
+        {
+            var cpu = await probe.CpuSecondsAsync(servers, onCluster: false);
+            return cpu["hubs"] + cpu["postgres"] + cpu["redis"];
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (before, at) = (await BusySeconds(), clock.Elapsed);
+        while (clock.Elapsed < TimeSpan.FromMinutes(1))
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            var (now, nowAt) = (await BusySeconds(), clock.Elapsed);
+            if ((now - before) / (nowAt - at).TotalSeconds < 0.2)
+            {
+                break;
+            }
+
+            (before, at) = (now, nowAt);
+        }
+
+        if (clock.Elapsed > TimeSpan.FromSeconds(2))
+        {
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  waited {clock.Elapsed.TotalSeconds:0} s for the machine to settle"));
         }
     }
 

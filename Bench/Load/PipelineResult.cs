@@ -64,7 +64,7 @@ internal sealed record PipelineResult(
     /// <summary>
     /// One pipeline's rounds of the same run (<c>--rounds</c>), as one result: every delivery of every round in the
     /// percentiles; CPU, statements, deliveries and losses summed over the rounds' time; Redis memory from the round
-    /// that used most; the server's write-time percentiles averaged over the rounds, weighted by their writes (the hubs
+    /// that waited out the replay TTL (its baseline, peak and after), else the one that used most; the server's write-time percentiles averaged over the rounds, weighted by their writes (the hubs
     /// report histograms per scrape, not the samples).
     /// </summary>
     public static PipelineResult Pool(IReadOnlyList<PipelineResult> rounds)
@@ -89,7 +89,7 @@ internal sealed record PipelineResult(
             Weighted(rounds, r => r.Server.WriteP50, r => r.Server.Writes), Weighted(rounds, r => r.Server.WriteP99, r => r.Server.Writes),
             rounds.Sum(r => r.Server.Writes), rounds.Sum(r => r.Server.Polls), rounds.Sum(r => r.Server.EmptyPolls),
             Weighted(rounds, r => r.Server.ProducedToRedisP50, r => r.Server.Writes), Weighted(rounds, r => r.Server.ProducedToOtherHubP50, r => r.Server.Writes));
-        var memory = rounds.MaxBy(r => r.RedisPeakBytes - r.RedisBaselineBytes)!;
+        var memory = rounds.LastOrDefault(r => r.RedisAfterTtlBytes is not null) ?? rounds.MaxBy(r => r.RedisPeakBytes - r.RedisBaselineBytes)!;
         var nodes = rounds[0].RedisNodes is null ? null : rounds.SelectMany(r => r.RedisNodes!).GroupBy(n => n.EndPoint).Select(g => g.Aggregate((a, b) => a with
         {
             CpuSeconds = a.CpuSeconds + b.CpuSeconds,
