@@ -162,7 +162,7 @@ internal sealed class BenchRun(BenchSettings settings)
 
     /// <summary>The list turned by <paramref name="by"/>: round k starts with the k-th pipeline, so none is always first or last.</summary>
     private static List<IPipeline> Turned(List<IPipeline> pipelines, int by) =>
-        [.. pipelines.Skip(by % pipelines.Count), .. pipelines.Take(by % pipelines.Count)];
+        pipelines.Count == 0 ? [] : [.. pipelines.Skip(by % pipelines.Count), .. pipelines.Take(by % pipelines.Count)];
 
     /// <summary>Every pipeline asked for, started one after another (each waits for its servers to be ready), then each warmed up.</summary>
     private async Task<List<IPipeline>> StartAllAsync(LoadRunner runner, int tokens, CancellationToken cancellationToken)

@@ -21,7 +21,7 @@ var redisCluster = new Option<string?>("--redis-cluster") { Description = "A Red
 var postgres = new Option<string>("--postgres") { Description = "Postgres of the run (pg_stat_statements loaded)", Required = true };
 var postgresData = new Option<string?>("--postgres-data") { Description = "Its data directory, to find its processes for CPU" };
 var replayTtl = new Option<TimeSpan?>("--replay-ttl") { Description = "Chat:ReplayTtl of the hubs; the run waits it out to measure Redis memory after it", CustomParser = r => TimeSpan.Parse(r.Tokens.Single().Value, CultureInfo.InvariantCulture) };
-var samples = new Option<string?>("--samples") { Description = "Write every delivery of each measured run (emitted at, latency) to PREFIX-PIPELINE-STREAMS.txt (scripts/gc-tail.sh reads them)" };
+var samples = new Option<string?>("--samples") { Description = "Write every delivery of each measured run (emitted at, latency) to PREFIX-PIPELINE-STREAMS.txt, PREFIX-PIPELINE-STREAMS-roundK.txt with several rounds, PREFIX-PIPELINE-ramp-STREAMS.txt (scripts/gc-tail.sh reads them)" };
 var rounds = new Option<int?>("--rounds") { Description = "Measured runs per pipeline at --streams, interleaved (round k runs every pipeline once, starting with the k-th) and pooled: the machine's drift falls on all of them. Default 3; 1 with --quick" };
 rounds.Validators.Add(r =>
 {

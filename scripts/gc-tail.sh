@@ -13,7 +13,7 @@ out=$(mktemp -d /tmp/gc-tail.XXXXXX)
 # The hook first, on its own: every dotnet process below (./bench.sh builds too) loads it, and fails without it.
 dotnet build Tools/GcPauses -c Release -nologo -v quiet -clp:ErrorsOnly
 GC_PAUSES_DIR=$out DOTNET_STARTUP_HOOKS=$PWD/Tools/GcPauses/bin/Release/net10.0/ChatStreaming.GcPauses.dll \
-  ./bench.sh --pipelines redis --streams "$streams" --markdown "$out/bench.md" --chart "$out/bench.svg" --json "$out/bench.json" \
+  ./bench.sh --pipelines redis --streams "$streams" --rounds 1 --markdown "$out/bench.md" --chart "$out/bench.svg" --json "$out/bench.json" \
   --samples "$out/samples" "$@"
 echo "output: $out"
 python3 scripts/gc-tail.py "$out/samples-redis-$streams.txt" "$out"

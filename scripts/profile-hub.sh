@@ -13,7 +13,7 @@ mkdir -p "$out"
 dotnet tool restore >/dev/null
 
 log="$out/bench-$streams.log"
-./bench.sh --pipelines redis --streams "$streams" --tokens 2000 --replay-ttl 00:00:03 \
+./bench.sh --pipelines redis --streams "$streams" --rounds 1 --tokens 2000 --replay-ttl 00:00:03 \
   --markdown "$out/bench-$streams.md" --chart "$out/bench-$streams.svg" >"$log" 2>&1 &
 bench=$!
 trap 'kill $bench 2>/dev/null || true' EXIT

@@ -17,9 +17,10 @@ const subscriber = createClient({ url: redisUrl });
 const context = createResumableStreamContext({ waitUntil: null, publisher, subscriber, keyPrefix: "peer-rs" });
 const words = ["stream", "redis", "chunk", "signal", "answer", "token", "replay", "order", "the", "a", "of", "postgres", "latency"];
 // The wall clock every process of the benchmark shares, with a fraction of a millisecond. performance.timeOrigin is
-// not it: it was seen 1.3–1.5 ms ahead of the system clock in a server started while the machine was busy (every
-// latency this peer reported was that much too short). So the offset of the monotonic clock from the system clock is
-// measured at the edge of a Date.now() millisecond, at start and every 5 s (a spin of under a millisecond).
+// not it: in Node processes started here it was up to 0.93 ms ahead of the system clock, more when the machine was
+// busy (every latency this peer reported was that much too short). So the offset of the monotonic clock from the
+// system clock is measured at the edge of a Date.now() millisecond, at start and every 5 s (a spin of under a
+// millisecond).
 let offset = 0;
 function calibrate() {
   const before = Date.now();
