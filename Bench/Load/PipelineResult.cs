@@ -63,7 +63,7 @@ internal sealed record PipelineResult(
 
     /// <summary>
     /// One pipeline's rounds of the same run (<c>--rounds</c>), as one result: every delivery of every round in the
-    /// percentiles; CPU, statements, deliveries and losses summed over the rounds' time; Redis memory from the round
+    /// percentiles (a round too short for a steady window adds all of its deliveries to the steady figures); CPU, statements, deliveries and losses summed over the rounds' time; Redis memory from the round
     /// that waited out the replay TTL (its baseline, peak and after), else the one that used most; the server's
     /// write-time percentiles averaged over the rounds, weighted by their writes (the hubs report histograms per scrape,
     /// not the samples).
