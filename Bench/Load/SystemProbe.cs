@@ -64,12 +64,15 @@ internal sealed class SystemProbe(IConnectionMultiplexer redis, RedisNodesProbe?
     }
 
     /// <summary>
-    /// The CPU of the postmaster and its children (the cluster in the data directory), the ones that exited included
-    /// (the postmaster reaps them: their time is its children's), so a backend that closes during a run, as idle pooled
-    /// connections do, does not take its time out of the sum. Its children are listed by the kernel
-    /// (<c>/proc/PID/task/TID/children</c>): probed every 250 ms with every pipeline's pools open (hundreds of idle
-    /// backends), reading every process's status instead cost the load client's process a visible share of its CPU.
-    /// Without a data directory, every "postgres" process's now.
+    /// The CPU Postgres used since the first reading: the postmaster and its children (the cluster in the data
+    /// directory), each backend counted by what it used between readings. A backend that appears between two readings
+    /// counts all its time; one that exits loses only the time since the last reading (the runs read every 250 ms).
+    /// Neither a live-only sum (a backend that exits takes its whole time out: negative figures) nor the postmaster's
+    /// reaped children (a backend of an idle pipeline's pool that exits during another's run would bring it all its
+    /// past time) will do with every pipeline's pools open. Its children are listed by the kernel
+    /// (<c>/proc/PID/task/TID/children</c>), not by reading every process's status four times a second, which with
+    /// hundreds of idle backends cost the load client's process a visible share of its CPU. Without a data directory,
+    /// every "postgres" process's time now.
     /// </summary>
     private double PostgresCpuSeconds()
     {
@@ -80,11 +83,33 @@ internal sealed class SystemProbe(IConnectionMultiplexer redis, RedisNodesProbe?
         }
 
         var postmaster = int.Parse(File.ReadLines(pidFile).First(), CultureInfo.InvariantCulture);
-        var children = Directory.EnumerateDirectories($"/proc/{postmaster}/task")
+        var now = Directory.EnumerateDirectories($"/proc/{postmaster}/task")
             .SelectMany(task => File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Sum(child => CpuSeconds(int.Parse(child, CultureInfo.InvariantCulture)));
-        return CpuSeconds(postmaster) + CpuSeconds(postmaster, reapedChildren: true) + children;
+            .Select(child => int.Parse(child, CultureInfo.InvariantCulture))
+            .Append(postmaster)
+            .Distinct()
+            .ToDictionary(pid => pid, CpuSeconds);
+        lock (postgresSeen)
+        {
+            foreach (var (pid, seconds) in now)
+            {
+                postgresUsed += postgresSeen.TryGetValue(pid, out var before) ? Math.Max(0, seconds - before) : postgresSeenOnce ? seconds : 0;
+            }
+
+            postgresSeen.Clear();
+            foreach (var (pid, seconds) in now)
+            {
+                postgresSeen[pid] = seconds;
+            }
+
+            postgresSeenOnce = true;
+            return postgresUsed;
+        }
     }
+
+    private readonly Dictionary<int, double> postgresSeen = [];
+    private double postgresUsed;
+    private bool postgresSeenOnce;
 
     /// <summary>Every process named "postgres".</summary>
     private static IEnumerable<int> PostgresProcesses()
@@ -123,17 +148,14 @@ internal sealed class SystemProbe(IConnectionMultiplexer redis, RedisNodesProbe?
         return line[key.Length..].Trim();
     }
 
-    /// <summary>A process's user and system CPU time, or (<paramref name="reapedChildren"/>) that of its children it waited for after they exited.</summary>
-    public static double CpuSeconds(int pid) => CpuSeconds(pid, reapedChildren: false);
-
-    private static double CpuSeconds(int pid, bool reapedChildren)
+    /// <summary>A process's user and system CPU time.</summary>
+    public static double CpuSeconds(int pid)
     {
         try
         {
             var stat = File.ReadAllText($"/proc/{pid}/stat");
-            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // after "pid (comm) ": utime, stime, cutime, cstime are fields 14–17 of proc(5)
-            var first = reapedChildren ? 13 : 11;
-            return (long.Parse(fields[first], CultureInfo.InvariantCulture) + long.Parse(fields[first + 1], CultureInfo.InvariantCulture)) / TicksPerSecond;
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // after "pid (comm) ": utime and stime are fields 14 and 15 of proc(5)
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / TicksPerSecond;
         }
         catch (IOException)
         {
