@@ -106,7 +106,7 @@ internal sealed class LoadRunner(SystemProbe probe)
         double[] latencies = [.. samples.SelectMany(s => s.Samples).Select(s => s.Latency)];
         Array.Sort(latencies);
         return new PipelineResult(
-            pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies, SteadyWindow(samples, window) with { CpuMicrosecondsPerChunk = steadyCpu.PerDelivery, CpuDeliveries = steadyCpu.Deliveries },
+            pipeline.Name, streams, duration, results.Sum(r => r.Received), latencies, SteadyWindow(samples, window) with { CpuSeconds = steadyCpu.Seconds, CpuDeliveries = steadyCpu.Deliveries },
             results.Sum(r => r.Lost), results.Sum(r => r.Duplicated), results.Count(r => !r.Finished), server, statements,
             cpuAfter.ToDictionary(c => c.Key, c => 100 * (c.Value - cpuBefore[c.Key]) / duration),
             redisBaseline, redisPeak, afterTtl, nodes, TokenDeliveries: (long)receivers.Length * tokens, StartSeconds: startSeconds);
@@ -149,8 +149,8 @@ internal sealed class LoadRunner(SystemProbe probe)
         return new Steady(Sorted(cross => cross), Sorted(cross => !cross), Sorted(_ => true), window.Seconds, window.WholeRun);
     }
 
-    /// <summary>CPU per delivery between the first and the last CPU probe inside the window, over the deliveries emitted between them.</summary>
-    private static (Dictionary<string, double>? PerDelivery, long Deliveries) SteadyCpu(
+    /// <summary>CPU between the first and the last CPU probe inside the window, and the deliveries emitted between them.</summary>
+    private static (Dictionary<string, double>? Seconds, long Deliveries) SteadyCpu(
         (bool CrossInstance, (double EmittedAt, double Latency)[] Samples)[] receivers, Window window, List<(double At, Dictionary<string, double> Seconds)> probes)
     {
         var inside = probes.Where(p => window.Contains(p.At)).ToList();
@@ -161,7 +161,7 @@ internal sealed class LoadRunner(SystemProbe probe)
 
         var (from, to) = (inside[0], inside[^1]);
         var deliveries = receivers.Sum(r => r.Samples.Count(s => s.EmittedAt >= from.At && s.EmittedAt < to.At));
-        return deliveries == 0 ? (null, 0) : (to.Seconds.ToDictionary(c => c.Key, c => (c.Value - from.Seconds[c.Key]) * 1e6 / deliveries), deliveries);
+        return deliveries == 0 ? (null, 0) : (to.Seconds.ToDictionary(c => c.Key, c => c.Value - from.Seconds[c.Key]), deliveries);
     }
 
     /// <summary>

@@ -63,8 +63,9 @@ internal sealed record PipelineResult(
 
     /// <summary>
     /// One pipeline's rounds of the same run (<c>--rounds</c>), as one result: every delivery of every round in the
-    /// percentiles (a round too short for a steady window adds all of its deliveries to the steady figures); CPU, statements, deliveries and losses summed over the rounds' time; Redis memory from the round
-    /// that waited out the replay TTL (its baseline, peak and after), else the one that used most; the server's
+    /// percentiles (a round too short for a steady window adds all of its deliveries to the steady figures); CPU,
+    /// statements, deliveries and losses summed over the rounds' time; Redis memory from the round that waited out the
+    /// replay TTL (its baseline, peak and after), else the one that used most; the server's
     /// write-time percentiles averaged over the rounds, weighted by their writes (the hubs report histograms per scrape,
     /// not the samples).
     /// </summary>
@@ -76,15 +77,14 @@ internal sealed record PipelineResult(
         }
 
         var duration = rounds.Sum(r => r.DurationSeconds);
-        var withSteadyCpu = rounds.Where(r => r.Steady.CpuMicrosecondsPerChunk is not null && r.Steady.CpuDeliveries > 0).ToList();
-        var steadyDeliveries = withSteadyCpu.Sum(r => r.Steady.CpuDeliveries);
+        var withSteadyCpu = rounds.Where(r => r.Steady.CpuSeconds is not null).ToList();
         var steady = new Steady(
             Merged(rounds, r => r.Steady.CrossInstance), Merged(rounds, r => r.Steady.SameInstance), Merged(rounds, r => r.Steady.All),
             rounds.Sum(r => r.Steady.WindowSeconds), rounds.All(r => r.Steady.WholeRun))
         {
-            CpuMicrosecondsPerChunk = withSteadyCpu.Count == 0 ? null : withSteadyCpu[0].Steady.CpuMicrosecondsPerChunk!.Keys.ToDictionary(
-                k => k, k => withSteadyCpu.Sum(r => r.Steady.CpuMicrosecondsPerChunk![k] * r.Steady.CpuDeliveries) / steadyDeliveries),
-            CpuDeliveries = steadyDeliveries,
+            CpuSeconds = withSteadyCpu.Count == 0 ? null
+                : withSteadyCpu[0].Steady.CpuSeconds!.Keys.ToDictionary(k => k, k => withSteadyCpu.Sum(r => r.Steady.CpuSeconds![k])),
+            CpuDeliveries = withSteadyCpu.Sum(r => r.Steady.CpuDeliveries),
         };
         var server = new ServerStats(
             Weighted(rounds, r => r.Server.WriteP50, r => r.Server.Writes), Weighted(rounds, r => r.Server.WriteP99, r => r.Server.Writes),
@@ -137,8 +137,12 @@ internal sealed record Steady(double[] CrossInstance, double[] SameInstance, dou
     /// last probe inside the window, over the deliveries emitted between them. Without what starting and saving answers
     /// cost, which the run's own figure includes. Null for a whole run (no window).
     /// </summary>
-    public IReadOnlyDictionary<string, double>? CpuMicrosecondsPerChunk { get; init; }
+    public IReadOnlyDictionary<string, double>? CpuMicrosecondsPerChunk =>
+        CpuSeconds is null || CpuDeliveries == 0 ? null : CpuSeconds.ToDictionary(c => c.Key, c => c.Value * 1e6 / CpuDeliveries);
 
-    /// <summary>The deliveries <see cref="CpuMicrosecondsPerChunk"/> is over (to pool rounds by).</summary>
+    /// <summary>CPU seconds of each group of processes between the window's first and last probe (null: no window, or no two probes in it).</summary>
+    public IReadOnlyDictionary<string, double>? CpuSeconds { get; init; }
+
+    /// <summary>The deliveries emitted between those two probes.</summary>
     public long CpuDeliveries { get; init; }
 }

@@ -45,6 +45,15 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
             Assert.False((bool)(await ExecuteAsync(database, "SELECT to_regclass('left_by_an_earlier_run') IS NOT NULL"))!, database);
         }
 
+        // Interleaved: every pipeline's first round runs before any second round, and the second round starts one
+        // pipeline later in the list (the headers: "NAME: 20 streams × … tokens, round K of 2").
+        var headers = bench.Output.Where(l => l.Contains(" tokens, round ", StringComparison.Ordinal)).ToList();
+        List<string> Round(int k) => [.. headers.Where(l => l.EndsWith($"round {k} of 2", StringComparison.Ordinal)).Select(l => l.Trim()[..l.Trim().IndexOf(':')])];
+        var (first, second) = (Round(1), Round(2));
+        Assert.Equal(Pipelines.Length, first.Count);
+        Assert.True(headers.FindLastIndex(l => l.EndsWith("round 1 of 2", StringComparison.Ordinal)) < headers.FindIndex(l => l.EndsWith("round 2 of 2", StringComparison.Ordinal)));
+        Assert.Equal([.. first.Skip(1), first[0]], second);
+
         var pipelines = JsonDocument.Parse(await File.ReadAllTextAsync(json)).RootElement.GetProperty("pipelines");
         foreach (var name in Pipelines)
         {
@@ -53,7 +62,7 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
             Assert.True(p.GetProperty("lost").GetInt64() == 0, $"{name} lost {p.GetProperty("lost").GetInt64()}");
             Assert.True(p.GetProperty("duplicated").GetInt64() == 0, $"{name} duplicated {p.GetProperty("duplicated").GetInt64()}");
 
-            // CPU is time used: a group's never shrinks (Postgres's backends that exit during a run keep theirs).
+            // CPU is time used: a group's never shrinks (a Postgres backend that exits during a run does not take its time out).
             Assert.All(p.GetProperty("cpuPercent").EnumerateObject(), c => Assert.True(c.Value.GetDouble() >= 0, $"{name} {c.Name} {c.Value}"));
 
             // Pooled: the two rounds' deliveries together, each round's own figures beside them.
