@@ -84,38 +84,63 @@ internal sealed class BenchRun(BenchSettings settings)
         return redisResult is null || (redisResult.Lost == 0 && redisResult.Duplicated == 0 && redisResult.UnfinishedStreams == 0) ? 0 : 3;
     }
 
-    /// <summary>Each ramp step, every pipeline still in the ramp; a pipeline leaves it at its first step that loses or is 20× over the SLO.</summary>
+    /// <summary>
+    /// Each ramp step, every pipeline still in the ramp, <see cref="BenchSettings.RampRounds"/> times (interleaved and
+    /// turned as the main run's rounds, then pooled); a pipeline leaves the ramp after its first step that loses or is
+    /// 20× over the SLO.
+    /// </summary>
     private async Task RampAsync(
         LoadRunner runner, SystemProbe probe, List<IPipeline> pipelines, Dictionary<string, IReadOnlyList<PipelineResult>> ramps, CancellationToken cancellationToken)
     {
         var steps = pipelines.ToDictionary(p => p.Name, _ => new List<PipelineResult>());
         var going = pipelines.ToList();
+        var rounds = settings.RampRounds;
         for (var i = 0; i < settings.Ramp.Count && going.Count > 0; i++)
         {
             var n = settings.Ramp[i];
-            foreach (var pipeline in Turned(going, i))
+            var runs = going.ToDictionary(p => p.Name, _ => new List<PipelineResult>());
+            for (var round = 0; round < rounds; round++)
             {
-                Console.Error.WriteLine($"{pipeline.Name} ramp: {n} streams");
-                await SettleAsync(probe, pipelines, cancellationToken);
-                PipelineResult step;
-                try
+                foreach (var pipeline in Turned(going, i * rounds + round))
                 {
-                    step = await runner.RunAsync(pipeline, n, settings.RampTokens, settings.TokensPerSecond, null, cancellationToken, SamplesFile(pipeline.Name, n, "ramp-"));
+                    Console.Error.WriteLine($"{pipeline.Name} ramp: {n} streams{(rounds > 1 ? $", round {round + 1} of {rounds}" : "")}");
+                    await SettleAsync(probe, pipelines, cancellationToken);
+                    try
+                    {
+                        runs[pipeline.Name].Add(await runner.RunAsync(
+                            pipeline, n, settings.RampTokens, settings.TokensPerSecond, null, cancellationToken, SamplesFile(pipeline.Name, n, "ramp-", round)));
+                    }
+                    catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+                    {
+                        // Overloaded, a pipeline's server may die (its log in .data/bench-logs says why): the step has no
+                        // figures, the pipeline leaves the ramp, and the others' steps go on.
+                        Console.Error.WriteLine($"  {pipeline.Name}: the {n}-stream step failed ({ex.GetType().Name}: {ex.Message}); it leaves the ramp");
+                        going.Remove(pipeline);
+                        runs.Remove(pipeline.Name);
+                        continue;
+                    }
+
+                    Summarize(runs[pipeline.Name][^1]);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            }
+
+            if (rounds > 1 && runs.Count > 0)
+            {
+                Console.Error.WriteLine($"pooled, {n} streams, {rounds} rounds:");
+            }
+
+            foreach (var (name, run) in runs)
+            {
+                var step = rounds > 1 ? PipelineResult.Pool(run) : run[0];
+                steps[name].Add(step);
+                if (rounds > 1)
                 {
-                    // Overloaded, a pipeline's server may die (its log in .data/bench-logs says why): the step has no
-                    // figures, the pipeline leaves the ramp, and the others' steps go on.
-                    Console.Error.WriteLine($"  {pipeline.Name}: the {n}-stream step failed ({ex.GetType().Name}: {ex.Message}); it leaves the ramp");
-                    going.Remove(pipeline);
-                    continue;
+                    Summarize(step);
                 }
 
-                steps[pipeline.Name].Add(step);
-                Summarize(step);
                 if (step.Lost + step.UnfinishedStreams > 0 || step.H(99) > 20 * RunReport.SloP99Milliseconds)
                 {
-                    going.Remove(pipeline); // losing, or 20× over the SLO: larger steps only take longer to say the same
+                    going.RemoveAll(p => p.Name == name); // losing, or 20× over the SLO: larger steps only take longer to say the same
                 }
             }
         }
@@ -202,11 +227,11 @@ internal sealed class BenchRun(BenchSettings settings)
 
     /// <summary>
     /// Where a measured run writes every delivery (--samples PREFIX): PREFIX-PIPELINE-[ramp-]STREAMS.txt, and
-    /// PREFIX-PIPELINE-STREAMS-roundK.txt for round K of several.
+    /// PREFIX-PIPELINE-[ramp-]STREAMS-roundK.txt for round K of several.
     /// </summary>
     private string? SamplesFile(string pipeline, int streams, string step = "", int round = 0) =>
         settings.Samples is not { } prefix ? null
-        : string.Create(CultureInfo.InvariantCulture, $"{prefix}-{pipeline}-{step}{streams}{(settings.Rounds > 1 && step.Length == 0 ? $"-round{round + 1}" : "")}.txt");
+        : string.Create(CultureInfo.InvariantCulture, $"{prefix}-{pipeline}-{step}{streams}{((step.Length == 0 ? settings.Rounds : settings.RampRounds) > 1 ? $"-round{round + 1}" : "")}.txt");
 
     /// <summary>
     /// Not measured: JIT tiering, connection pools, Redis and Postgres caches. Long enough (seconds of steady load) for

@@ -12,7 +12,7 @@ var ramp = new Option<string?>("--ramp") { Description = "Stream counts to try p
 var rampTokens = new Option<int>("--ramp-tokens") { Description = "Tokens per answer in each ramp step", DefaultValueFactory = _ => 500 };
 var pollInterval = new Option<int>("--poll-interval") { Description = "Polling baseline: milliseconds between polls", DefaultValueFactory = _ => 100 };
 var pipelines = new Option<string>("--pipelines") { Description = "Which pipelines, in order", DefaultValueFactory = _ => "redis,redis-msgpack,signalr-group,resumable-stream,raw-websocket,polling,bestpolling,notify" };
-var quick = new Option<bool>("--quick") { Description = "A few seconds per pipeline (smoke test): 20 streams × 150 tokens (3-s answers: resumable-stream cannot resume an ended stream, and a starved machine attaches late), no warm-up, no ramp, no report files unless asked" };
+var quick = new Option<bool>("--quick") { Description = "A few seconds per pipeline (smoke test): 20 streams × 150 tokens (3-s answers: resumable-stream cannot resume an ended stream, and a starved machine attaches late), no warm-up, no ramp unless --ramp is given (its steps 150 tokens too), no report files unless asked" };
 var json = new Option<string?>("--json") { Description = "Write every figure as JSON to this file" };
 var markdown = new Option<string?>("--markdown") { Description = "Markdown report (default docs/benchmarks.md; none with --quick)" };
 var chart = new Option<string?>("--chart") { Description = "SVG chart (default docs/benchmarks.svg; none with --quick)" };
@@ -21,7 +21,7 @@ var redisCluster = new Option<string?>("--redis-cluster") { Description = "A Red
 var postgres = new Option<string>("--postgres") { Description = "Postgres of the run (pg_stat_statements loaded)", Required = true };
 var postgresData = new Option<string?>("--postgres-data") { Description = "Its data directory, to find its processes for CPU" };
 var replayTtl = new Option<TimeSpan?>("--replay-ttl") { Description = "Chat:ReplayTtl of the hubs; the run waits it out to measure Redis memory after it", CustomParser = r => TimeSpan.Parse(r.Tokens.Single().Value, CultureInfo.InvariantCulture) };
-var samples = new Option<string?>("--samples") { Description = "Write every delivery of each measured run (emitted at, latency) to PREFIX-PIPELINE-STREAMS.txt, PREFIX-PIPELINE-STREAMS-roundK.txt with several rounds, PREFIX-PIPELINE-ramp-STREAMS.txt (scripts/gc-tail.sh reads them)" };
+var samples = new Option<string?>("--samples") { Description = "Write every delivery of each measured run (emitted at, latency) to PREFIX-PIPELINE-STREAMS.txt, PREFIX-PIPELINE-STREAMS-roundK.txt with several rounds, PREFIX-PIPELINE-ramp-STREAMS[-roundK].txt (scripts/gc-tail.sh reads them)" };
 var rounds = new Option<int?>("--rounds") { Description = "Measured runs per pipeline at --streams, interleaved (round k runs every pipeline once, starting with the k-th) and pooled: the machine's drift falls on all of them. Default 3; 1 with --quick" };
 rounds.Validators.Add(r =>
 {
@@ -30,17 +30,25 @@ rounds.Validators.Add(r =>
         r.AddError("--rounds must be at least 1");
     }
 });
+var rampRounds = new Option<int>("--ramp-rounds") { Description = "Runs per pipeline at each ramp step, interleaved like --rounds and pooled (near a pipeline's knee one run's p99 swings from run to run)", DefaultValueFactory = _ => 1 };
+rampRounds.Validators.Add(r =>
+{
+    if (r.GetValueOrDefault<int>() < 1)
+    {
+        r.AddError("--ramp-rounds must be at least 1");
+    }
+});
 var command = new Option<string>("--command") { Description = "The command line to record in the report", DefaultValueFactory = _ => "ChatStreaming.Bench run" };
 
-var run = new Command("run", "Run the pipelines and write the report") { streams, tokensPerSecond, tokens, ramp, rampTokens, pollInterval, pipelines, quick, json, markdown, chart, redis, redisCluster, postgres, postgresData, replayTtl, samples, rounds, command };
+var run = new Command("run", "Run the pipelines and write the report") { streams, tokensPerSecond, tokens, ramp, rampTokens, pollInterval, pipelines, quick, json, markdown, chart, redis, redisCluster, postgres, postgresData, replayTtl, samples, rounds, rampRounds, command };
 run.SetAction((p, ct) => new BenchRun(p.GetValue(quick)
         ? new(20, p.GetValue(tokensPerSecond), 150, TimeSpan.FromMilliseconds(p.GetValue(pollInterval)), p.GetValue(redis)!, p.GetValue(postgres)!, p.GetValue(postgresData),
-            p.GetValue(replayTtl) ?? TimeSpan.FromSeconds(3), [], 0, true, PipelinesOf(p.GetValue(pipelines)!, p.GetValue(redisCluster)), p.GetValue(redisCluster), p.GetValue(samples),
-            p.GetValue(rounds) ?? 1)
+            p.GetValue(replayTtl) ?? TimeSpan.FromSeconds(3), StepsOf(p.GetValue(ramp)), 150, true, PipelinesOf(p.GetValue(pipelines)!, p.GetValue(redisCluster)), p.GetValue(redisCluster), p.GetValue(samples),
+            p.GetValue(rounds) ?? 1, p.GetValue(rampRounds))
         : new(p.GetValue(streams), p.GetValue(tokensPerSecond), p.GetValue(tokens), TimeSpan.FromMilliseconds(p.GetValue(pollInterval)), p.GetValue(redis)!, p.GetValue(postgres)!,
             p.GetValue(postgresData), p.GetValue(replayTtl) ?? TimeSpan.FromSeconds(20),
-            p.GetValue(ramp) is { } steps ? [.. steps.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture))] : [], p.GetValue(rampTokens), false, PipelinesOf(p.GetValue(pipelines)!, p.GetValue(redisCluster)), p.GetValue(redisCluster), p.GetValue(samples),
-            p.GetValue(rounds) ?? 3))
+            StepsOf(p.GetValue(ramp)), p.GetValue(rampTokens), false, PipelinesOf(p.GetValue(pipelines)!, p.GetValue(redisCluster)), p.GetValue(redisCluster), p.GetValue(samples),
+            p.GetValue(rounds) ?? 3, p.GetValue(rampRounds)))
     .RunAsync(p.GetValue(command)!, p.GetValue(json), p.GetValue(markdown) ?? (p.GetValue(quick) ? null : "docs/benchmarks.md"), p.GetValue(chart) ?? (p.GetValue(quick) ? null : "docs/benchmarks.svg"), ct));
 
 var mode = new Option<string>("--mode") { Description = "polling, bestpolling or notify", Required = true };
@@ -87,3 +95,7 @@ static string[] PipelinesOf(string list, string? redisCluster)
 
     return [.. names];
 }
+
+// --ramp's stream counts ("50,100,200"); none without it.
+static int[] StepsOf(string? ramp) =>
+    ramp is null ? [] : [.. ramp.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture))];

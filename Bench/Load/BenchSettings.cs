@@ -16,7 +16,8 @@ internal sealed record BenchSettings(
     IReadOnlyList<string> Pipelines,
     string? RedisCluster = null,
     string? Samples = null,
-    int Rounds = 1)
+    int Rounds = 1,
+    int RampRounds = 1)
 {
     /// <summary>
     /// The connection string of a database of its own beside the run's (<c>{database}_{name}</c>): every pipeline that

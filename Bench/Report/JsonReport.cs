@@ -55,12 +55,7 @@ internal static class JsonReport
                     ["scripts"] = n.Scripts, ["shardedPublishes"] = n.ShardedPublishes, ["publishes"] = n.Publishes,
                     ["busPublishesReceived"] = n.BusPublishesReceived, ["busShardedPublishesReceived"] = n.BusShardedPublishesReceived,
                 })]),
-                ["rounds"] = new JsonArray([.. result.Rounds.Select(r => (JsonNode)new JsonObject
-                {
-                    ["p50"] = Round(r.H(50)), ["p99"] = Round(r.H(99)), ["chunks"] = r.Chunks, ["durationSeconds"] = Round(r.DurationSeconds),
-                    ["cpuMicrosecondsPerChunk"] = new JsonObject(r.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(r.CpuMicrosecondsPerChunk(k))))),
-                    ["lost"] = r.Lost, ["duplicated"] = r.Duplicated,
-                })]),
+                ["rounds"] = RoundsOf(result),
                 ["maxStreamsWithinSlo"] = report.MaxStreamsWithinSlo(result.Pipeline),
                 ["ramp"] = new JsonArray([.. (report.Ramps.GetValueOrDefault(result.Pipeline) ?? []).Select(s => (JsonNode)new JsonObject
                 {
@@ -72,6 +67,7 @@ internal static class JsonReport
                     ["steadyCpuMicrosecondsPerChunk"] = SteadyCpu(s),
                     ["cpuMicrosecondsPerToken"] = new JsonObject(s.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(s.CpuMicrosecondsPerToken(k))))),
                     ["unfinishedStreams"] = s.UnfinishedStreams, ["withinSlo"] = s.WithinSlo(RunReport.SloP99Milliseconds),
+                    ["rounds"] = RoundsOf(s),
                 })]),
             };
         }
@@ -92,6 +88,14 @@ internal static class JsonReport
     }
 
     private static double? Round(double value) => double.IsNaN(value) ? null : Math.Round(value, 3);
+
+    /// <summary>Each round a pooled result is made of (one, itself, when it was run once).</summary>
+    private static JsonArray RoundsOf(PipelineResult result) => new([.. result.Rounds.Select(r => (JsonNode)new JsonObject
+    {
+        ["p50"] = Round(r.H(50)), ["p99"] = Round(r.H(99)), ["chunks"] = r.Chunks, ["durationSeconds"] = Round(r.DurationSeconds),
+        ["cpuMicrosecondsPerChunk"] = new JsonObject(r.CpuPercent.Keys.Select(k => KeyValuePair.Create(k, (JsonNode?)Round(r.CpuMicrosecondsPerChunk(k))))),
+        ["lost"] = r.Lost, ["duplicated"] = r.Duplicated,
+    })]);
 
     /// <summary>CPU per delivery while every stream ran (no window, no figure).</summary>
     private static JsonObject? SteadyCpu(PipelineResult result) => result.Steady.CpuMicrosecondsPerChunk is not { } cpu ? null

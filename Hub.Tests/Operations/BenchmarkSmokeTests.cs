@@ -153,7 +153,7 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
 
 /// <summary>
 /// <c>./bench.sh --cluster</c>'s pipeline, quick: the product on a Redis Cluster loses nothing, and the per-node figures
-/// show a chunk's publish reaching its own shard only.
+/// show a chunk's publish reaching its own shard only. With a one-step ramp run twice (<c>--ramp-rounds</c>), pooled.
 /// </summary>
 [Collection(RedisClusterCollection.Name)]
 public sealed class ClusterBenchmarkSmokeTests(ChatOnRedisCluster cluster)
@@ -165,7 +165,7 @@ public sealed class ClusterBenchmarkSmokeTests(ChatOnRedisCluster cluster)
         var nodes = cluster.RedisCluster!.ConnectionString;
         await using var bench = ChildProcess.Start("dotnet", [
             BuildOutput.Assembly("Bench", "ChatStreaming.Bench.dll"), "run", "--quick", "--json", json, "--pipelines", "redis-cluster",
-            "--redis", nodes, "--redis-cluster", nodes, "--postgres", cluster.Postgres.ConnectionString("bench_cluster")], BenchmarkSmokeTests.QuickStart);
+            "--ramp", "10", "--ramp-rounds", "2", "--redis", nodes, "--redis-cluster", nodes, "--postgres", cluster.Postgres.ConnectionString("bench_cluster")], BenchmarkSmokeTests.QuickStart);
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(6)); // ≈ 1.5 min idle; a busy machine took over 3
         await bench.WaitForExitAsync(timeout.Token);
 
@@ -184,6 +184,16 @@ public sealed class ClusterBenchmarkSmokeTests(ChatOnRedisCluster cluster)
         // Sharded: each SPUBLISH reaches its shard's one replica over the bus, not the five other nodes.
         Assert.InRange(redisNodes.Sum(n => n.GetProperty("busShardedPublishesReceived").GetInt64()), 1, published);
         Assert.All(masters, m => Assert.Equal(0, m.GetProperty("busShardedPublishesReceived").GetInt64()));
+
+        // The ramp's one step, run twice and pooled: every delivery of both rounds, nothing lost in either.
+        var step = Assert.Single(p.GetProperty("ramp").EnumerateArray().ToArray());
+        Assert.Equal(10, step.GetProperty("streams").GetInt32());
+        var rounds = step.GetProperty("rounds").EnumerateArray().ToArray();
+        Assert.Equal(2, rounds.Length);
+        Assert.Equal(step.GetProperty("chunks").GetInt64(), rounds.Sum(r => r.GetProperty("chunks").GetInt64()));
+        Assert.All(rounds, r => Assert.True(r.GetProperty("chunks").GetInt64() > 0 && r.GetProperty("lost").GetInt64() == 0 && r.GetProperty("duplicated").GetInt64() == 0));
+        Assert.Equal(["redis-cluster ramp: 10 streams, round 1 of 2", "redis-cluster ramp: 10 streams, round 2 of 2"],
+            bench.Output.Where(l => l.Contains(" ramp: ", StringComparison.Ordinal)));
         File.Delete(json);
     }
 }
