@@ -65,9 +65,8 @@ internal sealed class SystemProbe(IConnectionMultiplexer redis, RedisNodesProbe?
 
     /// <summary>
     /// The CPU Postgres used since the first reading: the postmaster and its children (the cluster in the data
-    /// directory), each backend counted by what it used between readings. A backend that appears between two readings
-    /// counts all its time; one that exits loses only the time since the last reading (the runs read every 250 ms).
-    /// Neither a live-only sum (a backend that exits takes its whole time out: negative figures) nor the postmaster's
+    /// directory), each backend counted by what it used between readings (<see cref="ProcessCpuTally"/>; the runs read
+    /// every 250 ms). Neither a live-only sum (a backend that exits takes its whole time out: negative figures) nor the postmaster's
     /// reaped children (a backend of an idle pipeline's pool that exits during another's run would bring it all its
     /// past time) will do with every pipeline's pools open. Its children are listed by the kernel
     /// (<c>/proc/PID/task/TID/children</c>), not by reading every process's status four times a second, which with
@@ -89,27 +88,10 @@ internal sealed class SystemProbe(IConnectionMultiplexer redis, RedisNodesProbe?
             .Append(postmaster)
             .Distinct()
             .ToDictionary(pid => pid, CpuSeconds);
-        lock (postgresSeen)
-        {
-            foreach (var (pid, seconds) in now)
-            {
-                postgresUsed += postgresSeen.TryGetValue(pid, out var before) ? Math.Max(0, seconds - before) : postgresSeenOnce ? seconds : 0;
-            }
-
-            postgresSeen.Clear();
-            foreach (var (pid, seconds) in now)
-            {
-                postgresSeen[pid] = seconds;
-            }
-
-            postgresSeenOnce = true;
-            return postgresUsed;
-        }
+        return postgresTally.Read(now);
     }
 
-    private readonly Dictionary<int, double> postgresSeen = [];
-    private double postgresUsed;
-    private bool postgresSeenOnce;
+    private readonly ProcessCpuTally postgresTally = new();
 
     /// <summary>Every process named "postgres".</summary>
     private static IEnumerable<int> PostgresProcesses()
