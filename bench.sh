@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The benchmark: Redis push vs Postgres polling (per stream, and batched per instance) vs LISTEN/NOTIFY vs the peers, interleaved on this machine.
-# Usage: ./bench.sh [--cluster] [--streams 100] [--tokens-per-second 50] [--tokens 500] [--ramp 100,200,500,1000,2000] [--ramp-tokens 500] [--pipelines redis,redis-msgpack,signalr-group,resumable-stream,raw-websocket,polling,bestpolling,notify] [--rounds 3] [--quick] [--json FILE] [--samples PREFIX]
+# Usage: ./bench.sh [--cluster] [--streams 100] [--tokens-per-second 50] [--tokens 500] [--ramp 100,200,500,1000,2000] [--ramp-tokens 500] [--pipelines redis,redis-msgpack,signalr-group,resumable-stream,raw-websocket,polling,bestpolling,notify] [--rounds 3] [--ramp-rounds 1] [--quick] [--json FILE] [--samples PREFIX]
 # Writes docs/benchmarks.md and docs/benchmarks.svg (not with --quick). Starts its own Redis and Postgres (data in .data/bench-*), both emptied first.
 # --cluster also starts a local 6-node Redis Cluster (ports 7200-7205) and adds the redis-cluster pipeline after redis.
 # Every server's output goes to .data/bench-logs/server-PORT.log; a server that dies during a run says so in the run's log.
