@@ -7,8 +7,9 @@ namespace ChatStreaming.Hub.Tests.Cluster;
 /// Redis Cluster changing under running answers: every master failed over by hand, a master killed with SIGKILL, an
 /// answer's slot migrated to another master. Answers generated on one hub and watched live from the other, as a client
 /// does: every answer completes; the watcher's live chunks (repeats dropped) with the gaps filled from GetChunks (a
-/// missing tail too, fetched when the answer's end arrives) are the saved text; the replay buffer holds every sequence once (what a failover took is written back by the generator);
-/// live chunks keep arriving after the change (the sharded subscriptions followed the slots); both hubs stay ready.
+/// missing tail too, fetched when the answer's end arrives) are the saved text; the replay buffer holds every sequence
+/// once (what a failover took is written back by the generator); live chunks keep arriving after the change (the
+/// sharded subscriptions followed the slots); both hubs stay ready.
 /// </summary>
 [Collection(RedisClusterCollection.Name)]
 public sealed class RedisFailoverTests(ChatOnRedisCluster chat, ClassHubs shared, ITestOutputHelper output) : IClassFixture<ClassHubs>
