@@ -62,7 +62,9 @@ internal sealed class LoadRunner(SystemProbe probe)
         Console.Error.WriteLine($"  {pipeline.Name}: {streams} streams started in {startSeconds:0.0} s");
         double? firstFinished = null;
 
-        var deadline = TimeSpan.FromSeconds((tokens / tokensPerSecond) + 30);
+        // Every answer has its own length and 30 s more after the last one started: counted from the step's start, a
+        // step whose starts took most of it (2000 streams: ~30 s) called answers started last "unfinished" while they ran.
+        var deadline = TimeSpan.FromSeconds(startSeconds + (tokens / tokensPerSecond) + 30);
         var cpuProbes = new List<(double At, Dictionary<string, double> Seconds)>(); // for the steady window's CPU
         while (clock.Elapsed < deadline && results.Any(r => !r.Finished))
         {
