@@ -33,27 +33,7 @@ internal sealed class BenchRun(BenchSettings settings)
         var pipelines = await StartAllAsync(runner, settings.Tokens, cancellationToken);
         try
         {
-            var rounds = pipelines.ToDictionary(p => p.Name, _ => new List<PipelineResult>());
-            for (var round = 0; round < settings.Rounds; round++)
-            {
-                foreach (var pipeline in Turned(pipelines, round))
-                {
-                    var name = pipeline.Name;
-                    Console.Error.WriteLine($"{name}: {settings.Streams} streams × {settings.TokensPerSecond} tokens/s × {settings.Tokens} tokens{(settings.Rounds > 1 ? $", round {round + 1} of {settings.Rounds}" : "")}");
-                    var replayTtl = name == "redis" && round == settings.Rounds - 1 ? settings.ReplayTtl : (TimeSpan?)null; // waited out once
-                    await SettleAsync(probe, pipelines, cancellationToken);
-                    rounds[name].Add(await runner.RunAsync(
-                        pipeline, settings.Streams, settings.Tokens, settings.TokensPerSecond, replayTtl, cancellationToken, SamplesFile(name, settings.Streams, round: round)));
-                    Summarize(rounds[name][^1]);
-                }
-            }
-
-            results.AddRange(pipelines.Select(p => PipelineResult.Pool(rounds[p.Name])));
-            if (settings.Rounds > 1)
-            {
-                Console.Error.WriteLine($"pooled, {settings.Rounds} rounds:");
-                results.ForEach(Summarize);
-            }
+            results.AddRange(await RoundsAsync(runner, probe, pipelines, pipelines, settings.Streams, settings.Rounds, 0, ramp: false, cancellationToken));
 
             if (settings.Ramp.Count > 0)
             {
@@ -87,60 +67,22 @@ internal sealed class BenchRun(BenchSettings settings)
     /// <summary>
     /// Each ramp step, every pipeline still in the ramp, <see cref="BenchSettings.RampRounds"/> times (interleaved and
     /// turned as the main run's rounds, then pooled); a pipeline leaves the ramp after its first step that loses or is
-    /// 20× over the SLO.
+    /// 20× over the SLO, or whose run fails.
     /// </summary>
     private async Task RampAsync(
         LoadRunner runner, SystemProbe probe, List<IPipeline> pipelines, Dictionary<string, IReadOnlyList<PipelineResult>> ramps, CancellationToken cancellationToken)
     {
         var steps = pipelines.ToDictionary(p => p.Name, _ => new List<PipelineResult>());
         var going = pipelines.ToList();
-        var rounds = settings.RampRounds;
         for (var i = 0; i < settings.Ramp.Count && going.Count > 0; i++)
         {
-            var n = settings.Ramp[i];
-            var runs = going.ToDictionary(p => p.Name, _ => new List<PipelineResult>());
-            for (var round = 0; round < rounds; round++)
+            var rounds = settings.RampRounds;
+            foreach (var step in await RoundsAsync(runner, probe, pipelines, going, settings.Ramp[i], rounds, i * rounds, ramp: true, cancellationToken))
             {
-                foreach (var pipeline in Turned(going, i * rounds + round))
-                {
-                    Console.Error.WriteLine($"{pipeline.Name} ramp: {n} streams{(rounds > 1 ? $", round {round + 1} of {rounds}" : "")}");
-                    await SettleAsync(probe, pipelines, cancellationToken);
-                    try
-                    {
-                        runs[pipeline.Name].Add(await runner.RunAsync(
-                            pipeline, n, settings.RampTokens, settings.TokensPerSecond, null, cancellationToken, SamplesFile(pipeline.Name, n, "ramp-", round)));
-                    }
-                    catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-                    {
-                        // Overloaded, a pipeline's server may die (its log in .data/bench-logs says why): the step has no
-                        // figures, the pipeline leaves the ramp, and the others' steps go on.
-                        Console.Error.WriteLine($"  {pipeline.Name}: the {n}-stream step failed ({ex.GetType().Name}: {ex.Message}); it leaves the ramp");
-                        going.Remove(pipeline);
-                        runs.Remove(pipeline.Name);
-                        continue;
-                    }
-
-                    Summarize(runs[pipeline.Name][^1]);
-                }
-            }
-
-            if (rounds > 1 && runs.Count > 0)
-            {
-                Console.Error.WriteLine($"pooled, {n} streams, {rounds} rounds:");
-            }
-
-            foreach (var (name, run) in runs)
-            {
-                var step = rounds > 1 ? PipelineResult.Pool(run) : run[0];
-                steps[name].Add(step);
-                if (rounds > 1)
-                {
-                    Summarize(step);
-                }
-
+                steps[step.Pipeline].Add(step);
                 if (step.Lost + step.UnfinishedStreams > 0 || step.H(99) > 20 * RunReport.SloP99Milliseconds)
                 {
-                    going.RemoveAll(p => p.Name == name); // losing, or 20× over the SLO: larger steps only take longer to say the same
+                    going.RemoveAll(p => p.Name == step.Pipeline); // losing, or 20× over the SLO: larger steps only take longer to say the same
                 }
             }
         }
@@ -149,6 +91,56 @@ internal sealed class BenchRun(BenchSettings settings)
         {
             ramps[pipeline.Name] = steps[pipeline.Name];
         }
+    }
+
+    /// <summary>
+    /// <paramref name="rounds"/> rounds at <paramref name="streams"/> streams, each running every pipeline of
+    /// <paramref name="running"/> once, the list turned by one more each round (the first by <paramref name="turn"/>),
+    /// each run once the machine settled; returns each pipeline's runs pooled (<see cref="PipelineResult.Pool"/>), in
+    /// the list's order. In a ramp step a pipeline whose run fails leaves <paramref name="running"/> and the result;
+    /// otherwise the failure ends the benchmark.
+    /// </summary>
+    private async Task<List<PipelineResult>> RoundsAsync(
+        LoadRunner runner, SystemProbe probe, List<IPipeline> all, List<IPipeline> running, int streams, int rounds, int turn, bool ramp, CancellationToken cancellationToken)
+    {
+        var tokens = ramp ? settings.RampTokens : settings.Tokens;
+        var runs = running.ToDictionary(p => p.Name, _ => new List<PipelineResult>());
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var pipeline in Turned(running, turn + round))
+            {
+                var name = pipeline.Name;
+                var of = rounds > 1 ? $", round {round + 1} of {rounds}" : "";
+                Console.Error.WriteLine(ramp ? $"{name} ramp: {streams} streams{of}" : $"{name}: {streams} streams × {settings.TokensPerSecond} tokens/s × {tokens} tokens{of}");
+                var replayTtl = !ramp && name == "redis" && round == rounds - 1 ? settings.ReplayTtl : (TimeSpan?)null; // waited out once
+                await SettleAsync(probe, all, cancellationToken);
+                try
+                {
+                    runs[name].Add(await runner.RunAsync(
+                        pipeline, streams, tokens, settings.TokensPerSecond, replayTtl, cancellationToken, SamplesFile(name, streams, ramp ? "ramp-" : "", rounds, round)));
+                }
+                catch (Exception ex) when (ramp && (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested))
+                {
+                    // Overloaded, a pipeline's server may die (its log in .data/bench-logs says why): the step has no
+                    // figures, the pipeline leaves the ramp, and the others' steps go on.
+                    Console.Error.WriteLine($"  {name}: the {streams}-stream step failed ({ex.GetType().Name}: {ex.Message}); it leaves the ramp");
+                    running.Remove(pipeline);
+                    runs.Remove(name);
+                    continue;
+                }
+
+                Summarize(runs[name][^1]);
+            }
+        }
+
+        List<PipelineResult> pooled = [.. running.Select(p => PipelineResult.Pool(runs[p.Name]))];
+        if (rounds > 1 && pooled.Count > 0)
+        {
+            Console.Error.WriteLine(ramp ? $"pooled, {streams} streams, {rounds} rounds:" : $"pooled, {rounds} rounds:");
+            pooled.ForEach(Summarize);
+        }
+
+        return pooled;
     }
 
     /// <summary>
@@ -229,9 +221,9 @@ internal sealed class BenchRun(BenchSettings settings)
     /// Where a measured run writes every delivery (--samples PREFIX): PREFIX-PIPELINE-[ramp-]STREAMS.txt, and
     /// PREFIX-PIPELINE-[ramp-]STREAMS-roundK.txt for round K of several.
     /// </summary>
-    private string? SamplesFile(string pipeline, int streams, string step = "", int round = 0) =>
+    private string? SamplesFile(string pipeline, int streams, string step, int rounds, int round) =>
         settings.Samples is not { } prefix ? null
-        : string.Create(CultureInfo.InvariantCulture, $"{prefix}-{pipeline}-{step}{streams}{((step.Length == 0 ? settings.Rounds : settings.RampRounds) > 1 ? $"-round{round + 1}" : "")}.txt");
+        : string.Create(CultureInfo.InvariantCulture, $"{prefix}-{pipeline}-{step}{streams}{(rounds > 1 ? $"-round{round + 1}" : "")}.txt");
 
     /// <summary>
     /// Not measured: JIT tiering, connection pools, Redis and Postgres caches. Long enough (seconds of steady load) for
