@@ -113,7 +113,7 @@ internal sealed class BenchRun(BenchSettings settings)
                 var of = rounds > 1 ? $", round {round + 1} of {rounds}" : "";
                 Console.Error.WriteLine(ramp ? $"{name} ramp: {streams} streams{of}" : $"{name}: {streams} streams × {settings.TokensPerSecond} tokens/s × {tokens} tokens{of}");
                 var replayTtl = !ramp && name == "redis" && round == rounds - 1 ? settings.ReplayTtl : (TimeSpan?)null; // waited out once
-                await SettleAsync(probe, all, cancellationToken);
+                await probe.SettleAsync([.. all.SelectMany(p => p.ServerProcessIds).Distinct()], cancellationToken);
                 try
                 {
                     runs[name].Add(await runner.RunAsync(
@@ -141,40 +141,6 @@ internal sealed class BenchRun(BenchSettings settings)
         }
 
         return pooled;
-    }
-
-    /// <summary>
-    /// Waits, a minute at most, until the servers, Redis and Postgres use less than a fifth of a core together: a
-    /// pipeline that fell behind (the baselines past their knee) goes on producing after its run ends, and the next
-    /// pipeline must not start on its leftovers.
-    /// </summary>
-    private static async Task SettleAsync(SystemProbe probe, List<IPipeline> pipelines, CancellationToken cancellationToken)
-    {
-        IReadOnlyList<int> servers = [.. pipelines.SelectMany(p => p.ServerProcessIds).Distinct()];
-        async Task<double> BusySeconds()
-        {
-            var cpu = await probe.CpuSecondsAsync(servers, onCluster: false);
-            return cpu["hubs"] + cpu["postgres"] + cpu["redis"];
-        }
-
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var (before, at) = (await BusySeconds(), clock.Elapsed);
-        while (clock.Elapsed < TimeSpan.FromMinutes(1))
-        {
-            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
-            var (now, nowAt) = (await BusySeconds(), clock.Elapsed);
-            if ((now - before) / (nowAt - at).TotalSeconds < 0.2)
-            {
-                break;
-            }
-
-            (before, at) = (now, nowAt);
-        }
-
-        if (clock.Elapsed > TimeSpan.FromSeconds(2))
-        {
-            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  waited {clock.Elapsed.TotalSeconds:0} s for the machine to settle"));
-        }
     }
 
     /// <summary>The list turned by <paramref name="by"/>: round k starts with the k-th pipeline, so none is always first or last.</summary>

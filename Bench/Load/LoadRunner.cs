@@ -3,9 +3,15 @@ using System.Globalization;
 
 namespace ChatStreaming.Bench.Load;
 
-/// <summary>Runs N concurrent streams through a pipeline, clients spread over its two instances, and measures.</summary>
-internal sealed class LoadRunner(SystemProbe probe)
+/// <summary>
+/// Runs N concurrent streams through a pipeline, clients spread over its two instances, and measures. A stream still
+/// running <paramref name="grace"/> (30 s by default) past its answer's length, counted from the last stream's start,
+/// is cut off and counted unfinished.
+/// </summary>
+internal sealed class LoadRunner(SystemProbe probe, TimeSpan? grace = null)
 {
+    private readonly TimeSpan grace = grace ?? TimeSpan.FromSeconds(30);
+
     public async Task<PipelineResult> RunAsync(IPipeline pipeline, int streams, int tokens, double tokensPerSecond, TimeSpan? replayTtl, CancellationToken cancellationToken, string? samplesFile = null)
     {
         var connections = new IAsyncDisposable[streams][];
@@ -62,9 +68,9 @@ internal sealed class LoadRunner(SystemProbe probe)
         Console.Error.WriteLine($"  {pipeline.Name}: {streams} streams started in {startSeconds:0.0} s");
         double? firstFinished = null;
 
-        // Every answer has its own length and 30 s more after the last one started: counted from the step's start, a
-        // step whose starts took most of it (2000 streams: ~30 s) called answers started last "unfinished" while they ran.
-        var deadline = TimeSpan.FromSeconds(startSeconds + (tokens / tokensPerSecond) + 30);
+        // Every answer has its own length and the grace more after the last one started: counted from the step's start,
+        // a step whose starts took most of it (2000 streams: ~30 s) called answers started last "unfinished" while they ran.
+        var deadline = TimeSpan.FromSeconds(startSeconds + (tokens / tokensPerSecond)) + grace;
         var cpuProbes = new List<(double At, Dictionary<string, double> Seconds)>(); // for the steady window's CPU
         while (clock.Elapsed < deadline && results.Any(r => !r.Finished))
         {

@@ -30,6 +30,41 @@ internal sealed class SystemProbe(IConnectionMultiplexer redis, RedisNodesProbe?
         };
     }
 
+    /// <summary>
+    /// Waits, a minute at most, until <paramref name="servers"/>, Redis and Postgres use less than a fifth of a core
+    /// together (read once a second): a pipeline that fell behind (the baselines past their knee) goes on producing
+    /// after its run ends, and the next pipeline must not start on its leftovers. Returns how long it waited.
+    /// </summary>
+    public async Task<TimeSpan> SettleAsync(IReadOnlyList<int> servers, CancellationToken cancellationToken)
+    {
+        async Task<double> BusySeconds()
+        {
+            var cpu = await CpuSecondsAsync(servers, onCluster: false);
+            return cpu["hubs"] + cpu["postgres"] + cpu["redis"];
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var (before, at) = (await BusySeconds(), clock.Elapsed);
+        while (clock.Elapsed < TimeSpan.FromMinutes(1))
+        {
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken);
+            var (now, nowAt) = (await BusySeconds(), clock.Elapsed);
+            if ((now - before) / (nowAt - at).TotalSeconds < 0.2)
+            {
+                break;
+            }
+
+            (before, at) = (now, nowAt);
+        }
+
+        if (clock.Elapsed > TimeSpan.FromSeconds(2))
+        {
+            Console.Error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  waited {clock.Elapsed.TotalSeconds:0} s for the machine to settle"));
+        }
+
+        return clock.Elapsed;
+    }
+
     public async Task<long> RedisUsedMemoryAsync(bool onCluster)
     {
         if (onCluster)
