@@ -234,7 +234,7 @@ internal sealed class BenchRun(BenchSettings settings)
     private async Task<string> DatabaseAsync(string name, CancellationToken cancellationToken)
     {
         var connectionString = settings.PostgresDatabase(name);
-        await RecreateAsync(new NpgsqlConnectionStringBuilder(connectionString).Database!, cancellationToken);
+        await RecreateAsync(BenchSettings.DatabaseOf(connectionString), cancellationToken);
         return connectionString;
     }
 
@@ -257,7 +257,7 @@ internal sealed class BenchRun(BenchSettings settings)
     /// </summary>
     private async Task PrepareDatabaseAsync(CancellationToken cancellationToken)
     {
-        await RecreateAsync(new NpgsqlConnectionStringBuilder(settings.Postgres).Database!, cancellationToken);
+        await RecreateAsync(BenchSettings.DatabaseOf(settings.Postgres), cancellationToken);
 
         await using var connection = new NpgsqlConnection(settings.Postgres);
         await connection.OpenAsync(cancellationToken);

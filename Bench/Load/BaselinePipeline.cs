@@ -26,7 +26,7 @@ internal sealed class BaselinePipeline : IPipeline
     /// <summary>Two baseline servers on <paramref name="postgres"/>, a database that exists.</summary>
     public static async Task<BaselinePipeline> StartAsync(string mode, BenchSettings settings, int tokens, string postgres, CancellationToken cancellationToken)
     {
-        var pipeline = new BaselinePipeline(mode) { tokens = tokens, tokensPerSecond = settings.TokensPerSecond, Database = new Npgsql.NpgsqlConnectionStringBuilder(postgres).Database };
+        var pipeline = new BaselinePipeline(mode) { tokens = tokens, tokensPerSecond = settings.TokensPerSecond, Database = BenchSettings.DatabaseOf(postgres) };
         pipeline.servers = await ServerPair.StartAsync((url, _) => ("dotnet", [
             BenchSettings.Assembly("Bench", "ChatStreaming.Bench.dll"), "baseline", "--mode", mode, "--urls", url, "--postgres", postgres,
             "--poll-interval", ((int)settings.PollInterval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture)]), cancellationToken);

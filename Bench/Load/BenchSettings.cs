@@ -34,6 +34,9 @@ internal sealed record BenchSettings(
         return builder.ConnectionString;
     }
 
+    /// <summary>The database a Postgres connection string names (the run's, or a pipeline's own).</summary>
+    public static string DatabaseOf(string connectionString) => new Npgsql.NpgsqlConnectionStringBuilder(connectionString).Database!;
+
     /// <summary>The checkout this program was built in.</summary>
     public static string RepositoryRoot => new DirectoryInfo(AppContext.BaseDirectory.TrimEnd('/')).Parent!.Parent!.Parent!.Parent!.FullName;
 

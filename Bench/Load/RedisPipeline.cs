@@ -41,7 +41,7 @@ internal sealed partial class RedisPipeline(ChatHubProtocol protocol, bool onRed
         BenchSettings settings, int tokens, ChatHubProtocol protocol, CancellationToken cancellationToken, bool onRedisCluster = false, string? postgres = null)
     {
         postgres ??= settings.Postgres;
-        var pipeline = new RedisPipeline(protocol, onRedisCluster) { Database = new Npgsql.NpgsqlConnectionStringBuilder(postgres).Database };
+        var pipeline = new RedisPipeline(protocol, onRedisCluster) { Database = BenchSettings.DatabaseOf(postgres) };
         var environment = new Dictionary<string, string>
         {
             ["ASPNETCORE_ENVIRONMENT"] = "Development",
