@@ -13,10 +13,10 @@ public sealed class BenchmarkRunnerTests(ChatCluster cluster)
     [Fact]
     public async Task AnswersStartedLateStillGetTheirLengthAndTheGraceWhileAStuckOneIsCutOffAsUnfinished()
     {
-        // Starting the streams takes 3 s, each answer 1 s, the grace is 1 s: a deadline counted from the step's start
-        // (2 s) would cut every answer off before it began; counted from the last start (5 s) only the stuck one.
+        // Starting the streams takes 3 s, each answer 1 s, the grace is 2 s: a deadline counted from the step's start
+        // (3 s) would cut every answer off before it began; counted from the last start (6 s) only the stuck one.
         var pipeline = new ScriptedPipeline(startTakes: TimeSpan.FromSeconds(3), tokens: 10, tokensPerSecond: 10, stuckAfter: 5);
-        var runner = new LoadRunner(Probe(), grace: TimeSpan.FromSeconds(1));
+        var runner = new LoadRunner(Probe(), grace: TimeSpan.FromSeconds(2));
 
         var result = await runner.RunAsync(pipeline, streams: 4, tokens: 10, tokensPerSecond: 10, replayTtl: null, CancellationToken.None);
 
@@ -24,7 +24,7 @@ public sealed class BenchmarkRunnerTests(ChatCluster cluster)
         Assert.Equal(3 * 10 + 5, result.Chunks);
         Assert.Equal(0, result.Duplicated);
         Assert.True(result.StartSeconds >= 3, $"the streams started in {result.StartSeconds:0.0} s");
-        Assert.True(result.DurationSeconds >= result.StartSeconds + 1 + 1, $"the run ended at {result.DurationSeconds:0.0} s, before the stuck answer's deadline");
+        Assert.True(result.DurationSeconds >= result.StartSeconds + 1 + 2, $"the run ended at {result.DurationSeconds:0.0} s, before the stuck answer's deadline");
     }
 
     [Fact]
