@@ -31,16 +31,18 @@ internal sealed class SystemProbe(IConnectionMultiplexer redis, RedisNodesProbe?
     }
 
     /// <summary>
-    /// Waits, a minute at most, until <paramref name="servers"/>, Redis and Postgres use less than a fifth of a core
-    /// together (read once a second): a pipeline that fell behind (the baselines past their knee) goes on producing
-    /// after its run ends, and the next pipeline must not start on its leftovers. Returns how long it waited.
+    /// Waits, a minute at most, until <paramref name="servers"/>, Redis (and the Redis Cluster's nodes, when the run has
+    /// one) and Postgres use less than a fifth of a core together (read once a second): a pipeline that fell behind (the
+    /// baselines past their knee) goes on producing after its run ends, and the next pipeline must not start on its
+    /// leftovers. Returns how long it waited.
     /// </summary>
     public async Task<TimeSpan> SettleAsync(IReadOnlyList<int> servers, CancellationToken cancellationToken)
     {
         async Task<double> BusySeconds()
         {
             var cpu = await CpuSecondsAsync(servers, onCluster: false);
-            return cpu["hubs"] + cpu["postgres"] + cpu["redis"];
+            var clusterNodes = Cluster is null ? 0 : (await Cluster.ReadAsync()).Sum(n => n.CpuSeconds);
+            return cpu["hubs"] + cpu["postgres"] + cpu["redis"] + clusterNodes;
         }
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
