@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Text.Json;
 using Npgsql;
 
@@ -216,4 +217,49 @@ public sealed class ProtocolCostSmokeTests
             Assert.All(rounds, l => Assert.Matches(@"\s[1-9][0-9]* bytes per ReceiveChunk frame\s+[0-9.]+ µs per event$", l));
         }
     }
+}
+
+/// <summary>
+/// A pipeline whose servers die in the middle of a ramp leaves the ramp: its earlier steps stay in the report, the other
+/// pipelines' steps go on, and the run ends normally (an overloaded server can die; the published runs keep going).
+/// </summary>
+[Collection(OutageCollection.Name)]
+public sealed class BenchmarkRampFailureTests(ChatCluster cluster)
+{
+    [Fact]
+    public async Task APipelineWhoseHubsDieMidRampLeavesTheRampAndTheOthersGoOn()
+    {
+        var json = Path.Combine(Path.GetTempPath(), $"bench-ramp-{Guid.NewGuid():N}.json");
+        await using var bench = ChildProcess.Start("dotnet", [
+            BuildOutput.Assembly("Bench", "ChatStreaming.Bench.dll"), "run", "--quick", "--json", json, "--pipelines", "redis,raw-websocket",
+            "--ramp", "10,20", "--redis", cluster.Redis.ConnectionString, "--postgres", cluster.Postgres.ConnectionString("bench_ramp"),
+            "--postgres-data", cluster.Postgres.DataDirectory], BenchmarkSmokeTests.QuickStart);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(6));
+
+        // The product's 20-stream step is announced, then the run waits at least a second for the machine to settle:
+        // its two hubs are killed in between, so the step starts on dead hubs.
+        await Wait.UntilAsync(() => bench.HasExited || bench.Output.Any(l => l.Contains("redis ramp: 20 streams", StringComparison.Ordinal)),
+            TimeSpan.FromMinutes(5), "the product's 20-stream step never started");
+        var hubs = HubsStartedBy(bench.Id);
+        Assert.Equal(2, hubs.Count);
+        hubs.ForEach(hub => hub.Kill());
+        await bench.WaitForExitAsync(timeout.Token);
+
+        Assert.True(bench.ExitCode == 0, string.Join('\n', bench.Output.TakeLast(30)));
+        Assert.Contains(bench.Output, l => l.Contains("redis: the 20-stream step failed", StringComparison.Ordinal) && l.EndsWith("it leaves the ramp", StringComparison.Ordinal));
+        var pipelines = JsonDocument.Parse(await File.ReadAllTextAsync(json)).RootElement.GetProperty("pipelines");
+        int[] Steps(string name) => [.. pipelines.GetProperty(name).GetProperty("ramp").EnumerateArray().Select(s => s.GetProperty("streams").GetInt32())];
+        Assert.Equal([10], Steps("redis"));
+        Assert.Equal([10, 20], Steps("rawWebsocket"));
+        Assert.All(pipelines.GetProperty("rawWebsocket").GetProperty("ramp").EnumerateArray(), s => Assert.Equal(0, s.GetProperty("lost").GetInt64()));
+        File.Delete(json);
+    }
+
+    /// <summary>The product's hubs among the benchmark's own child processes.</summary>
+    private static List<Process> HubsStartedBy(int parent) =>
+        [.. Directory.EnumerateDirectories($"/proc/{parent}/task")
+            .SelectMany(task => File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(int.Parse)
+            .Where(pid => File.ReadAllText($"/proc/{pid}/cmdline").Contains("ChatStreaming.Hub.dll", StringComparison.Ordinal))
+            .Select(Process.GetProcessById)];
 }
