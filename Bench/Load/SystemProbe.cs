@@ -119,14 +119,17 @@ internal sealed class SystemProbe(IConnectionMultiplexer redis, RedisNodesProbe?
         }
 
         var postmaster = int.Parse(File.ReadLines(pidFile).First(), CultureInfo.InvariantCulture);
-        var now = Directory.EnumerateDirectories($"/proc/{postmaster}/task")
-            .SelectMany(task => File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Select(child => int.Parse(child, CultureInfo.InvariantCulture))
+        var now = ChildrenOf(postmaster)
             .Append(postmaster)
             .Distinct()
             .ToDictionary(pid => pid, CpuSeconds);
         return postgresTally.Read(now);
     }
+
+    /// <summary>A process's children, as the kernel lists them (every thread's <c>children</c> file).</summary>
+    public static IEnumerable<int> ChildrenOf(int pid) => Directory.EnumerateDirectories($"/proc/{pid}/task")
+        .SelectMany(task => File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        .Select(child => int.Parse(child, CultureInfo.InvariantCulture));
 
     private readonly ProcessCpuTally postgresTally = new();
 

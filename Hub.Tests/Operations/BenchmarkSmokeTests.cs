@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using ChatStreaming.Bench.Load;
 using Npgsql;
 
 namespace ChatStreaming.Hub.Tests.Operations;
@@ -257,9 +258,7 @@ public sealed class BenchmarkRampFailureTests(ChatCluster cluster)
 
     /// <summary>The product's hubs among the benchmark's own child processes.</summary>
     private static List<Process> HubsStartedBy(int parent) =>
-        [.. Directory.EnumerateDirectories($"/proc/{parent}/task")
-            .SelectMany(task => File.ReadAllText(Path.Combine(task, "children")).Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Select(int.Parse)
+        [.. SystemProbe.ChildrenOf(parent)
             .Where(pid => File.ReadAllText($"/proc/{pid}/cmdline").Contains("ChatStreaming.Hub.dll", StringComparison.Ordinal))
             .Select(Process.GetProcessById)];
 }
