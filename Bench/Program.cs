@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Globalization;
 using ChatStreaming.Bench;
 using ChatStreaming.Bench.Baseline;
@@ -23,21 +24,9 @@ var postgresData = new Option<string?>("--postgres-data") { Description = "Its d
 var replayTtl = new Option<TimeSpan?>("--replay-ttl") { Description = "Chat:ReplayTtl of the hubs; the run waits it out to measure Redis memory after it", CustomParser = r => TimeSpan.Parse(r.Tokens.Single().Value, CultureInfo.InvariantCulture) };
 var samples = new Option<string?>("--samples") { Description = "Write every delivery of each measured run (emitted at, latency) to PREFIX-PIPELINE-STREAMS.txt, PREFIX-PIPELINE-STREAMS-roundK.txt with several rounds, PREFIX-PIPELINE-ramp-STREAMS[-roundK].txt (scripts/gc-tail.sh reads them)" };
 var rounds = new Option<int?>("--rounds") { Description = "Measured runs per pipeline at --streams, interleaved (round k runs every pipeline once, starting with the k-th) and pooled: the machine's drift falls on all of them. Default 3; 1 with --quick" };
-rounds.Validators.Add(r =>
-{
-    if (r.GetValueOrDefault<int?>() is < 1)
-    {
-        r.AddError("--rounds must be at least 1");
-    }
-});
+rounds.Validators.Add(AtLeastOne);
 var rampRounds = new Option<int>("--ramp-rounds") { Description = "Runs per pipeline at each ramp step, interleaved like --rounds and pooled (near a pipeline's knee one run's p99 swings from run to run)", DefaultValueFactory = _ => 1 };
-rampRounds.Validators.Add(r =>
-{
-    if (r.GetValueOrDefault<int>() < 1)
-    {
-        r.AddError("--ramp-rounds must be at least 1");
-    }
-});
+rampRounds.Validators.Add(AtLeastOne);
 var command = new Option<string>("--command") { Description = "The command line to record in the report", DefaultValueFactory = _ => "ChatStreaming.Bench run" };
 
 var run = new Command("run", "Run the pipelines and write the report") { streams, tokensPerSecond, tokens, ramp, rampTokens, pollInterval, pipelines, quick, json, markdown, chart, redis, redisCluster, postgres, postgresData, replayTtl, samples, rounds, rampRounds, command };
@@ -99,3 +88,12 @@ static string[] PipelinesOf(string list, string? redisCluster)
 // --ramp's stream counts ("50,100,200"); none without it.
 static int[] StepsOf(string? ramp) =>
     ramp is null ? [] : [.. ramp.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => int.Parse(x, CultureInfo.InvariantCulture))];
+
+// A count option (--rounds, --ramp-rounds) given below 1.
+static void AtLeastOne(OptionResult result)
+{
+    if (result.GetValueOrDefault<int?>() is < 1)
+    {
+        result.AddError($"{result.Option.Name} must be at least 1");
+    }
+}
