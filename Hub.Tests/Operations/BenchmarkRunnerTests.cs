@@ -18,7 +18,8 @@ public sealed class BenchmarkRunnerTests(ChatCluster cluster)
         var pipeline = new ScriptedPipeline(startTakes: TimeSpan.FromSeconds(3), tokens: 10, tokensPerSecond: 10, stuckAfter: 5);
         var runner = new LoadRunner(Probe(), grace: TimeSpan.FromSeconds(2));
 
-        var result = await runner.RunAsync(pipeline, streams: 4, tokens: 10, tokensPerSecond: 10, replayTtl: null, CancellationToken.None);
+        // Bounded: without a deadline the stuck stream would keep the run waiting forever.
+        var result = await runner.RunAsync(pipeline, streams: 4, tokens: 10, tokensPerSecond: 10, replayTtl: null, CancellationToken.None).WithTimeout(TimeSpan.FromMinutes(1));
 
         Assert.Equal(1, result.UnfinishedStreams);
         Assert.Equal(3 * 10 + 5, result.Chunks);
@@ -33,14 +34,20 @@ public sealed class BenchmarkRunnerTests(ChatCluster cluster)
         // Two spinning servers: together far above the fifth of a core it waits for, even on a machine busy with other tests.
         using var first = Spin();
         using var second = Spin();
-        var settling = Probe().SettleAsync([first.Id, second.Id], CancellationToken.None);
+        Task<TimeSpan> settling;
+        try
+        {
+            settling = Probe().SettleAsync([first.Id, second.Id], CancellationToken.None);
+            await Task.Delay(TimeSpan.FromSeconds(3));
+            Assert.False(settling.IsCompleted, "it stopped waiting while its servers were busy");
+        }
+        finally
+        {
+            first.Kill(); // never left spinning, whatever failed
+            second.Kill();
+        }
 
-        await Task.Delay(TimeSpan.FromSeconds(3));
-        Assert.False(settling.IsCompleted, "it stopped waiting while its servers were busy");
-        first.Kill();
-        second.Kill();
-
-        var waited = await settling;
+        var waited = await settling.WithTimeout(TimeSpan.FromMinutes(2));
         Assert.InRange(waited, TimeSpan.FromSeconds(3), TimeSpan.FromSeconds(50)); // it ended once they stopped, not at its one-minute limit
     }
 

@@ -241,6 +241,7 @@ public sealed class BenchmarkRampFailureTests(ChatCluster cluster)
         // its two hubs are killed in between, so the step starts on dead hubs.
         await Wait.UntilAsync(() => bench.HasExited || bench.Output.Any(l => l.Contains("redis ramp: 20 streams", StringComparison.Ordinal)),
             TimeSpan.FromMinutes(5), "the product's 20-stream step never started");
+        Assert.False(bench.HasExited, string.Join('\n', bench.Output.TakeLast(30)));
         var hubs = HubsStartedBy(bench.Id);
         Assert.Equal(2, hubs.Count);
         hubs.ForEach(hub => hub.Kill());
