@@ -41,8 +41,7 @@ app.MapChatHealthChecks();
 app.MapChatTelemetry();
 app.MapChatApiDocs();
 app.MapChatFrontend();
-await app.RunAsync();
-return 0;
+return await app.RunToExitCodeAsync();
 
 /// <summary>The Hub host. Public so tests can start real instances of it.</summary>
 public partial class Program;

@@ -85,7 +85,7 @@ public class ChatCluster : IAsyncLifetime
     /// </summary>
     private static HubInstance Running(HubInstance hub, string name) => hub.Process.HasExited
         ? throw new InvalidOperationException(
-            $"the fixture's hub {name} ({hub.Url}) exited {hub.Process.ExitCode}; its last output:\n{string.Join('\n', hub.Process.Output.TakeLast(60))}")
+            $"the fixture's hub {name} ({hub.Url}) exited {hub.Process.ExitCode}; its last output:\n{string.Join('\n', hub.Process.OutputOnceExited().TakeLast(60))}")
         : hub;
 
     public IConnectionMultiplexer RedisClient { get; private set; } = null!;

@@ -23,6 +23,16 @@ internal sealed class ChildProcess : IAsyncDisposable
 
     public IReadOnlyCollection<string> Output => output;
 
+    /// <summary>
+    /// Every line of a process that has exited, its last ones included: <see cref="HasExited"/> turns true before the
+    /// output events have all been raised.
+    /// </summary>
+    public IReadOnlyCollection<string> OutputOnceExited()
+    {
+        process.WaitForExit();
+        return output;
+    }
+
     /// <param name="input">Keep standard input open for <see cref="WriteLineAsync"/> (a REPL); otherwise it is inherited.</param>
     /// <summary>Runs a command to its end (at most <paramref name="timeout"/>, default 4 minutes); fails the test with its last output lines unless it exits 0.</summary>
     public static async Task RunToSuccessAsync(string fileName, IEnumerable<string> arguments, IDictionary<string, string>? environment = null, TimeSpan? timeout = null)

@@ -52,6 +52,12 @@ internal static partial class WorkerLog
     [LoggerMessage(EventId = 1022, EventName = "OrphanRecoveryFailed", Level = LogLevel.Warning, Message = "Ending orphaned answer {MessageId} failed; retrying next sweep")]
     public static partial void RecoveryFailed(ILogger logger, Exception exception, Guid messageId);
 
+    [LoggerMessage(EventId = 1039, EventName = "CancelPollFailed", Level = LogLevel.Error, Message = "Reading the cancel flags of this instance's answers failed; retrying next tick")]
+    public static partial void CancelPollFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 1040, EventName = "GeneratorSlotFailed", Level = LogLevel.Error, Message = "Generating {MessageId} threw out of the generator; its slot takes the next job")]
+    public static partial void SlotFailed(ILogger logger, Exception exception, Guid messageId);
+
     [LoggerMessage(EventId = 1023, EventName = "LeaseRenewalFailed", Level = LogLevel.Warning, Message = "Renewing this instance's heartbeat and leases failed; retrying next tick")]
     public static partial void RenewalFailed(ILogger logger, Exception exception);
 

@@ -45,6 +45,10 @@ internal sealed class CancelFlagPoller(
                 {
                     // Redis away: the next tick tries again
                 }
+                catch (Exception ex)
+                {
+                    WorkerLog.CancelPollFailed(logger, ex); // the next tick tries again (a loop that ended would stop the host)
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -37,10 +37,11 @@ internal sealed class LeaseRenewer(
 
                 metrics.LeaseRenewal(ok: true);
             }
-            catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+            catch (Exception ex)
             {
+                // Redis away, or anything else: the next tick tries again (a loop that ended would stop the host).
                 metrics.LeaseRenewal(ok: false);
-                WorkerLog.RenewalFailed(logger, ex); // Redis away: the next tick tries again
+                WorkerLog.RenewalFailed(logger, ex);
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));

@@ -58,7 +58,15 @@ internal sealed class GeneratorService(
         {
             await foreach (var job in queue.Reader.ReadAllAsync(stoppingToken))
             {
-                await generator.RunAsync(job, stoppingToken);
+                try
+                {
+                    await generator.RunAsync(job, stoppingToken);
+                }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // RunAsync ends every answer itself; this is a bug, and a slot that ended would stop the host.
+                    WorkerLog.SlotFailed(logger, ex, job.AssistantMessageId);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -1,5 +1,4 @@
 using ChatStreaming.Worker.Diagnostics;
-using ChatStreaming.Worker.Redis;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -19,9 +18,10 @@ internal sealed class UserConnectionsRenewer(
             {
                 await connections.RenewAsync();
             }
-            catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+            catch (Exception ex)
             {
-                WorkerLog.ConnectionRenewalFailed(logger, ex); // Redis away: the next tick tries again
+                // Redis away, or anything else: the next tick tries again (a loop that ended would stop the host).
+                WorkerLog.ConnectionRenewalFailed(logger, ex);
             }
         }
     }
