@@ -60,10 +60,11 @@ internal sealed class OrphanSweeper(
 
                 metrics.OrphanSweep(ok: true);
             }
-            catch (Exception ex) when (ex is not OperationCanceledException)
+            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
             {
+                // Redis or Postgres away, or anything else (a timeout's cancellation included): try again next tick.
                 metrics.OrphanSweep(ok: false);
-                WorkerLog.SweepFailed(logger, ex); // Redis or Postgres away: try again next tick
+                WorkerLog.SweepFailed(logger, ex);
             }
         }
     }
@@ -97,7 +98,7 @@ internal sealed class OrphanSweeper(
                 await RecoverAsync(messageId, conversationId, claim, stoppingToken);
             }
         }
-        catch (Exception ex) when (ex is not OperationCanceledException)
+        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
         {
             WorkerLog.RecoveryFailed(logger, ex, messageId);
         }

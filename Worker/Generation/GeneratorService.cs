@@ -32,8 +32,19 @@ internal sealed class GeneratorService(
         queue.Complete();
         while (queue.Reader.TryRead(out var job))
         {
-            await finisher.EndAsync(job.ConversationId, job.AssistantMessageId, new ModelOutcome(MessageStatus.Interrupted, "the server shut down before the answer started"));
-            owned.Release(job.AssistantMessageId);
+            try
+            {
+                await finisher.EndAsync(job.ConversationId, job.AssistantMessageId, new ModelOutcome(MessageStatus.Interrupted, "the server shut down before the answer started"));
+            }
+            catch (Exception ex)
+            {
+                // Postgres stayed away through every retry: another instance's sweep ends it later. The others are still tried.
+                WorkerLog.FinishFailed(logger, ex, job.AssistantMessageId);
+            }
+            finally
+            {
+                owned.Release(job.AssistantMessageId);
+            }
         }
     }
 
