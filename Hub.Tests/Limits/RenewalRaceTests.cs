@@ -36,6 +36,30 @@ public sealed class RenewalRaceTests(ChatCluster cluster)
     }
 
     [Fact]
+    public async Task AnAnswerThatEndsHereWhileItsRenewalIsOnTheWayIsNotTakenForEndedElsewhere()
+    {
+        using var worker = WorkerHost.Create(cluster);
+        var (state, limiter, owned) = (worker.Services.GetRequiredService<GenerationState>(), worker.Services.GetRequiredService<UserLimiter>(), worker.Services.GetRequiredService<OwnedAnswers>());
+        var (_, answer) = await RegisteredAsync(state, limiter, "renewal-own-end");
+        using var stopping = new CancellationTokenSource();
+        using var generation = owned.Start(answer, stopping.Token);
+
+        // The renewal takes the answers generating here; the answer ends here (marked ending, then its end decided);
+        // the renewal's script finds it ended, as it would an answer another instance ended.
+        var renewable = owned.Renewable;
+        owned.MarkEnding(answer.MessageId);
+        Assert.Equal(MessageStatus.Completed, await state.FinishAsync(answer.ConversationId, answer.MessageId, MessageStatus.Completed, null));
+        var endedElsewhere = await state.RenewAsync(renewable);
+
+        // Before: taken for ended elsewhere, its generation cancelled and "was ended by another instance" logged (1009),
+        // by every renewal that crossed an answer's own end: the published runs' "takeovers" at 2000 streams.
+        Assert.Equal([answer.MessageId], endedElsewhere);
+        Assert.False(owned.TryCancel(answer.MessageId), "an answer ending here was cancelled as if ended elsewhere");
+        Assert.False(generation.IsCancellationRequested);
+        owned.Release(answer.MessageId);
+    }
+
+    [Fact]
     public async Task ARunningAnswerWhoseListingsRedisLostCountsAgainAfterItsNextRenewal()
     {
         using var worker = WorkerHost.Create(cluster, new Dictionary<string, string> { ["Chat:MaxConcurrentGenerationsPerUser"] = "1" });

@@ -37,10 +37,14 @@ internal sealed class OwnedAnswers
         return generation;
     }
 
-    /// <summary>Cancels the answer's generation if it runs here; false when it is not running here.</summary>
+    /// <summary>
+    /// Cancels the answer's generation if it runs here; false when it is not running here, or is ending here: its end is
+    /// being decided and saved (a cancel flag set before that still wins, in the end's script), and a renewal that
+    /// finds it ended found this instance's own end, not another's.
+    /// </summary>
     public bool TryCancel(Guid messageId)
     {
-        if (answers.TryGetValue(messageId, out var entry) && entry.Generation is { } generation)
+        if (answers.TryGetValue(messageId, out var entry) && !entry.Ending && entry.Generation is { } generation)
         {
             try
             {
