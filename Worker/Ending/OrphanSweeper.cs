@@ -60,7 +60,7 @@ internal sealed class OrphanSweeper(
 
                 metrics.OrphanSweep(ok: true);
             }
-            catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
             {
                 // Redis or Postgres away, or anything else (a timeout's cancellation included): try again next tick.
                 metrics.OrphanSweep(ok: false);
@@ -98,7 +98,7 @@ internal sealed class OrphanSweeper(
                 await RecoverAsync(messageId, conversationId, claim, stoppingToken);
             }
         }
-        catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+        catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
         {
             WorkerLog.RecoveryFailed(logger, ex, messageId);
         }

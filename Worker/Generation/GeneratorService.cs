@@ -73,7 +73,7 @@ internal sealed class GeneratorService(
                 {
                     await generator.RunAsync(job, stoppingToken);
                 }
-                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                catch (Exception ex) when (ex is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
                     // RunAsync ends every answer itself; this is a bug, and a slot that ended would stop the host.
                     WorkerLog.SlotFailed(logger, ex, job.AssistantMessageId);
