@@ -74,9 +74,9 @@ internal sealed class BenchRun(BenchSettings settings)
     {
         var steps = pipelines.ToDictionary(p => p.Name, _ => new List<PipelineResult>());
         var going = pipelines.ToList();
+        var rounds = settings.RampRounds;
         for (var i = 0; i < settings.Ramp.Count && going.Count > 0; i++)
         {
-            var rounds = settings.RampRounds;
             foreach (var step in await RoundsAsync(runner, probe, pipelines, going, settings.Ramp[i], rounds, i * rounds, ramp: true, cancellationToken))
             {
                 steps[step.Pipeline].Add(step);
@@ -104,6 +104,7 @@ internal sealed class BenchRun(BenchSettings settings)
         LoadRunner runner, SystemProbe probe, List<IPipeline> all, List<IPipeline> running, int streams, int rounds, int turn, bool ramp, CancellationToken cancellationToken)
     {
         var tokens = ramp ? settings.RampTokens : settings.Tokens;
+        IReadOnlyList<int> servers = [.. all.SelectMany(p => p.ServerProcessIds).Distinct()]; // every pipeline's: all are up
         var runs = running.ToDictionary(p => p.Name, _ => new List<PipelineResult>());
         for (var round = 0; round < rounds; round++)
         {
@@ -113,7 +114,7 @@ internal sealed class BenchRun(BenchSettings settings)
                 var of = rounds > 1 ? $", round {round + 1} of {rounds}" : "";
                 Console.Error.WriteLine(ramp ? $"{name} ramp: {streams} streams{of}" : $"{name}: {streams} streams × {settings.TokensPerSecond} tokens/s × {tokens} tokens{of}");
                 var replayTtl = !ramp && name == "redis" && round == rounds - 1 ? settings.ReplayTtl : (TimeSpan?)null; // waited out once
-                await probe.SettleAsync([.. all.SelectMany(p => p.ServerProcessIds).Distinct()], cancellationToken);
+                await probe.SettleAsync(servers, cancellationToken);
                 try
                 {
                     runs[name].Add(await runner.RunAsync(

@@ -21,9 +21,7 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
 
         // An answer owned here that ended elsewhere: the renewal cancels its generation here, and a callback on that
         // generation's token throws (a bug in whatever registered it), so the first tick fails with that, not with Redis.
-        var user = $"loop-{Guid.NewGuid():N}";
-        var answer = new OwnedAnswer(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), user);
-        await state.RegisterAsync(answer.MessageId, answer.ConversationId, answer.UserMessageId, user, await limiter.AdmitAsync(user, answer.ConversationId, null));
+        var (_, answer) = await Limits.RenewalRaceTests.RegisteredAsync(state, limiter, "loop");
         await state.FinishAsync(answer.ConversationId, answer.MessageId, MessageStatus.Completed, null);
         using var stopping = new CancellationTokenSource();
         using var generation = owned.Start(answer, stopping.Token);

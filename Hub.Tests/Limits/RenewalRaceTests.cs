@@ -99,7 +99,8 @@ public sealed class RenewalRaceTests(ChatCluster cluster)
         await connections.CloseAsync("second");
     }
 
-    private static async Task<(string User, OwnedAnswer Answer)> RegisteredAsync(GenerationState state, UserLimiter limiter, string name)
+    /// <summary>An answer of a new user (named after <paramref name="name"/>), admitted and registered as a send does it.</summary>
+    internal static async Task<(string User, OwnedAnswer Answer)> RegisteredAsync(GenerationState state, UserLimiter limiter, string name)
     {
         var user = $"{name}-{Guid.NewGuid():N}";
         var answer = new OwnedAnswer(Guid.NewGuid(), Guid.NewGuid(), Guid.NewGuid(), user);
