@@ -1,13 +1,20 @@
+using ChatStreaming.Persistence;
 using ChatStreaming.Worker.Ending;
+using ChatStreaming.Worker.Generation;
+using ChatStreaming.Worker.Intake;
 using ChatStreaming.Worker.Limits;
 using ChatStreaming.Worker.Redis;
+using ChatStreaming.Worker.Streaming;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace ChatStreaming.Hub.Tests.Faults;
 
 /// <summary>
 /// The Worker's background loops outlive a failed tick, whatever failed: a loop that ended would stop the host (and leave
-/// this instance's answers to be taken for orphans). The Worker's services in-process on the cluster's Redis.
+/// this instance's answers to be taken for orphans). The Worker's services in-process on the cluster's Redis and
+/// Postgres, each loop started on its own as the host would run it.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class BackgroundLoopTests(ChatCluster cluster)
@@ -48,4 +55,139 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
             await renewer.StopAsync(CancellationToken.None);
         }
     }
+
+    [Fact]
+    public async Task CancelFlagPollingGoesOnAfterATickThatFailedWithSomethingOtherThanRedis()
+    {
+        var logs = new RecordingLoggerProvider();
+        using var worker = WorkerHost.Create(cluster, services: s => s.AddSingleton<ILoggerProvider>(logs));
+        var (state, limiter, owned) = (worker.Services.GetRequiredService<GenerationState>(), worker.Services.GetRequiredService<UserLimiter>(), worker.Services.GetRequiredService<OwnedAnswers>());
+        using var stopping = new CancellationTokenSource();
+
+        // Two answers generating here, each with its cancel flag set in Redis (the flag alone, as after a missed
+        // pub/sub notice: only the poll can see it). Cancelling the first runs a callback that throws.
+        var (_, first) = await Limits.RenewalRaceTests.RegisteredAsync(state, limiter, "poll-first");
+        using var firstGeneration = owned.Start(first, stopping.Token);
+        firstGeneration.Token.Register(() => throw new InvalidOperationException("a cancellation callback that throws"));
+        await FlagCancelAsync(first);
+        using var poller = ActivatorUtilities.CreateInstance<CancelFlagPoller>(worker.Services);
+
+        await poller.StartAsync(CancellationToken.None);
+        try
+        {
+            await Wait.UntilAsync(() => logs.Logged("CancelPollFailed"), TimeSpan.FromSeconds(30), "the poll never failed on the throwing callback");
+            var (_, second) = await Limits.RenewalRaceTests.RegisteredAsync(state, limiter, "poll-second");
+            using var secondGeneration = owned.Start(second, stopping.Token);
+            await FlagCancelAsync(second);
+
+            // Before: the loop ended with the callback's exception (and the host with it); now the next tick cancels.
+            await Wait.UntilAsync(() => secondGeneration.IsCancellationRequested, TimeSpan.FromSeconds(30), "the answer flagged after the failed tick was not cancelled");
+            Assert.False(poller.ExecuteTask!.IsCompleted, "the cancel-flag poll ended");
+            owned.Release(second.MessageId);
+        }
+        finally
+        {
+            await poller.StopAsync(CancellationToken.None);
+            owned.Release(first.MessageId);
+        }
+    }
+
+    [Fact]
+    public async Task ConnectionRenewalGoesOnAfterATickThatFailed()
+    {
+        var logs = new RecordingLoggerProvider();
+        using var worker = WorkerHost.Create(cluster, new Dictionary<string, string> { ["Chat:GenerationLease"] = "00:00:03" }, s => s.AddSingleton<ILoggerProvider>(logs)); // a tick a second
+        var connections = worker.Services.GetRequiredService<UserConnections>();
+        var user = $"connections-{Guid.NewGuid():N}";
+        var db = cluster.RedisClient.GetDatabase();
+        Assert.True(await connections.TryOpenAsync(user, "connection-1"));
+
+        // The user's count is not a sorted set (another writer's bug): every renewal of it fails.
+        await db.StringSetAsync(RedisKeys.UserConnections(user), "not a sorted set");
+        using var renewer = ActivatorUtilities.CreateInstance<UserConnectionsRenewer>(worker.Services);
+        await renewer.StartAsync(CancellationToken.None);
+        try
+        {
+            await Wait.UntilAsync(() => logs.Logged("ConnectionRenewalFailed"), TimeSpan.FromSeconds(30), "the renewal never failed on the wrong type");
+            await db.KeyDeleteAsync(RedisKeys.UserConnections(user));
+
+            // The next tick writes the open connection's entry again.
+            await Wait.UntilAsync(
+                async () => await db.SortedSetScoreAsync(RedisKeys.UserConnections(user), "connection-1") is not null,
+                TimeSpan.FromSeconds(30),
+                "the connection was not counted again after the failed tick");
+            Assert.False(renewer.ExecuteTask!.IsCompleted, "the connection renewal ended");
+        }
+        finally
+        {
+            await renewer.StopAsync(CancellationToken.None);
+            await connections.CloseAsync("connection-1");
+        }
+    }
+
+    [Fact]
+    public async Task AGeneratorSlotEndsTheAnswerOfAJobThatThrewOutOfTheGeneratorAndTakesTheNextJob()
+    {
+        var logs = new RecordingLoggerProvider();
+        using var worker = WorkerHost.Create(
+            cluster,
+            new Dictionary<string, string> { ["Chat:MaxConcurrentGenerations"] = "1" },
+            s => s.AddSingleton<ILoggerProvider>(logs).AddSingleton<ILocalConnections, NoLocalConnections>()); // the chunks go to Redis only
+        var (intake, store, owned) = (worker.Services.GetRequiredService<ExchangeIntake>(), worker.Services.GetRequiredService<ChatStore>(), worker.Services.GetRequiredService<OwnedAnswers>());
+
+        // Two jobs queued for the one slot; the first one's logging scope throws, before the generator's own handling
+        // (a faulty provider), so it throws out of the generator with its answer not ended.
+        var broken = await AcceptedAsync(intake, store, "slot-broken", "the broken one");
+        logs.ThrowInScopeOf = broken.Result.AssistantMessageId;
+        Assert.Null(await intake.StartAsync(broken));
+        var next = await AcceptedAsync(intake, store, "slot-next", "the next one");
+        Assert.Null(await intake.StartAsync(next));
+
+        // The generator and what an answer's path needs running beside it: the chunk writer, the outboxes, pacing, and
+        // the lease renewal (without its heartbeat the hubs' sweep would take the answers over).
+        var hosted = worker.Services.GetServices<IHostedService>().Where(s => s is ChunkWriter or Outboxes or ChunkPacing or LeaseRenewer or GeneratorService).ToList();
+        var generator = hosted.OfType<GeneratorService>().Single();
+        foreach (var service in hosted)
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        try
+        {
+            // Before: the slot ended with the exception (and the host with it), and the broken answer stayed streaming,
+            // its lease renewed here for ever. Now it ends failed, and the same slot runs the next job to its end.
+            await Wait.UntilAsync(async () => (await cluster.SavedAsync(next.Result.AssistantMessageId)).Status == "completed", TimeSpan.FromSeconds(60), "the next job did not complete");
+            Assert.Equal(Simulated.Answer("the next one"), (await cluster.SavedAsync(next.Result.AssistantMessageId)).Content);
+            var generatedBy = await cluster.RedisClient.GetDatabase().HashGetAsync(RedisKeys.Generation(next.ConversationId, next.Result.AssistantMessageId), "instance");
+            Assert.Equal(worker.Services.GetRequiredService<InstanceIdentity>().Id, (string?)generatedBy);
+            Assert.Equal(new SavedAnswer("", "failed", 0), await cluster.SavedAsync(broken.Result.AssistantMessageId));
+            Assert.True(logs.Logged("GeneratorSlotFailed", broken.Result.AssistantMessageId), "the slot's failure was not logged");
+            Assert.False(owned.Owns(broken.Result.AssistantMessageId), "the broken answer is still owned here (its lease renewed)");
+            Assert.False(generator.ExecuteTask!.IsCompleted, "the generator ended");
+        }
+        finally
+        {
+            using var stopWithin = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            foreach (var service in Enumerable.Reverse(hosted))
+            {
+                await service.StopAsync(stopWithin.Token);
+            }
+        }
+    }
+
+    private static async Task<AcceptedExchange> AcceptedAsync(ExchangeIntake intake, ChatStore store, string name, string prompt)
+    {
+        var user = $"{name}-{Guid.NewGuid():N}";
+        var conversation = await store.CreateConversationAsync(user, name, CancellationToken.None);
+        return Assert.IsType<AcceptedExchange>(await intake.AcceptAsync(user, new SendMessageRequest(conversation.Id, prompt, null)));
+    }
+
+    /// <summary>The hub's connections, without a hub: nobody watches here.</summary>
+    private sealed class NoLocalConnections : ILocalConnections
+    {
+        public ValueTask SendAsync(string connectionId, OutboundMessage message) => ValueTask.CompletedTask;
+    }
+
+    private Task FlagCancelAsync(OwnedAnswer answer) =>
+        cluster.RedisClient.GetDatabase().HashSetAsync(RedisKeys.Generation(answer.ConversationId, answer.MessageId), "cancel", "1");
 }

@@ -34,6 +34,9 @@ internal sealed class AnswerGenerator(
     TimeProvider timeProvider,
     ILogger<AnswerGenerator> logger)
 {
+    /// <summary>The error an answer is saved with when it failed before the model said why.</summary>
+    public const string NotGenerated = "the answer could not be generated";
+
     public async Task RunAsync(GenerationJob job, CancellationToken stoppingToken)
     {
         var messageId = job.AssistantMessageId;
@@ -44,7 +47,7 @@ internal sealed class AnswerGenerator(
         // Attached before the cancel flag is read: a cancel is either seen by the read or delivered to this source.
         using var generation = owned.Start(job.Answer, stoppingToken);
         metrics.GenerationStarted();
-        var outcome = new ModelOutcome(MessageStatus.Failed, "the answer could not be generated");
+        var outcome = new ModelOutcome(MessageStatus.Failed, NotGenerated);
         var relayed = RelayResult.Empty;
         CatalogModel? answering = null; // once chosen: its name is saved with the answer, its client cancels a background response
         // Unbounded on purpose: the model's deltas are never held back; the relay coalesces what waits (see ChunkRelay).

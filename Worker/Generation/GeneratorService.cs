@@ -2,6 +2,7 @@ using ChatStreaming.Contracts;
 using ChatStreaming.Worker.Diagnostics;
 using ChatStreaming.Worker.Ending;
 using ChatStreaming.Worker.Model;
+using ChatStreaming.Worker.Streaming;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -77,11 +78,40 @@ internal sealed class GeneratorService(
                 {
                     // RunAsync ends every answer itself; this is a bug, and a slot that ended would stop the host.
                     WorkerLog.SlotFailed(logger, ex, job.AssistantMessageId);
+                    await EndAbandonedAsync(job);
                 }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>
+    /// The answer of a job that threw out of the generator before ending it (still owned here: the generator releases
+    /// every answer it ends) ends failed, with what a takeover's replay buffer held: left as it was, its lease would be
+    /// renewed here and it would stream forever.
+    /// </summary>
+    private async Task EndAbandonedAsync(GenerationJob job)
+    {
+        if (!owned.Owns(job.AssistantMessageId))
+        {
+            return;
+        }
+
+        try
+        {
+            var streamed = job.Resume?.From is { } from ? new RelayResult(from.Content, from.Parts, from.LastSequence, 0, null) : null;
+            var status = streamed?.LastSequence > 0 ? MessageStatus.Interrupted : MessageStatus.Failed;
+            await finisher.EndAsync(job.ConversationId, job.AssistantMessageId, new ModelOutcome(status, AnswerGenerator.NotGenerated), streamed, epoch: job.Answer.Epoch);
+        }
+        catch (Exception ex)
+        {
+            WorkerLog.FinishFailed(logger, ex, job.AssistantMessageId); // Postgres stayed away: the sweep ends it once its lease lapses
+        }
+        finally
+        {
+            owned.Release(job.AssistantMessageId);
         }
     }
 }
