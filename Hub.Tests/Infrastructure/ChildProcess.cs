@@ -112,7 +112,17 @@ internal sealed class ChildProcess : IAsyncDisposable
         await process.StandardInput.FlushAsync();
     }
 
-    public void Signal(int signal) => _ = Kill(process.Id, signal);
+    /// <summary>
+    /// Sends <paramref name="signal"/> if the process still runs: an exited child's id is free for the next process (ids
+    /// wrap at <c>pid_max</c>, 32768 here, within a suite's run), which must not get a signal meant for this one.
+    /// </summary>
+    public void Signal(int signal)
+    {
+        if (!process.HasExited)
+        {
+            _ = Kill(process.Id, signal);
+        }
+    }
 
     public async ValueTask DisposeAsync()
     {
