@@ -175,6 +175,58 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
         }
     }
 
+    [Fact]
+    public async Task ATakenOverAnswerWhoseJobThrewOutOfTheGeneratorEndsInterruptedWithItsTextUnderItsEpoch()
+    {
+        var logs = new RecordingLoggerProvider();
+        using var worker = WorkerHost.Create(cluster, services: s => s.AddSingleton<ILoggerProvider>(logs).AddSingleton<ILocalConnections, NoLocalConnections>());
+        var (store, state, limiter, owned) = (worker.Services.GetRequiredService<ChatStore>(), worker.Services.GetRequiredService<GenerationState>(), worker.Services.GetRequiredService<UserLimiter>(), worker.Services.GetRequiredService<OwnedAnswers>());
+        var hosted = worker.Services.GetServices<IHostedService>().Where(s => s is ChunkWriter or Outboxes or ChunkPacing or LeaseRenewer).ToList();
+        foreach (var service in hosted)
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        // An answer another instance started and streamed two chunks of, then died (its lease lapsed, no heartbeat).
+        var user = $"slot-takeover-{Guid.NewGuid():N}";
+        var conversation = await store.CreateConversationAsync(user, "takeover", CancellationToken.None);
+        var exchange = (await store.AddExchangeAsync(user, conversation.Id, "a question", null, 100, CancellationToken.None)).Exchange!;
+        var answer = exchange.AssistantMessage.Id;
+        await state.RegisterAsync(answer, conversation.Id, exchange.UserMessage.Id, user, await limiter.AdmitAsync(user, conversation.Id, null));
+        var broadcaster = worker.Services.GetRequiredService<IChatBroadcaster>();
+        foreach (var (sequence, delta) in new[] { (1L, "Half "), (2L, "an answer") })
+        {
+            Assert.Equal(ChunkWrite.Written, await broadcaster.ChunkAsync(AnswerKeys.For(conversation.Id, answer), new Chunk(conversation.Id, answer, sequence, delta, 0)));
+        }
+
+        await cluster.RedisClient.GetDatabase().HashSetAsync(RedisKeys.Generation(conversation.Id, answer), [new("lease", 1), new("instance", "gone")]);
+
+        // This instance takes it over (epoch 2) and queues it; its job throws out of the generator (a faulty logging provider).
+        var claim = await state.ClaimOrphanAsync(conversation.Id, answer, leaseExpired: true, takeOver: true);
+        Assert.Equal(2L, claim!.Continuation!.Epoch);
+        logs.ThrowInScopeOf = answer;
+        Assert.True(await worker.Services.GetRequiredService<IAnswerContinuation>().TryContinueAsync(claim, CancellationToken.None));
+        var generator = worker.Services.GetServices<IHostedService>().OfType<GeneratorService>().Single();
+        await generator.StartAsync(CancellationToken.None);
+        try
+        {
+            // Ended under the epoch this instance won (under the first one it would be fenced: nothing saved), with the
+            // text the other instance streamed.
+            await Wait.UntilAsync(async () => (await cluster.SavedAsync(answer)).Status != "streaming", TimeSpan.FromSeconds(30), "the answer was not ended");
+            Assert.Equal(new SavedAnswer("Half an answer", "interrupted", 2), await cluster.SavedAsync(answer));
+            Assert.True(logs.Logged("GeneratorSlotFailed", answer), "the slot's failure was not logged");
+            Assert.False(owned.Owns(answer));
+        }
+        finally
+        {
+            using var stopWithin = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            foreach (var service in Enumerable.Reverse(hosted.Append(generator)))
+            {
+                await service.StopAsync(stopWithin.Token);
+            }
+        }
+    }
+
     private static async Task<AcceptedExchange> AcceptedAsync(ExchangeIntake intake, ChatStore store, string name, string prompt)
     {
         var user = $"{name}-{Guid.NewGuid():N}";

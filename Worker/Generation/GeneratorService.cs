@@ -33,19 +33,7 @@ internal sealed class GeneratorService(
         queue.Complete();
         while (queue.Reader.TryRead(out var job))
         {
-            try
-            {
-                await finisher.EndAsync(job.ConversationId, job.AssistantMessageId, new ModelOutcome(MessageStatus.Interrupted, "the server shut down before the answer started"));
-            }
-            catch (Exception ex)
-            {
-                // Postgres stayed away through every retry: another instance's sweep ends it later. The others are still tried.
-                WorkerLog.FinishFailed(logger, ex, job.AssistantMessageId);
-            }
-            finally
-            {
-                owned.Release(job.AssistantMessageId);
-            }
+            await EndUnrunAsync(job, MessageStatus.Interrupted, "the server shut down before the answer started");
         }
     }
 
@@ -78,7 +66,12 @@ internal sealed class GeneratorService(
                 {
                     // RunAsync ends every answer itself; this is a bug, and a slot that ended would stop the host.
                     WorkerLog.SlotFailed(logger, ex, job.AssistantMessageId);
-                    await EndAbandonedAsync(job);
+                    if (owned.Owns(job.AssistantMessageId))
+                    {
+                        // Not ended (the generator releases every answer it ends): left so, its lease would be renewed
+                        // here and it would stream forever.
+                        await EndUnrunAsync(job, MessageStatus.Failed, AnswerGenerator.NotGenerated);
+                    }
                 }
             }
         }
@@ -88,26 +81,22 @@ internal sealed class GeneratorService(
     }
 
     /// <summary>
-    /// The answer of a job that threw out of the generator before ending it (still owned here: the generator releases
-    /// every answer it ends) ends failed, with what a takeover's replay buffer held: left as it was, its lease would be
-    /// renewed here and it would stream forever.
+    /// Ends the answer of a job the generator did not run to its end (still queued when the instance stops, or thrown
+    /// out of the generator unended) with <paramref name="status"/>, saved and announced, and releases it. A takeover's
+    /// job ends under the epoch it won, with what its replay buffer held (then <c>interrupted</c>). A failure is logged
+    /// and the next job is still ended: once the answer's lease lapses, another instance's sweep ends it.
     /// </summary>
-    private async Task EndAbandonedAsync(GenerationJob job)
+    private async Task EndUnrunAsync(GenerationJob job, MessageStatus status, string error)
     {
-        if (!owned.Owns(job.AssistantMessageId))
-        {
-            return;
-        }
-
         try
         {
             var streamed = job.Resume?.From is { } from ? new RelayResult(from.Content, from.Parts, from.LastSequence, 0, null) : null;
-            var status = streamed?.LastSequence > 0 ? MessageStatus.Interrupted : MessageStatus.Failed;
-            await finisher.EndAsync(job.ConversationId, job.AssistantMessageId, new ModelOutcome(status, AnswerGenerator.NotGenerated), streamed, epoch: job.Answer.Epoch);
+            var outcome = new ModelOutcome(streamed?.LastSequence > 0 ? MessageStatus.Interrupted : status, error);
+            await finisher.EndAsync(job.ConversationId, job.AssistantMessageId, outcome, streamed, streamed is null ? null : job.Model, job.Answer.Epoch); // the model that answered: a takeover's
         }
         catch (Exception ex)
         {
-            WorkerLog.FinishFailed(logger, ex, job.AssistantMessageId); // Postgres stayed away: the sweep ends it once its lease lapses
+            WorkerLog.FinishFailed(logger, ex, job.AssistantMessageId);
         }
         finally
         {
