@@ -227,6 +227,45 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
         }
     }
 
+    [Fact]
+    public async Task AJobStillQueuedWhenTheShutdownGraceRunsOutEndsAsNeverStarted()
+    {
+        using var worker = WorkerHost.Create(
+            cluster,
+            new Dictionary<string, string>
+            {
+                ["Chat:MaxConcurrentGenerations"] = "1",
+                ["Chat:ShutdownGrace"] = "00:00:01",
+                ["Chat:Model:Simulated:ResponseTokens"] = "400", // ten seconds: the one slot is busy past the grace
+            },
+            s => s.AddSingleton<ILocalConnections, NoLocalConnections>());
+        var (intake, store, owned) = (worker.Services.GetRequiredService<ExchangeIntake>(), worker.Services.GetRequiredService<ChatStore>(), worker.Services.GetRequiredService<OwnedAnswers>());
+        var running = await AcceptedAsync(intake, store, "stop-running", "the running one");
+        Assert.Null(await intake.StartAsync(running));
+        var queued = await AcceptedAsync(intake, store, "stop-queued", "the queued one");
+        Assert.Null(await intake.StartAsync(queued));
+        var hosted = worker.Services.GetServices<IHostedService>().Where(s => s is ChunkWriter or Outboxes or ChunkPacing or LeaseRenewer or GeneratorService).ToList();
+        foreach (var service in hosted)
+        {
+            await service.StartAsync(CancellationToken.None);
+        }
+
+        await Wait.UntilAsync(() => owned.Running.Any(a => a.MessageId == running.Result.AssistantMessageId), TimeSpan.FromSeconds(30), "the first answer did not start");
+        using var stopWithin = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        foreach (var service in Enumerable.Reverse(hosted))
+        {
+            await service.StopAsync(stopWithin.Token);
+        }
+
+        // Before: the slot took the queued job after the stop, announced it started, and it ended "during the answer".
+        await using var db = await cluster.Db.OpenConnectionAsync();
+        const string Ended = "SELECT status, content, error FROM messages WHERE id = @Id";
+        Assert.Equal(("interrupted", "", GeneratorService.NotStarted), await Dapper.SqlMapper.QuerySingleAsync<(string, string, string)>(db, Ended, new { Id = queued.Result.AssistantMessageId }));
+        var (status, _, error) = await Dapper.SqlMapper.QuerySingleAsync<(string, string, string)>(db, Ended, new { Id = running.Result.AssistantMessageId });
+        Assert.Equal(("interrupted", "the server shut down during the answer"), (status, error));
+        Assert.Empty(owned.Running);
+    }
+
     private static async Task<AcceptedExchange> AcceptedAsync(ExchangeIntake intake, ChatStore store, string name, string prompt)
     {
         var user = $"{name}-{Guid.NewGuid():N}";

@@ -23,6 +23,9 @@ internal sealed class GeneratorService(
     TimeProvider timeProvider,
     ILogger<GeneratorService> logger) : BackgroundService
 {
+    /// <summary>The error of an answer still queued when the instance stopped (past Chat:ShutdownGrace).</summary>
+    public const string NotStarted = "the server shut down before the answer started";
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var slots = options.Value.MaxConcurrentGenerations;
@@ -33,7 +36,7 @@ internal sealed class GeneratorService(
         queue.Complete();
         while (queue.Reader.TryRead(out var job))
         {
-            await EndUnrunAsync(job, MessageStatus.Interrupted, "the server shut down before the answer started");
+            await EndUnrunAsync(job, MessageStatus.Interrupted, NotStarted);
         }
     }
 
@@ -58,6 +61,14 @@ internal sealed class GeneratorService(
         {
             await foreach (var job in queue.Reader.ReadAllAsync(stoppingToken))
             {
+                if (stoppingToken.IsCancellationRequested)
+                {
+                    // The grace ran out with jobs still queued (the reader hands out what is queued before it sees the
+                    // stop): each ends as never started, not started and then cut.
+                    await EndUnrunAsync(job, MessageStatus.Interrupted, NotStarted);
+                    continue;
+                }
+
                 try
                 {
                     await generator.RunAsync(job, stoppingToken);
