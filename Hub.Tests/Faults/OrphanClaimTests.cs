@@ -1,0 +1,47 @@
+using ChatStreaming.Worker.Ending;
+using ChatStreaming.Worker.Limits;
+using ChatStreaming.Worker.Redis;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ChatStreaming.Hub.Tests.Faults;
+
+/// <summary>
+/// Who may claim an answer whose lease ran out: never while its instance is alive and renews it; but an instance that is
+/// alive and has lost track of an answer (it renews its heartbeat and its answers' leases in one tick, so a lease a
+/// whole lease past its end while the heartbeat is fresh is one it no longer renews) does not keep it for ever. Two
+/// in-process instances of the Worker on the cluster's Redis, each claim called directly.
+/// </summary>
+[Collection(ClusterCollection.Name)]
+public sealed class OrphanClaimTests(ChatCluster cluster)
+{
+    [Fact]
+    public async Task AnAnswerItsLiveInstanceStoppedRenewingIsClaimedOnceItsLeaseIsAWholeLeasePastItsEnd()
+    {
+        // Two instances (10-s leases, the default); the answer is the first one's, whose heartbeat stays fresh.
+        using var first = WorkerHost.Create(cluster);
+        using var second = WorkerHost.Create(cluster);
+        var state = first.Services.GetRequiredService<GenerationState>();
+        var (_, answer) = await Limits.RenewalRaceTests.RegisteredAsync(state, first.Services.GetRequiredService<UserLimiter>(), "lost-track");
+        var db = cluster.RedisClient.GetDatabase();
+        var key = RedisKeys.Generation(answer.ConversationId, answer.MessageId);
+        var registeredLease = (long)await db.HashGetAsync(key, "lease"); // Redis's clock + 10 s
+        var claimer = second.Services.GetRequiredService<GenerationState>();
+
+        async Task<OrphanClaim?> ClaimWithLeaseEndedAsync(long secondsAgo)
+        {
+            await db.StringSetAsync(RedisKeys.Instance(first.Services.GetRequiredService<InstanceIdentity>().Id), "alive", TimeSpan.FromSeconds(30));
+            await db.HashSetAsync(key, "lease", registeredLease - 10_000 - (secondsAgo * 1000));
+            return await claimer.ClaimOrphanAsync(answer.ConversationId, answer.MessageId, leaseExpired: true, takeOver: true);
+        }
+
+        // Lapsed 5 s ago with its instance alive: a renewal late by less than a lease, not claimed.
+        Assert.Null(await ClaimWithLeaseEndedAsync(secondsAgo: 5));
+
+        // Lapsed 15 s ago with its instance still alive: that instance no longer renews it. Before: never claimed while
+        // the instance lived (an answer it had claimed but failed to queue stayed streaming for ever).
+        var claim = await ClaimWithLeaseEndedAsync(secondsAgo: 15);
+        Assert.Equal(2L, claim?.Continuation?.Epoch);
+        Assert.Equal(second.Services.GetRequiredService<InstanceIdentity>().Id, (string?)await db.HashGetAsync(key, "instance"));
+        await claimer.FinishAsync(answer.ConversationId, answer.MessageId, ChatStreaming.Contracts.MessageStatus.Interrupted, null, epoch: 2);
+    }
+}
