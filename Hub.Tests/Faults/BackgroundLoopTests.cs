@@ -143,36 +143,19 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
         var next = await AcceptedAsync(intake, store, "slot-next", "the next one");
         Assert.Null(await intake.StartAsync(next));
 
-        // The generator and what an answer's path needs running beside it: the chunk writer, the outboxes, pacing, and
-        // the lease renewal (without its heartbeat the hubs' sweep would take the answers over).
-        var hosted = worker.Services.GetServices<IHostedService>().Where(s => s is ChunkWriter or Outboxes or ChunkPacing or LeaseRenewer or GeneratorService).ToList();
-        var generator = hosted.OfType<GeneratorService>().Single();
-        foreach (var service in hosted)
-        {
-            await service.StartAsync(CancellationToken.None);
-        }
+        await using var path = await AnswerPath.StartAsync(worker);
+        var generator = await path.StartGeneratorAsync();
 
-        try
-        {
-            // Before: the slot ended with the exception (and the host with it), and the broken answer stayed streaming,
+        // Before: the slot ended with the exception (and the host with it), and the broken answer stayed streaming,
             // its lease renewed here for ever. Now it ends failed, and the same slot runs the next job to its end.
-            await Wait.UntilAsync(async () => (await cluster.SavedAsync(next.Result.AssistantMessageId)).Status == "completed", TimeSpan.FromSeconds(60), "the next job did not complete");
-            Assert.Equal(Simulated.Answer("the next one"), (await cluster.SavedAsync(next.Result.AssistantMessageId)).Content);
-            var generatedBy = await cluster.RedisClient.GetDatabase().HashGetAsync(RedisKeys.Generation(next.ConversationId, next.Result.AssistantMessageId), "instance");
-            Assert.Equal(worker.Services.GetRequiredService<InstanceIdentity>().Id, (string?)generatedBy);
-            Assert.Equal(new SavedAnswer("", "failed", 0), await cluster.SavedAsync(broken.Result.AssistantMessageId));
-            Assert.True(logs.Logged("GeneratorSlotFailed", broken.Result.AssistantMessageId), "the slot's failure was not logged");
-            Assert.False(owned.Owns(broken.Result.AssistantMessageId), "the broken answer is still owned here (its lease renewed)");
-            Assert.False(generator.ExecuteTask!.IsCompleted, "the generator ended");
-        }
-        finally
-        {
-            using var stopWithin = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            foreach (var service in Enumerable.Reverse(hosted))
-            {
-                await service.StopAsync(stopWithin.Token);
-            }
-        }
+        await Wait.UntilAsync(async () => (await cluster.SavedAsync(next.Result.AssistantMessageId)).Status == "completed", TimeSpan.FromSeconds(60), "the next job did not complete");
+        Assert.Equal(Simulated.Answer("the next one"), (await cluster.SavedAsync(next.Result.AssistantMessageId)).Content);
+        var generatedBy = await cluster.RedisClient.GetDatabase().HashGetAsync(RedisKeys.Generation(next.ConversationId, next.Result.AssistantMessageId), "instance");
+        Assert.Equal(worker.Services.GetRequiredService<InstanceIdentity>().Id, (string?)generatedBy);
+        Assert.Equal(new SavedAnswer("", "failed", 0), await cluster.SavedAsync(broken.Result.AssistantMessageId));
+        Assert.True(logs.Logged("GeneratorSlotFailed", broken.Result.AssistantMessageId), "the slot's failure was not logged");
+        Assert.False(owned.Owns(broken.Result.AssistantMessageId), "the broken answer is still owned here (its lease renewed)");
+        Assert.False(generator.ExecuteTask!.IsCompleted, "the generator ended");
     }
 
     [Fact]
@@ -181,11 +164,7 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
         var logs = new RecordingLoggerProvider();
         using var worker = WorkerHost.Create(cluster, services: s => s.AddSingleton<ILoggerProvider>(logs).AddSingleton<ILocalConnections, NoLocalConnections>());
         var (store, state, limiter, owned) = (worker.Services.GetRequiredService<ChatStore>(), worker.Services.GetRequiredService<GenerationState>(), worker.Services.GetRequiredService<UserLimiter>(), worker.Services.GetRequiredService<OwnedAnswers>());
-        var hosted = worker.Services.GetServices<IHostedService>().Where(s => s is ChunkWriter or Outboxes or ChunkPacing or LeaseRenewer).ToList();
-        foreach (var service in hosted)
-        {
-            await service.StartAsync(CancellationToken.None);
-        }
+        await using var path = await AnswerPath.StartAsync(worker);
 
         // An answer another instance started and streamed two chunks of, then died (its lease lapsed, no heartbeat).
         var user = $"slot-takeover-{Guid.NewGuid():N}";
@@ -206,25 +185,14 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
         Assert.Equal(2L, claim!.Continuation!.Epoch);
         logs.ThrowInScopeOf = answer;
         Assert.True(await worker.Services.GetRequiredService<IAnswerContinuation>().TryContinueAsync(claim, CancellationToken.None));
-        var generator = worker.Services.GetServices<IHostedService>().OfType<GeneratorService>().Single();
-        await generator.StartAsync(CancellationToken.None);
-        try
-        {
-            // Ended under the epoch this instance won (under the first one it would be fenced: nothing saved), with the
-            // text the other instance streamed.
-            await Wait.UntilAsync(async () => (await cluster.SavedAsync(answer)).Status != "streaming", TimeSpan.FromSeconds(30), "the answer was not ended");
-            Assert.Equal(new SavedAnswer("Half an answer", "interrupted", 2), await cluster.SavedAsync(answer));
-            Assert.True(logs.Logged("GeneratorSlotFailed", answer), "the slot's failure was not logged");
-            Assert.False(owned.Owns(answer));
-        }
-        finally
-        {
-            using var stopWithin = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            foreach (var service in Enumerable.Reverse(hosted.Append(generator)))
-            {
-                await service.StopAsync(stopWithin.Token);
-            }
-        }
+        await path.StartGeneratorAsync();
+
+        // Ended under the epoch this instance won (under the first one it would be fenced: nothing saved), with the
+        // text the other instance streamed.
+        await Wait.UntilAsync(async () => (await cluster.SavedAsync(answer)).Status != "streaming", TimeSpan.FromSeconds(30), "the answer was not ended");
+        Assert.Equal(new SavedAnswer("Half an answer", "interrupted", 2), await cluster.SavedAsync(answer));
+        Assert.True(logs.Logged("GeneratorSlotFailed", answer), "the slot's failure was not logged");
+        Assert.False(owned.Owns(answer));
     }
 
     [Fact]
@@ -244,18 +212,11 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
         Assert.Null(await intake.StartAsync(running));
         var queued = await AcceptedAsync(intake, store, "stop-queued", "the queued one");
         Assert.Null(await intake.StartAsync(queued));
-        var hosted = worker.Services.GetServices<IHostedService>().Where(s => s is ChunkWriter or Outboxes or ChunkPacing or LeaseRenewer or GeneratorService).ToList();
-        foreach (var service in hosted)
-        {
-            await service.StartAsync(CancellationToken.None);
-        }
+        await using var path = await AnswerPath.StartAsync(worker);
+        await path.StartGeneratorAsync();
 
         await Wait.UntilAsync(() => owned.Running.Any(a => a.MessageId == running.Result.AssistantMessageId), TimeSpan.FromSeconds(30), "the first answer did not start");
-        using var stopWithin = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        foreach (var service in Enumerable.Reverse(hosted))
-        {
-            await service.StopAsync(stopWithin.Token);
-        }
+        await path.StopAsync();
 
         // Before: the slot took the queued job after the stop, announced it started, and it ended "during the answer".
         await using var db = await cluster.Db.OpenConnectionAsync();
@@ -271,6 +232,56 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
         var user = $"{name}-{Guid.NewGuid():N}";
         var conversation = await store.CreateConversationAsync(user, name, CancellationToken.None);
         return Assert.IsType<AcceptedExchange>(await intake.AcceptAsync(user, new SendMessageRequest(conversation.Id, prompt, null)));
+    }
+
+    /// <summary>
+    /// The Worker's services an answer's path needs, running in-process: the chunk writer, the outboxes, pacing and the
+    /// lease renewal (without its heartbeat the hubs' sweep would take the answers over), then the generator when a test
+    /// has queued what it needs; stopped in reverse, each within 30 s.
+    /// </summary>
+    private sealed class AnswerPath : IAsyncDisposable
+    {
+        private readonly IHost worker;
+        private readonly List<IHostedService> running = [];
+
+        private AnswerPath(IHost worker) => this.worker = worker;
+
+        public static async Task<AnswerPath> StartAsync(IHost worker)
+        {
+            var path = new AnswerPath(worker);
+            foreach (var service in worker.Services.GetServices<IHostedService>().Where(s => s is ChunkWriter or Outboxes or ChunkPacing or LeaseRenewer))
+            {
+                await path.StartAsync(service);
+            }
+
+            return path;
+        }
+
+        public async Task<GeneratorService> StartGeneratorAsync()
+        {
+            var generator = worker.Services.GetServices<IHostedService>().OfType<GeneratorService>().Single();
+            await StartAsync(generator);
+            return generator;
+        }
+
+        public async Task StopAsync()
+        {
+            using var within = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            for (var i = running.Count - 1; i >= 0; i--)
+            {
+                await running[i].StopAsync(within.Token);
+            }
+
+            running.Clear();
+        }
+
+        public async ValueTask DisposeAsync() => await StopAsync();
+
+        private async Task StartAsync(IHostedService service)
+        {
+            await service.StartAsync(CancellationToken.None);
+            running.Add(service);
+        }
     }
 
     /// <summary>The hub's connections, without a hub: nobody watches here.</summary>
