@@ -30,7 +30,7 @@ internal sealed class RecordingLoggerProvider : ILoggerProvider
     {
         public IDisposable? BeginScope<TState>(TState state)
             where TState : notnull =>
-            provider.ThrowInScopeOf is { } id && state is IEnumerable<KeyValuePair<string, object>> pairs && pairs.Any(p => p.Key == "MessageId" && Equals(p.Value, id))
+            provider.ThrowInScopeOf is { } id && Equals(Value(state, "MessageId"), id)
                 ? throw new InvalidOperationException("a logging scope that throws")
                 : null;
 

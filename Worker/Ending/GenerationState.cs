@@ -146,7 +146,7 @@ internal sealed partial class GenerationState(
             GenerationScripts.ClaimOrphan,
             [state, RedisKeys.Lost(conversationId, messageId)],
             [TtlMilliseconds, leaseExpired ? "expired" : "lost", (long)UnsavedGrace.TotalMilliseconds, (long)LostGrace.TotalMilliseconds, alive,
-                takeOver ? "continue" : "end", instance.Id, LeaseMilliseconds, LeaseMilliseconds]);
+                takeOver ? "continue" : "end", instance.Id, LeaseMilliseconds]);
         if (claimed.Resp2Type != ResultType.Array)
         {
             if ((int)claimed == 1)
