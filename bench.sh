@@ -4,6 +4,7 @@
 # Writes docs/benchmarks.md and docs/benchmarks.svg (not with --quick). Starts its own Redis and Postgres (data in .data/bench-*), both emptied first.
 # --cluster also starts a local 6-node Redis Cluster (ports 7200-7205) and adds the redis-cluster pipeline after redis.
 # Every server's output goes to .data/bench-logs/server-PORT.log; a server that dies during a run says so in the run's log.
+# BENCH_PG_OPTIONS (e.g. "Max Auto Prepare=0;No Reset On Close=false") is appended to every server's Postgres connection string.
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/services.sh
@@ -32,6 +33,6 @@ dotnet build ChatStreaming.sln -c Release -nologo -v quiet -clp:ErrorsOnly
 dotnet build-server shutdown >/dev/null 2>&1 || true # idle compilers must not share the CPU with the measurement
 dotnet Bench/bin/Release/net10.0/ChatStreaming.Bench.dll run \
   --redis "127.0.0.1:$REDIS_PORT" \
-  --postgres "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=chatstreaming_bench;Maximum Pool Size=200" \
+  --postgres "Host=127.0.0.1;Port=$PG_PORT;Username=postgres;Database=chatstreaming_bench;Maximum Pool Size=200${BENCH_PG_OPTIONS:+;$BENCH_PG_OPTIONS}" \
   --postgres-data .data/bench-postgres/data \
   --command "./bench.sh $*" "${cluster_args[@]}" "${args[@]}"

@@ -1,3 +1,4 @@
+using ChatStreaming.Persistence;
 using Npgsql;
 
 namespace ChatStreaming.Bench.Baseline;
@@ -11,7 +12,10 @@ internal static class BaselineServer
         builder.WebHost.UseUrls(urls);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSignalR();
-        builder.Services.AddSingleton(NpgsqlDataSource.Create(new NpgsqlConnectionStringBuilder(postgres) { MaxPoolSize = 200 }.ConnectionString));
+        // The product's own Npgsql settings (prepared statements, no reset of pooled connections): the polling and
+        // LISTEN/NOTIFY designs are compared with the product's, not Npgsql's defaults with its tuning.
+        builder.Services.AddSingleton(NpgsqlDataSource.Create(
+            new NpgsqlConnectionStringBuilder(PersistenceExtensions.WithPoolDefaults(postgres)) { MaxPoolSize = 200 }.ConnectionString));
         builder.Services.AddSingleton(new BaselineOptions(mode == "notify", mode == "bestpolling", pollInterval));
         builder.Services.AddSingleton<BaselineStats>();
         builder.Services.AddSingleton<BaselineProducer>();
