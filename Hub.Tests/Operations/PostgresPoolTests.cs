@@ -1,5 +1,6 @@
 using ChatStreaming.Persistence;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Npgsql;
 
 namespace ChatStreaming.Hub.Tests.Operations;
@@ -31,10 +32,7 @@ public sealed class PostgresPoolTests(ChatCluster cluster)
         // Resetting (DISCARD ALL, or Npgsql's narrower reset while statements are prepared) is several statements on the
         // server per reuse; the store keeps no session state for it to clear. A setting made on the one connection is
         // still there when the pool hands it out again.
-        using var host = WorkerHost.Create(cluster, new Dictionary<string, string>
-        {
-            ["ConnectionStrings:Postgres"] = cluster.Settings["ConnectionStrings:Postgres"] + ";Maximum Pool Size=1",
-        });
+        using var host = WorkerWithPostgres(";Maximum Pool Size=1");
         var dataSource = host.Services.GetRequiredService<NpgsqlDataSource>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await using (var first = await dataSource.OpenConnectionAsync(timeout.Token))
@@ -52,10 +50,7 @@ public sealed class PostgresPoolTests(ChatCluster cluster)
     /// counts the prepared statements of that one session that list conversations.</summary>
     private async Task<long> PreparedConversationListsAsync(string connectionStringSuffix)
     {
-        using var host = WorkerHost.Create(cluster, new Dictionary<string, string>
-        {
-            ["ConnectionStrings:Postgres"] = cluster.Settings["ConnectionStrings:Postgres"] + connectionStringSuffix,
-        });
+        using var host = WorkerWithPostgres(connectionStringSuffix);
         var store = host.Services.GetRequiredService<ChatStore>();
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         var owner = $"pool-{Guid.NewGuid():N}";
@@ -71,4 +66,10 @@ public sealed class PostgresPoolTests(ChatCluster cluster)
             connection);
         return (long)(await count.ExecuteScalarAsync(timeout.Token))!;
     }
+
+    /// <summary>The Worker's services on the cluster's Postgres, its connection string followed by <paramref name="suffix"/>.</summary>
+    private IHost WorkerWithPostgres(string suffix) => WorkerHost.Create(cluster, new Dictionary<string, string>
+    {
+        ["ConnectionStrings:Postgres"] = cluster.Settings["ConnectionStrings:Postgres"] + suffix,
+    });
 }
