@@ -34,8 +34,8 @@ public static class PersistenceExtensions
     /// <summary>
     /// The connection string with two of Npgsql's own performance settings the store relies on, each unless the
     /// connection string sets it itself: <c>Max Auto Prepare</c> (<see cref="MaxAutoPrepare"/>), so the store's
-    /// statements — a few dozen constant texts, run with parameters — are parsed and planned once per connection
-    /// instead of on every run; and <c>No Reset On Close</c>, so a pooled connection is not reset (<c>DISCARD ALL</c>,
+    /// statements — a few dozen constant texts, run with parameters — are parsed once per connection (and planned once
+    /// when Postgres settles on a generic plan) instead of on every run; and <c>No Reset On Close</c>, so a pooled connection is not reset (<c>DISCARD ALL</c>,
     /// which would also drop those prepared statements) each time it is reused: the store keeps no session state (no
     /// <c>SET</c>, temporary table or <c>LISTEN</c>; the migrations' lock is a transaction's). Behind a pooler that does
     /// not carry prepared statements (PgBouncer in transaction mode before 1.21), set <c>Max Auto Prepare=0</c>. Public
