@@ -3,6 +3,7 @@ using ChatStreaming.Worker.Ending;
 using ChatStreaming.Worker.Generation;
 using ChatStreaming.Worker.Intake;
 using ChatStreaming.Worker.Limits;
+using ChatStreaming.Worker.Model;
 using ChatStreaming.Worker.Redis;
 using ChatStreaming.Worker.Streaming;
 using Microsoft.Extensions.DependencyInjection;
@@ -147,7 +148,7 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
         var generator = await path.StartGeneratorAsync();
 
         // Before: the slot ended with the exception (and the host with it), and the broken answer stayed streaming,
-            // its lease renewed here for ever. Now it ends failed, and the same slot runs the next job to its end.
+        // its lease renewed here for ever. Now it ends failed, and the same slot runs the next job to its end.
         await Wait.UntilAsync(async () => (await cluster.SavedAsync(next.Result.AssistantMessageId)).Status == "completed", TimeSpan.FromSeconds(60), "the next job did not complete");
         Assert.Equal(Simulated.Answer("the next one"), (await cluster.SavedAsync(next.Result.AssistantMessageId)).Content);
         var generatedBy = await cluster.RedisClient.GetDatabase().HashGetAsync(RedisKeys.Generation(next.ConversationId, next.Result.AssistantMessageId), "instance");
@@ -223,7 +224,7 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
         const string Ended = "SELECT status, content, error FROM messages WHERE id = @Id";
         Assert.Equal(("interrupted", "", GeneratorService.NotStarted), await Dapper.SqlMapper.QuerySingleAsync<(string, string, string)>(db, Ended, new { Id = queued.Result.AssistantMessageId }));
         var (status, _, error) = await Dapper.SqlMapper.QuerySingleAsync<(string, string, string)>(db, Ended, new { Id = running.Result.AssistantMessageId });
-        Assert.Equal(("interrupted", "the server shut down during the answer"), (status, error));
+        Assert.Equal(("interrupted", ModelOutcome.ShutDownDuringAnswer), (status, error));
         Assert.Empty(owned.Running);
     }
 

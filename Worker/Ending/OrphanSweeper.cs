@@ -87,7 +87,7 @@ internal sealed class OrphanSweeper(
                     // Taken over, but this instance cannot run it now: it ends here, under the epoch it won.
                     var streamed = await replay.GetStreamedTextAsync(conversationId, messageId);
                     if (await finisher.EndAsync(conversationId, messageId, new ModelOutcome(MessageStatus.Interrupted, OrphanError),
-                        new RelayResult(streamed.Content, streamed.Parts, streamed.LastSequence, 0, null), claim.Model, taken.Epoch) is not null)
+                        RelayResult.Streamed(streamed.Content, streamed.Parts, streamed.LastSequence), claim.Model, taken.Epoch) is not null)
                     {
                         await CancelBackgroundResponseAsync(claim, streamed);
                     }

@@ -125,7 +125,7 @@ internal sealed class AnswerGenerator(
             }
 
             outcome = generation.IsCancellationRequested && stoppingToken.IsCancellationRequested
-                ? new ModelOutcome(MessageStatus.Interrupted, "the server shut down during the answer") { BackgroundResponseId = outcome.BackgroundResponseId }
+                ? new ModelOutcome(MessageStatus.Interrupted, ModelOutcome.ShutDownDuringAnswer) { BackgroundResponseId = outcome.BackgroundResponseId }
                 : outcome with { Status = relayed.LastSequence > 0 ? MessageStatus.Interrupted : MessageStatus.Failed };
         }
         finally

@@ -101,7 +101,7 @@ internal sealed class GeneratorService(
     {
         try
         {
-            var streamed = job.Resume?.From is { } from ? new RelayResult(from.Content, from.Parts, from.LastSequence, 0, null) : null;
+            var streamed = job.Resume?.From is { } from ? RelayResult.Streamed(from.Content, from.Parts, from.LastSequence) : null;
             var outcome = new ModelOutcome(streamed?.LastSequence > 0 ? MessageStatus.Interrupted : status, error);
             await finisher.EndAsync(job.ConversationId, job.AssistantMessageId, outcome, streamed, streamed is null ? null : job.Model, job.Answer.Epoch); // the model that answered: a takeover's
         }

@@ -8,5 +8,8 @@ namespace ChatStreaming.Worker.Model;
 /// </summary>
 internal sealed record ModelOutcome(MessageStatus Status, string? Error = null, string? FinishReason = null, TokenUsage? Usage = null)
 {
+    /// <summary>The error of an answer cut by the instance's stop (past Chat:ShutdownGrace).</summary>
+    public const string ShutDownDuringAnswer = "the server shut down during the answer";
+
     public string? BackgroundResponseId { get; init; }
 }

@@ -140,7 +140,7 @@ internal sealed class ModelStreamReader(
         catch (OperationCanceledException) when (generationToken.IsCancellationRequested)
         {
             return stoppingToken.IsCancellationRequested
-                ? new ModelOutcome(MessageStatus.Interrupted, "the server shut down during the answer", finishReason, usage)
+                ? new ModelOutcome(MessageStatus.Interrupted, ModelOutcome.ShutDownDuringAnswer, finishReason, usage)
                 : new ModelOutcome(MessageStatus.Cancelled, null, finishReason, usage);
         }
         catch (OperationCanceledException) when (stall.IsCancellationRequested)

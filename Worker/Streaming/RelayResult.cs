@@ -10,4 +10,7 @@ internal sealed record RelayResult(string Content, IReadOnlyList<MessagePart> Pa
 {
     /// <summary>Nothing relayed (the answer ended before its first chunk).</summary>
     public static readonly RelayResult Empty = new("", [], 0, 0, null);
+
+    /// <summary>What another relay streamed (a dead instance's, read back from the replay buffer): no deltas of this one.</summary>
+    public static RelayResult Streamed(string content, IReadOnlyList<MessagePart> parts, long lastSequence) => new(content, parts, lastSequence, 0, null);
 }
