@@ -8,8 +8,8 @@ namespace ChatStreaming.Hub.Tests.Faults;
 /// <summary>
 /// Who may claim an answer whose lease ran out: never while its instance is alive and renews it; but an instance that is
 /// alive and has lost track of an answer (it renews its heartbeat and its answers' leases in one tick, so a lease a
-/// whole lease past its end while the heartbeat is fresh is one it no longer renews) does not keep it for ever. Two
-/// in-process instances of the Worker on the cluster's Redis, each claim called directly.
+/// whole lease past its end while the heartbeat is fresh is one it no longer renews) does not keep it for ever, and
+/// claims it back itself at once. In-process instances of the Worker on the cluster's Redis, each claim called directly.
 /// </summary>
 [Collection(ClusterCollection.Name)]
 public sealed class OrphanClaimTests(ChatCluster cluster)
@@ -43,5 +43,30 @@ public sealed class OrphanClaimTests(ChatCluster cluster)
         Assert.Equal(2L, claim?.Continuation?.Epoch);
         Assert.Equal(second.Services.GetRequiredService<InstanceIdentity>().Id, (string?)await db.HashGetAsync(key, "instance"));
         await claimer.FinishAsync(answer.ConversationId, answer.MessageId, ChatStreaming.Contracts.MessageStatus.Interrupted, null, epoch: 2);
+    }
+
+    [Fact]
+    public async Task AnInstanceClaimsItsOwnLapsedAnswerAtOnceForItAsksOnlyOfAnswersItDoesNotRun()
+    {
+        // One instance (10-s leases) whose answer's lease ran out 2 s ago, its heartbeat fresh: to any other instance a
+        // renewal late by less than a lease; but its own sweep asks only of answers it does not run (OwnedAnswers), so
+        // this one it lost track of (a takeover it claimed and could not queue). Before: it waited a whole lease more.
+        using var host = WorkerHost.Create(cluster);
+        var state = host.Services.GetRequiredService<GenerationState>();
+        var (_, answer) = await Limits.RenewalRaceTests.RegisteredAsync(state, host.Services.GetRequiredService<UserLimiter>(), "own-lapsed");
+        var db = cluster.RedisClient.GetDatabase();
+        var key = RedisKeys.Generation(answer.ConversationId, answer.MessageId);
+        var registeredLease = (long)await db.HashGetAsync(key, "lease");
+        var self = host.Services.GetRequiredService<InstanceIdentity>().Id;
+        await db.StringSetAsync(RedisKeys.Instance(self), "alive", TimeSpan.FromSeconds(30));
+
+        // Its lease current: not an orphan, whoever asks.
+        Assert.Null(await state.ClaimOrphanAsync(answer.ConversationId, answer.MessageId, leaseExpired: true, takeOver: true));
+
+        await db.HashSetAsync(key, "lease", registeredLease - 12_000);
+        var claim = await state.ClaimOrphanAsync(answer.ConversationId, answer.MessageId, leaseExpired: true, takeOver: true);
+        Assert.Equal(2L, claim?.Continuation?.Epoch);
+        Assert.Equal(self, (string?)await db.HashGetAsync(key, "instance"));
+        await state.FinishAsync(answer.ConversationId, answer.MessageId, ChatStreaming.Contracts.MessageStatus.Interrupted, null, epoch: 2);
     }
 }

@@ -95,8 +95,10 @@ internal static class GenerationScripts
     /// out. Mode 'lost': Postgres says streaming and it has no current lease. Either way it is claimed only when its
     /// lease in its state is not current and no live instance owns it: its instance's heartbeat is gone, or its lease
     /// ran out more than a lease (ARGV[8]) ago though its instance is alive (that instance renews its heartbeat and its
-    /// answers' leases in one tick, so it lost track of this one: a takeover it claimed but could not queue, say), or (its state
-    /// is gone too: Redis lost its data) no instance re-created that state within the lost grace.
+    /// answers' leases in one tick, so it lost track of this one: a takeover it claimed but could not queue, say), or its
+    /// instance is the caller (ARGV[7]), which asks only for answers it does not run (<see cref="OwnedAnswers"/>), so it
+    /// knows at once that it lost track of this one, or (its state is gone too: Redis lost its data) no instance
+    /// re-created that state within the lost grace.
     /// ARGV[6] 'continue' (the claimer's Chat:Failover = Continue, with ARGV[7] the claiming instance; ARGV[8] is the
     /// lease in ms): an answer whose state is still there, started under Continue too (its 'failover' field), is taken over instead of ended — its epoch goes up by one, its instance and
     /// lease become the caller's — and {'continue', epoch, owner, user message, model} is returned.
@@ -119,8 +121,8 @@ internal static class GenerationScripts
             return 1
         end
         local instance = redis.call('HGET', KEYS[1], 'instance')
-        if instance and instance == ARGV[5] and lease > now - tonumber(ARGV[8]) then
-            return 0 -- its instance is alive and renews it
+        if instance and instance == ARGV[5] and instance ~= ARGV[7] and lease > now - tonumber(ARGV[8]) then
+            return 0 -- another instance, alive: it renews it (a renewal may be late by less than a lease)
         end
         if not status and ARGV[2] == 'lost' then
             local first = redis.call('GET', KEYS[2])
