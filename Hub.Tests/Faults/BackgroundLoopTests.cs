@@ -164,25 +164,12 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
     {
         var logs = new RecordingLoggerProvider();
         using var worker = WorkerHost.Create(cluster, services: s => s.AddSingleton<ILoggerProvider>(logs).AddSingleton<ILocalConnections, NoLocalConnections>());
-        var (store, state, limiter, owned) = (worker.Services.GetRequiredService<ChatStore>(), worker.Services.GetRequiredService<GenerationState>(), worker.Services.GetRequiredService<UserLimiter>(), worker.Services.GetRequiredService<OwnedAnswers>());
+        var (state, owned) = (worker.Services.GetRequiredService<GenerationState>(), worker.Services.GetRequiredService<OwnedAnswers>());
         await using var path = await AnswerPath.StartAsync(worker);
-
-        // An answer another instance started and streamed two chunks of, then died (its lease lapsed, no heartbeat).
-        var user = $"slot-takeover-{Guid.NewGuid():N}";
-        var conversation = await store.CreateConversationAsync(user, "takeover", CancellationToken.None);
-        var exchange = (await store.AddExchangeAsync(user, conversation.Id, "a question", null, 100, CancellationToken.None)).Exchange!;
-        var answer = exchange.AssistantMessage.Id;
-        await state.RegisterAsync(answer, conversation.Id, exchange.UserMessage.Id, user, await limiter.AdmitAsync(user, conversation.Id, null));
-        var broadcaster = worker.Services.GetRequiredService<IChatBroadcaster>();
-        foreach (var (sequence, delta) in new[] { (1L, "Half "), (2L, "an answer") })
-        {
-            Assert.Equal(ChunkWrite.Written, await broadcaster.ChunkAsync(AnswerKeys.For(conversation.Id, answer), new Chunk(conversation.Id, answer, sequence, delta, 0)));
-        }
-
-        await cluster.RedisClient.GetDatabase().HashSetAsync(RedisKeys.Generation(conversation.Id, answer), [new("lease", 1), new("instance", "gone")]);
+        var (conversation, answer) = await OrphanWithTwoChunksAsync(worker, "slot-takeover");
 
         // This instance takes it over (epoch 2) and queues it; its job throws out of the generator (a faulty logging provider).
-        var claim = await state.ClaimOrphanAsync(conversation.Id, answer, leaseExpired: true, takeOver: true);
+        var claim = await state.ClaimOrphanAsync(conversation, answer, leaseExpired: true, takeOver: true);
         Assert.Equal(2L, claim!.Continuation!.Epoch);
         logs.ThrowInScopeOf = answer;
         Assert.True(await worker.Services.GetRequiredService<IAnswerContinuation>().TryContinueAsync(claim, CancellationToken.None));
@@ -194,6 +181,47 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
         Assert.Equal(new SavedAnswer("Half an answer", "interrupted", 2), await cluster.SavedAsync(answer));
         Assert.True(logs.Logged("GeneratorSlotFailed", answer), "the slot's failure was not logged");
         Assert.False(owned.Owns(answer));
+    }
+
+    [Fact]
+    public async Task ATakenOverAnswerCancelledBeforeItsJobRunsEndsCancelledWithTheTextItsDeadInstanceStreamed()
+    {
+        using var worker = WorkerHost.Create(cluster, services: s => s.AddSingleton<ILocalConnections, NoLocalConnections>());
+        var (state, owned) = (worker.Services.GetRequiredService<GenerationState>(), worker.Services.GetRequiredService<OwnedAnswers>());
+        await using var path = await AnswerPath.StartAsync(worker);
+        var (conversation, answer) = await OrphanWithTwoChunksAsync(worker, "cancelled-takeover");
+
+        // Its user pressed Stop while it stalled; then this instance takes it over (epoch 2) and its job starts.
+        Assert.True(await state.RequestCancelAsync(conversation, answer));
+        var claim = await state.ClaimOrphanAsync(conversation, answer, leaseExpired: true, takeOver: true);
+        Assert.Equal(2L, claim!.Continuation!.Epoch);
+        Assert.True(await worker.Services.GetRequiredService<IAnswerContinuation>().TryContinueAsync(claim, CancellationToken.None));
+        await path.StartGeneratorAsync();
+
+        // Before: the job saw the cancel before its relay existed and saved the answer cancelled and empty (sequence 0),
+        // so the text its clients showed was gone from Postgres.
+        await Wait.UntilAsync(async () => (await cluster.SavedAsync(answer)).Status != "streaming", TimeSpan.FromSeconds(30), "the answer was not ended");
+        Assert.Equal(new SavedAnswer("Half an answer", "cancelled", 2), await cluster.SavedAsync(answer));
+        Assert.False(owned.Owns(answer));
+    }
+
+    /// <summary>An answer another instance started and streamed two chunks of, then died (its lease lapsed, no heartbeat).</summary>
+    private async Task<(Guid Conversation, Guid Answer)> OrphanWithTwoChunksAsync(IHost worker, string userPrefix)
+    {
+        var (store, state, limiter) = (worker.Services.GetRequiredService<ChatStore>(), worker.Services.GetRequiredService<GenerationState>(), worker.Services.GetRequiredService<UserLimiter>());
+        var user = $"{userPrefix}-{Guid.NewGuid():N}";
+        var conversation = await store.CreateConversationAsync(user, "takeover", CancellationToken.None);
+        var exchange = (await store.AddExchangeAsync(user, conversation.Id, "a question", null, 100, CancellationToken.None)).Exchange!;
+        var answer = exchange.AssistantMessage.Id;
+        await state.RegisterAsync(answer, conversation.Id, exchange.UserMessage.Id, user, await limiter.AdmitAsync(user, conversation.Id, null));
+        var broadcaster = worker.Services.GetRequiredService<IChatBroadcaster>();
+        foreach (var (sequence, delta) in new[] { (1L, "Half "), (2L, "an answer") })
+        {
+            Assert.Equal(ChunkWrite.Written, await broadcaster.ChunkAsync(AnswerKeys.For(conversation.Id, answer), new Chunk(conversation.Id, answer, sequence, delta, 0)));
+        }
+
+        await cluster.RedisClient.GetDatabase().HashSetAsync(RedisKeys.Generation(conversation.Id, answer), [new("lease", 1), new("instance", "gone")]);
+        return (conversation.Id, answer);
     }
 
     [Fact]

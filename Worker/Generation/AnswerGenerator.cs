@@ -48,7 +48,9 @@ internal sealed class AnswerGenerator(
         using var generation = owned.Start(job.Answer, stoppingToken);
         metrics.GenerationStarted();
         var outcome = new ModelOutcome(MessageStatus.Failed, NotGenerated);
-        var relayed = RelayResult.Empty;
+        // A takeover's answer already holds its dead instance's text: ended before its relay starts (a cancel that
+        // came first, a failure), it is saved with that text, not empty.
+        var relayed = RelayResult.Before(job.Resume?.From);
         CatalogModel? answering = null; // once chosen: its name is saved with the answer, its client cancels a background response
         // Unbounded on purpose: the model's deltas are never held back; the relay coalesces what waits (see ChunkRelay).
         var deltas = Channel.CreateUnbounded<ModelDelta>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
@@ -141,7 +143,7 @@ internal sealed class AnswerGenerator(
 
                 // Counted before the end is announced: a client that saw the end and sends again is checked against it.
                 await tokens.SpendAsync(job, outcome.Usage);
-                if (await finisher.EndAsync(job.ConversationId, messageId, outcome, relayed, answering?.Name, job.Answer.Epoch) is null)
+                if (await finisher.EndAsync(job.ConversationId, messageId, outcome, relayed, answering?.Name ?? (job.Resume is null ? null : job.Model), job.Answer.Epoch) is null)
                 {
                     await tokens.SpendAsync(job, outcome.Usage, refund: true); // fenced: the successor counts the whole answer
                     outcome = outcome with { Usage = null };

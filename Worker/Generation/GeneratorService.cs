@@ -101,9 +101,9 @@ internal sealed class GeneratorService(
     {
         try
         {
-            var streamed = job.Resume?.From is { } from ? RelayResult.Streamed(from.Content, from.Parts, from.LastSequence) : null;
-            var outcome = new ModelOutcome(streamed?.LastSequence > 0 ? MessageStatus.Interrupted : status, error);
-            await finisher.EndAsync(job.ConversationId, job.AssistantMessageId, outcome, streamed, streamed is null ? null : job.Model, job.Answer.Epoch); // the model that answered: a takeover's
+            var streamed = RelayResult.Before(job.Resume?.From);
+            var outcome = new ModelOutcome(streamed.LastSequence > 0 ? MessageStatus.Interrupted : status, error);
+            await finisher.EndAsync(job.ConversationId, job.AssistantMessageId, outcome, streamed, job.Resume is null ? null : job.Model, job.Answer.Epoch); // the model that answered: a takeover's
         }
         catch (Exception ex)
         {

@@ -13,4 +13,11 @@ internal sealed record RelayResult(string Content, IReadOnlyList<MessagePart> Pa
 
     /// <summary>What another relay streamed (a dead instance's, read back from the replay buffer): no deltas of this one.</summary>
     public static RelayResult Streamed(string content, IReadOnlyList<MessagePart> parts, long lastSequence) => new(content, parts, lastSequence, 0, null);
+
+    /// <summary>
+    /// What an answer holds before its relay writes anything: a taken-over answer's text streamed by its dead instance
+    /// (<paramref name="resumedFrom"/>), else nothing. An answer that ends before its relay starts ends with this.
+    /// </summary>
+    public static RelayResult Before(RelayStart? resumedFrom) =>
+        resumedFrom is { } from ? Streamed(from.Content, from.Parts, from.LastSequence) : Empty;
 }
