@@ -71,6 +71,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             if (ConversationId == d.ConversationId)
             {
                 ConversationId = null;
+                _ = LeaveDeletedAsync(d.ConversationId); // not awaited: a handler waiting for a call would hold up the connection's receive loop
             }
 
             ConversationChanged?.Invoke(new ConversationChange(ConversationChangeKind.Deleted, d.ConversationId, null));
@@ -204,7 +205,24 @@ public sealed partial class ChatSession : IAsyncDisposable
         }
         catch (Microsoft.AspNetCore.SignalR.HubException)
         {
-            // no longer known to the server: there is no group to leave
+            // this connection was not in its group (a reconnect put it in none): nothing to leave
+        }
+    }
+
+    /// <summary>
+    /// The open conversation was deleted (from another tab): its group is left, so the server stops holding it for this
+    /// connection (a place among Chat:MaxGroupsPerConnection, a Redis subscription). Best effort: the connection may be
+    /// closing, and then its groups go with it.
+    /// </summary>
+    private async Task LeaveDeletedAsync(Guid conversationId)
+    {
+        try
+        {
+            await Connection.AsChatHub(CancellationToken.None).LeaveConversation(conversationId);
+        }
+        catch (Exception ex) when (ex is Microsoft.AspNetCore.SignalR.HubException or InvalidOperationException or OperationCanceledException or IOException)
+        {
+            // not connected now (its groups went with the connection), or the server refused: nothing left to leave
         }
     }
 

@@ -59,6 +59,12 @@ public sealed class BrowserConversationTests(ChatCluster cluster, BrowserSession
         await second.WaitForSelectorAsync(item, new() { State = WaitForSelectorState.Detached });
         await second.WaitForSelectorAsync("#conversation-title:text-is('No conversation open')");
         await first.WaitForSelectorAsync(item, new() { State = WaitForSelectorState.Detached });
+
+        // Both tabs left its group (the one that deleted it, and the other, which had it open: before, it only forgot
+        // it), so neither instance is subscribed to the deleted conversation any more.
+        var events = ChatStreaming.Worker.Redis.RedisKeys.ConversationEvents(Guid.Parse(id));
+        var redis = cluster.RedisClient.GetServer(cluster.RedisClient.GetEndPoints()[0]);
+        await Wait.UntilAsync(async () => await redis.SubscriptionSubscriberCountAsync(events) == 0, Wait.Default, "a tab stayed in the deleted conversation's group");
     }
 
     [Theory]

@@ -30,6 +30,26 @@ public sealed class ChatSessionTests(ChatCluster cluster)
     }
 
     [Fact]
+    public async Task TheOpenConversationDeletedFromAnotherTabIsLeftSoItsSubscriptionGoes()
+    {
+        var token = await cluster.TokenAsync("deleted-while-open");
+        await using var session = new ChatSession(new Uri(cluster.A), () => Task.FromResult<string?>(token));
+        await session.StartAsync(CancellationToken.None);
+        var conversation = await session.CreateConversationAsync("deleted elsewhere", CancellationToken.None);
+        var events = Worker.Redis.RedisKeys.ConversationEvents(conversation.Id);
+        var redis = cluster.RedisClient.GetServer(cluster.RedisClient.GetEndPoints()[0]);
+        Assert.Equal(1, await redis.SubscriptionSubscriberCountAsync(events)); // instance A, for the session's connection
+
+        await using var elsewhere = await ChatTestClient.ConnectAsync(cluster.B, token);
+        Assert.True(await elsewhere.Hub.DeleteConversation(conversation.Id));
+
+        // Before: the session forgot the id and never left (nor could it: the leave was refused as "not found"), so its
+        // connection stayed in the deleted conversation's group, and instance A subscribed to it, until it closed.
+        await Wait.UntilAsync(async () => await redis.SubscriptionSubscriberCountAsync(events) == 0, Wait.Default, "the deleted conversation's group was not left");
+        Assert.Null(session.ConversationId);
+    }
+
+    [Fact]
     public async Task MessagePackAndJsonClientsInOneConversationEachGetEveryChunkOnceInOrderAndTheSavedText()
     {
         var token = await cluster.TokenAsync("binary");

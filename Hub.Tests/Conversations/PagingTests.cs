@@ -109,6 +109,30 @@ public sealed class PagingTests(ChatCluster cluster, ClassHubs shared) : IClassF
     }
 
     [Fact]
+    public async Task AConversationDeletedFromAnotherTabIsStillLeftAndItsPlaceFreed()
+    {
+        // A tab holds two conversations (the most, here); another tab of its user deletes both.
+        var hub = (await shared.GetAsync(cluster, SmallLimits))[0];
+        await using var client = await cluster.ConnectAsync(hub.Url, "deleted-elsewhere");
+        var (first, second) = (await client.CreateConversationAsync(), await client.CreateConversationAsync());
+        await using var other = await cluster.ConnectAsync(cluster.A, "deleted-elsewhere");
+        Assert.True(await other.Hub.DeleteConversation(first.Id));
+        Assert.True(await other.Hub.DeleteConversation(second.Id));
+
+        // Before: both calls were refused ("conversation not found") before leaving, so the tab stayed in both groups
+        // (and their Redis subscriptions) and could open nothing else until it reconnected.
+        await client.Hub.LeaveConversation(first.Id);
+        var late = await Assert.ThrowsAsync<HubException>(() => client.Hub.DeleteConversation(second.Id)); // a delete that lost the race
+        Assert.EndsWith("conversation not found", late.Message, StringComparison.Ordinal);
+        await client.CreateConversationAsync();
+        await client.CreateConversationAsync();
+
+        // Leaving a conversation the connection never joined is still checked: not the caller's, not found.
+        var stranger = await Assert.ThrowsAsync<HubException>(() => client.Hub.LeaveConversation(Guid.NewGuid()));
+        Assert.EndsWith("conversation not found", stranger.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task AUserMayHaveAtMostMaxConnectionsPerUserOpenAcrossInstances()
     {
         var hubs = await shared.GetAsync(cluster, SmallLimits);

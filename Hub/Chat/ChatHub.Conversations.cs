@@ -20,8 +20,9 @@ public sealed partial class ChatHub
 
     public async Task<bool> DeleteConversation(Guid conversationId)
     {
-        await conversations.DeleteAsync(UserId, conversationId, Aborted).OrThrow();
-        await LeaveGroupAsync(conversationId);
+        var deleted = await conversations.DeleteAsync(UserId, conversationId, Aborted);
+        await LeaveGroupAsync(conversationId); // refused too: another tab may have deleted it first, its group goes all the same
+        deleted.OrThrow();
         await Clients.User(UserId).ConversationDeleted(new ConversationDeleted(conversationId));
         return true;
     }

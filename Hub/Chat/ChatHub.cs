@@ -120,9 +120,17 @@ public sealed partial class ChatHub(
     public Task<MessagePage> GetMessages(Guid conversationId, long? beforePosition, int? limit) =>
         conversations.GetMessagesAsync(UserId, conversationId, beforePosition, limit, Aborted).OrThrow();
 
+    /// <summary>
+    /// Leaves a conversation this connection joined without asking the database (it may have been deleted since, from
+    /// another tab: its group must still go); any other id is checked as every call checks it (not found otherwise).
+    /// </summary>
     public async Task LeaveConversation(Guid conversationId)
     {
-        await conversations.FindAsync(UserId, conversationId, Aborted).OrThrow();
+        if (!JoinedGroups.Contains(conversationId))
+        {
+            await conversations.FindAsync(UserId, conversationId, Aborted).OrThrow();
+        }
+
         await LeaveGroupAsync(conversationId);
     }
 

@@ -82,7 +82,16 @@ export class ChatClient {
       for (const opening of this.#openings) if (opening.id === c.id) opening.heard = c;
       this.onConversationChanged({ type: "updated", conversation: c, conversationId: c.id });
     });
-    this.connection.on("ConversationDeleted", (d) => { this.onConversationChanged({ type: "deleted", conversationId: d.conversationId }); });
+    this.connection.on("ConversationDeleted", (d) => {
+      const wasOpen = this.conversationId === d.conversationId;
+      this.onConversationChanged({ type: "deleted", conversationId: d.conversationId }); // sees it still open
+      if (wasOpen) {
+        // Deleted in another tab: its group is left, or the server keeps holding it for this connection (one of its
+        // groups, a subscription) until it closes. Best effort: a closing connection's groups go with it.
+        if (this.conversationId === d.conversationId) this.conversationId = null;
+        this.connection.invoke("LeaveConversation", d.conversationId).catch(() => {});
+      }
+    });
     this.connection.onreconnecting(() => this.onConnectionState("reconnecting"));
     this.connection.onreconnected(async () => {
       this.onConnectionState("connected");
