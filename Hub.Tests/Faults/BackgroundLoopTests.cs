@@ -205,6 +205,48 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
         Assert.False(owned.Owns(answer));
     }
 
+    [Fact]
+    public async Task AJobWhoseAnswerWasTakenOverWhileItWaitedInTheQueueStartsNothing()
+    {
+        using var worker = WorkerHost.Create(cluster, services: s => s.AddSingleton<ILocalConnections, NoLocalConnections>());
+        var (intake, store, owned) = (worker.Services.GetRequiredService<ExchangeIntake>(), worker.Services.GetRequiredService<ChatStore>(), worker.Services.GetRequiredService<OwnedAnswers>());
+        var accepted = await AcceptedAsync(intake, store, "taken-while-queued", "a question");
+        Assert.Null(await intake.StartAsync(accepted)); // queued: this instance's generator is not running (paused, say)
+        var (conversation, answer) = (accepted.ConversationId, accepted.Result.AssistantMessageId);
+
+        // Meanwhile another instance takes it over (its lease lapsed, its instance silent): epoch 2.
+        using var successor = WorkerHost.Create(cluster);
+        var db = cluster.RedisClient.GetDatabase();
+        var key = RedisKeys.Generation(conversation, answer);
+        await db.HashSetAsync(key, [new("lease", 1), new("instance", "silent")]);
+        var successorState = successor.Services.GetRequiredService<GenerationState>();
+        Assert.Equal(2L, (await successorState.ClaimOrphanAsync(conversation, answer, leaseExpired: true, takeOver: true))!.Continuation!.Epoch);
+
+        // What this instance publishes on the conversation's channel from now on.
+        var heard = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var topology = worker.Services.GetRequiredService<RedisTopology>();
+        var events = await cluster.RedisClient.GetSubscriber().SubscribeAsync(topology.ConversationEvents(conversation));
+        events.OnMessage(m => heard.Enqueue(ConversationEvent.Decode(conversation, ((ReadOnlyMemory<byte>)m.Message).Span)?.Method ?? "?"));
+
+        await using var path = await AnswerPath.StartAsync(worker);
+        await path.StartGeneratorAsync();
+        await Wait.UntilAsync(() => !owned.Owns(answer), TimeSpan.FromSeconds(30), "the job did not end");
+
+        // A marker after the job's end: whatever the job published reached the subscriber before it.
+        var marker = new Message(Guid.NewGuid(), conversation, MessageRole.User, "marker", MessageStatus.Completed, DateTimeOffset.UtcNow, DateTimeOffset.UtcNow, null);
+        await cluster.RedisClient.GetSubscriber().PublishAsync(topology.ConversationEvents(conversation), ConversationEvent.Encode(Guid.NewGuid(), marker));
+        await Wait.UntilAsync(() => heard.Contains(ChatHubMethods.MessageAdded), TimeSpan.FromSeconds(10), "the marker did not arrive");
+        await events.UnsubscribeAsync();
+
+        // Before: it announced GenerationStarted after the takeover and ran the model for chunks that were all refused.
+        Assert.Equal([ChatHubMethods.MessageAdded], heard.ToArray());
+        Assert.Equal(0, await db.StreamLengthAsync(RedisKeys.Chunks(conversation, answer)));
+        Assert.Equal("streaming", (string?)await db.HashGetAsync(key, "status"));
+        Assert.Equal(successor.Services.GetRequiredService<InstanceIdentity>().Id, (string?)await db.HashGetAsync(key, "instance"));
+        Assert.Equal("streaming", (await cluster.SavedAsync(answer)).Status);
+        await successorState.FinishAsync(conversation, answer, MessageStatus.Interrupted, null, epoch: 2);
+    }
+
     /// <summary>An answer another instance started and streamed two chunks of, then died (its lease lapsed, no heartbeat).</summary>
     private async Task<(Guid Conversation, Guid Answer)> OrphanWithTwoChunksAsync(IHost worker, string userPrefix)
     {

@@ -18,8 +18,18 @@ internal sealed partial class GenerationState
         return requested;
     }
 
-    public async Task<bool> IsCancelRequestedAsync(Guid conversationId, Guid messageId) =>
-        await Db.HashGetAsync(RedisKeys.Generation(conversationId, messageId), "cancel") == "1";
+    /// <summary>
+    /// Whether a job may start its answer (one read): not when another instance took the answer over meanwhile (its
+    /// state's epoch is past <paramref name="epoch"/>: this instance was paused or cut off while the job waited in its
+    /// queue, and the successor carries the answer on), nor when a cancel was requested first.
+    /// </summary>
+    public async Task<AnswerStart> StartingAsync(Guid conversationId, Guid messageId, long epoch)
+    {
+        var fields = await Db.HashGetAsync(RedisKeys.Generation(conversationId, messageId), ["epoch", "cancel"]);
+        return fields[0].HasValue && (long)fields[0] != epoch ? AnswerStart.TakenOver
+            : fields[1] == "1" ? AnswerStart.Cancelled
+            : AnswerStart.Run;
+    }
 
     /// <summary>Which of <paramref name="answers"/> have a cancel requested: one pipelined batch, one round trip.</summary>
     public async Task<IReadOnlyList<Guid>> CancelRequestedAmongAsync(IReadOnlyCollection<OwnedAnswer> answers)
@@ -53,4 +63,14 @@ internal sealed partial class GenerationState
         await Task.WhenAll(results.Select(r => UnlistLeaseAsync(conversationId, r.Id, (string)r.Reply[1]!)));
         await Task.WhenAll(results.Where(r => (int)r.Reply[0] == 1).Select(r => cancellations.PublishAsync(r.Id)));
     }
+}
+
+/// <summary>What a job finds when it is about to start its answer (<see cref="GenerationState.StartingAsync"/>).</summary>
+internal enum AnswerStart
+{
+    Run,
+    Cancelled,
+
+    /// <summary>Another instance carries the answer on (a later epoch): this job ends nothing and announces nothing.</summary>
+    TakenOver,
 }

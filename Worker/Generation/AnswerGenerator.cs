@@ -60,10 +60,15 @@ internal sealed class AnswerGenerator(
         var providerResumed = false;
         try
         {
-            if (await state.IsCancelRequestedAsync(job.ConversationId, messageId))
+            switch (await state.StartingAsync(job.ConversationId, messageId, job.Answer.Epoch))
             {
-                outcome = new ModelOutcome(MessageStatus.Cancelled);
-                return;
+                case AnswerStart.Cancelled:
+                    outcome = new ModelOutcome(MessageStatus.Cancelled);
+                    return;
+                case AnswerStart.TakenOver:
+                    // Before: it announced a start after the successor's, and asked (and paid) the model for an answer
+                    // whose every chunk was then refused. Its end below is fenced (logged there): nothing saved or announced.
+                    return;
             }
 
             WorkerLog.GenerationStarted(logger, messageId, job.ConversationId);
