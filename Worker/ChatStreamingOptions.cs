@@ -31,6 +31,14 @@ public sealed class ChatStreamingOptions
     public TimeSpan GenerationLease { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
+    /// How long a running answer's state and replay buffer live after their last write (renewed with its lease):
+    /// <see cref="ReplayTtl"/>, but never shorter than two leases, so they outlive the gap to the next renewal, however
+    /// short Chat:ReplayTtl is. A takeover then finds the whole buffer, and the answer stays cancellable. Once the answer
+    /// has ended, <see cref="ReplayTtl"/>.
+    /// </summary>
+    internal TimeSpan RunningAnswerTtl => ReplayTtl > 2 * GenerationLease ? ReplayTtl : 2 * GenerationLease;
+
+    /// <summary>
     /// On SIGTERM, first: how long the instance keeps serving as usual while /health/ready fails, so load balancers
     /// stop sending it new users before it stops taking answers (then <see cref="ShutdownGrace"/> begins).
     /// </summary>

@@ -356,11 +356,6 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
     }
 
     /// <summary>The hub's connections, without a hub: nobody watches here.</summary>
-    private sealed class NoLocalConnections : ILocalConnections
-    {
-        public ValueTask SendAsync(string connectionId, OutboundMessage message) => ValueTask.CompletedTask;
-    }
-
     private Task FlagCancelAsync(OwnedAnswer answer) =>
         cluster.RedisClient.GetDatabase().HashSetAsync(RedisKeys.Generation(answer.ConversationId, answer.MessageId), "cancel", "1");
 }

@@ -1,6 +1,7 @@
 using ChatStreaming.Worker.Ending;
 using ChatStreaming.Worker.Limits;
 using ChatStreaming.Worker.Redis;
+using ChatStreaming.Worker.Streaming;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace ChatStreaming.Hub.Tests.Faults;
@@ -68,5 +69,33 @@ public sealed class OrphanClaimTests(ChatCluster cluster)
         Assert.Equal(2L, claim?.Continuation?.Epoch);
         Assert.Equal(self, (string?)await db.HashGetAsync(key, "instance"));
         await state.FinishAsync(answer.ConversationId, answer.MessageId, ChatStreaming.Contracts.MessageStatus.Interrupted, null, epoch: 2);
+    }
+
+    [Fact]
+    public async Task ARunningAnswersReplayBufferOutlivesAShortReplayTtlSoASuccessorFindsItWhole()
+    {
+        // Chat:ReplayTtl 1 s, leases 10 s (the default): while the answer runs, its buffer lives two leases after its last
+        // chunk, refreshed with its lease; once it has ended, Chat:ReplayTtl.
+        using var host = WorkerHost.Create(cluster, new Dictionary<string, string> { ["Chat:ReplayTtl"] = "00:00:01" });
+        var state = host.Services.GetRequiredService<GenerationState>();
+        var (_, answer) = await Limits.RenewalRaceTests.RegisteredAsync(state, host.Services.GetRequiredService<UserLimiter>(), "short-replay-ttl");
+        var chunk = new ChatStreaming.Contracts.Chunk(answer.ConversationId, answer.MessageId, 1, "kept", 0);
+        var appended = await host.Services.GetRequiredService<ReplayStream>().AppendLoadingAsync(
+            AnswerKeys.For(answer.ConversationId, answer.MessageId), chunk, ConversationEvent.Encode(Guid.NewGuid(), chunk));
+        Assert.Equal(ChunkWrite.Written, ReplayStream.WriteOf(appended));
+        var db = cluster.RedisClient.GetDatabase();
+        var chunks = RedisKeys.Chunks(answer.ConversationId, answer.MessageId);
+
+        // Before: the buffer lived Chat:ReplayTtl after each chunk, so a model silent for longer than that lost it, and a
+        // successor started the answer again at sequence 1 (its clients dropped those as repeats: a garbled answer).
+        await Task.Delay(TimeSpan.FromSeconds(1.5)); // longer than Chat:ReplayTtl: the condition under test
+        Assert.Equal(1, await db.StreamLengthAsync(chunks));
+
+        await db.KeyExpireAsync(chunks, TimeSpan.FromSeconds(2)); // as if its last chunk were long ago
+        await state.RenewStatesAsync([answer]);
+        Assert.InRange((await db.KeyTimeToLiveAsync(chunks))!.Value, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(20));
+
+        await state.FinishAsync(answer.ConversationId, answer.MessageId, ChatStreaming.Contracts.MessageStatus.Completed, null);
+        Assert.InRange((await db.KeyTimeToLiveAsync(chunks))!.Value, TimeSpan.Zero, TimeSpan.FromSeconds(1));
     }
 }

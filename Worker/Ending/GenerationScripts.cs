@@ -26,10 +26,10 @@ internal static class GenerationScripts
         """;
 
     /// <summary>
-    /// KEYS: state. ARGV: lease (ms), TTL, conversation, user message, owner, instance, epoch, failover. An answer still
-    /// streaming under this epoch gets its lease and state back with a fresh TTL (1), one whose state Redis lost (a
-    /// restart without persistence) is written again (2); one ended elsewhere, or taken over by another instance, is not
-    /// revived (0), so its generator stops here.
+    /// KEYS: state, chunks. ARGV: lease (ms), TTL, conversation, user message, owner, instance, epoch, failover. An answer
+    /// still streaming under this epoch gets its lease, and its state and replay buffer a fresh TTL (1), one whose state
+    /// Redis lost (a restart without persistence) is written again (2); one ended elsewhere, or taken over by another
+    /// instance, is not revived (0), so its generator stops here.
     /// </summary>
     public const string Renew = RedisClock.Now + """
         local state = redis.call('HMGET', KEYS[1], 'status', 'epoch')
@@ -44,6 +44,9 @@ internal static class GenerationScripts
         end
         redis.call('HSET', KEYS[1], 'lease', now + tonumber(ARGV[1]))
         redis.call('PEXPIRE', KEYS[1], ARGV[2])
+        if redis.call('EXISTS', KEYS[2]) == 1 then
+            redis.call('PEXPIRE', KEYS[2], ARGV[2]) -- a model silent for long: its buffer stays for a successor
+        end
         return renewed
         """;
 

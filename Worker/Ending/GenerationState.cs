@@ -30,11 +30,8 @@ internal sealed partial class GenerationState(
 
     private long TtlMilliseconds => (long)options.Value.ReplayTtl.TotalMilliseconds;
 
-    /// <summary>
-    /// The TTL of a running answer's state: the replay TTL, but never shorter than two leases, so it outlives the gap to
-    /// the next renewal and the answer stays cancellable for its whole life, however short <c>Chat:ReplayTtl</c> is.
-    /// </summary>
-    private long RunningTtlMilliseconds => Math.Max(TtlMilliseconds, 2 * (long)options.Value.GenerationLease.TotalMilliseconds);
+    /// <summary>The TTL of a running answer's state and replay buffer (<see cref="ChatStreamingOptions.RunningAnswerTtl"/>).</summary>
+    private long RunningTtlMilliseconds => (long)options.Value.RunningAnswerTtl.TotalMilliseconds;
 
     /// <summary>
     /// Records a new answer as streaming, owned by <paramref name="ownerId"/>, with a first lease; it takes the place
@@ -99,7 +96,7 @@ internal sealed partial class GenerationState(
         var renewing = Db.CreateBatch();
         var renewed = answers.Select(a => (Answer: a, Reply: renewing.ScriptEvaluateAsync(
             GenerationScripts.Renew,
-            [RedisKeys.Generation(a.ConversationId, a.MessageId)],
+            [RedisKeys.Generation(a.ConversationId, a.MessageId), RedisKeys.Chunks(a.ConversationId, a.MessageId)],
             [LeaseMilliseconds, RunningTtlMilliseconds, a.ConversationId.ToString(), a.UserMessageId.ToString(), a.OwnerId, instance.Id, a.Epoch, FailoverName]))).ToArray();
         renewing.Execute();
         await Task.WhenAll(renewed.Select(r => r.Reply));

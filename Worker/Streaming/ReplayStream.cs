@@ -29,7 +29,9 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
     // resumable model's stream goes on after this chunk (a successor reads the buffer's last one).
     // Idempotent without a read: XADD with an explicit id refuses an id not above the stream's top, which is a repeat
     // (chunks of an answer are written in order). Any other error (a key of the wrong type…) is the caller's.
-    // The TTL slides with every chunk, so a buffer lives Chat:ReplayTtl after its last chunk.
+    // The TTL slides with every chunk: while its answer runs, a buffer lives the running TTL (Chat:ReplayTtl, at least two
+    // leases; the lease renewal refreshes it too) after its last chunk, so a successor finds it whole; the end sets it to
+    // Chat:ReplayTtl.
     // Refused (-1) once the answer's status is final, or when the writer's epoch is not the answer's current one (another
     // instance took the answer over: fencing): an instance that was paused while another one ended or carried on its
     // answer adds nothing (the state being gone, after a Redis restart, does not refuse).
@@ -85,7 +87,7 @@ internal sealed class ReplayStream(IConnectionMultiplexer redis, RedisTopology t
     private static readonly (string Text, byte[] Hash) NodeAppendScript = AppendScriptFor("PUBLISH");
     private static readonly (string Text, byte[] Hash) ClusterAppendScript = AppendScriptFor("SPUBLISH");
 
-    private readonly RedisValue ttlMilliseconds = (long)options.Value.ReplayTtl.TotalMilliseconds;
+    private readonly RedisValue ttlMilliseconds = (long)options.Value.RunningAnswerTtl.TotalMilliseconds;
 
     private IDatabase Db => redis.GetDatabase();
 
