@@ -180,7 +180,7 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
         await Wait.UntilAsync(async () => (await cluster.SavedAsync(answer)).Status != "streaming", TimeSpan.FromSeconds(30), "the answer was not ended");
         Assert.Equal(new SavedAnswer("Half an answer", "interrupted", 2), await cluster.SavedAsync(answer));
         Assert.True(logs.Logged("GeneratorSlotFailed", answer), "the slot's failure was not logged");
-        Assert.False(owned.Owns(answer));
+        await Wait.UntilAsync(() => !owned.Owns(answer), TimeSpan.FromSeconds(10), "the answer is still owned here"); // released after its end is announced
     }
 
     [Fact]
@@ -202,7 +202,7 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
         // so the text its clients showed was gone from Postgres.
         await Wait.UntilAsync(async () => (await cluster.SavedAsync(answer)).Status != "streaming", TimeSpan.FromSeconds(30), "the answer was not ended");
         Assert.Equal(new SavedAnswer("Half an answer", "cancelled", 2), await cluster.SavedAsync(answer));
-        Assert.False(owned.Owns(answer));
+        await Wait.UntilAsync(() => !owned.Owns(answer), TimeSpan.FromSeconds(10), "the answer is still owned here"); // released after its end is announced
     }
 
     [Fact]
@@ -245,6 +245,25 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
         Assert.Equal(successor.Services.GetRequiredService<InstanceIdentity>().Id, (string?)await db.HashGetAsync(key, "instance"));
         Assert.Equal("streaming", (await cluster.SavedAsync(answer)).Status);
         await successorState.FinishAsync(conversation, answer, MessageStatus.Interrupted, null, epoch: 2);
+    }
+
+    [Fact]
+    public async Task AnAnswerPostgresHoldsFinalIsNotCarriedOnByATakeover()
+    {
+        using var worker = WorkerHost.Create(cluster, services: s => s.AddSingleton<ILocalConnections, NoLocalConnections>());
+        var (state, owned) = (worker.Services.GetRequiredService<GenerationState>(), worker.Services.GetRequiredService<OwnedAnswers>());
+        await using var path = await AnswerPath.StartAsync(worker);
+        var (conversation, answer) = await OrphanWithTwoChunksAsync(worker, "final-in-postgres");
+
+        // Its sender was told it failed (the registration's reply lost though Redis wrote its state): saved failed.
+        await worker.Services.GetRequiredService<GenerationFinisher>().EndUnregisteredAsync(conversation, answer, "unavailable");
+        var claim = await state.ClaimOrphanAsync(conversation, answer, leaseExpired: true, takeOver: true);
+
+        // Before: queued and generated (and charged) to its end, then refused by the save, announced failed and empty.
+        Assert.False(await worker.Services.GetRequiredService<IAnswerContinuation>().TryContinueAsync(claim!, CancellationToken.None));
+        Assert.False(owned.Owns(answer));
+        Assert.Equal(new SavedAnswer("", "failed", 0), await cluster.SavedAsync(answer));
+        await state.FinishAsync(conversation, answer, MessageStatus.Interrupted, null, epoch: 2);
     }
 
     /// <summary>An answer another instance started and streamed two chunks of, then died (its lease lapsed, no heartbeat).</summary>

@@ -1,3 +1,4 @@
+using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
 using ChatStreaming.Worker.Ending;
 using ChatStreaming.Worker.Streaming;
@@ -6,7 +7,8 @@ namespace ChatStreaming.Worker.Generation;
 
 /// <summary>
 /// Queues a taken-over answer (<see cref="IAnswerContinuation"/>): what its replay buffer holds becomes the start of the
-/// answer, its question is read from Postgres, and the generator carries it on under the epoch this instance won.
+/// answer, its question is read from Postgres, and the generator carries it on under the epoch this instance won. An
+/// answer Postgres already holds final is not carried on (the sweep then ends it in Redis and announces the saved end).
 /// </summary>
 internal sealed class AnswerContinuation(ReplayStream replay, ChatStore store, GenerationQueue queue, OwnedAnswers owned) : IAnswerContinuation
 {
@@ -18,11 +20,15 @@ internal sealed class AnswerContinuation(ReplayStream replay, ChatStore store, G
             return false;
         }
 
-        var streamed = await replay.GetStreamedTextAsync(taken.ConversationId, taken.MessageId);
-        if (await store.GetMessageAsync(taken.UserMessageId, cancellationToken) is not { } question)
+        // Not an answer Postgres already holds final: its caller was told it failed (its registration's reply was lost
+        // though the state was written, say), and carrying it on would generate, and charge, an answer nobody gets.
+        if (await store.GetMessageAsync(taken.MessageId, cancellationToken) is not { Status: MessageStatus.Streaming }
+            || await store.GetMessageAsync(taken.UserMessageId, cancellationToken) is not { } question)
         {
             return false;
         }
+
+        var streamed = await replay.GetStreamedTextAsync(taken.ConversationId, taken.MessageId);
 
         var job = new GenerationJob(taken.ConversationId, taken.UserMessageId, taken.MessageId, taken.OwnerId, question.Content)
         {
