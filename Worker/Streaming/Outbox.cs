@@ -69,7 +69,8 @@ internal sealed class Outbox
 
     /// <summary>
     /// Writes or queues the event without waiting; false when the queue is full (the caller closes the connection).
-    /// After <see cref="Complete"/> or <see cref="Close"/> the event is dropped (true): the connection is going.
+    /// After <see cref="Complete"/> the event is dropped (true): the connection is going; after <see cref="Close"/> it is
+    /// dropped too, and false says the connection was closed as too slow (closing it again does nothing).
     /// </summary>
     public bool TryPost(OutboundMessage message)
     {
