@@ -125,6 +125,47 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
     }
 
     [Fact]
+    public async Task AnOwnerPausedBeforeItsFirstTokenCancelsTheBackgroundResponseItsSuccessorNeverSaw()
+    {
+        // The owner's background response had given nothing when its instance paused: no chunk carries its id, so the
+        // successor cannot resume it and asks the model again. Woken and fenced, the owner is the only one that knows
+        // that response: it must cancel it, or it is generated (and billed) at the provider for nobody.
+        const string prompt = "pause my server before my first token";
+        var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
+        var survivors = await SurvivorsAsync(redis, database); // starts the fake OpenAI server
+        var silent = FakeReply.Tokens(50, 25) with { StallAfter = 0 };
+        var again = FakeReply.Tokens(20, 50);
+        cluster.FakeModel.EnqueueFor(prompt, silent);
+        cluster.FakeModel.EnqueueFor(prompt, again);
+        var paused = await HubInstance.StartAsync(await SettingsAsync(redis, database));
+        await using var owner = paused;
+        await using var watcher = await cluster.ConnectAsync(survivors.A.Url, "takeover-silent");
+        await using var sender = await cluster.ConnectAsync(paused.Url, "takeover-silent");
+        var messageId = (await sender.SendAsync((await watcher.CreateConversationAsync()).Id, prompt, model: "responses")).AssistantMessageId;
+        await Wait.UntilAsync(() => cluster.FakeModel.Responses.Values.Any(r => r.Prompt == prompt), TimeSpan.FromSeconds(30), "the owner did not ask the model");
+        var first = cluster.FakeModel.Responses.Values.Single(r => r.Prompt == prompt);
+
+        paused.Process.Signal(Signals.Stop);
+        try
+        {
+            await Wait.UntilAsync(() => watcher.Resumed.Any(r => r.MessageId == messageId), TimeSpan.FromSeconds(45), "no instance carried the answer on");
+        }
+        finally
+        {
+            paused.Process.Signal(Signals.Continue);
+        }
+
+        var finished = await watcher.WaitForFinishedAsync(messageId, TimeSpan.FromSeconds(60));
+        Assert.Equal(MessageStatus.Completed, finished.Status);
+        Assert.Equal(string.Concat(again.Deltas), finished.Content);
+
+        // Before: the fenced owner cancelled nothing ("the successor reads it"), and its response stayed in progress.
+        await Wait.UntilAsync(() => first.Status == "cancelled", TimeSpan.FromSeconds(30), "the woken owner left its own background response generating");
+        Assert.Single(watcher.AllFinishedOf(messageId));
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(messageId, database));
+    }
+
+    [Fact]
     public async Task OpenAIAnswersOfAKilledInstanceResumeTheResponsesStreamOrAskChatCompletionsToContinue()
     {
         // One kill, two answers streaming on the doomed instance: one through the Responses API (background mode), one

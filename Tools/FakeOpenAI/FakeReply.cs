@@ -34,7 +34,10 @@ public sealed record FakeReply
     /// </summary>
     public int? EndAfter { get; init; }
 
-    /// <summary>Stop sending (but keep the connection open) after this many deltas.</summary>
+    /// <summary>
+    /// Stop sending (but keep the connection open) after this many deltas; a response of the Responses API stays in
+    /// progress, silent, until it is cancelled.
+    /// </summary>
     public int? StallAfter { get; init; }
 
     /// <summary>Send a chunk that is not JSON after this many deltas.</summary>

@@ -123,6 +123,11 @@ public sealed class FakeResponse(string id, string model, bool background, strin
                     await Task.Delay(reply.Delay, cancellationToken);
                 }
 
+                if (i == reply.StallAfter)
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken); // in progress but silent, until cancelled
+                }
+
                 cancellationToken.ThrowIfCancellationRequested();
                 Interlocked.Increment(ref generatedDeltas);
                 Add("response.output_text.delta", new JsonObject

@@ -152,11 +152,18 @@ internal sealed class AnswerGenerator(
                 {
                     await tokens.SpendAsync(job, outcome.Usage, refund: true); // fenced: the successor counts the whole answer
                     outcome = outcome with { Usage = null };
+                    if (!providerResumed && relayed.LastSequence == (job.Resume?.From.LastSequence ?? 0)
+                        && outcome.BackgroundResponseId is { } unseen && answering is not null)
+                    {
+                        // Fenced before a chunk of its own response reached the buffer (each carries the response's
+                        // id): the successor never saw that response and asked the model again, so nobody reads it.
+                        await backgroundResponses.CancelAsync(answering, unseen);
+                    }
                 }
                 else if (outcome.Status != MessageStatus.Completed && outcome.BackgroundResponseId is { } responseId && answering is not null)
                 {
                     // Ended here without the provider's end (cancelled, stalled, cut, shut down): nobody reads that
-                    // response any more. Not when fenced (above): the successor reads it.
+                    // response any more. Not when fenced (above) after a chunk of it: the successor reads it.
                     await backgroundResponses.CancelAsync(answering, responseId);
                 }
             }
