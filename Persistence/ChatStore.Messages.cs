@@ -149,14 +149,15 @@ public sealed partial class ChatStore
             : null;
     }
 
-    // Idempotent: only a message still streaming is written, so a retried or concurrent save is a no-op.
+    // Idempotent: only a message still streaming is written, so a retried or concurrent save is a no-op. An owner's save
+    // (@Epoch) is refused once a later ownership took the answer over (TakeOverAsync raised its epoch).
     private const string SaveFinalSql = """
         WITH m AS (
             UPDATE messages
             SET content = @Content, status = @Status, last_sequence = @LastSequence, error = @Error, completed_at = @Now,
                 finish_reason = @FinishReason, prompt_tokens = @PromptTokens, completion_tokens = @CompletionTokens,
                 usage_estimated = @UsageEstimated, model = @Model, parts = @Parts
-            WHERE id = @MessageId AND status = 'streaming'
+            WHERE id = @MessageId AND status = 'streaming' AND (@Epoch::bigint IS NULL OR epoch <= @Epoch::bigint)
             RETURNING conversation_id
         )
         UPDATE conversations SET updated_at = @Now WHERE id IN (SELECT conversation_id FROM m)
@@ -182,9 +183,23 @@ public sealed partial class ChatStore
                 message.Model,
                 Parts = StoredParts.Encode(message.Parts, message.Content),
                 Now = Now().UtcDateTime,
+                message.Epoch,
             },
             cancellationToken: cancellationToken));
         return changed > 0;
+    }
+
+    private const string TakeOverSql = "UPDATE messages SET epoch = @Epoch WHERE id = @MessageId AND status = 'streaming' AND epoch <= @Epoch";
+
+    /// <summary>
+    /// Before an instance carries on an answer it took over (epoch <paramref name="epoch"/>, won in Redis): raises the
+    /// answer's epoch, so a save by an earlier owner is refused from now on. False when the answer is no longer
+    /// streaming (saved final: it is not carried on) or a later ownership holds it; true again for the same epoch.
+    /// </summary>
+    public async Task<bool> TakeOverAsync(Guid messageId, long epoch, CancellationToken cancellationToken)
+    {
+        await using var connection = await dataSource.OpenConnectionAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition(TakeOverSql, new { MessageId = messageId, Epoch = epoch }, cancellationToken: cancellationToken)) > 0;
     }
 
     // One statement for what a generation reads: the conversation's model and system prompt on every row, beside the

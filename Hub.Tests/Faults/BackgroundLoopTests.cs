@@ -266,6 +266,34 @@ public sealed class BackgroundLoopTests(ChatCluster cluster)
         await state.FinishAsync(conversation, answer, MessageStatus.Interrupted, null, epoch: 2);
     }
 
+    [Fact]
+    public async Task AnOwnerCutOffFromRedisCannotSaveAnAnswerAnotherInstanceTookOver()
+    {
+        using var worker = WorkerHost.Create(cluster, services: s => s.AddSingleton<ILocalConnections, NoLocalConnections>());
+        var (state, store, finisher) = (worker.Services.GetRequiredService<GenerationState>(), worker.Services.GetRequiredService<ChatStore>(), worker.Services.GetRequiredService<GenerationFinisher>());
+        await using var path = await AnswerPath.StartAsync(worker);
+        var (conversation, answer) = await OrphanWithTwoChunksAsync(worker, "partitioned-owner");
+
+        // Another instance takes it over (epoch 2) and raises its epoch in Postgres before it carries it on.
+        Assert.Equal(2L, (await state.ClaimOrphanAsync(conversation, answer, leaseExpired: true, takeOver: true))!.Continuation!.Epoch);
+        Assert.True(await store.TakeOverAsync(answer, 2, CancellationToken.None));
+        Assert.True(await store.TakeOverAsync(answer, 2, CancellationToken.None)); // again, the same ownership: still its
+        Assert.False(await store.TakeOverAsync(answer, 1, CancellationToken.None)); // an earlier one: refused
+
+        // The first owner, cut off from Redis, never learnt it was taken over: its end goes to Postgres alone, under
+        // epoch 1. Before: saved, so the successor's save was refused and its clients were told the first owner's text.
+        var (announced, saved) = await finisher.SaveAndAnnounceAsync(conversation, new FinalMessage(answer, "the first owner's text", MessageStatus.Completed, 9, null, Epoch: 1));
+        Assert.Null(announced);
+        Assert.False(saved);
+        Assert.Equal("streaming", (await cluster.SavedAsync(answer)).Status);
+
+        // The successor's end is saved; once final, the answer is not taken over again.
+        Assert.True((await finisher.SaveAndAnnounceAsync(conversation, new FinalMessage(answer, "Half an answer, carried on", MessageStatus.Completed, 4, null, Epoch: 2))).Saved);
+        Assert.Equal(new SavedAnswer("Half an answer, carried on", "completed", 4), await cluster.SavedAsync(answer));
+        Assert.False(await store.TakeOverAsync(answer, 3, CancellationToken.None));
+        await state.FinishAsync(conversation, answer, MessageStatus.Completed, null, epoch: 2);
+    }
+
     /// <summary>An answer another instance started and streamed two chunks of, then died (its lease lapsed, no heartbeat).</summary>
     private async Task<(Guid Conversation, Guid Answer)> OrphanWithTwoChunksAsync(IHost worker, string userPrefix)
     {

@@ -55,7 +55,7 @@ internal sealed class GenerationFinisher(
 
         var error = status == outcome.Status ? outcome.Error : null; // else a cancel request won
         var final = new FinalMessage(
-            messageId, relayed?.Content ?? "", status, relayed?.LastSequence ?? 0, error, outcome.FinishReason, outcome.Usage, relayed?.Parts, model);
+            messageId, relayed?.Content ?? "", status, relayed?.LastSequence ?? 0, error, outcome.FinishReason, outcome.Usage, relayed?.Parts, model, epoch);
         var (announced, _) = await SaveAndAnnounceAsync(conversationId, final, relayed?.Deltas ?? 0);
         return announced;
     }
@@ -63,8 +63,10 @@ internal sealed class GenerationFinisher(
     /// <summary>
     /// Saves an answer whose status is already decided (idempotent: only a message still streaming is written) and
     /// announces what is saved: ours, or the end someone else saved first. <c>Saved</c> is false in that second case.
+    /// <c>Announced</c> is null when an owner's save (<see cref="FinalMessage.Epoch"/>) was refused because a later owner
+    /// carries the answer on (Postgres still holds it streaming): nothing is announced.
     /// </summary>
-    public async Task<(GenerationFinished Announced, bool Saved)> SaveAndAnnounceAsync(Guid conversationId, FinalMessage final, int deltas = 0)
+    public async Task<(GenerationFinished? Announced, bool Saved)> SaveAndAnnounceAsync(Guid conversationId, FinalMessage final, int deltas = 0)
     {
         using var activity = WorkerTracing.StartAnswerSpan("chat.save", conversationId, final.MessageId);
         activity?.SetTag("chat.status", final.Status.ToWireName());
@@ -89,6 +91,13 @@ internal sealed class GenerationFinisher(
             final.Model, StoredParts.Normalize(final.Parts, final.Content));
         if (!saved && await store.GetMessageAsync(final.MessageId, CancellationToken.None) is { } already)
         {
+            if (already.Status == MessageStatus.Streaming)
+            {
+                // Fenced in Postgres: taken over while this owner could not reach Redis to learn it (a partition).
+                WorkerLog.Fenced(logger, final.MessageId, final.Epoch ?? 0);
+                return (null, false);
+            }
+
             WorkerLog.AlreadySaved(logger, final.MessageId);
             announced = new GenerationFinished(
                 conversationId, final.MessageId, already.Status, already.LastSequence ?? 0, already.Content, already.Error, already.FinishReason, already.Usage,

@@ -1,4 +1,3 @@
-using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
 using ChatStreaming.Worker.Ending;
 using ChatStreaming.Worker.Streaming;
@@ -7,8 +6,9 @@ namespace ChatStreaming.Worker.Generation;
 
 /// <summary>
 /// Queues a taken-over answer (<see cref="IAnswerContinuation"/>): what its replay buffer holds becomes the start of the
-/// answer, its question is read from Postgres, and the generator carries it on under the epoch this instance won. An
-/// answer Postgres already holds final is not carried on (the sweep then ends it in Redis and announces the saved end).
+/// answer, its question is read from Postgres, and the generator carries it on under the epoch this instance won, raised
+/// in Postgres too (<see cref="ChatStore.TakeOverAsync"/>). An answer Postgres already holds final is not carried on (the
+/// sweep then ends it in Redis and announces the saved end).
 /// </summary>
 internal sealed class AnswerContinuation(ReplayStream replay, ChatStore store, GenerationQueue queue, OwnedAnswers owned) : IAnswerContinuation
 {
@@ -20,9 +20,11 @@ internal sealed class AnswerContinuation(ReplayStream replay, ChatStore store, G
             return false;
         }
 
-        // Not an answer Postgres already holds final: its caller was told it failed (its registration's reply was lost
-        // though the state was written, say), and carrying it on would generate, and charge, an answer nobody gets.
-        if (await store.GetMessageAsync(taken.MessageId, cancellationToken) is not { Status: MessageStatus.Streaming }
+        // Postgres fences the earlier owner out first (it may be cut off from Redis, so never learn it was taken over,
+        // and save its own end). Not carried on when Postgres holds the answer final already: its caller was told it
+        // failed (its registration's reply was lost though the state was written, say), and carrying it on would
+        // generate, and charge, an answer nobody gets.
+        if (!await store.TakeOverAsync(taken.MessageId, taken.Epoch, cancellationToken)
             || await store.GetMessageAsync(taken.UserMessageId, cancellationToken) is not { } question)
         {
             return false;
