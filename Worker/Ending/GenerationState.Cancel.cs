@@ -64,13 +64,3 @@ internal sealed partial class GenerationState
         await Task.WhenAll(results.Where(r => (int)r.Reply[0] == 1).Select(r => cancellations.PublishAsync(r.Id)));
     }
 }
-
-/// <summary>What a job finds when it is about to start its answer (<see cref="GenerationState.StartingAsync"/>).</summary>
-internal enum AnswerStart
-{
-    Run,
-    Cancelled,
-
-    /// <summary>Another instance carries the answer on (a later epoch): this job ends nothing and announces nothing.</summary>
-    TakenOver,
-}
