@@ -29,7 +29,8 @@ public sealed partial class ChatStore
         string ownerId, string query, int limit, Guid? conversationId, CancellationToken cancellationToken)
     {
         var rows = await ReadAsync((connection, ct) => connection.QueryAsync<SearchRow>(new CommandDefinition(
-            SearchSql, new { OwnerId = ownerId, Query = query, Limit = limit, ConversationId = conversationId }, cancellationToken: ct)), cancellationToken);
+            // NUL, which Postgres text cannot hold (saved text escapes it, StoredText), can only separate words here.
+            SearchSql, new { OwnerId = ownerId, Query = query.Replace('\0', ' '), Limit = limit, ConversationId = conversationId }, cancellationToken: ct)), cancellationToken);
         return [.. rows.Select(r => new SearchHit(
             r.ConversationId,
             StoredText.Decode(r.ConversationTitle),

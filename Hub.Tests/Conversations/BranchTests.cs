@@ -120,6 +120,9 @@ public sealed class BranchTests(ChatCluster cluster)
         var rest = await System.Net.Http.Json.HttpClientJsonExtensions.GetFromJsonAsync<List<SearchHit>>(http, $"{cluster.B}{ChatHubPaths.Search}?q=zeppelin&limit=1");
         var intruding = await Assert.ThrowsAsync<HubException>(() => bob.Hub.SearchMessages(new SearchMessagesRequest("zeppelin", null, trips.Id)));
         var empty = await Assert.ThrowsAsync<HubException>(() => bob.Hub.SearchMessages(new SearchMessagesRequest(" ")));
+        // NUL, which Postgres text cannot hold, separates words (before: a generic error, logged at Error each time).
+        var withNul = await alice.Hub.SearchMessages(new SearchMessagesRequest("hangar\0zeppelins"));
+        var restWithNul = await http.GetAsync($"{cluster.B}{ChatHubPaths.Search}?q=hangar%00zeppelins");
 
         Assert.Equal([strong.UserMessageId, weak.UserMessageId], hits.Where(h => h.Role == MessageRole.User).Select(h => h.MessageId));
         Assert.Equal(strong.UserMessageId, hits[0].MessageId); // four mentions rank above one
@@ -133,5 +136,7 @@ public sealed class BranchTests(ChatCluster cluster)
         Assert.Equal(strong.UserMessageId, rest!.Single().MessageId);
         Assert.EndsWith(ChatErrors.ConversationNotFound, intruding.Message, StringComparison.Ordinal);
         Assert.EndsWith("query must not be empty", empty.Message, StringComparison.Ordinal);
+        Assert.Equal([strong.UserMessageId], withNul.Where(h => h.Role == MessageRole.User).Select(h => h.MessageId));
+        Assert.Equal(System.Net.HttpStatusCode.OK, restWithNul.StatusCode);
     }
 }
