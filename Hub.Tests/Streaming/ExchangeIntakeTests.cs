@@ -94,6 +94,27 @@ public sealed class ExchangeIntakeTests(ChatCluster cluster)
     }
 
     /// <summary>The Worker as the hub hosts it, but not started: no generator, no sweep; its broadcasts recorded.</summary>
+    [Fact]
+    public async Task ASendWhoseConversationIsDeletedBeforeItsAnswerRegistersStartsNothing()
+    {
+        using var worker = Worker(queueCapacity: 10);
+        var (intake, store, conversations) = (worker.Services.GetRequiredService<ExchangeIntake>(), worker.Services.GetRequiredService<ChatStore>(), worker.Services.GetRequiredService<ChatStreaming.Worker.Facade.Conversations>());
+        var conversation = await store.CreateConversationAsync("intake-deleted", "deleted while sending", CancellationToken.None);
+        var accepted = Assert.IsType<AcceptedExchange>(await intake.AcceptAsync("intake-deleted", new SendMessageRequest(conversation.Id, "hello?", "key-deleted")));
+
+        // The delete lands between the send's save and its answer's registration (the send was joining and announcing).
+        Assert.True((await conversations.DeleteAsync("intake-deleted", conversation.Id, CancellationToken.None)).Value);
+        var refused = await intake.StartAsync(accepted);
+
+        // Before: registered and queued, so an answer nobody could see was generated and charged, and its Redis keys
+        // (state, replay buffer) outlived the delete.
+        Assert.Equal(new RefusedSend(ChatErrors.ConversationNotFound), refused);
+        var db = cluster.RedisClient.GetDatabase();
+        Assert.False(await db.KeyExistsAsync(RedisKeys.Generation(conversation.Id, accepted.Result.AssistantMessageId)));
+        Assert.False(worker.Services.GetRequiredService<OwnedAnswers>().Owns(accepted.Result.AssistantMessageId));
+        Assert.Equal(0, await db.SortedSetLengthAsync(RedisKeys.UserActive("intake-deleted")));
+    }
+
     private IHost Worker(int queueCapacity) => WorkerHost.Create(
         cluster,
         new Dictionary<string, string> { ["Chat:GeneratorQueueCapacity"] = queueCapacity.ToString(System.Globalization.CultureInfo.InvariantCulture) },

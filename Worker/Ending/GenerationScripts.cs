@@ -15,10 +15,14 @@ namespace ChatStreaming.Worker.Ending;
 internal static class GenerationScripts
 {
     /// <summary>
-    /// KEYS: state. ARGV: conversation, user message, owner, TTL, lease (ms), instance, model (may be empty), failover
-    /// ('continue' or 'interrupt': the starting instance's Chat:Failover, which decides the answer's fate if it stops).
+    /// KEYS: state, the conversation's deletion mark. ARGV: conversation, user message, owner, TTL, lease (ms), instance,
+    /// model (may be empty), failover ('continue' or 'interrupt': the starting instance's Chat:Failover, which decides the
+    /// answer's fate if it stops). Returns 1, or 0 (nothing written) when the conversation is being deleted.
     /// </summary>
     public const string Register = RedisClock.Now + """
+        if redis.call('EXISTS', KEYS[2]) == 1 then
+            return 0
+        end
         redis.call('HSET', KEYS[1], 'conversation', ARGV[1], 'userMessage', ARGV[2], 'owner', ARGV[3], 'status', 'streaming',
             'instance', ARGV[6], 'lease', now + tonumber(ARGV[5]), 'epoch', 1, 'model', ARGV[7], 'failover', ARGV[8])
         redis.call('PEXPIRE', KEYS[1], ARGV[4])

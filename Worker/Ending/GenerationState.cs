@@ -36,15 +36,20 @@ internal sealed partial class GenerationState(
     /// <summary>
     /// Records a new answer as streaming, owned by <paramref name="ownerId"/>, with a first lease; it takes the place
     /// <paramref name="admission"/> reserved among the user's running answers (it counts there while its lease is listed).
-    /// Also records which conversation it belongs to (<see cref="RedisKeys.AnswerConversation"/>).
+    /// Also records which conversation it belongs to (<see cref="RedisKeys.AnswerConversation"/>). False, and nothing
+    /// written, when its conversation is being deleted (<see cref="MarkDeletedAsync"/>).
     /// </summary>
-    public async Task RegisterAsync(Guid messageId, Guid conversationId, Guid userMessageId, string ownerId, Admission admission, string? model = null)
+    public async Task<bool> RegisterAsync(Guid messageId, Guid conversationId, Guid userMessageId, string ownerId, Admission admission, string? model = null)
     {
         // The state first: listings of an answer whose state was never written would only mislead the sweepers.
-        await Db.ScriptEvaluateAsync(
+        if ((int)await Db.ScriptEvaluateAsync(
             GenerationScripts.Register,
-            [RedisKeys.Generation(conversationId, messageId)],
-            [conversationId.ToString(), userMessageId.ToString(), ownerId, RunningTtlMilliseconds, LeaseMilliseconds, instance.Id, model ?? "", FailoverName]);
+            [RedisKeys.Generation(conversationId, messageId), RedisKeys.ConversationDeleted(conversationId)],
+            [conversationId.ToString(), userMessageId.ToString(), ownerId, RunningTtlMilliseconds, LeaseMilliseconds, instance.Id, model ?? "", FailoverName]) == 0)
+        {
+            return false;
+        }
+
         var batch = Db.CreateBatch();
         Task[] written =
         [
@@ -54,7 +59,16 @@ internal sealed partial class GenerationState(
         ];
         batch.Execute();
         await Task.WhenAll(written);
+        return true;
     }
+
+    /// <summary>
+    /// Marks the conversation as being deleted, before its messages are listed for forgetting: from now on no answer of
+    /// it registers (a send that raced the delete saved its message before the rows went, and would otherwise start an
+    /// answer nobody can see). For as long as a running answer's state lives; ids are never reused.
+    /// </summary>
+    public Task MarkDeletedAsync(Guid conversationId) =>
+        Db.StringSetAsync(RedisKeys.ConversationDeleted(conversationId), "1", TimeSpan.FromMilliseconds(RunningTtlMilliseconds));
 
     /// <summary>
     /// The conversation of an answer that is, or was lately, generating (null when Redis no longer knows it): its

@@ -3,6 +3,7 @@ using ChatStreaming.Persistence;
 using ChatStreaming.Worker.Diagnostics;
 using ChatStreaming.Worker.Ending;
 using ChatStreaming.Worker.Model;
+using ChatStreaming.Worker.Redis;
 using Microsoft.Extensions.Options;
 
 namespace ChatStreaming.Worker.Facade;
@@ -142,12 +143,24 @@ public sealed partial class Conversations
     /// </summary>
     public async Task<Outcome<bool>> DeleteAsync(string userId, Guid conversationId, CancellationToken cancellationToken)
     {
-        var messageIds = await store.GetMessageIdsAsync(userId, conversationId, cancellationToken);
-        if (messageIds.Count == 0 && await store.GetConversationAsync(userId, conversationId, cancellationToken) is null)
+        if (await store.GetConversationAsync(userId, conversationId, cancellationToken) is null)
         {
             return Refusal.NotFound(ChatErrors.ConversationNotFound);
         }
 
+        // Before its messages are listed: a send racing the delete either registered its answer first (then the list
+        // has it, and it is forgotten below) or cannot register it at all. With Redis away no answer registers either,
+        // and a conversation without messages is still deleted (one with messages needs Redis to forget them, below).
+        try
+        {
+            await state.MarkDeletedAsync(conversationId);
+        }
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+        {
+            // nothing to mark while nothing can register
+        }
+
+        var messageIds = await store.GetMessageIdsAsync(userId, conversationId, cancellationToken);
         await state.ForgetAsync(conversationId, messageIds);
         if (await store.DeleteConversationAsync(userId, conversationId, cancellationToken) is not { } deleted)
         {

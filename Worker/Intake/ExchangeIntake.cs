@@ -126,14 +126,21 @@ internal sealed class ExchangeIntake(
 
     /// <summary>
     /// Registers the accepted answer in Redis and queues it right away. Null when it will run, else the refusal (its
-    /// answer already ended, saved <c>failed</c>). A Redis failure is thrown after the answer was ended truthfully.
+    /// answer already ended, saved <c>failed</c>, or its conversation deleted meanwhile). A Redis failure is thrown after
+    /// the answer was ended truthfully.
     /// </summary>
     public async Task<RefusedSend?> StartAsync(AcceptedExchange accepted)
     {
         var messageId = accepted.Result.AssistantMessageId;
         try
         {
-            await state.RegisterAsync(messageId, accepted.ConversationId, accepted.Result.UserMessageId, accepted.UserId, accepted.Admission, accepted.Model);
+            if (!await state.RegisterAsync(messageId, accepted.ConversationId, accepted.Result.UserMessageId, accepted.UserId, accepted.Admission, accepted.Model))
+            {
+                // The conversation is being deleted (the delete came while this send was saved): no answer starts.
+                await finisher.EndUnregisteredAsync(accepted.ConversationId, messageId, ChatErrors.ConversationNotFound);
+                await limiter.RefundAsync(accepted.UserId, accepted.Admission);
+                return new RefusedSend(ChatErrors.ConversationNotFound);
+            }
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {

@@ -73,6 +73,12 @@ public static class RedisKeys
     /// </summary>
     public static RedisKey Lost(Guid conversationId, Guid messageId) => $"{Prefix}:{ConversationTag(conversationId)}:msg:{messageId:N}:lost";
 
+    /// <summary>
+    /// A conversation being deleted (or deleted): set before its messages are listed for forgetting, so a send that
+    /// raced the delete cannot register its answer afterwards (<see cref="Ending.GenerationScripts.Register"/> refuses).
+    /// </summary>
+    public static RedisKey ConversationDeleted(Guid conversationId) => $"{Prefix}:{ConversationTag(conversationId)}:deleted";
+
     /// <summary>Sorted set: the user's sends in the last minute (member = conversation and client message id, or a random id; score = Unix ms).</summary>
     public static RedisKey UserSends(string userId) => $"{Prefix}:user:{UserTag(userId)}:sends";
 
