@@ -17,6 +17,36 @@ public sealed class RenewalRaceTests(ChatCluster cluster)
     private IDatabase Redis => cluster.RedisClient.GetDatabase();
 
     [Fact]
+    public async Task ARetryThatArrivesWhileItsSendIsStillSavingNeitherCountsTwiceNorTakesTheSendsPlace()
+    {
+        // One message a minute and one answer at a time. Send A is admitted and saving; its retry B (same client key)
+        // finds nothing saved yet, so it is admitted again as new; then B's insert meets A's row and B gives back what
+        // it took. The steps of that race, in its order.
+        using var worker = WorkerHost.Create(cluster, new Dictionary<string, string>
+        {
+            ["Chat:MessagesPerMinutePerUser"] = "1",
+            ["Chat:MaxConcurrentGenerationsPerUser"] = "1",
+        });
+        var limiter = worker.Services.GetRequiredService<UserLimiter>();
+        var (user, conversation) = ($"retry-race-{Guid.NewGuid():N}", Guid.NewGuid());
+        var sent = await limiter.AdmitAsync(user, conversation, "key");
+        Assert.Equal(AdmissionResult.Admitted, sent.Result);
+        Assert.True((await limiter.AdmitAsync(user, conversation, "key")).SeenBefore);
+
+        // Before: refused "rate limited" (its own send filled the minute) and, once refunded, it removed A's entries.
+        var retry = await limiter.AdmitAsync(user, conversation, "key", asNew: true);
+        Assert.Equal(AdmissionResult.Admitted, retry.Result);
+        await limiter.RefundAsync(user, retry);
+
+        Assert.Equal(1, await Redis.SortedSetLengthAsync(RedisKeys.UserSends(user)));
+        Assert.Equal(1, await Redis.SortedSetLengthAsync(RedisKeys.UserActive(user)));
+        Assert.Equal(AdmissionResult.TooManyMessages, (await limiter.AdmitAsync(user, conversation, "another key")).Result); // A still counts
+        await limiter.RefundAsync(user, sent);
+        Assert.Equal(0, await Redis.SortedSetLengthAsync(RedisKeys.UserSends(user)));
+        Assert.Equal(0, await Redis.SortedSetLengthAsync(RedisKeys.UserActive(user)));
+    }
+
+    [Fact]
     public async Task AnAnswerThatEndsBetweenItsRenewalsTwoRoundTripsStopsCountingAtOnce()
     {
         using var worker = WorkerHost.Create(cluster, new Dictionary<string, string> { ["Chat:MaxConcurrentGenerationsPerUser"] = "1" });

@@ -9,6 +9,12 @@ internal readonly record struct Admission(AdmissionResult Result, string SendId,
     /// <summary>Its key was admitted within the window: a retry, admitted without counting (see <see cref="UserLimiter.AdmitAsync"/>).</summary>
     public bool SeenBefore { get; init; }
 
+    /// <summary>This admission added the send to the user's window (false: a twin of the same send had, first).</summary>
+    public bool AddedSend { get; init; }
+
+    /// <summary>This admission added <see cref="Reservation"/> (false: a twin of the same send holds it).</summary>
+    public bool AddedReservation { get; init; }
+
     /// <summary>The member holding the user's place among running answers until the answer is registered.</summary>
     public string Reservation => "r:" + SendId;
 }

@@ -22,37 +22,42 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
     // KEYS: sends, active (answers scored by their lease expiry, reservations by when they lapse), today's tokens: all
     // the user's, one slot. ARGV: per minute, concurrent, send id, reservation ms, key ttl ms, window ms, '1' to admit it
     // as new even if its send id is in the window, tokens per day, ms until the day ends. Times are Redis's (RedisClock).
-    // Returns {0, 1} admitted and counted, {0, 0} a retry of a send admitted within the window (not counted again),
-    // {1, ms} too many messages this minute (ms until the oldest leaves the window), {2, 0} too many answers running,
-    // {3, ms} the day's token budget is spent (ms until midnight UTC).
+    // Returns {0, 1, send added, reservation added} admitted and counted, {0, 0} a retry of a send admitted within the
+    // window (not counted again), {1, ms} too many messages this minute (ms until the oldest leaves the window), {2, 0}
+    // too many answers running, {3, ms} the day's token budget is spent (ms until midnight UTC).
+    // Admitted as new (ARGV[7]) while its key's entries are still there (a twin of this send, not saved yet, or one that
+    // saved nothing): those entries are this very send's, so they are not counted against it, and the added flags say
+    // they were not this admission's to give back.
     private const string AdmitScript = RedisClock.Now + """
         local perMinute = tonumber(ARGV[1])
         local concurrent = tonumber(ARGV[2])
         local window = tonumber(ARGV[6])
         local budget = tonumber(ARGV[8])
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
-        if ARGV[7] ~= '1' and redis.call('ZSCORE', KEYS[1], ARGV[3]) then
+        local seen = redis.call('ZSCORE', KEYS[1], ARGV[3])
+        if ARGV[7] ~= '1' and seen then
             return {0, 0}
         end
         if budget > 0 and tonumber(redis.call('GET', KEYS[3]) or '0') >= budget then
             return {3, tonumber(ARGV[9])}
         end
-        if perMinute > 0 and redis.call('ZCARD', KEYS[1]) >= perMinute then
+        if perMinute > 0 and redis.call('ZCARD', KEYS[1]) - (seen and 1 or 0) >= perMinute then
             local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
             return {1, tonumber(oldest[2]) + window - now}
         end
+        local reserved = 0
         if concurrent > 0 then
             redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-            local running = redis.call('ZCARD', KEYS[2])
-            if running >= concurrent then
+            local own = redis.call('ZSCORE', KEYS[2], 'r:' .. ARGV[3])
+            if redis.call('ZCARD', KEYS[2]) - (own and 1 or 0) >= concurrent then
                 return {2, 0}
             end
-            redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), 'r:' .. ARGV[3])
+            reserved = redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), 'r:' .. ARGV[3])
             redis.call('PEXPIRE', KEYS[2], ARGV[5])
         end
-        redis.call('ZADD', KEYS[1], now, ARGV[3])
+        local sent = redis.call('ZADD', KEYS[1], now, ARGV[3])
         redis.call('PEXPIRE', KEYS[1], window)
-        return {0, 1}
+        return {0, 1, sent, reserved}
         """;
 
     // A fixed 60 s window per user and kind of call. KEYS: the counter. ARGV: limit, window ms.
@@ -119,7 +124,7 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
                 (long)Options.ReplayTtl.TotalMilliseconds, WindowMilliseconds, asNew ? "1" : "0", Options.TokensPerDayPerUser, untilMidnight]))!;
         return ((int)reply[0], (long)reply[1]) switch
         {
-            (0, 1) => new Admission(AdmissionResult.Admitted, sendId, Counted: true, TimeSpan.Zero),
+            (0, 1) => new Admission(AdmissionResult.Admitted, sendId, Counted: true, TimeSpan.Zero) { AddedSend = (long)reply[2] == 1, AddedReservation = (long)reply[3] == 1 },
             (0, _) => new Admission(AdmissionResult.Admitted, sendId, Counted: false, TimeSpan.Zero) { SeenBefore = true },
             (1, var waitMs) => new Admission(AdmissionResult.TooManyMessages, sendId, Counted: false, TimeSpan.FromMilliseconds(waitMs)),
             (3, var waitMs) => new Admission(AdmissionResult.TokenBudgetSpent, sendId, Counted: false, TimeSpan.FromMilliseconds(waitMs)),
@@ -148,18 +153,24 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
         await Task.WhenAll(added, expiry);
     }
 
-    /// <summary>Gives back what <see cref="AdmitAsync"/> counted when no answer was started after all.</summary>
+    /// <summary>
+    /// Gives back what <see cref="AdmitAsync"/> added when no answer was started after all: only that (entries a twin of
+    /// the same send added first are the twin's, which may still start its answer).
+    /// </summary>
     internal async Task RefundAsync(string userId, Admission admission)
     {
-        if (!admission.Counted)
+        if (!admission.Counted || !(admission.AddedSend || admission.AddedReservation))
         {
             return;
         }
 
         var batch = redis.GetDatabase().CreateBatch();
-        var sends = batch.SortedSetRemoveAsync(RedisKeys.UserSends(userId), admission.SendId);
-        var active = batch.SortedSetRemoveAsync(RedisKeys.UserActive(userId), admission.Reservation);
+        Task[] removed =
+        [
+            admission.AddedSend ? batch.SortedSetRemoveAsync(RedisKeys.UserSends(userId), admission.SendId) : Task.CompletedTask,
+            admission.AddedReservation ? batch.SortedSetRemoveAsync(RedisKeys.UserActive(userId), admission.Reservation) : Task.CompletedTask,
+        ];
         batch.Execute();
-        await Task.WhenAll(sends, active);
+        await Task.WhenAll(removed);
     }
 }
