@@ -210,9 +210,11 @@ public sealed partial class ChatSession
                     {
                         await OpenAsync(id, cancellationToken);
                     }
-                    catch (Exception ex) when (ex is Microsoft.AspNetCore.SignalR.HubException or InvalidOperationException or IOException or TimeoutException)
+                    catch (Exception ex) when (ex is Microsoft.AspNetCore.SignalR.HubException or InvalidOperationException or IOException or TimeoutException
+                        || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
                     {
-                        // the connection is failing or reconnecting: try again at the next tick
+                        // the connection is failing, reconnecting or closed (a closing connection cancels the calls it
+                        // has pending): try again at the next tick
                     }
                 }
             }
