@@ -100,10 +100,18 @@ public sealed class PagingTests(ChatCluster cluster, ClassHubs shared) : IClassF
         var elsewhere = await other.CreateConversationAsync();
         var send = await Assert.ThrowsAsync<HubException>(() => client.SendAsync(elsewhere.Id, "one group too many"));
         var join = await Assert.ThrowsAsync<HubException>(() => client.Hub.JoinConversation(elsewhere.Id));
+        var branched = await other.CreateConversationAsync();
+        var sentElsewhere = await other.SendAsync(branched.Id, "a question");
+        await other.WaitForFinishedAsync(sentElsewhere.AssistantMessageId);
+        var regenerated = await other.Hub.RegenerateAnswer(new RegenerateAnswerRequest(sentElsewhere.AssistantMessageId, null));
+        await other.WaitForFinishedAsync(regenerated.AssistantMessageId);
+        var select = await Assert.ThrowsAsync<HubException>(() => client.Hub.SelectBranch(new SelectBranchRequest(branched.Id, sentElsewhere.AssistantMessageId)));
+        var branch = await other.Hub.JoinConversation(branched.Id); // before: the refused select had changed the branch
+        Assert.Equal(regenerated.AssistantMessageId, branch.Messages[^1].Id);
         await client.Hub.LeaveConversation(first.Id);
         await client.Hub.JoinConversation(elsewhere.Id); // room again
 
-        Assert.All([third, send, join], e => Assert.EndsWith("too many conversations open on this connection (at most 2): leave one first (LeaveConversation)", e.Message, StringComparison.Ordinal));
+        Assert.All([third, send, join, select], e => Assert.EndsWith("too many conversations open on this connection (at most 2): leave one first (LeaveConversation)", e.Message, StringComparison.Ordinal));
         await using var db = await cluster.Db.OpenConnectionAsync();
         Assert.Equal(0, await db.ExecuteScalarAsync<long>("SELECT count(*) FROM messages WHERE conversation_id = @Id", new { elsewhere.Id })); // refused before saving
     }

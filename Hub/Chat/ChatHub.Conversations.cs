@@ -40,6 +40,7 @@ public sealed partial class ChatHub
             throw new HubException("request is required: { conversationId, messageId }");
         }
 
+        EnsureCanJoin(request.ConversationId); // refused before the branch changes for every tab, not after
         return conversations.SelectBranchAsync(UserId, request, () => JoinGroupAsync(request.ConversationId), Aborted).OrThrow();
     }
 
