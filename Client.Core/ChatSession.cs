@@ -139,6 +139,7 @@ public sealed partial class ChatSession : IAsyncDisposable
     /// </summary>
     public async Task<ConversationSnapshot> OpenAsync(Guid conversationId, CancellationToken cancellationToken)
     {
+        var previous = ConversationId;
         await LeaveOpenConversationAsync(conversationId, cancellationToken);
         ConversationId = conversationId;
         var reading = new Opening(conversationId);
@@ -147,6 +148,16 @@ public sealed partial class ChatSession : IAsyncDisposable
         try
         {
             snapshot = await Connection.AsChatHub(cancellationToken).JoinConversation(conversationId);
+        }
+        catch when (previous is { } back && back != conversationId && ConversationId == conversationId)
+        {
+            // Not opened (unknown, refused, the connection failing): the conversation open before stays the open one,
+            // joined again, so its answers keep arriving and a send still goes there (best effort: a reconnect
+            // reopens it anyway).
+            Interlocked.CompareExchange(ref opening, null, reading);
+            ConversationId = back;
+            await ReopenQuietlyAsync(back);
+            throw;
         }
         finally
         {
@@ -206,6 +217,18 @@ public sealed partial class ChatSession : IAsyncDisposable
         catch (Microsoft.AspNetCore.SignalR.HubException)
         {
             // this connection was not in its group (a reconnect put it in none): nothing to leave
+        }
+    }
+
+    private async Task ReopenQuietlyAsync(Guid conversationId)
+    {
+        try
+        {
+            await OpenAsync(conversationId, CancellationToken.None);
+        }
+        catch (Exception ex) when (ex is Microsoft.AspNetCore.SignalR.HubException or InvalidOperationException or OperationCanceledException or IOException or TimeoutException)
+        {
+            // the connection is failing: its reconnect opens the conversation again
         }
     }
 

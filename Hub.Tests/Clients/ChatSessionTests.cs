@@ -1,4 +1,5 @@
 using ChatStreaming.Client.Core;
+using Microsoft.AspNetCore.SignalR;
 
 namespace ChatStreaming.Hub.Tests.Clients;
 
@@ -27,6 +28,24 @@ public sealed class ChatSessionTests(ChatCluster cluster)
 
         Assert.Contains(open.AssistantMessageId, heard);
         Assert.DoesNotContain(left.AssistantMessageId, heard);
+    }
+
+    [Fact]
+    public async Task AConversationThatCannotBeOpenedLeavesTheOneOpenBeforeOpenAndLive()
+    {
+        var token = await cluster.TokenAsync("open-refused");
+        await using var session = new ChatSession(new Uri(cluster.A), () => Task.FromResult<string?>(token));
+        await session.StartAsync(CancellationToken.None);
+        var open = await session.CreateConversationAsync("stays open", CancellationToken.None);
+
+        await Assert.ThrowsAsync<HubException>(() => session.OpenAsync(Guid.NewGuid(), CancellationToken.None)); // not found
+
+        // Before: the session had left the open conversation and switched to the unknown one, so its answers stopped
+        // arriving and a send went nowhere.
+        Assert.Equal(open.Id, session.ConversationId);
+        await using var elsewhere = await ChatTestClient.ConnectAsync(cluster.B, token);
+        var sent = await elsewhere.SendAsync(open.Id, "still heard");
+        await Wait.UntilAsync(() => session.Find(sent.AssistantMessageId)?.Finished is not null, Wait.Default, "the conversation open before no longer gets its answers");
     }
 
     [Fact]

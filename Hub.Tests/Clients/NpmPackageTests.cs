@@ -33,6 +33,11 @@ public sealed class NpmPackageTests(ChatOnRedisCluster cluster)
         const sent = await sender.send("Hello from the npm package");
         while (!ended.has(sent.assistantMessageId)) await new Promise((r) => setTimeout(r, 20));
         const answer = ended.get(sent.assistantMessageId)!;
+        // A conversation that cannot be opened leaves the one open before open: the next send still goes there.
+        const unknown = await sender.open("00000000-0000-0000-0000-000000000001").then(() => "opened", () => "refused");
+        const again = await sender.send("Still here");
+        while (!ended.has(again.assistantMessageId)) await new Promise((r) => setTimeout(r, 20));
+        console.log(`open unknown: ${unknown}, still open: ${sender.conversationId === conversation.id}`);
         console.log(`models: ${models.map((m) => m.name).join(",")}`);
         console.log(`answer: ${answer.status} ${answer.parts.map((p) => p.kind).join(",")} ${answer.lastSequence}`);
         console.log(`text: ${answer.text.split("\n")[0]}`);
@@ -86,6 +91,7 @@ public sealed class NpmPackageTests(ChatOnRedisCluster cluster)
 
             Assert.True(run.ExitCode == 0, string.Join('\n', run.Output));
             Assert.Contains("models: default", run.Output);
+            Assert.Contains("open unknown: refused, still open: true", run.Output); // before: the send that follows went to the unknown id
             Assert.Contains(run.Output, l => Regex.IsMatch(l, @"^answer: completed text \d+$"));
             Assert.Contains(run.Output, l => l.StartsWith("text: Simulated Hello from the npm", StringComparison.Ordinal));
         }

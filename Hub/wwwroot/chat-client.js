@@ -172,8 +172,9 @@ export class ChatClient {
 
   /** Joins the conversation and applies its snapshot; returns the snapshot ({ conversation, messages }). */
   async open(conversationId) {
-    if (this.conversationId && this.conversationId !== conversationId) {
-      await this.connection.invoke("LeaveConversation", this.conversationId).catch(() => {});
+    const previous = this.conversationId;
+    if (previous && previous !== conversationId) {
+      await this.connection.invoke("LeaveConversation", previous).catch(() => {});
     }
     this.conversationId = conversationId;
     // A change of this conversation heard before its snapshot arrives is as new as the snapshot or newer (a user's
@@ -183,6 +184,15 @@ export class ChatClient {
     let snapshot;
     try {
       snapshot = await this.connection.invoke("JoinConversation", conversationId);
+    } catch (e) {
+      // Not opened (unknown, refused, the connection failing): the conversation open before stays the open one, joined
+      // again, so its answers keep arriving and a send still goes there (best effort: a reconnect reopens it anyway).
+      if (previous && previous !== conversationId && this.conversationId === conversationId) {
+        this.#openings.delete(opening);
+        this.conversationId = previous;
+        await this.open(previous).catch(() => {});
+      }
+      throw e;
     } finally { this.#openings.delete(opening); }
     if (opening.heard) snapshot = { ...snapshot, conversation: opening.heard };
     await this.#enqueue(() => {
