@@ -124,16 +124,21 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
         Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(messageId, database));
     }
 
-    [Fact]
-    public async Task AnOwnerPausedBeforeItsFirstTokenCancelsTheBackgroundResponseItsSuccessorNeverSaw()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AnOwnerPausedBeforeItsFirstTokenCancelsTheBackgroundResponseItsSuccessorNeverSaw(bool silentForEver)
     {
         // The owner's background response had given nothing when its instance paused: no chunk carries its id, so the
         // successor cannot resume it and asks the model again. Woken and fenced, the owner is the only one that knows
-        // that response: it must cancel it, or it is generated (and billed) at the provider for nobody.
-        const string prompt = "pause my server before my first token";
+        // that response: it must cancel it, or it is generated (and billed) at the provider for nobody. Either the
+        // response stays silent, or its first tokens come while the owner sleeps (its first chunk is then refused).
+        var prompt = silentForEver ? "pause my server before my first token" : "pause my server while my first tokens come";
         var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
         var survivors = await SurvivorsAsync(redis, database); // starts the fake OpenAI server
-        var silent = FakeReply.Tokens(50, 25) with { StallAfter = 0 };
+        var silent = silentForEver
+            ? FakeReply.Tokens(50, 25) with { StallAfter = 0 }
+            : FakeReply.Tokens(400, 25) with { FirstDelay = TimeSpan.FromSeconds(2) }; // 18 s: still generating when the owner wakes
         var again = FakeReply.Tokens(20, 50);
         cluster.FakeModel.EnqueueFor(prompt, silent);
         cluster.FakeModel.EnqueueFor(prompt, again);
@@ -146,6 +151,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
         var first = cluster.FakeModel.Responses.Values.Single(r => r.Prompt == prompt);
 
         paused.Process.Signal(Signals.Stop);
+        Assert.Equal(0, first.GeneratedDeltas); // paused before its first token came (2 s after the request at the soonest)
         try
         {
             await Wait.UntilAsync(() => watcher.Resumed.Any(r => r.MessageId == messageId), TimeSpan.FromSeconds(45), "no instance carried the answer on");

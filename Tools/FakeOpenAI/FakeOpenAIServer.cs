@@ -182,9 +182,10 @@ public sealed partial class FakeOpenAIServer : IAsyncDisposable
                 return;
             }
 
-            if (i > 0 && reply.Delay > TimeSpan.Zero)
+            var wait = i == 0 ? reply.FirstDelay : reply.Delay;
+            if (wait > TimeSpan.Zero)
             {
-                await Task.Delay(reply.Delay, aborted);
+                await Task.Delay(wait, aborted);
             }
 
             await WriteEventAsync(response, Chunk(id, created, model, new JsonObject { ["content"] = reply.Deltas[i] }, null), aborted);

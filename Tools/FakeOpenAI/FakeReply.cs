@@ -19,6 +19,9 @@ public sealed record FakeReply
 
     public TimeSpan Delay { get; init; } = TimeSpan.FromMilliseconds(10);
 
+    /// <summary>How long the model thinks before its first delta (none by default).</summary>
+    public TimeSpan FirstDelay { get; init; }
+
     /// <summary>A status other than 200 answers with an OpenAI-style error body instead of a stream.</summary>
     public int Status { get; init; } = 200;
 

@@ -118,9 +118,10 @@ public sealed class FakeResponse(string id, string model, bool background, strin
         {
             for (var i = 0; i < reply.Deltas.Count; i++)
             {
-                if (i > 0 && reply.Delay > TimeSpan.Zero)
+                var wait = i == 0 ? reply.FirstDelay : reply.Delay;
+                if (wait > TimeSpan.Zero)
                 {
-                    await Task.Delay(reply.Delay, cancellationToken);
+                    await Task.Delay(wait, cancellationToken);
                 }
 
                 if (i == reply.StallAfter)

@@ -152,11 +152,12 @@ internal sealed class AnswerGenerator(
                 {
                     await tokens.SpendAsync(job, outcome.Usage, refund: true); // fenced: the successor counts the whole answer
                     outcome = outcome with { Usage = null };
-                    if (!providerResumed && relayed.LastSequence == (job.Resume?.From.LastSequence ?? 0)
+                    if (!providerResumed && chunks?.Written.Count is null or 0
                         && outcome.BackgroundResponseId is { } unseen && answering is not null)
                     {
-                        // Fenced before a chunk of its own response reached the buffer (each carries the response's
-                        // id): the successor never saw that response and asked the model again, so nobody reads it.
+                        // Fenced before a chunk of its own response was written to the buffer (each carries the
+                        // response's id; a chunk the fence refused does not count): the successor never saw that
+                        // response and asked the model again, so nobody reads it.
                         await backgroundResponses.CancelAsync(answering, unseen);
                     }
                 }
