@@ -1,5 +1,6 @@
 using ChatStreaming.Client.Core;
 using ChatStreaming.FakeOpenAI;
+using ChatStreaming.Worker.Generation;
 using ChatStreaming.Worker.Model;
 using System.Diagnostics;
 using Xunit.Abstractions;
@@ -169,6 +170,39 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
         await Wait.UntilAsync(() => first.Status == "cancelled", TimeSpan.FromSeconds(30), "the woken owner left its own background response generating");
         Assert.Single(watcher.AllFinishedOf(messageId));
         Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(messageId, database));
+    }
+
+    [Fact]
+    public async Task AResumedBackgroundResponseCancelledBeforeItGoesOnIsChargedForWhatItsDeadInstanceStreamed()
+    {
+        // Through the Responses API the successor resumes the dead owner's response; the provider would report the
+        // whole response's usage at its end. Cancelled before that end (here: the response stalls after 12 tokens, so
+        // the successor reads nothing more), nobody reported anything: the estimate must still cover the dead owner's
+        // request and tokens, once.
+        const string prompt = "charge me for what my dead server streamed";
+        var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
+        var overrides = await OverridesAsync(redis, database);
+        var reply = FakeReply.Tokens(300, 25) with { StallAfter = 12 };
+        cluster.FakeModel.EnqueueFor(prompt, reply);
+        var hubs = await shared.GetAsync(cluster, overrides);
+        await using var doomed = await HubInstance.StartAsync(cluster.SettingsWith(overrides));
+        await using var watcher = await cluster.ConnectAsync(hubs[0].Url, "takeover-charged");
+        await using var sender = await cluster.ConnectAsync(doomed.Url, "takeover-charged");
+        var sent = await sender.SendAsync((await watcher.CreateConversationAsync()).Id, prompt, model: "responses");
+        await watcher.WaitForChunksAsync(sent.AssistantMessageId, 12);
+
+        doomed.Process.Signal(Signals.Kill);
+        await Wait.UntilAsync(() => watcher.Resumed.Any(r => r.MessageId == sent.AssistantMessageId), TimeSpan.FromSeconds(45), "no instance carried the answer on");
+        Assert.True(await watcher.Hub.CancelGeneration(sent.AssistantMessageId));
+        var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(MessageStatus.Cancelled, finished.Status);
+        Assert.Equal(string.Concat(reply.Deltas.Take(12)), finished.Content);
+        // Before: nothing charged (the dead owner's part counted as covered by a report that never came).
+        var usage = Assert.Single(await watcher.Hub.GetUsage(null), u => u.Model == "responses");
+        Assert.Equal((1L, 1L), (usage.Answers, usage.EstimatedAnswers));
+        Assert.Equal(UsageCharge.Estimate(finished.Content.Length), usage.CompletionTokens);
+        Assert.Equal(UsageCharge.Estimate(ChatCluster.ProviderSystemPrompt.Length + prompt.Length), usage.PromptTokens); // one request: a resume sends no prompt again
     }
 
     [Fact]

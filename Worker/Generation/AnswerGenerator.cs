@@ -192,7 +192,8 @@ internal sealed class AnswerGenerator(
             wholeAnswer: outcome.Status == MessageStatus.Completed && (job.Resume is null || providerResumed),
             promptCharacters,
             Math.Max(0, Characters(relayed.Parts) - inherited),
-            providerResumed ? 0 : inherited);
+            inherited, // covered by the provider's report when it resumed its own stream and reported the whole answer (above)
+            oneRequest: providerResumed);
     }
 
     private static long Characters(IReadOnlyList<MessagePart>? parts) => parts?.Sum(p => (long)p.Text.Length) ?? 0;

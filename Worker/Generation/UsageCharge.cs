@@ -19,8 +19,10 @@ internal static class UsageCharge
     /// <param name="wholeAnswer">The report covers the whole answer: it completed here from its start (or the provider resumed its own stream).</param>
     /// <param name="promptCharacters">Characters sent to the model for the answer's first request.</param>
     /// <param name="generatedCharacters">Characters this instance streamed.</param>
-    /// <param name="inheritedCharacters">Characters streamed before a takeover by the instance that stopped (0: none, or covered by the report).</param>
-    public static TokenUsage? Of(TokenUsage? reported, bool wholeAnswer, long promptCharacters, long generatedCharacters, long inheritedCharacters)
+    /// <param name="inheritedCharacters">Characters streamed before a takeover by the instance that stopped (0: none).</param>
+    /// <param name="oneRequest">The takeover resumed the stopped instance's own response at the provider: its request
+    /// is the answer's only one (this instance sent no prompt again).</param>
+    public static TokenUsage? Of(TokenUsage? reported, bool wholeAnswer, long promptCharacters, long generatedCharacters, long inheritedCharacters, bool oneRequest = false)
     {
         if ((wholeAnswer && reported is not null) || generatedCharacters + inheritedCharacters == 0)
         {
@@ -31,8 +33,9 @@ internal static class UsageCharge
         var completion = Math.Max(reported?.CompletionTokens ?? 0, Estimate(generatedCharacters));
         if (inheritedCharacters > 0)
         {
-            // The stopped instance's request and what it streamed; this instance's own request is in `prompt`.
-            prompt += Estimate(promptCharacters);
+            // What the stopped instance streamed, and its request unless it was the only one (a resumed response); this
+            // instance's own request is in `prompt`.
+            prompt += oneRequest ? 0 : Estimate(promptCharacters);
             completion += Estimate(inheritedCharacters);
         }
 
