@@ -91,11 +91,12 @@ public sealed class OrphanClaimTests(ChatCluster cluster)
         await Task.Delay(TimeSpan.FromSeconds(1.5)); // longer than Chat:ReplayTtl: the condition under test
         Assert.Equal(1, await db.StreamLengthAsync(chunks));
 
-        await db.KeyExpireAsync(chunks, TimeSpan.FromSeconds(2)); // as if its last chunk were long ago
+        await db.KeyExpireAsync(chunks, TimeSpan.FromSeconds(5)); // as if its last chunk were long ago
         await state.RenewStatesAsync([answer]);
-        Assert.InRange((await db.KeyTimeToLiveAsync(chunks))!.Value, TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(20));
+        Assert.InRange((await db.KeyTimeToLiveAsync(chunks))!.Value, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(20));
 
         await state.FinishAsync(answer.ConversationId, answer.MessageId, ChatStreaming.Contracts.MessageStatus.Completed, null);
-        Assert.InRange((await db.KeyTimeToLiveAsync(chunks))!.Value, TimeSpan.Zero, TimeSpan.FromSeconds(1));
+        var ended = await db.KeyTimeToLiveAsync(chunks);
+        Assert.True(ended is { } ttl ? ttl <= TimeSpan.FromSeconds(1) : !await db.KeyExistsAsync(chunks), $"the ended answer's buffer lives {ended}"); // gone already, on a slow machine
     }
 }

@@ -139,7 +139,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
         var survivors = await SurvivorsAsync(redis, database); // starts the fake OpenAI server
         var silent = silentForEver
             ? FakeReply.Tokens(50, 25) with { StallAfter = 0 }
-            : FakeReply.Tokens(400, 25) with { FirstDelay = TimeSpan.FromSeconds(2) }; // 18 s: still generating when the owner wakes
+            : FakeReply.Tokens(400, 25) with { FirstDelay = TimeSpan.FromSeconds(4) }; // 20 s: still generating when the owner wakes
         var again = FakeReply.Tokens(20, 50);
         cluster.FakeModel.EnqueueFor(prompt, silent);
         cluster.FakeModel.EnqueueFor(prompt, again);
@@ -152,10 +152,15 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
         var first = cluster.FakeModel.Responses.Values.Single(r => r.Prompt == prompt);
 
         paused.Process.Signal(Signals.Stop);
-        Assert.Equal(0, first.GeneratedDeltas); // paused before its first token came (2 s after the request at the soonest)
+        Assert.Equal(0, first.GeneratedDeltas); // paused before its first token came (4 s after the request at the soonest)
         try
         {
             await Wait.UntilAsync(() => watcher.Resumed.Any(r => r.MessageId == messageId), TimeSpan.FromSeconds(45), "no instance carried the answer on");
+            if (!silentForEver)
+            {
+                // Its first tokens wait in the sleeping owner's socket: woken, it relays one (the fence refuses it).
+                await Wait.UntilAsync(() => first.GeneratedDeltas > 0, TimeSpan.FromSeconds(30), "the owner's response gave nothing");
+            }
         }
         finally
         {
@@ -189,7 +194,8 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
         await using var watcher = await cluster.ConnectAsync(hubs[0].Url, "takeover-charged");
         await using var sender = await cluster.ConnectAsync(doomed.Url, "takeover-charged");
         var sent = await sender.SendAsync((await watcher.CreateConversationAsync()).Id, prompt, model: "responses");
-        await watcher.WaitForChunksAsync(sent.AssistantMessageId, 12);
+        var streamed = string.Concat(reply.Deltas.Take(12));
+        await Wait.UntilAsync(() => watcher.TextOf(sent.AssistantMessageId) == streamed, TimeSpan.FromSeconds(30), "the owner did not stream the 12 tokens"); // in 12 chunks or fewer
 
         doomed.Process.Signal(Signals.Kill);
         await Wait.UntilAsync(() => watcher.Resumed.Any(r => r.MessageId == sent.AssistantMessageId), TimeSpan.FromSeconds(45), "no instance carried the answer on");
@@ -197,7 +203,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
         var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(60));
 
         Assert.Equal(MessageStatus.Cancelled, finished.Status);
-        Assert.Equal(string.Concat(reply.Deltas.Take(12)), finished.Content);
+        Assert.Equal(streamed, finished.Content);
         // Before: nothing charged (the dead owner's part counted as covered by a report that never came).
         var usage = Assert.Single(await watcher.Hub.GetUsage(null), u => u.Model == "responses");
         Assert.Equal((1L, 1L), (usage.Answers, usage.EstimatedAnswers));
