@@ -24,8 +24,9 @@ public sealed class BenchmarkRunnerTests(ChatCluster cluster)
         Assert.Equal(1, result.UnfinishedStreams);
         Assert.Equal(3 * 10 + 5, result.Chunks);
         Assert.Equal(0, result.Duplicated);
-        Assert.True(result.StartSeconds >= 3, $"the streams started in {result.StartSeconds:0.0} s");
-        Assert.True(result.DurationSeconds >= result.StartSeconds + 1 + 2, $"the run ended at {result.DurationSeconds:0.0} s, before the stuck answer's deadline");
+        // Within 0.1 s: a timer's 3 s can end a few milliseconds short by the Stopwatch (seen in a clean-clone run: 2.99 s).
+        Assert.True(result.StartSeconds >= 2.9, $"the streams started in {result.StartSeconds:0.000} s");
+        Assert.True(result.DurationSeconds >= result.StartSeconds + 1 + 2 - 0.1, $"the run ended at {result.DurationSeconds:0.000} s, before the stuck answer's deadline");
     }
 
     [Fact]
