@@ -210,11 +210,9 @@ public sealed partial class ChatSession
                     {
                         await OpenAsync(id, cancellationToken);
                     }
-                    catch (Exception ex) when (ex is Microsoft.AspNetCore.SignalR.HubException or InvalidOperationException or IOException or TimeoutException
-                        || (ex is OperationCanceledException && !cancellationToken.IsCancellationRequested))
+                    catch (Exception ex) when (IsRefusedOrDisconnected(ex) && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
                     {
-                        // the connection is failing, reconnecting or closed (a closing connection cancels the calls it
-                        // has pending): try again at the next tick
+                        // the connection is failing, reconnecting or closed: try again at the next tick
                     }
                 }
             }

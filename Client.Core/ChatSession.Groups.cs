@@ -27,7 +27,7 @@ public sealed partial class ChatSession
         {
             await OpenAsync(conversationId, CancellationToken.None);
         }
-        catch (Exception ex) when (ex is Microsoft.AspNetCore.SignalR.HubException or InvalidOperationException or OperationCanceledException or IOException or TimeoutException)
+        catch (Exception ex) when (IsRefusedOrDisconnected(ex))
         {
             // the connection is failing: its reconnect opens the conversation again
         }
@@ -44,9 +44,16 @@ public sealed partial class ChatSession
         {
             await Connection.AsChatHub(CancellationToken.None).LeaveConversation(conversationId);
         }
-        catch (Exception ex) when (ex is Microsoft.AspNetCore.SignalR.HubException or InvalidOperationException or OperationCanceledException or IOException)
+        catch (Exception ex) when (IsRefusedOrDisconnected(ex))
         {
             // not connected now (its groups went with the connection), or the server refused: nothing left to leave
         }
     }
+
+    /// <summary>
+    /// What a hub call throws when the server refused it or the connection is failing, reconnecting or closed (a closing
+    /// connection cancels the calls it has pending): the session's best-effort calls give up on these, never on a bug.
+    /// </summary>
+    private static bool IsRefusedOrDisconnected(Exception ex) =>
+        ex is Microsoft.AspNetCore.SignalR.HubException or InvalidOperationException or OperationCanceledException or IOException or TimeoutException;
 }

@@ -154,7 +154,6 @@ public sealed partial class ChatSession : IAsyncDisposable
             // Not opened (unknown, refused, the connection failing): the conversation open before stays the open one,
             // joined again, so its answers keep arriving and a send still goes there (best effort: a reconnect
             // reopens it anyway).
-            Interlocked.CompareExchange(ref opening, null, reading);
             ConversationId = back;
             await ReopenQuietlyAsync(back);
             throw;

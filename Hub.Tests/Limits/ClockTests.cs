@@ -21,7 +21,7 @@ public sealed class ClockTests(ChatCluster cluster)
         using var ahead = Host(TimeSpan.FromHours(1));
         var (conversation, question, user) = (Guid.NewGuid(), Guid.NewGuid(), $"clock-{Guid.NewGuid():N}");
         var (registeredOnTime, registeredAhead) = (Guid.NewGuid(), Guid.NewGuid());
-        var none = new Admission(AdmissionResult.Admitted, "none", Counted: false, TimeSpan.Zero);
+        var none = new Admission(AdmissionResult.Admitted, "none", TimeSpan.Zero);
         await onTime.Services.GetRequiredService<GenerationState>().RegisterAsync(registeredOnTime, conversation, question, user, none);
         await ahead.Services.GetRequiredService<GenerationState>().RegisterAsync(registeredAhead, conversation, question, user, none);
 

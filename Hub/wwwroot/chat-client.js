@@ -188,7 +188,6 @@ export class ChatClient {
       // Not opened (unknown, refused, the connection failing): the conversation open before stays the open one, joined
       // again, so its answers keep arriving and a send still goes there (best effort: a reconnect reopens it anyway).
       if (previous && previous !== conversationId && this.conversationId === conversationId) {
-        this.#openings.delete(opening);
         this.conversationId = previous;
         await this.open(previous).catch(() => {});
       }

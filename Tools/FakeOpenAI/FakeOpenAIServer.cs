@@ -182,7 +182,7 @@ public sealed partial class FakeOpenAIServer : IAsyncDisposable
                 return;
             }
 
-            var wait = i == 0 ? reply.FirstDelay : reply.Delay;
+            var wait = reply.WaitBefore(i);
             if (wait > TimeSpan.Zero)
             {
                 await Task.Delay(wait, aborted);

@@ -22,6 +22,9 @@ public sealed record FakeReply
     /// <summary>How long the model thinks before its first delta (none by default).</summary>
     public TimeSpan FirstDelay { get; init; }
 
+    /// <summary>The wait before delta <paramref name="index"/>: <see cref="FirstDelay"/>, then <see cref="Delay"/>.</summary>
+    public TimeSpan WaitBefore(int index) => index == 0 ? FirstDelay : Delay;
+
     /// <summary>A status other than 200 answers with an OpenAI-style error body instead of a stream.</summary>
     public int Status { get; init; } = 200;
 

@@ -118,7 +118,7 @@ public sealed class FakeResponse(string id, string model, bool background, strin
         {
             for (var i = 0; i < reply.Deltas.Count; i++)
             {
-                var wait = i == 0 ? reply.FirstDelay : reply.Delay;
+                var wait = reply.WaitBefore(i);
                 if (wait > TimeSpan.Zero)
                 {
                     await Task.Delay(wait, cancellationToken);

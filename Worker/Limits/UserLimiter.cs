@@ -110,7 +110,7 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
         var sendId = clientMessageId is null ? "g:" + Guid.NewGuid().ToString("N") : $"c:{conversationId:N}:{clientMessageId}";
         if (!Enabled)
         {
-            return new Admission(AdmissionResult.Admitted, sendId, Counted: false, TimeSpan.Zero);
+            return new Admission(AdmissionResult.Admitted, sendId, TimeSpan.Zero);
         }
 
         // The window's times are Redis's (TIME in the script); the day of the token budget is this instance's UTC date.
@@ -124,11 +124,11 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
                 (long)Options.ReplayTtl.TotalMilliseconds, WindowMilliseconds, asNew ? "1" : "0", Options.TokensPerDayPerUser, untilMidnight]))!;
         return ((int)reply[0], (long)reply[1]) switch
         {
-            (0, 1) => new Admission(AdmissionResult.Admitted, sendId, Counted: true, TimeSpan.Zero) { AddedSend = (long)reply[2] == 1, AddedReservation = (long)reply[3] == 1 },
-            (0, _) => new Admission(AdmissionResult.Admitted, sendId, Counted: false, TimeSpan.Zero) { SeenBefore = true },
-            (1, var waitMs) => new Admission(AdmissionResult.TooManyMessages, sendId, Counted: false, TimeSpan.FromMilliseconds(waitMs)),
-            (3, var waitMs) => new Admission(AdmissionResult.TokenBudgetSpent, sendId, Counted: false, TimeSpan.FromMilliseconds(waitMs)),
-            _ => new Admission(AdmissionResult.TooManyRunning, sendId, Counted: false, ConcurrencyRetryAfter),
+            (0, 1) => new Admission(AdmissionResult.Admitted, sendId, TimeSpan.Zero) { AddedSend = (long)reply[2] == 1, AddedReservation = (long)reply[3] == 1 },
+            (0, _) => new Admission(AdmissionResult.Admitted, sendId, TimeSpan.Zero) { SeenBefore = true },
+            (1, var waitMs) => new Admission(AdmissionResult.TooManyMessages, sendId, TimeSpan.FromMilliseconds(waitMs)),
+            (3, var waitMs) => new Admission(AdmissionResult.TokenBudgetSpent, sendId, TimeSpan.FromMilliseconds(waitMs)),
+            _ => new Admission(AdmissionResult.TooManyRunning, sendId, ConcurrencyRetryAfter),
         };
     }
 
@@ -159,7 +159,7 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
     /// </summary>
     internal async Task RefundAsync(string userId, Admission admission)
     {
-        if (!admission.Counted || !(admission.AddedSend || admission.AddedReservation))
+        if (!admission.AddedSend && !admission.AddedReservation)
         {
             return;
         }
