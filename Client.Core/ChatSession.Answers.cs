@@ -40,7 +40,7 @@ public sealed partial class ChatSession
         }
     }
 
-    private async Task ApplyChunkAsync(Chunk chunk)
+    internal async Task ApplyChunkAsync(Chunk chunk)
     {
         ChunkReceived?.Invoke(chunk);
         var answer = Answer(chunk.MessageId, chunk.ConversationId);
@@ -87,7 +87,7 @@ public sealed partial class ChatSession
         }
     }
 
-    private Task ApplyFinished(GenerationFinished finished)
+    internal Task ApplyFinished(GenerationFinished finished)
     {
         ApplyFinishedCore(Answer(finished.MessageId, finished.ConversationId), finished);
         return Task.CompletedTask;
@@ -117,6 +117,7 @@ public sealed partial class ChatSession
             answer.PartsBuilder.Reset(parts); // the saved parts are the truth too
         }
 
+        answer.LastSequence = Math.Max(answer.LastSequence, finished.LastSequence); // its last chunks may be parts, not text
         answer.Finished = finished;
         Finished?.Invoke(answer);
     }
@@ -154,7 +155,7 @@ public sealed partial class ChatSession
     }
 
     /// <summary>Messages read from the server: answers that ended get their end, streaming ones the text so far.</summary>
-    private void ApplySnapshot(IEnumerable<Message> messages)
+    internal void ApplySnapshot(IEnumerable<Message> messages)
     {
         foreach (var message in messages.Where(m => m.Role == MessageRole.Assistant))
         {
@@ -177,7 +178,8 @@ public sealed partial class ChatSession
                     answer.Finished = finished;
                 }
             }
-            else if ((message.LastSequence ?? 0) > answer.LastSequence && message.Content.StartsWith(answer.Text.ToString(), StringComparison.Ordinal))
+            else if (answer.Finished is null // a snapshot read before the end was heard is older than it
+                && (message.LastSequence ?? 0) > answer.LastSequence && message.Content.StartsWith(answer.Text.ToString(), StringComparison.Ordinal))
             {
                 Append(answer, message.Content[answer.Text.Length..], message.LastSequence ?? 0);
                 answer.PartsBuilder.Reset(message.Parts ?? []);
