@@ -300,6 +300,31 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
     }
 
     [Fact]
+    public async Task AnAnswerCancelledBeforeTheProviderSentItsResponsesIdStillCancelsItsBackgroundResponse()
+    {
+        // The response's id comes with its first event: a cancel before it (a user's stop right after sending) cut the
+        // stream with nothing read, nobody knew the id, and the response ran to its end at the provider, billed.
+        const string prompt = "cancel me before you know my response's id";
+        var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
+        var (a, b) = await SurvivorsAsync(redis, database); // starts the fake OpenAI server
+        var fake = cluster.FakeModel;
+        var reply = FakeReply.Tokens(100, 25) with { CreatedDelay = TimeSpan.FromSeconds(3) };
+        fake.EnqueueFor(prompt, reply);
+        await using var watcher = await cluster.ConnectAsync(a.Url, "cancel-before-id");
+        await using var sender = await cluster.ConnectAsync(b.Url, "cancel-before-id");
+        var sent = await sender.SendAsync((await watcher.CreateConversationAsync()).Id, prompt, model: "responses");
+        await Wait.UntilAsync(() => fake.Responses.Values.Any(r => r.Prompt == prompt), TimeSpan.FromSeconds(30), "the model was not asked");
+
+        Assert.True(await watcher.Hub.CancelGeneration(sent.AssistantMessageId));
+        var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId);
+
+        Assert.Equal(MessageStatus.Cancelled, finished.Status);
+        Assert.Equal("", finished.Content); // nothing after the cancel was relayed, though the stream was read on for the id
+        await AssertCancelledAtTheProviderAsync(prompt, reply, generatedAtLeast: 0);
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId, database));
+    }
+
+    [Fact]
     public async Task AnOrphanOfTheResponsesApiEndedInterruptedCancelsItsBackgroundResponseAtTheProvider()
     {
         // Chat:Failover = Interrupt: the instance that sweeps an orphan ends it with the text it streamed. Its background

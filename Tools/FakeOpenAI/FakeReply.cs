@@ -22,6 +22,12 @@ public sealed record FakeReply
     /// <summary>How long the model thinks before its first delta (none by default).</summary>
     public TimeSpan FirstDelay { get; init; }
 
+    /// <summary>
+    /// How long the Responses API takes to accept the request: its first event (<c>response.created</c>, which carries
+    /// the response's id) comes after it; the response exists (and can be cancelled) from the request on.
+    /// </summary>
+    public TimeSpan CreatedDelay { get; init; }
+
     /// <summary>The wait before delta <paramref name="index"/>: <see cref="FirstDelay"/>, then <see cref="Delay"/>.</summary>
     public TimeSpan WaitBefore(int index) => index == 0 ? FirstDelay : Delay;
 

@@ -110,6 +110,11 @@ public sealed class FakeResponse(string id, string model, bool background, strin
     {
         await Task.Yield();
         var itemId = $"msg_{Id}";
+        if (reply.CreatedDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(reply.CreatedDelay, CancellationToken.None); // nobody knows its id to cancel it yet
+        }
+
         Add("response.created", new JsonObject { ["response"] = ResponseObject("queued", [], null) });
         Add("response.in_progress", new JsonObject { ["response"] = ResponseObject("in_progress", [], null) }, "in_progress");
         Add("response.output_item.added", new JsonObject { ["output_index"] = 0, ["item"] = Message("in_progress") });

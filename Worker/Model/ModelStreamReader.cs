@@ -31,6 +31,15 @@ internal sealed class ModelStreamReader(
     public const string ConnectionLost = "the connection to the model was lost during the answer";
 
     /// <summary>
+    /// How long a background response's stream is still read, once its answer is cancelled, for the response's id (its
+    /// first event): without it nobody can cancel the response at the provider, which would generate it, and bill it, to
+    /// its end for nobody. A cancel that comes right after the request (a user's stop, a takeover fencing an owner woken
+    /// with the provider's first events still unread) is the case; a provider that sends nothing for this long is not
+    /// waited for longer.
+    /// </summary>
+    public static readonly TimeSpan BackgroundIdGrace = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// Streams <paramref name="catalogModel"/>'s answer to <paramref name="messages"/>: text, reasoning, and the tool calls
     /// and results of the function invocation around it (each round's usage added up). A resumable model
     /// (<see cref="ModelOptions.Resumable"/>) runs it as a background response and gives every delta its continuation;
@@ -84,7 +93,24 @@ internal sealed class ModelStreamReader(
         var finished = false; // the model said the answer ended (a finish reason after its last delta)
         TokenUsage? usage = null;
         using var stall = new CancellationTokenSource();
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(generationToken, stall.Token);
+        // A background response's stream is cut at a cancel once its id is known (or after BackgroundIdGrace); any
+        // other stream at once.
+        using var linked = model.Resumable
+            ? CancellationTokenSource.CreateLinkedTokenSource(stall.Token)
+            : CancellationTokenSource.CreateLinkedTokenSource(generationToken, stall.Token);
+        using var cut = model.Resumable
+            ? generationToken.Register(() =>
+            {
+                if (Volatile.Read(ref background.Value) is null)
+                {
+                    linked.CancelAfter(BackgroundIdGrace);
+                }
+                else
+                {
+                    linked.Cancel();
+                }
+            })
+            : default;
         using var watched = watchdog.Watch(stall, model.StallTimeout);
         var pipeline = RetryPipeline(model, () => taken, watched, () => retries++);
         using var activity = WorkerTracing.Source.StartActivity("chat.model", ActivityKind.Client);
@@ -94,6 +120,7 @@ internal sealed class ModelStreamReader(
         {
             await pipeline.ExecuteAsync(async token =>
             {
+                generationToken.ThrowIfCancellationRequested(); // no request (nor a retry) for an answer already cancelled
                 watched.Touch();
                 await foreach (var update in catalogModel.Client.GetStreamingResponseAsync(messages, chatOptions, token))
                 {
@@ -102,13 +129,30 @@ internal sealed class ModelStreamReader(
                     {
                         // Only the background response's own updates (they carry its continuation): the function
                         // invocation's tool-result updates are not the provider's and need not carry its response id.
-                        background.Value = update.ResponseId ?? background.Value;
+                        Volatile.Write(ref background.Value, update.ResponseId ?? background.Value);
+                    }
+
+                    if (generationToken.IsCancellationRequested)
+                    {
+                        if (!model.Resumable || background.Value is not null)
+                        {
+                            generationToken.ThrowIfCancellationRequested(); // cancelled, and the response's id is known
+                        }
+
+                        continue; // cancelled before its id came: read on for the id only
                     }
 
                     finishReason = update.FinishReason?.Value ?? finishReason;
                     foreach (var content in update.Contents)
                     {
                         finished &= content is UsageContent; // anything after a round's finish (a tool's result, the next round) is unfinished again
+                        if (content is FunctionResultContent)
+                        {
+                            // The round that asked for the tool is done at the provider; the next one is a new
+                            // background response, whose id comes with its first event.
+                            Volatile.Write(ref background.Value, null);
+                        }
+
                         if (content is UsageContent reported)
                         {
                             // One per model round: a tool call is a round of its own.
