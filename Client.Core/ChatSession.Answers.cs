@@ -210,7 +210,7 @@ public sealed partial class ChatSession
 
                     try
                     {
-                        await OpenAsync(id, cancellationToken);
+                        await RejoinAsync(id, cancellationToken);
                     }
                     catch (Exception ex) when (IsRefusedOrDisconnected(ex) && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
                     {

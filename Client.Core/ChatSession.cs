@@ -83,7 +83,7 @@ public sealed partial class ChatSession : IAsyncDisposable
             StateChanged?.Invoke("reconnected");
             if (ConversationId is { } id)
             {
-                await OpenAsync(id, CancellationToken.None); // a new connection is in no group; the snapshot brings what was missed
+                await RejoinAsync(id, CancellationToken.None); // a new connection is in no group; the snapshot brings what was missed
             }
         };
     }
@@ -114,6 +114,13 @@ public sealed partial class ChatSession : IAsyncDisposable
 
     public event Action<Chunk>? ChunkReceived;
 
+    /// <summary>
+    /// The open conversation was joined again without the app asking (after a reconnect, or by the watchdog): its
+    /// snapshot, already applied to the answers, so the app can show what came while this client was away (messages and
+    /// answers it never heard of: nothing else tells it).
+    /// </summary>
+    public event Action<ConversationSnapshot>? Rejoined;
+
     /// <summary>"reconnecting", "reconnected" or "disconnected".</summary>
     public event Action<string>? StateChanged;
 
@@ -130,6 +137,12 @@ public sealed partial class ChatSession : IAsyncDisposable
     {
         await Connection.StartAsync(cancellationToken);
         watchdog = WatchAsync(closing.Token);
+    }
+
+    private async Task RejoinAsync(Guid conversationId, CancellationToken cancellationToken)
+    {
+        var snapshot = await OpenAsync(conversationId, cancellationToken);
+        Rejoined?.Invoke(snapshot);
     }
 
     /// <summary>

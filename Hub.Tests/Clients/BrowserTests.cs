@@ -146,6 +146,36 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         Assert.Equal("seen everywhere", await second.InnerTextAsync("#messages li.user .text"));
     }
 
+    [Theory]
+    [MemberData(nameof(Apps))]
+    public async Task AfterANewConnectionThePageShowsWhatCameWhileItWasAway(string app)
+    {
+        // The page's link is cut and comes back on the other instance, which never knew its connection: stateful
+        // reconnect cannot bridge that, so the page gets a new connection, in no group. The question and answer another
+        // tab sent meanwhile were never heard (no MessageAdded, no GenerationStarted): only the rejoin's snapshot has them.
+        var user = $"{Name(app)}-away";
+        await using var proxy = new TcpProxy(new Uri(cluster.A));
+        var page = await browser.SignedInPageAsync(proxy.Url, app, user);
+        try
+        {
+            var conversationId = Guid.Parse(await BrowserSession.NewConversationAsync(page));
+            await using var elsewhere = await cluster.ConnectAsync(cluster.B, user);
+
+            proxy.Redirect(new Uri(cluster.B));
+            proxy.Cut(TimeSpan.FromSeconds(3));
+            var sent = await elsewhere.SendAsync(conversationId, "sent while the page was away");
+            var finished = await elsewhere.WaitForFinishedAsync(sent.AssistantMessageId);
+
+            await BrowserSession.WaitForAsync(page, $"{Answer}[data-status='completed']");
+            Assert.Equal("sent while the page was away", await page.InnerTextAsync("#messages li.user .text"));
+            await AssertShowsAsync(page, Answer, finished.Content);
+        }
+        finally
+        {
+            await page.Context.CloseAsync(); // its proxy goes with this test: the page is not reused
+        }
+    }
+
     /// <summary>
     /// A page on an instance whose model answers slowly, with an answer streaming (or, without <paramref name="send"/>,
     /// the next one queued) that lasts <paramref name="seconds"/>. Five tokens a second: the page draws each one, and a

@@ -12,7 +12,7 @@ namespace ChatStreaming.Hub.Tests.Infrastructure;
 internal sealed class TcpProxy : IAsyncDisposable
 {
     private readonly TcpListener listener = new(IPAddress.Loopback, 0);
-    private readonly IPEndPoint upstream;
+    private volatile IPEndPoint upstream;
     private readonly ConcurrentDictionary<TcpClient, TcpClient> links = new();
     private readonly CancellationTokenSource stopping = new();
     private readonly Task accepting;
@@ -37,6 +37,9 @@ internal sealed class TcpProxy : IAsyncDisposable
             Drop(client, server);
         }
     }
+
+    /// <summary>Connections opened from now on go to <paramref name="upstreamUrl"/> (another hub: a client comes back elsewhere).</summary>
+    public void Redirect(Uri upstreamUrl) => upstream = new IPEndPoint(IPAddress.Loopback, upstreamUrl.Port);
 
     private bool IsCut => Environment.TickCount64 < Interlocked.Read(ref cutUntil);
 

@@ -103,6 +103,15 @@ public sealed partial class Chat
             }
         });
         chat.ConversationChanged += change => Refresh(() => OnConversationChanged(change));
+        // Joined again after a reconnect (or by the watchdog): what came meanwhile is only in the snapshot.
+        chat.Rejoined += snapshot => _ = InvokeAsync(() => RunAsync(async () =>
+        {
+            if (snapshot.Conversation.Id == chat.ConversationId)
+            {
+                await OpenCoreAsync(snapshot.Conversation.Id, snapshot);
+                StateHasChanged();
+            }
+        }));
         chat.StateChanged += state => Refresh(() => connectionText = state switch
         {
             "reconnecting" => "Connection lost, reconnecting…",
