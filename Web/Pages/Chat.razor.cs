@@ -103,14 +103,17 @@ public sealed partial class Chat
             }
         });
         chat.ConversationChanged += change => Refresh(() => OnConversationChanged(change));
-        // Joined again after a reconnect (or by the watchdog): what came meanwhile is only in the snapshot.
+        // Joined again after a reconnect (or by the watchdog): what came meanwhile is only in the snapshot. Redrawn only
+        // when it holds a message the page does not show: the watchdog rejoins every 10 s while an answer is quiet (a
+        // model thinking), and a redraw would close an edit in progress.
         chat.Rejoined += snapshot => _ = InvokeAsync(() => RunAsync(async () =>
         {
-            if (snapshot.Conversation.Id == chat.ConversationId)
+            if (snapshot.Conversation.Id == chat.ConversationId && snapshot.Messages.Any(m => messages.All(shown => shown.Id != m.Id)))
             {
                 await OpenCoreAsync(snapshot.Conversation.Id, snapshot);
-                StateHasChanged();
             }
+
+            StateHasChanged();
         }));
         chat.StateChanged += state => Refresh(() => connectionText = state switch
         {
