@@ -35,6 +35,9 @@ public sealed class AnswerState(Guid messageId, Guid conversationId)
     /// <summary>The catalog model that answered (known once it ended).</summary>
     public string? Model => Finished?.Model;
 
+    /// <summary>Quiet, and not in the snapshot of its conversation's shown branch: the watchdog leaves it alone.</summary>
+    internal bool OffBranch { get; set; }
+
     /// <summary>When this client last heard of the answer (a chunk, a snapshot, its start).</summary>
     public DateTimeOffset LastHeard { get; set; } = DateTimeOffset.UtcNow;
 }

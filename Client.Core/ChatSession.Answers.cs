@@ -161,6 +161,7 @@ public sealed partial class ChatSession
         {
             var known = Find(message.Id) is not null;
             var answer = Answer(message.Id, message.ConversationId);
+            answer.OffBranch = false;
             if (message.Status != MessageStatus.Streaming)
             {
                 var finished = new GenerationFinished(
@@ -198,7 +199,7 @@ public sealed partial class ChatSession
                 AnswerState[] silent;
                 lock (answers)
                 {
-                    silent = [.. answers.Values.Where(a => a.Finished is null && a.ConversationId == ConversationId && a.LastHeard < quiet)];
+                    silent = [.. answers.Values.Where(a => a.Finished is null && !a.OffBranch && a.ConversationId == ConversationId && a.LastHeard < quiet)];
                 }
 
                 if (silent.Length > 0 && ConversationId is { } id && Connection.State == HubConnectionState.Connected)
@@ -210,7 +211,13 @@ public sealed partial class ChatSession
 
                     try
                     {
-                        await RejoinAsync(id, cancellationToken);
+                        var snapshot = await RejoinAsync(id, cancellationToken);
+                        foreach (var answer in silent.Where(a => snapshot.Messages.All(m => m.Id != a.MessageId)))
+                        {
+                            // Not on the branch the conversation shows (its question was edited, or another answer
+                            // chosen): no rejoin brings its end, so it is not watched until a snapshot holds it again.
+                            answer.OffBranch = true;
+                        }
                     }
                     catch (Exception ex) when (IsRefusedOrDisconnected(ex) && !(ex is OperationCanceledException && cancellationToken.IsCancellationRequested))
                     {

@@ -139,10 +139,11 @@ public sealed partial class ChatSession : IAsyncDisposable
         watchdog = WatchAsync(closing.Token);
     }
 
-    private async Task RejoinAsync(Guid conversationId, CancellationToken cancellationToken)
+    private async Task<ConversationSnapshot> RejoinAsync(Guid conversationId, CancellationToken cancellationToken)
     {
         var snapshot = await OpenAsync(conversationId, cancellationToken);
         Rejoined?.Invoke(snapshot);
+        return snapshot;
     }
 
     /// <summary>

@@ -69,6 +69,44 @@ public sealed class ChatSessionTests(ChatCluster cluster)
     }
 
     [Fact]
+    public async Task AnAnswerLeftOnAnotherBranchThatEndedUnheardIsRejoinedForOnceNotForEver()
+    {
+        // Its question was edited while it streamed, and it ended while this session had another conversation open: the
+        // conversation's snapshot (its active branch) does not hold it, so no rejoin brings its end. The watchdog
+        // rejoined for it every QuietLimit for as long as the conversation stayed open (a join and a Postgres read every
+        // 10 s by default, for ever).
+        var hub = await cluster.LongAnswerHubAsync();
+        var token = await cluster.TokenAsync("off-branch");
+        await using var session = new ChatSession(new Uri(hub.Url), () => Task.FromResult<string?>(token)) { QuietLimit = TimeSpan.FromSeconds(1) };
+        var rejoins = 0;
+        session.Rejoined += _ => Interlocked.Increment(ref rejoins);
+        await session.StartAsync(CancellationToken.None);
+        var elsewhere = await session.CreateConversationAsync("elsewhere", CancellationToken.None);
+        var branched = await session.CreateConversationAsync("branched", CancellationToken.None);
+        await using var watcher = await ChatTestClient.ConnectAsync(hub.Url, token);
+        await watcher.Hub.JoinConversation(branched.Id);
+        var first = await session.SendAsync("the question before its edit", CancellationToken.None);
+        await Wait.UntilAsync(() => session.Find(first.AssistantMessageId)?.LastSequence > 0, Wait.Default, "the first answer did not stream");
+        var edited = await session.EditAsync(first.UserMessageId, "the question edited", CancellationToken.None);
+        await Wait.UntilAsync(() => session.Find(edited.AssistantMessageId)?.LastSequence > 0, Wait.Default, "the edited question's answer did not stream");
+
+        await session.OpenAsync(elsewhere.Id, CancellationToken.None);
+        Assert.True(await session.CancelAsync(first.AssistantMessageId)); // ends unheard: the session left its conversation
+        Assert.True(await session.CancelAsync(edited.AssistantMessageId));
+        await watcher.WaitForFinishedAsync(first.AssistantMessageId);
+        await watcher.WaitForFinishedAsync(edited.AssistantMessageId);
+        await session.OpenAsync(branched.Id, CancellationToken.None);
+        Assert.Equal(MessageStatus.Cancelled, session.Find(edited.AssistantMessageId)!.Finished?.Status); // on the branch shown
+        Interlocked.Exchange(ref rejoins, 0);
+        await Task.Delay(TimeSpan.FromSeconds(5));
+
+        Assert.InRange(Volatile.Read(ref rejoins), 0, 1); // before: one a second
+        // Shown again (its branch chosen), its end is in the snapshot.
+        await session.SelectBranchAsync(first.AssistantMessageId, CancellationToken.None);
+        Assert.Equal(MessageStatus.Cancelled, session.Find(first.AssistantMessageId)!.Finished?.Status);
+    }
+
+    [Fact]
     public async Task MessagePackAndJsonClientsInOneConversationEachGetEveryChunkOnceInOrderAndTheSavedText()
     {
         var token = await cluster.TokenAsync("binary");

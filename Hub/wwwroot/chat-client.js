@@ -115,10 +115,14 @@ export class ChatClient {
 
   #checkQuiet() {
     const quiet = Date.now() - this.quietLimitMs;
-    const silent = [...this.answers.values()].filter((a) => a.status === "streaming" && a.conversationId === this.conversationId && a.lastHeard < quiet);
+    const silent = [...this.answers.values()].filter((a) => a.status === "streaming" && !a.offBranch && a.conversationId === this.conversationId && a.lastHeard < quiet);
     if (silent.length === 0 || this.connection.state !== signalR.HubConnectionState.Connected) return;
     for (const answer of silent) answer.lastHeard = Date.now();
-    this.open(this.conversationId).catch((e) => this.onError(e));
+    this.open(this.conversationId).then((snapshot) => {
+      // Not on the branch the conversation shows (its question was edited, another answer chosen): no rejoin brings its
+      // end, so it is not watched until a snapshot holds it again.
+      for (const answer of silent) if (!snapshot.messages.some((m) => m.id === answer.messageId)) answer.offBranch = true;
+    }).catch((e) => this.onError(e));
   }
 
   listConversations() { return this.connection.invoke("ListConversations"); }
@@ -244,6 +248,7 @@ export class ChatClient {
 
   #applySnapshot(message) {
     const answer = this.#answer(message.id, message.conversationId, message.parentId ?? null);
+    answer.offBranch = false;
     const parts = partsOf(message);
     if (message.status !== "streaming") {
       Object.assign(answer, { text: message.content, parts, model: message.model ?? null, lastSequence: message.lastSequence ?? 0, status: message.status, error: message.error ?? null, finishReason: message.finishReason ?? null });
