@@ -108,7 +108,7 @@ public sealed partial class Chat
         // model thinking), and a redraw would close an edit in progress.
         chat.Rejoined += snapshot => _ = InvokeAsync(() => RunAsync(async () =>
         {
-            if (snapshot.Conversation.Id == chat.ConversationId && snapshot.Messages.Any(m => messages.All(shown => shown.Id != m.Id)))
+            if (snapshot.Conversation.Id == chat?.ConversationId && snapshot.Messages.Any(m => messages.All(shown => shown.Id != m.Id)))
             {
                 await OpenCoreAsync(snapshot.Conversation.Id, snapshot);
             }
