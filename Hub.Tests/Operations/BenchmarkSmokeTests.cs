@@ -90,7 +90,7 @@ public sealed class BenchmarkSmokeTests(ChatCluster cluster)
             }
 
             Assert.True(p.GetProperty("cpuMicrosecondsPerChunk").GetProperty("hubs").GetDouble() > 0, name);
-            Assert.Equal(0, p.GetProperty("unfinishedStreams").GetInt32());
+            Assert.True(p.GetProperty("unfinishedStreams").GetInt32() == 0 || name == "resumableStream", $"{name}: unfinished streams"); // its lost resumes (above)
 
             // Per token: the quick run's 20 streams × 150 tokens, each to two clients, twice; a chunk carries one token or more.
             Assert.Equal(2 * 20 * 150 * 2, p.GetProperty("tokenDeliveries").GetInt64());
