@@ -75,7 +75,8 @@ public sealed class OrphanClaimTests(ChatCluster cluster)
     public async Task ARunningAnswersReplayBufferOutlivesAShortReplayTtlSoASuccessorFindsItWhole()
     {
         // Chat:ReplayTtl 1 s, leases 10 s (the default): while the answer runs, its buffer lives two leases after its last
-        // chunk, refreshed with its lease; once it has ended, Chat:ReplayTtl.
+        // chunk, refreshed with its lease; once it has ended, until it is saved, past the sweep's unsaved grace; once
+        // saved, Chat:ReplayTtl.
         using var host = WorkerHost.Create(cluster, new Dictionary<string, string> { ["Chat:ReplayTtl"] = "00:00:01" });
         var state = host.Services.GetRequiredService<GenerationState>();
         var (_, answer) = await Limits.RenewalRaceTests.RegisteredAsync(state, host.Services.GetRequiredService<UserLimiter>(), "short-replay-ttl");
@@ -96,7 +97,19 @@ public sealed class OrphanClaimTests(ChatCluster cluster)
         Assert.InRange((await db.KeyTimeToLiveAsync(chunks))!.Value, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(20));
 
         await state.FinishAsync(answer.ConversationId, answer.MessageId, ChatStreaming.Contracts.MessageStatus.Completed, null);
+        // Decided, not yet saved: an instance that dies now leaves the decided end and the text to the sweep, which waits
+        // out its 60-s unsaved grace first. Before: both lived Chat:ReplayTtl (here 1 s), and the sweep found neither: it
+        // ended the answer interrupted and empty.
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        var key = RedisKeys.Generation(answer.ConversationId, answer.MessageId);
+        Assert.Equal("completed", (string?)await db.HashGetAsync(key, "status"));
+        Assert.Equal(1, await db.StreamLengthAsync(chunks));
+        Assert.True((await db.KeyTimeToLiveAsync(chunks)) > GenerationState.UnsavedGrace, "the unsaved end's buffer must outlive the sweep's grace");
+
+        // Saved: Chat:ReplayTtl from now.
+        await state.SavedAsync(answer.ConversationId, answer.MessageId);
         var ended = await db.KeyTimeToLiveAsync(chunks);
-        Assert.True(ended is { } ttl ? ttl <= TimeSpan.FromSeconds(1) : !await db.KeyExistsAsync(chunks), $"the ended answer's buffer lives {ended}"); // gone already, on a slow machine
+        Assert.True(ended is { } ttl ? ttl <= TimeSpan.FromSeconds(1) : !await db.KeyExistsAsync(chunks), $"the saved answer's buffer lives {ended}"); // gone already, on a slow machine
+        Assert.True(await db.KeyTimeToLiveAsync(key) is not { } stateTtl || stateTtl <= TimeSpan.FromSeconds(1));
     }
 }

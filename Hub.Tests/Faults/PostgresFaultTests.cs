@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace ChatStreaming.Hub.Tests.Faults;
 
 /// <summary>Postgres, the only durable store, away when answers end; answers whose instance never saved them.</summary>
-[Collection(OutageCollection.Name)]
+[Collection(FaultCollection.Name)] // with the faults for balance (README, "Tests"): the outages collection was the longest
 public sealed class PostgresFaultTests(ChatCluster cluster, ITestOutputHelper output)
 {
     [Fact]

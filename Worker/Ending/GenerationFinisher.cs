@@ -106,6 +106,11 @@ internal sealed class GenerationFinisher(
 
         WorkerLog.GenerationFinished(logger, final.MessageId, conversationId, announced.Status, announced.LastSequence, deltas);
         await redisRetry.ExecuteAsync(async _ => await broadcaster.GenerationFinishedAsync(announced), CancellationToken.None);
+        if (saved)
+        {
+            await ExpireSavedAsync(conversationId, final.MessageId);
+        }
+
         return (announced, saved);
     }
 
@@ -118,6 +123,19 @@ internal sealed class GenerationFinisher(
     {
         await store.SaveFinalAsync(new FinalMessage(messageId, "", MessageStatus.Failed, 0, error), CancellationToken.None);
         WorkerLog.GenerationFinished(logger, messageId, conversationId, MessageStatus.Failed, 0, 0);
+    }
+
+    /// <summary>Saved: a <c>Chat:ReplayTtl</c> shorter than the wait for a save applies from now (<see cref="GenerationState.SavedAsync"/>).</summary>
+    private async Task ExpireSavedAsync(Guid conversationId, Guid messageId)
+    {
+        try
+        {
+            await state.SavedAsync(conversationId, messageId);
+        }
+        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
+        {
+            // Redis away: the keys live the few minutes of an unsaved end instead.
+        }
     }
 
     private async Task KeepReplayAsync(Guid conversationId, Guid messageId)

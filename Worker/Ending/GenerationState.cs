@@ -198,6 +198,29 @@ internal sealed partial class GenerationState(
     /// <summary>Longer than the save's retries (≈ 45 s) and the unsaved-answer sweep's grace.</summary>
     public static readonly TimeSpan SaveRetryMargin = TimeSpan.FromMinutes(2);
 
+    /// <summary>
+    /// How long an ended answer's state and buffer live until it is saved: <c>Chat:ReplayTtl</c>, but never less than
+    /// the sweep's <see cref="UnsavedGrace"/> plus <see cref="SaveRetryMargin"/>. An instance that dies between deciding
+    /// an end and saving it leaves the decided end and the text to the sweep, which waits out that grace first; with a
+    /// shorter TTL they were gone by then and the answer was ended <c>interrupted</c>, empty.
+    /// </summary>
+    private long UnsavedTtlMilliseconds => Math.Max(TtlMilliseconds, (long)(UnsavedGrace + SaveRetryMargin).TotalMilliseconds);
+
+    /// <summary>
+    /// The answer is saved: its state and buffer live <c>Chat:ReplayTtl</c> from now. Only when that is shorter than
+    /// <see cref="UnsavedTtlMilliseconds"/> (a call more per answer then, none with the default TTL).
+    /// </summary>
+    public async Task SavedAsync(Guid conversationId, Guid messageId)
+    {
+        if (TtlMilliseconds >= UnsavedTtlMilliseconds)
+        {
+            return;
+        }
+
+        await Db.ScriptEvaluateAsync(GenerationScripts.Keep, [RedisKeys.Generation(conversationId, messageId), RedisKeys.Chunks(conversationId, messageId)], [TtlMilliseconds]);
+        await SetPointerAsync(Db, conversationId, messageId, TtlMilliseconds);
+    }
+
     public async Task<GenerationInfo?> GetGenerationAsync(Guid conversationId, Guid messageId)
     {
         var fields = await Db.HashGetAllAsync(RedisKeys.Generation(conversationId, messageId));
@@ -213,13 +236,13 @@ internal sealed partial class GenerationState(
         var final = (RedisResult[])(await Db.ScriptEvaluateAsync(
             GenerationScripts.Finish,
             [RedisKeys.Generation(conversationId, messageId), RedisKeys.Chunks(conversationId, messageId)],
-            [proposed.ToWireName(), TtlMilliseconds, error ?? "", epoch]))!;
+            [proposed.ToWireName(), UnsavedTtlMilliseconds, error ?? "", epoch]))!;
         if ((string)final[0]! == "fenced")
         {
             return null;
         }
 
-        await UnlistLeaseAsync(conversationId, messageId, (string)final[1]!, pointerTtlMilliseconds: TtlMilliseconds);
+        await UnlistLeaseAsync(conversationId, messageId, (string)final[1]!, pointerTtlMilliseconds: UnsavedTtlMilliseconds);
         return MessageStatusNames.ParseStatus((string)final[0]!);
     }
 
