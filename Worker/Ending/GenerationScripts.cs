@@ -97,7 +97,8 @@ internal static class GenerationScripts
         """;
 
     /// <summary>
-    /// Ends an answer whose owner is gone, once. KEYS: state, lost marker. ARGV: TTL, mode, unsaved grace, lost grace, the
+    /// Ends an answer whose owner is gone, once. KEYS: state, lost marker. ARGV: TTL (of the state it ends, until its
+    /// save, and of the lost marker: longer than the lost grace and the unsaved grace), mode, unsaved grace, lost grace, the
     /// answer's instance if its heartbeat is alive (else empty). Mode 'expired': its lease index entry ran
     /// out. Mode 'lost': Postgres says streaming and it has no current lease. Either way it is claimed only when its
     /// lease in its state is not current and no live instance owns it: its instance's heartbeat is gone, or its lease

@@ -156,7 +156,7 @@ internal sealed partial class GenerationState(
         var claimed = await Db.ScriptEvaluateAsync(
             GenerationScripts.ClaimOrphan,
             [state, RedisKeys.Lost(conversationId, messageId)],
-            [TtlMilliseconds, leaseExpired ? "expired" : "lost", (long)UnsavedGrace.TotalMilliseconds, (long)LostGrace.TotalMilliseconds, alive,
+            [UnsavedTtlMilliseconds, leaseExpired ? "expired" : "lost", (long)UnsavedGrace.TotalMilliseconds, (long)LostGrace.TotalMilliseconds, alive,
                 takeOver ? "continue" : "end", instance.Id, LeaseMilliseconds]);
         if (claimed.Resp2Type != ResultType.Array)
         {
