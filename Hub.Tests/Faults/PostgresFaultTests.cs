@@ -16,7 +16,7 @@ public sealed class PostgresFaultTests(ChatCluster cluster, ITestOutputHelper ou
     public async Task AnAnswerThatEndsWhilePostgresIsDownIsSavedOnceWhenItReturnsAndItsReplayOutlivesTheTtl()
     {
         var settings = cluster.Settings.ToDictionary();
-        settings["Chat:ReplayTtl"] = "00:00:03"; // shorter than the outage: only the save's keep-alive holds the buffer
+        settings["Chat:ReplayTtl"] = "00:00:03"; // shorter than the outage: the buffer is held by an unsaved end's TTL floor (3 min) and the save's keep-alive
         settings["Chat:Model:Simulated:TokensPerSecond"] = "20";
         settings["Chat:Model:Simulated:ResponseTokens"] = "40";
         await using var generator = await HubInstance.StartAsync(settings);

@@ -275,52 +275,46 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
         Assert.Equal((1L, 1L), usage.Where(u => u.Model == "completions").Select(u => (u.Answers, u.EstimatedAnswers)).Single());
     }
 
-    [Fact]
-    public async Task ACancelledAnswerOfTheResponsesApiCancelsItsBackgroundResponseAtTheProvider()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ACancelledAnswerOfTheResponsesApiCancelsItsBackgroundResponseAtTheProvider(bool beforeItsId)
     {
         // A background response goes on at the provider when its reader goes away (that is what lets a successor resume
-        // it, above): an answer cancelled here must cancel it there, or it runs to its end and is billed.
-        const string prompt = "cancel me at the provider too";
+        // it, above): an answer cancelled here must cancel it there, or it runs to its end and is billed. Its id comes
+        // with its first event (here, before its id: 3 s late): a cancel before it (a stop right after sending) cut the
+        // stream with nothing read, nobody knew the id, and the response ran to its end.
+        var prompt = beforeItsId ? "cancel me before you know my response's id" : "cancel me at the provider too";
         var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
         var (a, b) = await SurvivorsAsync(redis, database); // starts the fake OpenAI server
         var fake = cluster.FakeModel;
-        var reply = FakeReply.Tokens(300, 25); // 12 s at the provider: still generating when the cancel comes
+        var reply = beforeItsId
+            ? FakeReply.Tokens(100, 25) with { CreatedDelay = TimeSpan.FromSeconds(3) }
+            : FakeReply.Tokens(300, 25); // 12 s at the provider: still generating when the cancel comes
         fake.EnqueueFor(prompt, reply);
-        await using var watcher = await cluster.ConnectAsync(a.Url, "takeover-cancel");
-        await using var sender = await cluster.ConnectAsync(b.Url, "takeover-cancel");
+        var user = beforeItsId ? "cancel-before-id" : "takeover-cancel";
+        await using var watcher = await cluster.ConnectAsync(a.Url, user);
+        await using var sender = await cluster.ConnectAsync(b.Url, user);
         var sent = await sender.SendAsync((await watcher.CreateConversationAsync()).Id, prompt, model: "responses");
-        await watcher.WaitForChunksAsync(sent.AssistantMessageId, 3);
+        if (beforeItsId)
+        {
+            await Wait.UntilAsync(() => fake.Responses.Values.Any(r => r.Prompt == prompt), TimeSpan.FromSeconds(30), "the model was not asked");
+        }
+        else
+        {
+            await watcher.WaitForChunksAsync(sent.AssistantMessageId, 3);
+        }
 
         Assert.True(await watcher.Hub.CancelGeneration(sent.AssistantMessageId));
         var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId);
 
         Assert.Equal(MessageStatus.Cancelled, finished.Status);
-        await AssertCancelledAtTheProviderAsync(prompt, reply, generatedAtLeast: 3);
-        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId, database));
-    }
+        if (beforeItsId)
+        {
+            Assert.Equal("", finished.Content); // nothing after the cancel was relayed, though the stream was read on for the id
+        }
 
-    [Fact]
-    public async Task AnAnswerCancelledBeforeTheProviderSentItsResponsesIdStillCancelsItsBackgroundResponse()
-    {
-        // The response's id comes with its first event: a cancel before it (a user's stop right after sending) cut the
-        // stream with nothing read, nobody knew the id, and the response ran to its end at the provider, billed.
-        const string prompt = "cancel me before you know my response's id";
-        var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
-        var (a, b) = await SurvivorsAsync(redis, database); // starts the fake OpenAI server
-        var fake = cluster.FakeModel;
-        var reply = FakeReply.Tokens(100, 25) with { CreatedDelay = TimeSpan.FromSeconds(3) };
-        fake.EnqueueFor(prompt, reply);
-        await using var watcher = await cluster.ConnectAsync(a.Url, "cancel-before-id");
-        await using var sender = await cluster.ConnectAsync(b.Url, "cancel-before-id");
-        var sent = await sender.SendAsync((await watcher.CreateConversationAsync()).Id, prompt, model: "responses");
-        await Wait.UntilAsync(() => fake.Responses.Values.Any(r => r.Prompt == prompt), TimeSpan.FromSeconds(30), "the model was not asked");
-
-        Assert.True(await watcher.Hub.CancelGeneration(sent.AssistantMessageId));
-        var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId);
-
-        Assert.Equal(MessageStatus.Cancelled, finished.Status);
-        Assert.Equal("", finished.Content); // nothing after the cancel was relayed, though the stream was read on for the id
-        await AssertCancelledAtTheProviderAsync(prompt, reply, generatedAtLeast: 0);
+        await AssertCancelledAtTheProviderAsync(prompt, reply, generatedAtLeast: beforeItsId ? 0 : 3);
         Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId, database));
     }
 

@@ -77,7 +77,7 @@ internal sealed class GenerationFinisher(
             {
                 if (attempt++ > 0)
                 {
-                    await KeepReplayAsync(conversationId, final.MessageId); // Postgres is away: the replay buffer must outlive the retries
+                    await BestEffortAsync(state.KeepAsync(conversationId, final.MessageId)); // Postgres is away: the replay buffer must outlive the retries
                 }
 
                 return await store.SaveFinalAsync(final, ct);
@@ -108,7 +108,7 @@ internal sealed class GenerationFinisher(
         await redisRetry.ExecuteAsync(async _ => await broadcaster.GenerationFinishedAsync(announced), CancellationToken.None);
         if (saved)
         {
-            await ExpireSavedAsync(conversationId, final.MessageId);
+            await BestEffortAsync(state.SavedAsync(conversationId, final.MessageId)); // a short Chat:ReplayTtl applies from now
         }
 
         return (announced, saved);
@@ -125,28 +125,18 @@ internal sealed class GenerationFinisher(
         WorkerLog.GenerationFinished(logger, messageId, conversationId, MessageStatus.Failed, 0, 0);
     }
 
-    /// <summary>Saved: a <c>Chat:ReplayTtl</c> shorter than the wait for a save applies from now (<see cref="GenerationState.SavedAsync"/>).</summary>
-    private async Task ExpireSavedAsync(Guid conversationId, Guid messageId)
+    /// <summary>
+    /// A TTL change of the answer's keys around its save: with Redis away it is skipped (they keep the TTL they had), and
+    /// the save goes on.
+    /// </summary>
+    private static async Task BestEffortAsync(Task expiry)
     {
         try
         {
-            await state.SavedAsync(conversationId, messageId);
+            await expiry;
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {
-            // Redis away: the keys live the few minutes of an unsaved end instead.
-        }
-    }
-
-    private async Task KeepReplayAsync(Guid conversationId, Guid messageId)
-    {
-        try
-        {
-            await state.KeepAsync(conversationId, messageId);
-        }
-        catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
-        {
-            // Redis away too: nothing to keep alive; the save goes on.
         }
     }
 }

@@ -188,12 +188,8 @@ internal sealed partial class GenerationState(
     /// Keeps an ended answer's state and buffer while its save is retried: another <c>Chat:ReplayTtl</c> plus
     /// <see cref="SaveRetryMargin"/>, so they outlive the gap to the next attempt and the sweep that may save them.
     /// </summary>
-    public async Task KeepAsync(Guid conversationId, Guid messageId)
-    {
-        var ttl = TtlMilliseconds + (long)SaveRetryMargin.TotalMilliseconds;
-        await Db.ScriptEvaluateAsync(GenerationScripts.Keep, [RedisKeys.Generation(conversationId, messageId), RedisKeys.Chunks(conversationId, messageId)], [ttl]);
-        await SetPointerAsync(Db, conversationId, messageId, ttl);
-    }
+    public Task KeepAsync(Guid conversationId, Guid messageId) =>
+        ExpireEndedAsync(conversationId, messageId, TtlMilliseconds + (long)SaveRetryMargin.TotalMilliseconds);
 
     /// <summary>Longer than the save's retries (≈ 45 s) and the unsaved-answer sweep's grace.</summary>
     public static readonly TimeSpan SaveRetryMargin = TimeSpan.FromMinutes(2);
@@ -210,15 +206,14 @@ internal sealed partial class GenerationState(
     /// The answer is saved: its state and buffer live <c>Chat:ReplayTtl</c> from now. Only when that is shorter than
     /// <see cref="UnsavedTtlMilliseconds"/> (a call more per answer then, none with the default TTL).
     /// </summary>
-    public async Task SavedAsync(Guid conversationId, Guid messageId)
-    {
-        if (TtlMilliseconds >= UnsavedTtlMilliseconds)
-        {
-            return;
-        }
+    public Task SavedAsync(Guid conversationId, Guid messageId) =>
+        TtlMilliseconds < UnsavedTtlMilliseconds ? ExpireEndedAsync(conversationId, messageId, TtlMilliseconds) : Task.CompletedTask;
 
-        await Db.ScriptEvaluateAsync(GenerationScripts.Keep, [RedisKeys.Generation(conversationId, messageId), RedisKeys.Chunks(conversationId, messageId)], [TtlMilliseconds]);
-        await SetPointerAsync(Db, conversationId, messageId, TtlMilliseconds);
+    /// <summary>An ended answer's state, buffer and conversation pointer (those still there) live <paramref name="ttlMilliseconds"/> from now.</summary>
+    private async Task ExpireEndedAsync(Guid conversationId, Guid messageId, long ttlMilliseconds)
+    {
+        await Db.ScriptEvaluateAsync(GenerationScripts.Keep, [RedisKeys.Generation(conversationId, messageId), RedisKeys.Chunks(conversationId, messageId)], [ttlMilliseconds]);
+        await SetPointerAsync(Db, conversationId, messageId, ttlMilliseconds);
     }
 
     public async Task<GenerationInfo?> GetGenerationAsync(Guid conversationId, Guid messageId)

@@ -93,24 +93,20 @@ internal sealed class ModelStreamReader(
         var finished = false; // the model said the answer ended (a finish reason after its last delta)
         TokenUsage? usage = null;
         using var stall = new CancellationTokenSource();
-        // A background response's stream is cut at a cancel once its id is known (or after BackgroundIdGrace); any
-        // other stream at once.
-        using var linked = model.Resumable
-            ? CancellationTokenSource.CreateLinkedTokenSource(stall.Token)
-            : CancellationTokenSource.CreateLinkedTokenSource(generationToken, stall.Token);
-        using var cut = model.Resumable
-            ? generationToken.Register(() =>
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(stall.Token);
+        // A cancel cuts the stream at once, but a background response's only once its id is known (or after
+        // BackgroundIdGrace): the loop below reads on for the id.
+        using var cut = generationToken.Register(() =>
+        {
+            if (model.Resumable && Volatile.Read(ref background.Value) is null)
             {
-                if (Volatile.Read(ref background.Value) is null)
-                {
-                    linked.CancelAfter(BackgroundIdGrace);
-                }
-                else
-                {
-                    linked.Cancel();
-                }
-            })
-            : default;
+                linked.CancelAfter(BackgroundIdGrace);
+            }
+            else
+            {
+                linked.Cancel();
+            }
+        });
         using var watched = watchdog.Watch(stall, model.StallTimeout);
         var pipeline = RetryPipeline(model, () => taken, watched, () => retries++);
         using var activity = WorkerTracing.Source.StartActivity("chat.model", ActivityKind.Client);
