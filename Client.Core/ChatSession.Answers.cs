@@ -18,12 +18,15 @@ public sealed partial class ChatSession
         }
     }
 
-    /// <summary>The answers of the open conversation still streaming.</summary>
+    /// <summary>
+    /// The answers of the open conversation still streaming; not one gone quiet on a branch the conversation does not
+    /// show (its end went unheard, and no rejoin brings it until its branch is shown again).
+    /// </summary>
     public IReadOnlyList<Guid> Streaming()
     {
         lock (answers)
         {
-            return [.. answers.Values.Where(a => a.Finished is null && a.ConversationId == ConversationId).Select(a => a.MessageId)];
+            return [.. answers.Values.Where(a => a.Finished is null && !a.OffBranch && a.ConversationId == ConversationId).Select(a => a.MessageId)];
         }
     }
 
@@ -125,6 +128,7 @@ public sealed partial class ChatSession
     /// <summary>The next chunk in sequence: text is appended (and announced as text); any other kind is a part.</summary>
     private void Take(AnswerState answer, Chunk chunk)
     {
+        answer.OffBranch = false; // heard again: it streams after all
         if (chunk.Kind == ChunkKinds.Reasoning)
         {
             answer.ReasoningFrom ??= chunk.EmittedAt;

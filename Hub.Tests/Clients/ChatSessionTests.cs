@@ -101,6 +101,7 @@ public sealed class ChatSessionTests(ChatCluster cluster)
         await Task.Delay(TimeSpan.FromSeconds(5));
 
         Assert.InRange(Volatile.Read(ref rejoins), 0, 1); // before: one a second
+        Assert.DoesNotContain(first.AssistantMessageId, session.Streaming()); // nor does the Stop button list it
         // Shown again (its branch chosen), its end is in the snapshot.
         await session.SelectBranchAsync(first.AssistantMessageId, CancellationToken.None);
         Assert.Equal(MessageStatus.Cancelled, session.Find(first.AssistantMessageId)!.Finished?.Status);

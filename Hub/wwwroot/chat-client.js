@@ -265,6 +265,7 @@ export class ChatClient {
     if (chunk.sequence !== answer.lastSequence + 1) return; // the gap fill already had it
     ChatClient.#take(answer, chunk);
     answer.lastHeard = Date.now();
+    answer.offBranch = false; // heard again: it streams after all
     this.onAnswer(answer);
   }
 
