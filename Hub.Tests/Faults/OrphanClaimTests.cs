@@ -72,6 +72,31 @@ public sealed class OrphanClaimTests(ChatCluster cluster)
     }
 
     [Fact]
+    public async Task AnAnswerRedisLostStaysMarkedPastTheLostGraceAndTheGapToTheSweepThatClaimsIt()
+    {
+        // One-minute leases: the lost grace is three leases (180 s), and the sweeps that ask Postgres for answers still
+        // streaming come ten sweeps, 200 s, apart. The first one marks the answer; one at least 180 s later claims it,
+        // which may be 380 s after the mark. Before: the mark lived max(Chat:ReplayTtl, 3 minutes), here 3 minutes, so
+        // every sweep that found the answer found no mark, marked it again, and it was never claimed.
+        using var host = WorkerHost.Create(cluster, new Dictionary<string, string> { ["Chat:GenerationLease"] = "00:01:00", ["Chat:ReplayTtl"] = "00:01:00" });
+        var state = host.Services.GetRequiredService<GenerationState>();
+        var (conversationId, messageId) = (Guid.NewGuid(), Guid.NewGuid()); // Postgres says streaming; Redis has nothing of it
+        var marker = RedisKeys.Lost(conversationId, messageId);
+        var db = cluster.RedisClient.GetDatabase();
+        try
+        {
+            Assert.Null(await state.ClaimOrphanAsync(conversationId, messageId, leaseExpired: false, takeOver: true)); // marked, not claimed yet
+
+            var ttl = await db.KeyTimeToLiveAsync(marker);
+            Assert.True(ttl > TimeSpan.FromSeconds(180 + 200), $"the lost marker lives {ttl}");
+        }
+        finally
+        {
+            await db.KeyDeleteAsync(marker);
+        }
+    }
+
+    [Fact]
     public async Task ARunningAnswersReplayBufferOutlivesAShortReplayTtlSoASuccessorFindsItWhole()
     {
         // Chat:ReplayTtl 1 s, leases 10 s (the default): while the answer runs, its buffer lives two leases after its last

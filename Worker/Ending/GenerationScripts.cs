@@ -98,7 +98,7 @@ internal static class GenerationScripts
 
     /// <summary>
     /// Ends an answer whose owner is gone, once. KEYS: state, lost marker. ARGV: TTL (of the state it ends, until its
-    /// save, and of the lost marker: longer than the lost grace and the unsaved grace), mode, unsaved grace, lost grace, the
+    /// save: longer than the unsaved grace), mode, unsaved grace, lost grace, the
     /// answer's instance if its heartbeat is alive (else empty). Mode 'expired': its lease index entry ran
     /// out. Mode 'lost': Postgres says streaming and it has no current lease. Either way it is claimed only when its
     /// lease in its state is not current and no live instance owns it: its instance's heartbeat is gone, or its lease
@@ -108,7 +108,8 @@ internal static class GenerationScripts
     /// knows at once that it lost track of this one, or (its state is gone too: Redis lost its data) no instance
     /// re-created that state within the lost grace.
     /// ARGV[6] 'continue' (the claimer's Chat:Failover = Continue, with ARGV[7] the claiming instance; ARGV[8] is the
-    /// lease in ms): an answer whose state is still there, started under Continue too (its 'failover' field), is taken over instead of ended — its epoch goes up by one, its instance and
+    /// lease in ms; ARGV[9] the lost marker's TTL: longer than the lost grace plus the gap between the sweeps that
+    /// ask Postgres): an answer whose state is still there, started under Continue too (its 'failover' field), is taken over instead of ended — its epoch goes up by one, its instance and
     /// lease become the caller's — and {'continue', epoch, owner, user message, model} is returned.
     /// Returns {'interrupted', error, owner, model} when this caller claimed it to end it; in 'lost' mode, {status, error,
     /// owner, model} for an answer that ended more than the unsaved grace ago but was never saved (its instance died or gave up between
@@ -135,7 +136,7 @@ internal static class GenerationScripts
         if not status and ARGV[2] == 'lost' then
             local first = redis.call('GET', KEYS[2])
             if not first then
-                redis.call('SET', KEYS[2], now, 'PX', ARGV[1])
+                redis.call('SET', KEYS[2], now, 'PX', ARGV[9])
                 return 0
             end
             if tonumber(first) > now - tonumber(ARGV[4]) then return 0 end

@@ -23,6 +23,16 @@ internal sealed partial class GenerationState(
     /// </summary>
     private TimeSpan LostGrace => TimeSpan.FromTicks(Math.Max(3 * options.Value.GenerationLease.Ticks, TimeSpan.FromSeconds(30).Ticks));
 
+    /// <summary>
+    /// How long the first sweep's mark on an answer whose state Redis lost lives: until a sweep that asks Postgres finds
+    /// it again past the <see cref="LostGrace"/>, which may be a whole gap between such sweeps later (ten sweeps, each a
+    /// third of a lease: 33 s by default, 200 s with a one-minute lease); twice that gap for a sweep that runs late, and
+    /// never less than an unsaved end's TTL. A mark gone before that sweep starts the grace again, and the answer is
+    /// never claimed.
+    /// </summary>
+    private long LostMarkerTtlMilliseconds => Math.Max(
+        UnsavedTtlMilliseconds, (long)(LostGrace + (2 * OrphanSweeper.DatabaseSweepInterval(options.Value.GenerationLease))).TotalMilliseconds);
+
     /// <summary>How long an instance may take to save an answer it ended before a sweep saves it instead.</summary>
     public static readonly TimeSpan UnsavedGrace = TimeSpan.FromSeconds(60);
 
@@ -157,7 +167,7 @@ internal sealed partial class GenerationState(
             GenerationScripts.ClaimOrphan,
             [state, RedisKeys.Lost(conversationId, messageId)],
             [UnsavedTtlMilliseconds, leaseExpired ? "expired" : "lost", (long)UnsavedGrace.TotalMilliseconds, (long)LostGrace.TotalMilliseconds, alive,
-                takeOver ? "continue" : "end", instance.Id, LeaseMilliseconds]);
+                takeOver ? "continue" : "end", instance.Id, LeaseMilliseconds, LostMarkerTtlMilliseconds]);
         if (claimed.Resp2Type != ResultType.Array)
         {
             if ((int)claimed == 1)

@@ -36,6 +36,9 @@ internal sealed class OrphanSweeper(
     public const string OrphanError = "the instance generating this answer stopped";
     private const int DatabaseSweepEvery = 10;
 
+    /// <summary>How often a sweep asks Postgres for answers still streaming without a lease: every tenth sweep, a third of a lease apart.</summary>
+    internal static TimeSpan DatabaseSweepInterval(TimeSpan lease) => DatabaseSweepEvery * (lease / 3);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Value.GenerationLease / 3, timeProvider);
