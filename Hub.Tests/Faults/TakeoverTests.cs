@@ -275,6 +275,87 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
         Assert.Equal((1L, 1L), usage.Where(u => u.Model == "completions").Select(u => (u.Answers, u.EstimatedAnswers)).Single());
     }
 
+    [Fact]
+    public async Task AResponsesApiAnswerWhoseOwnerDiedWhileItsToolRanAsksTheModelAgainInsteadOfEndingOnTheCall()
+    {
+        // Through the Responses API a tool call is its round's last output: the round is over at the provider, and the
+        // function invocation runs the tool, then starts a new round. The owner killed while its tool ran (a search held
+        // by a lock on the messages table), the successor resumed that round after the call, nothing more came, and the
+        // answer was saved completed, empty, ending on a call nobody answered. Now it asks the model again, as it does
+        // through chat completions (the model decides again whether to make the call).
+        const string prompt = "look my earlier question up, then answer";
+        var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
+        var overrides = await OverridesAsync(redis, database);
+        var fake = cluster.FakeModel;
+        fake.EnqueueFor(prompt, new FakeReply { ToolCall = new FakeToolCall("search_history", """{"query":"lease"}""", "call_doomed"), FirstDelay = TimeSpan.FromSeconds(3) });
+        fake.EnqueueFor(prompt, new FakeReply { ToolCall = new FakeToolCall("search_history", """{"query":"lease"}""", "call_successor") });
+        fake.EnqueueFor(prompt, new FakeReply { Deltas = ["Found", " it", "."] });
+        var hubs = await shared.GetAsync(cluster, overrides);
+        await using var doomed = await HubInstance.StartAsync(cluster.SettingsWith(overrides));
+        await using var watcher = await cluster.ConnectAsync(hubs[0].Url, "takeover-tool");
+        await using var sender = await cluster.ConnectAsync(doomed.Url, "takeover-tool");
+        var sent = await sender.SendAsync((await watcher.CreateConversationAsync()).Id, prompt, model: "responses");
+        await Wait.UntilAsync(() => fake.Responses.Values.Any(r => r.Prompt == prompt), TimeSpan.FromSeconds(30), "the model was not asked");
+        // Taken after the owner read the conversation for its request, before the call comes (3 s later): its search waits.
+        await using var db = new Npgsql.NpgsqlConnection(cluster.Postgres.ConnectionString(database));
+        await db.OpenAsync();
+        await using var hold = await db.BeginTransactionAsync();
+        await using (var lockMessages = new Npgsql.NpgsqlCommand("LOCK TABLE messages IN ACCESS EXCLUSIVE MODE", db, hold))
+        {
+            await lockMessages.ExecuteNonQueryAsync();
+        }
+
+        await Wait.UntilAsync(() => watcher.ChunksOf(sent.AssistantMessageId).Any(c => c.Kind == ChunkKinds.ToolCall), TimeSpan.FromSeconds(30), "the owner did not stream its tool call");
+        doomed.Process.Signal(Signals.Kill);
+        await hold.RollbackAsync();
+        var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(MessageStatus.Completed, finished.Status);
+        Assert.Equal("Found it.", finished.Content); // before: "", the parts ending on call_doomed
+        Assert.Contains(finished.Parts ?? [], p => p.Kind == ChunkKinds.ToolResult && p.Text.Contains("call_successor", StringComparison.Ordinal));
+        StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(finished.MessageId), finished);
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(finished.MessageId, database));
+        // Three rounds at the provider: the owner's call (read once, never resumed), the successor's call and its answer.
+        var rounds = fake.Responses.Values.Where(r => r.Prompt == prompt)
+            .OrderBy(r => int.Parse(r.Id["resp_fake".Length..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(3, rounds.Count);
+        Assert.Single(rounds[0].Streams);
+    }
+
+    [Fact]
+    public async Task AResumedResponseAfterAToolRoundIsNotChargedAsIfItWereTheWholeAnswer()
+    {
+        // A tool round, then the answer's text: two responses at the provider, each reported to whoever read its end.
+        // The owner killed mid-text, the successor resumes the second; its report was charged as the whole answer's,
+        // and the first round (a request and the call) was never charged.
+        const string prompt = "look it up, then tell me at length";
+        var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
+        var overrides = await OverridesAsync(redis, database);
+        var fake = cluster.FakeModel;
+        var text = FakeReply.Tokens(200, 25); // 8 s: still streaming when the kill comes, even on a busy machine
+        fake.EnqueueFor(prompt, new FakeReply { ToolCall = new FakeToolCall("search_history", """{"query":"length"}""", "call_first") });
+        fake.EnqueueFor(prompt, text);
+        var hubs = await shared.GetAsync(cluster, overrides);
+        await using var doomed = await HubInstance.StartAsync(cluster.SettingsWith(overrides));
+        await using var watcher = await cluster.ConnectAsync(hubs[0].Url, "takeover-tool-charge");
+        await using var sender = await cluster.ConnectAsync(doomed.Url, "takeover-tool-charge");
+        var sent = await sender.SendAsync((await watcher.CreateConversationAsync()).Id, prompt, model: "responses");
+        await Wait.UntilAsync(() => watcher.ChunksOf(sent.AssistantMessageId).Count(c => c.Kind == ChunkKinds.Text) >= 10, TimeSpan.FromSeconds(30), "the owner did not stream the answer's text");
+
+        doomed.Process.Signal(Signals.Kill);
+        var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(MessageStatus.Completed, finished.Status);
+        Assert.Equal(string.Concat(text.Deltas), finished.Content);
+        var answerRound = Assert.Single(fake.Responses.Values, r => r.Prompt == prompt && r.GeneratedDeltas > 0);
+        Assert.Equal(2, answerRound.Streams.Count); // resumed at the provider, not asked again
+        // Before: (1, 0, 11, 200), the second response's report alone.
+        var usage = Assert.Single(await watcher.Hub.GetUsage(null), u => u.Model == "responses");
+        Assert.Equal((1L, 1L), (usage.Answers, usage.EstimatedAnswers));
+        Assert.True(usage.PromptTokens > 11, $"the first round's request is not charged: {usage.PromptTokens} prompt tokens");
+        Assert.True(usage.CompletionTokens >= text.Deltas.Count, $"{usage.CompletionTokens} completion tokens");
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
@@ -411,6 +492,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
             ["Chat:Models:simulated:Simulated:TokensPerSecond"] = "20",
             ["Chat:Models:simulated:Simulated:ResponseTokens"] = Tokens.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["Chat:Models:simulated:Tools:0"] = "search_history",
+            ["Chat:Models:responses:Tools:0"] = "search_history",
         };
         foreach (var (model, api) in new[] { ("responses", "Responses"), ("completions", "ChatCompletions") })
         {

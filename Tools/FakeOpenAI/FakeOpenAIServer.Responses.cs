@@ -33,7 +33,9 @@ public sealed partial class FakeOpenAIServer
     {
         var body = await JsonNode.ParseAsync(context.Request.Body);
         var recorded = Record(context, body);
-        var prompt = LastInputText(body);
+        // A round after a tool's result continues the stored response it follows, and sends only the result.
+        var prompt = LastInputText(body)
+            ?? ((string?)body?["previous_response_id"] is { } previous && responses.TryGetValue(previous, out var before) ? before.Prompt : null);
         var reply = ReplyFor(prompt);
         try
         {
@@ -149,7 +151,10 @@ public sealed partial class FakeOpenAIServer
         await Task.WhenAll(responses.Values.Select(r => r.Generation));
     }
 
-    /// <summary>The text of the request's last user input item (or the input itself when it is a string).</summary>
+    /// <summary>
+    /// The text of the request's last user input item (or the input itself when it is a string); null when it has none
+    /// (a round that sends a tool's result after <c>previous_response_id</c>: its prompt is that response's).
+    /// </summary>
     private static string? LastInputText(JsonNode? body) => body?["input"] switch
     {
         JsonValue text => (string?)text,

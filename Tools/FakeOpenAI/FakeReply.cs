@@ -13,7 +13,8 @@ public sealed record FakeReply
 
     /// <summary>
     /// When set, the reply is a call of this tool (streamed as <c>delta.tool_calls</c>, its arguments in two pieces, then
-    /// finish reason <c>tool_calls</c>) after <see cref="Reasoning"/>, instead of <see cref="Deltas"/>.
+    /// finish reason <c>tool_calls</c>) after <see cref="Reasoning"/>, instead of <see cref="Deltas"/>; through the
+    /// Responses API, a <c>function_call</c> output item, after <see cref="FirstDelay"/>.
     /// </summary>
     public FakeToolCall? ToolCall { get; init; }
 

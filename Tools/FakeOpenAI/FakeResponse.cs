@@ -21,7 +21,7 @@ public sealed class FakeResponse(string id, string model, bool background, strin
 
     public bool Background { get; } = background;
 
-    /// <summary>The request's last user input.</summary>
+    /// <summary>The request's last user input (a round after a tool's result: the prompt of the response it follows).</summary>
     public string? Prompt { get; } = prompt;
 
     /// <summary>The generating loop; it ends when the response is completed or cancelled.</summary>
@@ -102,7 +102,8 @@ public sealed class FakeResponse(string id, string model, bool background, strin
     {
         lock (events)
         {
-            return ResponseObject(status, status == "completed" ? [Message("completed")] : [], status == "completed" ? Usage() : null);
+            JsonObject output = reply.ToolCall is { } call ? FunctionCall(call, "completed", call.ArgumentsJson) : Message("completed");
+            return ResponseObject(status, status == "completed" ? [output] : [], status == "completed" ? Usage() : null);
         }
     }
 
@@ -117,6 +118,12 @@ public sealed class FakeResponse(string id, string model, bool background, strin
 
         Add("response.created", new JsonObject { ["response"] = ResponseObject("queued", [], null) });
         Add("response.in_progress", new JsonObject { ["response"] = ResponseObject("in_progress", [], null) }, "in_progress");
+        if (reply.ToolCall is { } call)
+        {
+            await CallToolAsync(call, cancellationToken);
+            return;
+        }
+
         Add("response.output_item.added", new JsonObject { ["output_index"] = 0, ["item"] = Message("in_progress") });
         Add("response.content_part.added", new JsonObject { ["item_id"] = itemId, ["output_index"] = 0, ["content_index"] = 0, ["part"] = Part("") });
         try
@@ -156,6 +163,48 @@ public sealed class FakeResponse(string id, string model, bool background, strin
         Add("response.output_item.done", new JsonObject { ["output_index"] = 0, ["item"] = Message("completed") });
         Add("response.completed", new JsonObject { ["response"] = ResponseObject("completed", [Message("completed")], Usage()) }, "completed");
     }
+
+    /// <summary>
+    /// The reply's tool call as the Responses API streams it: a <c>function_call</c> output item, its arguments in two
+    /// pieces, the item done, and the response completed with that item as its output (after <see cref="FakeReply.FirstDelay"/>).
+    /// </summary>
+    private async Task CallToolAsync(FakeToolCall call, CancellationToken cancellationToken)
+    {
+        var itemId = $"fc_{Id}";
+        Add("response.output_item.added", new JsonObject { ["output_index"] = 0, ["item"] = FunctionCall(call, "in_progress", "") });
+        try
+        {
+            if (reply.FirstDelay > TimeSpan.Zero)
+            {
+                await Task.Delay(reply.FirstDelay, cancellationToken);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            Add("response.cancelled", new JsonObject { ["response"] = ResponseObject("cancelled", [], null) }, "cancelled");
+            return;
+        }
+
+        var half = call.ArgumentsJson.Length / 2;
+        foreach (var piece in new[] { call.ArgumentsJson[..half], call.ArgumentsJson[half..] })
+        {
+            Add("response.function_call_arguments.delta", new JsonObject { ["item_id"] = itemId, ["output_index"] = 0, ["delta"] = piece });
+        }
+
+        Add("response.function_call_arguments.done", new JsonObject { ["item_id"] = itemId, ["output_index"] = 0, ["arguments"] = call.ArgumentsJson });
+        Add("response.output_item.done", new JsonObject { ["output_index"] = 0, ["item"] = FunctionCall(call, "completed", call.ArgumentsJson) });
+        Add("response.completed", new JsonObject { ["response"] = ResponseObject("completed", [FunctionCall(call, "completed", call.ArgumentsJson)], Usage()) }, "completed");
+    }
+
+    private JsonObject FunctionCall(FakeToolCall call, string state, string arguments) => new()
+    {
+        ["id"] = $"fc_{Id}",
+        ["type"] = "function_call",
+        ["status"] = state,
+        ["call_id"] = call.CallId,
+        ["name"] = call.Name,
+        ["arguments"] = arguments,
+    };
 
     private void Add(string type, JsonObject data, string? newStatus = null)
     {
@@ -205,8 +254,10 @@ public sealed class FakeResponse(string id, string model, bool background, strin
     {
         ["input_tokens"] = 11,
         ["input_tokens_details"] = new JsonObject { ["cached_tokens"] = 0 },
-        ["output_tokens"] = reply.Deltas.Count,
+        ["output_tokens"] = OutputTokens,
         ["output_tokens_details"] = new JsonObject { ["reasoning_tokens"] = 0 },
-        ["total_tokens"] = 11 + reply.Deltas.Count,
+        ["total_tokens"] = 11 + OutputTokens,
     };
+
+    private int OutputTokens => reply.ToolCall is null ? reply.Deltas.Count : 1;
 }

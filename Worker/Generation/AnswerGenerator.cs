@@ -98,8 +98,10 @@ internal sealed class AnswerGenerator(
                 byte[]? resumeAfter = null;
                 if (job.Resume is { } taken)
                 {
-                    // A resumable model's stream goes on after its last chunk; any other model is asked to continue.
-                    if (answering.Options.Resumable && taken.ModelContinuation is { } continuation)
+                    // A resumable model's stream goes on after its last chunk; any other model is asked to continue,
+                    // and so is one whose last round asked for a tool that its dead owner never answered: that round
+                    // is over at the provider, so resuming it would end the answer on the call.
+                    if (answering.Options.Resumable && taken.ModelContinuation is { } continuation && !ModelParts.HasUnansweredCall(taken.From.Parts))
                     {
                         resumeAfter = continuation;
                         providerResumed = true;
@@ -187,13 +189,16 @@ internal sealed class AnswerGenerator(
     private static TokenUsage? Charge(GenerationJob job, ModelOutcome outcome, RelayResult relayed, long promptCharacters, bool providerResumed)
     {
         var inherited = job.Resume is { } resume ? Characters(resume.From.Parts) : 0;
+        // The resumed response's report is the whole answer's only when it was the answer's one round: each tool round
+        // before it was a response of its own, reported to the instance that stopped.
+        var oneResponse = providerResumed && !ModelParts.ToolRounds(job.Resume!.From.Parts).Any();
         return UsageCharge.Of(
             outcome.Usage,
-            wholeAnswer: outcome.Status == MessageStatus.Completed && (job.Resume is null || providerResumed),
+            wholeAnswer: outcome.Status == MessageStatus.Completed && (job.Resume is null || oneResponse),
             promptCharacters,
             Math.Max(0, Characters(relayed.Parts) - inherited),
             inherited, // covered by the provider's report when it resumed its own stream and reported the whole answer (above)
-            oneRequest: providerResumed);
+            oneRequest: oneResponse);
     }
 
     private static long Characters(IReadOnlyList<MessagePart>? parts) => parts?.Sum(p => (long)p.Text.Length) ?? 0;

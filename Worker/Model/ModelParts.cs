@@ -39,6 +39,10 @@ internal static class ModelParts
         }
     }
 
+    /// <summary>Whether a tool call among <paramref name="parts"/> has no result there.</summary>
+    public static bool HasUnansweredCall(IReadOnlyList<MessagePart> parts) =>
+        parts.Count(p => p.Kind == ChunkKinds.ToolCall) > ToolRounds(parts).Count();
+
     private sealed record ToolCallPart(string CallId, string Name, IDictionary<string, object?>? Arguments);
 
     private sealed record ToolResultPart(string CallId, object? Result);
