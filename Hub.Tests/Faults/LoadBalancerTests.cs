@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Http.Connections;
 namespace ChatStreaming.Hub.Tests.Faults;
 
 /// <summary>Clients behind one URL (real nginx, deploy/nginx.conf) while an instance behind it dies.</summary>
-[Collection(FaultCollection.Name)]
+[Collection(OutageCollection.Name)]
 public sealed class LoadBalancerTests(ChatCluster cluster)
 {
     [Fact]

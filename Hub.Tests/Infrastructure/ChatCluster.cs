@@ -420,7 +420,7 @@ public sealed class ClientCollection : ICollectionFixture<ChatCluster>, ICollect
 [CollectionDefinition(Name)]
 public sealed class FaultCollection : ICollectionFixture<ChatCluster>
 {
-    /// <summary>Leases, takeovers, cut links, a load balancer losing an instance (long waits); Postgres stopped (for balance).</summary>
+    /// <summary>Leases, takeovers, cut links (long waits); Postgres stopped (for balance).</summary>
     public const string Name = "faults";
 }
 
@@ -441,8 +441,8 @@ public sealed class RedisClusterCollection : ICollectionFixture<ChatOnRedisClust
 public sealed class OutageCollection : ICollectionFixture<ChatCluster>
 {
     /// <summary>
-    /// Redis stopped, paused or refusing; killed and stopped instances; clients that never read or
-    /// acknowledge; the per-user limits; the benchmark's quick run.
+    /// Redis stopped, paused or refusing; killed and stopped instances (a load balancer losing one among them); clients
+    /// that never read or acknowledge; the per-user limits; the benchmark's quick run.
     /// </summary>
     public const string Name = "outages";
 }
