@@ -130,6 +130,9 @@ public sealed class OrphanClaimTests(ChatCluster cluster)
         Assert.Equal("completed", (string?)await db.HashGetAsync(key, "status"));
         Assert.Equal(1, await db.StreamLengthAsync(chunks));
         Assert.True((await db.KeyTimeToLiveAsync(chunks)) > GenerationState.UnsavedGrace, "the unsaved end's buffer must outlive the sweep's grace");
+        // A save retried (Postgres away) keeps them, and never for less than that: before, 1 s + 2 minutes.
+        await state.KeepAsync(answer.ConversationId, answer.MessageId);
+        Assert.True((await db.KeyTimeToLiveAsync(chunks)) > GenerationState.UnsavedGrace + GenerationState.SaveRetryMargin - TimeSpan.FromSeconds(5), "a save's retry shortened the unsaved end's TTL");
 
         // Saved: Chat:ReplayTtl from now.
         await state.SavedAsync(answer.ConversationId, answer.MessageId);

@@ -196,10 +196,11 @@ internal sealed partial class GenerationState(
 
     /// <summary>
     /// Keeps an ended answer's state and buffer while its save is retried: another <c>Chat:ReplayTtl</c> plus
-    /// <see cref="SaveRetryMargin"/>, so they outlive the gap to the next attempt and the sweep that may save them.
+    /// <see cref="SaveRetryMargin"/>, so they outlive the gap to the next attempt and the sweep that may save them; never
+    /// less than an unsaved end's TTL (with a short Chat:ReplayTtl the retry took back part of that floor).
     /// </summary>
     public Task KeepAsync(Guid conversationId, Guid messageId) =>
-        ExpireEndedAsync(conversationId, messageId, TtlMilliseconds + (long)SaveRetryMargin.TotalMilliseconds);
+        ExpireEndedAsync(conversationId, messageId, Math.Max(UnsavedTtlMilliseconds, TtlMilliseconds + (long)SaveRetryMargin.TotalMilliseconds));
 
     /// <summary>Longer than the save's retries (≈ 45 s) and the unsaved-answer sweep's grace.</summary>
     public static readonly TimeSpan SaveRetryMargin = TimeSpan.FromMinutes(2);
