@@ -323,37 +323,44 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
     }
 
     [Fact]
-    public async Task AResumedResponseAfterAToolRoundIsNotChargedAsIfItWereTheWholeAnswer()
+    public async Task AResumedResponseAfterAToolRoundRunsItsOwnToolCallAndIsChargedForEveryRound()
     {
-        // A tool round, then the answer's text: two responses at the provider, each reported to whoever read its end.
-        // The owner killed mid-text, the successor resumes the second; its report was charged as the whole answer's,
-        // and the first round (a request and the call) was never charged.
-        const string prompt = "look it up, then tell me at length";
+        // A tool round, then a round that says something and calls the tool again, then the answer: three responses at
+        // the provider, each reported to whoever read its end. The owner killed mid-way through the second round's
+        // text, the successor resumes that response: it must run the call that comes at its end and ask for the third
+        // round; and the resumed response's report is not the whole answer's (it was charged as if it were: the first
+        // round's request and call were never charged).
+        const string prompt = "look it up twice, then tell me";
         var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
         var overrides = await OverridesAsync(redis, database);
         var fake = cluster.FakeModel;
-        var text = FakeReply.Tokens(200, 25); // 8 s: still streaming when the kill comes, even on a busy machine
-        fake.EnqueueFor(prompt, new FakeReply { ToolCall = new FakeToolCall("search_history", """{"query":"length"}""", "call_first") });
-        fake.EnqueueFor(prompt, text);
+        var preamble = FakeReply.Tokens(150, 25); // 6 s: still streaming when the kill comes, even on a busy machine
+        var answer = new FakeReply { Deltas = [" Found", " it", " twice."] };
+        fake.EnqueueFor(prompt, new FakeReply { ToolCall = new FakeToolCall("search_history", """{"query":"first"}""", "call_first") });
+        fake.EnqueueFor(prompt, preamble with { ToolCall = new FakeToolCall("search_history", """{"query":"second"}""", "call_second"), Preamble = preamble.Deltas });
+        fake.EnqueueFor(prompt, answer);
         var hubs = await shared.GetAsync(cluster, overrides);
         await using var doomed = await HubInstance.StartAsync(cluster.SettingsWith(overrides));
         await using var watcher = await cluster.ConnectAsync(hubs[0].Url, "takeover-tool-charge");
         await using var sender = await cluster.ConnectAsync(doomed.Url, "takeover-tool-charge");
         var sent = await sender.SendAsync((await watcher.CreateConversationAsync()).Id, prompt, model: "responses");
-        await Wait.UntilAsync(() => watcher.ChunksOf(sent.AssistantMessageId).Count(c => c.Kind == ChunkKinds.Text) >= 10, TimeSpan.FromSeconds(30), "the owner did not stream the answer's text");
+        await Wait.UntilAsync(() => watcher.ChunksOf(sent.AssistantMessageId).Count(c => c.Kind == ChunkKinds.Text) >= 10, TimeSpan.FromSeconds(30), "the owner did not stream the second round's text");
 
         doomed.Process.Signal(Signals.Kill);
         var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(60));
 
         Assert.Equal(MessageStatus.Completed, finished.Status);
-        Assert.Equal(string.Concat(text.Deltas), finished.Content);
-        var answerRound = Assert.Single(fake.Responses.Values, r => r.Prompt == prompt && r.GeneratedDeltas > 0);
-        Assert.Equal(2, answerRound.Streams.Count); // resumed at the provider, not asked again
-        // Before: (1, 0, 11, 200), the second response's report alone.
+        Assert.Equal(string.Concat(preamble.Deltas) + string.Concat(answer.Deltas), finished.Content);
+        Assert.Contains(finished.Parts ?? [], p => p.Kind == ChunkKinds.ToolResult && p.Text.Contains("call_second", StringComparison.Ordinal));
+        StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(finished.MessageId), finished);
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(finished.MessageId, database));
+        var resumed = Assert.Single(fake.Responses.Values, r => r.Prompt == prompt && r.Text == string.Concat(preamble.Deltas));
+        Assert.Equal(2, resumed.Streams.Count); // resumed at the provider, not asked again
+        // Before: (1, 0, 11, 151), the second response's report alone.
         var usage = Assert.Single(await watcher.Hub.GetUsage(null), u => u.Model == "responses");
         Assert.Equal((1L, 1L), (usage.Answers, usage.EstimatedAnswers));
         Assert.True(usage.PromptTokens > 11, $"the first round's request is not charged: {usage.PromptTokens} prompt tokens");
-        Assert.True(usage.CompletionTokens >= text.Deltas.Count, $"{usage.CompletionTokens} completion tokens");
+        Assert.True(usage.CompletionTokens >= preamble.Deltas.Count, $"{usage.CompletionTokens} completion tokens");
     }
 
     [Theory]

@@ -18,6 +18,9 @@ public sealed record FakeReply
     /// </summary>
     public FakeToolCall? ToolCall { get; init; }
 
+    /// <summary>With <see cref="ToolCall"/>, through the Responses API: text the model says before its call (a message output item first).</summary>
+    public IReadOnlyList<string> Preamble { get; init; } = [];
+
     public TimeSpan Delay { get; init; } = TimeSpan.FromMilliseconds(10);
 
     /// <summary>How long the model thinks before its first delta (none by default).</summary>

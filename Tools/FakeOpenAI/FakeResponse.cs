@@ -45,7 +45,7 @@ public sealed class FakeResponse(string id, string model, bool background, strin
         }
     }
 
-    public string Text => string.Concat(reply.Deltas);
+    public string Text => string.Concat(TextDeltas);
 
     public string Status
     {
@@ -102,15 +102,13 @@ public sealed class FakeResponse(string id, string model, bool background, strin
     {
         lock (events)
         {
-            JsonObject output = reply.ToolCall is { } call ? FunctionCall(call, "completed", call.ArgumentsJson) : Message("completed");
-            return ResponseObject(status, status == "completed" ? [output] : [], status == "completed" ? Usage() : null);
+            return ResponseObject(status, status == "completed" ? Output() : [], status == "completed" ? Usage() : null);
         }
     }
 
     private async Task GenerateAsync(CancellationToken cancellationToken)
     {
         await Task.Yield();
-        var itemId = $"msg_{Id}";
         if (reply.CreatedDelay > TimeSpan.Zero)
         {
             await Task.Delay(reply.CreatedDelay, CancellationToken.None); // nobody knows its id to cancel it yet
@@ -118,41 +116,76 @@ public sealed class FakeResponse(string id, string model, bool background, strin
 
         Add("response.created", new JsonObject { ["response"] = ResponseObject("queued", [], null) });
         Add("response.in_progress", new JsonObject { ["response"] = ResponseObject("in_progress", [], null) }, "in_progress");
-        if (reply.ToolCall is { } call)
-        {
-            await CallToolAsync(call, cancellationToken);
-            return;
-        }
-
-        Add("response.output_item.added", new JsonObject { ["output_index"] = 0, ["item"] = Message("in_progress") });
-        Add("response.content_part.added", new JsonObject { ["item_id"] = itemId, ["output_index"] = 0, ["content_index"] = 0, ["part"] = Part("") });
         try
         {
-            for (var i = 0; i < reply.Deltas.Count; i++)
+            if (HasMessage)
             {
-                var wait = reply.WaitBefore(i);
-                if (wait > TimeSpan.Zero)
-                {
-                    await Task.Delay(wait, cancellationToken);
-                }
+                await StreamTextAsync(cancellationToken);
+            }
 
-                if (i == reply.StallAfter)
-                {
-                    await Task.Delay(Timeout.Infinite, cancellationToken); // in progress but silent, until cancelled
-                }
-
-                cancellationToken.ThrowIfCancellationRequested();
-                Interlocked.Increment(ref generatedDeltas);
-                Add("response.output_text.delta", new JsonObject
-                {
-                    ["item_id"] = itemId, ["output_index"] = 0, ["content_index"] = 0, ["delta"] = reply.Deltas[i], ["logprobs"] = new JsonArray(),
-                });
+            if (reply.ToolCall is { } call)
+            {
+                await CallToolAsync(call, HasMessage ? 1 : 0, cancellationToken);
             }
         }
         catch (OperationCanceledException)
         {
             Add("response.cancelled", new JsonObject { ["response"] = ResponseObject("cancelled", [], null) }, "cancelled");
             return;
+        }
+
+        Add("response.completed", new JsonObject { ["response"] = ResponseObject("completed", Output(), Usage()) }, "completed");
+    }
+
+    /// <summary>The text of the response: the reply's deltas, or with a tool call, what the model says before it.</summary>
+    private IReadOnlyList<string> TextDeltas => reply.ToolCall is null ? reply.Deltas : reply.Preamble;
+
+    /// <summary>A message output item: always without a tool call, with one only when the model says something first.</summary>
+    private bool HasMessage => reply.ToolCall is null || reply.Preamble.Count > 0;
+
+    /// <summary>The completed response's output items.</summary>
+    private JsonArray Output()
+    {
+        var output = new JsonArray();
+        if (HasMessage)
+        {
+            output.Add(Message("completed"));
+        }
+
+        if (reply.ToolCall is { } call)
+        {
+            output.Add(FunctionCall(call, "completed", call.ArgumentsJson));
+        }
+
+        return output;
+    }
+
+    /// <summary>The message output item (index 0), its text deltas at the reply's pace.</summary>
+    private async Task StreamTextAsync(CancellationToken cancellationToken)
+    {
+        var itemId = $"msg_{Id}";
+        var deltas = TextDeltas;
+        Add("response.output_item.added", new JsonObject { ["output_index"] = 0, ["item"] = Message("in_progress") });
+        Add("response.content_part.added", new JsonObject { ["item_id"] = itemId, ["output_index"] = 0, ["content_index"] = 0, ["part"] = Part("") });
+        for (var i = 0; i < deltas.Count; i++)
+        {
+            var wait = reply.WaitBefore(i);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait, cancellationToken);
+            }
+
+            if (i == reply.StallAfter)
+            {
+                await Task.Delay(Timeout.Infinite, cancellationToken); // in progress but silent, until cancelled
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            Interlocked.Increment(ref generatedDeltas);
+            Add("response.output_text.delta", new JsonObject
+            {
+                ["item_id"] = itemId, ["output_index"] = 0, ["content_index"] = 0, ["delta"] = deltas[i], ["logprobs"] = new JsonArray(),
+            });
         }
 
         Add("response.output_text.done", new JsonObject
@@ -161,39 +194,31 @@ public sealed class FakeResponse(string id, string model, bool background, strin
         });
         Add("response.content_part.done", new JsonObject { ["item_id"] = itemId, ["output_index"] = 0, ["content_index"] = 0, ["part"] = Part(Text) });
         Add("response.output_item.done", new JsonObject { ["output_index"] = 0, ["item"] = Message("completed") });
-        Add("response.completed", new JsonObject { ["response"] = ResponseObject("completed", [Message("completed")], Usage()) }, "completed");
     }
 
     /// <summary>
-    /// The reply's tool call as the Responses API streams it: a <c>function_call</c> output item, its arguments in two
-    /// pieces, the item done, and the response completed with that item as its output (after <see cref="FakeReply.FirstDelay"/>).
+    /// The reply's tool call as the Responses API streams it: a <c>function_call</c> output item at
+    /// <paramref name="index"/>, its arguments in two pieces, then the item done (after <see cref="FakeReply.FirstDelay"/>
+    /// when nothing came before it, else <see cref="FakeReply.Delay"/>).
     /// </summary>
-    private async Task CallToolAsync(FakeToolCall call, CancellationToken cancellationToken)
+    private async Task CallToolAsync(FakeToolCall call, int index, CancellationToken cancellationToken)
     {
         var itemId = $"fc_{Id}";
-        Add("response.output_item.added", new JsonObject { ["output_index"] = 0, ["item"] = FunctionCall(call, "in_progress", "") });
-        try
+        Add("response.output_item.added", new JsonObject { ["output_index"] = index, ["item"] = FunctionCall(call, "in_progress", "") });
+        var wait = reply.WaitBefore(index == 0 ? 0 : 1);
+        if (wait > TimeSpan.Zero)
         {
-            if (reply.FirstDelay > TimeSpan.Zero)
-            {
-                await Task.Delay(reply.FirstDelay, cancellationToken);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            Add("response.cancelled", new JsonObject { ["response"] = ResponseObject("cancelled", [], null) }, "cancelled");
-            return;
+            await Task.Delay(wait, cancellationToken);
         }
 
         var half = call.ArgumentsJson.Length / 2;
         foreach (var piece in new[] { call.ArgumentsJson[..half], call.ArgumentsJson[half..] })
         {
-            Add("response.function_call_arguments.delta", new JsonObject { ["item_id"] = itemId, ["output_index"] = 0, ["delta"] = piece });
+            Add("response.function_call_arguments.delta", new JsonObject { ["item_id"] = itemId, ["output_index"] = index, ["delta"] = piece });
         }
 
-        Add("response.function_call_arguments.done", new JsonObject { ["item_id"] = itemId, ["output_index"] = 0, ["arguments"] = call.ArgumentsJson });
-        Add("response.output_item.done", new JsonObject { ["output_index"] = 0, ["item"] = FunctionCall(call, "completed", call.ArgumentsJson) });
-        Add("response.completed", new JsonObject { ["response"] = ResponseObject("completed", [FunctionCall(call, "completed", call.ArgumentsJson)], Usage()) }, "completed");
+        Add("response.function_call_arguments.done", new JsonObject { ["item_id"] = itemId, ["output_index"] = index, ["arguments"] = call.ArgumentsJson });
+        Add("response.output_item.done", new JsonObject { ["output_index"] = index, ["item"] = FunctionCall(call, "completed", call.ArgumentsJson) });
     }
 
     private JsonObject FunctionCall(FakeToolCall call, string state, string arguments) => new()
@@ -259,5 +284,5 @@ public sealed class FakeResponse(string id, string model, bool background, strin
         ["total_tokens"] = 11 + OutputTokens,
     };
 
-    private int OutputTokens => reply.ToolCall is null ? reply.Deltas.Count : 1;
+    private int OutputTokens => TextDeltas.Count + (reply.ToolCall is null ? 0 : 1);
 }
