@@ -1,3 +1,4 @@
+using ChatStreaming.Worker.Limits;
 using Xunit.Abstractions;
 
 namespace ChatStreaming.Hub.Tests.Faults;
@@ -40,6 +41,10 @@ public class OrphanTests(ChatCluster cluster, ITestOutputHelper output)
         Assert.StartsWith(seen, finished.Content, StringComparison.Ordinal); // everything streamed, nothing invented
         Assert.True(finished.LastSequence >= 5 && finished.LastSequence < 400);
         Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId));
+        // Charged an estimate of what it streamed and of its question, as an interrupted answer is (before: nothing).
+        Assert.True(finished.Usage is { Estimated: true }, $"usage {finished.Usage}");
+        Assert.Equal(UsageCharge.Estimate("die midway".Length), finished.Usage.PromptTokens);
+        Assert.True(finished.Usage.CompletionTokens >= UsageCharge.Estimate(finished.Content.Length), $"{finished.Usage.CompletionTokens} completion tokens");
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using ChatStreaming.Client.Core;
 using ChatStreaming.FakeOpenAI;
 using ChatStreaming.Worker.Generation;
+using ChatStreaming.Worker.Limits;
 using ChatStreaming.Worker.Model;
 using System.Diagnostics;
 using Xunit.Abstractions;
@@ -76,7 +77,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
         var usage = Assert.Single(await watcher.Hub.GetUsage(null));
         var streamed = finished.Parts!.Sum(p => (long)p.Text.Length);
         Assert.Equal((1L, 1L), (usage.Answers, usage.EstimatedAnswers));
-        Assert.InRange(usage.CompletionTokens, Worker.Generation.UsageCharge.Estimate(streamed), Worker.Generation.UsageCharge.Estimate(streamed) + 1);
+        Assert.InRange(usage.CompletionTokens, UsageCharge.Estimate(streamed), UsageCharge.Estimate(streamed) + 1);
         Assert.Equal((finished.Usage!.PromptTokens, finished.Usage.CompletionTokens, true), (usage.PromptTokens, usage.CompletionTokens, finished.Usage.Estimated));
     }
 

@@ -191,7 +191,7 @@ internal sealed partial class GenerationState(
 
         var (status, error, ownerId, named) = ((string)claimed[0]!, (string)claimed[1]!, (string)claimed[2]!, (string)claimed[3]!);
         await UnlistLeaseAsync(conversationId, messageId, ownerId);
-        return new OrphanClaim(MessageStatusNames.ParseStatus(status), error.Length == 0 ? null : error, Model: named.Length == 0 ? null : named);
+        return new OrphanClaim(MessageStatusNames.ParseStatus(status), error.Length == 0 ? null : error, Model: named.Length == 0 ? null : named, OwnerId: ownerId.Length == 0 ? null : ownerId);
     }
 
     /// <summary>

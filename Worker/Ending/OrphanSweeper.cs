@@ -1,6 +1,7 @@
 using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
 using ChatStreaming.Worker.Diagnostics;
+using ChatStreaming.Worker.Limits;
 using ChatStreaming.Worker.Model;
 using ChatStreaming.Worker.Redis;
 using ChatStreaming.Worker.Streaming;
@@ -28,6 +29,7 @@ internal sealed class OrphanSweeper(
     IAnswerContinuation continuation,
     ModelCatalog catalog,
     BackgroundResponses backgroundResponses,
+    TokenSpender tokens,
     WorkerMetrics metrics,
     TimeProvider timeProvider,
     IOptions<ChatStreamingOptions> options,
@@ -89,9 +91,11 @@ internal sealed class OrphanSweeper(
 
                     // Taken over, but this instance cannot run it now: it ends here, under the epoch it won.
                     var streamed = await replay.GetStreamedTextAsync(conversationId, messageId);
-                    if (await finisher.EndAsync(conversationId, messageId, new ModelOutcome(MessageStatus.Interrupted, OrphanError),
+                    var usage = await EstimateAsync(messageId, streamed, stoppingToken);
+                    if (await finisher.EndAsync(conversationId, messageId, new ModelOutcome(MessageStatus.Interrupted, OrphanError) { Usage = usage },
                         RelayResult.Streamed(streamed.Content, streamed.Parts, streamed.LastSequence), claim.Model, taken.Epoch) is not null)
                     {
+                        await tokens.SpendAsync(taken.OwnerId, messageId, usage);
                         await CancelBackgroundResponseAsync(claim, streamed);
                     }
 
@@ -111,10 +115,16 @@ internal sealed class OrphanSweeper(
     {
         var streamed = await replay.GetStreamedTextAsync(conversation, messageId);
         var error = claim.Error ?? (claim.Status == MessageStatus.Interrupted ? OrphanError : null);
-        var final = new FinalMessage(messageId, streamed.Content, claim.Status, streamed.LastSequence, error, Parts: streamed.Parts);
+        var usage = await EstimateAsync(messageId, streamed, cancellationToken);
+        var final = new FinalMessage(messageId, streamed.Content, claim.Status, streamed.LastSequence, error, Usage: usage, Parts: streamed.Parts, Model: claim.Model);
         var (_, saved) = await finisher.SaveAndAnnounceAsync(conversation, final);
         if (saved)
         {
+            if (claim.OwnerId is { } ownerId)
+            {
+                await tokens.SpendAsync(ownerId, messageId, usage);
+            }
+
             metrics.OrphanRecovered();
             WorkerLog.OrphanRecovered(logger, messageId, conversation, claim.Status, streamed.LastSequence);
             if (claim.Status != MessageStatus.Completed)
@@ -122,6 +132,25 @@ internal sealed class OrphanSweeper(
                 await CancelBackgroundResponseAsync(claim, streamed);
             }
         }
+    }
+
+    /// <summary>
+    /// What an orphan ended here is charged: its dead instance's report never came, so an estimate (as for any answer
+    /// interrupted) of what it streamed and of its question — not of the history and system prompt it was sent with,
+    /// which only that instance knew. Nothing when it streamed nothing.
+    /// </summary>
+    private async Task<TokenUsage?> EstimateAsync(Guid messageId, StreamedText streamed, CancellationToken cancellationToken)
+    {
+        var streamedCharacters = streamed.Parts.Sum(p => (long)p.Text.Length);
+        if (streamedCharacters == 0)
+        {
+            return null;
+        }
+
+        var question = await store.GetMessageAsync(messageId, cancellationToken) is { ParentId: { } parentId }
+            ? await store.GetMessageAsync(parentId, cancellationToken)
+            : null;
+        return UsageCharge.Of(null, wholeAnswer: false, question?.Content.Length ?? 0, streamedCharacters, inheritedCharacters: 0);
     }
 
     /// <summary>

@@ -4,6 +4,7 @@ using ChatStreaming.Contracts;
 using ChatStreaming.Persistence;
 using ChatStreaming.Worker.Diagnostics;
 using ChatStreaming.Worker.Ending;
+using ChatStreaming.Worker.Limits;
 using ChatStreaming.Worker.Model;
 using ChatStreaming.Worker.Redis;
 using ChatStreaming.Worker.Streaming;
@@ -149,10 +150,10 @@ internal sealed class AnswerGenerator(
                 }
 
                 // Counted before the end is announced: a client that saw the end and sends again is checked against it.
-                await tokens.SpendAsync(job, outcome.Usage);
+                await tokens.SpendAsync(job.OwnerId, job.AssistantMessageId, outcome.Usage);
                 if (await finisher.EndAsync(job.ConversationId, messageId, outcome, relayed, answering?.Name ?? (job.Resume is null ? null : job.Model), job.Answer.Epoch) is null)
                 {
-                    await tokens.SpendAsync(job, outcome.Usage, refund: true); // fenced: the successor counts the whole answer
+                    await tokens.SpendAsync(job.OwnerId, job.AssistantMessageId, outcome.Usage, refund: true); // fenced: the successor counts the whole answer
                     outcome = outcome with { Usage = null };
                     if (!providerResumed && chunks?.Written.Count is null or 0
                         && outcome.BackgroundResponseId is { } unseen && answering is not null)

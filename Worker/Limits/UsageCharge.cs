@@ -1,6 +1,6 @@
 using ChatStreaming.Contracts;
 
-namespace ChatStreaming.Worker.Generation;
+namespace ChatStreaming.Worker.Limits;
 
 /// <summary>
 /// What an answer is charged (saved with it, counted against Chat:TokensPerDayPerUser, summed by GetUsage): the tokens
