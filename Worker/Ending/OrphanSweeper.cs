@@ -120,9 +120,9 @@ internal sealed class OrphanSweeper(
         var (_, saved) = await finisher.SaveAndAnnounceAsync(conversation, final);
         if (saved)
         {
-            if (claim.OwnerId is { } ownerId)
+            if (claim.ChargeTo is { } ownerId)
             {
-                await tokens.SpendAsync(ownerId, messageId, usage);
+                await tokens.SpendAsync(ownerId, messageId, usage); // not an end its instance decided: that one counted them
             }
 
             metrics.OrphanRecovered();
