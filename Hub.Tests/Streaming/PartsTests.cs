@@ -73,6 +73,35 @@ public sealed class PartsTests(ChatCluster cluster)
     }
 
     [Fact]
+    public async Task AModelThatAsksForAToolInEveryRoundIsAskedALastTimeWithoutToolsAndItsAnswerEndsInText()
+    {
+        // Four tool rounds (MaxToolRounds), each asking for the tool again; then the function invocation asks once more
+        // offering no tool, with every result, and the model answers: the answer never ends on a call nobody ran.
+        var (a, _) = await cluster.CatalogHubsAsync();
+        const string prompt = "search until you find it";
+        cluster.FakeModel.Reset();
+        for (var i = 1; i <= 4; i++)
+        {
+            cluster.FakeModel.EnqueueFor(prompt, new FakeReply { ToolCall = new FakeToolCall("search_history", $$"""{"query":"try {{i}}"}""", $"call_{i}") });
+        }
+
+        cluster.FakeModel.EnqueueFor(prompt, new FakeReply { Deltas = ["Nothing ", "was found."] });
+        await using var owner = await cluster.ConnectAsync(a.Url, "parts-round-limit");
+        var sent = await owner.SendAsync((await owner.CreateConversationAsync()).Id, prompt, model: "gpt");
+        var finished = await owner.WaitForFinishedAsync(sent.AssistantMessageId);
+
+        Assert.Equal((MessageStatus.Completed, "Nothing was found."), (finished.Status, finished.Content));
+        string[] kinds = [.. Enumerable.Range(0, 4).SelectMany(_ => new[] { ChunkKinds.ToolCall, ChunkKinds.ToolResult }), ChunkKinds.Text];
+        Assert.Equal(kinds, finished.Parts!.Select(p => p.Kind));
+        StreamAssert.EveryPartOnceInOrder(owner.ChunksOf(sent.AssistantMessageId), finished);
+        var requests = cluster.FakeModel.Requests;
+        Assert.Equal(5, requests.Count);
+        Assert.All(requests.Take(4), r => Assert.Equal(["search_history"], r.Tools));
+        Assert.Empty(requests[4].Tools);
+        Assert.Equal(4, requests[4].Messages.Count(m => m.Role == "tool"));
+    }
+
+    [Fact]
     public async Task TheOfflineModelReasonsThenSearchesOnlyTheCallersHistory()
     {
         var (a, b) = await cluster.CatalogHubsAsync();
