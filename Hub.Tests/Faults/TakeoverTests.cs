@@ -288,7 +288,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
         var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
         var overrides = await OverridesAsync(redis, database);
         var fake = cluster.FakeModel;
-        fake.EnqueueFor(prompt, new FakeReply { ToolCall = new FakeToolCall("search_history", """{"query":"lease"}""", "call_doomed"), FirstDelay = TimeSpan.FromSeconds(3) });
+        fake.EnqueueFor(prompt, new FakeReply { ToolCall = new FakeToolCall("search_history", """{"query":"lease"}""", "call_doomed"), FirstDelay = TimeSpan.FromSeconds(5) });
         fake.EnqueueFor(prompt, new FakeReply { ToolCall = new FakeToolCall("search_history", """{"query":"lease"}""", "call_successor") });
         fake.EnqueueFor(prompt, new FakeReply { Deltas = ["Found", " it", "."] });
         var hubs = await shared.GetAsync(cluster, overrides);
@@ -297,7 +297,7 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
         await using var sender = await cluster.ConnectAsync(doomed.Url, "takeover-tool");
         var sent = await sender.SendAsync((await watcher.CreateConversationAsync()).Id, prompt, model: "responses");
         await Wait.UntilAsync(() => fake.Responses.Values.Any(r => r.Prompt == prompt), TimeSpan.FromSeconds(30), "the model was not asked");
-        // Taken after the owner read the conversation for its request, before the call comes (3 s later): its search waits.
+        // Taken after the owner read the conversation for its request, before the call comes (5 s later): its search waits.
         await using var db = new Npgsql.NpgsqlConnection(cluster.Postgres.ConnectionString(database));
         await db.OpenAsync();
         await using var hold = await db.BeginTransactionAsync();
