@@ -176,6 +176,64 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
         }
     }
 
+    [Fact]
+    public async Task ThePagesClientRejoinsForAnAnswerLeftOnAnotherBranchOnceNotForEver()
+    {
+        // chat-client.js's watchdog, as ChatSessionTests.AnAnswerLeftOnAnotherBranch… checks the .NET session's: an
+        // answer whose question was edited, ended while the client had another conversation open, is not in the
+        // conversation's snapshot (its branch is not shown), so no rejoin brings its end. Before: one a second, for ever.
+        var hub = await cluster.LongAnswerHubAsync();
+        var token = await cluster.TokenAsync("browser-off-branch");
+        var page = await browser.NewPageAsync(hub.Url);
+        try
+        {
+            await page.GotoAsync("/"); // the page's origin and its SignalR script, for the module below
+            var rejoins = await page.EvaluateAsync<int>(
+                """
+                async (token) => {
+                  const { ChatClient } = await import("/chat-client.js");
+                  const until = async (done, what) => {
+                    for (const end = Date.now() + 30000; !done(); await new Promise((r) => setTimeout(r, 50))) {
+                      if (Date.now() > end) throw new Error(what);
+                    }
+                  };
+                  const streamed = (client, id) => (client.answers.get(id)?.lastSequence ?? 0) > 0;
+                  const ended = (client, id) => (client.answers.get(id)?.status ?? "streaming") !== "streaming";
+                  const client = new ChatClient({ accessTokenFactory: () => token, quietLimitMs: 1000 });
+                  const watcher = new ChatClient({ accessTokenFactory: () => token });
+                  await client.start();
+                  await watcher.start();
+                  const elsewhere = await client.createConversation("elsewhere");
+                  const branched = await client.createConversation("branched");
+                  await client.open(branched.id);
+                  await watcher.open(branched.id);
+                  const first = await client.send("the question before its edit");
+                  await until(() => streamed(client, first.assistantMessageId), "the first answer did not stream");
+                  const edited = await client.edit(first.userMessageId, "the question edited");
+                  await until(() => streamed(client, edited.assistantMessageId), "the edited question's answer did not stream");
+                  await client.open(elsewhere.id);
+                  await client.cancel(first.assistantMessageId); // ends unheard: the client left its conversation
+                  await client.cancel(edited.assistantMessageId);
+                  await until(() => ended(watcher, first.assistantMessageId) && ended(watcher, edited.assistantMessageId), "the answers did not end");
+                  await client.open(branched.id);
+                  let rejoins = 0;
+                  const open = client.open.bind(client);
+                  client.open = (id) => { rejoins++; return open(id); };
+                  await new Promise((r) => setTimeout(r, 5000));
+                  await client.stop();
+                  await watcher.stop();
+                  return rejoins;
+                }
+                """, token);
+
+            Assert.InRange(rejoins, 0, 1);
+        }
+        finally
+        {
+            await page.Context.CloseAsync();
+        }
+    }
+
     /// <summary>
     /// A page on an instance whose model answers slowly, with an answer streaming (or, without <paramref name="send"/>,
     /// the next one queued) that lasts <paramref name="seconds"/>. Five tokens a second: the page draws each one, and a
