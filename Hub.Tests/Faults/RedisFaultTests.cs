@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using ChatStreaming.Client.Core;
 using Dapper;
 using Microsoft.AspNetCore.SignalR;
@@ -240,7 +242,12 @@ public sealed class RedisFaultTests(ChatCluster cluster, ITestOutputHelper outpu
         Assert.Equal(MessageStatus.Completed, finished.Status);
         var replayed = await client.Hub.GetChunks(sent.AssistantMessageId, 0L);
         StreamAssert.ExactlyOnceInOrder(replayed, finished);
-        Assert.Contains(generator.Process.Output, l => l.Contains($"Redis had lost {lost} chunks", StringComparison.Ordinal));
+        // At least the chunks taken out: an append the generator sent just before it was stopped may reach Redis between
+        // the read and the rebuild, and be lost with them (seen once in a busy-core run).
+        var writtenBack = generator.Process.Output.Select(l => Regex.Match(l, @"Redis had lost (\d+) chunks")).Where(m => m.Success).ToList();
+        Assert.True(
+            writtenBack.Any(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) >= lost),
+            $"no write-back of {lost} or more chunks logged; logged: [{string.Join(", ", writtenBack.Select(m => m.Value))}]");
         Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId));
     }
 
