@@ -38,12 +38,15 @@ internal sealed class OrphanSweeper(
     public const string OrphanError = "the instance generating this answer stopped";
     private const int DatabaseSweepEvery = 10;
 
-    /// <summary>How often a sweep asks Postgres for answers still streaming without a lease: every tenth sweep, a third of a lease apart.</summary>
-    internal static TimeSpan DatabaseSweepInterval(TimeSpan lease) => DatabaseSweepEvery * (lease / 3);
+    /// <summary>How often an instance sweeps: a third of a lease.</summary>
+    private static TimeSpan SweepInterval(TimeSpan lease) => lease / 3;
+
+    /// <summary>How often a sweep asks Postgres for answers still streaming without a lease: every tenth sweep.</summary>
+    internal static TimeSpan DatabaseSweepInterval(TimeSpan lease) => DatabaseSweepEvery * SweepInterval(lease);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var timer = new PeriodicTimer(options.Value.GenerationLease / 3, timeProvider);
+        using var timer = new PeriodicTimer(SweepInterval(options.Value.GenerationLease), timeProvider);
         var tick = 0;
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
@@ -141,7 +144,7 @@ internal sealed class OrphanSweeper(
     /// </summary>
     private async Task<TokenUsage?> EstimateAsync(Guid messageId, StreamedText streamed, CancellationToken cancellationToken)
     {
-        var streamedCharacters = streamed.Parts.Sum(p => (long)p.Text.Length);
+        var streamedCharacters = UsageCharge.Characters(streamed.Parts);
         if (streamedCharacters == 0)
         {
             return null;

@@ -189,7 +189,7 @@ internal sealed class AnswerGenerator(
     /// <summary>What the answer is charged: the model's report, or an estimate where it is not the whole answer's.</summary>
     private static TokenUsage? Charge(GenerationJob job, ModelOutcome outcome, RelayResult relayed, long promptCharacters, bool providerResumed)
     {
-        var inherited = job.Resume is { } resume ? Characters(resume.From.Parts) : 0;
+        var inherited = job.Resume is { } resume ? UsageCharge.Characters(resume.From.Parts) : 0;
         // The resumed response's report is the whole answer's only when it was the answer's one round: each tool round
         // before it was a response of its own, reported to the instance that stopped.
         var oneResponse = providerResumed && !ModelParts.ToolRounds(job.Resume!.From.Parts).Any();
@@ -197,12 +197,10 @@ internal sealed class AnswerGenerator(
             outcome.Usage,
             wholeAnswer: outcome.Status == MessageStatus.Completed && (job.Resume is null || oneResponse),
             promptCharacters,
-            Math.Max(0, Characters(relayed.Parts) - inherited),
+            Math.Max(0, UsageCharge.Characters(relayed.Parts) - inherited),
             inherited, // covered by the provider's report when it resumed its own stream and reported the whole answer (above)
             oneRequest: oneResponse);
     }
-
-    private static long Characters(IReadOnlyList<MessagePart>? parts) => parts?.Sum(p => (long)p.Text.Length) ?? 0;
 
     /// <summary>Best effort: a client not told of the start (or the resume) still gets the chunks (the first one it sees tells it).</summary>
     private async Task AnnounceAsync(Guid messageId, Func<Task> announce)

@@ -43,4 +43,7 @@ internal static class UsageCharge
     }
 
     public static long Estimate(long characters) => (characters + CharactersPerToken - 1) / CharactersPerToken;
+
+    /// <summary>The characters an answer streamed, every kind of part counted (what <see cref="Of"/> estimates from).</summary>
+    public static long Characters(IReadOnlyList<MessagePart>? parts) => parts?.Sum(p => (long)p.Text.Length) ?? 0;
 }
