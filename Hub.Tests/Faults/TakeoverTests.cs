@@ -198,9 +198,22 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
         var streamed = string.Concat(reply.Deltas.Take(12));
         await Wait.UntilAsync(() => watcher.TextOf(sent.AssistantMessageId) == streamed, TimeSpan.FromSeconds(30), "the owner did not stream the 12 tokens"); // in 12 chunks or fewer
 
+        // The successor announces the resume, then reads the conversation (its row in `conversations`, which the takeover
+        // does not touch) for its request: held here, so the cancel comes while it reads (before: that read was cut, and
+        // the dead instance's request was charged nothing).
+        await using var db = new Npgsql.NpgsqlConnection(cluster.Postgres.ConnectionString(database));
+        await db.OpenAsync();
+        await using var hold = await db.BeginTransactionAsync();
+        await using (var lockConversations = new Npgsql.NpgsqlCommand("LOCK TABLE conversations IN ACCESS EXCLUSIVE MODE", db, hold))
+        {
+            await lockConversations.ExecuteNonQueryAsync();
+        }
+
         doomed.Process.Signal(Signals.Kill);
         await Wait.UntilAsync(() => watcher.Resumed.Any(r => r.MessageId == sent.AssistantMessageId), TimeSpan.FromSeconds(45), "no instance carried the answer on");
         Assert.True(await watcher.Hub.CancelGeneration(sent.AssistantMessageId));
+        await Task.Delay(TimeSpan.FromSeconds(2)); // for the cancel to reach the successor (Redis); sooner or later, the outcome below is the same
+        await hold.RollbackAsync();
         var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(60));
 
         Assert.Equal(MessageStatus.Cancelled, finished.Status);

@@ -59,6 +59,7 @@ internal sealed class AnswerGenerator(
         AnswerChunks? chunks = null;
         long promptCharacters = 0;
         var providerResumed = false;
+        var asked = false;
         try
         {
             switch (await state.StartingAsync(job.ConversationId, messageId, job.Answer.Epoch))
@@ -85,7 +86,9 @@ internal sealed class AnswerGenerator(
                 await AnnounceAsync(messageId, () => broadcaster.GenerationStartedAsync(new GenerationStarted(job.ConversationId, messageId, job.UserMessageId)));
             }
 
-            var history = await store.GetModelHistoryAsync(job.ConversationId, job.UserMessageId, models.MaxContextMessages, generation.Token);
+            // Not cut by a cancel: a takeover cancelled before it asks is still charged its dead instance's request,
+            // whose size only this read tells (and a read of a few rows saves nothing by stopping).
+            var history = await store.GetModelHistoryAsync(job.ConversationId, job.UserMessageId, models.MaxContextMessages, stoppingToken);
             // The send's model, else the conversation's, else the default (a name no longer in the catalog is the default).
             answering = models.Get(job.Model ?? history.Model);
             activity?.SetTag("chat.model", answering.Name);
@@ -113,6 +116,7 @@ internal sealed class AnswerGenerator(
                     }
                 }
 
+                asked = !generation.IsCancellationRequested; // the model is not asked for an answer already cancelled
                 outcome = await model.ReadAsync(answering, messages, deltas.Writer, generation.Token, stoppingToken, resumeAfter);
             }
 
@@ -143,7 +147,7 @@ internal sealed class AnswerGenerator(
             try
             {
                 owned.MarkEnding(messageId);
-                outcome = outcome with { Usage = Charge(job, outcome, relayed, promptCharacters, providerResumed) };
+                outcome = outcome with { Usage = Charge(job, outcome, relayed, promptCharacters, providerResumed, asked) };
                 if (chunks is not null)
                 {
                     await sink.CompleteAsync(chunks); // what a failover took from the replay buffer, before the end
@@ -187,7 +191,7 @@ internal sealed class AnswerGenerator(
     }
 
     /// <summary>What the answer is charged: the model's report, or an estimate where it is not the whole answer's.</summary>
-    private static TokenUsage? Charge(GenerationJob job, ModelOutcome outcome, RelayResult relayed, long promptCharacters, bool providerResumed)
+    private static TokenUsage? Charge(GenerationJob job, ModelOutcome outcome, RelayResult relayed, long promptCharacters, bool providerResumed, bool asked)
     {
         var inherited = job.Resume is { } resume ? UsageCharge.Characters(resume.From.Parts) : 0;
         // The resumed response's report is the whole answer's only when it was the answer's one round: each tool round
@@ -199,7 +203,7 @@ internal sealed class AnswerGenerator(
             promptCharacters,
             Math.Max(0, UsageCharge.Characters(relayed.Parts) - inherited),
             inherited, // covered by the provider's report when it resumed its own stream and reported the whole answer (above)
-            oneRequest: oneResponse);
+            oneRequest: oneResponse || !asked); // a takeover cancelled before it asked: the dead instance's request only
     }
 
     /// <summary>Best effort: a client not told of the start (or the resume) still gets the chunks (the first one it sees tells it).</summary>

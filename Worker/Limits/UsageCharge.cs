@@ -20,8 +20,8 @@ internal static class UsageCharge
     /// <param name="promptCharacters">Characters sent to the model for the answer's first request.</param>
     /// <param name="generatedCharacters">Characters this instance streamed.</param>
     /// <param name="inheritedCharacters">Characters streamed before a takeover by the instance that stopped (0: none).</param>
-    /// <param name="oneRequest">The takeover resumed the stopped instance's own response at the provider: its request
-    /// is the answer's only one (this instance sent no prompt again).</param>
+    /// <param name="oneRequest">The stopped instance's request is the answer's only one: the takeover resumed its
+    /// response at the provider, or was cancelled before it asked (this instance sent no prompt again).</param>
     public static TokenUsage? Of(TokenUsage? reported, bool wholeAnswer, long promptCharacters, long generatedCharacters, long inheritedCharacters, bool oneRequest = false)
     {
         if ((wholeAnswer && reported is not null) || generatedCharacters + inheritedCharacters == 0)
