@@ -1,4 +1,5 @@
 using ChatStreaming.Worker.Limits;
+using ChatStreaming.Worker.Model;
 using Xunit.Abstractions;
 
 namespace ChatStreaming.Hub.Tests.Faults;
@@ -41,9 +42,11 @@ public class OrphanTests(ChatCluster cluster, ITestOutputHelper output)
         Assert.StartsWith(seen, finished.Content, StringComparison.Ordinal); // everything streamed, nothing invented
         Assert.True(finished.LastSequence >= 5 && finished.LastSequence < 400);
         Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(sent.AssistantMessageId));
-        // Charged an estimate of what it streamed and of its question, as an interrupted answer is (before: nothing).
+        // Charged an estimate of what it streamed and of its request, as an interrupted answer is (before: nothing), and
+        // saved with the model that answered, as its instance would have (before: none, "unknown" in GetUsage).
+        Assert.Equal(("default", "default"), (finished.Model, Assert.Single(await watcher.Hub.GetUsage(null)).Model));
         Assert.True(finished.Usage is { Estimated: true }, $"usage {finished.Usage}");
-        Assert.Equal(UsageCharge.Estimate("die midway".Length), finished.Usage.PromptTokens);
+        Assert.Equal(UsageCharge.Estimate(ModelOptions.DefaultSystemPrompt.Length + "die midway".Length), finished.Usage.PromptTokens); // before: the question only
         Assert.True(finished.Usage.CompletionTokens >= UsageCharge.Estimate(finished.Content.Length), $"{finished.Usage.CompletionTokens} completion tokens");
     }
 

@@ -94,12 +94,12 @@ internal sealed class OrphanSweeper(
 
                     // Taken over, but this instance cannot run it now: it ends here, under the epoch it won.
                     var streamed = await replay.GetStreamedTextAsync(conversationId, messageId);
-                    var usage = await EstimateAsync(messageId, streamed, stoppingToken);
+                    var (usage, model) = await ChargeAsync(conversationId, messageId, claim.Model, streamed, stoppingToken);
                     if (await finisher.EndAsync(conversationId, messageId, new ModelOutcome(MessageStatus.Interrupted, OrphanError) { Usage = usage },
-                        RelayResult.Streamed(streamed.Content, streamed.Parts, streamed.LastSequence), claim.Model, taken.Epoch) is not null)
+                        RelayResult.Streamed(streamed.Content, streamed.Parts, streamed.LastSequence), model.Name, taken.Epoch) is not null)
                     {
                         await tokens.SpendAsync(taken.OwnerId, messageId, usage);
-                        await CancelBackgroundResponseAsync(claim, streamed);
+                        await CancelBackgroundResponseAsync(model, streamed);
                     }
 
                     return;
@@ -118,8 +118,8 @@ internal sealed class OrphanSweeper(
     {
         var streamed = await replay.GetStreamedTextAsync(conversation, messageId);
         var error = claim.Error ?? (claim.Status == MessageStatus.Interrupted ? OrphanError : null);
-        var usage = await EstimateAsync(messageId, streamed, cancellationToken);
-        var final = new FinalMessage(messageId, streamed.Content, claim.Status, streamed.LastSequence, error, Usage: usage, Parts: streamed.Parts, Model: claim.Model);
+        var (usage, model) = await ChargeAsync(conversation, messageId, claim.Model, streamed, cancellationToken);
+        var final = new FinalMessage(messageId, streamed.Content, claim.Status, streamed.LastSequence, error, Usage: usage, Parts: streamed.Parts, Model: model.Name);
         var (_, saved) = await finisher.SaveAndAnnounceAsync(conversation, final);
         if (saved)
         {
@@ -132,36 +132,44 @@ internal sealed class OrphanSweeper(
             WorkerLog.OrphanRecovered(logger, messageId, conversation, claim.Status, streamed.LastSequence);
             if (claim.Status != MessageStatus.Completed)
             {
-                await CancelBackgroundResponseAsync(claim, streamed);
+                await CancelBackgroundResponseAsync(model, streamed);
             }
         }
     }
 
     /// <summary>
-    /// What an orphan ended here is charged: its dead instance's report never came, so an estimate (as for any answer
-    /// interrupted) of what it streamed and of its question — not of the history and system prompt it was sent with,
-    /// which only that instance knew. Nothing when it streamed nothing.
+    /// What an orphan ended here is charged, and the model it is saved with. Its dead instance's report never came, so
+    /// an estimate (as for any answer interrupted) of what it streamed and of the request it was sent with, built again
+    /// as the generator built it (the question, the history and system prompt the model is given); the model resolved
+    /// as the generator resolves it (the send's, else the conversation's, else the default). No charge when it streamed
+    /// nothing.
     /// </summary>
-    private async Task<TokenUsage?> EstimateAsync(Guid messageId, StreamedText streamed, CancellationToken cancellationToken)
+    private async Task<(TokenUsage? Usage, CatalogModel Model)> ChargeAsync(
+        Guid conversationId, Guid messageId, string? sendModel, StreamedText streamed, CancellationToken cancellationToken)
     {
-        var streamedCharacters = UsageCharge.Characters(streamed.Parts);
-        if (streamedCharacters == 0)
-        {
-            return null;
-        }
-
         var question = await store.GetMessageAsync(messageId, cancellationToken) is { ParentId: { } parentId }
             ? await store.GetMessageAsync(parentId, cancellationToken)
             : null;
-        return UsageCharge.Of(null, wholeAnswer: false, question?.Content.Length ?? 0, streamedCharacters, inheritedCharacters: 0);
+        var history = question is null ? null : await store.GetModelHistoryAsync(conversationId, question.Id, catalog.MaxContextMessages, cancellationToken);
+        var model = catalog.Get(sendModel ?? history?.Model);
+        var streamedCharacters = UsageCharge.Characters(streamed.Parts);
+        if (streamedCharacters == 0)
+        {
+            return (null, model);
+        }
+
+        var request = question is null || history is null
+            ? 0
+            : ConversationContext.Characters(ConversationContext.Build(model.Options, history.Messages, question.Content, history.SystemPrompt));
+        return (UsageCharge.Of(null, wholeAnswer: false, request, streamedCharacters, inheritedCharacters: 0), model);
     }
 
     /// <summary>
     /// An orphan of the Responses API ended here: its background response would go on generating (and be billed) at the
     /// provider, so it is cancelled there (its id is kept with the buffer's last chunk, <see cref="ModelContinuation"/>).
     /// </summary>
-    private Task CancelBackgroundResponseAsync(OrphanClaim claim, StreamedText streamed) =>
+    private Task CancelBackgroundResponseAsync(CatalogModel model, StreamedText streamed) =>
         streamed.ModelContinuation is { } continuation && ModelContinuation.ResponseIdOf(continuation) is { } responseId
-            ? backgroundResponses.CancelAsync(catalog.Get(claim.Model), responseId)
+            ? backgroundResponses.CancelAsync(model, responseId)
             : Task.CompletedTask;
 }

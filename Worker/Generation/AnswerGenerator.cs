@@ -98,7 +98,7 @@ internal sealed class AnswerGenerator(
             using (ToolCaller.Enter(new ToolCaller(job.OwnerId, job.ConversationId)))
             {
                 var messages = ConversationContext.Build(answering.Options, history.Messages, job.Prompt, history.SystemPrompt);
-                promptCharacters = messages.Sum(m => (long)m.Text.Length);
+                promptCharacters = ConversationContext.Characters(messages);
                 byte[]? resumeAfter = null;
                 if (job.Resume is { } taken)
                 {

@@ -39,6 +39,9 @@ internal static class ConversationContext
         return messages;
     }
 
+    /// <summary>The characters of what <see cref="Build"/> made: what an answer's request is charged from (UsageCharge).</summary>
+    public static long Characters(IEnumerable<ChatMessage> messages) => messages.Sum(m => (long)m.Text.Length);
+
     /// <summary>What a successor tells the model when it carries on an answer another instance began.</summary>
     public const string ContinueInstruction = "Continue your previous answer exactly where it stopped. Do not repeat any of it.";
 

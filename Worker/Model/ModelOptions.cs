@@ -48,7 +48,9 @@ internal sealed class ModelOptions
     /// <summary>Azure OpenAI API version such as 2024-10-21; the SDK's newest when empty.</summary>
     public string? ApiVersion { get; set; }
 
-    public string SystemPrompt { get; set; } = "You are a helpful assistant.";
+    public string SystemPrompt { get; set; } = DefaultSystemPrompt;
+
+    public const string DefaultSystemPrompt = "You are a helpful assistant.";
 
     /// <summary>Earlier messages sent as context, newest kept first, at most this many characters in all...</summary>
     [Range(0, 10_000_000, ErrorMessage = "Chat:Model:MaxContextCharacters must be between 0 and 10000000.")]
