@@ -211,6 +211,10 @@ public sealed class BrowserTests(ChatCluster cluster, BrowserSession browser) : 
                   await until(() => streamed(client, first.assistantMessageId), "the first answer did not stream");
                   const edited = await client.edit(first.userMessageId, "the question edited");
                   await until(() => streamed(client, edited.assistantMessageId), "the edited question's answer did not stream");
+                  // Marked off its branch by mistake (a snapshot taken as its branch changed): its next chunk says it
+                  // streams after all, and it is watched again.
+                  client.answers.get(edited.assistantMessageId).offBranch = true;
+                  await until(() => !client.answers.get(edited.assistantMessageId).offBranch, "a chunk heard did not clear offBranch");
                   await client.open(elsewhere.id);
                   await client.cancel(first.assistantMessageId); // ends unheard: the client left its conversation
                   await client.cancel(edited.assistantMessageId);
