@@ -153,7 +153,7 @@ public sealed class RedisClusterTests(ChatOnRedisCluster chat)
         Assert.Equal(MessageStatus.Cancelled, await state.FinishAsync(conversation, ended, MessageStatus.Completed, null)); // the cancel came first
         await state.KeepAsync(conversation, ended);
         Assert.Null(await limiter.CountCallAsync(user, "reads", 10));
-        await limiter.SpendTokensAsync(user, 5);
+        Assert.True(await limiter.SpendTokensAsync(user, ended, epoch: 1, tokens: 5));
 
         // Two orphans: their instance is gone and their lease ran out.
         var (takenOver, interrupted) = (await RegisteredAsync(), await RegisteredAsync());

@@ -111,7 +111,7 @@ internal static class GenerationScripts
     /// lease in ms; ARGV[9] the lost marker's TTL: longer than the lost grace plus the gap between the sweeps that
     /// ask Postgres): an answer whose state is still there, started under Continue too (its 'failover' field), is taken over instead of ended — its epoch goes up by one, its instance and
     /// lease become the caller's — and {'continue', epoch, owner, user message, model} is returned.
-    /// Returns {'interrupted', error, owner, model, 'ended'} when this caller claimed it to end it; in 'lost' mode, {status, error,
+    /// Returns {'interrupted', error, owner, model, 'ended', epoch} when this caller claimed it to end it; in 'lost' mode, {status, error,
     /// owner, model} for an answer that ended more than the unsaved grace ago but was never saved (its instance died or gave up between
     /// deciding and saving, after counting its tokens); 1 when it ended normally (its index entry is stale); 0 otherwise.
     /// </summary>
@@ -155,7 +155,7 @@ internal static class GenerationScripts
         redis.call('HDEL', KEYS[1], 'lease')
         redis.call('PEXPIRE', KEYS[1], ARGV[1])
         return {'interrupted', redis.call('HGET', KEYS[1], 'error') or '', redis.call('HGET', KEYS[1], 'owner') or '',
-            redis.call('HGET', KEYS[1], 'model') or '', 'ended'}
+            redis.call('HGET', KEYS[1], 'model') or '', 'ended', tonumber(redis.call('HGET', KEYS[1], 'epoch') or '1')}
         """;
 
     /// <summary>KEYS: state. Flags a streaming answer for cancellation (1), or says it has ended (0).</summary>

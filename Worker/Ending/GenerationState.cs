@@ -191,8 +191,9 @@ internal sealed partial class GenerationState(
 
         var (status, error, ownerId, named) = ((string)claimed[0]!, (string)claimed[1]!, (string)claimed[2]!, (string)claimed[3]!);
         await UnlistLeaseAsync(conversationId, messageId, ownerId);
-        // Ended by this claim: its dead instance never counted its tokens (one that decided its end had, before it).
-        var chargeTo = claimed.Length > 4 && ownerId.Length > 0 ? ownerId : null;
+        // Ended by this claim: charged here, under the ownership it ended (a charge its instance made before it died, or
+        // makes when it wakes, is the same answer's: the last one stands, TokenSpender).
+        var chargeTo = claimed.Length > 4 && ownerId.Length > 0 ? new AnswerCharge(ownerId, (long)claimed[5]) : null;
         return new OrphanClaim(MessageStatusNames.ParseStatus(status), error.Length == 0 ? null : error, Model: named.Length == 0 ? null : named, ChargeTo: chargeTo);
     }
 

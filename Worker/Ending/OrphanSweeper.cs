@@ -98,7 +98,7 @@ internal sealed class OrphanSweeper(
                     if (await finisher.EndAsync(conversationId, messageId, new ModelOutcome(MessageStatus.Interrupted, OrphanError) { Usage = usage },
                         RelayResult.Streamed(streamed.Content, streamed.Parts, streamed.LastSequence), model.Name, taken.Epoch) is not null)
                     {
-                        await tokens.SpendAsync(taken.OwnerId, messageId, usage);
+                        await tokens.SpendAsync(taken.OwnerId, messageId, taken.Epoch, usage);
                         await CancelBackgroundResponseAsync(model, streamed);
                     }
 
@@ -123,9 +123,9 @@ internal sealed class OrphanSweeper(
         var (_, saved) = await finisher.SaveAndAnnounceAsync(conversation, final);
         if (saved)
         {
-            if (claim.ChargeTo is { } ownerId)
+            if (claim.ChargeTo is { } charge)
             {
-                await tokens.SpendAsync(ownerId, messageId, usage); // not an end its instance decided: that one counted them
+                await tokens.SpendAsync(charge.OwnerId, messageId, charge.Epoch, usage); // not an end its instance decided: that one counted them
             }
 
             metrics.OrphanRecovered();

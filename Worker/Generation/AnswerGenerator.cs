@@ -154,10 +154,10 @@ internal sealed class AnswerGenerator(
                 }
 
                 // Counted before the end is announced: a client that saw the end and sends again is checked against it.
-                await tokens.SpendAsync(job.OwnerId, job.AssistantMessageId, outcome.Usage);
+                // A fenced owner's count is replaced by its successor's, which covers the whole answer (TokenSpender).
+                await tokens.SpendAsync(job.OwnerId, job.AssistantMessageId, job.Answer.Epoch, outcome.Usage);
                 if (await finisher.EndAsync(job.ConversationId, messageId, outcome, relayed, answering?.Name ?? (job.Resume is null ? null : job.Model), job.Answer.Epoch) is null)
                 {
-                    await tokens.SpendAsync(job.OwnerId, job.AssistantMessageId, outcome.Usage, refund: true); // fenced: the successor counts the whole answer
                     outcome = outcome with { Usage = null };
                     if (!providerResumed && chunks?.Written.Count is null or 0
                         && outcome.BackgroundResponseId is { } unseen && answering is not null)

@@ -5,11 +5,16 @@ using Microsoft.Extensions.Logging;
 
 namespace ChatStreaming.Worker.Limits;
 
-/// <summary>Counts an answer's tokens against its owner's daily budget (Chat:TokensPerDayPerUser).</summary>
+/// <summary>
+/// Counts an answer's tokens against its owner's daily budget (Chat:TokensPerDayPerUser), once per answer: a count
+/// replaces the answer's earlier one made under the same or an earlier ownership (<paramref name="epoch"/>), and is
+/// ignored after a later one's. So an owner that counted and then died (or stayed paused past its lease) and the
+/// successor or sweep that ended the answer after it count it once, whichever order their counts come in.
+/// </summary>
 internal sealed class TokenSpender(UserLimiter limiter, ILogger<TokenSpender> logger)
 {
-    /// <summary>Redis being away loses this answer's count only. A refund takes back what an earlier call counted.</summary>
-    public async Task SpendAsync(string ownerId, Guid messageId, TokenUsage? usage, bool refund = false)
+    /// <summary>Redis being away loses this answer's count only.</summary>
+    public async Task SpendAsync(string ownerId, Guid messageId, long epoch, TokenUsage? usage)
     {
         if (usage is null)
         {
@@ -18,8 +23,7 @@ internal sealed class TokenSpender(UserLimiter limiter, ILogger<TokenSpender> lo
 
         try
         {
-            var tokens = usage.PromptTokens + usage.CompletionTokens;
-            await limiter.SpendTokensAsync(ownerId, refund ? -tokens : tokens);
+            await limiter.SpendTokensAsync(ownerId, messageId, epoch, usage.PromptTokens + usage.CompletionTokens);
         }
         catch (Exception ex) when (RedisRetries.IsRedisFailure(ex))
         {

@@ -132,25 +132,46 @@ public sealed class UserLimiter(IConnectionMultiplexer redis, IOptions<ChatStrea
         };
     }
 
+    // KEYS: today's total, today's per-answer counts (the user's slot). ARGV: message id, epoch, tokens, TTL ms.
+    // The answer's count becomes `tokens` (the total moves by the difference) unless a later ownership counted it.
+    // Returns 1 when counted, 0 when a later ownership's count stands.
+    private const string ChargeScript = """
+        local epoch = tonumber(ARGV[2])
+        local before = 0
+        local old = redis.call('HGET', KEYS[2], ARGV[1])
+        if old then
+            local colon = string.find(old, ':', 1, true)
+            if tonumber(string.sub(old, 1, colon - 1)) > epoch then
+                return 0
+            end
+            before = tonumber(string.sub(old, colon + 1))
+        end
+        redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ':' .. ARGV[3])
+        redis.call('INCRBY', KEYS[1], tonumber(ARGV[3]) - before)
+        redis.call('PEXPIRE', KEYS[1], ARGV[4])
+        redis.call('PEXPIRE', KEYS[2], ARGV[4])
+        return 1
+        """;
+
     /// <summary>
-    /// Adds an answer's tokens to the user's count for today (UTC), which the next sends are checked against when
-    /// Chat:TokensPerDayPerUser is set. Counted when the answer ends, so the answer that crosses the budget finishes.
-    /// Negative <paramref name="tokens"/> take back an earlier count.
+    /// Counts an answer's <paramref name="tokens"/> in the user's total for today (UTC), which the next sends are checked
+    /// against when Chat:TokensPerDayPerUser is set; counted when the answer ends, so the answer that crosses the budget
+    /// finishes. Once per answer: a count under ownership <paramref name="epoch"/> replaces the answer's count made under
+    /// the same or an earlier one that day, and is ignored after a later one's. True when counted.
     /// </summary>
     /// <exception cref="RedisException">Redis cannot be reached.</exception>
-    public async Task SpendTokensAsync(string userId, long tokens)
+    public async Task<bool> SpendTokensAsync(string userId, Guid messageId, long epoch, long tokens)
     {
-        if (Options.TokensPerDayPerUser <= 0 || tokens == 0)
+        if (Options.TokensPerDayPerUser <= 0)
         {
-            return;
+            return false;
         }
 
-        var key = RedisKeys.UserTokens(userId, DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime));
-        var batch = redis.GetDatabase().CreateBatch();
-        var added = batch.StringIncrementAsync(key, tokens);
-        var expiry = batch.KeyExpireAsync(key, TimeSpan.FromDays(2));
-        batch.Execute();
-        await Task.WhenAll(added, expiry);
+        var today = DateOnly.FromDateTime(time.GetUtcNow().UtcDateTime);
+        return (long)await redis.GetDatabase().ScriptEvaluateAsync(
+            ChargeScript,
+            [RedisKeys.UserTokens(userId, today), RedisKeys.UserTokenCharges(userId, today)],
+            [messageId.ToString("N"), epoch, tokens, (long)TimeSpan.FromDays(2).TotalMilliseconds]) == 1;
     }
 
     /// <summary>

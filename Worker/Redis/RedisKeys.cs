@@ -92,6 +92,12 @@ public static class RedisKeys
     /// <summary>Tokens the user's answers used on one UTC day (yyyyMMdd), for Chat:TokensPerDayPerUser; lives two days.</summary>
     public static RedisKey UserTokens(string userId, DateOnly day) => $"{Prefix}:user:{UserTag(userId)}:tokens:{day:yyyyMMdd}";
 
+    /// <summary>
+    /// Hash: what each of the user's answers counted in <see cref="UserTokens"/> that day (field: message id, "N"
+    /// format; value: "epoch:tokens"), so an answer counted again replaces its count instead of adding to it.
+    /// </summary>
+    public static RedisKey UserTokenCharges(string userId, DateOnly day) => $"{Prefix}:user:{UserTag(userId)}:tokens:{day:yyyyMMdd}:answers";
+
     /// <summary>String: how many calls of one kind (<c>conversations</c>, <c>reads</c>) the user made in the current 60 s window.</summary>
     public static RedisKey UserCalls(string userId, string kind) => $"{Prefix}:user:{UserTag(userId)}:calls:{kind}";
 
