@@ -406,7 +406,7 @@ public sealed record SavedAnswer(string Content, string Status, long? LastSequen
 [CollectionDefinition(Name)]
 public sealed class ClusterCollection : ICollectionFixture<ChatCluster>
 {
-    /// <summary>Streaming, conversations, models, security, operations and the console client on a healthy cluster.</summary>
+    /// <summary>Streaming, conversations, models, security, operations, the per-user limits and the console client on a healthy cluster.</summary>
     public const string Name = "cluster";
 }
 
@@ -442,7 +442,7 @@ public sealed class OutageCollection : ICollectionFixture<ChatCluster>
 {
     /// <summary>
     /// Redis stopped, paused or refusing; killed and stopped instances (a load balancer losing one among them); clients
-    /// that never read or acknowledge; the per-user limits; the benchmark's quick run.
+    /// that never read or acknowledge; the benchmark's quick run.
     /// </summary>
     public const string Name = "outages";
 }

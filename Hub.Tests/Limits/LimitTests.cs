@@ -7,7 +7,7 @@ using Microsoft.AspNetCore.SignalR;
 namespace ChatStreaming.Hub.Tests.Limits;
 
 /// <summary>Per-user limits hold across instances (the counters are in Redis), refuse clearly and save nothing.</summary>
-[Collection(OutageCollection.Name)]
+[Collection(ClusterCollection.Name)]
 public partial class LimitTests(ChatCluster cluster, ClassHubs shared) : IClassFixture<ClassHubs>
 {
     private const int PerMinute = 4;
