@@ -121,7 +121,8 @@ public sealed class OrphanClaimTests(ChatCluster cluster)
         await state.RenewStatesAsync([answer]);
         Assert.InRange((await db.KeyTimeToLiveAsync(chunks))!.Value, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(20));
 
-        await state.FinishAsync(answer.ConversationId, answer.MessageId, ChatStreaming.Contracts.MessageStatus.Completed, null);
+        var counted = new ChatStreaming.Contracts.TokenUsage(12, 34) { Estimated = true };
+        await state.FinishAsync(answer.ConversationId, answer.MessageId, ChatStreaming.Contracts.MessageStatus.Completed, null, usage: counted);
         // Decided, not yet saved: an instance that dies now leaves the decided end and the text to the sweep, which waits
         // out its 60-s unsaved grace first. Before: both lived Chat:ReplayTtl (here 1 s), and the sweep found neither: it
         // ended the answer interrupted and empty.
@@ -130,6 +131,9 @@ public sealed class OrphanClaimTests(ChatCluster cluster)
         Assert.Equal("completed", (string?)await db.HashGetAsync(key, "status"));
         Assert.Equal(1, await db.StreamLengthAsync(chunks));
         Assert.True((await db.KeyTimeToLiveAsync(chunks)) > GenerationState.UnsavedGrace, "the unsaved end's buffer must outlive the sweep's grace");
+        // The sweep that saves it past that grace saves the usage its instance counted with the decision.
+        await db.HashSetAsync(key, "ended", 0);
+        Assert.Equal(counted, (await state.ClaimOrphanAsync(answer.ConversationId, answer.MessageId, leaseExpired: false, takeOver: false))?.Usage);
         // A save retried (Postgres away) keeps them, and never for less than that: before, 1 s + 2 minutes.
         await state.KeepAsync(answer.ConversationId, answer.MessageId);
         Assert.True((await db.KeyTimeToLiveAsync(chunks)) > GenerationState.UnsavedGrace + GenerationState.SaveRetryMargin - TimeSpan.FromSeconds(5), "a save's retry shortened the unsaved end's TTL");

@@ -80,7 +80,7 @@ public sealed class PostgresFaultTests(ChatCluster cluster, ITestOutputHelper ou
         {
             await db.HashSetAsync(RedisKeys.Generation(conversationId, id), [
                 new("conversation", conversationId.ToString()), new("userMessage", Guid.NewGuid().ToString()), new("owner", User),
-                new("status", "completed"), new("ended", ended.ToString(CultureInfo.InvariantCulture))]);
+                new("status", "completed"), new("ended", ended.ToString(CultureInfo.InvariantCulture)), new("usage", "7:3:0")]); // what its instance counted
             await db.StreamAddAsync(RedisKeys.Chunks(conversationId, id), [new("d", "Hello "), new("t", "0")], messageId: "0-1");
             await db.StreamAddAsync(RedisKeys.Chunks(conversationId, id), [new("d", "world"), new("t", "0")], messageId: "0-2");
             await db.KeyExpireAsync(RedisKeys.Generation(conversationId, id), TimeSpan.FromMinutes(5));
@@ -125,12 +125,13 @@ public sealed class PostgresFaultTests(ChatCluster cluster, ITestOutputHelper ou
 
         Assert.Equal((MessageStatus.Interrupted, "", OrphanSweeper.OrphanError), (lostEnd.Status, lostEnd.Content, lostEnd.Error));
         Assert.Equal((MessageStatus.Completed, "Hello world", 2L), (unsavedEnd.Status, unsavedEnd.Content, unsavedEnd.LastSequence));
+        Assert.Equal(new TokenUsage(7, 3), unsavedEnd.Usage); // what its instance counted (before: an estimate of it)
         await using var check = await cluster.Db.OpenConnectionAsync();
-        var statuses = (await check.QueryAsync<(Guid Id, string Status, string Content)>(
-            "SELECT id, status, content FROM messages WHERE conversation_id = @conversationId AND role = 'assistant'", new { conversationId }))
+        var statuses = (await check.QueryAsync<(Guid Id, string Status, string Content, long? PromptTokens, long? CompletionTokens)>(
+            "SELECT id, status, content, prompt_tokens, completion_tokens FROM messages WHERE conversation_id = @conversationId AND role = 'assistant'", new { conversationId }))
             .ToDictionary(r => r.Id);
         Assert.Equal(("interrupted", ""), (statuses[lost].Status, statuses[lost].Content));
-        Assert.Equal(("completed", "Hello world"), (statuses[unsaved].Status, statuses[unsaved].Content));
+        Assert.Equal(("completed", "Hello world", 7L, 3L), (statuses[unsaved].Status, statuses[unsaved].Content, statuses[unsaved].PromptTokens, statuses[unsaved].CompletionTokens));
         Assert.Equal("streaming", statuses[recent].Status); // examined first in the same sweep, left to its instance
         Assert.Null(owner.FinishedOf(recent));
         await db.KeyDeleteAsync([RedisKeys.Generation(conversationId, recent), RedisKeys.Chunks(conversationId, recent)]); // leave nothing for later sweeps to find

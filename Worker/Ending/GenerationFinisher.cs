@@ -40,7 +40,7 @@ internal sealed class GenerationFinisher(
         MessageStatus status;
         try
         {
-            if (await redisRetry.ExecuteAsync(async _ => await state.FinishAsync(conversationId, messageId, outcome.Status, outcome.Error, epoch), CancellationToken.None) is not { } decided)
+            if (await redisRetry.ExecuteAsync(async _ => await state.FinishAsync(conversationId, messageId, outcome.Status, outcome.Error, epoch, outcome.Usage), CancellationToken.None) is not { } decided)
             {
                 WorkerLog.Fenced(logger, messageId, epoch);
                 return null;

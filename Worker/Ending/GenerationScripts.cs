@@ -55,9 +55,10 @@ internal static class GenerationScripts
         """;
 
     /// <summary>
-    /// KEYS: state, chunks. ARGV: proposed status, TTL, error, epoch. Decides the final status once: a cancel request
-    /// that came first wins over the model's own end. Records when (and why) it ended, so a sweep can still save it if
-    /// its instance never manages to (<see cref="ClaimOrphan"/>). Returns {status, owner}; {'fenced', owner} when the
+    /// KEYS: state, chunks. ARGV: proposed status, TTL, error, epoch, usage ('prompt:completion:estimated', '' none).
+    /// Decides the final status once: a cancel request that came first wins over the model's own end. Records when (and
+    /// why) it ended and the usage its instance counted, so a sweep can still save it as it was if its instance never
+    /// manages to (<see cref="ClaimOrphan"/>). Returns {status, owner}; {'fenced', owner} when the
     /// caller's epoch is stale (another instance carries the answer on: the caller ends nothing).
     /// </summary>
     public const string Finish = RedisClock.Now + """
@@ -78,6 +79,9 @@ internal static class GenerationScripts
         redis.call('HDEL', KEYS[1], 'lease')
         if final == ARGV[1] and ARGV[3] ~= '' then
             redis.call('HSET', KEYS[1], 'error', ARGV[3])
+        end
+        if ARGV[5] ~= '' then
+            redis.call('HSET', KEYS[1], 'usage', ARGV[5])
         end
         redis.call('PEXPIRE', KEYS[1], ARGV[2])
         if redis.call('EXISTS', KEYS[2]) == 1 then
@@ -112,7 +116,7 @@ internal static class GenerationScripts
     /// ask Postgres): an answer whose state is still there, started under Continue too (its 'failover' field), is taken over instead of ended — its epoch goes up by one, its instance and
     /// lease become the caller's — and {'continue', epoch, owner, user message, model} is returned.
     /// Returns {'interrupted', error, owner, model, 'ended', epoch} when this caller claimed it to end it; in 'lost' mode, {status, error,
-    /// owner, model} for an answer that ended more than the unsaved grace ago but was never saved (its instance died or gave up between
+    /// owner, model, 'decided', usage} for an answer that ended more than the unsaved grace ago but was never saved (its instance died or gave up between
     /// deciding and saving, after counting its tokens); 1 when it ended normally (its index entry is stale); 0 otherwise.
     /// </summary>
     public const string ClaimOrphan = RedisClock.Now + """
@@ -125,7 +129,7 @@ internal static class GenerationScripts
             local ended = tonumber(redis.call('HGET', KEYS[1], 'ended') or '0')
             if ARGV[2] == 'lost' and ended < now - tonumber(ARGV[3]) then
                 return {status, redis.call('HGET', KEYS[1], 'error') or '', redis.call('HGET', KEYS[1], 'owner') or '',
-                    redis.call('HGET', KEYS[1], 'model') or ''}
+                    redis.call('HGET', KEYS[1], 'model') or '', 'decided', redis.call('HGET', KEYS[1], 'usage') or ''}
             end
             return 1
         end

@@ -1,3 +1,4 @@
+using System.Globalization;
 using ChatStreaming.Contracts;
 using ChatStreaming.Worker.Limits;
 using ChatStreaming.Worker.Redis;
@@ -193,8 +194,12 @@ internal sealed partial class GenerationState(
         await UnlistLeaseAsync(conversationId, messageId, ownerId);
         // Ended by this claim: charged here, under the ownership it ended (a charge its instance made before it died, or
         // makes when it wakes, is the same answer's: the last one stands, TokenSpender).
-        var chargeTo = claimed.Length > 4 && ownerId.Length > 0 ? new AnswerCharge(ownerId, (long)claimed[5]) : null;
-        return new OrphanClaim(MessageStatusNames.ParseStatus(status), error.Length == 0 ? null : error, Model: named.Length == 0 ? null : named, ChargeTo: chargeTo);
+        var chargeTo = claimed.Length > 4 && (string)claimed[4]! == "ended" && ownerId.Length > 0 ? new AnswerCharge(ownerId, (long)claimed[5]) : null;
+        // Decided and never saved: the usage its instance counted before deciding, saved as it would have saved it.
+        var counted = claimed.Length > 4 && (string)claimed[4]! == "decided" && ((string)claimed[5]!).Split(':') is [var prompt, var completion, var estimated]
+            ? new TokenUsage(long.Parse(prompt, CultureInfo.InvariantCulture), long.Parse(completion, CultureInfo.InvariantCulture)) { Estimated = estimated == "1" }
+            : null;
+        return new OrphanClaim(MessageStatusNames.ParseStatus(status), error.Length == 0 ? null : error, Model: named.Length == 0 ? null : named, ChargeTo: chargeTo, Usage: counted);
     }
 
     /// <summary>
@@ -240,12 +245,12 @@ internal sealed partial class GenerationState(
     /// Sets the final status once and returns it: <paramref name="proposed"/>, or cancelled when a cancel came first.
     /// Null when <paramref name="epoch"/> is stale: another instance took the answer over, the caller ends nothing.
     /// </summary>
-    public async Task<MessageStatus?> FinishAsync(Guid conversationId, Guid messageId, MessageStatus proposed, string? error, long epoch = 1)
+    public async Task<MessageStatus?> FinishAsync(Guid conversationId, Guid messageId, MessageStatus proposed, string? error, long epoch = 1, TokenUsage? usage = null)
     {
         var final = (RedisResult[])(await Db.ScriptEvaluateAsync(
             GenerationScripts.Finish,
             [RedisKeys.Generation(conversationId, messageId), RedisKeys.Chunks(conversationId, messageId)],
-            [proposed.ToWireName(), UnsavedTtlMilliseconds, error ?? "", epoch]))!;
+            [proposed.ToWireName(), UnsavedTtlMilliseconds, error ?? "", epoch, usage is null ? "" : $"{usage.PromptTokens}:{usage.CompletionTokens}:{(usage.Estimated ? 1 : 0)}"]))!;
         if ((string)final[0]! == "fenced")
         {
             return null;

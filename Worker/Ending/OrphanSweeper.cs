@@ -118,7 +118,8 @@ internal sealed class OrphanSweeper(
     {
         var streamed = await replay.GetStreamedTextAsync(conversation, messageId);
         var error = claim.Error ?? (claim.Status == MessageStatus.Interrupted ? OrphanError : null);
-        var (usage, model) = await ChargeAsync(conversation, messageId, claim.Model, streamed, cancellationToken);
+        var (estimate, model) = await ChargeAsync(conversation, messageId, claim.Model, streamed, cancellationToken);
+        var usage = claim.Usage ?? estimate; // an end its instance decided is saved with what that instance counted
         var final = new FinalMessage(messageId, streamed.Content, claim.Status, streamed.LastSequence, error, Usage: usage, Parts: streamed.Parts, Model: model.Name);
         var (_, saved) = await finisher.SaveAndAnnounceAsync(conversation, final);
         if (saved)
