@@ -337,6 +337,38 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
     }
 
     [Fact]
+    public async Task AResponsesApiAnswerWhoseOwnerDiedBetweenAToolsResultAndTheNextRoundAsksTheModelAgain()
+    {
+        // The owner ran the tool and streamed its result, then died before the next round's first event (here the
+        // provider is slow to start it). The round that asked for the tool is over at the provider: resumed, it would
+        // bring nothing more, and the answer would end on the result. The successor gives the model the call and its
+        // result and asks again (the result's chunk carries no continuation, so this held before the rule said so:
+        // AnswerGenerator asks again whenever the answer ends on a tool call or its result).
+        const string prompt = "look it up, then tell me what you found";
+        var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
+        var overrides = await OverridesAsync(redis, database);
+        var fake = cluster.FakeModel;
+        fake.EnqueueFor(prompt, new FakeReply { ToolCall = new FakeToolCall("search_history", """{"query":"found"}""", "call_once") });
+        fake.EnqueueFor(prompt, new FakeReply { Deltas = ["never", " read"], CreatedDelay = TimeSpan.FromSeconds(30) }); // the owner's next round
+        fake.EnqueueFor(ConversationContext.ContinueInstruction, new FakeReply { Deltas = ["Found", " nothing", "."] });
+        var hubs = await shared.GetAsync(cluster, overrides);
+        await using var doomed = await HubInstance.StartAsync(cluster.SettingsWith(overrides));
+        await using var watcher = await cluster.ConnectAsync(hubs[0].Url, "takeover-after-tool");
+        await using var sender = await cluster.ConnectAsync(doomed.Url, "takeover-after-tool");
+        var sent = await sender.SendAsync((await watcher.CreateConversationAsync()).Id, prompt, model: "responses");
+        await Wait.UntilAsync(() => watcher.ChunksOf(sent.AssistantMessageId).Any(c => c.Kind == ChunkKinds.ToolResult), TimeSpan.FromSeconds(30), "the owner did not stream its tool's result");
+
+        doomed.Process.Signal(Signals.Kill);
+        var finished = await watcher.WaitForFinishedAsync(sent.AssistantMessageId, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(MessageStatus.Completed, finished.Status);
+        Assert.Equal("Found nothing.", finished.Content);
+        Assert.Equal([ChunkKinds.ToolCall, ChunkKinds.ToolResult, ChunkKinds.Text], finished.Parts!.Select(p => p.Kind)); // the tool ran once
+        StreamAssert.ExactlyOnceInOrder(watcher.ChunksOf(finished.MessageId), finished);
+        Assert.Equal(SavedAnswer.Of(finished), await cluster.SavedAsync(finished.MessageId, database)); // its text is the reply to the call, its result and the instruction to go on
+    }
+
+    [Fact]
     public async Task AResumedResponseAfterAToolRoundRunsItsOwnToolCallAndIsChargedForEveryRound()
     {
         // A tool round, then a round that says something and calls the tool again, then the answer: three responses at
@@ -348,7 +380,9 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
         var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
         var overrides = await OverridesAsync(redis, database);
         var fake = cluster.FakeModel;
-        var preamble = FakeReply.Tokens(150, 25); // 6 s: still streaming when the kill comes, even on a busy machine
+        // 6 s: still streaming when the kill comes, even on a busy machine; a character a token, so the provider's count
+        // (a token a delta) is above the estimate (4 characters a token) and the report decides the charge.
+        var preamble = FakeReply.Tokens(150, 25) with { Deltas = [.. Enumerable.Repeat("a", 150)] };
         var answer = new FakeReply { Deltas = [" Found", " it", " twice."] };
         fake.EnqueueFor(prompt, new FakeReply { ToolCall = new FakeToolCall("search_history", """{"query":"first"}""", "call_first") });
         fake.EnqueueFor(prompt, preamble with { ToolCall = new FakeToolCall("search_history", """{"query":"second"}""", "call_second"), Preamble = preamble.Deltas });
@@ -374,7 +408,15 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
         var usage = Assert.Single(await watcher.Hub.GetUsage(null), u => u.Model == "responses");
         Assert.Equal((1L, 1L), (usage.Answers, usage.EstimatedAnswers));
         Assert.True(usage.PromptTokens > 11, $"the first round's request is not charged: {usage.PromptTokens} prompt tokens");
-        Assert.True(usage.CompletionTokens >= preamble.Deltas.Count, $"{usage.CompletionTokens} completion tokens");
+        // The two responses the successor read (the resumed one whole: 150 tokens and the call; the answer's 3), or the
+        // estimate of what they streamed if more, and the estimate of the first round (its call and result), which no
+        // report covers. Before: the resumed round's text its dead owner streamed counted in both.
+        var firstRound = finished.Parts!.Take(2).ToList();
+        Assert.Equal([ChunkKinds.ToolCall, ChunkKinds.ToolResult], firstRound.Select(p => p.Kind));
+        var reported = preamble.Deltas.Count + 1 + answer.Deltas.Count;
+        Assert.Equal(
+            Math.Max(reported, UsageCharge.Estimate(finished.Parts!.Skip(2).Sum(p => (long)p.Text.Length))) + UsageCharge.Estimate(firstRound.Sum(p => (long)p.Text.Length)),
+            usage.CompletionTokens);
     }
 
     [Theory]

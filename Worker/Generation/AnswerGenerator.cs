@@ -103,9 +103,10 @@ internal sealed class AnswerGenerator(
                 if (job.Resume is { } taken)
                 {
                     // A resumable model's stream goes on after its last chunk; any other model is asked to continue,
-                    // and so is one whose last round asked for a tool that its dead owner never answered: that round
-                    // is over at the provider, so resuming it would end the answer on the call.
-                    if (answering.Options.Resumable && taken.ModelContinuation is { } continuation && !ModelParts.HasUnansweredCall(taken.From.Parts))
+                    // and so is one whose answer ends on a tool call or its result (its dead owner died while the tool
+                    // ran, or before the next round began): that round is over at the provider, so resuming it would
+                    // end the answer there.
+                    if (answering.Options.Resumable && taken.ModelContinuation is { } continuation && !ModelParts.EndsOnTool(taken.From.Parts))
                     {
                         resumeAfter = continuation;
                         providerResumed = true;
@@ -195,14 +196,16 @@ internal sealed class AnswerGenerator(
     {
         var inherited = job.Resume is { } resume ? UsageCharge.Characters(resume.From.Parts) : 0;
         // The resumed response's report is the whole answer's only when it was the answer's one round: each tool round
-        // before it was a response of its own, reported to the instance that stopped.
+        // before it was a response of its own, reported to the instance that stopped. It covers its own round whole,
+        // the text its dead owner streamed of it too: only the rounds before it are estimated beside it.
         var oneResponse = providerResumed && !ModelParts.ToolRounds(job.Resume!.From.Parts).Any();
+        var unreported = providerResumed ? UsageCharge.Characters(ModelParts.EarlierRounds(job.Resume!.From.Parts)) : inherited;
         return UsageCharge.Of(
             outcome.Usage,
             wholeAnswer: outcome.Status == MessageStatus.Completed && (job.Resume is null || oneResponse),
             promptCharacters,
-            Math.Max(0, UsageCharge.Characters(relayed.Parts) - inherited),
-            inherited, // covered by the provider's report when it resumed its own stream and reported the whole answer (above)
+            Math.Max(0, UsageCharge.Characters(relayed.Parts) - unreported),
+            unreported,
             oneRequest: oneResponse || !asked); // a takeover cancelled before it asked: the dead instance's request only
     }
 

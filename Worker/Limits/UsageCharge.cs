@@ -18,8 +18,8 @@ internal static class UsageCharge
     /// <param name="reported">The usage the model reported for this instance's part (null: none).</param>
     /// <param name="wholeAnswer">The report covers the whole answer: it completed here from its start (or the provider resumed its own stream).</param>
     /// <param name="promptCharacters">Characters sent to the model for the answer's first request.</param>
-    /// <param name="generatedCharacters">Characters this instance streamed.</param>
-    /// <param name="inheritedCharacters">Characters streamed before a takeover by the instance that stopped (0: none).</param>
+    /// <param name="generatedCharacters">Characters this instance streamed, and those of the round it resumed at the provider (its report covers them).</param>
+    /// <param name="inheritedCharacters">Characters the instance that stopped streamed that no report here covers (0: none).</param>
     /// <param name="oneRequest">The stopped instance's request is the answer's only one: the takeover resumed its
     /// response at the provider, or was cancelled before it asked (this instance sent no prompt again).</param>
     public static TokenUsage? Of(TokenUsage? reported, bool wholeAnswer, long promptCharacters, long generatedCharacters, long inheritedCharacters, bool oneRequest = false)

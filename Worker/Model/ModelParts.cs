@@ -39,9 +39,23 @@ internal static class ModelParts
         }
     }
 
-    /// <summary>Whether a tool call among <paramref name="parts"/> has no result there.</summary>
-    public static bool HasUnansweredCall(IReadOnlyList<MessagePart> parts) =>
-        parts.Count(p => p.Kind == ChunkKinds.ToolCall) > ToolRounds(parts).Count();
+    /// <summary>The parts of the model rounds before the last one: up to the last tool result (none without one).</summary>
+    public static IReadOnlyList<MessagePart> EarlierRounds(IReadOnlyList<MessagePart> parts)
+    {
+        var end = 0;
+        for (var i = 0; i < parts.Count; i++)
+        {
+            end = parts[i].Kind == ChunkKinds.ToolResult ? i + 1 : end;
+        }
+
+        return [.. parts.Take(end)];
+    }
+
+    /// <summary>
+    /// Whether the answer so far ends on a tool call or a tool's result: the model round that asked for the tool is over
+    /// at the provider (a call is its round's last output), so its stream, resumed, brings nothing more.
+    /// </summary>
+    public static bool EndsOnTool(IReadOnlyList<MessagePart> parts) => parts.Count > 0 && parts[^1].Kind is ChunkKinds.ToolCall or ChunkKinds.ToolResult;
 
     private sealed record ToolCallPart(string CallId, string Name, IDictionary<string, object?>? Arguments);
 
