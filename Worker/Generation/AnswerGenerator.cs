@@ -86,9 +86,7 @@ internal sealed class AnswerGenerator(
                 await AnnounceAsync(messageId, () => broadcaster.GenerationStartedAsync(new GenerationStarted(job.ConversationId, messageId, job.UserMessageId)));
             }
 
-            // Not cut by a cancel: a takeover cancelled before it asks is still charged its dead instance's request,
-            // whose size only this read tells (and a read of a few rows saves nothing by stopping).
-            var history = await store.GetModelHistoryAsync(job.ConversationId, job.UserMessageId, models.MaxContextMessages, stoppingToken);
+            var history = await store.GetModelHistoryAsync(job.ConversationId, job.UserMessageId, models.MaxContextMessages, generation.Token);
             // The send's model, else the conversation's, else the default (a name no longer in the catalog is the default).
             answering = models.Get(job.Model ?? history.Model);
             activity?.SetTag("chat.model", answering.Name);
@@ -148,6 +146,13 @@ internal sealed class AnswerGenerator(
             try
             {
                 owned.MarkEnding(messageId);
+                if (job.Resume is not null && promptCharacters == 0)
+                {
+                    // A takeover ended before it built its request (cancelled while it read the conversation): its dead
+                    // instance's request is still charged, as far as it is known without the conversation's history.
+                    promptCharacters = ConversationContext.Characters(ConversationContext.Build((answering ?? models.Get(job.Model)).Options, [], job.Prompt));
+                }
+
                 outcome = outcome with { Usage = Charge(job, outcome, relayed, promptCharacters, providerResumed, asked) };
                 if (chunks is not null)
                 {
