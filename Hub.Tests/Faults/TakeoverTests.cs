@@ -342,8 +342,8 @@ public sealed class TakeoverTests(ChatCluster cluster, ClassHubs shared, ITestOu
         // The owner ran the tool and streamed its result, then died before the next round's first event (here the
         // provider is slow to start it). The round that asked for the tool is over at the provider: resumed, it would
         // bring nothing more, and the answer would end on the result. The successor gives the model the call and its
-        // result and asks again (the result's chunk carries no continuation, so this held before the rule said so:
-        // AnswerGenerator asks again whenever the answer ends on a tool call or its result).
+        // result and asks again: the result's chunk carries no continuation (ReplayStream keeps the provider's only), so
+        // there is no stream to resume.
         const string prompt = "look it up, then tell me what you found";
         var (redis, database) = (await cluster.SpareRedisAsync(), await cluster.SpareDatabaseAsync());
         var overrides = await OverridesAsync(redis, database);

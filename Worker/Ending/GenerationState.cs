@@ -194,13 +194,20 @@ internal sealed partial class GenerationState(
         await UnlistLeaseAsync(conversationId, messageId, ownerId);
         // Ended by this claim: charged here, under the ownership it ended (a charge its instance made before it died, or
         // makes when it wakes, is the same answer's: the last one stands, TokenSpender).
-        var chargeTo = claimed.Length > 4 && (string)claimed[4]! == "ended" && ownerId.Length > 0 ? new AnswerCharge(ownerId, (long)claimed[5]) : null;
+        var how = claimed.Length > 4 ? (string?)claimed[4] : null;
+        var chargeTo = how == "ended" && ownerId.Length > 0 ? new AnswerCharge(ownerId, (long)claimed[5]) : null;
         // Decided and never saved: the usage its instance counted before deciding, saved as it would have saved it.
-        var counted = claimed.Length > 4 && (string)claimed[4]! == "decided" && ((string)claimed[5]!).Split(':') is [var prompt, var completion, var estimated]
-            ? new TokenUsage(long.Parse(prompt, CultureInfo.InvariantCulture), long.Parse(completion, CultureInfo.InvariantCulture)) { Estimated = estimated == "1" }
-            : null;
+        var counted = how == "decided" ? DecodeUsage((string)claimed[5]!) : null;
         return new OrphanClaim(MessageStatusNames.ParseStatus(status), error.Length == 0 ? null : error, Model: named.Length == 0 ? null : named, ChargeTo: chargeTo, Usage: counted);
     }
+
+    /// <summary>The state's <c>usage</c> field: "prompt:completion:estimated (1 or 0)"; "" for none.</summary>
+    private static string EncodeUsage(TokenUsage? usage) =>
+        usage is null ? "" : $"{usage.PromptTokens}:{usage.CompletionTokens}:{(usage.Estimated ? 1 : 0)}";
+
+    private static TokenUsage? DecodeUsage(string field) => field.Split(':') is [var prompt, var completion, var estimated]
+        ? new TokenUsage(long.Parse(prompt, CultureInfo.InvariantCulture), long.Parse(completion, CultureInfo.InvariantCulture)) { Estimated = estimated == "1" }
+        : null;
 
     /// <summary>
     /// Keeps an ended answer's state and buffer while its save is retried: another <c>Chat:ReplayTtl</c> plus
@@ -250,7 +257,7 @@ internal sealed partial class GenerationState(
         var final = (RedisResult[])(await Db.ScriptEvaluateAsync(
             GenerationScripts.Finish,
             [RedisKeys.Generation(conversationId, messageId), RedisKeys.Chunks(conversationId, messageId)],
-            [proposed.ToWireName(), UnsavedTtlMilliseconds, error ?? "", epoch, usage is null ? "" : $"{usage.PromptTokens}:{usage.CompletionTokens}:{(usage.Estimated ? 1 : 0)}"]))!;
+            [proposed.ToWireName(), UnsavedTtlMilliseconds, error ?? "", epoch, EncodeUsage(usage)]))!;
         if ((string)final[0]! == "fenced")
         {
             return null;

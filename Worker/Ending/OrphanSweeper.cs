@@ -118,8 +118,7 @@ internal sealed class OrphanSweeper(
     {
         var streamed = await replay.GetStreamedTextAsync(conversation, messageId);
         var error = claim.Error ?? (claim.Status == MessageStatus.Interrupted ? OrphanError : null);
-        var (estimate, model) = await ChargeAsync(conversation, messageId, claim.Model, streamed, cancellationToken);
-        var usage = claim.Usage ?? estimate; // an end its instance decided is saved with what that instance counted
+        var (usage, model) = await ChargeAsync(conversation, messageId, claim.Model, streamed, cancellationToken, claim.Usage);
         var final = new FinalMessage(messageId, streamed.Content, claim.Status, streamed.LastSequence, error, Usage: usage, Parts: streamed.Parts, Model: model.Name);
         var (_, saved) = await finisher.SaveAndAnnounceAsync(conversation, final);
         if (saved)
@@ -143,10 +142,10 @@ internal sealed class OrphanSweeper(
     /// an estimate (as for any answer interrupted) of what it streamed and of the request it was sent with, built again
     /// as the generator built it (the question, the history and system prompt the model is given); the model resolved
     /// as the generator resolves it (the send's, else the conversation's, else the default). No charge when it streamed
-    /// nothing.
+    /// nothing; what its instance <paramref name="counted"/> when it decided the end (and never saved it), if it did.
     /// </summary>
     private async Task<(TokenUsage? Usage, CatalogModel Model)> ChargeAsync(
-        Guid conversationId, Guid messageId, string? sendModel, StreamedText streamed, CancellationToken cancellationToken)
+        Guid conversationId, Guid messageId, string? sendModel, StreamedText streamed, CancellationToken cancellationToken, TokenUsage? counted = null)
     {
         var question = await store.GetMessageAsync(messageId, cancellationToken) is { ParentId: { } parentId }
             ? await store.GetMessageAsync(parentId, cancellationToken)
@@ -154,14 +153,14 @@ internal sealed class OrphanSweeper(
         var history = question is null ? null : await store.GetModelHistoryAsync(conversationId, question.Id, catalog.MaxContextMessages, cancellationToken);
         var model = catalog.Get(sendModel ?? history?.Model);
         var streamedCharacters = UsageCharge.Characters(streamed.Parts);
-        if (streamedCharacters == 0)
+        if (counted is not null || streamedCharacters == 0)
         {
-            return (null, model);
+            return (counted, model);
         }
 
-        var request = question is null || history is null
-            ? 0
-            : ConversationContext.Characters(ConversationContext.Build(model.Options, history.Messages, question.Content, history.SystemPrompt));
+        var request = (question, history) is ({ } asked, { } before)
+            ? ConversationContext.Characters(ConversationContext.Build(model.Options, before.Messages, asked.Content, before.SystemPrompt))
+            : 0;
         return (UsageCharge.Of(null, wholeAnswer: false, request, streamedCharacters, inheritedCharacters: 0), model);
     }
 

@@ -101,10 +101,10 @@ internal sealed class AnswerGenerator(
                 if (job.Resume is { } taken)
                 {
                     // A resumable model's stream goes on after its last chunk; any other model is asked to continue,
-                    // and so is one whose answer ends on a tool call or its result (its dead owner died while the tool
-                    // ran, or before the next round began): that round is over at the provider, so resuming it would
-                    // end the answer there.
-                    if (answering.Options.Resumable && taken.ModelContinuation is { } continuation && !ModelParts.EndsOnTool(taken.From.Parts))
+                    // and so is one whose answer ends on a tool call (its dead owner died while the tool ran): that
+                    // round is over at the provider, so resuming it would end the answer on the call. An answer that
+                    // ends on the call's result has no continuation (a result is not the provider's): asked again too.
+                    if (answering.Options.Resumable && taken.ModelContinuation is { } continuation && !ModelParts.EndsOnToolCall(taken.From.Parts))
                     {
                         resumeAfter = continuation;
                         providerResumed = true;

@@ -52,10 +52,11 @@ internal static class ModelParts
     }
 
     /// <summary>
-    /// Whether the answer so far ends on a tool call or a tool's result: the model round that asked for the tool is over
-    /// at the provider (a call is its round's last output), so its stream, resumed, brings nothing more.
+    /// Whether the answer so far ends on a tool call: the model round that made it is over at the provider (a call is its
+    /// round's last output), so its stream, resumed, brings nothing more. (One that ends on the call's result has no
+    /// continuation to resume: a result is the function invocation's, not the provider's.)
     /// </summary>
-    public static bool EndsOnTool(IReadOnlyList<MessagePart> parts) => parts.Count > 0 && parts[^1].Kind is ChunkKinds.ToolCall or ChunkKinds.ToolResult;
+    public static bool EndsOnToolCall(IReadOnlyList<MessagePart> parts) => parts.Count > 0 && parts[^1].Kind == ChunkKinds.ToolCall;
 
     private sealed record ToolCallPart(string CallId, string Name, IDictionary<string, object?>? Arguments);
 
